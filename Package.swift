@@ -1,0 +1,106 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "lockbox",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "lockboxd", targets: ["lockboxd"]),
+        .executable(name: "lockbox", targets: ["lockbox"]),
+        .library(name: "LockboxClient", targets: ["LockboxRPC", "LockboxProto"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // protoc-c output for proto/lockbox.proto (scripts/gen-proto), linked against libprotobuf-c.
+        .target(
+            name: "CLockboxProto",
+            linkerSettings: [.linkedLibrary("protobuf-c")]
+        ),
+        // Swift value types bound by hand over CLockboxProto. The only module that touches its pointers.
+        .target(
+            name: "LockboxProto",
+            dependencies: ["CLockboxProto"],
+            swiftSettings: swiftSettings
+        ),
+        // Length-prefixed framing, call multiplexing, status codes, the RPC server and the async client.
+        .target(
+            name: "LockboxRPC",
+            dependencies: [
+                "LockboxProto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Shared by the two executables: duration parsing and LOCKBOX_* environment lookup.
+        .target(name: "LockboxCommandSupport", swiftSettings: swiftSettings),
+        // Wires the Lockbox methods onto the RPC server.
+        .target(
+            name: "LockboxServer",
+            dependencies: [
+                "LockboxProto",
+                "LockboxRPC",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "lockboxd",
+            dependencies: [
+                "LockboxCommandSupport",
+                "LockboxServer",
+                "LockboxRPC",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "lockbox",
+            dependencies: [
+                "LockboxCommandSupport",
+                "LockboxProto",
+                "LockboxRPC",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LockboxProtoTests",
+            dependencies: ["LockboxProto"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LockboxRPCTests",
+            dependencies: [
+                "LockboxRPC",
+                "LockboxProto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LockboxServerTests",
+            dependencies: ["LockboxRPC", "LockboxProto"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

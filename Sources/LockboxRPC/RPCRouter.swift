@@ -1,0 +1,98 @@
+import Logging
+import LockboxProto
+import NIOCore
+
+/// What a handler knows about the call it serves.
+public struct RPCCallContext: Sendable {
+    public let callID: UInt64
+    /// Full method name, "lockbox.v1.Lockbox/Ping".
+    public let method: String
+    /// When the call must be answered by, on the server's clock; nil for none.
+    public let deadline: NIODeadline?
+    /// Bearer token from the request header ("" when none).
+    public let authToken: String
+    /// Idempotency key from the request header ("" when none).
+    public let idempotencyKey: String
+    /// The peer's IP address as the server's socket sees it (never taken from the client's payload).
+    public let peerIP: String
+    public let logger: Logger
+
+    public init(
+        callID: UInt64,
+        method: String,
+        deadline: NIODeadline?,
+        authToken: String,
+        idempotencyKey: String,
+        peerIP: String,
+        logger: Logger
+    ) {
+        self.callID = callID
+        self.method = method
+        self.deadline = deadline
+        self.authToken = authToken
+        self.idempotencyKey = idempotencyKey
+        self.peerIP = peerIP
+        self.logger = logger
+    }
+}
+
+/// Sends the messages of a server-streaming call.
+public struct RPCStreamWriter<Message: ProtoMessage>: Sendable {
+    let sendBytes: @Sendable ([UInt8]) async throws -> Void
+
+    /// Sends one message; returns once it is written to the socket, so a slow
+    /// reader slows the producer instead of filling memory.
+    public func send(_ message: Message) async throws {
+        try await sendBytes(message.encode())
+    }
+}
+
+/// Maps method names to handlers. Anything not registered is UNIMPLEMENTED.
+public struct RPCRouter: Sendable {
+    public enum Handler: Sendable {
+        case unary(@Sendable ([UInt8], RPCCallContext) async throws -> [UInt8])
+        case serverStreaming(@Sendable ([UInt8], RPCCallContext, @escaping @Sendable ([UInt8]) async throws -> Void) async throws -> Void)
+    }
+
+    private(set) var handlers: [String: Handler] = [:]
+
+    public init() {}
+
+    public var methods: [String] { handlers.keys.sorted() }
+
+    func handler(for method: String) -> Handler? { handlers[method] }
+
+    public mutating func registerUnary<Request: ProtoMessage, Response: ProtoMessage>(
+        _ method: String,
+        _ request: Request.Type = Request.self,
+        _ response: Response.Type = Response.self,
+        handler: @escaping @Sendable (Request, RPCCallContext) async throws -> Response
+    ) {
+        handlers[method] = .unary { payload, context in
+            let request = try Self.decode(Request.self, payload)
+            return try await handler(request, context).encode()
+        }
+    }
+
+    public mutating func registerServerStreaming<Request: ProtoMessage, Response: ProtoMessage>(
+        _ method: String,
+        _ request: Request.Type = Request.self,
+        _ response: Response.Type = Response.self,
+        handler: @escaping @Sendable (Request, RPCCallContext, RPCStreamWriter<Response>) async throws -> Void
+    ) {
+        handlers[method] = .serverStreaming { payload, context, send in
+            let request = try Self.decode(Request.self, payload)
+            try await handler(request, context, RPCStreamWriter(sendBytes: send))
+        }
+    }
+
+    private static func decode<Request: ProtoMessage>(_ type: Request.Type, _ payload: [UInt8]) throws(RPCError)
+        -> Request
+    {
+        do {
+            return try Request(decoding: payload)
+        } catch {
+            throw RPCError(.invalidArgument, error.description)
+        }
+    }
+}

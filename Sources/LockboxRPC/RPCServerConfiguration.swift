@@ -1,0 +1,53 @@
+/// How an ``RPCServer`` listens and the limits it enforces.
+public struct RPCServerConfiguration: Sendable {
+    /// Address to bind, such as "127.0.0.1" or "0.0.0.0".
+    public var host: String
+    /// TCP port; 0 picks a free one (see ``RPCServer/localAddress``).
+    public var port: Int
+    /// Largest frame a client may announce, in bytes. A larger one is answered
+    /// RESOURCE_EXHAUSTED and the connection is closed.
+    public var maxFrameSize: Int
+    /// Calls that run at once on one connection. Further calls wait, unread, in
+    /// the socket (back-pressure) until one finishes.
+    public var maxConcurrentCallsPerConnection: Int
+    /// A connection with no call in flight and no frame arriving for this long is closed.
+    public var idleTimeout: Duration
+    /// A frame whose first byte arrived but whose last did not within this long
+    /// gets its connection closed (slow senders).
+    public var frameReadTimeout: Duration
+    /// On shutdown, calls in flight get this long to finish before their
+    /// connections are closed.
+    public var shutdownGracePeriod: Duration
+    /// Applied to calls that carry no deadline (timeout 0); nil means none.
+    /// Streaming calls are exempt.
+    public var defaultUnaryTimeout: Duration?
+
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 7443,
+        maxFrameSize: Int = Framing.defaultMaxFrameSize,
+        maxConcurrentCallsPerConnection: Int = 128,
+        idleTimeout: Duration = .seconds(300),
+        frameReadTimeout: Duration = .seconds(10),
+        shutdownGracePeriod: Duration = .seconds(10),
+        defaultUnaryTimeout: Duration? = .seconds(60)
+    ) {
+        self.host = host
+        self.port = port
+        self.maxFrameSize = maxFrameSize
+        self.maxConcurrentCallsPerConnection = maxConcurrentCallsPerConnection
+        self.idleTimeout = idleTimeout
+        self.frameReadTimeout = frameReadTimeout
+        self.shutdownGracePeriod = shutdownGracePeriod
+        self.defaultUnaryTimeout = defaultUnaryTimeout
+    }
+}
+
+extension Duration {
+    var timeAmount: TimeAmount {
+        let (seconds, attoseconds) = components
+        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}
+
+import NIOCore
