@@ -79,9 +79,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Heap statistics from glibc, for the leak tests.
+        .target(name: "CHeapStats", path: "Tests/CHeapStats"),
         .testTarget(
             name: "LockboxProtoTests",
-            dependencies: ["LockboxProto"],
+            dependencies: ["LockboxProto", "CHeapStats"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -219,7 +219,11 @@ public final class RPCClient: Sendable {
             .connect(host: configuration.host, port: configuration.port)
             .flatMap { channel in
                 channel.pipeline.handler(type: ClientConnectionHandler.self).map { handler in
-                    ClientConnection(channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))
+                    ClientConnection(
+                        channel: channel,
+                        handler: NIOLoopBound(handler, eventLoop: channel.eventLoop),
+                        goAwayReceived: handler.goAwayReceived
+                    )
                 }
             }
     }
@@ -229,13 +233,15 @@ public final class RPCClient: Sendable {
 final class ClientConnection: Sendable {
     let channel: any Channel
     private let handler: NIOLoopBound<ClientConnectionHandler>
+    private let goAwayReceived: NIOLockedValueBox<Bool>
 
-    init(channel: any Channel, handler: NIOLoopBound<ClientConnectionHandler>) {
+    init(channel: any Channel, handler: NIOLoopBound<ClientConnectionHandler>, goAwayReceived: NIOLockedValueBox<Bool>) {
         self.channel = channel
         self.handler = handler
+        self.goAwayReceived = goAwayReceived
     }
 
-    var isUsable: Bool { channel.isActive && !handler.value.goAwayReceived.withLockedValue { $0 } }
+    var isUsable: Bool { channel.isActive && !goAwayReceived.withLockedValue { $0 } }
 
     func unary(_ header: RequestHeader, payload: [UInt8], timeout: Duration?) -> EventLoopFuture<ResponseFrame> {
         let promise = channel.eventLoop.makePromise(of: ResponseFrame.self)

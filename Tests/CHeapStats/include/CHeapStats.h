@@ -1,0 +1,11 @@
+// Bytes the C heap holds in use, for leak tests.
+#ifndef C_HEAP_STATS_H
+#define C_HEAP_STATS_H
+#include <stddef.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+static inline size_t heap_bytes_in_use(void) { return mallinfo2().uordblks; }
+#else
+static inline size_t heap_bytes_in_use(void) { return 0; }
+#endif
+#endif

@@ -1,0 +1,179 @@
+import LockboxProto
+
+/// Populated samples: unicode, bytes with 0x00 and 0xff, extreme integers, nested messages present.
+enum Samples {
+    static let unicode = "Zoë — 日本語 — 🔐 — \u{202E}rtl"
+    static let binary: [UInt8] = [0x00, 0xff, 0x00, 0x7f, 0x80, 0xff, 0x00]
+
+    static let header = RequestHeader(
+        callID: .max,
+        method: "lockbox.v1.Lockbox/Ping",
+        timeoutMs: .max,
+        authToken: "lbx_" + String(repeating: "a", count: 43),
+        idempotencyKey: unicode
+    )
+    static let status = Status(code: .failedPrecondition, message: unicode)
+    static let internalDecision = InternalDecision(
+        requestID: "req-1",
+        approve: true,
+        comment: unicode,
+        decidedBy: "mgr-1",
+        decidedAtMs: 1_790_000_000_000
+    )
+    static let customerDecision = CustomerDecision(
+        requestID: "req-1",
+        decision: .deny,
+        comment: "not now — " + unicode,
+        approvedDurationSeconds: 1800,
+        decidedBy: "approver-1",
+        decidedAtMs: 1_790_000_100_000
+    )
+    static let grant = Grant(
+        requestID: "req-1",
+        operatorID: "op-1",
+        tenantID: "contoso",
+        service: .sharepoint,
+        startsAtMs: 1_790_000_100_000,
+        endsAtMs: 1_790_003_700_000,
+        active: true,
+        secondsLeft: 3599
+    )
+    static let accessRequest = AccessRequest(
+        id: "req-1",
+        tenantID: "contoso",
+        service: .exchange,
+        ticketNumber: "SR-12345",
+        justification: unicode,
+        requestedDurationSeconds: 14_400,
+        requesterID: "op-1",
+        status: .approved,
+        createdAtMs: 1_789_999_000_000,
+        updatedAtMs: 1_790_000_100_000,
+        customerDeadlineMs: 1_790_043_000_000,
+        internalDecision: internalDecision,
+        customerDecision: customerDecision,
+        grant: grant,
+        operationsPerformed: .max,
+        lastOperationAtMs: .min
+    )
+    static let auditRecord = AuditRecord(
+        id: 9_007_199_254_740_993,
+        timeMs: 1_790_000_000_123,
+        tenantID: "contoso",
+        actorID: "op-1",
+        actorDisplay: "Provider Operator",
+        actorIP: "2001:db8::1",
+        activity: "Get-Mailbox",
+        item: "req-1",
+        decision: .approve,
+        detailsJSON: #"{"operator":"op-1","note":"\u0000 escaped"}"#
+    )
+    static let role = RoleAssignment(
+        principalID: "p-1",
+        role: .lockboxApprover,
+        tenantID: "contoso",
+        assignedBy: "ga-1",
+        assignedAtMs: 1
+    )
+    static let settings = TenantSettings(
+        tenantID: "contoso",
+        lockboxEnabled: true,
+        approvalWindowSeconds: 43_200,
+        maxAccessDurationSeconds: 7200
+    )
+    static let principal = Principal(
+        id: "p-1",
+        displayName: unicode,
+        tenantID: "contoso",
+        roles: [role, RoleAssignment(principalID: "p-1", role: .globalAdmin, tenantID: "contoso")],
+        createdAtMs: 5
+    )
+    static let token = Token(id: "t-1", principalID: "p-1", createdAtMs: 1, expiresAtMs: 2, revoked: true)
+    static let operation = PreapprovedOperation(service: .teams, operation: "Get-Mailbox", description: unicode)
+
+    /// One populated value of every message type in proto/lockbox.proto.
+    static let all: [any ProtoMessage] = [
+        header,
+        RequestFrame(header: header, payload: binary),
+        status,
+        StreamEnd(status: status),
+        ResponseFrame(callID: 7, payload: binary, end: StreamEnd(status: status), goaway: true),
+        accessRequest,
+        internalDecision,
+        customerDecision,
+        grant,
+        auditRecord,
+        role,
+        settings,
+        Tenant(id: "contoso", displayName: unicode, settings: settings, createdAtMs: 3),
+        principal,
+        token,
+        IssuedToken(token: token, secret: "lbx_secret"),
+        operation,
+        PingRequest(),
+        PingResponse(version: "0.1.0", serverTimeMs: 1_790_000_000_000),
+        CreateAccessRequestRequest(
+            tenantID: "contoso",
+            service: .onedrive,
+            ticketNumber: "SR-1",
+            justification: unicode,
+            requestedDurationSeconds: 60
+        ),
+        GetAccessRequestRequest(requestID: "req-1"),
+        ListAccessRequestsRequest(
+            tenantID: "contoso",
+            status: .pendingCustomer,
+            createdAfterMs: 10,
+            service: .exchange,
+            requestID: "req-1",
+            pageSize: 500,
+            pageToken: "cursor"
+        ),
+        ListAccessRequestsResponse(requests: [accessRequest, AccessRequest(id: "req-2")], nextPageToken: "next"),
+        CancelAccessRequestRequest(requestID: "req-1", reason: unicode),
+        RevokeAccessRequest(requestID: "req-1", reason: unicode),
+        WatchAccessRequestsRequest(tenantID: "contoso"),
+        AccessRequestEvent(request: accessRequest, activity: "Approve"),
+        CheckAccessRequest(
+            tenantID: "contoso",
+            service: .exchange,
+            operatorID: "op-1",
+            operation: "Get-Mailbox",
+            clientIP: "10.0.0.1"
+        ),
+        CheckAccessResponse(allowed: false, reason: .operationNotPreapproved, requestID: "req-1", grantEndsAtMs: 9),
+        ListGrantsRequest(tenantID: "contoso", operatorID: "op-1"),
+        ListGrantsResponse(grants: [grant, grant]),
+        CreateTenantRequest(tenantID: "contoso", displayName: unicode, adminDisplayName: "Ada"),
+        CreateTenantResponse(
+            tenant: Tenant(id: "contoso", settings: settings),
+            admin: principal,
+            adminToken: IssuedToken(token: token, secret: "s")
+        ),
+        GetTenantSettingsRequest(tenantID: "contoso"),
+        CreatePrincipalRequest(displayName: "Ann", tenantID: "contoso", roles: [role]),
+        ListPrincipalsRequest(tenantID: "contoso"),
+        ListPrincipalsResponse(principals: [principal, Principal(id: "p-2")]),
+        IssueTokenRequest(principalID: "p-1", ttlSeconds: 3600),
+        RevokeTokenRequest(tokenID: "t-1"),
+        ListRoleAssignmentsRequest(tenantID: "contoso"),
+        ListRoleAssignmentsResponse(assignments: [role]),
+        SearchAuditRequest(
+            tenantID: "contoso",
+            fromMs: 1,
+            toMs: 2,
+            activity: "Approve",
+            actorID: "a",
+            item: "req-1",
+            pageSize: 100,
+            pageToken: "c"
+        ),
+        SearchAuditResponse(records: [auditRecord, AuditRecord(id: 2)], nextPageToken: "n"),
+        ExportAuditRequest(tenantID: "contoso", fromMs: 1, toMs: 2, format: .csv),
+        AuditExportChunk(data: binary),
+        ListPreapprovedOperationsRequest(service: .exchange),
+        ListPreapprovedOperationsResponse(operations: [operation]),
+        RemovePreapprovedOperationRequest(service: .exchange, operation: "Get-Mailbox"),
+        Empty(),
+    ]
+}

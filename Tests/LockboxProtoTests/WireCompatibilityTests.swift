@@ -1,0 +1,127 @@
+import Foundation
+import LockboxProto
+import Testing
+
+/// Checks the binding against an independent implementation: protoc's own encoder and decoder.
+@Suite(.enabled(if: Protoc.path != nil, "protoc (Debian protobuf-compiler) is required; scripts/test installs it"))
+struct WireCompatibilityTests {
+    @Test func accessRequestSwiftToProtoc() throws {
+        let text = try Protoc.decode(Samples.accessRequest.encode(), as: "AccessRequest")
+        #expect(text.contains(#"id: "req-1""#))
+        #expect(text.contains("service: SERVICE_EXCHANGE"))
+        #expect(text.contains(#"ticket_number: "SR-12345""#))
+        #expect(text.contains("requested_duration_seconds: 14400"))
+        #expect(text.contains("status: REQUEST_STATUS_APPROVED"))
+        #expect(text.contains("operations_performed: 9223372036854775807"))
+        #expect(text.contains("last_operation_at_ms: -9223372036854775808"))
+        #expect(text.contains("grant {"))
+        #expect(text.contains("decision: DECISION_DENY"))
+        // And back through protoc's encoder, unchanged.
+        #expect(try AccessRequest(decoding: Protoc.encode(text, as: "AccessRequest")) == Samples.accessRequest)
+    }
+
+    @Test func protocToSwift() throws {
+        let request = try AccessRequest(
+            decoding: Protoc.encode(
+                """
+                id: "r-9" tenant_id: "fabrikam" service: SERVICE_TEAMS ticket_number: "T-1"
+                justification: "caf\\303\\251" requested_duration_seconds: 3600 status: REQUEST_STATUS_PENDING_INTERNAL
+                internal_decision { request_id: "r-9" approve: true comment: "ok" }
+                """,
+                as: "AccessRequest"
+            )
+        )
+        #expect(request.id == "r-9")
+        #expect(request.tenantID == "fabrikam")
+        #expect(request.service == .teams)
+        #expect(request.justification == "café")
+        #expect(request.requestedDurationSeconds == 3600)
+        #expect(request.status == .pendingInternal)
+        #expect(request.internalDecision == InternalDecision(requestID: "r-9", approve: true, comment: "ok"))
+        #expect(request.grant == nil)
+    }
+
+    @Test func decisionsBothWays() throws {
+        let customerText = try Protoc.decode(Samples.customerDecision.encode(), as: "CustomerDecision")
+        #expect(customerText.contains("approved_duration_seconds: 1800"))
+        #expect(try CustomerDecision(decoding: Protoc.encode(customerText, as: "CustomerDecision")) == Samples.customerDecision)
+
+        let internalText = try Protoc.decode(Samples.internalDecision.encode(), as: "InternalDecision")
+        #expect(internalText.contains("approve: true"))
+        #expect(try InternalDecision(decoding: Protoc.encode(internalText, as: "InternalDecision")) == Samples.internalDecision)
+
+        let fromProtoc = try CustomerDecision(
+            decoding: Protoc.encode(#"request_id: "x" decision: DECISION_CANCEL comment: "withdrawn""#, as: "CustomerDecision")
+        )
+        #expect(fromProtoc == CustomerDecision(requestID: "x", decision: .cancel, comment: "withdrawn"))
+    }
+
+    @Test func grantBothWays() throws {
+        let text = try Protoc.decode(Samples.grant.encode(), as: "Grant")
+        #expect(text.contains("service: SERVICE_SHAREPOINT"))
+        #expect(text.contains("ends_at_ms: 1790003700000"))
+        #expect(try Grant(decoding: Protoc.encode(text, as: "Grant")) == Samples.grant)
+    }
+
+    @Test func auditRecordBothWays() throws {
+        let text = try Protoc.decode(Samples.auditRecord.encode(), as: "AuditRecord")
+        #expect(text.contains("id: 9007199254740993"))
+        #expect(text.contains(#"actor_ip: "2001:db8::1""#))
+        #expect(text.contains(#"activity: "Get-Mailbox""#))
+        #expect(try AuditRecord(decoding: Protoc.encode(text, as: "AuditRecord")) == Samples.auditRecord)
+    }
+
+    @Test func envelopeBothWays() throws {
+        let frame = RequestFrame(header: Samples.header, payload: Samples.binary)
+        let text = try Protoc.decode(frame.encode(), as: "RequestFrame")
+        #expect(text.contains("call_id: 18446744073709551615"))
+        #expect(text.contains(#"payload: "\000\377\000\177\200\377\000""#))
+        #expect(try RequestFrame(decoding: Protoc.encode(text, as: "RequestFrame")) == frame)
+
+        let response = try ResponseFrame(
+            decoding: Protoc.encode(#"call_id: 3 end { status { code: NOT_FOUND message: "no such request" } }"#, as: "ResponseFrame")
+        )
+        #expect(response.callID == 3)
+        #expect(response.end?.status == Status(code: .notFound, message: "no such request"))
+    }
+}
+
+enum Protoc {
+    static let path: String? = ["/usr/bin/protoc", "/usr/local/bin/protoc"].first {
+        FileManager.default.isExecutableFile(atPath: $0)
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static func decode(_ bytes: [UInt8], as message: String) throws -> String {
+        String(decoding: try run(["--decode=lockbox.v1.\(message)"], input: Data(bytes)), as: UTF8.self)
+    }
+
+    static func encode(_ text: String, as message: String) throws -> [UInt8] {
+        [UInt8](try run(["--encode=lockbox.v1.\(message)"], input: Data(text.utf8)))
+    }
+
+    private static func run(_ arguments: [String], input: Data) throws -> Data {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path!)
+        process.arguments = arguments + ["--proto_path=\(packageRoot.appending(path: "proto").path)", "lockbox.proto"]
+        let stdin = Pipe()
+        let stdout = Pipe()
+        let stderr = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = stderr
+        try process.run()
+        stdin.fileHandleForWriting.write(input)
+        try stdin.fileHandleForWriting.close()
+        let output = stdout.fileHandleForReading.readDataToEndOfFile()
+        let errors = stderr.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw Failure(description: "protoc failed: \(String(decoding: errors, as: UTF8.self))")
+        }
+        return output
+    }
+}

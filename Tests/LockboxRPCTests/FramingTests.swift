@@ -1,0 +1,141 @@
+import LockboxProto
+import NIOCore
+import NIOEmbedded
+import Testing
+
+@testable import LockboxRPC
+
+/// Records what the frame decoder passes on.
+final class FrameRecorder: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    var frames: [[UInt8]] = []
+    var events: [FrameDecoderEvent] = []
+    var errors: [any Error] = []
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        frames.append(Array(unwrapInboundIn(data).readableBytesView))
+    }
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? FrameDecoderEvent { events.append(event) }
+    }
+    func errorCaught(context: ChannelHandlerContext, error: any Error) { errors.append(error) }
+}
+
+@Suite struct FramingTests {
+    let channel = EmbeddedChannel()
+    let recorder = FrameRecorder()
+
+    init() throws {
+        try channel.pipeline.syncOperations.addHandlers(
+            ByteToMessageHandler(FrameDecoder(maxFrameSize: 16)),
+            recorder
+        )
+    }
+
+    func send(_ bytes: [UInt8]) throws {
+        try channel.writeInbound(channel.allocator.buffer(bytes: bytes))
+    }
+
+    func frame(_ payload: [UInt8]) -> [UInt8] {
+        Array(Framing.frame(payload, allocator: channel.allocator).readableBytesView)
+    }
+
+    @Test func encodesBigEndianLengthPrefix() {
+        #expect(frame([1, 2, 3]) == [0, 0, 0, 3, 1, 2, 3])
+        #expect(frame([]) == [0, 0, 0, 0])
+    }
+
+    @Test func splitFrameArrivesWhole() throws {
+        for byte in frame(Array(1...10)) { try send([byte]) }
+        #expect(recorder.frames == [Array(1...10)])
+        #expect(recorder.events == [.frameStarted, .frameCompleted])
+    }
+
+    @Test func coalescedFramesAreSeparated() throws {
+        try send(frame([1]) + frame([2, 2]) + frame([]) + frame([3, 3, 3]) + [0, 0])
+        #expect(recorder.frames == [[1], [2, 2], [], [3, 3, 3]])
+        // The trailing two bytes started a frame that has not finished.
+        #expect(recorder.events == [.frameStarted])
+        try send([0, 1, 9])
+        #expect(recorder.frames.last == [9])
+        #expect(recorder.events == [.frameStarted, .frameCompleted])
+    }
+
+    @Test func zeroLengthFrame() throws {
+        try send([0, 0, 0, 0])
+        #expect(recorder.frames == [[]])
+        #expect(recorder.events.isEmpty)
+    }
+
+    @Test func maxSizeFrameIsAccepted() throws {
+        let payload = [UInt8](repeating: 0xAB, count: 16)
+        try send(frame(payload))
+        #expect(recorder.frames == [payload])
+        #expect(recorder.errors.isEmpty)
+    }
+
+    @Test func oneByteOverIsRefusedFromTheLengthAlone() throws {
+        // Only the 4 length bytes: the body is never waited for.
+        try send([0, 0, 0, 17])
+        #expect(recorder.frames.isEmpty)
+        let error = try #require(recorder.errors.first as? FrameTooLargeError)
+        #expect(error == FrameTooLargeError(announcedLength: 17, maxFrameSize: 16))
+    }
+
+    @Test func hugeAnnouncedLengthIsRefused() throws {
+        try send([0xff, 0xff, 0xff, 0xff])
+        #expect(recorder.errors.first as? FrameTooLargeError == FrameTooLargeError(announcedLength: Int(UInt32.max), maxFrameSize: 16))
+    }
+}
+
+@Suite struct ServerConnectionStateMachineTests {
+    typealias Machine = ServerConnectionStateMachine<String>
+
+    @Test func startsUpToTheLimitThenQueues() {
+        var machine = Machine(maxConcurrentCalls: 2)
+        guard case .start("a") = machine.receive(id: 1, call: "a") else { Issue.record("a should start"); return }
+        guard case .start("b") = machine.receive(id: 2, call: "b") else { Issue.record("b should start"); return }
+        guard case .enqueued = machine.receive(id: 3, call: "c") else { Issue.record("c should wait"); return }
+        #expect(!machine.mayRead)
+        let finished = machine.finish(id: 1)
+        #expect(finished.start == ["c"])
+        #expect(!finished.close)
+        #expect(machine.mayRead)
+    }
+
+    @Test func duplicateCallIDIsRejected() {
+        var machine = Machine(maxConcurrentCalls: 1)
+        _ = machine.receive(id: 1, call: "a")
+        guard case .rejectDuplicate = machine.receive(id: 1, call: "again") else { Issue.record("duplicate"); return }
+        _ = machine.receive(id: 2, call: "b")
+        guard case .rejectDuplicate = machine.receive(id: 2, call: "again") else { Issue.record("queued dup"); return }
+    }
+
+    @Test func quiesceWhenIdleClosesNow() {
+        var machine = Machine(maxConcurrentCalls: 1)
+        #expect(machine.quiesce() == .goAway(closeNow: true))
+        #expect(machine.state == .closed)
+        #expect(machine.quiesce() == .none)
+    }
+
+    @Test func quiesceDrainsRunningAndWaitingCallsThenCloses() {
+        var machine = Machine(maxConcurrentCalls: 1)
+        _ = machine.receive(id: 1, call: "a")
+        _ = machine.receive(id: 2, call: "b")
+        #expect(machine.quiesce() == .goAway(closeNow: false))
+        guard case .rejectDraining = machine.receive(id: 3, call: "late") else { Issue.record("late call"); return }
+        let first = machine.finish(id: 1)
+        #expect(first.start == ["b"])
+        #expect(!first.close)
+        let second = machine.finish(id: 2)
+        #expect(second.close)
+        #expect(machine.state == .closed)
+    }
+
+    @Test func finishingAnUnknownCallDoesNothing() {
+        var machine = Machine(maxConcurrentCalls: 1)
+        let action = machine.finish(id: 42)
+        #expect(action.start.isEmpty && !action.close)
+        #expect(machine.isIdle)
+    }
+}

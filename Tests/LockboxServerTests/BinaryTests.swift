@@ -1,0 +1,68 @@
+import Foundation
+import Testing
+
+/// The real `lockboxd` and `lockbox` executables, as a user runs them.
+@Suite struct BinaryTests {
+    @Test func pingAgainstARunningDaemon() async throws {
+        let daemon = try Daemon()
+        let port = try await daemon.waitUntilListening()
+        let ping = try Binaries.run("lockbox", ["ping", "--server", "127.0.0.1:\(port)"])
+        #expect(ping.status == 0, "\(ping.stderr)")
+        #expect(ping.stdout.hasPrefix("pong from lockboxd 0.1.0 in "))
+        #expect(ping.stdout.hasSuffix(" ms\n"))
+
+        // The environment works as well as the flag.
+        let viaEnv = try Binaries.run("lockbox", ["ping"], environment: ["LOCKBOX_SERVER": "127.0.0.1:\(port)"])
+        #expect(viaEnv.status == 0)
+
+        daemon.terminate(signal: SIGTERM)
+        #expect(try await daemon.waitForExit() == 0)
+        #expect(daemon.stderr.contains("call.method=lockbox.v1.Lockbox/Ping"))
+        #expect(daemon.stderr.contains("call.status=OK"))
+    }
+
+    @Test func daemonReadsLockboxEnvironmentVariables() async throws {
+        let daemon = try Daemon(
+            arguments: ["serve"],
+            environment: ["LOCKBOX_HOST": "127.0.0.1", "LOCKBOX_PORT": "0", "LOCKBOX_LOG_LEVEL": "warning"]
+        )
+        let port = try await daemon.waitUntilListening()
+        #expect(try Binaries.run("lockbox", ["ping", "--server", "127.0.0.1:\(port)"]).status == 0)
+        daemon.terminate(signal: SIGINT)
+        #expect(try await daemon.waitForExit() == 0)
+        // warning level: no per-call info lines.
+        #expect(!daemon.stderr.contains("call.method"))
+    }
+
+    @Test func pingWithNoServerFailsWithUnavailable() throws {
+        let ping = try Binaries.run("lockbox", ["ping", "--server", "127.0.0.1:1"])
+        #expect(ping.status == 6)
+        #expect(ping.stderr.hasPrefix("error: UNAVAILABLE: "))
+        #expect(!ping.stderr.contains("Fatal"))
+    }
+
+    @Test func badConfigurationIsAClearError() throws {
+        let badPort = try Binaries.run("lockboxd", ["--port", "70000"])
+        #expect(badPort.status != 0)
+        #expect(badPort.stderr.contains("port must be 0...65535"))
+        let badDuration = try Binaries.run("lockboxd", ["--idle-timeout", "soon"])
+        #expect(badDuration.stderr.contains("must be a duration such as 10s, 5m or 1h"))
+        let badServer = try Binaries.run("lockbox", ["ping", "--server", "nowhere"])
+        #expect(badServer.status != 0)
+        #expect(badServer.stderr.contains("server must be host:port"))
+    }
+
+    @Test func helpDocumentsEveryOptionWithItsEnvironmentVariable() throws {
+        let help = try Binaries.run("lockboxd", ["serve", "--help"])
+        #expect(help.status == 0)
+        for variable in [
+            "LOCKBOX_HOST", "LOCKBOX_PORT", "LOCKBOX_MAX_FRAME_SIZE", "LOCKBOX_MAX_CONCURRENT_CALLS",
+            "LOCKBOX_IDLE_TIMEOUT", "LOCKBOX_FRAME_READ_TIMEOUT", "LOCKBOX_GRACE_PERIOD", "LOCKBOX_DEFAULT_TIMEOUT",
+            "LOCKBOX_LOG_LEVEL",
+        ] {
+            #expect(help.stdout.contains(variable), "\(variable) missing from lockboxd serve --help")
+        }
+        let version = try Binaries.run("lockboxd", ["--version"])
+        #expect(version.stdout == "0.1.0\n")
+    }
+}
