@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         // protoc-c output for proto/lockbox.proto (scripts/gen-proto), linked against libprotobuf-c.
@@ -47,13 +48,38 @@ let package = Package(
         ),
         // Shared by the two executables: duration parsing and LOCKBOX_* environment lookup.
         .target(name: "LockboxCommandSupport", swiftSettings: swiftSettings),
-        // Wires the Lockbox methods onto the RPC server.
+        // libpq, found through pkg-config (Debian libpq-dev).
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        // PostgreSQL through libpq: connections, the bounded pool, transactions, migrations.
+        .target(
+            name: "LockboxStore",
+            dependencies: [
+                "CLibPQ",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Pure domain logic: request states and transitions, policy, the injectable clock. No I/O.
+        .target(name: "LockboxCore", swiftSettings: swiftSettings),
+        // The Lockbox API: authentication, authorization, handlers, sweepers; wired onto the RPC server.
         .target(
             name: "LockboxServer",
             dependencies: [
+                "LockboxCore",
                 "LockboxProto",
                 "LockboxRPC",
+                "LockboxStore",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -61,7 +87,9 @@ let package = Package(
             name: "lockboxd",
             dependencies: [
                 "LockboxCommandSupport",
+                "LockboxCore",
                 "LockboxServer",
+                "LockboxStore",
                 "LockboxRPC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -100,8 +128,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "LockboxCoreTests",
+            dependencies: ["LockboxCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "LockboxServerTests",
-            dependencies: ["LockboxRPC", "LockboxProto"],
+            dependencies: [
+                "LockboxRPC",
+                "LockboxProto",
+                "LockboxCore",
+                "LockboxStore",
+                "LockboxServer",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
 import LockboxCommandSupport
+import LockboxCore
 import LockboxRPC
 import LockboxServer
+import LockboxStore
 import Logging
 import ServiceLifecycle
 
@@ -16,7 +18,7 @@ struct Lockboxd: AsyncParsableCommand {
             environment, which wins over the default.
             """,
         version: LockboxVersion.current,
-        subcommands: [Serve.self],
+        subcommands: [Serve.self, Migrate.self, Bootstrap.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -95,26 +97,44 @@ struct ServerOptions: ParsableArguments {
 }
 
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the server (the default).")
+    static let configuration = CommandConfiguration(
+        abstract: "Run the server (the default). Applies pending migrations first."
+    )
 
     @OptionGroup var options: ServerOptions
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: "How often the sweepers expire requests and complete grants. (env LOCKBOX_SWEEP_INTERVAL, default 5s)")
+    var sweepInterval: String?
 
     func run() async throws {
-        let (config, level) = try options.resolve(Environment(ProcessInfo.processInfo.environment))
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+        let env = Environment(ProcessInfo.processInfo.environment)
+        let (config, level) = try options.resolve(env)
+        var serviceConfiguration = LockboxServiceConfiguration()
+        if let text = sweepInterval ?? env["LOCKBOX_SWEEP_INTERVAL"] {
+            guard let interval = parseDuration(text), interval > .zero else {
+                throw ValidationError("sweep interval must be a positive duration such as 5s, got \"\(text)\"")
+            }
+            serviceConfiguration.sweepInterval = interval
         }
-        let logger = Logger(label: "lockboxd")
-        let server = RPCServer(configuration: config, router: LockboxRouter.make(), logger: logger)
+        let logger = bootstrapLogging(level)
+        let (pool, migrations) = try database.open(env, logger: logger)
+        try await database.migrateWaiting(migrations, pool: pool, env: env, logger: logger)
+        let service = LockboxService(
+            pool: pool,
+            clock: SystemClock(),
+            configuration: serviceConfiguration,
+            logger: logger
+        )
+        let server = RPCServer(configuration: config, router: service.makeRouter(), logger: logger)
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: server)],
+                services: [.init(service: server), .init(service: Sweeper(service: service))],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
         )
+        defer { Task { await pool.shutdown() } }
         Task {
             if let address = try? await server.localAddress {
                 let line = "lockboxd \(LockboxVersion.current) listening on \(address.ipAddress ?? config.host):\(address.port ?? config.port)\n"
@@ -122,5 +142,139 @@ struct Serve: AsyncParsableCommand {
             }
         }
         try await group.run()
+    }
+}
+
+func bootstrapLogging(_ level: Logger.Level) -> Logger {
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = level
+        return handler
+    }
+    return Logger(label: "lockboxd")
+}
+
+struct DatabaseOptions: ParsableArguments {
+    static let defaultURL = "postgresql://lockbox@127.0.0.1:54329/lockbox"
+
+    @Option(help: "PostgreSQL connection URL. (env LOCKBOX_DATABASE_URL, default \(Self.defaultURL), the project-local database of scripts/run)")
+    var databaseURL: String?
+
+    @Option(help: "Database connections (and threads that run them). (env LOCKBOX_POOL_SIZE, default 8)")
+    var poolSize: Int?
+
+    @Option(help: "Directory of NNNN_name.sql migrations. (env LOCKBOX_MIGRATIONS_DIR, default: ./migrations or the one beside the build)")
+    var migrations: String?
+
+    @Option(help: "At start, how long to wait for the database to be reachable. (env LOCKBOX_DATABASE_WAIT, default 60s)")
+    var databaseWait: String?
+
+    func open(_ env: Environment, logger: Logger) throws -> (PGPool, [Migration]) {
+        let url = databaseURL ?? env["LOCKBOX_DATABASE_URL"] ?? Self.defaultURL
+        var size = 8
+        if let text = poolSize.map(String.init) ?? env["LOCKBOX_POOL_SIZE"] {
+            guard let value = Int(text), (1...256).contains(value) else {
+                throw ValidationError("pool size must be 1...256, got \"\(text)\"")
+            }
+            size = value
+        }
+        let directory = try migrationsDirectory(env)
+        let loaded: [Migration]
+        do {
+            loaded = try Migrator.load(directory: directory)
+        } catch {
+            throw ValidationError(error.detail)
+        }
+        return (PGPool(configuration: PGPoolConfiguration(url: url, size: size), logger: logger), loaded)
+    }
+
+    func migrationsDirectory(_ env: Environment) throws -> String {
+        if let explicit = migrations ?? env["LOCKBOX_MIGRATIONS_DIR"] { return explicit }
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let candidates = [
+            URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appending(path: "migrations"),
+            executable.appending(path: "../../../migrations"),
+            executable.appending(path: "../../migrations"),
+            executable.appending(path: "../share/lockbox/migrations"),
+        ]
+        for candidate in candidates where FileManager.default.fileExists(atPath: candidate.appending(path: "0001_initial.sql").path) {
+            return candidate.standardizedFileURL.path
+        }
+        throw ValidationError("cannot find the migrations directory; set --migrations or LOCKBOX_MIGRATIONS_DIR")
+    }
+
+    /// Applies migrations, retrying while the database is unreachable; a changed migration stops at once.
+    func migrateWaiting(_ migrations: [Migration], pool: PGPool, env: Environment, logger: Logger) async throws {
+        var wait = Duration.seconds(60)
+        if let text = databaseWait ?? env["LOCKBOX_DATABASE_WAIT"] {
+            guard let value = parseDuration(text) else { throw ValidationError("bad database wait \"\(text)\"") }
+            wait = value
+        }
+        let clock = ContinuousClock()
+        let deadline = clock.now + wait
+        while true {
+            do {
+                try await Migrator.apply(migrations, pool: pool, logger: logger)
+                return
+            } catch let error as StoreError where error.code == .unavailable && clock.now < deadline {
+                logger.warning("database unreachable; retrying", metadata: ["error": "\(error.detail)"])
+                try await Task.sleep(for: .seconds(1))
+            } catch let error as StoreError {
+                logger.critical("cannot migrate the database", metadata: ["error": "\(error.detail)"])
+                throw ExitCode(3)
+            }
+        }
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply pending migrations, then exit.")
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: "trace … critical. (env LOCKBOX_LOG_LEVEL, default info)")
+    var logLevel: String?
+
+    func run() async throws {
+        let env = Environment(ProcessInfo.processInfo.environment)
+        let levelText = logLevel ?? env["LOCKBOX_LOG_LEVEL"] ?? "info"
+        guard let level = Logger.Level(rawValue: levelText) else { throw ValidationError("unknown log level") }
+        let logger = bootstrapLogging(level)
+        let (pool, migrations) = try database.open(env, logger: logger)
+        try await database.migrateWaiting(migrations, pool: pool, env: env, logger: logger)
+        await pool.shutdown()
+        print("migrations: \(migrations.count) known, database up to date")
+    }
+}
+
+struct Bootstrap: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create the first provider admin and print its token (once). Talks to the database directly."
+    )
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: "Display name of the provider admin.")
+    var displayName = "Provider Admin"
+
+    func run() async throws {
+        let env = Environment(ProcessInfo.processInfo.environment)
+        let logger = bootstrapLogging(.warning)
+        let (pool, migrations) = try database.open(env, logger: logger)
+        try await database.migrateWaiting(migrations, pool: pool, env: env, logger: logger)
+        do {
+            let result = try await LockboxServer.Bootstrap.createProviderAdmin(
+                displayName: displayName,
+                pool: pool,
+                clock: SystemClock()
+            )
+            await pool.shutdown()
+            print("provider admin: \(result.principalID)")
+            print("token (shown once): \(result.token)")
+        } catch let error as LockboxServer.Bootstrap.AlreadyBootstrapped {
+            await pool.shutdown()
+            FileHandle.standardError.write(Data("bootstrap: \(error)\n".utf8))
+            throw ExitCode(4)
+        }
     }
 }

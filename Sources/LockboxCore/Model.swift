@@ -1,0 +1,90 @@
+/// The state of an access request (DESIGN.md, "Request lifecycle").
+public enum RequestState: String, Sendable, CaseIterable, Hashable {
+    case pendingInternal = "PENDING_INTERNAL"
+    case pendingCustomer = "PENDING_CUSTOMER"
+    case approved = "APPROVED"
+    case denied = "DENIED"
+    case expired = "EXPIRED"
+    case canceled = "CANCELED"
+    case revoked = "REVOKED"
+    case completed = "COMPLETED"
+
+    /// Terminal states never change again.
+    public var isTerminal: Bool {
+        switch self {
+        case .pendingInternal, .pendingCustomer, .approved: false
+        case .denied, .expired, .canceled, .revoked, .completed: true
+        }
+    }
+}
+
+/// A role a principal holds. Provider roles belong to no tenant; tenant roles to exactly one.
+public enum Role: String, Sendable, CaseIterable, Hashable {
+    case `operator` = "operator"
+    case supportManager = "support_manager"
+    case providerAdmin = "provider_admin"
+    case service = "service"
+    case auditor = "auditor"
+    case globalAdmin = "global_admin"
+    case lockboxApprover = "lockbox_approver"
+
+    public var isTenantRole: Bool { self == .globalAdmin || self == .lockboxApprover }
+}
+
+/// A customer-content service that a request can cover.
+public enum ContentService: String, Sendable, CaseIterable, Hashable {
+    case exchange
+    case sharepoint
+    case onedrive
+    case teams
+}
+
+/// The decision recorded in an audit record, where one applies.
+public enum AuditDecision: Int16, Sendable, Hashable {
+    case none = 0
+    case approve = 1
+    case deny = 2
+    case cancel = 3
+}
+
+/// A broken domain rule, with the gRPC-style class of the failure.
+public struct DomainError: Error, Hashable, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable {
+        let name: String
+        public static let invalidArgument = Code(name: "invalidArgument")
+        public static let failedPrecondition = Code(name: "failedPrecondition")
+        public static let permissionDenied = Code(name: "permissionDenied")
+    }
+
+    public let code: Code
+    /// Safe to show to the caller.
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code.name): \(message)" }
+}
+
+/// Audit activities written by Lockbox itself; operator actions use the operation's name.
+public enum Activity {
+    public static let requestCreated = "AccessRequestCreated"
+    public static let internalApprove = "InternalApprove"
+    public static let internalDeny = "InternalDeny"
+    public static let customerApprove = "CustomerApprove"
+    public static let customerDeny = "CustomerDeny"
+    public static let customerCancel = "CustomerCancel"
+    public static let requesterCancel = "RequesterCancel"
+    public static let accessRevoked = "AccessRevoked"
+    public static let requestExpired = "RequestExpired"
+    public static let grantCompleted = "GrantCompleted"
+    public static let tenantCreated = "TenantCreated"
+    public static let tenantSettingsChanged = "TenantSettingsChanged"
+    public static let principalCreated = "PrincipalCreated"
+    public static let tokenIssued = "TokenIssued"
+    public static let tokenRevoked = "TokenRevoked"
+    public static let roleAssigned = "RoleAssigned"
+    public static let roleRemoved = "RoleRemoved"
+}

@@ -1,0 +1,49 @@
+/// A database failure, classified by SQLSTATE. The server maps it to a status code;
+/// `detail` is for logs only and never reaches a client.
+public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        let name: String
+        /// The database cannot be reached, or the connection broke mid-call (SQLSTATE class 08, 57P0x).
+        public static let unavailable = Code(name: "unavailable")
+        public static let uniqueViolation = Code(name: "uniqueViolation")
+        public static let foreignKeyViolation = Code(name: "foreignKeyViolation")
+        public static let checkViolation = Code(name: "checkViolation")
+        /// A serialization failure or deadlock: the transaction may be retried.
+        public static let retryable = Code(name: "retryable")
+        /// Raised by a trigger, such as the audit table refusing UPDATE and DELETE.
+        public static let raised = Code(name: "raised")
+        /// A migration file changed after it was applied, or another migration problem.
+        public static let migration = Code(name: "migration")
+        public static let other = Code(name: "other")
+        public var description: String { name }
+    }
+
+    public let code: Code
+    /// The SQLSTATE, when the server sent one.
+    public let sqlState: String?
+    /// Internal detail for logs.
+    public let detail: String
+
+    public init(_ code: Code, sqlState: String? = nil, detail: String) {
+        self.code = code
+        self.sqlState = sqlState
+        self.detail = detail
+    }
+
+    static func classify(sqlState: String?, detail: String) -> StoreError {
+        guard let state = sqlState else { return StoreError(.unavailable, detail: detail) }
+        let code: Code =
+            switch state {
+            case "23505": .uniqueViolation
+            case "23503": .foreignKeyViolation
+            case "23514": .checkViolation
+            case "40001", "40P01": .retryable
+            case "P0001": .raised
+            case "57P01", "57P02", "57P03": .unavailable
+            default: state.hasPrefix("08") ? .unavailable : .other
+            }
+        return StoreError(code, sqlState: state, detail: detail)
+    }
+
+    public var description: String { "\(code) (SQLSTATE \(sqlState ?? "-")): \(detail)" }
+}
