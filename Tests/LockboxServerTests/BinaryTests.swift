@@ -4,7 +4,7 @@ import Testing
 /// The real `lockboxd` and `lockbox` executables, as a user runs them.
 @Suite struct BinaryTests {
     @Test func pingAgainstARunningDaemon() async throws {
-        let daemon = try Daemon()
+        let daemon = try Daemon(arguments: ["--host", "127.0.0.1", "--port", "0", "--database-url", try await TestDatabase.create()])
         let port = try await daemon.waitUntilListening()
         let ping = try Binaries.run("lockbox", ["ping", "--server", "127.0.0.1:\(port)"])
         #expect(ping.status == 0, "\(ping.stderr)")
@@ -24,7 +24,10 @@ import Testing
     @Test func daemonReadsLockboxEnvironmentVariables() async throws {
         let daemon = try Daemon(
             arguments: ["serve"],
-            environment: ["LOCKBOX_HOST": "127.0.0.1", "LOCKBOX_PORT": "0", "LOCKBOX_LOG_LEVEL": "warning"]
+            environment: [
+                "LOCKBOX_HOST": "127.0.0.1", "LOCKBOX_PORT": "0", "LOCKBOX_LOG_LEVEL": "warning",
+                "LOCKBOX_DATABASE_URL": try await TestDatabase.create(),
+            ]
         )
         let port = try await daemon.waitUntilListening()
         #expect(try Binaries.run("lockbox", ["ping", "--server", "127.0.0.1:\(port)"]).status == 0)
@@ -58,7 +61,8 @@ import Testing
         for variable in [
             "LOCKBOX_HOST", "LOCKBOX_PORT", "LOCKBOX_MAX_FRAME_SIZE", "LOCKBOX_MAX_CONCURRENT_CALLS",
             "LOCKBOX_IDLE_TIMEOUT", "LOCKBOX_FRAME_READ_TIMEOUT", "LOCKBOX_GRACE_PERIOD", "LOCKBOX_DEFAULT_TIMEOUT",
-            "LOCKBOX_LOG_LEVEL",
+            "LOCKBOX_LOG_LEVEL", "LOCKBOX_DATABASE_URL", "LOCKBOX_POOL_SIZE", "LOCKBOX_MIGRATIONS_DIR",
+            "LOCKBOX_DATABASE_WAIT", "LOCKBOX_SWEEP_INTERVAL",
         ] {
             #expect(help.stdout.contains(variable), "\(variable) missing from lockboxd serve --help")
         }

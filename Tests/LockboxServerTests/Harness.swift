@@ -123,6 +123,58 @@ final class Harness: Sendable {
         }
     }
 
+    /// Runs SQL directly, for fixtures and for checking what the server stored.
+    func sql(_ text: String, _ parameters: [String?] = []) async throws -> PGRows {
+        try await pool.withConnection { try $0.query(text, parameters) }
+    }
+
+    var api: API { API(client: client) }
+
+    func call<Request: ProtoMessage, Response: ProtoMessage>(
+        _ method: String,
+        _ request: Request,
+        as: Response.Type = Response.self,
+        token: String,
+        key: String = ""
+    ) async throws(RPCError) -> Response {
+        try await api.call(method, request, as: Response.self, token: token, key: key)
+    }
+
+    func status<Request: ProtoMessage, Response: ProtoMessage>(
+        _ method: String,
+        _ request: Request,
+        as: Response.Type = Response.self,
+        token: String
+    ) async -> StatusCode {
+        await api.status(method, request, as: Response.self, token: token)
+    }
+
+    typealias World = API.World
+
+    func makeWorld() async throws -> World {
+        let admin = try await Bootstrap.createProviderAdmin(displayName: "Root", pool: pool, clock: clock).token
+        return try await api.makeWorld(adminToken: admin)
+    }
+
+    func createRequest(
+        _ world: World,
+        tenant: String = "contoso",
+        token: String? = nil,
+        duration: Int64 = 3600,
+        key: String = ""
+    ) async throws -> AccessRequest {
+        try await api.createRequest(world, tenant: tenant, token: token, duration: duration, key: key)
+    }
+
+    func approveInternally(_ world: World, _ id: String) async throws { try await api.approveInternally(world, id) }
+    func approveByCustomer(_ world: World, _ id: String) async throws { try await api.approveByCustomer(world, id) }
+    func get(_ id: String, token: String) async throws -> AccessRequest { try await api.get(id, token: token) }
+}
+
+/// Typed calls to any Lockbox server, in-process or a real lockboxd.
+struct API: Sendable {
+    let client: RPCClient
+
     func call<Request: ProtoMessage, Response: ProtoMessage>(
         _ method: String,
         _ request: Request,
@@ -153,11 +205,6 @@ final class Harness: Sendable {
         }
     }
 
-    /// Runs SQL directly, for fixtures and for checking what the server stored.
-    func sql(_ text: String, _ parameters: [String?] = []) async throws -> PGRows {
-        try await pool.withConnection { try $0.query(text, parameters) }
-    }
-
     // MARK: A world of principals
 
     struct World: Sendable {
@@ -181,8 +228,7 @@ final class Harness: Sendable {
         var fabrikamApprover: String
     }
 
-    func makeWorld() async throws -> World {
-        let admin = try await Bootstrap.createProviderAdmin(displayName: "Root", pool: pool, clock: clock).token
+    func makeWorld(adminToken admin: String) async throws -> World {
         func provider(_ name: String, _ roles: [LockboxProto.Role]) async throws -> (String, String) {
             let principal = try await call(
                 LockboxMethod.createPrincipal,

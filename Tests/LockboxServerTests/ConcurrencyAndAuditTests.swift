@@ -1,0 +1,248 @@
+import Foundation
+import LockboxCore
+import LockboxProto
+import LockboxRPC
+import LockboxServer
+import LockboxStore
+import Testing
+
+@Suite struct ConcurrencyTests {
+    @Test func fiftyConcurrentDecisionsOneWinner() async throws {
+        try await Harness.with(poolSize: 8) { h in
+            let w = try await h.makeWorld()
+            let id = try await h.createRequest(w).id
+            try await h.approveInternally(w, id)
+            let codes = await withTaskGroup(of: StatusCode.self) { group in
+                for index in 0..<50 {
+                    group.addTask {
+                        let decision: Decision = index % 2 == 0 ? .approve : .deny
+                        return await h.status(
+                            LockboxMethod.decideCustomer,
+                            CustomerDecision(requestID: id, decision: decision),
+                            as: AccessRequest.self,
+                            token: index % 3 == 0 ? w.contosoAdmin : w.contosoApprover
+                        )
+                    }
+                }
+                return await group.reduce(into: [StatusCode]()) { $0.append($1) }
+            }
+            #expect(codes.filter { $0 == .ok }.count == 1)
+            #expect(codes.filter { $0 == .failedPrecondition }.count == 49)
+            let decisions = try await h.sql(
+                "SELECT count(*) AS n FROM audit_records WHERE item = $1 AND activity IN ('CustomerApprove', 'CustomerDeny')",
+                [id]
+            )
+            #expect(decisions.first?.int64("n") == 1)
+            let grants = try await h.sql("SELECT count(*) AS n FROM grants WHERE request_id = $1", [id])
+            let status = try await h.get(id, token: w.managerToken).status
+            #expect(grants.first?.int64("n") == (status == .approved ? 1 : 0))
+        }
+    }
+
+    @Test func losersSeeTheCurrentState() async throws {
+        try await Harness.with { h in
+            let w = try await h.makeWorld()
+            let id = try await h.createRequest(w).id
+            try await h.approveInternally(w, id)
+            try await h.approveByCustomer(w, id)
+            await #expect(throws: RPCError(.failedPrecondition, "request is APPROVED")) {
+                _ = try await h.call(
+                    LockboxMethod.decideCustomer,
+                    CustomerDecision(requestID: id, decision: .deny),
+                    as: AccessRequest.self,
+                    token: w.contosoAdmin
+                )
+            }
+        }
+    }
+
+    @Test func fiftyConcurrentCreatesWithOneKeyMakeOneRequest() async throws {
+        try await Harness.with(poolSize: 8) { h in
+            let w = try await h.makeWorld()
+            let ids = try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in 0..<50 {
+                    group.addTask { try await h.createRequest(w, key: "ticket-SR-1001-attempt").id }
+                }
+                return try await group.reduce(into: [String]()) { $0.append($1) }
+            }
+            #expect(Set(ids).count == 1)
+            let rows = try await h.sql("SELECT count(*) AS n FROM access_requests")
+            #expect(rows.first?.int64("n") == 1)
+            let audits = try await h.sql("SELECT count(*) AS n FROM audit_records WHERE activity = 'AccessRequestCreated'")
+            #expect(audits.first?.int64("n") == 1)
+        }
+    }
+
+    @Test func sameKeyDifferentPayloadIsRefused() async throws {
+        try await Harness.with { h in
+            let w = try await h.makeWorld()
+            let first = try await h.createRequest(w, duration: 600, key: "k1")
+            let again = try await h.createRequest(w, duration: 600, key: "k1")
+            #expect(again == first)
+            await #expect(throws: RPCError(.alreadyExists, "this idempotency key was already used for a different request")) {
+                _ = try await h.createRequest(w, duration: 900, key: "k1")
+            }
+            // Keys are per requester: another operator may use the same one.
+            let other = try await h.createRequest(w, token: w.operator2Token, duration: 600, key: "k1")
+            #expect(other.id != first.id)
+        }
+    }
+}
+
+@Suite struct AuditTests {
+    @Test func eachTransitionWritesExactlyItsRecord() async throws {
+        try await Harness.with { h in
+            let w = try await h.makeWorld()
+            let id = try await h.createRequest(w).id
+            try await h.approveInternally(w, id)
+            try await h.approveByCustomer(w, id)
+            _ = try await h.call(
+                LockboxMethod.revokeAccess,
+                RevokeAccessRequest(requestID: id, reason: "done early"),
+                as: AccessRequest.self,
+                token: w.contosoApprover
+            )
+            let page = try await h.call(
+                LockboxMethod.searchAudit,
+                SearchAuditRequest(tenantID: "contoso", item: id),
+                as: SearchAuditResponse.self,
+                token: w.contosoAdmin
+            )
+            let records = Array(page.records.reversed())
+            #expect(records.map(\.activity) == ["AccessRequestCreated", "InternalApprove", "CustomerApprove", "AccessRevoked"])
+            #expect(records.map(\.actorID) == [w.operatorID, w.managerID, w.contosoApproverID, w.contosoApproverID])
+            #expect(records.map(\.decision) == [.unspecified, .approve, .approve, .unspecified])
+            #expect(records.allSatisfy { $0.actorIP == "127.0.0.1" && $0.tenantID == "contoso" && $0.item == id })
+            #expect(records.allSatisfy { $0.timeMs == Harness.start })
+            func details(_ record: AuditRecord) throws -> [String: Any] {
+                try JSONSerialization.jsonObject(with: Data(record.detailsJSON.utf8)) as? [String: Any] ?? [:]
+            }
+            #expect(try details(records[3])["reason"] as? String == "done early")
+            #expect(try details(records[2])["to"] as? String == "APPROVED")
+            #expect(try details(records[2])["grant_ends_at_ms"] as? Int64 == Harness.start + 3_600_000)
+        }
+    }
+
+    @Test func theDatabaseRefusesUpdateDeleteAndTruncate() async throws {
+        try await Harness.with { h in
+            _ = try await h.makeWorld()
+            for statement in [
+                "UPDATE audit_records SET activity = 'forged'",
+                "DELETE FROM audit_records",
+                "TRUNCATE audit_records",
+            ] {
+                do {
+                    _ = try await h.sql(statement)
+                    Issue.record("\(statement) succeeded")
+                } catch let error as StoreError {
+                    #expect(error.code == .raised, "\(statement): \(error)")
+                    #expect(error.detail.contains("audit records are append-only"))
+                }
+            }
+            let forged = try await h.sql("SELECT count(*) AS n FROM audit_records WHERE activity = 'forged'")
+            #expect(forged.first?.int64("n") == 0)
+        }
+    }
+
+    @Test func aRolledBackOperationLeavesNoRecord() async throws {
+        try await Harness.with { h in
+            let w = try await h.makeWorld()
+            let id = try await h.createRequest(w).id
+            try await h.approveInternally(w, id)
+            // Make the audit insert of a customer approval fail after it was written.
+            _ = try await h.sql(
+                """
+                CREATE FUNCTION fail_customer_approve() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN IF NEW.activity = 'CustomerApprove' THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$
+                """
+            )
+            _ = try await h.sql(
+                "CREATE TRIGGER fail_customer_approve AFTER INSERT ON audit_records FOR EACH ROW EXECUTE FUNCTION fail_customer_approve()"
+            )
+            await #expect(throws: RPCError(.internal, "internal error")) { try await h.approveByCustomer(w, id) }
+            #expect(try await h.get(id, token: w.managerToken).status == .pendingCustomer)
+            let audit = try await h.sql("SELECT count(*) AS n FROM audit_records WHERE activity = 'CustomerApprove'")
+            #expect(audit.first?.int64("n") == 0)
+            let grants = try await h.sql("SELECT count(*) AS n FROM grants")
+            #expect(grants.first?.int64("n") == 0)
+        }
+    }
+
+    @Test func paginationIsStableWhileRecordsArrive() async throws {
+        try await Harness.with { h in
+            let w = try await h.makeWorld()
+            for _ in 0..<12 { _ = try await h.createRequest(w) }
+            let before = try await h.sql("SELECT audit_id FROM audit_records WHERE tenant_id = 'contoso'")
+            let existing = Set(before.rows.map { $0.int64("audit_id") })
+            var seen: [Int64] = []
+            var token = ""
+            repeat {
+                let page = try await h.call(
+                    LockboxMethod.searchAudit,
+                    SearchAuditRequest(tenantID: "contoso", pageSize: 4, pageToken: token),
+                    as: SearchAuditResponse.self,
+                    token: w.contosoAdmin
+                )
+                seen += page.records.map(\.id)
+                token = page.nextPageToken
+                // New records arrive between pages.
+                _ = try await h.createRequest(w)
+            } while !token.isEmpty
+            #expect(seen.count == Set(seen).count, "no record twice")
+            #expect(Set(seen).isSuperset(of: existing), "no record missed")
+            #expect(seen == seen.sorted(by: >))
+        }
+    }
+
+    @Test func pageSizeIsBounded() async throws {
+        try await Harness.with { h in
+            let w = try await h.makeWorld()
+            for _ in 0..<3 { _ = try await h.createRequest(w) }
+            let page = try await h.call(
+                LockboxMethod.searchAudit,
+                SearchAuditRequest(pageSize: 1_000_000),
+                as: SearchAuditResponse.self,
+                token: w.auditorToken
+            )
+            #expect(page.records.count <= Int(InputLimits.maximumPageSize))
+            let small = try await h.call(
+                LockboxMethod.searchAudit,
+                SearchAuditRequest(pageSize: 2),
+                as: SearchAuditResponse.self,
+                token: w.auditorToken
+            )
+            #expect(small.records.count == 2)
+            #expect(!small.nextPageToken.isEmpty)
+        }
+    }
+
+    @Test func exportStreamsJSONLinesAndCSV() async throws {
+        try await Harness.with { h in
+            let w = try await h.makeWorld()
+            for _ in 0..<30 { _ = try await h.createRequest(w) }
+            let count = try await h.sql("SELECT count(*) AS n FROM audit_records WHERE tenant_id = 'contoso'").first!.int64("n")
+            func export(_ format: AuditExportFormat) async throws -> String {
+                var data: [UInt8] = []
+                for try await chunk in h.client.serverStream(
+                    LockboxMethod.exportAudit,
+                    ExportAuditRequest(tenantID: "contoso", format: format),
+                    as: AuditExportChunk.self,
+                    options: CallOptions(authToken: w.contosoAdmin)
+                ) {
+                    data += chunk.data
+                }
+                return String(decoding: data, as: UTF8.self)
+            }
+            let jsonl = try await export(.jsonLines).split(separator: "\n")
+            #expect(jsonl.count == Int(count))
+            for line in jsonl {
+                let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+                #expect(object?["tenant_id"] as? String == "contoso")
+                #expect(object?["details"] is [String: Any])
+            }
+            let csv = try await export(.csv).split(separator: "\n")
+            #expect(csv.first == "id,time,tenant_id,actor_id,actor_display,actor_ip,activity,item,decision,details")
+            #expect(csv.count == Int(count) + 1)
+        }
+    }
+}

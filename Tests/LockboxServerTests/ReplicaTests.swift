@@ -1,0 +1,154 @@
+import Foundation
+import LockboxProto
+import LockboxRPC
+import LockboxServer
+import LockboxStore
+import Testing
+
+/// Two real `lockboxd` processes against one database.
+@Suite(.serialized) struct ReplicaTests {
+    static func startPair(_ url: String) async throws -> (Daemon, Daemon, API, API) {
+        let arguments = ["serve", "--port", "0", "--database-url", url, "--sweep-interval", "50ms", "--pool-size", "4"]
+        let first = try Daemon(arguments: arguments)
+        let second = try Daemon(arguments: arguments)
+        let firstPort = try await first.waitUntilListening()
+        let secondPort = try await second.waitUntilListening()
+        return (
+            first, second,
+            API(client: RPCClient(configuration: RPCClientConfiguration(port: firstPort))),
+            API(client: RPCClient(configuration: RPCClientConfiguration(port: secondPort)))
+        )
+    }
+
+    static func bootstrap(_ url: String) throws -> String {
+        let output = try Binaries.run("lockboxd", ["bootstrap", "--database-url", url])
+        guard output.status == 0, let line = output.stdout.split(separator: "\n").first(where: { $0.hasPrefix("token") }) else {
+            throw DaemonFailed(stderr: output.stderr)
+        }
+        return String(line.split(separator: " ").last!)
+    }
+
+    static func stop(_ daemons: Daemon...) async throws {
+        for daemon in daemons { daemon.terminate() }
+        for daemon in daemons { #expect(try await daemon.waitForExit() == 0, "\(daemon.stderr)") }
+    }
+
+    @Test func startingTogetherOnAnEmptyDatabaseMigratesOnce() async throws {
+        let url = try await TestDatabase.create()
+        let (first, second, a, b) = try await Self.startPair(url)
+        let migrations = try TestDatabase.migrations
+        let applied = [first.stderr, second.stderr].map { $0.components(separatedBy: "applied migration").count - 1 }
+        #expect(applied.reduce(0, +) == migrations.count, "each migration applied by exactly one process")
+        let pool = PGPool(configuration: PGPoolConfiguration(url: url, size: 1), logger: testLogger)
+        let rows = try await pool.withConnection { try $0.query("SELECT version FROM schema_migrations ORDER BY version") }
+        #expect(rows.rows.map { Int($0.int64("version")) } == migrations.map(\.version))
+        await pool.shutdown()
+        // Both serve.
+        #expect(try await a.client.unary(LockboxMethod.ping, PingRequest(), as: PingResponse.self).version == LockboxVersion.current)
+        #expect(try await b.client.unary(LockboxMethod.ping, PingRequest(), as: PingResponse.self).version == LockboxVersion.current)
+        await a.client.close()
+        await b.client.close()
+        try await Self.stop(first, second)
+    }
+
+    @Test func conflictingDecisionsOnTwoReplicasHaveOneWinner() async throws {
+        let url = try await TestDatabase.create()
+        let (first, second, a, b) = try await Self.startPair(url)
+        let world = try await a.makeWorld(adminToken: try Self.bootstrap(url))
+        for round in 0..<5 {
+            let id = try await a.createRequest(world).id
+            try await b.approveInternally(world, id)
+            let codes = await withTaskGroup(of: StatusCode.self) { group in
+                for index in 0..<10 {
+                    let api = index % 2 == 0 ? a : b
+                    group.addTask {
+                        await api.status(
+                            LockboxMethod.decideCustomer,
+                            CustomerDecision(requestID: id, decision: index % 4 < 2 ? .approve : .deny),
+                            as: AccessRequest.self,
+                            token: index % 3 == 0 ? world.contosoAdmin : world.contosoApprover
+                        )
+                    }
+                }
+                return await group.reduce(into: [StatusCode]()) { $0.append($1) }
+            }
+            #expect(codes.filter { $0 == .ok }.count == 1, "round \(round): \(codes)")
+            #expect(codes.filter { $0 == .failedPrecondition }.count == 9, "round \(round)")
+        }
+        await a.client.close()
+        await b.client.close()
+        try await Self.stop(first, second)
+    }
+
+    @Test func sweepersOnTwoReplicasAuditEachExpiryOnce() async throws {
+        let url = try await TestDatabase.create()
+        let (first, second, a, b) = try await Self.startPair(url)
+        let world = try await a.makeWorld(adminToken: try Self.bootstrap(url))
+        let pool = PGPool(configuration: PGPoolConfiguration(url: url, size: 1), logger: testLogger)
+        // Requests whose customer deadline already passed, and grants that already ended.
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        try await pool.transaction { db in
+            for index in 0..<60 {
+                let approved = index % 3 == 0
+                try db.query(
+                    """
+                    INSERT INTO access_requests (tenant_id, request_id, service, ticket_number, justification,
+                        requested_duration_seconds, requester_id, status, created_at_ms, updated_at_ms, customer_deadline_ms)
+                    VALUES ('contoso', $1, 'exchange', 'T', 'j', 600, $2, $3, $4::bigint, $4::bigint, $5::bigint)
+                    """,
+                    ["req_fixture_\(index)", world.operatorID, approved ? "APPROVED" : "PENDING_CUSTOMER", String(now - 100_000), String(now - 1000)]
+                )
+                if approved {
+                    try db.query(
+                        """
+                        INSERT INTO grants (tenant_id, request_id, operator_id, service, starts_at_ms, ends_at_ms)
+                        VALUES ('contoso', $1, $2, 'exchange', $3::bigint, $4::bigint)
+                        """,
+                        ["req_fixture_\(index)", world.operatorID, String(now - 700_000), String(now - 100_000)]
+                    )
+                }
+            }
+        }
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(20)
+        while clock.now < deadline {
+            let left = try await pool.withConnection {
+                try $0.query("SELECT count(*) AS n FROM access_requests WHERE status IN ('PENDING_CUSTOMER', 'APPROVED')")
+            }
+            if left.first?.int64("n") == 0 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let audits = try await pool.withConnection {
+            try $0.query(
+                """
+                SELECT r.request_id, r.status, count(a.audit_id) AS n
+                FROM access_requests r
+                LEFT JOIN audit_records a ON a.item = r.request_id AND a.activity IN ('RequestExpired', 'GrantCompleted')
+                WHERE r.request_id LIKE 'req_fixture_%'
+                GROUP BY r.request_id, r.status
+                """
+            )
+        }
+        #expect(audits.count == 60)
+        for row in audits.rows {
+            #expect(row.int64("n") == 1, "\(row.string("request_id")) audited \(row.int64("n")) times")
+            #expect(["EXPIRED", "COMPLETED"].contains(row.string("status")))
+        }
+        // Both replicas did some of the work (not required, but shows the lock is shared, not exclusive).
+        await pool.shutdown()
+        await a.client.close()
+        await b.client.close()
+        try await Self.stop(first, second)
+    }
+
+    @Test func aChangedMigrationStopsTheServer() async throws {
+        let url = try await TestDatabase.create()
+        let pool = PGPool(configuration: PGPoolConfiguration(url: url, size: 1), logger: testLogger)
+        try await Migrator.apply(try TestDatabase.migrations, pool: pool, logger: testLogger)
+        _ = try await pool.withConnection { try $0.query("UPDATE schema_migrations SET checksum = 'tampered' WHERE version = 1") }
+        await pool.shutdown()
+        let output = try Binaries.run("lockboxd", ["migrate", "--database-url", url])
+        #expect(output.status != 0)
+        #expect(output.stderr.contains("migration 0001_initial.sql was changed after it was applied"))
+    }
+}
