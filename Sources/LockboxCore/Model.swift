@@ -87,4 +87,6 @@ public enum Activity {
     public static let tokenRevoked = "TokenRevoked"
     public static let roleAssigned = "RoleAssigned"
     public static let roleRemoved = "RoleRemoved"
+    public static let operationAdded = "PreapprovedOperationAdded"
+    public static let operationRemoved = "PreapprovedOperationRemoved"
 }

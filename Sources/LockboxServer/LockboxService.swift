@@ -46,6 +46,7 @@ public final class LockboxService: Sendable {
         registerRequestMethods(&router)
         registerAdminMethods(&router)
         registerAuditMethods(&router)
+        registerAccessMethods(&router)
         return router
     }
 
@@ -174,4 +175,9 @@ public enum LockboxMethod {
     public static let listRoleAssignments = prefix + "ListRoleAssignments"
     public static let searchAudit = prefix + "SearchAudit"
     public static let exportAudit = prefix + "ExportAudit"
+    public static let checkAccess = prefix + "CheckAccess"
+    public static let listGrants = prefix + "ListGrants"
+    public static let listPreapprovedOperations = prefix + "ListPreapprovedOperations"
+    public static let addPreapprovedOperation = prefix + "AddPreapprovedOperation"
+    public static let removePreapprovedOperation = prefix + "RemovePreapprovedOperation"
 }

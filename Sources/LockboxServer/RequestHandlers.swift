@@ -15,10 +15,12 @@ let requestSelect = """
            g.starts_at_ms AS grant_starts_at_ms, g.ends_at_ms AS grant_ends_at_ms,
            g.revoked_at_ms AS grant_revoked_at_ms,
            (SELECT count(*) FROM audit_records a
-             WHERE a.tenant_id = r.tenant_id AND a.item = r.request_id AND a.details->>'kind' = 'operator_action')
+             WHERE a.tenant_id = r.tenant_id AND a.item = r.request_id AND a.details->>'kind' = 'operator_action'
+               AND a.details->>'allowed' = 'true')
              AS operations_performed,
            (SELECT max(a.recorded_at_ms) FROM audit_records a
-             WHERE a.tenant_id = r.tenant_id AND a.item = r.request_id AND a.details->>'kind' = 'operator_action')
+             WHERE a.tenant_id = r.tenant_id AND a.item = r.request_id AND a.details->>'kind' = 'operator_action'
+               AND a.details->>'allowed' = 'true')
              AS last_operation_at_ms
     FROM access_requests r
     LEFT JOIN grants g ON g.tenant_id = r.tenant_id AND g.request_id = r.request_id

@@ -144,6 +144,42 @@ import Testing
                 return .unknown
             }
         },
+        Entry(method: LockboxMethod.checkAccess, allowed: [.service]) { h, _, _, token in
+            await h.status(
+                LockboxMethod.checkAccess,
+                CheckAccessRequest(tenantID: "contoso", service: .exchange, operatorID: "p_x", operation: "Get-Mailbox", clientIP: "10.1.2.3"),
+                as: CheckAccessResponse.self,
+                token: token
+            )
+        },
+        Entry(method: LockboxMethod.listGrants, allowed: [.operator, .supportManager, .auditor, .service, .globalAdmin, .lockboxApprover]) {
+            h, _, role, token in
+            await h.status(LockboxMethod.listGrants, ListGrantsRequest(tenantID: scoped(role)), as: ListGrantsResponse.self, token: token)
+        },
+        Entry(method: LockboxMethod.listPreapprovedOperations, allowed: everyone) { h, _, _, token in
+            await h.status(
+                LockboxMethod.listPreapprovedOperations,
+                ListPreapprovedOperationsRequest(),
+                as: ListPreapprovedOperationsResponse.self,
+                token: token
+            )
+        },
+        Entry(method: LockboxMethod.addPreapprovedOperation, allowed: [.providerAdmin]) { h, _, _, token in
+            await h.status(
+                LockboxMethod.addPreapprovedOperation,
+                PreapprovedOperation(service: .teams, operation: "Get-Thing-\(UInt32.random(in: 0...UInt32.max))"),
+                as: PreapprovedOperation.self,
+                token: token
+            )
+        },
+        Entry(method: LockboxMethod.removePreapprovedOperation, allowed: [.providerAdmin]) { h, _, _, token in
+            await h.status(
+                LockboxMethod.removePreapprovedOperation,
+                RemovePreapprovedOperationRequest(service: .teams, operation: "No-Such-Op"),
+                as: Empty.self,
+                token: token
+            )
+        },
     ]
 
     @Test func everyMethodIsInTheTable() async throws {
