@@ -184,13 +184,13 @@ import Testing
     }
 
     @Test func idleConnectionIsClosedAndTheClientReconnects() async throws {
-        try await withTestServer({ $0.idleTimeout = .milliseconds(200) }) { port, _ in
+        try await withTestServer({ $0.idleTimeout = .seconds(1) }) { port, _ in
             let raw = try await RawConnection(port: port)
             #expect(try await raw.next(timeout: .seconds(5)) == nil)
 
             let client = RPCClient(configuration: RPCClientConfiguration(port: port))
             #expect(try await client.unary(TestMethods.ping, PingRequest(), as: PingResponse.self).version == "test")
-            try await Task.sleep(for: .milliseconds(600))
+            try await Task.sleep(for: .milliseconds(2500))
             // The server closed the idle connection; the next call opens a new one.
             #expect(try await client.unary(TestMethods.ping, PingRequest(), as: PingResponse.self).version == "test")
             await client.close()

@@ -1,0 +1,288 @@
+import ArgumentParser
+import Foundation
+import LockboxProto
+import LockboxRPC
+
+struct Tenants: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create tenants; read and change their settings.", subcommands: [Create.self, Settings.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a tenant with its first global admin, and print that admin's token once (provider admins)."
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Tenant id: 2 to 63 of a-z, 0-9 and '-'.") var id: String
+        @Option(help: "Display name.") var name: String
+        @Option(help: "Display name of the first global admin.") var adminName: String
+        @Flag(help: "Print only the admin's token secret.") var tokenOnly = false
+
+        func run() async throws {
+            let response = try await connection.call(
+                "CreateTenant",
+                CreateTenantRequest(tenantID: id, displayName: name, adminDisplayName: adminName),
+                as: CreateTenantResponse.self
+            )
+            if tokenOnly { print(response.adminToken?.secret ?? "") } else { connection.show(response) }
+        }
+    }
+
+    struct Settings: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show or change a tenant's lockbox settings.", subcommands: [Get.self, Set.self])
+
+        struct Get: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Show a tenant's settings.")
+            @OptionGroup var connection: ConnectionOptions
+            @Argument(help: "Tenant id.") var tenant: String
+
+            func run() async throws {
+                connection.show(try await connection.call("GetTenantSettings", GetTenantSettingsRequest(tenantID: tenant), as: TenantSettings.self))
+            }
+        }
+
+        struct Set: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Switch the lockbox on or off and set limits (the tenant's global admins).")
+            @OptionGroup var connection: ConnectionOptions
+            @Argument(help: "Tenant id.") var tenant: String
+            @Option(help: "on or off.") var lockbox: String
+            @Option(help: "Customer approval window, such as 12h (5m to 7 days).") var approvalWindow: String?
+            @Option(help: "Longest access a request may ask for, such as 2h (1m to 4h).") var maxDuration: String?
+
+            func run() async throws {
+                guard lockbox == "on" || lockbox == "off" else { throw ValidationError("--lockbox must be on or off") }
+                var settings = TenantSettings(tenantID: tenant, lockboxEnabled: lockbox == "on")
+                if let approvalWindow { settings.approvalWindowSeconds = try parseSeconds(approvalWindow, what: "approval window") }
+                if let maxDuration { settings.maxAccessDurationSeconds = try parseSeconds(maxDuration, what: "max duration") }
+                connection.show(try await connection.call("SetTenantSettings", settings, as: TenantSettings.self))
+            }
+        }
+    }
+}
+
+struct Principals: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create and list principals.", subcommands: [Create.self, List.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a principal: a provider one (provider admins) or one of a tenant (its global admins)."
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Option(help: "Display name.") var name: String
+        @Option(help: "Tenant id; omit for a provider principal.") var tenant: String = ""
+        @Option(help: "A role to assign; repeat for several.") var role: [String] = []
+        @Flag(help: "Print only the new principal's id.") var idOnly = false
+
+        func run() async throws {
+            let roles = try role.map { RoleAssignment(role: try parseRole($0), tenantID: tenant) }
+            let principal = try await connection.call(
+                "CreatePrincipal",
+                CreatePrincipalRequest(displayName: name, tenantID: tenant, roles: roles),
+                as: Principal.self
+            )
+            if idOnly { print(principal.id) } else { connection.show(principal) }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List a tenant's principals, or the provider's.")
+        @OptionGroup var connection: ConnectionOptions
+        @Option(help: "Tenant id; omit for provider principals.") var tenant: String = ""
+
+        func run() async throws {
+            let response = try await connection.call("ListPrincipals", ListPrincipalsRequest(tenantID: tenant), as: ListPrincipalsResponse.self)
+            connection.show(response.principals, columns: ["id", "display_name", "tenant_id", "roles", "created_at_ms"])
+        }
+    }
+}
+
+struct Tokens: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Issue and revoke bearer tokens.", subcommands: [Issue.self, Revoke.self])
+
+    struct Issue: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Issue a token for a principal; the secret is shown once.")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Principal id.") var principal: String
+        @Option(help: "Expire after this long, such as 12h or 720h; omit for no expiry.") var ttl: String?
+        @Flag(help: "Print only the secret.") var secretOnly = false
+
+        func run() async throws {
+            var request = IssueTokenRequest(principalID: principal)
+            if let ttl { request.ttlSeconds = try parseSeconds(ttl, what: "ttl") }
+            let issued = try await connection.call("IssueToken", request, as: IssuedToken.self)
+            if secretOnly { print(issued.secret) } else { connection.show(issued) }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a token; it stops working at once.")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Token id (not the secret).") var tokenID: String
+
+        func run() async throws {
+            connection.show(try await connection.call("RevokeToken", RevokeTokenRequest(tokenID: tokenID), as: Token.self))
+        }
+    }
+}
+
+struct Roles: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Assign, remove and list roles. A tenant's roles are changed only by its own global admins.",
+        subcommands: [Assign.self, Remove.self, List.self]
+    )
+
+    struct Assign: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Give a principal a role.")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Principal id.") var principal: String
+        @Argument(help: "Role: operator, support_manager, provider_admin, service, auditor, global_admin, lockbox_approver.")
+        var role: String
+        @Option(help: "Tenant id, for global_admin and lockbox_approver.") var tenant: String = ""
+
+        func run() async throws {
+            let assignment = RoleAssignment(principalID: principal, role: try parseRole(role), tenantID: tenant)
+            connection.show(try await connection.call("AssignRole", assignment, as: RoleAssignment.self))
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Take a role from a principal.")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Principal id.") var principal: String
+        @Argument(help: "Role.") var role: String
+        @Option(help: "Tenant id, for tenant roles.") var tenant: String = ""
+
+        func run() async throws {
+            let assignment = RoleAssignment(principalID: principal, role: try parseRole(role), tenantID: tenant)
+            connection.show(try await connection.call("RemoveRole", assignment, as: RoleAssignment.self))
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List a tenant's role assignments, or the provider's.")
+        @OptionGroup var connection: ConnectionOptions
+        @Option(help: "Tenant id; omit for provider roles.") var tenant: String = ""
+
+        func run() async throws {
+            let response = try await connection.call(
+                "ListRoleAssignments",
+                ListRoleAssignmentsRequest(tenantID: tenant),
+                as: ListRoleAssignmentsResponse.self
+            )
+            connection.show(response.assignments, columns: ["principal_id", "role", "tenant_id", "assigned_by", "assigned_at_ms"])
+        }
+    }
+}
+
+struct Audit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Search and export the audit log.", subcommands: [Search.self, Export.self])
+
+    struct Search: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Search audit records, newest first.")
+        @OptionGroup var connection: ConnectionOptions
+        @Option(help: "Tenant id (tenant principals: their own).") var tenant: String = ""
+        @Option(help: "From this time: ISO-8601, or a duration ago such as 24h.") var from: String = ""
+        @Option(help: "Up to this time (exclusive).") var to: String = ""
+        @Option(help: "Activity, such as CustomerApprove or Get-Mailbox.") var activity: String = ""
+        @Option(help: "Actor principal id.") var actor: String = ""
+        @Option(help: "Item: a request id.") var item: String = ""
+        @Option(help: "Page size (server caps it at 500).") var pageSize: UInt32 = 0
+        @Option(help: "Token from the previous page.") var pageToken: String = ""
+
+        func run() async throws {
+            var request = SearchAuditRequest(
+                tenantID: tenant,
+                activity: activity,
+                actorID: actor,
+                item: item,
+                pageSize: pageSize,
+                pageToken: pageToken
+            )
+            if !from.isEmpty { request.fromMs = try parseTime(from) }
+            if !to.isEmpty { request.toMs = try parseTime(to) }
+            let response = try await connection.call("SearchAudit", request, as: SearchAuditResponse.self)
+            connection.show(
+                response.records,
+                columns: ["time_ms", "activity", "actor_display", "actor_id", "actor_ip", "item", "decision"],
+                next: response.nextPageToken
+            )
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stream audit records of a time range to standard output.")
+        @OptionGroup var connection: ConnectionOptions
+        @Option(help: "Tenant id.") var tenant: String = ""
+        @Option(help: "From this time: ISO-8601, or a duration ago such as 24h.") var from: String = ""
+        @Option(help: "Up to this time (exclusive).") var to: String = ""
+        @Option(help: "jsonl or csv.") var format: String = "jsonl"
+
+        func run() async throws {
+            guard format == "jsonl" || format == "csv" else { throw ValidationError("--format must be jsonl or csv") }
+            var request = ExportAuditRequest(tenantID: tenant, format: format == "csv" ? .csv : .jsonLines)
+            if !from.isEmpty { request.fromMs = try parseTime(from) }
+            if !to.isEmpty { request.toMs = try parseTime(to) }
+            let (client, options) = try connection.client()
+            var streamOptions = options
+            streamOptions.timeout = nil
+            do {
+                for try await chunk in client.serverStream(
+                    "lockbox.v1.Lockbox/ExportAudit",
+                    request,
+                    as: AuditExportChunk.self,
+                    options: streamOptions
+                ) {
+                    FileHandle.standardOutput.write(Data(chunk.data))
+                }
+                await client.close()
+            } catch let error as RPCError {
+                await client.close()
+                throw fail(error)
+            }
+        }
+    }
+}
+
+struct Operations: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Pre-approved operations per service (provider admins manage them).",
+        subcommands: [List.self, Add.self, Remove.self]
+    )
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List pre-approved operations.")
+        @OptionGroup var connection: ConnectionOptions
+        @Option(help: "exchange, sharepoint, onedrive or teams.") var service: String?
+
+        func run() async throws {
+            var request = ListPreapprovedOperationsRequest()
+            if let service { request.service = try parseService(service) }
+            let response = try await connection.call("ListPreapprovedOperations", request, as: ListPreapprovedOperationsResponse.self)
+            connection.show(response.operations, columns: ["service", "operation", "description"])
+        }
+    }
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Pre-approve an operation for a service.")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Service.") var service: String
+        @Argument(help: "Operation name, such as Get-Mailbox.") var operation: String
+        @Option(help: "What it does.") var description: String = ""
+
+        func run() async throws {
+            let request = PreapprovedOperation(service: try parseService(service), operation: operation, description: description)
+            connection.show(try await connection.call("AddPreapprovedOperation", request, as: PreapprovedOperation.self))
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop pre-approving an operation.")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Service.") var service: String
+        @Argument(help: "Operation name.") var operation: String
+
+        func run() async throws {
+            let request = RemovePreapprovedOperationRequest(service: try parseService(service), operation: operation)
+            _ = try await connection.call("RemovePreapprovedOperation", request, as: Empty.self)
+            print("removed")
+        }
+    }
+}

@@ -1,0 +1,192 @@
+import ArgumentParser
+import Foundation
+import LockboxCommandSupport
+import LockboxProto
+import LockboxRPC
+
+@main
+struct Lockbox: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lockbox",
+        abstract: "Command-line client for a Lockbox server.",
+        discussion: """
+            Every command takes --server (or LOCKBOX_SERVER, default 127.0.0.1:7443), --token (or LOCKBOX_TOKEN), \
+            --timeout and --json.
+
+            Exit codes: 0 OK; 2 invalid argument; 3 unauthenticated or permission denied; 4 not found; \
+            5 failed precondition or already exists; 6 unavailable, deadline exceeded or cancelled; \
+            7 access check denied; 1 anything else.
+            """,
+        subcommands: [
+            Ping.self, Requests.self, Access.self, Grants.self, Tenants.self, Principals.self, Tokens.self,
+            Roles.self, Audit.self, Operations.self,
+        ]
+    )
+}
+
+struct ConnectionOptions: ParsableArguments {
+    @Option(help: "Server address host:port. (env LOCKBOX_SERVER, default 127.0.0.1:7443)")
+    var server: String?
+
+    @Option(help: "Bearer token. (env LOCKBOX_TOKEN)")
+    var token: String?
+
+    @Option(help: "Deadline for the call, such as 500ms or 10s. (default 30s)")
+    var timeout: String?
+
+    @Flag(help: "Print JSON instead of tables.")
+    var json = false
+
+    func client() throws -> (RPCClient, CallOptions) {
+        let env = Environment(ProcessInfo.processInfo.environment)
+        let address = server ?? env["LOCKBOX_SERVER"] ?? "127.0.0.1:7443"
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
+            (1...65535).contains(port)
+        else {
+            throw ValidationError("server must be host:port, got \"\(address)\"")
+        }
+        var host = String(address[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        var callTimeout = Duration.seconds(30)
+        if let timeout {
+            guard let parsed = parseDuration(timeout), parsed > .zero else { throw ValidationError("bad timeout \"\(timeout)\"") }
+            callTimeout = parsed
+        }
+        let client = RPCClient(configuration: RPCClientConfiguration(host: host, port: port, defaultTimeout: callTimeout))
+        return (client, CallOptions(authToken: token ?? env["LOCKBOX_TOKEN"] ?? ""))
+    }
+
+    /// Makes one unary call; a failure becomes a one-line error and its exit code.
+    func call<Request: ProtoMessage, Response: ProtoMessage>(
+        _ method: String,
+        _ request: Request,
+        as: Response.Type = Response.self,
+        idempotencyKey: String = ""
+    ) async throws -> Response {
+        let (client, options) = try client()
+        var callOptions = options
+        callOptions.idempotencyKey = idempotencyKey
+        do {
+            let response = try await client.unary(
+                "lockbox.v1.Lockbox/" + method,
+                request,
+                as: Response.self,
+                options: callOptions
+            )
+            await client.close()
+            return response
+        } catch {
+            await client.close()
+            throw fail(error)
+        }
+    }
+
+    func show(_ message: some ProtoMessage) {
+        print(json ? Render.json(message) : Render.detail(message))
+    }
+
+    func show<Message: ProtoMessage>(_ messages: [Message], columns: [String], next: String = "") {
+        if json {
+            let objects = messages.map { Render.object($0) }
+            var wrapper: [String: Any] = ["items": objects]
+            if !next.isEmpty { wrapper["next_page_token"] = next }
+            let data = (try? JSONSerialization.data(withJSONObject: wrapper, options: [.sortedKeys, .prettyPrinted])) ?? Data()
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print(messages.isEmpty ? "(none)" : Render.table(messages, columns: columns))
+            if !next.isEmpty { print("more: --page-token \(next)") }
+        }
+    }
+}
+
+/// Exit codes by status class, documented in `lockbox --help` and the README.
+enum ExitStatus {
+    static let accessDenied: Int32 = 7
+
+    static func code(for status: StatusCode) -> Int32 {
+        switch status {
+        case .ok: 0
+        case .invalidArgument, .outOfRange: 2
+        case .unauthenticated, .permissionDenied: 3
+        case .notFound: 4
+        case .failedPrecondition, .alreadyExists, .aborted: 5
+        case .unavailable, .deadlineExceeded, .cancelled: 6
+        default: 1
+        }
+    }
+
+    static func hint(for status: StatusCode) -> String {
+        switch status {
+        case .unauthenticated: "pass a valid token with --token or LOCKBOX_TOKEN"
+        case .permissionDenied: "this token's roles do not allow that"
+        case .notFound: "check the id, and that your token may see it"
+        case .failedPrecondition: "the request is not in a state that allows this"
+        case .unavailable: "is lockboxd running, and its database up? (lockbox ping)"
+        case .deadlineExceeded: "the server did not answer in time; try --timeout"
+        case .invalidArgument: "see --help for the expected values"
+        default: ""
+        }
+    }
+}
+
+func fail(_ error: RPCError) -> ExitCode {
+    let hint = ExitStatus.hint(for: error.code)
+    FileHandle.standardError.write(Data("error: \(error.code): \(error.message)\n".utf8))
+    if !hint.isEmpty { FileHandle.standardError.write(Data("hint: \(hint)\n".utf8)) }
+    return ExitCode(ExitStatus.code(for: error.code))
+}
+
+// MARK: - Parsing helpers
+
+func parseService(_ text: String) throws -> Service {
+    guard let service = Service(protoName: "SERVICE_" + text.uppercased()), service != .unspecified else {
+        throw ValidationError("service must be exchange, sharepoint, onedrive or teams, got \"\(text)\"")
+    }
+    return service
+}
+
+func parseRole(_ text: String) throws -> Role {
+    let normalized = text.uppercased().replacingOccurrences(of: "-", with: "_")
+    guard let role = Role(protoName: "ROLE_" + normalized), role != .unspecified else {
+        throw ValidationError(
+            "role must be operator, support_manager, provider_admin, service, auditor, global_admin or lockbox_approver"
+        )
+    }
+    return role
+}
+
+func parseSeconds(_ text: String, what: String) throws -> Int64 {
+    guard let duration = parseDuration(text) else {
+        throw ValidationError("\(what) must be a duration such as 90m, 2h or 3600 (seconds), got \"\(text)\"")
+    }
+    return duration.components.seconds
+}
+
+/// A time as Unix milliseconds: ISO-8601 (2026-11-28T10:00:00Z), or a duration ago such as 24h.
+func parseTime(_ text: String) throws -> Int64 {
+    let formatter = ISO8601DateFormatter()
+    if let date = formatter.date(from: text) { return Int64(date.timeIntervalSince1970 * 1000) }
+    if let ago = parseDuration(text) {
+        return Int64(Date().timeIntervalSince1970 * 1000) - ago.components.seconds * 1000
+    }
+    throw ValidationError("time must be ISO-8601 such as 2026-11-28T10:00:00Z, or a duration ago such as 24h")
+}
+
+struct Ping: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Check that the server answers; print its version and the round-trip time.")
+
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let response = try await connection.call("Ping", PingRequest(), as: PingResponse.self)
+        let elapsed = clock.now - start
+        let millis = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+        if connection.json {
+            print(Render.json(response))
+        } else {
+            print("pong from lockboxd \(response.version) in \(String(format: "%.2f", millis)) ms")
+        }
+    }
+}

@@ -1,0 +1,204 @@
+import ArgumentParser
+import LockboxProto
+
+let requestColumns = ["id", "tenant_id", "service", "status", "requester_id", "ticket_number", "created_at_ms"]
+
+struct Requests: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "File, list, decide, cancel and revoke access requests.",
+        subcommands: [Create.self, List.self, Get.self, Cancel.self, DecideInternal.self, Approve.self, Deny.self, Revoke.self]
+    )
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "File an access request (operators).")
+        @OptionGroup var connection: ConnectionOptions
+        @Option(help: "Tenant id.") var tenant: String
+        @Option(help: "exchange, sharepoint, onedrive or teams.") var service: String
+        @Option(help: "Support ticket number.") var ticket: String
+        @Option(help: "Why access is needed.") var justification: String
+        @Option(help: "How long, such as 30m or 2h (1 minute to 4 hours).") var duration: String
+        @Option(help: "Idempotency key: the same key and request returns the original.") var idempotencyKey: String = ""
+        @Flag(help: "Print only the new request's id.") var idOnly = false
+
+        func run() async throws {
+            let request = CreateAccessRequestRequest(
+                tenantID: tenant,
+                service: try parseService(service),
+                ticketNumber: ticket,
+                justification: justification,
+                requestedDurationSeconds: try parseSeconds(duration, what: "duration")
+            )
+            let created = try await connection.call(
+                "CreateAccessRequest",
+                request,
+                as: AccessRequest.self,
+                idempotencyKey: idempotencyKey
+            )
+            if idOnly { print(created.id) } else { connection.show(created) }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List requests you may see, newest first.")
+        @OptionGroup var connection: ConnectionOptions
+        @Option(help: "Tenant id.") var tenant: String = ""
+        @Option(help: "PENDING_INTERNAL, PENDING_CUSTOMER, APPROVED, DENIED, EXPIRED, CANCELED, REVOKED or COMPLETED.")
+        var status: String = ""
+        @Option(help: "exchange, sharepoint, onedrive or teams.") var service: String = ""
+        @Option(help: "Created after this time: ISO-8601, or a duration ago such as 24h.") var createdAfter: String = ""
+        @Option(help: "One request id.") var id: String = ""
+        @Option(help: "Page size (server caps it at 500).") var pageSize: UInt32 = 0
+        @Option(help: "Token from the previous page.") var pageToken: String = ""
+
+        func run() async throws {
+            var request = ListAccessRequestsRequest(tenantID: tenant, requestID: id, pageSize: pageSize, pageToken: pageToken)
+            if !status.isEmpty {
+                guard let parsed = RequestStatus(protoName: "REQUEST_STATUS_" + status.uppercased()) else {
+                    throw ValidationError("unknown status \"\(status)\"")
+                }
+                request.status = parsed
+            }
+            if !service.isEmpty { request.service = try parseService(service) }
+            if !createdAfter.isEmpty { request.createdAfterMs = try parseTime(createdAfter) }
+            let response = try await connection.call("ListAccessRequests", request, as: ListAccessRequestsResponse.self)
+            connection.show(response.requests, columns: requestColumns, next: response.nextPageToken)
+        }
+    }
+
+    struct Get: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one request, its decisions, grant and usage.")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Request id.") var id: String
+
+        func run() async throws {
+            connection.show(try await connection.call("GetAccessRequest", GetAccessRequestRequest(requestID: id), as: AccessRequest.self))
+        }
+    }
+
+    struct Cancel: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Withdraw a request (its requester) or cancel it before deciding (the tenant's approvers)."
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Request id.") var id: String
+        @Option(help: "Why.") var reason: String = ""
+
+        func run() async throws {
+            connection.show(
+                try await connection.call("CancelAccessRequest", CancelAccessRequestRequest(requestID: id, reason: reason), as: AccessRequest.self)
+            )
+        }
+    }
+
+    struct DecideInternal: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Approve or deny a request internally (support managers, never their own).")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Request id.") var id: String
+        @Flag(exclusivity: .exclusive, help: "The decision.") var decision: InternalChoice
+        @Option(help: "Comment on an approval, reason for a denial.") var comment: String = ""
+
+        enum InternalChoice: EnumerableFlag {
+            case approve, deny
+        }
+
+        func run() async throws {
+            let request = InternalDecision(requestID: id, approve: decision == .approve, comment: comment)
+            connection.show(try await connection.call("DecideInternal", request, as: AccessRequest.self))
+        }
+    }
+
+    struct Approve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Approve a request as the customer (the tenant's approvers and global admins).")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Request id.") var id: String
+        @Option(help: "Comment.") var comment: String = ""
+        @Option(help: "Grant less time than requested, such as 30m (never more).") var duration: String?
+
+        func run() async throws {
+            var decision = CustomerDecision(requestID: id, decision: .approve, comment: comment)
+            if let duration { decision.approvedDurationSeconds = try parseSeconds(duration, what: "duration") }
+            connection.show(try await connection.call("DecideCustomer", decision, as: AccessRequest.self))
+        }
+    }
+
+    struct Deny: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Deny a request as the customer.")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Request id.") var id: String
+        @Option(help: "Reason.") var reason: String = ""
+
+        func run() async throws {
+            let decision = CustomerDecision(requestID: id, decision: .deny, comment: reason)
+            connection.show(try await connection.call("DecideCustomer", decision, as: AccessRequest.self))
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "End an approved grant early (the customer or the requester).")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Request id.") var id: String
+        @Option(help: "Reason.") var reason: String = ""
+
+        func run() async throws {
+            connection.show(try await connection.call("RevokeAccess", RevokeAccessRequest(requestID: id, reason: reason), as: AccessRequest.self))
+        }
+    }
+}
+
+struct Access: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Check access as a data-plane service.", subcommands: [Check.self])
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "May this operator perform this operation on this tenant now? Exits 0 when allowed, 7 when denied."
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Option(help: "Tenant id.") var tenant: String
+        @Option(help: "exchange, sharepoint, onedrive or teams.") var service: String
+        @Option(name: .customLong("operator"), help: "The operator's principal id.") var operatorID: String
+        @Option(help: "The operation, such as Get-Mailbox.") var operation: String
+        @Option(help: "The operator's client IP.") var ip: String
+
+        func run() async throws {
+            let request = CheckAccessRequest(
+                tenantID: tenant,
+                service: try parseService(service),
+                operatorID: operatorID,
+                operation: operation,
+                clientIP: ip
+            )
+            let response = try await connection.call("CheckAccess", request, as: CheckAccessResponse.self)
+            if connection.json {
+                print(Render.json(response))
+            } else if response.allowed {
+                print("allowed: request \(response.requestID), grant ends \(Render.time(response.grantEndsAtMs))")
+            } else {
+                let reason = String(response.reason.description.dropFirst("ACCESS_DENY_REASON_".count))
+                print("denied: \(reason)" + (response.requestID.isEmpty ? "" : " (request \(response.requestID))"))
+            }
+            if !response.allowed { throw ExitCode(ExitStatus.accessDenied) }
+        }
+    }
+}
+
+struct Grants: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Active grants.", subcommands: [List.self], defaultSubcommand: List.self)
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Active grants: your own (operators), or on a tenant's data (its admins and approvers)."
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Option(help: "Tenant id.") var tenant: String = ""
+        @Option(name: .customLong("operator"), help: "Operator id.") var operatorID: String = ""
+
+        func run() async throws {
+            let response = try await connection.call(
+                "ListGrants",
+                ListGrantsRequest(tenantID: tenant, operatorID: operatorID),
+                as: ListGrantsResponse.self
+            )
+            connection.show(response.grants, columns: ["request_id", "operator_id", "tenant_id", "service", "ends_at_ms", "seconds_left"])
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import Testing
+
+/// Runs the README's walkthrough verbatim against a live lockboxd, so the README cannot rot.
+@Suite struct WalkthroughTests {
+    static var root: URL {
+        var url = URL(fileURLWithPath: #filePath)
+        while !FileManager.default.fileExists(atPath: url.appending(path: "Package.swift").path) { url.deleteLastPathComponent() }
+        return url
+    }
+
+    /// The command lines of the block after `<!-- walkthrough -->`.
+    static func walkthrough() throws -> [String] {
+        let readme = try String(contentsOf: root.appending(path: "README.md"), encoding: .utf8)
+        guard let marker = readme.range(of: "<!-- walkthrough -->\n```sh\n"),
+            let end = readme.range(of: "\n```", range: marker.upperBound..<readme.endIndex)
+        else { throw DaemonFailed(stderr: "README has no walkthrough block") }
+        return readme[marker.upperBound..<end.lowerBound].split(separator: "\n").map(String.init)
+    }
+
+    @Test func readmeWalkthroughPasses() async throws {
+        let lines = try Self.walkthrough()
+        #expect(lines.count >= 10)
+
+        let url = try await TestDatabase.create()
+        let daemon = try Daemon(arguments: ["serve", "--port", "0", "--database-url", url])
+        let port = try await daemon.waitUntilListening()
+        let bootstrap = try Binaries.run("lockboxd", ["bootstrap", "--database-url", url])
+        let admin = try #require(bootstrap.stdout.split(separator: "\n").first { $0.hasPrefix("token") }?.split(separator: " ").last)
+
+        // A scratch "repository root" with the demo and the binaries where the walkthrough expects them.
+        let work = FileManager.default.temporaryDirectory.appending(path: "walkthrough-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work.appending(path: ".build"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        try FileManager.default.createSymbolicLink(at: work.appending(path: ".build/release"), withDestinationURL: Binaries.directory)
+        let demo = try Binaries.runPath(
+            Self.root.appending(path: "scripts/demo").path,
+            [String(admin), work.appending(path: ".lockbox").path],
+            environment: ["LOCKBOX_SERVER": "127.0.0.1:\(port)", "LOCKBOX_BIN": Binaries.directory.path]
+        )
+        try #require(demo.status == 0, "scripts/demo failed: \(demo.stderr)")
+
+        // The lines verbatim, each followed by a marker with its exit status.
+        var script = "cd \(work.path)\n"
+        for line in lines {
+            script += line + "\n"
+            if !line.hasPrefix("#") && !line.isEmpty { script += "echo \"[[exit $?]]\"\n" }
+        }
+        let scriptURL = work.appending(path: "walkthrough.sh")
+        try script.write(to: scriptURL, atomically: true, encoding: .utf8)
+        let run = try Binaries.runPath("/bin/bash", [scriptURL.path])
+        let output = run.stdout
+        let statuses = output.split(separator: "\n").filter { $0.hasPrefix("[[exit ") }.map { String($0.dropFirst(7).dropLast(2)) }
+        // export, source, create, decide-internal, approve, check, revoke, check, search
+        #expect(statuses == ["0", "0", "0", "0", "0", "0", "0", "7", "0"], "\(output)\n\(run.stderr)")
+        #expect(output.contains("allowed: request req_"))
+        #expect(output.contains("denied: REVOKED (request req_"))
+        for activity in ["AccessRequestCreated", "InternalApprove", "CustomerApprove", "Get-Mailbox", "AccessRevoked"] {
+            #expect(output.contains(activity), "audit search shows \(activity)")
+        }
+        #expect(output.contains("203.0.113.7"))
+        #expect(output.contains("Provider Operator"))
+        #expect(!run.stderr.contains("error:"), "\(run.stderr)")
+
+        daemon.terminate()
+        #expect(try await daemon.waitForExit() == 0)
+    }
+
+    @Test func everyCLICommandHasTruthfulHelp() throws {
+        let commands: [[String]] = [
+            [], ["ping"], ["requests"], ["requests", "create"], ["requests", "list"], ["requests", "get"],
+            ["requests", "cancel"], ["requests", "decide-internal"], ["requests", "approve"], ["requests", "deny"],
+            ["requests", "revoke"], ["access", "check"], ["grants", "list"], ["tenants", "create"],
+            ["tenants", "settings", "get"], ["tenants", "settings", "set"], ["principals", "create"],
+            ["principals", "list"], ["tokens", "issue"], ["tokens", "revoke"], ["roles", "assign"], ["roles", "remove"],
+            ["roles", "list"], ["audit", "search"], ["audit", "export"], ["operations", "list"], ["operations", "add"],
+            ["operations", "remove"],
+        ]
+        for command in commands {
+            let help = try Binaries.run("lockbox", command + ["--help"])
+            #expect(help.status == 0, "\(command) --help: \(help.stderr)")
+            #expect(help.stdout.contains("USAGE: lockbox"), "\(command)")
+            if !command.isEmpty && command != ["requests"] {
+                #expect(help.stdout.contains("--server"), "\(command) --help documents --server")
+            }
+        }
+        let top = try Binaries.run("lockbox", ["--help"])
+        #expect(top.stdout.contains("7 access check denied"))
+        // A bad value is a one-line error, never a stack trace.
+        let bad = try Binaries.run("lockbox", ["requests", "create", "--tenant", "t", "--service", "mail", "--ticket", "T", "--justification", "j", "--duration", "2h"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("service must be exchange, sharepoint, onedrive or teams"))
+        let badDuration = try Binaries.run("lockbox", ["requests", "create", "--tenant", "t", "--service", "teams", "--ticket", "T", "--justification", "j", "--duration", "soon"])
+        #expect(badDuration.stderr.contains("duration must be a duration such as 90m"))
+    }
+}
