@@ -105,9 +105,11 @@ extension LockboxService {
 
     /// Decides whether an operator may perform an operation now, and records the check.
     ///
-    /// The grant is read from the database on every call (no cache), so a revocation that
-    /// committed before this check started is seen; the decision and its audit record commit
-    /// together, and if the record cannot be written the call fails and nothing is allowed.
+    /// The grant is read from the database on every call (no cache), under a share lock: a
+    /// revocation in progress makes the check wait for it and then see it, so the audit log's
+    /// order is the order in which checks and revocations took effect. The decision and its
+    /// audit record commit together, and if the record cannot be written the call fails and
+    /// nothing is allowed.
     static func checkAccess(_ request: CheckAccessRequest, _ env: CallEnvironment) throws -> CheckAccessResponse {
         try InputLimits.check(request.tenantID, field: "tenant_id", max: InputLimits.idLength)
         try InputLimits.check(request.operatorID, field: "operator_id", max: InputLimits.idLength)
@@ -125,6 +127,7 @@ extension LockboxService {
             WHERE g.operator_id = $1
             ORDER BY (g.tenant_id = $2 AND g.service = $3) DESC, g.ends_at_ms DESC
             LIMIT 50
+            FOR SHARE OF g
             """,
             [request.operatorID, request.tenantID, service.rawValue]
         )
