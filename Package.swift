@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .executable(name: "lockboxd", targets: ["lockboxd"]),
         .executable(name: "lockbox", targets: ["lockbox"]),
+        .executable(name: "lockbox-bench", targets: ["lockbox-bench"]),
         .library(name: "LockboxClient", targets: ["LockboxRPC", "LockboxProto"]),
     ],
     dependencies: [
@@ -21,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // protoc-c output for proto/lockbox.proto (scripts/gen-proto), linked against libprotobuf-c.
@@ -110,6 +112,19 @@ let package = Package(
         ),
         // Heap statistics from glibc, for the leak tests.
         .target(name: "CHeapStats", path: "Tests/CHeapStats"),
+        // Load generator: drives a running lockboxd over the real protocol (scripts/bench).
+        .executableTarget(
+            name: "lockbox-bench",
+            dependencies: [
+                "LockboxCommandSupport",
+                "LockboxProto",
+                "LockboxRPC",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "LockboxProtoTests",
             dependencies: ["LockboxProto", "CHeapStats"],

@@ -1,0 +1,218 @@
+import Foundation
+import LockboxProto
+import LockboxRPC
+
+/// The principals and tenant a database scenario works with, created through the API.
+struct World: Sendable {
+    var tenant: String
+    var operatorID: String
+    var operatorToken: String
+    var managerID: String
+    var managerToken: String
+    var serviceID: String
+    var serviceToken: String
+    var approverToken: String
+
+    static func make(_ client: RPCClient, adminToken: String) async throws -> World {
+        func call<Request: ProtoMessage, Response: ProtoMessage>(
+            _ method: String,
+            _ request: Request,
+            as: Response.Type,
+            token: String
+        ) async throws -> Response {
+            try await client.unary(Method.prefix + method, request, as: Response.self, options: CallOptions(authToken: token))
+        }
+        func provider(_ name: String, _ role: Role) async throws -> (String, String) {
+            let principal = try await call(
+                "CreatePrincipal",
+                CreatePrincipalRequest(displayName: name, roles: [RoleAssignment(role: role)]),
+                as: Principal.self,
+                token: adminToken
+            )
+            let token = try await call("IssueToken", IssueTokenRequest(principalID: principal.id), as: IssuedToken.self, token: adminToken)
+            return (principal.id, token.secret)
+        }
+        let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        let (operatorID, operatorToken) = try await provider("bench operator \(suffix)", .operator)
+        let (managerID, managerToken) = try await provider("bench manager \(suffix)", .supportManager)
+        let (serviceID, serviceToken) = try await provider("bench service \(suffix)", .service)
+        let tenant = "bench-\(suffix)"
+        let created = try await call(
+            "CreateTenant",
+            CreateTenantRequest(tenantID: tenant, displayName: "Bench \(suffix)", adminDisplayName: "bench admin"),
+            as: CreateTenantResponse.self,
+            token: adminToken
+        )
+        return World(
+            tenant: tenant,
+            operatorID: operatorID,
+            operatorToken: operatorToken,
+            managerID: managerID,
+            managerToken: managerToken,
+            serviceID: serviceID,
+            serviceToken: serviceToken,
+            approverToken: created.adminToken!.secret
+        )
+    }
+
+    func write(to path: String) throws {
+        let text = """
+            TENANT=\(tenant)
+            OPERATOR_ID=\(operatorID)
+            OPERATOR_TOKEN=\(operatorToken)
+            MANAGER_ID=\(managerID)
+            MANAGER_TOKEN=\(managerToken)
+            SERVICE_ID=\(serviceID)
+            SERVICE_TOKEN=\(serviceToken)
+            APPROVER_TOKEN=\(approverToken)
+
+            """
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+}
+
+/// One timed call: its latency in microseconds, or its status code.
+enum Timing: Sendable {
+    case success(Int64)
+    case failure(String)
+}
+
+/// What one worker iteration does, per scenario.
+struct Operation: Sendable {
+    let run: @Sendable (RPCClient, Int, Int) async -> [Timing]
+
+    static func timed<Request: ProtoMessage, Response: ProtoMessage>(
+        _ client: RPCClient,
+        _ method: String,
+        _ request: Request,
+        as: Response.Type,
+        token: String
+    ) async -> (Timing, Response?) {
+        let clock = ContinuousClock()
+        let start = clock.now
+        do {
+            let response = try await client.unary(Method.prefix + method, request, as: Response.self, options: CallOptions(authToken: token))
+            let elapsed = clock.now - start
+            return (.success(elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000), response)
+        } catch {
+            return (.failure("\(error.code)"), nil)
+        }
+    }
+
+    static func createRequest(_ client: RPCClient, _ world: World, worker: Int, iteration: Int) async -> (Timing, AccessRequest?) {
+        await timed(
+            client,
+            "CreateAccessRequest",
+            CreateAccessRequestRequest(
+                tenantID: world.tenant,
+                service: .exchange,
+                ticketNumber: "B-\(worker)-\(iteration)",
+                justification: "benchmark",
+                requestedDurationSeconds: 3600
+            ),
+            as: AccessRequest.self,
+            token: world.operatorToken
+        )
+    }
+
+    static func make(_ scenario: LockboxBench.Scenario, world: World?, clients: [RPCClient]) async throws -> Operation {
+        switch scenario {
+        case .ping, .idle:
+            return Operation { client, _, _ in
+                [await timed(client, "Ping", PingRequest(), as: PingResponse.self, token: "").0]
+            }
+        case .create:
+            let world = world!
+            return Operation { client, worker, iteration in
+                [await createRequest(client, world, worker: worker, iteration: iteration).0]
+            }
+        case .decide:
+            let world = world!
+            return Operation { client, worker, iteration in
+                // Created untimed; the two decisions are timed.
+                guard let request = await createRequest(client, world, worker: worker, iteration: iteration).1 else {
+                    return [.failure("SETUP")]
+                }
+                let internalDecision = await timed(
+                    client,
+                    "DecideInternal",
+                    InternalDecision(requestID: request.id, approve: true),
+                    as: AccessRequest.self,
+                    token: world.managerToken
+                ).0
+                let customer = await timed(
+                    client,
+                    "DecideCustomer",
+                    CustomerDecision(requestID: request.id, decision: .approve),
+                    as: AccessRequest.self,
+                    token: world.approverToken
+                ).0
+                return [internalDecision, customer]
+            }
+        case .check:
+            let world = world!
+            let id = try await clients[0].unary(
+                Method.prefix + "CreateAccessRequest",
+                CreateAccessRequestRequest(tenantID: world.tenant, service: .exchange, ticketNumber: "B-check", justification: "benchmark", requestedDurationSeconds: 14400),
+                as: AccessRequest.self,
+                options: CallOptions(authToken: world.operatorToken)
+            ).id
+            _ = try await clients[0].unary(
+                Method.prefix + "DecideInternal",
+                InternalDecision(requestID: id, approve: true),
+                as: AccessRequest.self,
+                options: CallOptions(authToken: world.managerToken)
+            )
+            _ = try await clients[0].unary(
+                Method.prefix + "DecideCustomer",
+                CustomerDecision(requestID: id, decision: .approve),
+                as: AccessRequest.self,
+                options: CallOptions(authToken: world.approverToken)
+            )
+            let check = CheckAccessRequest(
+                tenantID: world.tenant,
+                service: .exchange,
+                operatorID: world.operatorID,
+                operation: "Get-Mailbox",
+                clientIP: "203.0.113.9"
+            )
+            return Operation { client, _, _ in
+                let (timing, response) = await timed(client, "CheckAccess", check, as: CheckAccessResponse.self, token: world.serviceToken)
+                if case .success = timing, response?.allowed != true { return [.failure("DENIED")] }
+                return [timing]
+            }
+        case .lifecycle:
+            let world = world!
+            return Operation { client, worker, iteration in
+                let clock = ContinuousClock()
+                let start = clock.now
+                func fail(_ timing: Timing) -> [Timing] {
+                    if case .failure = timing { return [timing] }
+                    return [.failure("UNEXPECTED")]
+                }
+                let (created, request) = await createRequest(client, world, worker: worker, iteration: iteration)
+                guard let request else { return fail(created) }
+                let internalResult = await timed(client, "DecideInternal", InternalDecision(requestID: request.id, approve: true), as: AccessRequest.self, token: world.managerToken).0
+                if case .failure = internalResult { return [internalResult] }
+                let customer = await timed(client, "DecideCustomer", CustomerDecision(requestID: request.id, decision: .approve), as: AccessRequest.self, token: world.approverToken).0
+                if case .failure = customer { return [customer] }
+                let check = CheckAccessRequest(
+                    tenantID: world.tenant,
+                    service: .exchange,
+                    operatorID: world.operatorID,
+                    operation: "Get-Mailbox",
+                    clientIP: "203.0.113.9"
+                )
+                for _ in 0..<5 {
+                    let (timing, response) = await timed(client, "CheckAccess", check, as: CheckAccessResponse.self, token: world.serviceToken)
+                    if case .failure = timing { return [timing] }
+                    if response?.allowed != true { return [.failure("DENIED")] }
+                }
+                let revoke = await timed(client, "RevokeAccess", RevokeAccessRequest(requestID: request.id), as: AccessRequest.self, token: world.approverToken).0
+                if case .failure = revoke { return [revoke] }
+                let elapsed = clock.now - start
+                return [.success(elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000)]
+            }
+        }
+    }
+}
