@@ -26,6 +26,18 @@ struct Caller: Sendable {
     }
 }
 
+/// SHA-256 of the UTF-8 text, as lower-case hex.
+func sha256Hex(_ text: String) -> String {
+    let digits: [UInt8] = Array("0123456789abcdef".utf8)
+    var out: [UInt8] = []
+    out.reserveCapacity(64)
+    for byte in SHA256.hash(data: Data(text.utf8)) {
+        out.append(digits[Int(byte >> 4)])
+        out.append(digits[Int(byte & 0x0f)])
+    }
+    return String(decoding: out, as: UTF8.self)
+}
+
 /// Bearer tokens: 256 random bits, shown once, stored as SHA-256.
 enum Tokens {
     static let prefix = "lbx_"
@@ -41,9 +53,7 @@ enum Tokens {
         return prefix + base64
     }
 
-    static func hashHex(_ secret: String) -> String {
-        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
-    }
+    static func hashHex(_ secret: String) -> String { sha256Hex(secret) }
 
     static func newID(_ kind: String) -> String {
         kind + "_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")

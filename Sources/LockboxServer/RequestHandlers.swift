@@ -220,7 +220,7 @@ extension LockboxService {
             request.tenantID, service.rawValue, request.ticketNumber, request.justification,
             String(request.requestedDurationSeconds),
         ].joined(separator: "\u{1F}")
-        let fingerprint = SHA256.hash(data: Data(fingerprintSource.utf8)).map { String(format: "%02x", $0) }.joined()
+        let fingerprint = sha256Hex(fingerprintSource)
         let key: String? = env.idempotencyKey.isEmpty ? nil : env.idempotencyKey
         let id = Tokens.newID("req")
         let inserted = try env.db.query(

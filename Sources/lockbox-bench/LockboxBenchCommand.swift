@@ -7,7 +7,7 @@ import LockboxRPC
 import NIOConcurrencyHelpers
 
 /// Drives a running lockboxd over the real protocol and reports throughput and latency.
-@main
+
 struct LockboxBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lockbox-bench",

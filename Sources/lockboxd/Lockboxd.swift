@@ -8,7 +8,7 @@ import LockboxStore
 import Logging
 import ServiceLifecycle
 
-@main
+
 struct Lockboxd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lockboxd",
