@@ -1,4 +1,5 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOExtras
 import NIOPosix
@@ -71,10 +72,26 @@ public final class RPCServer: Service, Sendable {
         logger.info("listening", metadata: ["address": "\(channel.localAddress!)"])
 
         let drained = group.any().makePromise(of: Void.self)
+        let draining = NIOLockedValueBox(false)
         try await withGracefulShutdownHandler {
-            try await channel.closeFuture.get()
+            try? await channel.closeFuture.get()
+            // The listening socket closed without a shutdown request: drain all the same, so
+            // that run() returns instead of waiting for a shutdown that will not come.
+            let startDraining = draining.withLockedValue { was in
+                defer { was = true }
+                return !was
+            }
+            if startDraining {
+                logger.error("listening socket closed unexpectedly; draining connections")
+                quiesce.initiateShutdown(promise: drained)
+            }
             try await drained.futureResult.get()
         } onGracefulShutdown: {
+            let startDraining = draining.withLockedValue { was in
+                defer { was = true }
+                return !was
+            }
+            guard startDraining else { return }
             logger.info("draining connections")
             quiesce.initiateShutdown(promise: drained)
         }

@@ -119,56 +119,35 @@ extension LockboxService {
         try validateOperation(request.operation)
         guard validIP(request.clientIP) else { throw RPCError.invalidArgument("client_ip must be an IPv4 or IPv6 address") }
 
-        let grants = try env.db.query(
+        // The allowed path: one indexed lookup of an active grant, share-locked so that a
+        // revocation in progress is waited for and then seen.
+        let active = try env.db.query(
             """
-            SELECT g.request_id, g.tenant_id, g.service, g.starts_at_ms, g.ends_at_ms, g.revoked_at_ms, r.status
+            SELECT g.request_id, g.ends_at_ms
             FROM grants g
             JOIN access_requests r ON r.tenant_id = g.tenant_id AND r.request_id = g.request_id
-            WHERE g.operator_id = $1
-            ORDER BY (g.tenant_id = $2 AND g.service = $3) DESC, g.ends_at_ms DESC
-            LIMIT 50
+            WHERE g.operator_id = $1 AND g.tenant_id = $2 AND g.service = $3
+              AND g.revoked_at_ms IS NULL AND r.status = 'APPROVED'
+              AND g.starts_at_ms <= $4::bigint AND g.ends_at_ms > $4::bigint
+            ORDER BY g.ends_at_ms DESC
+            LIMIT 1
             FOR SHARE OF g
             """,
-            [request.operatorID, request.tenantID, service.rawValue]
+            [request.operatorID, request.tenantID, service.rawValue, String(env.nowMs)]
         )
-        let matching = grants.rows.filter { $0.string("tenant_id") == request.tenantID && $0.string("service") == service.rawValue }
         var reason = AccessDenyReason.noGrant
         var requestID = ""
         var endsAt: Int64 = 0
-        if let active = matching.first(where: {
-            $0.string("status") == RequestState.approved.rawValue && $0["revoked_at_ms"] == nil
-                && $0.int64("starts_at_ms") <= env.nowMs && env.nowMs < $0.int64("ends_at_ms")
-        }) {
-            requestID = active.string("request_id")
-            endsAt = active.int64("ends_at_ms")
+        if let grant = active.first {
+            requestID = grant.string("request_id")
+            endsAt = grant.int64("ends_at_ms")
             let preapproved = try env.db.query(
                 "SELECT 1 FROM preapproved_operations WHERE service = $1 AND operation_key = lower($2)",
                 [service.rawValue, request.operation]
             )
             reason = preapproved.isEmpty ? .operationNotPreapproved : .unspecified
-        } else if let latest = matching.first {
-            requestID = latest.string("request_id")
-            reason = latest["revoked_at_ms"] != nil || latest.string("status") == RequestState.revoked.rawValue
-                ? .revoked : .grantExpired
         } else {
-            let pending = try env.db.query(
-                """
-                SELECT request_id FROM access_requests
-                WHERE requester_id = $1 AND tenant_id = $2 AND service = $3
-                  AND status IN ('PENDING_INTERNAL', 'PENDING_CUSTOMER')
-                ORDER BY created_at_ms DESC LIMIT 1
-                """,
-                [request.operatorID, request.tenantID, service.rawValue]
-            )
-            if let row = pending.first {
-                requestID = row.string("request_id")
-                reason = .notApproved
-            } else if grants.rows.contains(where: {
-                $0.string("status") == RequestState.approved.rawValue && $0["revoked_at_ms"] == nil
-                    && env.nowMs < $0.int64("ends_at_ms")
-            }) {
-                reason = .tenantServiceMismatch
-            }
+            (reason, requestID) = try denyReason(request, service: service, env)
         }
         let allowed = reason == .unspecified
         try AuditLog.append(
@@ -198,6 +177,50 @@ extension LockboxService {
             requestID: requestID,
             grantEndsAtMs: allowed ? endsAt : 0
         )
+    }
+
+    /// Why there is no active grant: the latest grant for this tenant and service ended or was
+    /// revoked; or a request waits for a decision; or the operator's active grant is for
+    /// another tenant or service; or there is nothing at all.
+    static func denyReason(_ request: CheckAccessRequest, service: ContentService, _ env: CallEnvironment) throws
+        -> (AccessDenyReason, String)
+    {
+        let latest = try env.db.query(
+            """
+            SELECT g.request_id, g.revoked_at_ms, r.status
+            FROM grants g
+            JOIN access_requests r ON r.tenant_id = g.tenant_id AND r.request_id = g.request_id
+            WHERE g.operator_id = $1 AND g.tenant_id = $2 AND g.service = $3
+            ORDER BY g.ends_at_ms DESC
+            LIMIT 1
+            """,
+            [request.operatorID, request.tenantID, service.rawValue]
+        )
+        if let grant = latest.first {
+            let revoked = grant["revoked_at_ms"] != nil || grant.string("status") == RequestState.revoked.rawValue
+            return (revoked ? .revoked : .grantExpired, grant.string("request_id"))
+        }
+        let pending = try env.db.query(
+            """
+            SELECT request_id FROM access_requests
+            WHERE requester_id = $1 AND tenant_id = $2 AND service = $3
+              AND status IN ('PENDING_INTERNAL', 'PENDING_CUSTOMER')
+            ORDER BY created_at_ms DESC LIMIT 1
+            """,
+            [request.operatorID, request.tenantID, service.rawValue]
+        )
+        if let row = pending.first { return (.notApproved, row.string("request_id")) }
+        let elsewhere = try env.db.query(
+            """
+            SELECT 1 FROM grants g
+            JOIN access_requests r ON r.tenant_id = g.tenant_id AND r.request_id = g.request_id
+            WHERE g.operator_id = $1 AND g.revoked_at_ms IS NULL AND r.status = 'APPROVED'
+              AND g.starts_at_ms <= $2::bigint AND g.ends_at_ms > $2::bigint
+            LIMIT 1
+            """,
+            [request.operatorID, String(env.nowMs)]
+        )
+        return (elsewhere.isEmpty ? .noGrant : .tenantServiceMismatch, "")
     }
 
     static func listGrants(_ request: ListGrantsRequest, _ env: CallEnvironment) throws -> ListGrantsResponse {

@@ -123,6 +123,29 @@ import Testing
         }
     }
 
+    @Test func detailsKeepQuotesBackslashesAndNewlines() async throws {
+        try await Harness.with { h in
+            let w = try await h.makeWorld()
+            let text = "He said \"hi\" \\ then left\nnext line\ttab — ünïcode 🔐 </script>"
+            let request = try await h.call(
+                LockboxMethod.createAccessRequest,
+                CreateAccessRequestRequest(tenantID: "contoso", service: .teams, ticketNumber: "T-\"1\"", justification: text, requestedDurationSeconds: 60),
+                as: AccessRequest.self,
+                token: w.operatorToken
+            )
+            #expect(request.justification == text)
+            let page = try await h.call(
+                LockboxMethod.searchAudit,
+                SearchAuditRequest(tenantID: "contoso", item: request.id),
+                as: SearchAuditResponse.self,
+                token: w.contosoAdmin
+            )
+            let details = try JSONSerialization.jsonObject(with: Data(try #require(page.records.first).detailsJSON.utf8)) as? [String: Any]
+            #expect(details?["justification"] as? String == text)
+            #expect(details?["ticket_number"] as? String == "T-\"1\"")
+        }
+    }
+
     @Test func theDatabaseRefusesUpdateDeleteAndTruncate() async throws {
         try await Harness.with { h in
             _ = try await h.makeWorld()
