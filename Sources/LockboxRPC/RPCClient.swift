@@ -329,7 +329,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         header.callID = callID
         var call = PendingCall(onFrame: onFrame, onFailure: onFailure)
         if let timeout {
-            call.timer = context.eventLoop.scheduleTask(in: timeout.timeAmount) { [self] in
+            call.timer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout.timeAmount) { [self] in
                 // The server normally answers DEADLINE_EXCEEDED first; this covers a server that went silent.
                 pending.removeValue(forKey: callID)?.onFailure(RPCError(.deadlineExceeded, "deadline exceeded"))
             }

@@ -50,6 +50,9 @@ public struct RPCStreamWriter<Message: ProtoMessage>: Sendable {
 /// Maps method names to handlers. Anything not registered is UNIMPLEMENTED.
 public struct RPCRouter: Sendable {
     public enum Handler: Sendable {
+        /// Runs on the event loop itself, with no task: only for handlers that never block
+        /// and never wait (a health check). Everything else is `.unary`.
+        case inline(@Sendable ([UInt8], RPCCallContext) throws -> [UInt8])
         case unary(@Sendable ([UInt8], RPCCallContext) async throws -> [UInt8])
         case serverStreaming(@Sendable ([UInt8], RPCCallContext, @escaping @Sendable ([UInt8]) async throws -> Void) async throws -> Void)
     }
@@ -71,6 +74,20 @@ public struct RPCRouter: Sendable {
         handlers[method] = .unary { payload, context in
             let request = try Self.decode(Request.self, payload)
             return try await handler(request, context).encode()
+        }
+    }
+
+    /// Registers a unary method that answers at once on the event loop, without a task.
+    /// Its handler must not block or do I/O: it holds up every connection on its loop.
+    public mutating func registerInline<Request: ProtoMessage, Response: ProtoMessage>(
+        _ method: String,
+        _ request: Request.Type = Request.self,
+        _ response: Response.Type = Response.self,
+        handler: @escaping @Sendable (Request, RPCCallContext) throws -> Response
+    ) {
+        handlers[method] = .inline { payload, context in
+            let request = try Self.decode(Request.self, payload)
+            return try handler(request, context).encode()
         }
     }
 

@@ -130,7 +130,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         switch event {
         case FrameDecoderEvent.frameStarted:
             frameTimer?.cancel()
-            frameTimer = context.eventLoop.scheduleTask(in: configuration.frameReadTimeout.timeAmount) { [self] in
+            frameTimer = context.eventLoop.assumeIsolated().scheduleTask(in: configuration.frameReadTimeout.timeAmount) { [self] in
                 logger.notice("closing connection: frame not completed in time")
                 self.context?.close(promise: nil)
             }
@@ -172,6 +172,21 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             complete(callID: callID, result: .failure(RPCError(.unimplemented, "unknown method \"\(method.prefix(200))\"")))
             return
         }
+        if case .inline(let body) = handler {
+            // Answered here and now: no task, no deadline timer, no hop.
+            calls[callID] = CallRecord(method: method, startedAt: call.receivedAt)
+            let context = RPCCallContext(
+                callID: callID,
+                method: method,
+                deadline: nil,
+                authToken: call.header.authToken,
+                idempotencyKey: call.header.idempotencyKey,
+                peerIP: peerIP,
+                logger: logger
+            )
+            complete(callID: callID, result: Result { try body(call.payload, context) })
+            return
+        }
         var deadline: NIODeadline?
         if call.header.timeoutMs > 0 {
             deadline = call.receivedAt + .milliseconds(Int64(call.header.timeoutMs))
@@ -204,6 +219,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             let result: Result<[UInt8]?, any Error>
             do {
                 switch handler {
+                case .inline(let body):
+                    result = .success(try body(payload, callContext))
                 case .unary(let body):
                     result = .success(try await body(payload, callContext))
                 case .serverStreaming(let body):
@@ -313,9 +330,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 wrapOutboundOut(Framing.frame(frame.encode(), allocator: context.channel.allocator))
             )
             if closeNow {
-                written.whenComplete { _ in context.close(promise: nil) }
+                written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
             } else {
-                graceTimer = context.eventLoop.scheduleTask(in: configuration.shutdownGracePeriod.timeAmount) { [self] in
+                graceTimer = context.eventLoop.assumeIsolated().scheduleTask(in: configuration.shutdownGracePeriod.timeAmount) { [self] in
                     logger.notice("grace period over: closing connection with calls in flight")
                     self.context?.close(promise: nil)
                 }
@@ -326,7 +343,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private func scheduleIdleTimer() {
         guard let context else { return }
         idleTimer?.cancel()
-        idleTimer = context.eventLoop.scheduleTask(in: configuration.idleTimeout.timeAmount) { [self] in
+        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: configuration.idleTimeout.timeAmount) { [self] in
             guard machine.isIdle else { return }
             logger.debug("closing idle connection")
             self.context?.close(promise: nil)
@@ -351,7 +368,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             wrapOutboundOut(Framing.frame(frame.encode(), allocator: context.channel.allocator))
         )
         if closeAfter {
-            written.whenComplete { _ in context.close(promise: nil) }
+            written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         }
     }
 }

@@ -40,7 +40,7 @@ public final class LockboxService: Sendable {
     /// Every method of `service Lockbox` that this server implements, with its handler.
     public func makeRouter() -> RPCRouter {
         var router = RPCRouter()
-        router.registerUnary(LockboxMethod.ping, PingRequest.self, PingResponse.self) { [clock] _, _ in
+        router.registerInline(LockboxMethod.ping, PingRequest.self, PingResponse.self) { [clock] _, _ in
             PingResponse(version: LockboxVersion.current, serverTimeMs: clock.nowMillis())
         }
         registerRequestMethods(&router)
