@@ -97,16 +97,7 @@ extension LockboxService {
         context: RPCCallContext,
         writer: RPCStreamWriter<AuditExportChunk>
     ) async throws {
-        let caller: Caller = try await pool.transaction { [clock] connection in
-            let caller = try Authenticator.authenticate(
-                token: context.authToken,
-                ip: context.peerIP,
-                connection: connection,
-                nowMs: clock.nowMillis()
-            )
-            guard Authorizer.mayCall(caller, .readAudit) else { throw RPCError.permissionDenied() }
-            return caller
-        }
+        let caller = try await authenticated(context, .readAudit)
         let tenant = try Self.auditScope(caller, requested: request.tenantID)
         let csv = request.format == .csv
         guard request.format == .csv || request.format == .jsonLines || request.format == .unspecified else {

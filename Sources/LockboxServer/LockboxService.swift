@@ -27,11 +27,20 @@ public final class LockboxService: Sendable {
     let clock: any LockboxClock
     let configuration: LockboxServiceConfiguration
     let logger: Logger
+    let notifier: RequestNotifier?
 
-    public init(pool: PGPool, clock: any LockboxClock, configuration: LockboxServiceConfiguration, logger: Logger) {
+    /// - Parameter notifier: feeds WatchAccessRequests; without one that method answers UNAVAILABLE.
+    public init(
+        pool: PGPool,
+        clock: any LockboxClock,
+        configuration: LockboxServiceConfiguration,
+        notifier: RequestNotifier? = nil,
+        logger: Logger
+    ) {
         self.pool = pool
         self.clock = clock
         self.configuration = configuration
+        self.notifier = notifier
         self.logger = logger
     }
 
@@ -47,7 +56,23 @@ public final class LockboxService: Sendable {
         registerAdminMethods(&router)
         registerAuditMethods(&router)
         registerAccessMethods(&router)
+        registerWatch(&router)
         return router
+    }
+
+    /// Authenticates a streaming call in a short transaction of its own and checks that some
+    /// role grants `permission` (unary calls do this inside their transaction instead).
+    func authenticated(_ context: RPCCallContext, _ permission: Permission) async throws -> Caller {
+        try await pool.transaction { [clock] connection in
+            let caller = try Authenticator.authenticate(
+                token: context.authToken,
+                ip: context.peerIP,
+                connection: connection,
+                nowMs: clock.nowMillis()
+            )
+            guard Authorizer.mayCall(caller, permission) else { throw RPCError.permissionDenied() }
+            return caller
+        }
     }
 
     /// Registers a unary method whose body runs inside one database transaction, after the
@@ -175,6 +200,7 @@ public enum LockboxMethod {
     public static let listRoleAssignments = prefix + "ListRoleAssignments"
     public static let searchAudit = prefix + "SearchAudit"
     public static let exportAudit = prefix + "ExportAudit"
+    public static let watchAccessRequests = prefix + "WatchAccessRequests"
     public static let checkAccess = prefix + "CheckAccess"
     public static let listGrants = prefix + "ListGrants"
     public static let listPreapprovedOperations = prefix + "ListPreapprovedOperations"

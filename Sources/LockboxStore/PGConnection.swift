@@ -64,7 +64,7 @@ public final class PGConnection: @unchecked Sendable {
 }
 
 private func withCStrings<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
-    var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { $0.map { strdup($0)! } }
+    let pointers: [UnsafeMutablePointer<CChar>?] = strings.map { $0.map { strdup($0)! } }
     defer { for pointer in pointers { free(pointer) } }
     return body(pointers.map { UnsafePointer($0) })
 }
@@ -127,4 +127,47 @@ public struct PGRow: Sendable {
     public func optionalInt64(_ column: String) -> Int64? { self[column].flatMap { Int64($0) } }
     public func bool(_ column: String) -> Bool { self[column] == "t" }
     public func optionalBool(_ column: String) -> Bool? { self[column].map { $0 == "t" } }
+}
+
+// MARK: - LISTEN / NOTIFY
+
+/// A notification received on a LISTEN connection.
+public struct PGNotification: Sendable, Hashable {
+    public let channel: String
+    public let payload: String
+}
+
+extension PGConnection {
+    /// Waits up to `timeoutMilliseconds` for notifications on channels this connection
+    /// LISTENs to, and returns those that arrived (possibly none).
+    public func notifications(timeoutMilliseconds: Int32) throws(StoreError) -> [PGNotification] {
+        var received = drainNotifications()
+        guard received.isEmpty else { return received }
+        let socket = PQsocket(handle)
+        guard socket >= 0 else { throw StoreError(.unavailable, detail: "connection has no socket") }
+        var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+        let ready = poll(&descriptor, 1, timeoutMilliseconds)
+        if ready > 0 {
+            guard PQconsumeInput(handle) == 1 else {
+                throw StoreError(.unavailable, detail: String(cString: PQerrorMessage(handle)))
+            }
+            received = drainNotifications()
+        }
+        guard isHealthy else { throw StoreError(.unavailable, detail: "LISTEN connection lost") }
+        return received
+    }
+
+    private func drainNotifications() -> [PGNotification] {
+        var received: [PGNotification] = []
+        while let notification = PQnotifies(handle) {
+            received.append(
+                PGNotification(
+                    channel: String(cString: notification.pointee.relname),
+                    payload: String(cString: notification.pointee.extra)
+                )
+            )
+            PQfreemem(notification)
+        }
+        return received
+    }
 }

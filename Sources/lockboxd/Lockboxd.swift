@@ -120,16 +120,18 @@ struct Serve: AsyncParsableCommand {
         let logger = bootstrapLogging(level)
         let (pool, migrations) = try database.open(env, logger: logger)
         try await database.migrateWaiting(migrations, pool: pool, env: env, logger: logger)
+        let notifier = RequestNotifier(databaseURL: pool.configuration.url, logger: logger)
         let service = LockboxService(
             pool: pool,
             clock: SystemClock(),
             configuration: serviceConfiguration,
+            notifier: notifier,
             logger: logger
         )
         let server = RPCServer(configuration: config, router: service.makeRouter(), logger: logger)
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: server), .init(service: Sweeper(service: service))],
+                services: [.init(service: server), .init(service: Sweeper(service: service)), .init(service: notifier)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

@@ -144,6 +144,22 @@ import Testing
                 return .unknown
             }
         },
+        Entry(method: LockboxMethod.watchAccessRequests, allowed: readers) { h, _, role, token in
+            // A watch never ends by itself: allowed callers run into the deadline, denied ones are refused at once.
+            do {
+                for try await _ in h.client.serverStream(
+                    LockboxMethod.watchAccessRequests,
+                    WatchAccessRequestsRequest(tenantID: scoped(role)),
+                    as: AccessRequestEvent.self,
+                    options: CallOptions(timeout: .milliseconds(300), authToken: token)
+                ) {}
+                return .ok
+            } catch let error as RPCError {
+                return error.code
+            } catch {
+                return .unknown
+            }
+        },
         Entry(method: LockboxMethod.checkAccess, allowed: [.service]) { h, _, _, token in
             await h.status(
                 LockboxMethod.checkAccess,

@@ -97,13 +97,20 @@ final class Harness: Sendable {
         let pool = PGPool(configuration: PGPoolConfiguration(url: url, size: poolSize), logger: testLogger)
         try await Migrator.apply(try TestDatabase.migrations, pool: pool, logger: testLogger)
         let clock = ManualClock(millis: start)
-        let service = LockboxService(pool: pool, clock: clock, configuration: LockboxServiceConfiguration(), logger: testLogger)
+        let notifier = RequestNotifier(databaseURL: url, logger: testLogger)
+        let service = LockboxService(
+            pool: pool,
+            clock: clock,
+            configuration: LockboxServiceConfiguration(),
+            notifier: notifier,
+            logger: testLogger
+        )
         let server = RPCServer(
             configuration: RPCServerConfiguration(host: "127.0.0.1", port: 0),
             router: service.makeRouter(),
             logger: testLogger
         )
-        let group = ServiceGroup(services: [server], logger: testLogger)
+        let group = ServiceGroup(services: [server, notifier], logger: testLogger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             let port = try await server.localAddress.port!

@@ -1,0 +1,103 @@
+import Foundation
+import LockboxStore
+import Logging
+import NIOConcurrencyHelpers
+import NIOPosix
+import ServiceLifecycle
+
+/// A change to an access request, as announced by `pg_notify('lockbox_requests', …)` in the
+/// transaction that made it. Every replica's transactions notify, and every replica listens,
+/// so a watcher on one replica hears about decisions taken on another.
+struct RequestChange: Sendable, Hashable {
+    var tenantID: String
+    var requestID: String
+    var activity: String
+}
+
+/// Listens on one dedicated connection and fans request changes out to watchers.
+///
+/// The connection lives on a thread of its own (libpq blocks). If it breaks, the notifier
+/// reconnects and listens again; changes made while it was away are not replayed (a watcher
+/// can list requests to catch up).
+public final class RequestNotifier: Service, Sendable {
+    static let channel = "lockbox_requests"
+
+    private let url: String
+    private let logger: Logger
+    private let thread = NIOThreadPool(numberOfThreads: 1)
+    private let state = NIOLockedValueBox((next: 0, watchers: [Int: Watcher]()))
+    private let stopping = NIOLockedValueBox(false)
+    /// Becomes true once LISTEN is in place (tests wait for it).
+    let listening = NIOLockedValueBox(false)
+
+    private struct Watcher {
+        var tenant: String?
+        var continuation: AsyncStream<RequestChange>.Continuation
+    }
+
+    public init(databaseURL: String, logger: Logger) {
+        self.url = databaseURL
+        self.logger = logger
+    }
+
+    /// Changes of one tenant's requests (`nil`: every tenant), until the stream is dropped.
+    func watch(tenant: String?) -> AsyncStream<RequestChange> {
+        let (stream, continuation) = AsyncStream<RequestChange>.makeStream(bufferingPolicy: .bufferingNewest(1024))
+        let id = state.withLockedValue { state in
+            state.next += 1
+            state.watchers[state.next] = Watcher(tenant: tenant, continuation: continuation)
+            return state.next
+        }
+        continuation.onTermination = { [state] _ in
+            _ = state.withLockedValue { $0.watchers.removeValue(forKey: id) }
+        }
+        return stream
+    }
+
+    private func deliver(_ change: RequestChange) {
+        let watchers = state.withLockedValue { Array($0.watchers.values) }
+        for watcher in watchers where watcher.tenant == nil || watcher.tenant == change.tenantID {
+            watcher.continuation.yield(change)
+        }
+    }
+
+    public func run() async throws {
+        thread.start()
+        await withGracefulShutdownHandler {
+            try? await thread.runIfActive { self.listenLoop() }
+        } onGracefulShutdown: { [stopping] in
+            stopping.withLockedValue { $0 = true }
+        }
+        let watchers = state.withLockedValue { Array($0.watchers.values) }
+        for watcher in watchers { watcher.continuation.finish() }
+        try? await thread.shutdownGracefully()
+    }
+
+    /// Runs on the notifier's own thread until shutdown.
+    private func listenLoop() {
+        while !stopping.withLockedValue({ $0 }) {
+            do {
+                let connection = try PGConnection(url: url)
+                try connection.execute(script: "LISTEN \(Self.channel)")
+                listening.withLockedValue { $0 = true }
+                logger.debug("listening for request changes")
+                while !stopping.withLockedValue({ $0 }) {
+                    for notification in try connection.notifications(timeoutMilliseconds: 250) {
+                        if let change = Self.parse(notification.payload) { deliver(change) }
+                    }
+                }
+            } catch {
+                listening.withLockedValue { $0 = false }
+                logger.warning("request notifications interrupted; reconnecting", metadata: ["error": "\(error)"])
+                usleep(1_000_000)
+            }
+        }
+    }
+
+    static func parse(_ payload: String) -> RequestChange? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: String],
+            let tenant = object["tenant_id"], let request = object["request_id"], let activity = object["activity"]
+        else { return nil }
+        return RequestChange(tenantID: tenant, requestID: request, activity: activity)
+    }
+}
