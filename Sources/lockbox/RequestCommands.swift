@@ -1,12 +1,16 @@
+import Foundation
 import ArgumentParser
 import LockboxProto
+import LockboxRPC
 
 let requestColumns = ["id", "tenant_id", "service", "status", "requester_id", "ticket_number", "created_at_ms"]
 
 struct Requests: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "File, list, decide, cancel and revoke access requests.",
-        subcommands: [Create.self, List.self, Get.self, Cancel.self, DecideInternal.self, Approve.self, Deny.self, Revoke.self]
+        subcommands: [
+            Create.self, List.self, Get.self, Watch.self, Cancel.self, DecideInternal.self, Approve.self, Deny.self, Revoke.self,
+        ]
     )
 
     struct Create: AsyncParsableCommand {
@@ -72,6 +76,40 @@ struct Requests: AsyncParsableCommand {
 
         func run() async throws {
             connection.show(try await connection.call("GetAccessRequest", GetAccessRequestRequest(requestID: id), as: AccessRequest.self))
+        }
+    }
+
+    struct Watch: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print each change to the requests you may see as it happens, until interrupted."
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Option(help: "Tenant id (tenant principals: their own).") var tenant: String = ""
+
+        func run() async throws {
+            let (client, options) = try connection.client()
+            var streamOptions = options
+            streamOptions.timeout = nil
+            do {
+                for try await event in client.serverStream(
+                    "lockbox.v1.Lockbox/WatchAccessRequests",
+                    WatchAccessRequestsRequest(tenantID: tenant),
+                    as: AccessRequestEvent.self,
+                    options: streamOptions
+                ) {
+                    if connection.json {
+                        let data = try JSONSerialization.data(withJSONObject: Render.object(event), options: [.sortedKeys])
+                        print(String(decoding: data, as: UTF8.self))
+                    } else if let request = event.request {
+                        let status = Render.shortName(request.status)
+                        print("\(Render.time(request.updatedAtMs))  \(event.activity)  \(request.id)  \(request.tenantID)  \(status)")
+                    }
+                }
+                await client.close()
+            } catch let error as RPCError {
+                await client.close()
+                throw fail(error)
+            }
         }
     }
 

@@ -68,7 +68,7 @@ import Testing
 
     @Test func everyCLICommandHasTruthfulHelp() throws {
         let commands: [[String]] = [
-            [], ["ping"], ["requests"], ["requests", "create"], ["requests", "list"], ["requests", "get"],
+            [], ["ping"], ["requests"], ["requests", "create"], ["requests", "list"], ["requests", "get"], ["requests", "watch"],
             ["requests", "cancel"], ["requests", "decide-internal"], ["requests", "approve"], ["requests", "deny"],
             ["requests", "revoke"], ["access", "check"], ["grants", "list"], ["tenants", "create"],
             ["tenants", "settings", "get"], ["tenants", "settings", "set"], ["principals", "create"],
