@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -72,8 +73,26 @@ final class PrivatePostgres: Sendable {
             let w = try await h.makeWorld()
             let committed = try await h.createRequest(w).id
 
+            // Calls keep coming while PostgreSQL goes away under them.
+            let stop = NIOLockedValueBox(false)
+            let traffic = Task {
+                var codes: [StatusCode] = []
+                while !stop.withLockedValue({ $0 }) {
+                    codes.append(
+                        await h.status(LockboxMethod.getAccessRequest, GetAccessRequestRequest(requestID: committed), as: AccessRequest.self, token: w.managerToken)
+                    )
+                }
+                return codes
+            }
+            try await Task.sleep(for: .milliseconds(200))
             try postgres.stop()
-            // Calls in flight and new calls fail cleanly, with UNAVAILABLE and nothing internal.
+            try await Task.sleep(for: .milliseconds(300))
+            stop.withLockedValue { $0 = true }
+            let during = await traffic.value
+            #expect(during.contains(.ok), "calls succeeded before the stop")
+            #expect(during.contains(.unavailable), "calls failed with UNAVAILABLE after it")
+            #expect(during.allSatisfy { $0 == .ok || $0 == .unavailable }, "nothing but OK or UNAVAILABLE: \(Set(during))")
+            // With the database down, every call is UNAVAILABLE, and nothing internal leaks.
             let codes = await withTaskGroup(of: StatusCode.self) { group in
                 for _ in 0..<10 {
                     group.addTask {
