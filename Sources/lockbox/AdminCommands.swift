@@ -220,22 +220,8 @@ struct Audit: AsyncParsableCommand {
             var request = ExportAuditRequest(tenantID: tenant, format: format == "csv" ? .csv : .jsonLines)
             if !from.isEmpty { request.fromMs = try parseTime(from) }
             if !to.isEmpty { request.toMs = try parseTime(to) }
-            let (client, options) = try connection.client()
-            var streamOptions = options
-            streamOptions.timeout = nil
-            do {
-                for try await chunk in client.serverStream(
-                    "lockbox.v1.Lockbox/ExportAudit",
-                    request,
-                    as: AuditExportChunk.self,
-                    options: streamOptions
-                ) {
-                    FileHandle.standardOutput.write(Data(chunk.data))
-                }
-                await client.close()
-            } catch let error as RPCError {
-                await client.close()
-                throw fail(error)
+            try await connection.stream("ExportAudit", request, as: AuditExportChunk.self) { chunk in
+                FileHandle.standardOutput.write(Data(chunk.data))
             }
         }
     }

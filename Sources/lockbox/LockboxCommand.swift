@@ -81,6 +81,33 @@ struct ConnectionOptions: ParsableArguments {
         }
     }
 
+    /// Makes one server-streaming call with no deadline, handing each message to `each`;
+    /// a failure becomes a one-line error and its exit code.
+    func stream<Request: ProtoMessage, Response: ProtoMessage>(
+        _ method: String,
+        _ request: Request,
+        as: Response.Type = Response.self,
+        each: (Response) throws -> Void
+    ) async throws {
+        let (client, options) = try client()
+        var streamOptions = options
+        streamOptions.timeout = nil
+        do {
+            for try await message in client.serverStream(
+                "lockbox.v1.Lockbox/" + method,
+                request,
+                as: Response.self,
+                options: streamOptions
+            ) {
+                try each(message)
+            }
+            await client.close()
+        } catch let error as RPCError {
+            await client.close()
+            throw fail(error)
+        }
+    }
+
     func show(_ message: some ProtoMessage) {
         print(json ? Render.json(message) : Render.detail(message))
     }

@@ -87,28 +87,21 @@ struct Requests: AsyncParsableCommand {
         @Option(help: "Tenant id (tenant principals: their own).") var tenant: String = ""
 
         func run() async throws {
-            let (client, options) = try connection.client()
-            var streamOptions = options
-            streamOptions.timeout = nil
-            do {
-                for try await event in client.serverStream(
-                    "lockbox.v1.Lockbox/WatchAccessRequests",
-                    WatchAccessRequestsRequest(tenantID: tenant),
-                    as: AccessRequestEvent.self,
-                    options: streamOptions
-                ) {
-                    if connection.json {
-                        let data = try JSONSerialization.data(withJSONObject: Render.object(event), options: [.sortedKeys])
-                        print(String(decoding: data, as: UTF8.self))
-                    } else if let request = event.request {
-                        let status = Render.shortName(request.status)
-                        print("\(Render.time(request.updatedAtMs))  \(event.activity)  \(request.id)  \(request.tenantID)  \(status)")
-                    }
+            try await connection.stream(
+                "WatchAccessRequests",
+                WatchAccessRequestsRequest(tenantID: tenant),
+                as: AccessRequestEvent.self
+            ) { event in
+                // Written at once, unbuffered, so a pipe sees each change as it happens.
+                var line = ""
+                if connection.json {
+                    let data = try JSONSerialization.data(withJSONObject: Render.object(event), options: [.sortedKeys])
+                    line = String(decoding: data, as: UTF8.self)
+                } else if let request = event.request {
+                    let status = Render.shortName(request.status)
+                    line = "\(Render.time(request.updatedAtMs))  \(event.activity)  \(request.id)  \(request.tenantID)  \(status)"
                 }
-                await client.close()
-            } catch let error as RPCError {
-                await client.close()
-                throw fail(error)
+                FileHandle.standardOutput.write(Data((line + "\n").utf8))
             }
         }
     }

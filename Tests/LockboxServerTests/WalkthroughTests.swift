@@ -62,6 +62,44 @@ import Testing
         #expect(output.contains("Provider Operator"))
         #expect(!run.stderr.contains("error:"), "\(run.stderr)")
 
+        // The streaming commands, on the same server and demo.
+        let env = try String(contentsOf: work.appending(path: ".lockbox/demo.env"), encoding: .utf8)
+        var demoValues: [String: String] = [:]
+        for line in env.split(separator: "\n") where line.hasPrefix("export ") {
+            let pair = line.dropFirst(7).split(separator: "=", maxSplits: 1)
+            if pair.count == 2 { demoValues[String(pair[0])] = String(pair[1]) }
+        }
+        let server = ["--server", "127.0.0.1:\(port)"]
+        let export = try Binaries.run("lockbox", ["audit", "export", "--tenant", "contoso", "--format", "csv", "--token", demoValues["CONTOSO_ADMIN_TOKEN"]!] + server)
+        #expect(export.status == 0, "\(export.stderr)")
+        let csv = export.stdout.split(separator: "\n")
+        #expect(csv.first == "id,time,tenant_id,actor_id,actor_display,actor_ip,activity,item,decision,details")
+        #expect(csv.contains { $0.contains(",AccessRevoked,") })
+
+        let watchOutput = work.appending(path: "watch.out")
+        _ = FileManager.default.createFile(atPath: watchOutput.path, contents: nil)
+        let watch = Process()
+        watch.executableURL = Binaries.url("lockbox")
+        watch.arguments = ["requests", "watch", "--token", demoValues["APPROVER_TOKEN"]!] + server
+        watch.standardOutput = try FileHandle(forWritingTo: watchOutput)
+        watch.standardError = FileHandle.nullDevice
+        try watch.run()
+        defer { if watch.isRunning { watch.terminate() } }
+        var heard = false
+        for attempt in 0..<40 where !heard {
+            let created = try Binaries.run(
+                "lockbox",
+                ["requests", "create", "--tenant", "contoso", "--service", "teams", "--ticket", "W-\(attempt)", "--justification", "watch",
+                 "--duration", "10m", "--id-only", "--token", demoValues["OPERATOR_TOKEN"]!] + server
+            )
+            let id = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            for _ in 0..<10 where !heard {
+                try await Task.sleep(for: .milliseconds(50))
+                heard = ((try? String(contentsOf: watchOutput, encoding: .utf8)) ?? "").contains("AccessRequestCreated  \(id)  contoso  PENDING_INTERNAL")
+            }
+        }
+        #expect(heard, "lockbox requests watch printed the new request")
+
         daemon.terminate()
         #expect(try await daemon.waitForExit() == 0)
     }
