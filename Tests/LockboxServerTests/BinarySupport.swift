@@ -71,8 +71,8 @@ final class Daemon {
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         stdoutFile = scratch.appending(path: "stdout")
         stderrFile = scratch.appending(path: "stderr")
-        FileManager.default.createFile(atPath: stdoutFile.path, contents: nil)
-        FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
         process.executableURL = Binaries.url("lockboxd")
         process.arguments = arguments.isEmpty ? ["--host", "127.0.0.1", "--port", "0"] : arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
