@@ -7,6 +7,11 @@ import CLibPQ
 /// and freed before a call returns.
 public final class PGConnection: @unchecked Sendable {
     private let handle: OpaquePointer
+    /// Statements prepared on this connection, by SQL text. Lockbox's SQL is a fixed set of
+    /// texts (values are always bound), so this stays small; past the limit, statements run
+    /// unprepared.
+    private var prepared: [String: String] = [:]
+    public static let preparedStatementLimit = 256
 
     /// Opens a connection; throws `.unavailable` when the server cannot be reached.
     public init(url: String) throws(StoreError) {
@@ -27,11 +32,32 @@ public final class PGConnection: @unchecked Sendable {
     public var isHealthy: Bool { PQstatus(handle) == CONNECTION_OK }
 
     /// Runs one statement with bound text parameters (`nil` is SQL NULL) and returns its rows.
+    ///
+    /// The statement is prepared on this connection the first time its text is seen, then
+    /// executed by name: PostgreSQL parses it once per connection, not once per call.
     @discardableResult
     public func query(_ sql: String, _ parameters: [String?] = []) throws(StoreError) -> PGRows {
+        let name = try preparedName(for: sql, parameterCount: parameters.count)
         let result: OpaquePointer? = withCStrings(parameters) { values in
-            PQexecParams(handle, sql, Int32(parameters.count), nil, values, nil, nil, 0)
+            if let name {
+                return PQexecPrepared(handle, name, Int32(parameters.count), values, nil, nil, 0)
+            }
+            return PQexecParams(handle, sql, Int32(parameters.count), nil, values, nil, nil, 0)
         }
+        return try rows(of: result)
+    }
+
+    private func preparedName(for sql: String, parameterCount: Int) throws(StoreError) -> String? {
+        if let name = prepared[sql] { return name }
+        guard prepared.count < Self.preparedStatementLimit else { return nil }
+        let name = "lbx_\(prepared.count)"
+        _ = try rows(of: PQprepare(handle, name, sql, Int32(parameterCount), nil))
+        prepared[sql] = name
+        return name
+    }
+
+    /// Copies a result into Swift values and frees it, or throws its error.
+    private func rows(of result: OpaquePointer?) throws(StoreError) -> PGRows {
         guard let result else {
             throw StoreError(.unavailable, detail: String(cString: PQerrorMessage(handle)))
         }

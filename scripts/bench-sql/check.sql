@@ -1,4 +1,4 @@
--- CheckAccess: the statements lockboxd runs for one CheckAccess call (see Sources/LockboxServer), as pgbench -M extended runs them.
+-- CheckAccess: the statements lockboxd runs for one CheckAccess call (see Sources/LockboxServer), as pgbench -M prepared runs them.
 BEGIN;
 SELECT p.principal_id, p.display_name, p.tenant_id, r.role, r.tenant_id AS role_tenant FROM api_tokens t JOIN principals p ON p.principal_id = t.principal_id LEFT JOIN role_assignments r ON r.principal_id = p.principal_id WHERE t.token_hash = decode(:service_hash, 'hex') AND t.revoked_at_ms IS NULL AND (t.expires_at_ms IS NULL OR t.expires_at_ms > :now::bigint);
 SELECT g.request_id, g.ends_at_ms FROM grants g JOIN access_requests r ON r.tenant_id = g.tenant_id AND r.request_id = g.request_id WHERE g.operator_id = :operator AND g.tenant_id = :tenant AND g.service = 'exchange' AND g.revoked_at_ms IS NULL AND r.status = 'APPROVED' AND g.starts_at_ms <= :now::bigint AND g.ends_at_ms > :now::bigint ORDER BY g.ends_at_ms DESC LIMIT 1 FOR SHARE OF g;

@@ -1,4 +1,4 @@
--- CreateAccessRequest: the statements lockboxd runs for one CreateAccessRequest call (see Sources/LockboxServer), as pgbench -M extended runs them.
+-- CreateAccessRequest: the statements lockboxd runs for one CreateAccessRequest call (see Sources/LockboxServer), as pgbench -M prepared runs them.
 \set r random(1, 2000000000)
 BEGIN;
 SELECT p.principal_id, p.display_name, p.tenant_id, r.role, r.tenant_id AS role_tenant FROM api_tokens t JOIN principals p ON p.principal_id = t.principal_id LEFT JOIN role_assignments r ON r.principal_id = p.principal_id WHERE t.token_hash = decode(:operator_hash, 'hex') AND t.revoked_at_ms IS NULL AND (t.expires_at_ms IS NULL OR t.expires_at_ms > :now::bigint);

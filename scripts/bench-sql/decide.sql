@@ -1,5 +1,5 @@
 -- DecideInternal + DecideCustomer: the statements lockboxd runs for one CreateAccessRequest (untimed in
--- lockbox-bench, but work all the same) and then the two decisions on that request, as pgbench -M extended runs them.
+-- lockbox-bench, but work all the same) and then the two decisions on that request, as pgbench -M prepared runs them.
 -- One script execution = two decisions.
 \set r random(1, 2000000000)
 BEGIN;
