@@ -1,5 +1,5 @@
 # lockboxd and lockbox on Debian 12. Build: docker build -t lockbox .
-FROM swift:6.1-bookworm AS build
+FROM swift:6.3-bookworm AS build
 RUN apt-get update && apt-get install -y --no-install-recommends \
         libprotobuf-c-dev libpq-dev pkg-config && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -9,7 +9,7 @@ RUN swift build -c release --product lockboxd && swift build -c release --produc
     && install -D .build/release/lockbox /out/bin/lockbox \
     && mkdir -p /out/share/lockbox && cp -r migrations /out/share/lockbox/migrations
 
-FROM swift:6.1-bookworm-slim
+FROM swift:6.3-bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends libprotobuf-c1 libpq5 \
     && rm -rf /var/lib/apt/lists/* && useradd --system --uid 10001 lockbox
 COPY --from=build /out/ /usr/local/
