@@ -134,7 +134,6 @@ import Testing
             #expect(row.int64("n") == 1, "\(row.string("request_id")) audited \(row.int64("n")) times")
             #expect(["EXPIRED", "COMPLETED"].contains(row.string("status")))
         }
-        // Both replicas did some of the work (not required, but shows the lock is shared, not exclusive).
         await pool.shutdown()
         await a.client.close()
         await b.client.close()
