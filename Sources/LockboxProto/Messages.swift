@@ -8,8 +8,9 @@ public struct RequestHeader: ProtoMessage {
     /// Full method name, such as "lockbox.v1.Lockbox/Ping".
     public var method: String
     /// Relative deadline in milliseconds, measured by the server from the moment
-    /// the frame is read. 0 means no deadline. The server never reads the
-    /// client's clock.
+    /// the frame is read. 0 means none given: the server then applies its default
+    /// to unary calls (60 s unless configured) and no deadline to streaming calls.
+    /// The server never reads the client's clock.
     public var timeoutMs: UInt32
     /// Bearer token. "" means none (only Ping accepts that).
     public var authToken: String

@@ -177,8 +177,9 @@ struct  Lockbox__V1__RequestHeader
   char *method;
   /*
    * Relative deadline in milliseconds, measured by the server from the moment
-   * the frame is read. 0 means no deadline. The server never reads the
-   * client's clock.
+   * the frame is read. 0 means none given: the server then applies its default
+   * to unary calls (60 s unless configured) and no deadline to streaming calls.
+   * The server never reads the client's clock.
    */
   uint32_t timeout_ms;
   /*
