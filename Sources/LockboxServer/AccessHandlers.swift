@@ -119,11 +119,13 @@ extension LockboxService {
         try validateOperation(request.operation)
         guard validIP(request.clientIP) else { throw RPCError.invalidArgument("client_ip must be an IPv4 or IPv6 address") }
 
-        // The allowed path: one indexed lookup of an active grant, share-locked so that a
-        // revocation in progress is waited for and then seen.
+        // The allowed path: one statement finds the active grant through its index, share-locked
+        // so that a revocation in progress is waited for and then seen, and checks the operation.
         let active = try env.db.query(
             """
-            SELECT g.request_id, g.ends_at_ms
+            SELECT g.request_id, g.ends_at_ms,
+                   EXISTS (SELECT 1 FROM preapproved_operations p
+                           WHERE p.service = $3 AND p.operation_key = lower($5)) AS preapproved
             FROM grants g
             JOIN access_requests r ON r.tenant_id = g.tenant_id AND r.request_id = g.request_id
             WHERE g.operator_id = $1 AND g.tenant_id = $2 AND g.service = $3
@@ -133,7 +135,7 @@ extension LockboxService {
             LIMIT 1
             FOR SHARE OF g
             """,
-            [request.operatorID, request.tenantID, service.rawValue, String(env.nowMs)]
+            [request.operatorID, request.tenantID, service.rawValue, String(env.nowMs), request.operation]
         )
         var reason = AccessDenyReason.noGrant
         var requestID = ""
@@ -141,11 +143,7 @@ extension LockboxService {
         if let grant = active.first {
             requestID = grant.string("request_id")
             endsAt = grant.int64("ends_at_ms")
-            let preapproved = try env.db.query(
-                "SELECT 1 FROM preapproved_operations WHERE service = $1 AND operation_key = lower($2)",
-                [service.rawValue, request.operation]
-            )
-            reason = preapproved.isEmpty ? .operationNotPreapproved : .unspecified
+            reason = grant.bool("preapproved") ? .unspecified : .operationNotPreapproved
         } else {
             (reason, requestID) = try denyReason(request, service: service, env)
         }
