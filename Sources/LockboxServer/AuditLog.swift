@@ -3,7 +3,7 @@ import LockboxCore
 import LockboxStore
 
 /// A JSON value for audit details.
-enum JSONValue: Encodable, Hashable, Sendable {
+enum JSONValue: Hashable, Sendable {
     /// Writes the value as JSON text.
     func write(to out: inout String) {
         switch self {
@@ -48,16 +48,6 @@ enum JSONValue: Encodable, Hashable, Sendable {
     case int(Int64)
     case bool(Bool)
     case null
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        switch self {
-        case .string(let value): try container.encode(value)
-        case .int(let value): try container.encode(value)
-        case .bool(let value): try container.encode(value)
-        case .null: try container.encodeNil()
-        }
-    }
 }
 
 struct AuditEntry {

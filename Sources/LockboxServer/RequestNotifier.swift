@@ -27,8 +27,6 @@ public final class RequestNotifier: Service, Sendable {
     private let thread = NIOThreadPool(numberOfThreads: 1)
     private let state = NIOLockedValueBox((next: 0, watchers: [Int: Watcher]()))
     private let stopping = NIOLockedValueBox(false)
-    /// Becomes true once LISTEN is in place (tests wait for it).
-    let listening = NIOLockedValueBox(false)
 
     private struct Watcher {
         var tenant: String?
@@ -79,7 +77,6 @@ public final class RequestNotifier: Service, Sendable {
             do {
                 let connection = try PGConnection(url: url)
                 try connection.execute(script: "LISTEN \(Self.channel)")
-                listening.withLockedValue { $0 = true }
                 logger.debug("listening for request changes")
                 while !stopping.withLockedValue({ $0 }) {
                     for notification in try connection.notifications(timeoutMilliseconds: 250) {
@@ -87,7 +84,6 @@ public final class RequestNotifier: Service, Sendable {
                     }
                 }
             } catch {
-                listening.withLockedValue { $0 = false }
                 logger.warning("request notifications interrupted; reconnecting", metadata: ["error": "\(error)"])
                 usleep(1_000_000)
             }
