@@ -36,10 +36,9 @@ struct LockboxBench: AsyncParsableCommand {
     @Option(help: "idle: how long to hold the connections open.") var hold = "5s"
 
     func run() async throws {
-        guard let colon = server.lastIndex(of: ":"), let port = Int(server[server.index(after: colon)...]) else {
-            throw ValidationError("server must be host:port")
+        guard let (host, port) = parseHostPort(server) else {
+            throw ValidationError("server must be host:port, got \"\(server)\"")
         }
-        let host = String(server[..<colon])
         guard let runFor = parseDuration(duration), let warm = parseDuration(warmup), let holdFor = parseDuration(hold) else {
             throw ValidationError("durations look like 10s or 500ms")
         }

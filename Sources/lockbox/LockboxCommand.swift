@@ -40,13 +40,9 @@ struct ConnectionOptions: ParsableArguments {
     func client() throws -> (RPCClient, CallOptions) {
         let env = Environment(ProcessInfo.processInfo.environment)
         let address = server ?? env["LOCKBOX_SERVER"] ?? "127.0.0.1:7443"
-        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
-            (1...65535).contains(port)
-        else {
+        guard let (host, port) = parseHostPort(address) else {
             throw ValidationError("server must be host:port, got \"\(address)\"")
         }
-        var host = String(address[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         var callTimeout = Duration.seconds(30)
         if let timeout {
             guard let parsed = parseDuration(timeout), parsed > .zero else { throw ValidationError("bad timeout \"\(timeout)\"") }
