@@ -229,10 +229,8 @@ extension LockboxService {
         var operatorID = request.operatorID
         let broad = caller.holds(.supportManager) || caller.holds(.auditor) || caller.holds(.service)
         if !broad {
-            let tenants = Set(caller.assignments.filter(\.role.isTenantRole).map(\.tenantID))
-            if !tenants.isEmpty {
-                if tenant.isEmpty, tenants.count == 1 { tenant = tenants.first! }
-                guard tenants.contains(tenant) else { throw RPCError.notFound("no such tenant") }
+            if let own = try Authorizer.ownTenant(caller, requested: tenant) {
+                tenant = own
             } else if caller.holds(.operator) {
                 guard operatorID.isEmpty || operatorID == caller.id else { throw RPCError.permissionDenied() }
                 operatorID = caller.id

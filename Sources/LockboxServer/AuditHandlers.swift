@@ -44,14 +44,11 @@ extension LockboxService {
     static func auditScope(_ caller: Caller, requested: String) throws -> String {
         try InputLimits.check(requested, field: "tenant_id", max: InputLimits.idLength, required: false)
         if caller.holds(.auditor) { return requested }
-        let own = caller.assignments.filter { $0.role.isTenantRole && Permission.readAudit.roles.contains($0.role) }
-            .map(\.tenantID)
-        if requested.isEmpty, let first = own.first, Set(own).count == 1 { return first }
-        guard own.contains(requested) else {
+        guard let own = try Authorizer.ownTenant(caller, requested: requested) else {
             if requested.isEmpty { throw RPCError.invalidArgument("tenant_id is required") }
             throw RPCError.notFound("no such tenant")
         }
-        return requested
+        return own
     }
 
     static func search(_ request: SearchAuditRequest, _ env: CallEnvironment) throws -> SearchAuditResponse {

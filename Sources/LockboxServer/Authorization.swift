@@ -1,5 +1,6 @@
 import LockboxCore
 import LockboxRPC
+import LockboxStore
 
 /// What a call needs to be allowed to do. Every method names exactly one (see ``MethodTable``).
 enum Permission: String, CaseIterable, Sendable {
@@ -49,6 +50,14 @@ enum Permission: String, CaseIterable, Sendable {
 
 /// The one place that decides whether a caller may do something. Denies by default.
 enum Authorizer {
+    /// Every call's first step: the caller behind the call's token, as the database says now,
+    /// provided some role of theirs grants `permission`; UNAUTHENTICATED or PERMISSION_DENIED otherwise.
+    static func admit(_ context: RPCCallContext, _ permission: Permission, db: PGConnection, nowMs: Int64) throws -> Caller {
+        let caller = try Authenticator.authenticate(token: context.authToken, ip: context.peerIP, connection: db, nowMs: nowMs)
+        guard mayCall(caller, permission) else { throw RPCError.permissionDenied() }
+        return caller
+    }
+
     /// Whether the caller holds any role granting `permission`, anywhere. Checked before every handler runs.
     static func mayCall(_ caller: Caller, _ permission: Permission) -> Bool {
         !caller.roles.isDisjoint(with: permission.roles)
@@ -72,13 +81,14 @@ enum Authorizer {
         }
     }
 
-    /// Tenants whose data the caller may read with `permission`; nil means every tenant.
-    static func readableTenants(_ caller: Caller, _ permission: Permission) -> Set<String>? {
-        var tenants = Set<String>()
-        for assignment in caller.assignments where permission.roles.contains(assignment.role) {
-            if !assignment.role.isTenantRole { return nil }
-            tenants.insert(assignment.tenantID)
-        }
-        return tenants
+    /// The tenant a tenant principal's query covers: the requested one if it is theirs, or
+    /// theirs when none is requested. nil for a caller without tenant roles. Another
+    /// tenant is NOT_FOUND: as far as the caller can tell, it does not exist.
+    static func ownTenant(_ caller: Caller, requested: String) throws -> String? {
+        let tenants = Set(caller.assignments.filter(\.role.isTenantRole).map(\.tenantID))
+        guard !tenants.isEmpty else { return nil }
+        if requested.isEmpty, tenants.count == 1 { return tenants.first }
+        guard tenants.contains(requested) else { throw RPCError.notFound("no such tenant") }
+        return requested
     }
 }

@@ -64,14 +64,7 @@ public final class LockboxService: Sendable {
     /// role grants `permission` (unary calls do this inside their transaction instead).
     func authenticated(_ context: RPCCallContext, _ permission: Permission) async throws -> Caller {
         try await pool.transaction { [clock] connection in
-            let caller = try Authenticator.authenticate(
-                token: context.authToken,
-                ip: context.peerIP,
-                connection: connection,
-                nowMs: clock.nowMillis()
-            )
-            guard Authorizer.mayCall(caller, permission) else { throw RPCError.permissionDenied() }
-            return caller
+            try Authorizer.admit(context, permission, db: connection, nowMs: clock.nowMillis())
         }
     }
 
@@ -88,13 +81,7 @@ public final class LockboxService: Sendable {
             do {
                 return try await pool.transaction { connection in
                     let now = self.clock.nowMillis()
-                    let caller = try Authenticator.authenticate(
-                        token: context.authToken,
-                        ip: context.peerIP,
-                        connection: connection,
-                        nowMs: now
-                    )
-                    guard Authorizer.mayCall(caller, permission) else { throw RPCError.permissionDenied() }
+                    let caller = try Authorizer.admit(context, permission, db: connection, nowMs: now)
                     let environment = CallEnvironment(
                         caller: caller,
                         db: connection,

@@ -84,7 +84,7 @@ struct RequestRecord {
         }
         if let starts = row.optionalInt64("grant_starts_at_ms") {
             let ends = row.int64("grant_ends_at_ms")
-            let active = state == .approved && nowMs < ends
+            let active = Lifecycle.grantIsActive(facts, nowMs: nowMs)
             request.grant = Grant(
                 requestID: id,
                 operatorID: requesterID,
@@ -261,7 +261,7 @@ extension LockboxService {
                 "justification": .string(request.justification),
             ]
         )
-        try notify(env, tenant: request.tenantID, request: id, activity: Activity.requestCreated)
+        try RequestChange(tenantID: request.tenantID, requestID: id, activity: Activity.requestCreated).announce(on: env.db)
         return try fetch(id, env.db).proto(nowMs: env.nowMs)
     }
 
@@ -287,11 +287,6 @@ extension LockboxService {
             default: false
             }
         }
-    }
-
-    static func notify(_ env: CallEnvironment, tenant: String, request: String, activity: String) throws {
-        let payload = #"{"tenant_id":"\#(tenant)","request_id":"\#(request)","activity":"\#(activity)"}"#
-        try env.db.query("SELECT pg_notify('lockbox_requests', $1)", [payload])
     }
 
     // MARK: Transitions
@@ -365,7 +360,7 @@ extension LockboxService {
             decision: transition.decision,
             details: auditDetails
         )
-        try notify(env, tenant: record.tenantID, request: requestID, activity: transition.activity)
+        try RequestChange(tenantID: record.tenantID, requestID: requestID, activity: transition.activity).announce(on: env.db)
         return try fetch(requestID, env.db).proto(nowMs: env.nowMs)
     }
 

@@ -12,6 +12,15 @@ struct RequestChange: Sendable, Hashable {
     var tenantID: String
     var requestID: String
     var activity: String
+
+    /// Announces the change from inside the transaction that makes it; PostgreSQL delivers
+    /// it to every listener when, and only if, that transaction commits.
+    func announce(on db: PGConnection) throws {
+        let payload = JSONValue.object([
+            "tenant_id": .string(tenantID), "request_id": .string(requestID), "activity": .string(activity),
+        ])
+        try db.query("SELECT pg_notify($1, $2)", [RequestNotifier.channel, payload])
+    }
 }
 
 /// Listens on one dedicated connection and fans request changes out to watchers.

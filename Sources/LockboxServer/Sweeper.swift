@@ -112,8 +112,7 @@ public struct Sweeper: Service {
                     nowMs: now,
                     db: db
                 )
-                let payload = #"{"tenant_id":"\#(tenant)","request_id":"\#(request)","activity":"\#(transition.activity)"}"#
-                try db.query("SELECT pg_notify('lockbox_requests', $1)", [payload])
+                try RequestChange(tenantID: tenant, requestID: request, activity: transition.activity).announce(on: db)
             }
             return rows.count
         }

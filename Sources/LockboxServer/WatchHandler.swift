@@ -32,10 +32,8 @@ extension LockboxService {
         let caller = try await authenticated(context, .readRequests)
         var tenant: String? = request.tenantID.isEmpty ? nil : request.tenantID
         if !(caller.holds(.supportManager) || caller.holds(.auditor)) {
-            let tenants = Set(caller.assignments.filter(\.role.isTenantRole).map(\.tenantID))
-            if !tenants.isEmpty {
-                if tenant == nil, tenants.count == 1 { tenant = tenants.first }
-                guard let chosen = tenant, tenants.contains(chosen) else { throw RPCError.notFound("no such tenant") }
+            if let own = try Authorizer.ownTenant(caller, requested: request.tenantID) {
+                tenant = own
             } else if !caller.holds(.operator) {
                 throw RPCError.permissionDenied()
             }
@@ -43,8 +41,7 @@ extension LockboxService {
         for await change in notifier.watch(tenant: tenant) {
             let event: AccessRequestEvent? = try await pool.transaction { [clock] db in
                 let now = clock.nowMillis()
-                let current = try Authenticator.authenticate(token: context.authToken, ip: context.peerIP, connection: db, nowMs: now)
-                guard Authorizer.mayCall(current, .readRequests) else { throw RPCError.permissionDenied() }
+                let current = try Authorizer.admit(context, .readRequests, db: db, nowMs: now)
                 guard let record = try? Self.fetch(change.requestID, db), Self.mayRead(current, record) else { return nil }
                 return AccessRequestEvent(request: record.proto(nowMs: now), activity: change.activity)
             }
