@@ -73,8 +73,8 @@ import CHeapStats
         }
         try churn(2_000)  // warm up caches and allocator arenas
         try #require(heap_bytes_in_use() > 0, "the heap statistics work on this platform")
-        // The heap figure is process-wide and other suites run alongside, so take the smallest
-        // growth over several rounds: a leak grows the heap in every round, noise does not.
+        // The heap figure is process-wide: scripts/test runs this test on its own, and the
+        // smallest growth over several rounds is taken, since a leak grows the heap in every round.
         var growth: [Int] = []
         for _ in 0..<4 {
             let before = heap_bytes_in_use()
