@@ -255,8 +255,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         guard let context, let record = calls[callID], !record.responded else {
             return eventLoop.makeFailedFuture(CancellationError())
         }
-        let frame = ResponseFrame(callID: callID, payload: bytes)
-        return context.writeAndFlush(wrapOutboundOut(Framing.frame(frame.encode(), allocator: context.channel.allocator)))
+        let written = eventLoop.makePromise(of: Void.self)
+        write(ResponseFrame(callID: callID, payload: bytes), context: context, promise: written)
+        return written.futureResult
     }
 
     private func complete(callID: UInt64, result: Result<[UInt8]?, any Error>) {
@@ -326,12 +327,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 end: StreamEnd(status: Status(code: .unavailable, message: "server is shutting down")),
                 goaway: true
             )
-            let written = context.writeAndFlush(
-                wrapOutboundOut(Framing.frame(frame.encode(), allocator: context.channel.allocator))
-            )
-            if closeNow {
-                written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-            } else {
+            write(frame, context: context, thenClose: closeNow)
+            if !closeNow {
                 graceTimer = context.eventLoop.assumeIsolated().scheduleTask(in: configuration.shutdownGracePeriod.timeAmount) { [self] in
                     logger.notice("grace period over: closing connection with calls in flight")
                     self.context?.close(promise: nil)
@@ -352,23 +349,33 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     // MARK: Writing
 
-    private func writeEnd(callID: UInt64, status: Status, payload: [UInt8] = []) {
-        guard let context else { return }
-        let frame = ResponseFrame(callID: callID, payload: payload, end: StreamEnd(status: status))
+    /// Frames and flushes one response frame; closes the connection once it is written when
+    /// asked. Allocates no promise unless the caller passes one or asks to close.
+    private func write(
+        _ frame: ResponseFrame,
+        context: ChannelHandlerContext,
+        thenClose: Bool = false,
+        promise: EventLoopPromise<Void>? = nil
+    ) {
+        var promise = promise
+        if thenClose {
+            let closing = promise ?? context.eventLoop.makePromise(of: Void.self)
+            closing.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            promise = closing
+        }
         context.writeAndFlush(
             wrapOutboundOut(Framing.frame(frame.encode(), allocator: context.channel.allocator)),
-            promise: nil
+            promise: promise
         )
+    }
+
+    private func writeEnd(callID: UInt64, status: Status, payload: [UInt8] = []) {
+        guard let context else { return }
+        write(ResponseFrame(callID: callID, payload: payload, end: StreamEnd(status: status)), context: context)
     }
 
     private func writeConnectionStatus(_ status: Status, closeAfter: Bool = false) {
         guard let context else { return }
-        let frame = ResponseFrame(callID: 0, end: StreamEnd(status: status))
-        let written = context.writeAndFlush(
-            wrapOutboundOut(Framing.frame(frame.encode(), allocator: context.channel.allocator))
-        )
-        if closeAfter {
-            written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-        }
+        write(ResponseFrame(callID: 0, end: StreamEnd(status: status)), context: context, thenClose: closeAfter)
     }
 }
