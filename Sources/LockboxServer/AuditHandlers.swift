@@ -104,6 +104,7 @@ extension LockboxService {
         if csv {
             try await writer.send(AuditExportChunk(data: Array(AuditFormat.csvHeader.utf8)))
         }
+        let format = AuditFormat()
         var after: Int64 = 0
         while true {
             let cursor = after
@@ -123,7 +124,7 @@ extension LockboxService {
             var text = ""
             for row in rows.rows {
                 let record = Self.record(row)
-                text += csv ? AuditFormat.csvLine(record) : AuditFormat.jsonLine(record)
+                text += csv ? format.csvLine(record) : format.jsonLine(record)
                 after = record.id
             }
             try await writer.send(AuditExportChunk(data: Array(text.utf8)))
@@ -132,14 +133,24 @@ extension LockboxService {
     }
 }
 
-/// The export formats of the audit log.
-enum AuditFormat {
+/// The export formats of the audit log. One is made per export, so its date formatter and
+/// JSON coders serve every line of it rather than being built again for each record.
+struct AuditFormat {
     static let csvHeader = "id,time,tenant_id,actor_id,actor_display,actor_ip,activity,item,decision,details\n"
 
-    static func isoTime(_ millis: Int64) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date(timeIntervalSince1970: Double(millis) / 1000))
+    private let timeFormatter: ISO8601DateFormatter
+    private let encoder: JSONEncoder
+    private let decoder = JSONDecoder()
+
+    init() {
+        timeFormatter = ISO8601DateFormatter()
+        timeFormatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    }
+
+    func isoTime(_ millis: Int64) -> String {
+        timeFormatter.string(from: Date(timeIntervalSince1970: Double(millis) / 1000))
     }
 
     static func decisionName(_ decision: Decision) -> String {
@@ -160,14 +171,14 @@ enum AuditFormat {
         return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
-    static func csvLine(_ record: AuditRecord) -> String {
+    func csvLine(_ record: AuditRecord) -> String {
         [
             String(record.id), isoTime(record.timeMs), record.tenantID, record.actorID, record.actorDisplay,
-            record.actorIP, record.activity, record.item, decisionName(record.decision), record.detailsJSON,
-        ].map(csvField).joined(separator: ",") + "\n"
+            record.actorIP, record.activity, record.item, Self.decisionName(record.decision), record.detailsJSON,
+        ].map(Self.csvField).joined(separator: ",") + "\n"
     }
 
-    static func jsonLine(_ record: AuditRecord) -> String {
+    func jsonLine(_ record: AuditRecord) -> String {
         struct Line: Encodable {
             var id: Int64
             var time: String
@@ -184,7 +195,7 @@ enum AuditFormat {
             var object: [String: JSONAny]
             func encode(to encoder: any Encoder) throws { try object.encode(to: encoder) }
         }
-        let details = (try? JSONDecoder().decode([String: JSONAny].self, from: Data(record.detailsJSON.utf8))) ?? [:]
+        let details = (try? decoder.decode([String: JSONAny].self, from: Data(record.detailsJSON.utf8))) ?? [:]
         let line = Line(
             id: record.id,
             time: isoTime(record.timeMs),
@@ -194,11 +205,9 @@ enum AuditFormat {
             actor_ip: record.actorIP,
             activity: record.activity,
             item: record.item,
-            decision: decisionName(record.decision),
+            decision: Self.decisionName(record.decision),
             details: RawJSON(object: details)
         )
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: (try? encoder.encode(line)) ?? Data("{}".utf8), as: UTF8.self) + "\n"
     }
 }
