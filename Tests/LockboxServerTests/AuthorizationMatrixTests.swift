@@ -212,22 +212,12 @@ import Testing
             // One principal per role, holding only that role.
             var tokens: [Role: String] = [:]
             for role in Role.allCases {
-                let principal = try await h.call(
-                    LockboxMethod.createPrincipal,
-                    CreatePrincipalRequest(
-                        displayName: "only \(role.rawValue)",
-                        tenantID: Self.scoped(role),
-                        roles: [RoleAssignment(role: LockboxRoleProto.proto(role), tenantID: Self.scoped(role))]
-                    ),
-                    as: Principal.self,
-                    token: role.isTenantRole ? w.contosoAdmin : w.providerAdmin
-                )
-                tokens[role] = try await h.call(
-                    LockboxMethod.issueToken,
-                    IssueTokenRequest(principalID: principal.id),
-                    as: IssuedToken.self,
-                    token: role.isTenantRole ? w.contosoAdmin : w.providerAdmin
-                ).secret
+                tokens[role] = try await h.api.principal(
+                    "only \(role.rawValue)",
+                    tenant: Self.scoped(role),
+                    roles: [LockboxRoleProto.proto(role)],
+                    by: role.isTenantRole ? w.contosoAdmin : w.providerAdmin
+                ).token
             }
             let request = try await h.createRequest(w)
             let context = Context(requestID: request.id)

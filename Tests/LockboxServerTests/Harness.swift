@@ -235,21 +235,33 @@ struct API: Sendable {
         var fabrikamApprover: String
     }
 
+    /// Creates a principal with roles (in `tenant`, or a provider one) and issues its token,
+    /// acting as `admin`. Returns the token's secret and the principal's id.
+    func principal(_ name: String, tenant: String = "", roles: [LockboxProto.Role], by admin: String) async throws
+        -> (token: String, id: String)
+    {
+        let principal = try await call(
+            LockboxMethod.createPrincipal,
+            CreatePrincipalRequest(
+                displayName: name,
+                tenantID: tenant,
+                roles: roles.map { RoleAssignment(role: $0, tenantID: tenant) }
+            ),
+            as: Principal.self,
+            token: admin
+        )
+        let token = try await call(
+            LockboxMethod.issueToken,
+            IssueTokenRequest(principalID: principal.id),
+            as: IssuedToken.self,
+            token: admin
+        )
+        return (token.secret, principal.id)
+    }
+
     func makeWorld(adminToken admin: String) async throws -> World {
         func provider(_ name: String, _ roles: [LockboxProto.Role]) async throws -> (String, String) {
-            let principal = try await call(
-                LockboxMethod.createPrincipal,
-                CreatePrincipalRequest(displayName: name, roles: roles.map { RoleAssignment(role: $0) }),
-                as: Principal.self,
-                token: admin
-            )
-            let token = try await call(
-                LockboxMethod.issueToken,
-                IssueTokenRequest(principalID: principal.id),
-                as: IssuedToken.self,
-                token: admin
-            )
-            return (token.secret, principal.id)
+            try await principal(name, roles: roles, by: admin)
         }
         let (operatorToken, operatorID) = try await provider("Olivia Operator", [.operator])
         let (operator2Token, operator2ID) = try await provider("Oscar Operator", [.operator])
@@ -266,23 +278,8 @@ struct API: Sendable {
                 token: admin
             )
             let adminToken = created.adminToken!.secret
-            let approver = try await call(
-                LockboxMethod.createPrincipal,
-                CreatePrincipalRequest(
-                    displayName: "\(id) approver",
-                    tenantID: id,
-                    roles: [RoleAssignment(role: .lockboxApprover, tenantID: id)]
-                ),
-                as: Principal.self,
-                token: adminToken
-            )
-            let approverToken = try await call(
-                LockboxMethod.issueToken,
-                IssueTokenRequest(principalID: approver.id),
-                as: IssuedToken.self,
-                token: adminToken
-            )
-            return (adminToken, created.admin!.id, approverToken.secret, approver.id)
+            let approver = try await principal("\(id) approver", tenant: id, roles: [.lockboxApprover], by: adminToken)
+            return (adminToken, created.admin!.id, approver.token, approver.id)
         }
         let contoso = try await tenant("contoso")
         let fabrikam = try await tenant("fabrikam")
