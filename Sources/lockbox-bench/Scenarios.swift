@@ -55,6 +55,18 @@ struct World: Sendable {
         )
     }
 
+    /// The check both the check and lifecycle scenarios make: a pre-approved operation on the
+    /// world's tenant and service.
+    var checkRequest: CheckAccessRequest {
+        CheckAccessRequest(
+            tenantID: tenant,
+            service: .exchange,
+            operatorID: operatorID,
+            operation: "Get-Mailbox",
+            clientIP: "203.0.113.9"
+        )
+    }
+
     func write(to path: String) throws {
         let text = """
             TENANT=\(tenant)
@@ -169,13 +181,7 @@ struct Operation: Sendable {
                 as: AccessRequest.self,
                 options: CallOptions(authToken: world.approverToken)
             )
-            let check = CheckAccessRequest(
-                tenantID: world.tenant,
-                service: .exchange,
-                operatorID: world.operatorID,
-                operation: "Get-Mailbox",
-                clientIP: "203.0.113.9"
-            )
+            let check = world.checkRequest
             return Operation { client, _, _ in
                 let (timing, response) = await timed(client, "CheckAccess", check, as: CheckAccessResponse.self, token: world.serviceToken)
                 if case .success = timing, response?.allowed != true { return [.failure("DENIED")] }
@@ -196,13 +202,7 @@ struct Operation: Sendable {
                 if case .failure = internalResult { return [internalResult] }
                 let customer = await timed(client, "DecideCustomer", CustomerDecision(requestID: request.id, decision: .approve), as: AccessRequest.self, token: world.approverToken).0
                 if case .failure = customer { return [customer] }
-                let check = CheckAccessRequest(
-                    tenantID: world.tenant,
-                    service: .exchange,
-                    operatorID: world.operatorID,
-                    operation: "Get-Mailbox",
-                    clientIP: "203.0.113.9"
-                )
+                let check = world.checkRequest
                 for _ in 0..<5 {
                     let (timing, response) = await timed(client, "CheckAccess", check, as: CheckAccessResponse.self, token: world.serviceToken)
                     if case .failure = timing { return [timing] }
