@@ -28,10 +28,12 @@ extension CBinding {
     static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
         // The generated init stores the address of the real descriptor in
         // `base.descriptor`; that is the one libprotobuf-c compares against.
-        let message = UnsafeMutablePointer<CMessage>.allocate(capacity: 1)
-        defer { message.deallocate() }
-        cInit(message)
-        return message.withMemoryRebound(to: ProtobufCMessage.self, capacity: 1) { $0.pointee.descriptor }
+        // On the stack: this runs for every decode.
+        withUnsafeTemporaryAllocation(of: CMessage.self, capacity: 1) { buffer in
+            let message = buffer.baseAddress!
+            cInit(message)
+            return message.withMemoryRebound(to: ProtobufCMessage.self, capacity: 1) { $0.pointee.descriptor }
+        }
     }
 
     static var protoName: String { String(cString: cDescriptor.pointee.name) }
