@@ -1,38 +1,12 @@
-/// What the lifecycle needs to know about a stored request.
-public struct RequestFacts: Sendable, Hashable {
-    public var state: RequestState
-    public var requesterID: String
-    public var requestedDurationSeconds: Int64
-    /// Set once the request waits for the customer.
-    public var customerDeadlineMs: Int64?
-    /// Set once the request is approved.
-    public var grantEndsAtMs: Int64?
-
-    public init(
-        state: RequestState,
-        requesterID: String,
-        requestedDurationSeconds: Int64,
-        customerDeadlineMs: Int64? = nil,
-        grantEndsAtMs: Int64? = nil
-    ) {
-        self.state = state
-        self.requesterID = requesterID
-        self.requestedDurationSeconds = requestedDurationSeconds
-        self.customerDeadlineMs = customerDeadlineMs
-        self.grantEndsAtMs = grantEndsAtMs
-    }
-}
-
 /// Who acts on a request, as far as the lifecycle rules care.
 public enum LifecycleActor: Sendable, Hashable {
     /// A provider principal (operator or support manager), by id.
     case provider(String)
     /// A customer approver or global admin of the request's tenant, by id.
     case customer(String)
-    /// A background sweeper.
-    case system
 }
 
+/// What a principal does to a request. The clock's own moves are ``ClockRule``s.
 public enum LifecycleAction: Sendable, Hashable {
     case approveInternal
     case denyInternal
@@ -41,10 +15,27 @@ public enum LifecycleAction: Sendable, Hashable {
     case denyCustomer
     case cancel
     case revoke
-    /// Sweeper: the customer's deadline passed.
-    case expire
-    /// Sweeper: the grant ran out.
-    case complete
+}
+
+/// A move the clock makes by itself: past its deadline, a state becomes another.
+///
+/// ``Lifecycle/effectiveState(_:nowMs:)`` applies these on every read, so no decision waits for
+/// a sweeper; the sweeper applies the same rules to the stored state (``Lifecycle/settle(_:nowMs:)``),
+/// and the store compiles them into SQL for filters. This table is their one definition.
+public struct ClockRule: Sendable, Hashable {
+    /// The time a rule compares the clock with.
+    public enum Deadline: Sendable, Hashable, CaseIterable {
+        /// The customer's deadline for a decision.
+        case customerDecision
+        /// The end of the grant.
+        case grantEnd
+    }
+
+    public let from: RequestState
+    public let to: RequestState
+    public let deadline: Deadline
+    /// The audit activity of the stored move.
+    public let activity: String
 }
 
 /// The outcome of an allowed action: the new state and what the audit record says.
@@ -54,8 +45,8 @@ public struct Transition: Sendable, Hashable {
     public var activity: String
     public var decision: AuditDecision
     public var customerDeadlineMs: Int64?
-    public var grantStartsAtMs: Int64?
-    public var grantEndsAtMs: Int64?
+    /// Set when the transition starts a grant.
+    public var grant: GrantWindow?
     /// For an internal approval: false when the tenant has the lockbox off.
     public var customerApprovalRequired: Bool?
 }
@@ -66,41 +57,85 @@ public struct Transition: Sendable, Hashable {
 /// past its end is COMPLETED here, whatever the stored state says, so no action
 /// depends on a sweeper having run.
 public enum Lifecycle {
-    public static func effectiveState(_ facts: RequestFacts, nowMs: Int64) -> RequestState {
-        switch facts.state {
-        case .pendingCustomer:
-            if let deadline = facts.customerDeadlineMs, nowMs >= deadline { return .expired }
-        case .approved:
-            if let end = facts.grantEndsAtMs, nowMs >= end { return .completed }
-        default:
-            break
+    public static let clockRules: [ClockRule] = [
+        ClockRule(from: .pendingCustomer, to: .expired, deadline: .customerDecision, activity: Activity.requestExpired),
+        ClockRule(from: .approved, to: .completed, deadline: .grantEnd, activity: Activity.grantCompleted),
+    ]
+
+    /// The time a deadline of ``ClockRule`` names, for these facts; nil when it is not set.
+    public static func time(of deadline: ClockRule.Deadline, customerDeadlineMs: Int64?, grantEndsAtMs: Int64?) -> Int64? {
+        switch deadline {
+        case .customerDecision: customerDeadlineMs
+        case .grantEnd: grantEndsAtMs
         }
-        return facts.state
     }
 
-    /// Whether the grant of an approved request may be used at `nowMs`.
+    /// The state by the clock: the stored state, unless a ``ClockRule`` has overtaken it.
+    public static func effectiveState(
+        stored: RequestState,
+        customerDeadlineMs: Int64?,
+        grantEndsAtMs: Int64?,
+        nowMs: Int64
+    ) -> RequestState {
+        for rule in clockRules where rule.from == stored {
+            if let at = time(of: rule.deadline, customerDeadlineMs: customerDeadlineMs, grantEndsAtMs: grantEndsAtMs),
+                nowMs >= at
+            {
+                return rule.to
+            }
+        }
+        return stored
+    }
+
+    public static func effectiveState(_ facts: RequestFacts, nowMs: Int64) -> RequestState {
+        effectiveState(
+            stored: facts.state,
+            customerDeadlineMs: facts.customerDeadlineMs,
+            grantEndsAtMs: facts.grant?.endsAtMs,
+            nowMs: nowMs
+        )
+    }
+
+    /// Whether a grant may be used at `nowMs`: its request is approved by the clock, it has
+    /// started, and it was not revoked. The one definition of an active grant.
+    public static func grantIsActive(state: RequestState, window: GrantWindow, nowMs: Int64) -> Bool {
+        window.revokedAtMs == nil && window.startsAtMs <= nowMs
+            && effectiveState(stored: state, customerDeadlineMs: nil, grantEndsAtMs: window.endsAtMs, nowMs: nowMs)
+                == .approved
+    }
+
     public static func grantIsActive(_ facts: RequestFacts, nowMs: Int64) -> Bool {
-        effectiveState(facts, nowMs: nowMs) == .approved
+        guard let grant = facts.grant else { return false }
+        return grantIsActive(state: facts.state, window: grant, nowMs: nowMs)
     }
 
+    /// The stored move a sweeper makes, when the clock has overtaken the stored state; nil otherwise.
+    public static func settle(_ facts: RequestFacts, nowMs: Int64) -> Transition? {
+        let current = effectiveState(facts, nowMs: nowMs)
+        guard current != facts.state, let rule = clockRules.first(where: { $0.from == facts.state && $0.to == current })
+        else { return nil }
+        return Transition(from: facts.state, to: current, activity: rule.activity, decision: .none)
+    }
+
+    /// Applies a principal's action, or throws why it is not allowed now.
     public static func transition(
         _ action: LifecycleAction,
         facts: RequestFacts,
         actor: LifecycleActor,
         nowMs: Int64,
-        lockboxEnabled: Bool,
-        approvalWindowSeconds: Int64,
+        rules: TenantRules,
         policy: Policy = Policy()
     ) throws(DomainError) -> Transition {
         let current = effectiveState(facts, nowMs: nowMs)
         func require(_ states: RequestState...) throws(DomainError) {
             guard states.contains(current) else { throw DomainError(.failedPrecondition, "request is \(current.rawValue)") }
         }
+        func grant(seconds: Int64) -> GrantWindow { GrantWindow(startsAtMs: nowMs, endsAtMs: nowMs + seconds * 1000) }
         var transition = Transition(from: facts.state, to: current, activity: "", decision: .none)
 
         switch action {
         case .approveInternal, .denyInternal:
-            guard case .provider(let id) = actor else { throw DomainError(.permissionDenied, "permission denied") }
+            guard case .provider(let id) = actor else { throw DomainError.permissionDenied }
             try require(.pendingInternal)
             guard id != facts.requesterID else {
                 throw DomainError(.permissionDenied, "the requester cannot decide their own request")
@@ -109,23 +144,22 @@ public enum Lifecycle {
                 transition.to = .denied
                 transition.activity = Activity.internalDeny
                 transition.decision = .deny
-            } else if lockboxEnabled {
+            } else if rules.lockboxEnabled {
                 transition.to = .pendingCustomer
                 transition.activity = Activity.internalApprove
                 transition.decision = .approve
-                transition.customerDeadlineMs = nowMs + approvalWindowSeconds * 1000
+                transition.customerDeadlineMs = nowMs + rules.approvalWindowSeconds * 1000
                 transition.customerApprovalRequired = true
             } else {
                 transition.to = .approved
                 transition.activity = Activity.internalApprove
                 transition.decision = .approve
-                transition.grantStartsAtMs = nowMs
-                transition.grantEndsAtMs = nowMs + facts.requestedDurationSeconds * 1000
+                transition.grant = grant(seconds: facts.requestedDurationSeconds)
                 transition.customerApprovalRequired = false
             }
 
         case .approveCustomer(let approvedDuration):
-            guard case .customer = actor else { throw DomainError(.permissionDenied, "permission denied") }
+            guard case .customer = actor else { throw DomainError.permissionDenied }
             try require(.pendingCustomer)
             var duration = facts.requestedDurationSeconds
             if approvedDuration != 0 {
@@ -133,18 +167,20 @@ public enum Lifecycle {
                     throw DomainError(.invalidArgument, "an approval may shorten the access, never lengthen it")
                 }
                 guard approvedDuration >= policy.minimumDurationSeconds else {
-                    throw DomainError(.invalidArgument, "approved duration must be at least \(policy.minimumDurationSeconds) seconds")
+                    throw DomainError(
+                        .invalidArgument,
+                        "approved duration must be at least \(policy.minimumDurationSeconds) seconds"
+                    )
                 }
                 duration = approvedDuration
             }
             transition.to = .approved
             transition.activity = Activity.customerApprove
             transition.decision = .approve
-            transition.grantStartsAtMs = nowMs
-            transition.grantEndsAtMs = nowMs + duration * 1000
+            transition.grant = grant(seconds: duration)
 
         case .denyCustomer:
-            guard case .customer = actor else { throw DomainError(.permissionDenied, "permission denied") }
+            guard case .customer = actor else { throw DomainError.permissionDenied }
             try require(.pendingCustomer)
             transition.to = .denied
             transition.activity = Activity.customerDeny
@@ -161,40 +197,17 @@ public enum Lifecycle {
                 }
                 try require(.pendingInternal, .pendingCustomer)
                 transition.activity = Activity.requesterCancel
-            case .system:
-                throw DomainError(.permissionDenied, "permission denied")
             }
             transition.to = .canceled
             transition.decision = .cancel
 
         case .revoke:
-            switch actor {
-            case .customer:
-                break
-            case .provider(let id):
-                guard id == facts.requesterID else {
-                    throw DomainError(.permissionDenied, "only the requester or the customer can revoke access")
-                }
-            case .system:
-                throw DomainError(.permissionDenied, "permission denied")
+            if case .provider(let id) = actor, id != facts.requesterID {
+                throw DomainError(.permissionDenied, "only the requester or the customer can revoke access")
             }
             try require(.approved)
             transition.to = .revoked
             transition.activity = Activity.accessRevoked
-
-        case .expire:
-            guard facts.state == .pendingCustomer, current == .expired else {
-                throw DomainError(.failedPrecondition, "request is \(current.rawValue)")
-            }
-            transition.to = .expired
-            transition.activity = Activity.requestExpired
-
-        case .complete:
-            guard facts.state == .approved, current == .completed else {
-                throw DomainError(.failedPrecondition, "request is \(current.rawValue)")
-            }
-            transition.to = .completed
-            transition.activity = Activity.grantCompleted
         }
         return transition
     }

@@ -16,6 +16,9 @@ public enum RequestState: String, Sendable, CaseIterable, Hashable {
         case .denied, .expired, .canceled, .revoked, .completed: true
         }
     }
+
+    /// Waiting for a decision, internal or the customer's.
+    public var isPending: Bool { self == .pendingInternal || self == .pendingCustomer }
 }
 
 /// A role a principal holds. Provider roles belong to no tenant; tenant roles to exactly one.
@@ -40,7 +43,7 @@ public enum ContentService: String, Sendable, CaseIterable, Hashable {
 }
 
 /// The decision recorded in an audit record, where one applies.
-public enum AuditDecision: Int16, Sendable, Hashable {
+public enum AuditDecision: Int16, Sendable, Hashable, CaseIterable {
     case none = 0
     case approve = 1
     case deny = 2
@@ -49,11 +52,15 @@ public enum AuditDecision: Int16, Sendable, Hashable {
 
 /// A broken domain rule, with the gRPC-style class of the failure.
 public struct DomainError: Error, Hashable, Sendable, CustomStringConvertible {
-    public struct Code: Hashable, Sendable {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
         let name: String
         public static let invalidArgument = Code(name: "invalidArgument")
         public static let failedPrecondition = Code(name: "failedPrecondition")
         public static let permissionDenied = Code(name: "permissionDenied")
+        /// The thing does not exist, or the caller may not know that it does.
+        public static let notFound = Code(name: "notFound")
+        public static let alreadyExists = Code(name: "alreadyExists")
+        public var description: String { name }
     }
 
     public let code: Code
@@ -66,6 +73,10 @@ public struct DomainError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(code.name): \(message)" }
+
+    public static func invalidArgument(_ message: String) -> DomainError { DomainError(.invalidArgument, message) }
+    public static func notFound(_ message: String) -> DomainError { DomainError(.notFound, message) }
+    public static let permissionDenied = DomainError(.permissionDenied, "permission denied")
 }
 
 /// Audit activities written by Lockbox itself; operator actions use the operation's name.

@@ -1,4 +1,10 @@
-/// The numeric rules of DESIGN.md: request durations, approval windows, input bounds.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The provider-wide numeric rules of DESIGN.md: request durations and approval windows.
 public struct Policy: Sendable, Hashable {
     /// Shortest access a request may ask for.
     public var minimumDurationSeconds: Int64 = 60
@@ -52,6 +58,10 @@ public enum InputLimits {
     public static let idempotencyKeyLength = 128
     public static let ipLength = 64
     public static let listLength = 32
+    /// The most rows an unpaged list returns (grants, principals, role assignments).
+    public static let maximumListLength = 1000
+    /// The longest a token may live: ten years.
+    public static let maximumTokenLifetimeSeconds: Int64 = 10 * 365 * 86400
     public static let defaultPageSize: UInt32 = 50
     public static let maximumPageSize: UInt32 = 500
 
@@ -67,5 +77,40 @@ public enum InputLimits {
 
     public static func pageSize(_ requested: UInt32) -> Int {
         Int(requested == 0 ? defaultPageSize : Swift.min(requested, maximumPageSize))
+    }
+
+    /// Tenant ids: 2 to 63 characters of a-z, 0-9 and '-', not starting with '-'.
+    public static func checkTenantID(_ id: String) throws(DomainError) {
+        let valid =
+            (2...63).contains(id.utf8.count)
+            && id.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2d }
+            && id.first != "-"
+        guard valid else { throw DomainError.invalidArgument("tenant_id must be 2 to 63 characters of a-z, 0-9 and '-'") }
+    }
+
+    /// Operation names such as `Get-Mailbox`: letters, digits, '.', '_' and '-', starting with a
+    /// letter or digit; no wildcards.
+    public static func checkOperation(_ operation: String) throws(DomainError) {
+        func isNameByte(_ byte: UInt8) -> Bool {
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a)
+                || byte == 0x2d || byte == 0x2e || byte == 0x5f
+        }
+        let valid =
+            !operation.isEmpty && operation.utf8.count <= operationLength && operation.utf8.allSatisfy(isNameByte)
+            && operation.utf8.first.map { $0 != 0x2d && $0 != 0x2e && $0 != 0x5f } ?? false
+        guard valid else {
+            throw DomainError.invalidArgument(
+                "operation must be a name such as Get-Mailbox: letters, digits, '.', '_' and '-'"
+            )
+        }
+    }
+
+    /// An IPv4 or IPv6 address in its usual text form.
+    public static func checkIP(_ text: String, field: String) throws(DomainError) {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        let valid =
+            text.utf8.count <= ipLength && (inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1)
+        guard valid else { throw DomainError.invalidArgument("\(field) must be an IPv4 or IPv6 address") }
     }
 }

@@ -11,8 +11,20 @@ import Testing
             requesterID: requester,
             requestedDurationSeconds: 3600,
             customerDeadlineMs: state == .pendingCustomer ? now + 1000 : nil,
-            grantEndsAtMs: state == .approved ? now + 1000 : nil
+            grant: state == .approved ? GrantWindow(startsAtMs: now - 1000, endsAtMs: now + 1000) : nil
         )
+    }
+
+    static let rules = TenantRules(lockboxEnabled: true, approvalWindowSeconds: 43200, maxAccessDurationSeconds: 14400)
+
+    static func transition(
+        _ action: LifecycleAction,
+        _ facts: RequestFacts,
+        by actor: LifecycleActor,
+        at nowMs: Int64 = now,
+        rules: TenantRules = rules
+    ) throws(DomainError) -> Transition {
+        try Lifecycle.transition(action, facts: facts, actor: actor, nowMs: nowMs, rules: rules)
     }
 
     enum Expected: Sendable, Equatable {
@@ -73,14 +85,7 @@ import Testing
     func table(row: Row) {
         let got: Expected
         do {
-            got = .state(try Lifecycle.transition(
-                row.action,
-                facts: Self.facts(row.state),
-                actor: row.actor,
-                nowMs: Self.now,
-                lockboxEnabled: true,
-                approvalWindowSeconds: 43200
-            ).to)
+            got = .state(try Self.transition(row.action, Self.facts(row.state), by: row.actor).to)
         } catch {
             got = .error(error.code)
         }
@@ -90,23 +95,14 @@ import Testing
     @Test func terminalStatesRejectEverything() {
         let actions: [LifecycleAction] = [
             .approveInternal, .denyInternal, .approveCustomer(approvedDurationSeconds: 0), .denyCustomer, .cancel, .revoke,
-            .expire, .complete,
         ]
         for state in RequestState.allCases where state.isTerminal {
             for action in actions {
-                for actor in [Self.manager, Self.customer, Self.ownRequester, LifecycleActor.system] {
-                    #expect(throws: DomainError.self) {
-                        try Lifecycle.transition(
-                            action,
-                            facts: Self.facts(state),
-                            actor: actor,
-                            nowMs: Self.now,
-                            lockboxEnabled: true,
-                            approvalWindowSeconds: 43200
-                        )
-                    }
+                for actor in [Self.manager, Self.customer, Self.ownRequester] {
+                    #expect(throws: DomainError.self) { try Self.transition(action, Self.facts(state), by: actor) }
                 }
             }
+            #expect(Lifecycle.settle(Self.facts(state), nowMs: .max) == nil, "the clock moves no terminal state")
         }
     }
 
@@ -115,72 +111,109 @@ import Testing
         #expect(Lifecycle.effectiveState(pending, nowMs: Self.now + 999) == .pendingCustomer)
         #expect(Lifecycle.effectiveState(pending, nowMs: Self.now + 1000) == .expired)
         #expect(throws: DomainError(.failedPrecondition, "request is EXPIRED")) {
-            try Lifecycle.transition(
-                .approveCustomer(approvedDurationSeconds: 0),
-                facts: pending,
-                actor: Self.customer,
-                nowMs: Self.now + 1000,
-                lockboxEnabled: true,
-                approvalWindowSeconds: 43200
-            )
+            try Self.transition(.approveCustomer(approvedDurationSeconds: 0), pending, by: Self.customer, at: Self.now + 1000)
         }
         let approved = Self.facts(.approved)
         #expect(Lifecycle.grantIsActive(approved, nowMs: Self.now + 999))
         #expect(!Lifecycle.grantIsActive(approved, nowMs: Self.now + 1000))
         #expect(throws: DomainError.self) {
-            try Lifecycle.transition(.revoke, facts: approved, actor: Self.customer, nowMs: Self.now + 1000, lockboxEnabled: true, approvalWindowSeconds: 1)
+            try Self.transition(.revoke, approved, by: Self.customer, at: Self.now + 1000)
         }
+    }
+
+    struct GrantRow: Sendable, CustomTestStringConvertible {
+        var state: RequestState
+        var window: GrantWindow
+        var at: Int64
+        var active: Bool
+        var testDescription: String { "\(state) \(window) at \(at)" }
+    }
+
+    /// The one definition of an active grant: approved by the clock, started, not revoked.
+    static let grantRows: [GrantRow] = {
+        let window = GrantWindow(startsAtMs: 1000, endsAtMs: 2000)
+        var rows: [GrantRow] = []
+        for state in RequestState.allCases {
+            rows.append(GrantRow(state: state, window: window, at: 1500, active: state == .approved))
+        }
+        rows += [
+            GrantRow(state: .approved, window: window, at: 999, active: false),
+            GrantRow(state: .approved, window: window, at: 1000, active: true),
+            GrantRow(state: .approved, window: window, at: 1999, active: true),
+            GrantRow(state: .approved, window: window, at: 2000, active: false),
+            GrantRow(
+                state: .approved,
+                window: GrantWindow(startsAtMs: 1000, endsAtMs: 2000, revokedAtMs: 1200),
+                at: 1500,
+                active: false
+            ),
+        ]
+        return rows
+    }()
+
+    @Test("grant activity", arguments: grantRows)
+    func grantActivity(row: GrantRow) {
+        #expect(Lifecycle.grantIsActive(state: row.state, window: row.window, nowMs: row.at) == row.active)
     }
 
     @Test func approvalMayShortenNeverLengthen() throws {
         let pending = Self.facts(.pendingCustomer)
-        let shortened = try Lifecycle.transition(
-            .approveCustomer(approvedDurationSeconds: 600),
-            facts: pending,
-            actor: Self.customer,
-            nowMs: Self.now,
-            lockboxEnabled: true,
-            approvalWindowSeconds: 43200
-        )
-        #expect(shortened.grantEndsAtMs == Self.now + 600_000)
+        let shortened = try Self.transition(.approveCustomer(approvedDurationSeconds: 600), pending, by: Self.customer)
+        #expect(shortened.grant == GrantWindow(startsAtMs: Self.now, endsAtMs: Self.now + 600_000))
         #expect(throws: DomainError(.invalidArgument, "an approval may shorten the access, never lengthen it")) {
-            try Lifecycle.transition(
-                .approveCustomer(approvedDurationSeconds: 3601),
-                facts: pending,
-                actor: Self.customer,
-                nowMs: Self.now,
-                lockboxEnabled: true,
-                approvalWindowSeconds: 43200
-            )
+            try Self.transition(.approveCustomer(approvedDurationSeconds: 3601), pending, by: Self.customer)
+        }
+        #expect(throws: DomainError.self) {
+            try Self.transition(.approveCustomer(approvedDurationSeconds: 59), pending, by: Self.customer)
         }
     }
 
     @Test func lockboxOffSkipsTheCustomer() throws {
-        let transition = try Lifecycle.transition(
-            .approveInternal,
-            facts: Self.facts(.pendingInternal),
-            actor: Self.manager,
-            nowMs: Self.now,
-            lockboxEnabled: false,
-            approvalWindowSeconds: 43200
-        )
+        var rules = Self.rules
+        rules.lockboxEnabled = false
+        let transition = try Self.transition(.approveInternal, Self.facts(.pendingInternal), by: Self.manager, rules: rules)
         #expect(transition.to == .approved)
         #expect(transition.customerApprovalRequired == false)
-        #expect(transition.grantEndsAtMs == Self.now + 3_600_000)
+        #expect(transition.grant?.endsAtMs == Self.now + 3_600_000)
     }
 
-    @Test func sweeperMovesOnlyWhatTheClockEnded() {
-        #expect(throws: DomainError.self) {
-            try Lifecycle.transition(.expire, facts: Self.facts(.pendingCustomer), actor: .system, nowMs: Self.now, lockboxEnabled: true, approvalWindowSeconds: 1)
-        }
-        #expect(
-            (try? Lifecycle.transition(.expire, facts: Self.facts(.pendingCustomer), actor: .system, nowMs: Self.now + 1000, lockboxEnabled: true, approvalWindowSeconds: 1))?.to
-                == .expired
-        )
-        #expect(
-            (try? Lifecycle.transition(.complete, facts: Self.facts(.approved), actor: .system, nowMs: Self.now + 1000, lockboxEnabled: true, approvalWindowSeconds: 1))?.to
-                == .completed
-        )
+    @Test func internalApprovalSetsTheTenantsWindow() throws {
+        var rules = Self.rules
+        rules.approvalWindowSeconds = 600
+        let transition = try Self.transition(.approveInternal, Self.facts(.pendingInternal), by: Self.manager, rules: rules)
+        #expect(transition.to == .pendingCustomer)
+        #expect(transition.customerDeadlineMs == Self.now + 600_000)
+        #expect(transition.customerApprovalRequired == true)
+    }
+
+    struct SettleRow: Sendable, CustomTestStringConvertible {
+        var state: RequestState
+        var at: Int64
+        var to: RequestState?
+        var activity: String?
+        var testDescription: String { "\(state) at +\(at - LifecycleTests.now)" }
+    }
+
+    /// The sweeper's moves come from the clock rules alone.
+    static let settleRows: [SettleRow] = RequestState.allCases.flatMap { state -> [SettleRow] in
+        let due: (RequestState, String)? =
+            switch state {
+            case .pendingCustomer: (.expired, Activity.requestExpired)
+            case .approved: (.completed, Activity.grantCompleted)
+            default: nil
+            }
+        return [
+            SettleRow(state: state, at: now + 999, to: nil, activity: nil),
+            SettleRow(state: state, at: now + 1000, to: due?.0, activity: due?.1),
+        ]
+    }
+
+    @Test("sweeper moves only what the clock ended", arguments: settleRows)
+    func settle(row: SettleRow) {
+        let settled = Lifecycle.settle(Self.facts(row.state), nowMs: row.at)
+        #expect(settled?.to == row.to)
+        #expect(settled?.activity == row.activity)
+        #expect(settled.map { $0.from } == (row.to == nil ? nil : row.state))
     }
 
     @Test func durationPolicy() throws {

@@ -62,25 +62,3 @@ extension String {
         return String(view)
     }
 }
-
-/// Reads `LOCKBOX_*` settings: a flag wins over the environment, which wins over the default.
-public struct Environment: Sendable {
-    public let values: [String: String]
-
-    public init(_ values: [String: String]) { self.values = values }
-
-    public subscript(_ name: String) -> String? {
-        guard let value = values[name], !value.isEmpty else { return nil }
-        return value
-    }
-}
-
-/// Splits "host:port" (or "[v6]:port") into its parts; nil unless the port is 1...65535.
-public func parseHostPort(_ address: String) -> (host: String, port: Int)? {
-    guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
-        (1...65535).contains(port)
-    else { return nil }
-    var host = String(address[..<colon])
-    if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-    return (host, port)
-}

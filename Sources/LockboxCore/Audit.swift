@@ -1,0 +1,145 @@
+/// A JSON value for audit details.
+public enum JSONValue: Hashable, Sendable {
+    case string(String)
+    case int(Int64)
+    case bool(Bool)
+    case null
+
+    /// Writes the value as JSON text.
+    public func write(to out: inout String) {
+        switch self {
+        case .string(let value): JSONValue.writeString(value, to: &out)
+        case .int(let value): out += String(value)
+        case .bool(let value): out += value ? "true" : "false"
+        case .null: out += "null"
+        }
+    }
+
+    static func writeString(_ value: String, to out: inout String) {
+        out += "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        out += "\""
+    }
+
+    /// An object with sorted keys, as compact JSON.
+    public static func object(_ fields: [String: JSONValue]) -> String {
+        var out = "{"
+        for (index, key) in fields.keys.sorted().enumerated() {
+            if index > 0 { out += "," }
+            writeString(key, to: &out)
+            out += ":"
+            fields[key]!.write(to: &out)
+        }
+        return out + "}"
+    }
+}
+
+/// One audit record to append. The store adds the id and the time.
+public struct AuditEntry: Sendable, Hashable {
+    public var tenantID: String
+    public var actorID: String
+    public var actorDisplay: String
+    public var actorIP: String
+    public var activity: String
+    public var item: String
+    public var decision: AuditDecision
+    public var details: [String: JSONValue]
+
+    public init(
+        tenantID: String,
+        actorID: String,
+        actorDisplay: String,
+        actorIP: String,
+        activity: String,
+        item: String = "",
+        decision: AuditDecision = .none,
+        details: [String: JSONValue] = [:]
+    ) {
+        self.tenantID = tenantID
+        self.actorID = actorID
+        self.actorDisplay = actorDisplay
+        self.actorIP = actorIP
+        self.activity = activity
+        self.item = item
+        self.decision = decision
+        self.details = details
+    }
+
+    /// The record a caller's own action writes.
+    public init(
+        by caller: Caller,
+        tenantID: String,
+        activity: String,
+        item: String = "",
+        decision: AuditDecision = .none,
+        details: [String: JSONValue] = [:]
+    ) {
+        self.init(
+            tenantID: tenantID,
+            actorID: caller.id,
+            actorDisplay: caller.displayName,
+            actorIP: caller.ip,
+            activity: activity,
+            item: item,
+            decision: decision,
+            details: details
+        )
+    }
+
+    /// The actor of what Lockbox does by itself (sweepers).
+    public static let systemActorID = "lockbox"
+    public static let systemActorDisplay = "Lockbox"
+    /// The display name of every operator action; the operator's own identity is in the details.
+    public static let providerOperatorDisplay = "Provider Operator"
+}
+
+/// An audit record as stored.
+public struct StoredAuditRecord: Sendable, Hashable {
+    public var id: Int64
+    public var timeMs: Int64
+    public var tenantID: String
+    public var actorID: String
+    public var actorDisplay: String
+    public var actorIP: String
+    public var activity: String
+    public var item: String
+    public var decision: AuditDecision
+    /// The details, a JSON object as text.
+    public var detailsJSON: String
+
+    public init(
+        id: Int64,
+        timeMs: Int64,
+        tenantID: String,
+        actorID: String,
+        actorDisplay: String,
+        actorIP: String,
+        activity: String,
+        item: String,
+        decision: AuditDecision,
+        detailsJSON: String
+    ) {
+        self.id = id
+        self.timeMs = timeMs
+        self.tenantID = tenantID
+        self.actorID = actorID
+        self.actorDisplay = actorDisplay
+        self.actorIP = actorIP
+        self.activity = activity
+        self.item = item
+        self.decision = decision
+        self.detailsJSON = detailsJSON
+    }
+}

@@ -1,0 +1,213 @@
+/// What a call needs to be allowed to do. The server names one for every method it serves.
+public enum Permission: String, CaseIterable, Sendable {
+    case createRequest
+    case cancelRequest
+    case readRequests
+    case decideInternal
+    case decideCustomer
+    case revokeAccess
+    case createTenant
+    case readTenantSettings
+    case writeTenantSettings
+    case managePrincipals
+    case manageRoles
+    case readRoles
+    case readAudit
+    case checkAccess
+    case readGrants
+    case readOperations
+    case manageOperations
+
+    /// How far `role` grants this permission; nil when it does not. The permission table of
+    /// DESIGN.md ("Actors and roles"), and the only one.
+    public func reach(for role: Role) -> Reach? {
+        switch (self, role) {
+        case (.createRequest, .operator): .everywhere
+        case (.cancelRequest, .operator): .ownRequests
+        case (.cancelRequest, .globalAdmin), (.cancelRequest, .lockboxApprover): .ownTenant
+        case (.readRequests, .operator): .ownRequests
+        case (.readRequests, .supportManager), (.readRequests, .auditor): .everywhere
+        case (.readRequests, .globalAdmin), (.readRequests, .lockboxApprover): .ownTenant
+        case (.decideInternal, .supportManager): .everywhere
+        case (.decideCustomer, .globalAdmin), (.decideCustomer, .lockboxApprover): .ownTenant
+        case (.revokeAccess, .operator): .ownRequests
+        case (.revokeAccess, .globalAdmin), (.revokeAccess, .lockboxApprover): .ownTenant
+        case (.createTenant, .providerAdmin): .everywhere
+        case (.readTenantSettings, .globalAdmin), (.readTenantSettings, .lockboxApprover): .ownTenant
+        case (.writeTenantSettings, .globalAdmin): .ownTenant
+        case (.managePrincipals, .providerAdmin), (.manageRoles, .providerAdmin), (.readRoles, .providerAdmin): .provider
+        case (.managePrincipals, .globalAdmin), (.manageRoles, .globalAdmin), (.readRoles, .globalAdmin): .ownTenant
+        case (.readAudit, .auditor): .everywhere
+        case (.readAudit, .globalAdmin), (.readAudit, .lockboxApprover): .ownTenant
+        case (.checkAccess, .service): .everywhere
+        case (.readGrants, .operator): .ownRequests
+        case (.readGrants, .supportManager), (.readGrants, .auditor), (.readGrants, .service): .everywhere
+        case (.readGrants, .globalAdmin), (.readGrants, .lockboxApprover): .ownTenant
+        case (.readOperations, _): .everywhere
+        case (.manageOperations, .providerAdmin): .provider
+        default: nil
+        }
+    }
+}
+
+/// Which data a role's permission covers.
+public enum Reach: Sendable, Hashable {
+    /// Every tenant's data and provider-wide data.
+    case everywhere
+    /// Provider-wide data only: provider principals, roles and operations.
+    case provider
+    /// The data of the tenant the role is assigned in.
+    case ownTenant
+    /// The caller's own requests and grants.
+    case ownRequests
+}
+
+/// What a call acts on, as authorization sees it.
+public struct Target: Sendable, Hashable {
+    /// "" for provider-wide data.
+    public var tenantID: String
+    /// The principal that owns it (a request's requester), if any.
+    public var ownerID: String?
+
+    public init(tenantID: String, ownerID: String? = nil) {
+        self.tenantID = tenantID
+        self.ownerID = ownerID
+    }
+
+    public static let provider = Target(tenantID: "")
+    public static func tenant(_ id: String) -> Target { Target(tenantID: id) }
+}
+
+/// An authenticated caller, with its role assignments as the database holds them now.
+public struct Caller: Sendable, Hashable {
+    public struct Assignment: Hashable, Sendable {
+        public var role: Role
+        /// "" for provider roles.
+        public var tenantID: String
+
+        public init(role: Role, tenantID: String) {
+            self.role = role
+            self.tenantID = tenantID
+        }
+    }
+
+    public var id: String
+    public var displayName: String
+    /// nil for provider principals.
+    public var tenantID: String?
+    public var assignments: Set<Assignment>
+    /// The peer IP the server's socket saw.
+    public var ip: String
+
+    public init(id: String, displayName: String, tenantID: String?, assignments: Set<Assignment>, ip: String) {
+        self.id = id
+        self.displayName = displayName
+        self.tenantID = tenantID
+        self.assignments = assignments
+        self.ip = ip
+    }
+
+    public var roles: Set<Role> { Set(assignments.map(\.role)) }
+}
+
+/// The rows a list or stream may return to a caller: a tenant filter and a requester filter.
+public struct QueryScope: Sendable, Hashable {
+    /// nil: any tenant.
+    public var tenantID: String?
+    /// nil: any requester (or operator, for grants).
+    public var requesterID: String?
+
+    public init(tenantID: String?, requesterID: String?) {
+        self.tenantID = tenantID
+        self.requesterID = requesterID
+    }
+}
+
+/// The authorization policy: who may do what, on which data. Denies by default; the server
+/// asks it on every call, against the roles the database holds at that moment.
+public enum Authorization {
+    /// Whether some role of the caller grants `permission` anywhere. Checked before any handler runs.
+    public static func admits(_ caller: Caller, _ permission: Permission) -> Bool {
+        caller.assignments.contains { permission.reach(for: $0.role) != nil }
+    }
+
+    /// Whether the caller holds `permission` for `target`.
+    public static func allows(_ caller: Caller, _ permission: Permission, on target: Target) -> Bool {
+        caller.assignments.contains { assignment in
+            switch permission.reach(for: assignment.role) {
+            case .everywhere: true
+            case .provider: target.tenantID.isEmpty
+            case .ownTenant: !target.tenantID.isEmpty && assignment.tenantID == target.tenantID
+            case .ownRequests: target.ownerID == caller.id
+            case nil: false
+            }
+        }
+    }
+
+    /// Throws unless allowed. To a tenant principal, another tenant's data does not exist, so
+    /// that is NOT_FOUND; otherwise PERMISSION_DENIED.
+    public static func require(
+        _ caller: Caller,
+        _ permission: Permission,
+        on target: Target,
+        notFound: String = "no such tenant"
+    ) throws(DomainError) {
+        guard allows(caller, permission, on: target) else {
+            if let own = caller.tenantID, own != target.tenantID { throw DomainError.notFound(notFound) }
+            throw DomainError.permissionDenied
+        }
+    }
+
+    /// Whether the caller may see a request. What it may not see does not exist for it.
+    public static func mayRead(_ caller: Caller, request: Target) -> Bool {
+        allows(caller, .readRequests, on: request)
+    }
+
+    /// Checks an action on a request: NOT_FOUND unless the caller may see it, then
+    /// PERMISSION_DENIED unless `permission` covers it.
+    public static func requireAction(_ caller: Caller, _ permission: Permission, on request: Target) throws(DomainError) {
+        guard mayRead(caller, request: request) else { throw DomainError.notFound("no such request") }
+        guard allows(caller, permission, on: request) else { throw DomainError.permissionDenied }
+    }
+
+    /// Who acts, for the lifecycle: a tenant principal acting in its own tenant acts as the
+    /// customer; anyone else as the provider.
+    public static func actor(_ caller: Caller, _ permission: Permission, on request: Target) -> LifecycleActor {
+        let customer = caller.assignments.contains { assignment in
+            permission.reach(for: assignment.role) == .ownTenant && assignment.tenantID == request.tenantID
+        }
+        return customer ? .customer(caller.id) : .provider(caller.id)
+    }
+
+    /// The rows of a list, search or stream that the caller may see, given the tenant it asked
+    /// for ("" for none). Tenant principals see their own tenant, and "" means it; another
+    /// tenant is NOT_FOUND. Roles that reach everywhere see what they ask for. Operators see
+    /// their own requests and grants.
+    public static func scope(
+        _ caller: Caller,
+        _ permission: Permission,
+        requestedTenant requested: String
+    ) throws(DomainError) -> QueryScope {
+        var reaches: Set<Reach> = []
+        var tenants: Set<String> = []
+        for assignment in caller.assignments {
+            guard let reach = permission.reach(for: assignment.role) else { continue }
+            reaches.insert(reach)
+            if reach == .ownTenant { tenants.insert(assignment.tenantID) }
+        }
+        let asked: String? = requested.isEmpty ? nil : requested
+        if reaches.contains(.everywhere) { return QueryScope(tenantID: asked, requesterID: nil) }
+        if !tenants.isEmpty {
+            if let asked {
+                guard tenants.contains(asked) else { throw DomainError.notFound("no such tenant") }
+                return QueryScope(tenantID: asked, requesterID: nil)
+            }
+            guard tenants.count == 1, let own = tenants.first else {
+                throw DomainError.invalidArgument("tenant_id is required")
+            }
+            return QueryScope(tenantID: own, requesterID: nil)
+        }
+        if reaches.contains(.ownRequests) { return QueryScope(tenantID: asked, requesterID: caller.id) }
+        throw DomainError.permissionDenied
+    }
+}

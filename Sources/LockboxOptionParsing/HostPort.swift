@@ -1,0 +1,9 @@
+/// Splits "host:port" (or "[v6]:port") into its parts; nil unless the port is 1...65535.
+public func parseHostPort(_ address: String) -> (host: String, port: Int)? {
+    guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
+        (1...65535).contains(port)
+    else { return nil }
+    var host = String(address[..<colon])
+    if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+    return (host, port)
+}
