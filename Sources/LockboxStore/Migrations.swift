@@ -56,8 +56,8 @@ public enum Migrator {
     @discardableResult
     public static func apply(_ migrations: [Migration], pool: PGPool, logger: Logger) async throws -> [String] {
         try await pool.withConnection { connection in
-            try connection.query("SELECT pg_advisory_lock($1)", [String(lockKey)])
-            defer { _ = try? connection.query("SELECT pg_advisory_unlock($1)", [String(lockKey)]) }
+            try connection.query("SELECT pg_advisory_lock(\(lockKey))")
+            defer { _ = try? connection.query("SELECT pg_advisory_unlock(\(lockKey))") }
             try connection.execute(
                 script: """
                     CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -71,7 +71,7 @@ public enum Migrator {
             let applied = try connection.query("SELECT version, name, checksum FROM schema_migrations ORDER BY version")
             var appliedChecksums: [Int: (String, String)] = [:]
             for row in applied.rows {
-                appliedChecksums[Int(row.int64("version"))] = (row.string("name"), row.string("checksum"))
+                appliedChecksums[try row.decode("version")] = (try row.decode("name"), try row.decode("checksum"))
             }
             for migration in migrations {
                 if let (name, checksum) = appliedChecksums[migration.version], checksum != migration.checksum {
@@ -96,8 +96,10 @@ public enum Migrator {
                 do {
                     try connection.execute(script: migration.sql)
                     try connection.query(
-                        "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                        [String(migration.version), migration.name, migration.checksum]
+                        """
+                        INSERT INTO schema_migrations (version, name, checksum)
+                        VALUES (\(migration.version), \(migration.name), \(migration.checksum))
+                        """
                     )
                     try connection.execute(script: "COMMIT")
                 } catch {

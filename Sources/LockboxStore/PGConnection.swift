@@ -4,17 +4,23 @@ import CLibPQ
 ///
 /// The one `@unchecked Sendable` type of the store: the pool hands a connection
 /// to one thread at a time, and every `PGresult` is copied into Swift values
-/// and freed before a call returns.
+/// and freed before a call returns. Outside this module it is an opaque handle on
+/// an open transaction, passed to the stores; only they run statements on it.
 public final class PGConnection: @unchecked Sendable {
     private let handle: OpaquePointer
-    /// Statements prepared on this connection, by SQL text. Lockbox's SQL is a fixed set of
-    /// texts (values are always bound), so this stays small; past the limit, statements run
-    /// unprepared.
-    private var prepared: [String: String] = [:]
-    public static let preparedStatementLimit = 256
+    /// Statements prepared on this connection, by SQL text and parameter types. Lockbox's SQL
+    /// is a fixed set of texts (values are always bound), so this stays small; past the
+    /// limit, statements run unprepared.
+    private var prepared: [PreparedKey: String] = [:]
+    package static let preparedStatementLimit = 256
+
+    private struct PreparedKey: Hashable {
+        var sql: String
+        var types: [UInt32]
+    }
 
     /// Opens a connection; throws `.unavailable` when the server cannot be reached.
-    public init(url: String) throws(StoreError) {
+    package init(url: String) throws(StoreError) {
         guard let handle = PQconnectdb(url) else { throw StoreError(.unavailable, detail: "PQconnectdb returned NULL") }
         guard PQstatus(handle) == CONNECTION_OK else {
             let message = String(cString: PQerrorMessage(handle))
@@ -29,30 +35,38 @@ public final class PGConnection: @unchecked Sendable {
     deinit { PQfinish(handle) }
 
     /// False once the connection broke; the pool then replaces it.
-    public var isHealthy: Bool { PQstatus(handle) == CONNECTION_OK }
+    package var isHealthy: Bool { PQstatus(handle) == CONNECTION_OK }
 
-    /// Runs one statement with bound text parameters (`nil` is SQL NULL) and returns its rows.
+    /// Runs one statement with its bound, typed parameters and returns its rows.
     ///
     /// The statement is prepared on this connection the first time its text is seen, then
     /// executed by name: PostgreSQL parses it once per connection, not once per call.
     @discardableResult
-    public func query(_ sql: String, _ parameters: [String?] = []) throws(StoreError) -> PGRows {
-        let name = try preparedName(for: sql, parameterCount: parameters.count)
-        let result: OpaquePointer? = withCStrings(parameters) { values in
+    package func query(_ query: PGQuery) throws(StoreError) -> PGRows {
+        let binds = query.binds
+        let types = binds.map(\.type.oid)
+        let sql = query.sql
+        let name = try preparedName(for: PreparedKey(sql: sql, types: types))
+        let result: OpaquePointer? = withCStrings(binds.map(\.text)) { values in
             if let name {
-                return PQexecPrepared(handle, name, Int32(parameters.count), values, nil, nil, 0)
+                return PQexecPrepared(handle, name, Int32(binds.count), values, nil, nil, 0)
             }
-            return PQexecParams(handle, sql, Int32(parameters.count), nil, values, nil, nil, 0)
+            return types.withUnsafeBufferPointer { oids in
+                PQexecParams(handle, sql, Int32(binds.count), oids.baseAddress, values, nil, nil, 0)
+            }
         }
         return try rows(of: result)
     }
 
-    private func preparedName(for sql: String, parameterCount: Int) throws(StoreError) -> String? {
-        if let name = prepared[sql] { return name }
+    private func preparedName(for key: PreparedKey) throws(StoreError) -> String? {
+        if let name = prepared[key] { return name }
         guard prepared.count < Self.preparedStatementLimit else { return nil }
         let name = "lbx_\(prepared.count)"
-        _ = try rows(of: PQprepare(handle, name, sql, Int32(parameterCount), nil))
-        prepared[sql] = name
+        let result = key.types.withUnsafeBufferPointer { oids in
+            PQprepare(handle, name, key.sql, Int32(key.types.count), oids.baseAddress)
+        }
+        _ = try rows(of: result)
+        prepared[key] = name
         return name
     }
 
@@ -66,25 +80,26 @@ public final class PGConnection: @unchecked Sendable {
         case PGRES_COMMAND_OK, PGRES_TUPLES_OK:
             return PGRows(copying: result)
         default:
-            let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
-            let message = String(cString: PQresultErrorMessage(result))
-            if !isHealthy { throw StoreError(.unavailable, sqlState: state, detail: message) }
-            throw StoreError.classify(sqlState: state, detail: message)
+            throw error(of: result)
         }
     }
 
-    /// Runs SQL without parameters; may hold several statements (migrations).
-    public func execute(script sql: String) throws(StoreError) {
+    private func error(of result: OpaquePointer) -> StoreError {
+        let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+        let message = String(cString: PQresultErrorMessage(result))
+        if !isHealthy { return StoreError(.unavailable, sqlState: state, detail: message) }
+        return StoreError.classify(sqlState: state, detail: message)
+    }
+
+    /// Runs SQL without parameters; may hold several statements (migrations, BEGIN, COMMIT).
+    package func execute(script sql: String) throws(StoreError) {
         guard let result = PQexec(handle, sql) else {
             throw StoreError(.unavailable, detail: String(cString: PQerrorMessage(handle)))
         }
         defer { PQclear(result) }
         let status = PQresultStatus(result)
         guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY else {
-            let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
-            let message = String(cString: PQresultErrorMessage(result))
-            if !isHealthy { throw StoreError(.unavailable, sqlState: state, detail: message) }
-            throw StoreError.classify(sqlState: state, detail: message)
+            throw error(of: result)
         }
     }
 }
@@ -101,72 +116,18 @@ import Glibc
 import Darwin
 #endif
 
-/// Rows copied out of a `PGresult`, in text format.
-public struct PGRows: Sendable {
-    public let columns: [String]
-    public let rows: [PGRow]
-    /// Rows affected, for INSERT/UPDATE/DELETE.
-    public let affected: Int
-
-    init(copying result: OpaquePointer) {
-        let columnCount = Int(PQnfields(result))
-        let rowCount = Int(PQntuples(result))
-        columns = (0..<columnCount).map { String(cString: PQfname(result, Int32($0))) }
-        var index: [String: Int] = [:]
-        for (position, name) in columns.enumerated() { index[name] = position }
-        var rows: [PGRow] = []
-        rows.reserveCapacity(rowCount)
-        for row in 0..<rowCount {
-            var values: [String?] = []
-            values.reserveCapacity(columnCount)
-            for column in 0..<columnCount {
-                if PQgetisnull(result, Int32(row), Int32(column)) != 0 {
-                    values.append(nil)
-                } else {
-                    values.append(String(cString: PQgetvalue(result, Int32(row), Int32(column))))
-                }
-            }
-            rows.append(PGRow(values: values, index: index))
-        }
-        self.rows = rows
-        affected = Int(String(cString: PQcmdTuples(result))) ?? 0
-    }
-
-    public var first: PGRow? { rows.first }
-    public var isEmpty: Bool { rows.isEmpty }
-    public var count: Int { rows.count }
-}
-
-/// One row, by column name. A column the query did not select, or NULL, reads as nil, and
-/// as the type's zero value through the non-optional accessors.
-public struct PGRow: Sendable {
-    let values: [String?]
-    let index: [String: Int]
-
-    public subscript(_ column: String) -> String? {
-        guard let position = index[column] else { return nil }
-        return values[position]
-    }
-
-    public func string(_ column: String) -> String { self[column] ?? "" }
-    public func int64(_ column: String) -> Int64 { self[column].flatMap { Int64($0) } ?? 0 }
-    public func optionalInt64(_ column: String) -> Int64? { self[column].flatMap { Int64($0) } }
-    public func bool(_ column: String) -> Bool { self[column] == "t" }
-    public func optionalBool(_ column: String) -> Bool? { self[column].map { $0 == "t" } }
-}
-
 // MARK: - LISTEN / NOTIFY
 
 /// A notification received on a LISTEN connection.
-public struct PGNotification: Sendable, Hashable {
-    public let channel: String
-    public let payload: String
+package struct PGNotification: Sendable, Hashable {
+    package let channel: String
+    package let payload: String
 }
 
 extension PGConnection {
     /// Waits up to `timeoutMilliseconds` for notifications on channels this connection
     /// LISTENs to, and returns those that arrived (possibly none).
-    public func notifications(timeoutMilliseconds: Int32) throws(StoreError) -> [PGNotification] {
+    package func notifications(timeoutMilliseconds: Int32) throws(StoreError) -> [PGNotification] {
         var received = drainNotifications()
         guard received.isEmpty else { return received }
         let socket = PQsocket(handle)

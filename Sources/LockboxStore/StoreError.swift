@@ -14,6 +14,9 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let raised = Code(name: "raised")
         /// A migration file changed after it was applied, or another migration problem.
         public static let migration = Code(name: "migration")
+        /// A row did not hold what the statement promised: a missing column, an unexpected NULL,
+        /// text that does not parse. A bug, never the caller's fault.
+        public static let decoding = Code(name: "decoding")
         public static let other = Code(name: "other")
         public var description: String { name }
     }

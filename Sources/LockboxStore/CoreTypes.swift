@@ -1,0 +1,16 @@
+import LockboxCore
+
+// Core's enums bind and decode as their stored text (or number).
+
+extension RequestState: PGTextEnum, PGNonNullDecodable {}
+extension Role: PGTextEnum, PGNonNullDecodable {}
+extension ContentService: PGTextEnum, PGNonNullDecodable {}
+
+extension AuditDecision: PGEncodable, PGNonNullDecodable {
+    package static var pgType: PGType { .int2 }
+    package var pgText: String { String(rawValue) }
+    package init?(pgText text: String) {
+        guard let number = Int16(text) else { return nil }
+        self.init(rawValue: number)
+    }
+}

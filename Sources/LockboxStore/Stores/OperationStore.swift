@@ -1,0 +1,61 @@
+import LockboxCore
+
+/// The operations an engineer may run under a grant, per service. Provider-wide.
+public protocol OperationStore: Sendable {
+    /// The operations of a service (nil: of every service), by service and name.
+    func list(service: ContentService?, limit: Int, _ db: PGConnection) throws -> [PreapprovedOperationRecord]
+
+    /// Adds an operation; false when the service has it already (names match case-insensitively).
+    func add(_ operation: PreapprovedOperationRecord, by principalID: String, nowMs: Int64, _ db: PGConnection) throws
+        -> Bool
+
+    /// Removes an operation, matched case-insensitively, and returns it as it was stored; nil when absent.
+    func remove(service: ContentService, operation: String, _ db: PGConnection) throws -> PreapprovedOperationRecord?
+}
+
+public struct PostgresOperationStore: OperationStore {
+    public init() {}
+
+    static func record(_ row: PGRow) throws -> PreapprovedOperationRecord {
+        PreapprovedOperationRecord(
+            service: try row.decode("service"),
+            operation: try row.decode("operation"),
+            description: try row.decode("description")
+        )
+    }
+
+    public func list(service: ContentService?, limit: Int, _ db: PGConnection) throws -> [PreapprovedOperationRecord] {
+        let rows = try db.query(
+            """
+            SELECT service, operation, description FROM preapproved_operations
+            WHERE \(service) IS NULL OR service = \(service) ORDER BY service, operation_key LIMIT \(limit)
+            """
+        )
+        return try rows.rows.map(Self.record)
+    }
+
+    public func add(_ operation: PreapprovedOperationRecord, by principalID: String, nowMs: Int64, _ db: PGConnection)
+        throws -> Bool
+    {
+        let inserted = try db.query(
+            """
+            INSERT INTO preapproved_operations (service, operation, description, created_by, created_at_ms)
+            VALUES (\(operation.service), \(operation.operation), \(operation.description), \(principalID), \(nowMs))
+            ON CONFLICT DO NOTHING RETURNING operation
+            """
+        )
+        return !inserted.isEmpty
+    }
+
+    public func remove(service: ContentService, operation: String, _ db: PGConnection) throws
+        -> PreapprovedOperationRecord?
+    {
+        let removed = try db.query(
+            """
+            DELETE FROM preapproved_operations WHERE service = \(service) AND operation_key = lower(\(operation))
+            RETURNING service, operation, description
+            """
+        )
+        return try removed.first.map(Self.record)
+    }
+}

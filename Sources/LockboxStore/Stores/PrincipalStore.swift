@@ -1,0 +1,158 @@
+import LockboxCore
+
+/// Principals and their role assignments.
+public protocol PrincipalStore: Sendable {
+    func create(id: String, tenantID: String?, displayName: String, nowMs: Int64, _ db: PGConnection) throws
+
+    /// The principal with its roles, or nil.
+    func find(id: String, _ db: PGConnection) throws -> PrincipalRecord?
+
+    /// The principals of a tenant (nil: the provider's), oldest first, with their roles.
+    func list(tenantID: String?, limit: Int, _ db: PGConnection) throws -> [PrincipalRecord]
+
+    /// Assigns a role; false when the principal already holds it.
+    func assign(_ assignment: RoleAssignmentRecord, _ db: PGConnection) throws -> Bool
+
+    /// Removes a role and returns the assignment, or nil when the principal did not hold it.
+    func remove(principalID: String, role: Role, tenantID: String, _ db: PGConnection) throws -> RoleAssignmentRecord?
+
+    /// The role assignments in a tenant ("" for provider roles), oldest first.
+    func assignments(tenantID: String, limit: Int, _ db: PGConnection) throws -> [RoleAssignmentRecord]
+
+    /// How many principals hold `role` in `tenantID` ("" for provider roles).
+    func holders(of role: Role, tenantID: String, _ db: PGConnection) throws -> Int
+
+    /// Holds a transaction-scoped lock that serializes bootstrapping, across processes.
+    func lockBootstrap(_ db: PGConnection) throws
+}
+
+public struct PostgresPrincipalStore: PrincipalStore {
+    public init() {}
+
+    /// The advisory lock key of `lockboxd bootstrap`.
+    static let bootstrapLockKey: Int64 = 5_008_119
+
+    static func assignment(_ row: PGRow) throws -> RoleAssignmentRecord {
+        RoleAssignmentRecord(
+            principalID: try row.decode("principal_id"),
+            role: try row.decode("role"),
+            tenantID: try row.decode("tenant_id"),
+            assignedBy: try row.decode("assigned_by"),
+            assignedAtMs: try row.decode("assigned_at_ms")
+        )
+    }
+
+    public func create(id: String, tenantID: String?, displayName: String, nowMs: Int64, _ db: PGConnection) throws {
+        try db.query(
+            """
+            INSERT INTO principals (principal_id, tenant_id, display_name, created_at_ms)
+            VALUES (\(id), \(tenantID), \(displayName), \(nowMs))
+            """
+        )
+    }
+
+    public func find(id: String, _ db: PGConnection) throws -> PrincipalRecord? {
+        try principals(
+            """
+            SELECT p.principal_id, p.display_name, p.tenant_id, p.created_at_ms,
+                   r.role, r.tenant_id AS role_tenant_id, r.assigned_by, r.assigned_at_ms
+            FROM principals p LEFT JOIN role_assignments r ON r.principal_id = p.principal_id
+            WHERE p.principal_id = \(id)
+            ORDER BY r.role
+            """,
+            db
+        ).first
+    }
+
+    public func list(tenantID: String?, limit: Int, _ db: PGConnection) throws -> [PrincipalRecord] {
+        try principals(
+            """
+            SELECT p.principal_id, p.display_name, p.tenant_id, p.created_at_ms,
+                   r.role, r.tenant_id AS role_tenant_id, r.assigned_by, r.assigned_at_ms
+            FROM (SELECT * FROM principals
+                  WHERE (\(tenantID) IS NULL AND tenant_id IS NULL) OR tenant_id = \(tenantID)
+                  ORDER BY created_at_ms, principal_id LIMIT \(limit)) p
+            LEFT JOIN role_assignments r ON r.principal_id = p.principal_id
+            ORDER BY p.created_at_ms, p.principal_id, r.role
+            """,
+            db
+        )
+    }
+
+    /// Groups rows of principals joined with their roles, in the statement's order.
+    private func principals(_ query: PGQuery, _ db: PGConnection) throws -> [PrincipalRecord] {
+        var result: [PrincipalRecord] = []
+        for row in try db.query(query).rows {
+            let id: String = try row.decode("principal_id")
+            if result.last?.id != id {
+                result.append(
+                    PrincipalRecord(
+                        id: id,
+                        displayName: try row.decode("display_name"),
+                        tenantID: try row.decode("tenant_id"),
+                        createdAtMs: try row.decode("created_at_ms"),
+                        roles: []
+                    )
+                )
+            }
+            if let role = try row.decode("role", as: Role?.self) {
+                result[result.count - 1].roles.append(
+                    RoleAssignmentRecord(
+                        principalID: id,
+                        role: role,
+                        tenantID: try row.decode("role_tenant_id"),
+                        assignedBy: try row.decode("assigned_by"),
+                        assignedAtMs: try row.decode("assigned_at_ms")
+                    )
+                )
+            }
+        }
+        return result
+    }
+
+    public func assign(_ assignment: RoleAssignmentRecord, _ db: PGConnection) throws -> Bool {
+        let inserted = try db.query(
+            """
+            INSERT INTO role_assignments (principal_id, role, tenant_id, assigned_by, assigned_at_ms)
+            VALUES (\(assignment.principalID), \(assignment.role), \(assignment.tenantID), \(assignment.assignedBy),
+                    \(assignment.assignedAtMs))
+            ON CONFLICT DO NOTHING RETURNING role
+            """
+        )
+        return !inserted.isEmpty
+    }
+
+    public func remove(principalID: String, role: Role, tenantID: String, _ db: PGConnection) throws
+        -> RoleAssignmentRecord?
+    {
+        let removed = try db.query(
+            """
+            DELETE FROM role_assignments
+            WHERE principal_id = \(principalID) AND role = \(role) AND tenant_id = \(tenantID)
+            RETURNING principal_id, role, tenant_id, assigned_by, assigned_at_ms
+            """
+        )
+        return try removed.first.map(Self.assignment)
+    }
+
+    public func assignments(tenantID: String, limit: Int, _ db: PGConnection) throws -> [RoleAssignmentRecord] {
+        let rows = try db.query(
+            """
+            SELECT principal_id, role, tenant_id, assigned_by, assigned_at_ms FROM role_assignments
+            WHERE tenant_id = \(tenantID) ORDER BY assigned_at_ms, principal_id, role LIMIT \(limit)
+            """
+        )
+        return try rows.rows.map(Self.assignment)
+    }
+
+    public func holders(of role: Role, tenantID: String, _ db: PGConnection) throws -> Int {
+        let rows = try db.query(
+            "SELECT count(*) AS n FROM role_assignments WHERE tenant_id = \(tenantID) AND role = \(role)"
+        )
+        return try rows.first?.decode("n") ?? 0
+    }
+
+    public func lockBootstrap(_ db: PGConnection) throws {
+        try db.query("SELECT pg_advisory_xact_lock(\(Self.bootstrapLockKey))")
+    }
+}

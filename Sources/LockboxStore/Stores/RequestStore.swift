@@ -1,0 +1,282 @@
+import LockboxCore
+
+/// Filters of a request list; nil means any.
+public struct RequestFilter: Sendable {
+    public var tenantID: String?
+    public var requesterID: String?
+    /// Matched against the state by the clock, not the stored one.
+    public var state: RequestState?
+    public var service: ContentService?
+    public var requestID: String?
+    /// Only requests created after this time.
+    public var createdAfterMs: Int64
+    /// Keyset cursor: only requests that sort after this one, newest first.
+    public var before: (createdAtMs: Int64, id: String)?
+
+    public init(
+        tenantID: String? = nil,
+        requesterID: String? = nil,
+        state: RequestState? = nil,
+        service: ContentService? = nil,
+        requestID: String? = nil,
+        createdAfterMs: Int64 = 0,
+        before: (createdAtMs: Int64, id: String)? = nil
+    ) {
+        self.tenantID = tenantID
+        self.requesterID = requesterID
+        self.state = state
+        self.service = service
+        self.requestID = requestID
+        self.createdAfterMs = createdAfterMs
+        self.before = before
+    }
+}
+
+/// What a transition writes to a request besides its new state.
+public struct RequestUpdate: Sendable, Hashable {
+    public var state: RequestState
+    public var internalDecision: InternalDecisionRecord?
+    public var customerDecision: CustomerDecisionRecord?
+    public var customerDeadlineMs: Int64?
+
+    public init(
+        state: RequestState,
+        internalDecision: InternalDecisionRecord? = nil,
+        customerDecision: CustomerDecisionRecord? = nil,
+        customerDeadlineMs: Int64? = nil
+    ) {
+        self.state = state
+        self.internalDecision = internalDecision
+        self.customerDecision = customerDecision
+        self.customerDeadlineMs = customerDeadlineMs
+    }
+}
+
+/// Access requests, with their grant and usage.
+public protocol RequestStore: Sendable {
+    /// Stores a new PENDING_INTERNAL request, unless the requester already used
+    /// `idempotencyKey`; returns false then, and stores nothing.
+    func insert(
+        _ request: NewAccessRequest,
+        id: String,
+        requesterID: String,
+        idempotencyKey: String?,
+        nowMs: Int64,
+        _ db: PGConnection
+    ) throws -> Bool
+
+    /// The request, locked against concurrent transitions until the transaction ends when `lock` is set.
+    func find(id: String, lock: Bool, _ db: PGConnection) throws -> RequestRecord?
+
+    /// The request a requester filed under an idempotency key, and whether its payload was `payload`.
+    func find(
+        requesterID: String,
+        idempotencyKey: String,
+        payload: NewAccessRequest,
+        _ db: PGConnection
+    ) throws -> (request: RequestRecord, samePayload: Bool)?
+
+    /// Requests newest first, by the clock's state at `nowMs`.
+    func list(_ filter: RequestFilter, nowMs: Int64, limit: Int, _ db: PGConnection) throws -> [RequestRecord]
+
+    /// Writes a transition's new state and decision.
+    func update(id: String, _ update: RequestUpdate, nowMs: Int64, _ db: PGConnection) throws
+
+    /// Requests whose stored state a clock rule has overtaken by `nowMs`, oldest deadline first,
+    /// locked; rows another transaction holds are skipped, so sweepers on several replicas share the work.
+    func overtaken(by rule: ClockRule, nowMs: Int64, limit: Int, _ db: PGConnection) throws -> [RequestRecord]
+}
+
+public struct PostgresRequestStore: RequestStore {
+    public init() {}
+
+    /// A request with its grant and usage; the `FROM` of every read.
+    static let select: PGQuery = """
+        SELECT r.tenant_id, r.request_id, r.service, r.ticket_number, r.justification, r.requested_duration_seconds,
+               r.requester_id, r.status, r.created_at_ms, r.updated_at_ms, r.customer_deadline_ms,
+               r.request_fingerprint, r.internal_decided_by, r.internal_approve, r.internal_comment,
+               r.internal_decided_at_ms, r.customer_decided_by, r.customer_decision, r.customer_comment,
+               r.customer_approved_duration_seconds, r.customer_decided_at_ms,
+               g.starts_at_ms AS grant_starts_at_ms, g.ends_at_ms AS grant_ends_at_ms,
+               g.revoked_at_ms AS grant_revoked_at_ms,
+               (SELECT count(*) FROM audit_records a
+                 WHERE a.tenant_id = r.tenant_id AND a.item = r.request_id AND a.details->>'kind' = 'operator_action'
+                   AND a.details->>'allowed' = 'true')
+                 AS operations_performed,
+               (SELECT max(a.recorded_at_ms) FROM audit_records a
+                 WHERE a.tenant_id = r.tenant_id AND a.item = r.request_id AND a.details->>'kind' = 'operator_action'
+                   AND a.details->>'allowed' = 'true')
+                 AS last_operation_at_ms
+        FROM access_requests r
+        LEFT JOIN grants g ON g.tenant_id = r.tenant_id AND g.request_id = r.request_id
+        """
+
+    /// The column a clock rule's deadline is stored in.
+    static func column(_ deadline: ClockRule.Deadline) -> PGQuery {
+        switch deadline {
+        case .customerDecision: "r.customer_deadline_ms"
+        case .grantEnd: "g.ends_at_ms"
+        }
+    }
+
+    /// The state by the clock, compiled from ``Lifecycle/clockRules``: the SQL twin of
+    /// ``Lifecycle/effectiveState(_:nowMs:)``, which a store test holds equal to it.
+    static func effectiveState(nowMs: Int64) -> PGQuery {
+        var query: PGQuery = "CASE"
+        for rule in Lifecycle.clockRules {
+            query.append(" WHEN r.status = \(rule.from) AND \(column(rule.deadline)) <= \(nowMs) THEN \(rule.to)")
+        }
+        query.append(" ELSE r.status END")
+        return query
+    }
+
+    static func fingerprint(_ payload: NewAccessRequest) -> String { Hashing.sha256Hex(payload.canonicalPayload) }
+
+    static func record(_ row: PGRow) throws -> RequestRecord {
+        let id: String = try row.decode("request_id")
+        var record = RequestRecord(
+            id: id,
+            tenantID: try row.decode("tenant_id"),
+            service: try row.decode("service"),
+            ticketNumber: try row.decode("ticket_number"),
+            justification: try row.decode("justification"),
+            requestedDurationSeconds: try row.decode("requested_duration_seconds"),
+            requesterID: try row.decode("requester_id"),
+            state: try row.decode("status"),
+            createdAtMs: try row.decode("created_at_ms"),
+            updatedAtMs: try row.decode("updated_at_ms"),
+            customerDeadlineMs: try row.decode("customer_deadline_ms"),
+            usage: GrantUsage(
+                operationsPerformed: try row.decode("operations_performed"),
+                lastOperationAtMs: try row.decode("last_operation_at_ms")
+            )
+        )
+        if let decidedBy = try row.decode("internal_decided_by", as: String?.self) {
+            record.internalDecision = InternalDecisionRecord(
+                approve: try row.decode("internal_approve"),
+                comment: try row.decode("internal_comment"),
+                decidedBy: decidedBy,
+                decidedAtMs: try row.decode("internal_decided_at_ms")
+            )
+        }
+        if let decidedBy = try row.decode("customer_decided_by", as: String?.self) {
+            record.customerDecision = CustomerDecisionRecord(
+                decision: try row.decode("customer_decision"),
+                comment: try row.decode("customer_comment", as: String?.self) ?? "",
+                approvedDurationSeconds: try row.decode("customer_approved_duration_seconds"),
+                decidedBy: decidedBy,
+                decidedAtMs: try row.decode("customer_decided_at_ms")
+            )
+        }
+        if let starts = try row.decode("grant_starts_at_ms", as: Int64?.self) {
+            record.grant = GrantWindow(
+                startsAtMs: starts,
+                endsAtMs: try row.decode("grant_ends_at_ms"),
+                revokedAtMs: try row.decode("grant_revoked_at_ms")
+            )
+        }
+        return record
+    }
+
+    public func insert(
+        _ request: NewAccessRequest,
+        id: String,
+        requesterID: String,
+        idempotencyKey: String?,
+        nowMs: Int64,
+        _ db: PGConnection
+    ) throws -> Bool {
+        let inserted = try db.query(
+            """
+            INSERT INTO access_requests (tenant_id, request_id, service, ticket_number, justification,
+                                         requested_duration_seconds, requester_id, status, created_at_ms,
+                                         updated_at_ms, idempotency_key, request_fingerprint)
+            VALUES (\(request.tenantID), \(id), \(request.service), \(request.ticketNumber), \(request.justification),
+                    \(request.requestedDurationSeconds), \(requesterID), \(RequestState.pendingInternal), \(nowMs),
+                    \(nowMs), \(idempotencyKey), \(Self.fingerprint(request)))
+            ON CONFLICT (requester_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+            RETURNING request_id
+            """
+        )
+        return !inserted.isEmpty
+    }
+
+    public func find(id: String, lock: Bool, _ db: PGConnection) throws -> RequestRecord? {
+        let query: PGQuery = "\(Self.select) WHERE r.request_id = \(id)"
+        let rows = try db.query(lock ? "\(query) FOR UPDATE OF r" : query)
+        return try rows.first.map(Self.record)
+    }
+
+    public func find(
+        requesterID: String,
+        idempotencyKey: String,
+        payload: NewAccessRequest,
+        _ db: PGConnection
+    ) throws -> (request: RequestRecord, samePayload: Bool)? {
+        let rows = try db.query(
+            "\(Self.select) WHERE r.requester_id = \(requesterID) AND r.idempotency_key = \(idempotencyKey)"
+        )
+        guard let row = rows.first else { return nil }
+        let stored: String? = try row.decode("request_fingerprint")
+        return (try Self.record(row), stored == Self.fingerprint(payload))
+    }
+
+    public func list(_ filter: RequestFilter, nowMs: Int64, limit: Int, _ db: PGConnection) throws -> [RequestRecord] {
+        let rows = try db.query(
+            """
+            \(Self.select)
+            WHERE (\(filter.tenantID) IS NULL OR r.tenant_id = \(filter.tenantID))
+              AND (\(filter.requesterID) IS NULL OR r.requester_id = \(filter.requesterID))
+              AND (\(filter.state) IS NULL OR \(Self.effectiveState(nowMs: nowMs)) = \(filter.state))
+              AND (\(filter.service) IS NULL OR r.service = \(filter.service))
+              AND (\(filter.requestID) IS NULL OR r.request_id = \(filter.requestID))
+              AND r.created_at_ms > \(filter.createdAfterMs)
+              AND (r.created_at_ms, r.request_id) < (\(filter.before?.createdAtMs ?? Int64.max), \(filter.before?.id ?? ""))
+            ORDER BY r.created_at_ms DESC, r.request_id DESC
+            LIMIT \(limit)
+            """
+        )
+        return try rows.rows.map(Self.record)
+    }
+
+    public func update(id: String, _ update: RequestUpdate, nowMs: Int64, _ db: PGConnection) throws {
+        var query: PGQuery = "UPDATE access_requests SET status = \(update.state), updated_at_ms = \(nowMs)"
+        if let decision = update.internalDecision {
+            query.append(
+                """
+                , internal_decided_by = \(decision.decidedBy), internal_approve = \(decision.approve),
+                  internal_comment = \(decision.comment), internal_decided_at_ms = \(decision.decidedAtMs)
+                """
+            )
+        }
+        if let deadline = update.customerDeadlineMs {
+            query.append(", customer_deadline_ms = \(deadline)")
+        }
+        if let decision = update.customerDecision {
+            query.append(
+                """
+                , customer_decided_by = \(decision.decidedBy), customer_decision = \(decision.decision),
+                  customer_comment = \(decision.comment),
+                  customer_approved_duration_seconds = \(decision.approvedDurationSeconds),
+                  customer_decided_at_ms = \(decision.decidedAtMs)
+                """
+            )
+        }
+        query.append(" WHERE request_id = \(id)")
+        try db.query(query)
+    }
+
+    public func overtaken(by rule: ClockRule, nowMs: Int64, limit: Int, _ db: PGConnection) throws -> [RequestRecord] {
+        let deadline = Self.column(rule.deadline)
+        let rows = try db.query(
+            """
+            \(Self.select)
+            WHERE r.status = \(rule.from) AND \(deadline) <= \(nowMs)
+            ORDER BY \(deadline)
+            LIMIT \(limit)
+            FOR UPDATE OF r SKIP LOCKED
+            """
+        )
+        return try rows.rows.map(Self.record)
+    }
+}

@@ -1,0 +1,39 @@
+/// The stores the server works with, one per aggregate.
+public struct Stores: Sendable {
+    public var requests: any RequestStore
+    public var grants: any GrantStore
+    public var tenants: any TenantStore
+    public var principals: any PrincipalStore
+    public var tokens: any TokenStore
+    public var audit: any AuditStore
+    public var operations: any OperationStore
+
+    public init(
+        requests: any RequestStore,
+        grants: any GrantStore,
+        tenants: any TenantStore,
+        principals: any PrincipalStore,
+        tokens: any TokenStore,
+        audit: any AuditStore,
+        operations: any OperationStore
+    ) {
+        self.requests = requests
+        self.grants = grants
+        self.tenants = tenants
+        self.principals = principals
+        self.tokens = tokens
+        self.audit = audit
+        self.operations = operations
+    }
+
+    /// Every store, on PostgreSQL.
+    public static let postgres = Stores(
+        requests: PostgresRequestStore(),
+        grants: PostgresGrantStore(),
+        tenants: PostgresTenantStore(),
+        principals: PostgresPrincipalStore(),
+        tokens: PostgresTokenStore(),
+        audit: PostgresAuditStore(),
+        operations: PostgresOperationStore()
+    )
+}

@@ -1,0 +1,87 @@
+import LockboxCore
+
+/// Bearer tokens, kept only as SHA-256 hashes, and authentication by them.
+public protocol TokenStore: Sendable {
+    /// Stores a new token under the hash of its secret.
+    func insert(_ token: TokenRecord, secretHash: [UInt8], _ db: PGConnection) throws
+
+    /// The caller behind a token's hash, with the roles its principal holds now; nil when
+    /// the token is unknown, revoked or expired at `nowMs`.
+    func authenticate(secretHash: [UInt8], ip: String, nowMs: Int64, _ db: PGConnection) throws -> Caller?
+
+    /// The token, locked until the transaction ends when `lock` is set.
+    func find(id: String, lock: Bool, _ db: PGConnection) throws -> TokenRecord?
+
+    /// Revokes the token; false when it was revoked already.
+    func revoke(id: String, nowMs: Int64, _ db: PGConnection) throws -> Bool
+}
+
+public struct PostgresTokenStore: TokenStore {
+    public init() {}
+
+    public func insert(_ token: TokenRecord, secretHash: [UInt8], _ db: PGConnection) throws {
+        try db.query(
+            """
+            INSERT INTO api_tokens (token_id, principal_id, tenant_id, token_hash, created_at_ms, expires_at_ms)
+            VALUES (\(token.id), \(token.principalID), \(token.tenantID), \(PGBytes(secretHash)), \(token.createdAtMs),
+                    \(token.expiresAtMs))
+            """
+        )
+    }
+
+    public func authenticate(secretHash: [UInt8], ip: String, nowMs: Int64, _ db: PGConnection) throws -> Caller? {
+        let rows = try db.query(
+            """
+            SELECT p.principal_id, p.display_name, p.tenant_id, r.role, r.tenant_id AS role_tenant_id
+            FROM api_tokens t
+            JOIN principals p ON p.principal_id = t.principal_id
+            LEFT JOIN role_assignments r ON r.principal_id = p.principal_id
+            WHERE t.token_hash = \(PGBytes(secretHash))
+              AND t.revoked_at_ms IS NULL
+              AND (t.expires_at_ms IS NULL OR t.expires_at_ms > \(nowMs))
+            """
+        )
+        guard let first = rows.first else { return nil }
+        var assignments = Set<Caller.Assignment>()
+        for row in rows.rows {
+            if let role = try row.decode("role", as: Role?.self) {
+                assignments.insert(Caller.Assignment(role: role, tenantID: try row.decode("role_tenant_id")))
+            }
+        }
+        return Caller(
+            id: try first.decode("principal_id"),
+            displayName: try first.decode("display_name"),
+            tenantID: try first.decode("tenant_id"),
+            assignments: assignments,
+            ip: ip
+        )
+    }
+
+    public func find(id: String, lock: Bool, _ db: PGConnection) throws -> TokenRecord? {
+        let select: PGQuery = """
+            SELECT token_id, principal_id, tenant_id, created_at_ms, expires_at_ms, revoked_at_ms
+            FROM api_tokens WHERE token_id = \(id)
+            """
+        let rows = try db.query(lock ? "\(select) FOR UPDATE" : select)
+        return try rows.first.map { row in
+            TokenRecord(
+                id: try row.decode("token_id"),
+                principalID: try row.decode("principal_id"),
+                tenantID: try row.decode("tenant_id"),
+                createdAtMs: try row.decode("created_at_ms"),
+                expiresAtMs: try row.decode("expires_at_ms"),
+                revokedAtMs: try row.decode("revoked_at_ms")
+            )
+        }
+    }
+
+    public func revoke(id: String, nowMs: Int64, _ db: PGConnection) throws -> Bool {
+        let updated = try db.query(
+            """
+            UPDATE api_tokens SET revoked_at_ms = \(nowMs) WHERE token_id = \(id) AND revoked_at_ms IS NULL
+            RETURNING token_id
+            """
+        )
+        return !updated.isEmpty
+    }
+}
