@@ -49,12 +49,14 @@ public struct RPCStreamWriter<Message: ProtoMessage>: Sendable {
 
 /// Maps method names to handlers. Anything not registered is UNIMPLEMENTED.
 public struct RPCRouter: Sendable {
-    public enum Handler: Sendable {
+    enum Handler: Sendable {
         /// Runs on the event loop itself, with no task: only for handlers that never block
         /// and never wait (a health check). Everything else is `.unary`.
         case inline(@Sendable ([UInt8], RPCCallContext) throws -> [UInt8])
         case unary(@Sendable ([UInt8], RPCCallContext) async throws -> [UInt8])
-        case serverStreaming(@Sendable ([UInt8], RPCCallContext, @escaping @Sendable ([UInt8]) async throws -> Void) async throws -> Void)
+        case serverStreaming(
+            @Sendable ([UInt8], RPCCallContext, @escaping @Sendable ([UInt8]) async throws -> Void) async throws -> Void
+        )
     }
 
     private(set) var handlers: [String: Handler] = [:]
@@ -65,13 +67,12 @@ public struct RPCRouter: Sendable {
 
     func handler(for method: String) -> Handler? { handlers[method] }
 
-    public mutating func registerUnary<Request: ProtoMessage, Response: ProtoMessage>(
-        _ method: String,
-        _ request: Request.Type = Request.self,
-        _ response: Response.Type = Response.self,
+    /// Registers a unary method. Its handler runs in a task of its own, off the event loop.
+    public mutating func register<Request, Response>(
+        _ method: UnaryMethod<Request, Response>,
         handler: @escaping @Sendable (Request, RPCCallContext) async throws -> Response
     ) {
-        handlers[method] = .unary { payload, context in
+        handlers[method.name] = .unary { payload, context in
             let request = try Self.decode(Request.self, payload)
             return try await handler(request, context).encode()
         }
@@ -79,25 +80,22 @@ public struct RPCRouter: Sendable {
 
     /// Registers a unary method that answers at once on the event loop, without a task.
     /// Its handler must not block or do I/O: it holds up every connection on its loop.
-    public mutating func registerInline<Request: ProtoMessage, Response: ProtoMessage>(
-        _ method: String,
-        _ request: Request.Type = Request.self,
-        _ response: Response.Type = Response.self,
+    public mutating func registerInline<Request, Response>(
+        _ method: UnaryMethod<Request, Response>,
         handler: @escaping @Sendable (Request, RPCCallContext) throws -> Response
     ) {
-        handlers[method] = .inline { payload, context in
+        handlers[method.name] = .inline { payload, context in
             let request = try Self.decode(Request.self, payload)
             return try handler(request, context).encode()
         }
     }
 
-    public mutating func registerServerStreaming<Request: ProtoMessage, Response: ProtoMessage>(
-        _ method: String,
-        _ request: Request.Type = Request.self,
-        _ response: Response.Type = Response.self,
+    /// Registers a server-streaming method.
+    public mutating func register<Request, Response>(
+        _ method: ServerStreamingMethod<Request, Response>,
         handler: @escaping @Sendable (Request, RPCCallContext, RPCStreamWriter<Response>) async throws -> Void
     ) {
-        handlers[method] = .serverStreaming { payload, context, send in
+        handlers[method.name] = .serverStreaming { payload, context, send in
             let request = try Self.decode(Request.self, payload)
             try await handler(request, context, RPCStreamWriter(sendBytes: send))
         }

@@ -5,45 +5,45 @@ import NIOExtras
 
 /// Serves the calls of one connection: the thin NIO side of ``ServerConnectionStateMachine``.
 ///
-/// Frames arrive already split by ``FrameDecoder``. Each call runs in its own
-/// task, off the event loop; its response is written back on the loop.
+/// Frames arrive already split by ``FrameDecoder``. Each call runs in its own task, off the
+/// event loop; its response is written back on the loop. All call and timer state lives in
+/// the state machine; this handler only carries its actions out and keeps one timer armed.
 final class ServerConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
+    typealias Machine = ServerConnectionStateMachine<PendingCall, Task<Void, Never>, NIODeadlineClock>
 
     struct PendingCall {
         var header: RequestHeader
         var payload: [UInt8]
-        var receivedAt: NIODeadline
+        var handler: RPCRouter.Handler?
+        var deadline: NIODeadline?
     }
 
-    private struct CallRecord {
-        var method: String
-        var startedAt: NIODeadline
-        var task: Task<Void, Never>?
-        var deadlineTimer: Scheduled<Void>?
-        /// The final frame was written (for example DEADLINE_EXCEEDED while the task still runs).
-        var responded = false
-    }
-
-    private var machine: ServerConnectionStateMachine<PendingCall>
-    private var calls: [UInt64: CallRecord] = [:]
+    private var machine: Machine
+    private let clock = NIODeadlineClock()
     private let router: RPCRouter
     private let configuration: RPCServerConfiguration
     private var logger: Logger
     private var context: ChannelHandlerContext?
     private var peerIP = ""
     private var readPending = false
-    private var idleTimer: Scheduled<Void>?
-    private var frameTimer: Scheduled<Void>?
-    private var graceTimer: Scheduled<Void>?
+    private var timer: Scheduled<Void>?
+    private var timerAt: NIODeadlineClock.Instant?
 
     init(router: RPCRouter, configuration: RPCServerConfiguration, logger: Logger) {
         self.router = router
         self.configuration = configuration
         self.logger = logger
-        self.machine = ServerConnectionStateMachine(maxConcurrentCalls: configuration.maxConcurrentCallsPerConnection)
+        self.machine = Machine(
+            configuration: .init(
+                maxConcurrentCalls: configuration.maxConcurrentCallsPerConnection,
+                idleTimeout: configuration.idleTimeout,
+                frameReadTimeout: configuration.frameReadTimeout,
+                gracePeriod: configuration.shutdownGracePeriod
+            )
+        )
     }
 
     // MARK: Channel events
@@ -62,7 +62,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         guard peerIP.isEmpty else { return }
         peerIP = context.channel.remoteAddress?.ipAddress ?? ""
         logger[metadataKey: "peer"] = "\(context.channel.remoteAddress?.description ?? "?")"
-        scheduleIdleTimer()
+        machine.activated(now: clock.now)
+        armTimer()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -76,33 +77,35 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     private func tearDown() {
-        machine.closed()
-        for (_, record) in calls {
-            record.task?.cancel()
-            record.deadlineTimer?.cancel()
-        }
-        calls.removeAll()
-        idleTimer?.cancel()
-        frameTimer?.cancel()
-        graceTimer?.cancel()
+        for task in machine.closed() { task.cancel() }
+        timer?.cancel()
+        timer = nil
+        timerAt = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
-        let receivedAt = NIODeadline.now()
         let decoded = buffer.withUnsafeReadableBytes { raw in Result { try RequestFrame(decoding: raw) } }
         guard case .success(let frame) = decoded else {
             writeConnectionStatus(Status(code: .invalidArgument, message: "cannot decode request frame"))
             return
         }
         guard let header = frame.header, header.callID != 0 else {
-            writeConnectionStatus(Status(code: .invalidArgument, message: "request header with a non-zero call_id is required"))
+            writeConnectionStatus(
+                Status(code: .invalidArgument, message: "request header with a non-zero call_id is required")
+            )
             return
         }
-        idleTimer?.cancel()
-        idleTimer = nil
-        let pending = PendingCall(header: header, payload: frame.payload, receivedAt: receivedAt)
-        switch machine.receive(id: header.callID, call: pending) {
+        let now = clock.now
+        let handler = router.handler(for: header.method)
+        let timeout = Self.timeout(of: header, handler: handler, default: configuration.defaultUnaryTimeout)
+        let call = PendingCall(
+            header: header,
+            payload: frame.payload,
+            handler: handler,
+            deadline: timeout.map { now.advanced(by: $0).deadline }
+        )
+        switch machine.received(id: header.callID, method: header.method, call: call, timeout: timeout, now: now) {
         case .start(let call):
             start(call)
         case .enqueued:
@@ -115,6 +118,20 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             )
         case .rejectClosed:
             break
+        }
+        armTimer()
+    }
+
+    /// The call's deadline: its own timeout, or the default for unary calls; none for inline ones.
+    static func timeout(of header: RequestHeader, handler: RPCRouter.Handler?, default: Duration?) -> Duration? {
+        switch handler {
+        case .inline, nil:
+            return nil
+        case .unary:
+            if header.timeoutMs > 0 { return .milliseconds(Int64(header.timeoutMs)) }
+            return `default`
+        case .serverStreaming:
+            return header.timeoutMs > 0 ? .milliseconds(Int64(header.timeoutMs)) : nil
         }
     }
 
@@ -129,14 +146,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event {
         case FrameDecoderEvent.frameStarted:
-            frameTimer?.cancel()
-            frameTimer = context.eventLoop.assumeIsolated().scheduleTask(in: configuration.frameReadTimeout.timeAmount) { [self] in
-                logger.notice("closing connection: frame not completed in time")
-                self.context?.close(promise: nil)
-            }
+            machine.frameStarted(now: clock.now)
+            armTimer()
         case FrameDecoderEvent.frameCompleted:
-            frameTimer?.cancel()
-            frameTimer = nil
+            machine.frameCompleted()
         case is ChannelShouldQuiesceEvent:
             quiesce()
         default:
@@ -167,31 +180,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         guard let context else { return }
         let callID = call.header.callID
         let method = call.header.method
-        guard let handler = router.handler(for: method) else {
-            calls[callID] = CallRecord(method: method, startedAt: call.receivedAt)
-            complete(callID: callID, result: .failure(RPCError(.unimplemented, "unknown method \"\(method.prefix(200))\"")))
-            return
-        }
-        if case .inline(let body) = handler {
-            // Answered here and now: no task, no deadline timer, no hop.
-            calls[callID] = CallRecord(method: method, startedAt: call.receivedAt)
-            let context = RPCCallContext(
+        guard let handler = call.handler else {
+            complete(
                 callID: callID,
-                method: method,
-                deadline: nil,
-                authToken: call.header.authToken,
-                idempotencyKey: call.header.idempotencyKey,
-                peerIP: peerIP,
-                logger: logger
+                result: .failure(RPCError(.unimplemented, "unknown method \"\(method.prefix(200))\""))
             )
-            complete(callID: callID, result: Result { try body(call.payload, context) })
             return
-        }
-        var deadline: NIODeadline?
-        if call.header.timeoutMs > 0 {
-            deadline = call.receivedAt + .milliseconds(Int64(call.header.timeoutMs))
-        } else if case .unary = handler, let timeout = configuration.defaultUnaryTimeout {
-            deadline = call.receivedAt + timeout.timeAmount
         }
         var callLogger = logger
         callLogger[metadataKey: "call.id"] = "\(callID)"
@@ -199,22 +193,20 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         let callContext = RPCCallContext(
             callID: callID,
             method: method,
-            deadline: deadline,
+            deadline: call.deadline,
             authToken: call.header.authToken,
             idempotencyKey: call.header.idempotencyKey,
             peerIP: peerIP,
             logger: callLogger
         )
-        var record = CallRecord(method: method, startedAt: call.receivedAt)
+        if case .inline(let body) = handler {
+            // Answered here and now: no task, no hop.
+            complete(callID: callID, result: Result { try body(call.payload, callContext) })
+            return
+        }
         let eventLoop = context.eventLoop
         let this = NIOLoopBound(self, eventLoop: eventLoop)
-        if let deadline {
-            record.deadlineTimer = eventLoop.scheduleTask(deadline: deadline) {
-                this.value.deadlineExpired(callID: callID)
-            }
-        }
         let payload = call.payload
-        calls[callID] = record
         let task = Task {
             let result: Result<[UInt8]?, any Error>
             do {
@@ -236,23 +228,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             }
             eventLoop.execute { this.value.complete(callID: callID, result: result) }
         }
-        calls[callID]?.task = task
-    }
-
-    private func deadlineExpired(callID: UInt64) {
-        guard var record = calls[callID], !record.responded else { return }
-        record.responded = true
-        record.task?.cancel()
-        calls[callID] = record
-        let status = Status(code: .deadlineExceeded, message: "deadline exceeded")
-        writeEnd(callID: callID, status: status)
-        logCall(callID: callID, record: record, status: status)
+        machine.attach(task, to: callID)
     }
 
     private func writeStreamMessage(callID: UInt64, _ bytes: [UInt8], eventLoop: any EventLoop)
         -> EventLoopFuture<Void>
     {
-        guard let context, let record = calls[callID], !record.responded else {
+        guard let context, machine.isRunning(callID) else {
             return eventLoop.makeFailedFuture(CancellationError())
         }
         let written = eventLoop.makePromise(of: Void.self)
@@ -261,9 +243,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     private func complete(callID: UInt64, result: Result<[UInt8]?, any Error>) {
-        guard let record = calls.removeValue(forKey: callID) else { return }
-        record.deadlineTimer?.cancel()
-        if !record.responded {
+        let action = machine.finished(id: callID, now: clock.now)
+        if action.respond {
             let status: Status
             var payload: [UInt8] = []
             switch result {
@@ -271,18 +252,21 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 status = .ok
                 payload = bytes ?? []
             case .failure(let error):
-                status = Self.status(for: error, logger: logger, method: record.method)
+                status = Self.status(for: error, logger: logger, method: action.method)
             }
             writeEnd(callID: callID, status: status, payload: payload)
-            logCall(callID: callID, record: record, status: status)
+            logCall(callID: callID, method: action.method, receivedAt: action.receivedAt, status: status)
         }
-        let action = machine.finish(id: callID)
-        for next in action.start { start(next) }
+        for next in action.start { start(next.call) }
         if action.close {
             context?.close(promise: nil)
             return
         }
-        if machine.isIdle { scheduleIdleTimer() }
+        armTimer()
+        resumeReadingIfAllowed()
+    }
+
+    private func resumeReadingIfAllowed() {
         if readPending && machine.mayRead {
             readPending = false
             context?.read()
@@ -296,18 +280,22 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         case is CancellationError:
             return Status(code: .cancelled, message: "call cancelled")
         default:
-            logger.error("handler failed", metadata: ["call.method": "\(method)", "error": "\(String(reflecting: error))"])
+            logger.error(
+                "handler failed",
+                metadata: ["call.method": "\(method)", "error": "\(String(reflecting: error))"]
+            )
             return Status(code: .internal, message: "internal error")
         }
     }
 
-    private func logCall(callID: UInt64, record: CallRecord, status: Status) {
-        let micros = (NIODeadline.now() - record.startedAt).nanoseconds / 1000
+    private func logCall(callID: UInt64, method: String, receivedAt: NIODeadlineClock.Instant?, status: Status) {
+        guard logger.logLevel <= .info else { return }
+        let micros = receivedAt.map { (NIODeadline.now() - $0.deadline).nanoseconds / 1000 } ?? 0
         logger.info(
             "call",
             metadata: [
                 "call.id": "\(callID)",
-                "call.method": "\(record.method)",
+                "call.method": "\(method)",
                 "call.status": "\(status.code)",
                 "call.duration_ms": "\(Double(micros) / 1000)",
             ]
@@ -318,7 +306,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     private func quiesce() {
         guard let context else { return }
-        switch machine.quiesce() {
+        switch machine.quiesce(now: clock.now) {
         case .none:
             return
         case .goAway(let closeNow):
@@ -328,23 +316,42 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 goaway: true
             )
             write(frame, context: context, thenClose: closeNow)
-            if !closeNow {
-                graceTimer = context.eventLoop.assumeIsolated().scheduleTask(in: configuration.shutdownGracePeriod.timeAmount) { [self] in
-                    logger.notice("grace period over: closing connection with calls in flight")
-                    self.context?.close(promise: nil)
-                }
-            }
+            armTimer()
         }
     }
 
-    private func scheduleIdleTimer() {
-        guard let context else { return }
-        idleTimer?.cancel()
-        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: configuration.idleTimeout.timeAmount) { [self] in
-            guard machine.isIdle else { return }
-            logger.debug("closing idle connection")
-            self.context?.close(promise: nil)
+    /// Keeps one timer armed at the machine's next wakeup. A timer armed earlier than needed
+    /// stays: it fires, finds nothing due, and is armed again.
+    private func armTimer() {
+        guard let context, let wakeup = machine.nextWakeup else { return }
+        if let timerAt, timerAt <= wakeup { return }
+        timer?.cancel()
+        timerAt = wakeup
+        let this = NIOLoopBound(self, eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(deadline: wakeup.deadline) { this.value.timerFired() }
+    }
+
+    private func timerFired() {
+        timer = nil
+        timerAt = nil
+        let action = machine.timerFired(now: clock.now)
+        if let reason = action.close {
+            switch reason {
+            case .frameReadTimeout: logger.notice("closing connection: frame not completed in time")
+            case .gracePeriodOver: logger.notice("grace period over: closing connection with calls in flight")
+            case .idle: logger.debug("closing idle connection")
+            }
+            context?.close(promise: nil)
+            return
         }
+        let status = Status(code: .deadlineExceeded, message: "deadline exceeded")
+        for expired in action.expired {
+            expired.handle?.cancel()
+            writeEnd(callID: expired.id, status: status)
+            logCall(callID: expired.id, method: expired.method, receivedAt: expired.receivedAt, status: status)
+        }
+        armTimer()
+        resumeReadingIfAllowed()
     }
 
     // MARK: Writing

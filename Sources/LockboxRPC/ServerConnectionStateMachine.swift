@@ -1,14 +1,31 @@
-/// The per-connection call bookkeeping of the server, as a value type.
+/// The state of one server connection, as a value type: its calls, their deadlines, and the
+/// connection's idle, frame-read and grace-period timers.
 ///
-/// It decides, for each call that arrives, whether it starts now, waits for a
-/// free slot, or is refused; when a call ends, which waiting call starts next;
-/// and when a draining connection may close. The channel handler carries the
-/// returned actions out. It knows nothing of NIO, so it is tested on its own.
-struct ServerConnectionStateMachine<Call> {
+/// Each event (a call arrives, a call finishes, a frame starts, the timer fires, shutdown
+/// begins) is a `mutating` function that returns what the channel handler must do. The
+/// machine never touches NIO: time comes in as `now`, and the handler keeps one timer armed
+/// at ``nextWakeup``. So every rule here is tested without sockets.
+///
+/// - `Call`: what a waiting call carries until it starts (the decoded frame).
+/// - `Handle`: what cancels a running call (its task).
+/// - `Clock`: whose instants the timers use.
+struct ServerConnectionStateMachine<Call, Handle, Clock: _Concurrency.Clock> where Clock.Duration == Duration {
+    typealias Instant = Clock.Instant
+
+    struct Configuration: Sendable {
+        var maxConcurrentCalls: Int
+        /// A connection with no call for this long is closed.
+        var idleTimeout: Duration
+        /// A frame that started must finish within this long.
+        var frameReadTimeout: Duration
+        /// After shutdown begins, calls in flight get this long.
+        var gracePeriod: Duration
+    }
+
     enum State: Equatable {
         case active
-        /// GOAWAY sent: no new calls, waiting for the ones accepted to finish.
-        case draining
+        /// GOAWAY sent: no new calls, waiting for the ones accepted to finish until the grace period ends.
+        case draining(until: Instant)
         case closed
     }
 
@@ -21,11 +38,36 @@ struct ServerConnectionStateMachine<Call> {
         case rejectClosed
     }
 
+    /// What to do when a call's work ended.
     struct FinishAction {
-        /// Waiting calls that now start.
-        var start: [Call] = []
+        /// Answer the call: false when it was answered already (its deadline passed).
+        var respond = false
+        var method = ""
+        var receivedAt: Instant?
+        /// Waiting calls that now start, with their ids.
+        var start: [(id: UInt64, call: Call)] = []
         /// The connection has drained and should close.
         var close = false
+    }
+
+    /// A call whose deadline passed: answer DEADLINE_EXCEEDED, and cancel its work if it runs.
+    struct Expired {
+        var id: UInt64
+        var method: String
+        var receivedAt: Instant
+        var handle: Handle?
+    }
+
+    enum CloseReason: Equatable {
+        case idle
+        case frameReadTimeout
+        case gracePeriodOver
+    }
+
+    struct TimerAction {
+        var expired: [Expired] = []
+        /// Close the connection, cancelling what still runs.
+        var close: CloseReason?
     }
 
     enum QuiesceAction: Equatable {
@@ -34,71 +76,229 @@ struct ServerConnectionStateMachine<Call> {
         case none
     }
 
-    private(set) var state: State = .active
-    private(set) var running: Set<UInt64> = []
-    private var waiting: [(id: UInt64, call: Call)] = []
-    private var waitingHead = 0
-    let maxConcurrentCalls: Int
-
-    init(maxConcurrentCalls: Int) {
-        precondition(maxConcurrentCalls > 0)
-        self.maxConcurrentCalls = maxConcurrentCalls
+    private enum Phase {
+        case waiting(Call)
+        case running(Handle?)
+        /// Answered DEADLINE_EXCEEDED; its work was cancelled but has not returned yet, so it holds its slot.
+        case answered(Handle?)
     }
 
-    var waitingCount: Int { waiting.count - waitingHead }
+    private struct Entry {
+        var method: String
+        var receivedAt: Instant
+        var deadline: Instant?
+        var phase: Phase
+    }
+
+    let configuration: Configuration
+    private(set) var state: State = .active
+    private var calls: [UInt64: Entry] = [:]
+    /// Ids of waiting calls, in arrival order, from `queueHead` on.
+    private var queue: [UInt64] = []
+    private var queueHead = 0
+    private var runningCount = 0
+    private var idleDeadline: Instant?
+    private var frameDeadline: Instant?
+    /// No call's deadline is earlier than this (it may be stale, and then the timer fires for nothing).
+    private var earliestCallDeadline: Instant?
+
+    init(configuration: Configuration) {
+        precondition(configuration.maxConcurrentCalls > 0)
+        self.configuration = configuration
+    }
+
+    var waitingCount: Int { queue.count - queueHead }
     /// No call running or waiting.
-    var isIdle: Bool { running.isEmpty && waitingCount == 0 }
+    var isIdle: Bool { calls.isEmpty }
     /// Whether the handler may read more from the socket.
     var mayRead: Bool { state != .closed && waitingCount == 0 }
 
-    mutating func receive(id: UInt64, call: Call) -> ReceiveAction {
+    /// The earliest instant at which ``timerFired(now:)`` has something to do; nil for never.
+    var nextWakeup: Instant? {
+        var wakeup: Instant?
+        func consider(_ instant: Instant?) {
+            guard let instant else { return }
+            if wakeup == nil || instant < wakeup! { wakeup = instant }
+        }
+        consider(frameDeadline)
+        consider(idleDeadline)
+        consider(earliestCallDeadline)
+        if case .draining(let until) = state { consider(until) }
+        return wakeup
+    }
+
+    /// Whether the call may still send messages: it runs and was not answered.
+    func isRunning(_ id: UInt64) -> Bool {
+        if case .running = calls[id]?.phase { return true }
+        return false
+    }
+
+    // MARK: Events
+
+    /// The connection opened.
+    mutating func activated(now: Instant) {
+        if isIdle, state == .active { idleDeadline = now.advanced(by: configuration.idleTimeout) }
+    }
+
+    /// A call arrived. `timeout` is measured from now, so time spent waiting for a slot counts.
+    mutating func received(id: UInt64, method: String, call: Call, timeout: Duration?, now: Instant) -> ReceiveAction {
         switch state {
         case .closed: return .rejectClosed
         case .draining: return .rejectDraining
         case .active: break
         }
-        if running.contains(id) || waiting[waitingHead...].contains(where: { $0.id == id }) {
-            return .rejectDuplicate
-        }
-        if running.count < maxConcurrentCalls && waitingCount == 0 {
-            running.insert(id)
+        guard calls[id] == nil else { return .rejectDuplicate }
+        idleDeadline = nil
+        let deadline = timeout.map { now.advanced(by: $0) }
+        if let deadline, earliestCallDeadline.map({ deadline < $0 }) ?? true { earliestCallDeadline = deadline }
+        if runningCount < configuration.maxConcurrentCalls && waitingCount == 0 {
+            calls[id] = Entry(method: method, receivedAt: now, deadline: deadline, phase: .running(nil))
+            runningCount += 1
             return .start(call)
         }
-        waiting.append((id, call))
+        calls[id] = Entry(method: method, receivedAt: now, deadline: deadline, phase: .waiting(call))
+        queue.append(id)
         return .enqueued
     }
 
-    mutating func finish(id: UInt64) -> FinishAction {
-        guard running.remove(id) != nil else { return FinishAction() }
-        var action = FinishAction()
-        while running.count < maxConcurrentCalls && waitingCount > 0 {
-            let next = waiting[waitingHead]
-            waitingHead += 1
-            running.insert(next.id)
-            action.start.append(next.call)
+    /// A started call's work is under way; `handle` cancels it.
+    mutating func attach(_ handle: Handle, to id: UInt64) {
+        guard var entry = calls[id] else { return }
+        switch entry.phase {
+        case .running: entry.phase = .running(handle)
+        case .answered: entry.phase = .answered(handle)
+        case .waiting: return
         }
-        if waitingCount == 0 {
-            waiting.removeAll(keepingCapacity: true)
-            waitingHead = 0
+        calls[id] = entry
+    }
+
+    /// A started call's work ended (successfully or not).
+    mutating func finished(id: UInt64, now: Instant) -> FinishAction {
+        guard let entry = calls.removeValue(forKey: id) else { return FinishAction() }
+        var action = FinishAction(method: entry.method, receivedAt: entry.receivedAt)
+        switch entry.phase {
+        case .running: action.respond = true
+        case .answered: action.respond = false
+        case .waiting: return action
         }
-        if state == .draining && isIdle {
-            state = .closed
-            action.close = true
+        runningCount -= 1
+        while runningCount < configuration.maxConcurrentCalls, let next = dequeue() {
+            runningCount += 1
+            action.start.append(next)
+        }
+        if isIdle {
+            switch state {
+            case .draining:
+                state = .closed
+                action.close = true
+            case .active:
+                idleDeadline = now.advanced(by: configuration.idleTimeout)
+            case .closed:
+                break
+            }
         }
         return action
     }
 
-    mutating func quiesce() -> QuiesceAction {
+    /// The first bytes of a frame arrived.
+    mutating func frameStarted(now: Instant) {
+        frameDeadline = now.advanced(by: configuration.frameReadTimeout)
+    }
+
+    /// The frame that had started is complete.
+    mutating func frameCompleted() {
+        frameDeadline = nil
+    }
+
+    /// The handler's timer fired.
+    mutating func timerFired(now: Instant) -> TimerAction {
+        var action = TimerAction()
+        guard state != .closed else { return action }
+        if let frameDeadline, frameDeadline <= now {
+            action.close = .frameReadTimeout
+        } else if case .draining(let until) = state, until <= now {
+            action.close = .gracePeriodOver
+        } else if isIdle, let idleDeadline, idleDeadline <= now {
+            action.close = .idle
+        }
+        if action.close != nil { return action }
+
+        earliestCallDeadline = nil
+        var expiredWaiting = false
+        for (id, entry) in calls {
+            guard let deadline = entry.deadline else { continue }
+            guard deadline <= now else {
+                if case .answered = entry.phase { continue }
+                if earliestCallDeadline.map({ deadline < $0 }) ?? true { earliestCallDeadline = deadline }
+                continue
+            }
+            switch entry.phase {
+            case .running(let handle):
+                calls[id]?.phase = .answered(handle)
+                action.expired.append(Expired(id: id, method: entry.method, receivedAt: entry.receivedAt, handle: handle))
+            case .waiting:
+                // Answered without ever running.
+                calls.removeValue(forKey: id)
+                expiredWaiting = true
+                action.expired.append(Expired(id: id, method: entry.method, receivedAt: entry.receivedAt, handle: nil))
+            case .answered:
+                break
+            }
+        }
+        if expiredWaiting {
+            queue = queue[queueHead...].filter { calls[$0] != nil }
+            queueHead = 0
+            if isIdle, state == .active { idleDeadline = now.advanced(by: configuration.idleTimeout) }
+        }
+        action.expired.sort { $0.id < $1.id }
+        return action
+    }
+
+    /// Shutdown began.
+    mutating func quiesce(now: Instant) -> QuiesceAction {
         guard state == .active else { return .none }
+        idleDeadline = nil
         if isIdle {
             state = .closed
             return .goAway(closeNow: true)
         }
-        state = .draining
+        state = .draining(until: now.advanced(by: configuration.gracePeriod))
         return .goAway(closeNow: false)
     }
 
-    mutating func closed() {
+    /// The connection closed; returns the handles of the work to cancel.
+    mutating func closed() -> [Handle] {
         state = .closed
+        var handles: [Handle] = []
+        for entry in calls.values {
+            switch entry.phase {
+            case .running(let handle?), .answered(let handle?): handles.append(handle)
+            default: break
+            }
+        }
+        calls.removeAll()
+        queue.removeAll()
+        queueHead = 0
+        runningCount = 0
+        idleDeadline = nil
+        frameDeadline = nil
+        earliestCallDeadline = nil
+        return handles
+    }
+
+    private mutating func dequeue() -> (id: UInt64, call: Call)? {
+        while queueHead < queue.count {
+            let id = queue[queueHead]
+            queueHead += 1
+            if queueHead == queue.count {
+                queue.removeAll(keepingCapacity: true)
+                queueHead = 0
+            }
+            guard var entry = calls[id], case .waiting(let call) = entry.phase else { continue }
+            entry.phase = .running(nil)
+            calls[id] = entry
+            return (id, call)
+        }
+        return nil
     }
 }

@@ -37,13 +37,13 @@ import Testing
             #expect(envelopeError.callID == 0)
             #expect(envelopeError.end?.status?.code == .invalidArgument)
             // A good envelope whose payload is not the method's request message.
-            try await raw.sendCall(id: 7, method: TestMethods.sleep, payload: [0x0a, 0x05, 0x01])
+            try await raw.sendCall(id: 7, method: TestMethods.sleep.name, payload: [0x0a, 0x05, 0x01])
             let payloadError = try #require(try await raw.next())
             #expect(payloadError.callID == 7)
             #expect(payloadError.end?.status?.code == .invalidArgument)
             #expect(payloadError.end?.status?.message == "cannot decode lockbox.v1.PingResponse: malformed protobuf")
             // The same connection then completes a Ping.
-            try await raw.sendCall(id: 8, method: TestMethods.ping, payload: [])
+            try await raw.sendCall(id: 8, method: TestMethods.ping.name, payload: [])
             let pong = try #require(try await raw.next())
             #expect(pong.callID == 8)
             #expect(pong.end?.status?.code == .ok)
@@ -56,7 +56,7 @@ import Testing
             let raw = try await RawConnection(port: port)
             try await raw.send([0, 0, 0, 0])
             #expect(try await raw.next()?.end?.status?.code == .invalidArgument)
-            try await raw.sendCall(id: 0, method: TestMethods.ping, payload: [])
+            try await raw.sendCall(id: 0, method: TestMethods.ping.name, payload: [])
             #expect(try await raw.next()?.end?.status?.code == .invalidArgument)
         }
     }
@@ -65,7 +65,7 @@ import Testing
         try await withTestServer { port, _ in
             let client = RPCClient(configuration: RPCClientConfiguration(port: port))
             await #expect(throws: RPCError(.unimplemented, "unknown method \"lockbox.v1.Lockbox/NoSuchMethod\"")) {
-                _ = try await client.unary("lockbox.v1.Lockbox/NoSuchMethod", PingRequest(), as: PingResponse.self)
+                _ = try await client.unary(UnaryMethod<PingRequest, PingResponse>("lockbox.v1.Lockbox/NoSuchMethod"), PingRequest())
             }
             await client.close()
         }
@@ -76,7 +76,7 @@ import Testing
             let client = RPCClient(configuration: RPCClientConfiguration(port: port))
             let versions = try await withThrowingTaskGroup(of: String.self) { group in
                 for _ in 0..<1000 {
-                    group.addTask { try await client.unary(TestMethods.ping, PingRequest(), as: PingResponse.self).version }
+                    group.addTask { try await client.unary(TestMethods.ping, PingRequest()).version }
                 }
                 return try await group.reduce(into: [String]()) { $0.append($1) }
             }
@@ -86,7 +86,7 @@ import Testing
 
             // The same at the wire: 1,000 calls in one write, each answered under its own call id.
             let raw = try await RawConnection(port: port)
-            try await raw.send((1...1000).flatMap { RawConnection.callBytes(id: UInt64($0), method: TestMethods.ping, payload: []) })
+            try await raw.send((1...1000).flatMap { RawConnection.callBytes(id: UInt64($0), method: TestMethods.ping.name, payload: []) })
             var seen = Set<UInt64>()
             for _ in 0..<1000 {
                 let frame = try #require(try await raw.next())
@@ -104,7 +104,7 @@ import Testing
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<8 {
                     group.addTask {
-                        _ = try await client.unary(TestMethods.sleep, PingResponse(serverTimeMs: 50), as: PingResponse.self)
+                        _ = try await client.unary(TestMethods.sleep, PingResponse(serverTimeMs: 50))
                     }
                 }
                 try await group.waitForAll()
@@ -119,7 +119,7 @@ import Testing
         try await withTestServer { port, _ in
             // The server's own answer, seen on the wire.
             let raw = try await RawConnection(port: port)
-            try await raw.sendCall(id: 3, method: TestMethods.sleep, payload: PingResponse(serverTimeMs: 5000).encode(), timeoutMs: 100)
+            try await raw.sendCall(id: 3, method: TestMethods.sleep.name, payload: PingResponse(serverTimeMs: 5000).encode(), timeoutMs: 100)
             let frame = try #require(try await raw.next(timeout: .seconds(3)))
             #expect(frame.callID == 3)
             #expect(frame.end?.status?.code == .deadlineExceeded)
@@ -130,7 +130,6 @@ import Testing
                 _ = try await client.unary(
                     TestMethods.sleep,
                     PingResponse(serverTimeMs: 5000),
-                    as: PingResponse.self,
                     options: CallOptions(timeout: .milliseconds(100))
                 )
             }
@@ -138,7 +137,6 @@ import Testing
             let slept = try await client.unary(
                 TestMethods.sleep,
                 PingResponse(serverTimeMs: 10),
-                as: PingResponse.self,
                 options: CallOptions(timeout: .seconds(5))
             )
             #expect(slept.version == "slept")
@@ -150,7 +148,7 @@ import Testing
         try await withTestServer { port, _ in
             let client = RPCClient(configuration: RPCClientConfiguration(port: port))
             await #expect(throws: RPCError(.internal, "internal error")) {
-                _ = try await client.unary(TestMethods.leak, PingRequest(), as: PingResponse.self)
+                _ = try await client.unary(TestMethods.leak, PingRequest())
             }
             await client.close()
         }
@@ -160,7 +158,7 @@ import Testing
         try await withTestServer { port, _ in
             let client = RPCClient(configuration: RPCClientConfiguration(port: port))
             var received: [Int64] = []
-            for try await message in client.serverStream(TestMethods.stream, PingResponse(serverTimeMs: 100), as: PingResponse.self) {
+            for try await message in client.serverStream(TestMethods.stream, PingResponse(serverTimeMs: 100)) {
                 received.append(message.serverTimeMs)
             }
             #expect(received == Array(0..<100))
@@ -169,8 +167,7 @@ import Testing
             do {
                 for try await _ in client.serverStream(
                     TestMethods.stream,
-                    PingResponse(version: "fail", serverTimeMs: 3),
-                    as: PingResponse.self
+                    PingResponse(version: "fail", serverTimeMs: 3)
                 ) {
                     partial += 1
                 }
@@ -189,10 +186,10 @@ import Testing
             #expect(try await raw.next(timeout: .seconds(5)) == nil)
 
             let client = RPCClient(configuration: RPCClientConfiguration(port: port))
-            #expect(try await client.unary(TestMethods.ping, PingRequest(), as: PingResponse.self).version == "test")
+            #expect(try await client.unary(TestMethods.ping, PingRequest()).version == "test")
             try await Task.sleep(for: .milliseconds(2500))
             // The server closed the idle connection; the next call opens a new one.
-            #expect(try await client.unary(TestMethods.ping, PingRequest(), as: PingResponse.self).version == "test")
+            #expect(try await client.unary(TestMethods.ping, PingRequest()).version == "test")
             await client.close()
         }
     }
@@ -206,7 +203,7 @@ import Testing
                 try await withThrowingTaskGroup(of: String.self) { tasks in
                     for _ in 0..<5 {
                         tasks.addTask {
-                            try await client.unary(TestMethods.sleep, PingResponse(serverTimeMs: 500), as: PingResponse.self).version
+                            try await client.unary(TestMethods.sleep, PingResponse(serverTimeMs: 500)).version
                         }
                     }
                     return try await tasks.reduce(into: [String]()) { $0.append($1) }
@@ -231,7 +228,7 @@ import Testing
         try await withTestServer({ $0.shutdownGracePeriod = .milliseconds(200) }, probe: probe) { port, group in
             let client = RPCClient(configuration: RPCClientConfiguration(port: port))
             let call = Task {
-                try await client.unary(TestMethods.sleep, PingResponse(serverTimeMs: 60_000), as: PingResponse.self)
+                try await client.unary(TestMethods.sleep, PingResponse(serverTimeMs: 60_000))
             }
             while probe.started < 1 { try await Task.sleep(for: .milliseconds(5)) }
             await group.triggerGracefulShutdown()
@@ -247,7 +244,7 @@ import Testing
         try await withTestServer { boundPort, _ in port = boundPort }
         let client = RPCClient(configuration: RPCClientConfiguration(port: port))
         await #expect(throws: RPCError.self) {
-            _ = try await client.unary(TestMethods.ping, PingRequest(), as: PingResponse.self)
+            _ = try await client.unary(TestMethods.ping, PingRequest())
         }
     }
 }

@@ -29,32 +29,32 @@ struct SecretDatabaseError: Error, CustomStringConvertible {
 }
 
 enum TestMethods {
-    static let ping = "lockbox.v1.Lockbox/Ping"
+    static let ping = UnaryMethod<PingRequest, PingResponse>("lockbox.v1.Lockbox/Ping")
     /// Sleeps for `serverTimeMs` milliseconds of the request (a PingResponse reused as input).
-    static let sleep = "test.Test/Sleep"
+    static let sleep = UnaryMethod<PingResponse, PingResponse>("test.Test/Sleep")
     /// Streams `serverTimeMs` messages, then fails with NOT_FOUND when `version` is "fail".
-    static let stream = "test.Test/Stream"
+    static let stream = ServerStreamingMethod<PingResponse, PingResponse>("test.Test/Stream")
     /// Throws an error whose text must never reach the client.
-    static let leak = "test.Test/Leak"
+    static let leak = UnaryMethod<PingRequest, PingResponse>("test.Test/Leak")
 
     static func router(probe: Probe) -> RPCRouter {
         var router = RPCRouter()
-        router.registerUnary(ping, PingRequest.self, PingResponse.self) { _, _ in
+        router.register(ping) { _, _ in
             PingResponse(version: "test", serverTimeMs: 1)
         }
-        router.registerUnary(sleep, PingResponse.self, PingResponse.self) { request, _ in
+        router.register(sleep) { request, _ in
             probe.enter()
             defer { probe.leave() }
             try await Task.sleep(for: .milliseconds(request.serverTimeMs))
             return PingResponse(version: "slept")
         }
-        router.registerServerStreaming(stream, PingResponse.self, PingResponse.self) { request, _, writer in
+        router.register(stream) { request, _, writer in
             for index in 0..<request.serverTimeMs {
                 try await writer.send(PingResponse(version: "item", serverTimeMs: index))
             }
             if request.version == "fail" { throw RPCError(.notFound, "no more") }
         }
-        router.registerUnary(leak, PingRequest.self, PingResponse.self) { _, _ in
+        router.register(leak) { _, _ in
             throw SecretDatabaseError()
         }
         return router

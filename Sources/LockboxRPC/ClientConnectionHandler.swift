@@ -1,0 +1,94 @@
+import LockboxProto
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// Routes response frames to the calls that wait for them, by call id.
+final class ClientConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private struct PendingCall {
+        /// Returns true when the frame ended the call.
+        var onFrame: (ResponseFrame) -> Bool
+        var onFailure: (RPCError) -> Void
+        var timer: Scheduled<Void>?
+    }
+
+    private var pending: [UInt64: PendingCall] = [:]
+    private var nextCallID: UInt64 = 1
+    private var context: ChannelHandlerContext?
+    /// The status of the last connection-level error frame (call id 0), used to fail calls when the server closes.
+    private var connectionStatus: Status?
+    let goAwayReceived = NIOLockedValueBox(false)
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    func start(
+        _ header: RequestHeader,
+        payload: [UInt8],
+        timeout: Duration?,
+        onFrame: @escaping (ResponseFrame) -> Bool,
+        onFailure: @escaping (RPCError) -> Void
+    ) {
+        guard let context, context.channel.isActive else {
+            onFailure(RPCError(.unavailable, "connection closed"))
+            return
+        }
+        var header = header
+        let callID = nextCallID
+        nextCallID &+= 1
+        header.callID = callID
+        var call = PendingCall(onFrame: onFrame, onFailure: onFailure)
+        if let timeout {
+            call.timer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout.timeAmount) { [self] in
+                // The server normally answers DEADLINE_EXCEEDED first; this covers a server that went silent.
+                pending.removeValue(forKey: callID)?.onFailure(RPCError(.deadlineExceeded, "deadline exceeded"))
+            }
+        }
+        pending[callID] = call
+        let frame = RequestFrame(header: header, payload: payload)
+        context.writeAndFlush(
+            NIOAny(Framing.frame(frame.encode(), allocator: context.channel.allocator)),
+            promise: nil
+        )
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        guard let frame = try? buffer.withUnsafeReadableBytes({ try ResponseFrame(decoding: $0) }) else {
+            context.close(promise: nil)
+            return
+        }
+        if frame.callID == 0 {
+            if frame.goaway { goAwayReceived.withLockedValue { $0 = true } }
+            if let status = frame.end?.status, status.code != .ok { connectionStatus = status }
+            return
+        }
+        guard let call = pending[frame.callID] else { return }
+        if call.onFrame(frame) {
+            call.timer?.cancel()
+            pending.removeValue(forKey: frame.callID)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let error: RPCError
+        if let status = connectionStatus {
+            error = RPCError(status.code, status.message)
+        } else {
+            error = RPCError(.unavailable, "connection closed")
+        }
+        let calls = pending
+        pending.removeAll()
+        for (_, call) in calls {
+            call.timer?.cancel()
+            call.onFailure(error)
+        }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,78 @@
+import LockboxProto
+
+/// Every method of `service Lockbox` in proto/lockbox.proto, with its types. The server's
+/// router, the client, the CLI, the load generator and the tests all name methods from here.
+public enum LockboxMethods {
+    public static let service = "lockbox.v1.Lockbox"
+
+    // Health.
+    public static let ping = UnaryMethod<PingRequest, PingResponse>(service + "/Ping")
+
+    // Requests.
+    public static let createAccessRequest = UnaryMethod<CreateAccessRequestRequest, AccessRequest>(
+        service + "/CreateAccessRequest"
+    )
+    public static let cancelAccessRequest = UnaryMethod<CancelAccessRequestRequest, AccessRequest>(
+        service + "/CancelAccessRequest"
+    )
+    public static let getAccessRequest = UnaryMethod<GetAccessRequestRequest, AccessRequest>(
+        service + "/GetAccessRequest"
+    )
+    public static let listAccessRequests = UnaryMethod<ListAccessRequestsRequest, ListAccessRequestsResponse>(
+        service + "/ListAccessRequests"
+    )
+    public static let watchAccessRequests = ServerStreamingMethod<WatchAccessRequestsRequest, AccessRequestEvent>(
+        service + "/WatchAccessRequests"
+    )
+    public static let decideInternal = UnaryMethod<InternalDecision, AccessRequest>(service + "/DecideInternal")
+    public static let decideCustomer = UnaryMethod<CustomerDecision, AccessRequest>(service + "/DecideCustomer")
+    public static let revokeAccess = UnaryMethod<RevokeAccessRequest, AccessRequest>(service + "/RevokeAccess")
+
+    // Access.
+    public static let checkAccess = UnaryMethod<CheckAccessRequest, CheckAccessResponse>(service + "/CheckAccess")
+    public static let listGrants = UnaryMethod<ListGrantsRequest, ListGrantsResponse>(service + "/ListGrants")
+    public static let listPreapprovedOperations = UnaryMethod<
+        ListPreapprovedOperationsRequest, ListPreapprovedOperationsResponse
+    >(service + "/ListPreapprovedOperations")
+    public static let addPreapprovedOperation = UnaryMethod<PreapprovedOperation, PreapprovedOperation>(
+        service + "/AddPreapprovedOperation"
+    )
+    public static let removePreapprovedOperation = UnaryMethod<RemovePreapprovedOperationRequest, Empty>(
+        service + "/RemovePreapprovedOperation"
+    )
+
+    // Administration.
+    public static let createTenant = UnaryMethod<CreateTenantRequest, CreateTenantResponse>(service + "/CreateTenant")
+    public static let getTenantSettings = UnaryMethod<GetTenantSettingsRequest, TenantSettings>(
+        service + "/GetTenantSettings"
+    )
+    public static let setTenantSettings = UnaryMethod<TenantSettings, TenantSettings>(service + "/SetTenantSettings")
+    public static let createPrincipal = UnaryMethod<CreatePrincipalRequest, Principal>(service + "/CreatePrincipal")
+    public static let listPrincipals = UnaryMethod<ListPrincipalsRequest, ListPrincipalsResponse>(
+        service + "/ListPrincipals"
+    )
+    public static let issueToken = UnaryMethod<IssueTokenRequest, IssuedToken>(service + "/IssueToken")
+    public static let revokeToken = UnaryMethod<RevokeTokenRequest, Token>(service + "/RevokeToken")
+    public static let assignRole = UnaryMethod<RoleAssignment, RoleAssignment>(service + "/AssignRole")
+    public static let removeRole = UnaryMethod<RoleAssignment, RoleAssignment>(service + "/RemoveRole")
+    public static let listRoleAssignments = UnaryMethod<ListRoleAssignmentsRequest, ListRoleAssignmentsResponse>(
+        service + "/ListRoleAssignments"
+    )
+
+    // Audit.
+    public static let searchAudit = UnaryMethod<SearchAuditRequest, SearchAuditResponse>(service + "/SearchAudit")
+    public static let exportAudit = ServerStreamingMethod<ExportAuditRequest, AuditExportChunk>(
+        service + "/ExportAudit"
+    )
+
+    /// Every method above.
+    public static let all: [AnyRPCMethod] = [
+        ping.erased, createAccessRequest.erased, cancelAccessRequest.erased, getAccessRequest.erased,
+        listAccessRequests.erased, watchAccessRequests.erased, decideInternal.erased, decideCustomer.erased,
+        revokeAccess.erased, checkAccess.erased, listGrants.erased, listPreapprovedOperations.erased,
+        addPreapprovedOperation.erased, removePreapprovedOperation.erased, createTenant.erased,
+        getTenantSettings.erased, setTenantSettings.erased, createPrincipal.erased, listPrincipals.erased,
+        issueToken.erased, revokeToken.erased, assignRole.erased, removeRole.erased, listRoleAssignments.erased,
+        searchAudit.erased, exportAudit.erased,
+    ]
+}
