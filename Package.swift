@@ -2,7 +2,7 @@
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("ExistentialAny")
 ]
 
 let package = Package(
@@ -36,7 +36,7 @@ let package = Package(
             dependencies: ["CLockboxProto"],
             swiftSettings: swiftSettings
         ),
-        // Length-prefixed framing, call multiplexing, status codes, the RPC server and the async client.
+        // Framing, the connection state machine, typed method descriptors, the router, the server and the client.
         .target(
             name: "LockboxRPC",
             dependencies: [
@@ -50,19 +50,24 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Shared by the two executables: duration parsing and LOCKBOX_* environment lookup.
-        .target(name: "LockboxCommandSupport", swiftSettings: swiftSettings),
+        // Option values (durations, host:port) and LOCKBOX_* environment lookup, for the executables.
+        .target(name: "LockboxOptionParsing", swiftSettings: swiftSettings),
         // libpq, found through pkg-config (Debian libpq-dev).
         .systemLibrary(
             name: "CLibPQ",
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
         ),
-        // PostgreSQL through libpq: connections, the bounded pool, transactions, migrations.
+        // The one rulebook: states and transitions, the access decision, the authorization policy,
+        // input limits, the injectable clock. Pure: no I/O.
+        .target(name: "LockboxCore", swiftSettings: swiftSettings),
+        // The data layer: all SQL, one store per aggregate, typed binds and rows, over libpq's
+        // connection pool; migrations.
         .target(
             name: "LockboxStore",
             dependencies: [
                 "CLibPQ",
+                "LockboxCore",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -70,9 +75,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Pure domain logic: request states and transitions, policy, the injectable clock. No I/O.
-        .target(name: "LockboxCore", swiftSettings: swiftSettings),
-        // The Lockbox API: authentication, authorization, handlers, sweepers; wired onto the RPC server.
+        // The Lockbox API: the gatekeeper every call passes, one thin API per area, sweepers, notifications.
         .target(
             name: "LockboxServer",
             dependencies: [
@@ -82,7 +85,7 @@ let package = Package(
                 "LockboxStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -90,7 +93,7 @@ let package = Package(
         .executableTarget(
             name: "lockboxd",
             dependencies: [
-                "LockboxCommandSupport",
+                "LockboxOptionParsing",
                 "LockboxCore",
                 "LockboxServer",
                 "LockboxStore",
@@ -106,20 +109,18 @@ let package = Package(
         .executableTarget(
             name: "lockbox",
             dependencies: [
-                "LockboxCommandSupport",
+                "LockboxOptionParsing",
                 "LockboxProto",
                 "LockboxRPC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
-        // Heap statistics from glibc, for the leak tests.
-        .target(name: "CHeapStats", path: "Tests/CHeapStats"),
         // Load generator: drives a running lockboxd over the real protocol (scripts/bench).
         .executableTarget(
             name: "lockbox-bench",
             dependencies: [
-                "LockboxCommandSupport",
+                "LockboxOptionParsing",
                 "LockboxProto",
                 "LockboxRPC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -130,11 +131,34 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+
+        // MARK: Tests, one target per layer.
+
+        // Heap statistics from glibc, for the leak tests.
+        .target(name: "CHeapStats", path: "Tests/CHeapStats"),
+        // Shared by the PostgreSQL, integration and binary tests: test databases, an in-process
+        // server harness, and the built executables.
+        .target(
+            name: "LockboxTestSupport",
+            dependencies: [
+                "LockboxCore",
+                "LockboxProto",
+                "LockboxRPC",
+                "LockboxServer",
+                "LockboxStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/LockboxTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        // Pure: round trips, wire compatibility with protoc, decoder robustness, leaks.
         .testTarget(
             name: "LockboxProtoTests",
             dependencies: ["LockboxProto", "CHeapStats"],
             swiftSettings: swiftSettings
         ),
+        // The state machine without sockets, framing on EmbeddedChannel, the server and client on loopback.
         .testTarget(
             name: "LockboxRPCTests",
             dependencies: [
@@ -143,27 +167,70 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
+        // Pure tables: lifecycle, access decision, authorization matrix, input limits.
         .testTarget(
             name: "LockboxCoreTests",
             dependencies: ["LockboxCore"],
             swiftSettings: swiftSettings
         ),
+        // Against the PostgreSQL that scripts/test starts: typed binds and rows, each store.
+        .testTarget(
+            name: "LockboxStoreTests",
+            dependencies: ["LockboxStore", "LockboxCore", "LockboxTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        // Pure: the server's method table and error mapping.
         .testTarget(
             name: "LockboxServerTests",
             dependencies: [
+                "LockboxServer",
+                "LockboxCore",
+                "LockboxRPC",
+                "LockboxStore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The whole server in process, over real sockets and a real PostgreSQL.
+        .testTarget(
+            name: "LockboxIntegrationTests",
+            dependencies: [
+                "LockboxTestSupport",
                 "LockboxRPC",
                 "LockboxProto",
                 "LockboxCore",
                 "LockboxStore",
                 "LockboxServer",
-                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The built lockboxd and lockbox executables: the README walkthrough, replicas, a lost database.
+        .testTarget(
+            name: "LockboxBinaryTests",
+            dependencies: [
+                "LockboxTestSupport",
+                "LockboxRPC",
+                "LockboxProto",
+                "LockboxStore",
+                "LockboxServer",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The repository itself: docs against code, the compose file, generated code, where SQL lives.
+        .testTarget(
+            name: "LockboxPackagingTests",
+            dependencies: [
+                "LockboxTestSupport",
+                "LockboxRPC",
+                "LockboxProto",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings

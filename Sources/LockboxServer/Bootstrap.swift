@@ -14,40 +14,44 @@ public enum Bootstrap {
         }
     }
 
-    public static func createProviderAdmin(displayName: String, pool: PGPool, clock: any LockboxClock) async throws -> Result {
+    public static func createProviderAdmin(
+        displayName: String,
+        pool: PGPool,
+        stores: Stores = .postgres,
+        clock: any LockboxClock
+    ) async throws -> Result {
         try await pool.transaction { db in
             // One bootstrap at a time, even from two processes.
-            try db.query("SELECT pg_advisory_xact_lock($1)", ["5008119"])
-            let existing = try db.query("SELECT 1 FROM role_assignments WHERE role = 'provider_admin' LIMIT 1")
-            guard existing.isEmpty else { throw AlreadyBootstrapped() }
+            try stores.principals.lockBootstrap(db)
+            guard try stores.principals.holders(of: .providerAdmin, tenantID: "", db) == 0 else {
+                throw AlreadyBootstrapped()
+            }
             let now = clock.nowMillis()
-            let id = Tokens.newID("p")
-            let secret = Tokens.newSecret()
-            let tokenID = Tokens.newID("tok")
-            try db.query(
-                "INSERT INTO principals (principal_id, tenant_id, display_name, created_at_ms) VALUES ($1, NULL, $2, $3::bigint)",
-                [id, displayName, String(now)]
+            let id = Credentials.newID("p")
+            let secret = Credentials.newSecret()
+            let token = TokenRecord(
+                id: Credentials.newID("tok"),
+                principalID: id,
+                tenantID: nil,
+                createdAtMs: now,
+                expiresAtMs: nil
             )
-            try db.query(
-                """
-                INSERT INTO role_assignments (principal_id, role, tenant_id, assigned_by, assigned_at_ms)
-                VALUES ($1, 'provider_admin', '', 'bootstrap', $2::bigint)
-                """,
-                [id, String(now)]
+            try stores.principals.create(id: id, tenantID: nil, displayName: displayName, nowMs: now, db)
+            let assignment = RoleAssignmentRecord(
+                principalID: id,
+                role: .providerAdmin,
+                tenantID: "",
+                assignedBy: "bootstrap",
+                assignedAtMs: now
             )
-            try db.query(
-                """
-                INSERT INTO api_tokens (token_id, principal_id, tenant_id, token_hash, created_at_ms)
-                VALUES ($1, $2, NULL, decode($3, 'hex'), $4::bigint)
-                """,
-                [tokenID, id, Tokens.hashHex(secret), String(now)]
-            )
+            _ = try stores.principals.assign(assignment, db)
+            try stores.tokens.insert(token, secretHash: Credentials.hash(secret), db)
             for (activity, details) in [
                 (Activity.principalCreated, ["principal_id": JSONValue.string(id), "display_name": .string(displayName)]),
-                (Activity.roleAssigned, ["principal_id": .string(id), "role": .string("provider_admin")]),
-                (Activity.tokenIssued, ["principal_id": .string(id), "token_id": .string(tokenID)]),
+                (Activity.roleAssigned, ["principal_id": .string(id), "role": .string(Role.providerAdmin.rawValue)]),
+                (Activity.tokenIssued, ["principal_id": .string(id), "token_id": .string(token.id)]),
             ] {
-                try AuditLog.append(
+                try stores.audit.append(
                     AuditEntry(
                         tenantID: "",
                         actorID: "bootstrap",
@@ -57,7 +61,7 @@ public enum Bootstrap {
                         details: details
                     ),
                     nowMs: now,
-                    db: db
+                    db
                 )
             }
             return Result(principalID: id, token: secret)

@@ -1,6 +1,8 @@
 import LockboxCore
 import LockboxProto
 
+// Between Core's domain values and the wire's messages, both ways, in one place.
+
 extension ContentService {
     init?(proto: Service) {
         switch proto {
@@ -10,6 +12,23 @@ extension ContentService {
         case .teams: self = .teams
         default: return nil
         }
+    }
+
+    /// The service a request names; INVALID_ARGUMENT for none or an unknown one.
+    static func required(_ proto: Service) throws(DomainError) -> ContentService {
+        guard let service = ContentService(proto: proto) else {
+            throw DomainError.invalidArgument("service must be one of exchange, sharepoint, onedrive, teams")
+        }
+        return service
+    }
+
+    /// nil for SERVICE_UNSPECIFIED (any); INVALID_ARGUMENT for an unknown one.
+    static func filter(_ proto: Service) throws(DomainError) -> ContentService? {
+        guard proto != .unspecified else { return nil }
+        guard let service = ContentService(proto: proto) else {
+            throw DomainError.invalidArgument("unknown service \(proto)")
+        }
+        return service
     }
 
     var proto: Service {
@@ -80,4 +99,166 @@ extension LockboxCore.Role {
 
 extension AuditDecision {
     var proto: Decision { Decision(rawValue: Int32(rawValue)) }
+}
+
+extension LockboxCore.AccessDenyReason {
+    var proto: LockboxProto.AccessDenyReason {
+        switch self {
+        case .noGrant: .noGrant
+        case .notApproved: .notApproved
+        case .grantExpired: .grantExpired
+        case .revoked: .revoked
+        case .operationNotPreapproved: .operationNotPreapproved
+        case .tenantServiceMismatch: .tenantServiceMismatch
+        }
+    }
+}
+
+extension AccessDecision {
+    var proto: CheckAccessResponse {
+        switch self {
+        case .allowed(let requestID, let ends):
+            CheckAccessResponse(allowed: true, reason: .unspecified, requestID: requestID, grantEndsAtMs: ends)
+        case .denied(let reason, let requestID):
+            CheckAccessResponse(allowed: false, reason: reason.proto, requestID: requestID, grantEndsAtMs: 0)
+        }
+    }
+}
+
+extension GrantRecord {
+    /// The grant as the API shows it, with activity and time left by the clock at `nowMs`.
+    func proto(nowMs: Int64) -> Grant {
+        let active = isActive(nowMs: nowMs)
+        return Grant(
+            requestID: requestID,
+            operatorID: operatorID,
+            tenantID: tenantID,
+            service: service.proto,
+            startsAtMs: window.startsAtMs,
+            endsAtMs: window.endsAtMs,
+            active: active,
+            secondsLeft: active ? (window.endsAtMs - nowMs) / 1000 : 0
+        )
+    }
+}
+
+extension RequestRecord {
+    /// The request as the API shows it, with its state as the clock says at `nowMs`.
+    func proto(nowMs: Int64) -> AccessRequest {
+        var request = AccessRequest(
+            id: id,
+            tenantID: tenantID,
+            service: service.proto,
+            ticketNumber: ticketNumber,
+            justification: justification,
+            requestedDurationSeconds: requestedDurationSeconds,
+            requesterID: requesterID,
+            status: Lifecycle.effectiveState(facts, nowMs: nowMs).proto,
+            createdAtMs: createdAtMs,
+            updatedAtMs: updatedAtMs,
+            customerDeadlineMs: customerDeadlineMs ?? 0,
+            operationsPerformed: usage.operationsPerformed,
+            lastOperationAtMs: usage.lastOperationAtMs ?? 0
+        )
+        if let decision = internalDecision {
+            request.internalDecision = InternalDecision(
+                requestID: id,
+                approve: decision.approve,
+                comment: decision.comment,
+                decidedBy: decision.decidedBy,
+                decidedAtMs: decision.decidedAtMs
+            )
+        }
+        if let decision = customerDecision {
+            request.customerDecision = CustomerDecision(
+                requestID: id,
+                decision: decision.decision.proto,
+                comment: decision.comment,
+                approvedDurationSeconds: decision.approvedDurationSeconds ?? 0,
+                decidedBy: decision.decidedBy,
+                decidedAtMs: decision.decidedAtMs
+            )
+        }
+        if let window = grant {
+            request.grant = GrantRecord(
+                requestID: id,
+                operatorID: requesterID,
+                tenantID: tenantID,
+                service: service,
+                requestState: state,
+                window: window
+            ).proto(nowMs: nowMs)
+        }
+        return request
+    }
+}
+
+extension RoleAssignmentRecord {
+    var proto: RoleAssignment {
+        RoleAssignment(
+            principalID: principalID,
+            role: role.proto,
+            tenantID: tenantID,
+            assignedBy: assignedBy,
+            assignedAtMs: assignedAtMs
+        )
+    }
+}
+
+extension PrincipalRecord {
+    var proto: Principal {
+        Principal(
+            id: id,
+            displayName: displayName,
+            tenantID: tenantID ?? "",
+            roles: roles.map(\.proto),
+            createdAtMs: createdAtMs
+        )
+    }
+}
+
+extension TokenRecord {
+    var proto: Token {
+        Token(
+            id: id,
+            principalID: principalID,
+            createdAtMs: createdAtMs,
+            expiresAtMs: expiresAtMs ?? 0,
+            revoked: revokedAtMs != nil
+        )
+    }
+}
+
+extension TenantRules {
+    func proto(tenantID: String) -> TenantSettings {
+        TenantSettings(
+            tenantID: tenantID,
+            lockboxEnabled: lockboxEnabled,
+            approvalWindowSeconds: approvalWindowSeconds,
+            maxAccessDurationSeconds: maxAccessDurationSeconds
+        )
+    }
+}
+
+extension StoredAuditRecord {
+    var proto: AuditRecord {
+        AuditRecord(
+            id: id,
+            timeMs: timeMs,
+            tenantID: tenantID,
+            actorID: actorID,
+            actorDisplay: actorDisplay,
+            actorIP: actorIP,
+            activity: activity,
+            item: item,
+            decision: decision.proto,
+            detailsJSON: detailsJSON
+        )
+    }
+}
+
+extension PreapprovedOperationRecord {
+    var proto: PreapprovedOperation {
+        PreapprovedOperation(service: service.proto, operation: operation, description: description)
+    }
 }

@@ -1,36 +1,20 @@
-import Foundation
 import LockboxStore
 import Logging
 import NIOConcurrencyHelpers
 import NIOPosix
 import ServiceLifecycle
 
-/// A change to an access request, as announced by `pg_notify('lockbox_requests', …)` in the
-/// transaction that made it. Every replica's transactions notify, and every replica listens,
-/// so a watcher on one replica hears about decisions taken on another.
-struct RequestChange: Sendable, Hashable {
-    var tenantID: String
-    var requestID: String
-    var activity: String
+#if canImport(Glibc)
+import Glibc
+#endif
 
-    /// Announces the change from inside the transaction that makes it; PostgreSQL delivers
-    /// it to every listener when, and only if, that transaction commits.
-    func announce(on db: PGConnection) throws {
-        let payload = JSONValue.object([
-            "tenant_id": .string(tenantID), "request_id": .string(requestID), "activity": .string(activity),
-        ])
-        try db.query("SELECT pg_notify($1, $2)", [RequestNotifier.channel, payload])
-    }
-}
-
-/// Listens on one dedicated connection and fans request changes out to watchers.
+/// Listens to the request ``ChangeFeed`` on one dedicated connection and fans the changes out
+/// to watchers.
 ///
 /// The connection lives on a thread of its own (libpq blocks). If it breaks, the notifier
 /// reconnects and listens again; changes made while it was away are not replayed (a watcher
 /// can list requests to catch up).
 public final class RequestNotifier: Service, Sendable {
-    static let channel = "lockbox_requests"
-
     private let url: String
     private let logger: Logger
     private let thread = NIOThreadPool(numberOfThreads: 1)
@@ -84,25 +68,15 @@ public final class RequestNotifier: Service, Sendable {
     private func listenLoop() {
         while !stopping.withLockedValue({ $0 }) {
             do {
-                let connection = try PGConnection(url: url)
-                try connection.execute(script: "LISTEN \(Self.channel)")
+                let listener = try ChangeListener(url: url)
                 logger.debug("listening for request changes")
                 while !stopping.withLockedValue({ $0 }) {
-                    for notification in try connection.notifications(timeoutMilliseconds: 250) {
-                        if let change = Self.parse(notification.payload) { deliver(change) }
-                    }
+                    for change in try listener.next(timeoutMilliseconds: 250) { deliver(change) }
                 }
             } catch {
                 logger.warning("request notifications interrupted; reconnecting", metadata: ["error": "\(error)"])
                 usleep(1_000_000)
             }
         }
-    }
-
-    static func parse(_ payload: String) -> RequestChange? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: String],
-            let tenant = object["tenant_id"], let request = object["request_id"], let activity = object["activity"]
-        else { return nil }
-        return RequestChange(tenantID: tenant, requestID: request, activity: activity)
     }
 }

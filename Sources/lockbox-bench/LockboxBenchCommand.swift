@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Histogram
-import LockboxCommandSupport
+import LockboxOptionParsing
 import LockboxProto
 import LockboxRPC
 import NIOConcurrencyHelpers
@@ -49,7 +49,7 @@ struct LockboxBench: AsyncParsableCommand {
         defer { for client in clients { Task { await client.close() } } }
 
         if scenario == .idle {
-            for client in clients { _ = try await client.unary(Method.ping, PingRequest(), as: PingResponse.self) }
+            for client in clients { _ = try await client.unary(LockboxMethods.ping, PingRequest()) }
             print("holding \(connections) idle connections for \(formatDuration(holdFor))")
             fflushStandardOutput()
             try await Task.sleep(for: holdFor)
@@ -105,11 +105,6 @@ struct LockboxBench: AsyncParsableCommand {
         let seconds = Double(runFor.components.seconds) + Double(runFor.components.attoseconds) / 1e18
         recorder.report(scenario: scenario.rawValue, connections: connections, inFlight: inFlight, seconds: seconds)
     }
-}
-
-enum Method {
-    static let prefix = "lockbox.v1.Lockbox/"
-    static let ping = prefix + "Ping"
 }
 
 func fflushStandardOutput() { FileHandle.standardOutput.synchronizeFile() }

@@ -14,22 +14,19 @@ struct World: Sendable {
     var approverToken: String
 
     static func make(_ client: RPCClient, adminToken: String) async throws -> World {
-        func call<Request: ProtoMessage, Response: ProtoMessage>(
-            _ method: String,
+        func call<Request, Response>(
+            _ method: UnaryMethod<Request, Response>,
             _ request: Request,
-            as: Response.Type,
             token: String
         ) async throws -> Response {
-            try await client.unary(Method.prefix + method, request, as: Response.self, options: CallOptions(authToken: token))
+            try await client.unary(method, request, options: CallOptions(authToken: token))
         }
         func provider(_ name: String, _ role: Role) async throws -> (String, String) {
-            let principal = try await call(
-                "CreatePrincipal",
+            let principal = try await call(LockboxMethods.createPrincipal,
                 CreatePrincipalRequest(displayName: name, roles: [RoleAssignment(role: role)]),
-                as: Principal.self,
                 token: adminToken
             )
-            let token = try await call("IssueToken", IssueTokenRequest(principalID: principal.id), as: IssuedToken.self, token: adminToken)
+            let token = try await call(LockboxMethods.issueToken, IssueTokenRequest(principalID: principal.id), token: adminToken)
             return (principal.id, token.secret)
         }
         let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
@@ -37,10 +34,8 @@ struct World: Sendable {
         let (managerID, managerToken) = try await provider("bench manager \(suffix)", .supportManager)
         let (serviceID, serviceToken) = try await provider("bench service \(suffix)", .service)
         let tenant = "bench-\(suffix)"
-        let created = try await call(
-            "CreateTenant",
+        let created = try await call(LockboxMethods.createTenant,
             CreateTenantRequest(tenantID: tenant, displayName: "Bench \(suffix)", adminDisplayName: "bench admin"),
-            as: CreateTenantResponse.self,
             token: adminToken
         )
         return World(
@@ -93,17 +88,16 @@ enum Timing: Sendable {
 struct Operation: Sendable {
     let run: @Sendable (RPCClient, Int, Int) async -> [Timing]
 
-    static func timed<Request: ProtoMessage, Response: ProtoMessage>(
+    static func timed<Request, Response>(
         _ client: RPCClient,
-        _ method: String,
+        _ method: UnaryMethod<Request, Response>,
         _ request: Request,
-        as: Response.Type,
         token: String
     ) async -> (Timing, Response?) {
         let clock = ContinuousClock()
         let start = clock.now
         do {
-            let response = try await client.unary(Method.prefix + method, request, as: Response.self, options: CallOptions(authToken: token))
+            let response = try await client.unary(method, request, options: CallOptions(authToken: token))
             let elapsed = clock.now - start
             return (.success(elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000), response)
         } catch {
@@ -114,7 +108,7 @@ struct Operation: Sendable {
     static func createRequest(_ client: RPCClient, _ world: World, worker: Int, iteration: Int) async -> (Timing, AccessRequest?) {
         await timed(
             client,
-            "CreateAccessRequest",
+            LockboxMethods.createAccessRequest,
             CreateAccessRequestRequest(
                 tenantID: world.tenant,
                 service: .exchange,
@@ -122,7 +116,6 @@ struct Operation: Sendable {
                 justification: "benchmark",
                 requestedDurationSeconds: 3600
             ),
-            as: AccessRequest.self,
             token: world.operatorToken
         )
     }
@@ -131,7 +124,7 @@ struct Operation: Sendable {
         switch scenario {
         case .ping, .idle:
             return Operation { client, _, _ in
-                [await timed(client, "Ping", PingRequest(), as: PingResponse.self, token: "").0]
+                [await timed(client, LockboxMethods.ping, PingRequest(), token: "").0]
             }
         case .create:
             let world = world!
@@ -147,16 +140,14 @@ struct Operation: Sendable {
                 }
                 let internalDecision = await timed(
                     client,
-                    "DecideInternal",
+                    LockboxMethods.decideInternal,
                     InternalDecision(requestID: request.id, approve: true),
-                    as: AccessRequest.self,
                     token: world.managerToken
                 ).0
                 let customer = await timed(
                     client,
-                    "DecideCustomer",
+                    LockboxMethods.decideCustomer,
                     CustomerDecision(requestID: request.id, decision: .approve),
-                    as: AccessRequest.self,
                     token: world.approverToken
                 ).0
                 return [internalDecision, customer]
@@ -164,26 +155,23 @@ struct Operation: Sendable {
         case .check:
             let world = world!
             let id = try await clients[0].unary(
-                Method.prefix + "CreateAccessRequest",
+                LockboxMethods.createAccessRequest,
                 CreateAccessRequestRequest(tenantID: world.tenant, service: .exchange, ticketNumber: "B-check", justification: "benchmark", requestedDurationSeconds: 14400),
-                as: AccessRequest.self,
                 options: CallOptions(authToken: world.operatorToken)
             ).id
             _ = try await clients[0].unary(
-                Method.prefix + "DecideInternal",
+                LockboxMethods.decideInternal,
                 InternalDecision(requestID: id, approve: true),
-                as: AccessRequest.self,
                 options: CallOptions(authToken: world.managerToken)
             )
             _ = try await clients[0].unary(
-                Method.prefix + "DecideCustomer",
+                LockboxMethods.decideCustomer,
                 CustomerDecision(requestID: id, decision: .approve),
-                as: AccessRequest.self,
                 options: CallOptions(authToken: world.approverToken)
             )
             let check = world.checkRequest
             return Operation { client, _, _ in
-                let (timing, response) = await timed(client, "CheckAccess", check, as: CheckAccessResponse.self, token: world.serviceToken)
+                let (timing, response) = await timed(client, LockboxMethods.checkAccess, check, token: world.serviceToken)
                 if case .success = timing, response?.allowed != true { return [.failure("DENIED")] }
                 return [timing]
             }
@@ -198,17 +186,17 @@ struct Operation: Sendable {
                 }
                 let (created, request) = await createRequest(client, world, worker: worker, iteration: iteration)
                 guard let request else { return fail(created) }
-                let internalResult = await timed(client, "DecideInternal", InternalDecision(requestID: request.id, approve: true), as: AccessRequest.self, token: world.managerToken).0
+                let internalResult = await timed(client, LockboxMethods.decideInternal, InternalDecision(requestID: request.id, approve: true), token: world.managerToken).0
                 if case .failure = internalResult { return [internalResult] }
-                let customer = await timed(client, "DecideCustomer", CustomerDecision(requestID: request.id, decision: .approve), as: AccessRequest.self, token: world.approverToken).0
+                let customer = await timed(client, LockboxMethods.decideCustomer, CustomerDecision(requestID: request.id, decision: .approve), token: world.approverToken).0
                 if case .failure = customer { return [customer] }
                 let check = world.checkRequest
                 for _ in 0..<5 {
-                    let (timing, response) = await timed(client, "CheckAccess", check, as: CheckAccessResponse.self, token: world.serviceToken)
+                    let (timing, response) = await timed(client, LockboxMethods.checkAccess, check, token: world.serviceToken)
                     if case .failure = timing { return [timing] }
                     if response?.allowed != true { return [.failure("DENIED")] }
                 }
-                let revoke = await timed(client, "RevokeAccess", RevokeAccessRequest(requestID: request.id), as: AccessRequest.self, token: world.approverToken).0
+                let revoke = await timed(client, LockboxMethods.revokeAccess, RevokeAccessRequest(requestID: request.id), token: world.approverToken).0
                 if case .failure = revoke { return [revoke] }
                 let elapsed = clock.now - start
                 return [.success(elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000)]

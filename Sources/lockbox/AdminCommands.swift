@@ -17,10 +17,8 @@ struct Tenants: AsyncParsableCommand {
         @Flag(help: "Print only the admin's token secret.") var tokenOnly = false
 
         func run() async throws {
-            let response = try await connection.call(
-                "CreateTenant",
-                CreateTenantRequest(tenantID: id, displayName: name, adminDisplayName: adminName),
-                as: CreateTenantResponse.self
+            let response = try await connection.call(LockboxMethods.createTenant,
+                CreateTenantRequest(tenantID: id, displayName: name, adminDisplayName: adminName)
             )
             if tokenOnly { print(response.adminToken?.secret ?? "") } else { connection.show(response) }
         }
@@ -35,7 +33,7 @@ struct Tenants: AsyncParsableCommand {
             @Argument(help: "Tenant id.") var tenant: String
 
             func run() async throws {
-                connection.show(try await connection.call("GetTenantSettings", GetTenantSettingsRequest(tenantID: tenant), as: TenantSettings.self))
+                connection.show(try await connection.call(LockboxMethods.getTenantSettings, GetTenantSettingsRequest(tenantID: tenant)))
             }
         }
 
@@ -52,7 +50,7 @@ struct Tenants: AsyncParsableCommand {
                 var settings = TenantSettings(tenantID: tenant, lockboxEnabled: lockbox == "on")
                 if let approvalWindow { settings.approvalWindowSeconds = try parseSeconds(approvalWindow, what: "approval window") }
                 if let maxDuration { settings.maxAccessDurationSeconds = try parseSeconds(maxDuration, what: "max duration") }
-                connection.show(try await connection.call("SetTenantSettings", settings, as: TenantSettings.self))
+                connection.show(try await connection.call(LockboxMethods.setTenantSettings, settings))
             }
         }
     }
@@ -73,10 +71,8 @@ struct Principals: AsyncParsableCommand {
 
         func run() async throws {
             let roles = try role.map { RoleAssignment(role: try parseRole($0), tenantID: tenant) }
-            let principal = try await connection.call(
-                "CreatePrincipal",
-                CreatePrincipalRequest(displayName: name, tenantID: tenant, roles: roles),
-                as: Principal.self
+            let principal = try await connection.call(LockboxMethods.createPrincipal,
+                CreatePrincipalRequest(displayName: name, tenantID: tenant, roles: roles)
             )
             if idOnly { print(principal.id) } else { connection.show(principal) }
         }
@@ -88,7 +84,7 @@ struct Principals: AsyncParsableCommand {
         @Option(help: "Tenant id; omit for provider principals.") var tenant: String = ""
 
         func run() async throws {
-            let response = try await connection.call("ListPrincipals", ListPrincipalsRequest(tenantID: tenant), as: ListPrincipalsResponse.self)
+            let response = try await connection.call(LockboxMethods.listPrincipals, ListPrincipalsRequest(tenantID: tenant))
             connection.show(response.principals, columns: ["id", "display_name", "tenant_id", "roles", "created_at_ms"])
         }
     }
@@ -107,7 +103,7 @@ struct Tokens: AsyncParsableCommand {
         func run() async throws {
             var request = IssueTokenRequest(principalID: principal)
             if let ttl { request.ttlSeconds = try parseSeconds(ttl, what: "ttl") }
-            let issued = try await connection.call("IssueToken", request, as: IssuedToken.self)
+            let issued = try await connection.call(LockboxMethods.issueToken, request)
             if secretOnly { print(issued.secret) } else { connection.show(issued) }
         }
     }
@@ -118,7 +114,7 @@ struct Tokens: AsyncParsableCommand {
         @Argument(help: "Token id (not the secret).") var tokenID: String
 
         func run() async throws {
-            connection.show(try await connection.call("RevokeToken", RevokeTokenRequest(tokenID: tokenID), as: Token.self))
+            connection.show(try await connection.call(LockboxMethods.revokeToken, RevokeTokenRequest(tokenID: tokenID)))
         }
     }
 }
@@ -139,7 +135,7 @@ struct Roles: AsyncParsableCommand {
 
         func run() async throws {
             let assignment = RoleAssignment(principalID: principal, role: try parseRole(role), tenantID: tenant)
-            connection.show(try await connection.call("AssignRole", assignment, as: RoleAssignment.self))
+            connection.show(try await connection.call(LockboxMethods.assignRole, assignment))
         }
     }
 
@@ -152,7 +148,7 @@ struct Roles: AsyncParsableCommand {
 
         func run() async throws {
             let assignment = RoleAssignment(principalID: principal, role: try parseRole(role), tenantID: tenant)
-            connection.show(try await connection.call("RemoveRole", assignment, as: RoleAssignment.self))
+            connection.show(try await connection.call(LockboxMethods.removeRole, assignment))
         }
     }
 
@@ -162,10 +158,8 @@ struct Roles: AsyncParsableCommand {
         @Option(help: "Tenant id; omit for provider roles.") var tenant: String = ""
 
         func run() async throws {
-            let response = try await connection.call(
-                "ListRoleAssignments",
-                ListRoleAssignmentsRequest(tenantID: tenant),
-                as: ListRoleAssignmentsResponse.self
+            let response = try await connection.call(LockboxMethods.listRoleAssignments,
+                ListRoleAssignmentsRequest(tenantID: tenant)
             )
             connection.show(response.assignments, columns: ["principal_id", "role", "tenant_id", "assigned_by", "assigned_at_ms"])
         }
@@ -198,7 +192,7 @@ struct Audit: AsyncParsableCommand {
             )
             if !from.isEmpty { request.fromMs = try parseTime(from) }
             if !to.isEmpty { request.toMs = try parseTime(to) }
-            let response = try await connection.call("SearchAudit", request, as: SearchAuditResponse.self)
+            let response = try await connection.call(LockboxMethods.searchAudit, request)
             connection.show(
                 response.records,
                 columns: ["time_ms", "activity", "actor_display", "actor_id", "actor_ip", "item", "decision"],
@@ -220,7 +214,7 @@ struct Audit: AsyncParsableCommand {
             var request = ExportAuditRequest(tenantID: tenant, format: format == "csv" ? .csv : .jsonLines)
             if !from.isEmpty { request.fromMs = try parseTime(from) }
             if !to.isEmpty { request.toMs = try parseTime(to) }
-            try await connection.stream("ExportAudit", request, as: AuditExportChunk.self) { chunk in
+            try await connection.stream(LockboxMethods.exportAudit, request) { chunk in
                 FileHandle.standardOutput.write(Data(chunk.data))
             }
         }
@@ -241,7 +235,7 @@ struct Operations: AsyncParsableCommand {
         func run() async throws {
             var request = ListPreapprovedOperationsRequest()
             if let service { request.service = try parseService(service) }
-            let response = try await connection.call("ListPreapprovedOperations", request, as: ListPreapprovedOperationsResponse.self)
+            let response = try await connection.call(LockboxMethods.listPreapprovedOperations, request)
             connection.show(response.operations, columns: ["service", "operation", "description"])
         }
     }
@@ -255,7 +249,7 @@ struct Operations: AsyncParsableCommand {
 
         func run() async throws {
             let request = PreapprovedOperation(service: try parseService(service), operation: operation, description: description)
-            connection.show(try await connection.call("AddPreapprovedOperation", request, as: PreapprovedOperation.self))
+            connection.show(try await connection.call(LockboxMethods.addPreapprovedOperation, request))
         }
     }
 
@@ -267,7 +261,7 @@ struct Operations: AsyncParsableCommand {
 
         func run() async throws {
             let request = RemovePreapprovedOperationRequest(service: try parseService(service), operation: operation)
-            _ = try await connection.call("RemovePreapprovedOperation", request, as: Empty.self)
+            _ = try await connection.call(LockboxMethods.removePreapprovedOperation, request)
             print("removed")
         }
     }

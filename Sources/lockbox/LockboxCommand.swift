@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import LockboxCommandSupport
+import LockboxOptionParsing
 import LockboxProto
 import LockboxRPC
 
@@ -53,22 +53,16 @@ struct ConnectionOptions: ParsableArguments {
     }
 
     /// Makes one unary call; a failure becomes a one-line error and its exit code.
-    func call<Request: ProtoMessage, Response: ProtoMessage>(
-        _ method: String,
+    func call<Request, Response>(
+        _ method: UnaryMethod<Request, Response>,
         _ request: Request,
-        as: Response.Type = Response.self,
         idempotencyKey: String = ""
     ) async throws -> Response {
         let (client, options) = try client()
         var callOptions = options
         callOptions.idempotencyKey = idempotencyKey
         do {
-            let response = try await client.unary(
-                "lockbox.v1.Lockbox/" + method,
-                request,
-                as: Response.self,
-                options: callOptions
-            )
+            let response = try await client.unary(method, request, options: callOptions)
             await client.close()
             return response
         } catch {
@@ -79,22 +73,16 @@ struct ConnectionOptions: ParsableArguments {
 
     /// Makes one server-streaming call with no deadline, handing each message to `each`;
     /// a failure becomes a one-line error and its exit code.
-    func stream<Request: ProtoMessage, Response: ProtoMessage>(
-        _ method: String,
+    func stream<Request, Response>(
+        _ method: ServerStreamingMethod<Request, Response>,
         _ request: Request,
-        as: Response.Type = Response.self,
         each: (Response) throws -> Void
     ) async throws {
         let (client, options) = try client()
         var streamOptions = options
         streamOptions.timeout = nil
         do {
-            for try await message in client.serverStream(
-                "lockbox.v1.Lockbox/" + method,
-                request,
-                as: Response.self,
-                options: streamOptions
-            ) {
+            for try await message in client.serverStream(method, request, options: streamOptions) {
                 try each(message)
             }
             await client.close()
@@ -203,7 +191,7 @@ struct Ping: AsyncParsableCommand {
     func run() async throws {
         let clock = ContinuousClock()
         let start = clock.now
-        let response = try await connection.call("Ping", PingRequest(), as: PingResponse.self)
+        let response = try await connection.call(LockboxMethods.ping, PingRequest())
         let elapsed = clock.now - start
         let millis = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
         if connection.json {

@@ -32,10 +32,8 @@ struct Requests: AsyncParsableCommand {
                 justification: justification,
                 requestedDurationSeconds: try parseSeconds(duration, what: "duration")
             )
-            let created = try await connection.call(
-                "CreateAccessRequest",
+            let created = try await connection.call(LockboxMethods.createAccessRequest,
                 request,
-                as: AccessRequest.self,
                 idempotencyKey: idempotencyKey
             )
             if idOnly { print(created.id) } else { connection.show(created) }
@@ -64,7 +62,7 @@ struct Requests: AsyncParsableCommand {
             }
             if !service.isEmpty { request.service = try parseService(service) }
             if !createdAfter.isEmpty { request.createdAfterMs = try parseTime(createdAfter) }
-            let response = try await connection.call("ListAccessRequests", request, as: ListAccessRequestsResponse.self)
+            let response = try await connection.call(LockboxMethods.listAccessRequests, request)
             connection.show(response.requests, columns: requestColumns, next: response.nextPageToken)
         }
     }
@@ -75,7 +73,7 @@ struct Requests: AsyncParsableCommand {
         @Argument(help: "Request id.") var id: String
 
         func run() async throws {
-            connection.show(try await connection.call("GetAccessRequest", GetAccessRequestRequest(requestID: id), as: AccessRequest.self))
+            connection.show(try await connection.call(LockboxMethods.getAccessRequest, GetAccessRequestRequest(requestID: id)))
         }
     }
 
@@ -87,10 +85,8 @@ struct Requests: AsyncParsableCommand {
         @Option(help: "Tenant id (tenant principals: their own).") var tenant: String = ""
 
         func run() async throws {
-            try await connection.stream(
-                "WatchAccessRequests",
-                WatchAccessRequestsRequest(tenantID: tenant),
-                as: AccessRequestEvent.self
+            try await connection.stream(LockboxMethods.watchAccessRequests,
+                WatchAccessRequestsRequest(tenantID: tenant)
             ) { event in
                 // Written at once, unbuffered, so a pipe sees each change as it happens.
                 var line = ""
@@ -116,7 +112,7 @@ struct Requests: AsyncParsableCommand {
 
         func run() async throws {
             connection.show(
-                try await connection.call("CancelAccessRequest", CancelAccessRequestRequest(requestID: id, reason: reason), as: AccessRequest.self)
+                try await connection.call(LockboxMethods.cancelAccessRequest, CancelAccessRequestRequest(requestID: id, reason: reason))
             )
         }
     }
@@ -134,7 +130,7 @@ struct Requests: AsyncParsableCommand {
 
         func run() async throws {
             let request = InternalDecision(requestID: id, approve: decision == .approve, comment: comment)
-            connection.show(try await connection.call("DecideInternal", request, as: AccessRequest.self))
+            connection.show(try await connection.call(LockboxMethods.decideInternal, request))
         }
     }
 
@@ -148,7 +144,7 @@ struct Requests: AsyncParsableCommand {
         func run() async throws {
             var decision = CustomerDecision(requestID: id, decision: .approve, comment: comment)
             if let duration { decision.approvedDurationSeconds = try parseSeconds(duration, what: "duration") }
-            connection.show(try await connection.call("DecideCustomer", decision, as: AccessRequest.self))
+            connection.show(try await connection.call(LockboxMethods.decideCustomer, decision))
         }
     }
 
@@ -160,7 +156,7 @@ struct Requests: AsyncParsableCommand {
 
         func run() async throws {
             let decision = CustomerDecision(requestID: id, decision: .deny, comment: reason)
-            connection.show(try await connection.call("DecideCustomer", decision, as: AccessRequest.self))
+            connection.show(try await connection.call(LockboxMethods.decideCustomer, decision))
         }
     }
 
@@ -171,7 +167,7 @@ struct Requests: AsyncParsableCommand {
         @Option(help: "Reason.") var reason: String = ""
 
         func run() async throws {
-            connection.show(try await connection.call("RevokeAccess", RevokeAccessRequest(requestID: id, reason: reason), as: AccessRequest.self))
+            connection.show(try await connection.call(LockboxMethods.revokeAccess, RevokeAccessRequest(requestID: id, reason: reason)))
         }
     }
 }
@@ -198,7 +194,7 @@ struct Access: AsyncParsableCommand {
                 operation: operation,
                 clientIP: ip
             )
-            let response = try await connection.call("CheckAccess", request, as: CheckAccessResponse.self)
+            let response = try await connection.call(LockboxMethods.checkAccess, request)
             if connection.json {
                 print(Render.json(response))
             } else if response.allowed {
@@ -224,10 +220,8 @@ struct Grants: AsyncParsableCommand {
         @Option(name: .customLong("operator"), help: "Operator id.") var operatorID: String = ""
 
         func run() async throws {
-            let response = try await connection.call(
-                "ListGrants",
-                ListGrantsRequest(tenantID: tenant, operatorID: operatorID),
-                as: ListGrantsResponse.self
+            let response = try await connection.call(LockboxMethods.listGrants,
+                ListGrantsRequest(tenantID: tenant, operatorID: operatorID)
             )
             connection.show(response.grants, columns: ["request_id", "operator_id", "tenant_id", "service", "ends_at_ms", "seconds_left"])
         }

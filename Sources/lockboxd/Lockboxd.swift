@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import LockboxCommandSupport
+import LockboxOptionParsing
 import LockboxCore
 import LockboxRPC
 import LockboxServer
@@ -121,17 +121,19 @@ struct Serve: AsyncParsableCommand {
         let (pool, migrations) = try database.open(env, logger: logger)
         try await database.migrateWaiting(migrations, pool: pool, env: env, logger: logger)
         let notifier = RequestNotifier(databaseURL: pool.configuration.url, logger: logger)
+        let clock = SystemClock()
         let service = LockboxService(
             pool: pool,
-            clock: SystemClock(),
+            clock: clock,
             configuration: serviceConfiguration,
             notifier: notifier,
             logger: logger
         )
+        let sweeper = Sweeper(pool: pool, clock: clock, configuration: serviceConfiguration, logger: logger)
         let server = RPCServer(configuration: config, router: service.makeRouter(), logger: logger)
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: server), .init(service: Sweeper(service: service)), .init(service: notifier)],
+                services: [.init(service: server), .init(service: sweeper), .init(service: notifier)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

@@ -1,4 +1,5 @@
 import Foundation
+import LockboxTestSupport
 import Testing
 
 /// The real `lockboxd` and `lockbox` executables, as a user runs them.

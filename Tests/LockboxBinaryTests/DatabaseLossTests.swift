@@ -7,6 +7,7 @@ import LockboxProto
 import LockboxRPC
 import LockboxServer
 import LockboxStore
+import LockboxTestSupport
 import Testing
 
 /// A PostgreSQL of the test's own, so stopping it disturbs no other test.
@@ -79,7 +80,7 @@ final class PrivatePostgres: Sendable {
                 var codes: [StatusCode] = []
                 while !stop.withLockedValue({ $0 }) {
                     codes.append(
-                        await h.status(LockboxMethod.getAccessRequest, GetAccessRequestRequest(requestID: committed), as: AccessRequest.self, token: w.managerToken)
+                        await h.status(LockboxMethods.getAccessRequest, GetAccessRequestRequest(requestID: committed), token: w.managerToken)
                     )
                 }
                 return codes
@@ -96,7 +97,7 @@ final class PrivatePostgres: Sendable {
             let codes = await withTaskGroup(of: StatusCode.self) { group in
                 for _ in 0..<10 {
                     group.addTask {
-                        await h.status(LockboxMethod.getAccessRequest, GetAccessRequestRequest(requestID: committed), as: AccessRequest.self, token: w.managerToken)
+                        await h.status(LockboxMethods.getAccessRequest, GetAccessRequestRequest(requestID: committed), token: w.managerToken)
                     }
                 }
                 return await group.reduce(into: [StatusCode]()) { $0.append($1) }
@@ -109,7 +110,7 @@ final class PrivatePostgres: Sendable {
                 #expect(error == RPCError(.unavailable, "database unavailable; try again"))
             }
             // The server itself is alive.
-            #expect(try await h.client.unary(LockboxMethod.ping, PingRequest(), as: PingResponse.self).version == LockboxVersion.current)
+            #expect(try await h.client.unary(LockboxMethods.ping, PingRequest()).version == LockboxVersion.current)
 
             try postgres.start()
             // No restart: the pool replaces its broken connections.

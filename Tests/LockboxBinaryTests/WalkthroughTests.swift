@@ -1,17 +1,12 @@
 import Foundation
+import LockboxTestSupport
 import Testing
 
 /// Runs the README's walkthrough verbatim against a live lockboxd, so the README cannot rot.
 @Suite struct WalkthroughTests {
-    static var root: URL {
-        var url = URL(fileURLWithPath: #filePath)
-        while !FileManager.default.fileExists(atPath: url.appending(path: "Package.swift").path) { url.deleteLastPathComponent() }
-        return url
-    }
-
     /// The command lines of the block after `<!-- walkthrough -->`.
     static func walkthrough() throws -> [String] {
-        let readme = try String(contentsOf: root.appending(path: "README.md"), encoding: .utf8)
+        let readme = try String(contentsOf: packageRoot.appending(path: "README.md"), encoding: .utf8)
         guard let marker = readme.range(of: "<!-- walkthrough -->\n```sh\n"),
             let end = readme.range(of: "\n```", range: marker.upperBound..<readme.endIndex)
         else { throw DaemonFailed(stderr: "README has no walkthrough block") }
@@ -34,7 +29,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: work) }
         try FileManager.default.createSymbolicLink(at: work.appending(path: ".build/release"), withDestinationURL: Binaries.directory)
         let demo = try Binaries.runPath(
-            Self.root.appending(path: "scripts/demo").path,
+            packageRoot.appending(path: "scripts/demo").path,
             [String(admin), work.appending(path: ".lockbox").path],
             environment: ["LOCKBOX_SERVER": "127.0.0.1:\(port)", "LOCKBOX_BIN": Binaries.directory.path]
         )

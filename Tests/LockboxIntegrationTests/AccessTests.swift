@@ -4,6 +4,7 @@ import LockboxProto
 import LockboxRPC
 import LockboxServer
 import LockboxStore
+import LockboxTestSupport
 import Testing
 
 /// CheckAccess against live grants, pre-approved operations, operator audit and instant revocation.
@@ -19,9 +20,8 @@ import Testing
         token: String? = nil
     ) async throws(RPCError) -> CheckAccessResponse {
         try await h.call(
-            LockboxMethod.checkAccess,
+            LockboxMethods.checkAccess,
             CheckAccessRequest(tenantID: tenant, service: service, operatorID: operatorID, operation: operation, clientIP: ip),
-            as: CheckAccessResponse.self,
             token: token ?? w.serviceToken
         )
     }
@@ -43,7 +43,7 @@ import Testing
         var service = Service.exchange
         var operation = "Get-Mailbox"
         var allowed: Bool
-        var reason: AccessDenyReason
+        var reason: LockboxProto.AccessDenyReason
         var testDescription: String { "\(setup) \(tenant)/\(service) \(operation)" }
     }
 
@@ -78,14 +78,14 @@ import Testing
                 try await h.approveInternally(w, expectedItem)
             case .revoked:
                 expectedItem = try await Self.approvedGrant(h, w)
-                _ = try await h.call(LockboxMethod.revokeAccess, RevokeAccessRequest(requestID: expectedItem), as: AccessRequest.self, token: w.operatorToken)
+                _ = try await h.call(LockboxMethods.revokeAccess, RevokeAccessRequest(requestID: expectedItem), token: w.operatorToken)
             case .endedBySweeper:
                 expectedItem = try await Self.approvedGrant(h, w, duration: 60)
                 h.clock.advance(by: .seconds(61))
                 #expect(try await h.sweeper.sweepOnce() == 1)
             case .denied:
                 let id = try await h.createRequest(w).id
-                _ = try await h.call(LockboxMethod.decideInternal, InternalDecision(requestID: id, approve: false), as: AccessRequest.self, token: w.managerToken)
+                _ = try await h.call(LockboxMethods.decideInternal, InternalDecision(requestID: id, approve: false), token: w.managerToken)
             case .none:
                 break
             }
@@ -100,12 +100,12 @@ import Testing
             )
             try #require(audit.count == 1)
             let record = audit.first!
-            #expect(record.string("actor_display") == "Provider Operator")
-            #expect(record.string("actor_id") == w.operatorID)
-            #expect(record.string("actor_ip") == "10.20.30.40")
-            #expect(record.string("activity") == row.operation)
-            #expect(record.string("item") == expectedItem)
-            #expect(record.string("tenant_id") == row.tenant)
+            #expect(try record.string("actor_display") == "Provider Operator")
+            #expect(try record.string("actor_id") == w.operatorID)
+            #expect(try record.string("actor_ip") == "10.20.30.40")
+            #expect(try record.string("activity") == row.operation)
+            #expect(try record.string("item") == expectedItem)
+            #expect(try record.string("tenant_id") == row.tenant)
             let details = try JSONSerialization.jsonObject(with: Data(record.string("details").utf8)) as? [String: Any]
             #expect(details?["operator_id"] as? String == w.operatorID)
             #expect(details?["allowed"] as? Bool == row.allowed)
@@ -130,7 +130,7 @@ import Testing
                 await #expect(throws: RPCError.self) { _ = try await Self.check(h, w, operatorID: w.operatorID, operation: operation, ip: ip) }
             }
             let audit = try await h.sql("SELECT count(*) AS n FROM audit_records WHERE details->>'kind' = 'operator_action'")
-            #expect(audit.first?.int64("n") == 0)
+            #expect(try audit.first?.int64("n") == 0)
             #expect(try await Self.check(h, w, operatorID: w.operatorID, ip: "2001:db8::7").reason == .noGrant)
         }
     }
@@ -146,8 +146,8 @@ import Testing
             #expect(!late.allowed)
             #expect(late.reason == .grantExpired)
             #expect(late.requestID == id)
-            let stored = try await h.sql("SELECT status FROM access_requests WHERE request_id = $1", [id])
-            #expect(stored.first?.string("status") == "APPROVED", "no sweeper has run")
+            let stored = try await h.sql("SELECT status FROM access_requests WHERE request_id = \(id)")
+            #expect(try stored.first?.string("status") == "APPROVED", "no sweeper has run")
         }
     }
 
@@ -157,7 +157,7 @@ import Testing
             let id = try await Self.approvedGrant(h, w)
             let revokedAt = RevokeMark()
             let checker = Task {
-                var results: [(sentAfterRevoke: Bool, allowed: Bool, reason: AccessDenyReason)] = []
+                var results: [(sentAfterRevoke: Bool, allowed: Bool, reason: LockboxProto.AccessDenyReason)] = []
                 for _ in 0..<400 {
                     let sentAfterRevoke = revokedAt.isSet
                     let response = try await Self.check(h, w, operatorID: w.operatorID)
@@ -167,7 +167,7 @@ import Testing
                 return results
             }
             try await Task.sleep(for: .milliseconds(100))
-            _ = try await h.call(LockboxMethod.revokeAccess, RevokeAccessRequest(requestID: id, reason: "race"), as: AccessRequest.self, token: w.contosoApprover)
+            _ = try await h.call(LockboxMethods.revokeAccess, RevokeAccessRequest(requestID: id, reason: "race"), token: w.contosoApprover)
             revokedAt.set()
             let results = try await checker.value
             let after = results.filter(\.sentAfterRevoke)
@@ -180,12 +180,11 @@ import Testing
                 SELECT max(audit_id) FILTER (WHERE details->>'allowed' = 'true') AS last_allowed,
                        min(audit_id) FILTER (WHERE activity = 'AccessRevoked') AS revoked,
                        count(*) FILTER (WHERE details->>'allowed' = 'true') AS allowed
-                FROM audit_records WHERE item = $1
-                """,
-                [id]
+                FROM audit_records WHERE item = \(id)
+                """
             )
-            #expect(order.first!.int64("last_allowed") < order.first!.int64("revoked"))
-            #expect(order.first!.int64("allowed") == Int64(results.filter(\.allowed).count))
+            #expect(try order.first!.int64("last_allowed") < order.first!.int64("revoked"))
+            #expect(try order.first!.int64("allowed") == Int64(results.filter(\.allowed).count))
         }
     }
 
@@ -224,17 +223,18 @@ import Testing
             }
             let request = try await h.get(id, token: w.contosoAdmin)
             let allowed = try await h.sql(
-                "SELECT count(*) AS n FROM audit_records WHERE item = $1 AND details->>'kind' = 'operator_action' AND details->>'allowed' = 'true'",
-                [id]
+                """
+                SELECT count(*) AS n FROM audit_records
+                WHERE item = \(id) AND details->>'kind' = 'operator_action' AND details->>'allowed' = 'true'
+                """
             )
-            #expect(request.operationsPerformed == allowed.first!.int64("n"))
+            #expect(try request.operationsPerformed == allowed.first!.int64("n"))
             #expect(request.operationsPerformed == 5)
             #expect(request.lastOperationAtMs == lastAllowedAt)
             // SearchAudit by item lists every operation done under the request, denied ones too.
             let search = try await h.call(
-                LockboxMethod.searchAudit,
+                LockboxMethods.searchAudit,
                 SearchAuditRequest(tenantID: "contoso", item: id),
-                as: SearchAuditResponse.self,
                 token: w.contosoApprover
             )
             let operations = search.records.filter { $0.actorDisplay == "Provider Operator" }
@@ -248,17 +248,17 @@ import Testing
             let w = try await h.makeWorld()
             let id = try await Self.approvedGrant(h, w, duration: 1800)
             h.clock.advance(by: .seconds(600))
-            let mine = try await h.call(LockboxMethod.listGrants, ListGrantsRequest(), as: ListGrantsResponse.self, token: w.operatorToken)
+            let mine = try await h.call(LockboxMethods.listGrants, ListGrantsRequest(), token: w.operatorToken)
             #expect(mine.grants.map(\.requestID) == [id])
             #expect(mine.grants.first?.secondsLeft == 1200)
-            let theirs = try await h.call(LockboxMethod.listGrants, ListGrantsRequest(), as: ListGrantsResponse.self, token: w.operator2Token)
+            let theirs = try await h.call(LockboxMethods.listGrants, ListGrantsRequest(), token: w.operator2Token)
             #expect(theirs.grants.isEmpty)
-            let tenant = try await h.call(LockboxMethod.listGrants, ListGrantsRequest(tenantID: "contoso"), as: ListGrantsResponse.self, token: w.contosoAdmin)
+            let tenant = try await h.call(LockboxMethods.listGrants, ListGrantsRequest(tenantID: "contoso"), token: w.contosoAdmin)
             #expect(tenant.grants.map(\.requestID) == [id])
-            let other = try await h.call(LockboxMethod.listGrants, ListGrantsRequest(), as: ListGrantsResponse.self, token: w.fabrikamAdmin)
+            let other = try await h.call(LockboxMethods.listGrants, ListGrantsRequest(), token: w.fabrikamAdmin)
             #expect(other.grants.isEmpty)
-            _ = try await h.call(LockboxMethod.revokeAccess, RevokeAccessRequest(requestID: id), as: AccessRequest.self, token: w.contosoAdmin)
-            let afterRevoke = try await h.call(LockboxMethod.listGrants, ListGrantsRequest(), as: ListGrantsResponse.self, token: w.operatorToken)
+            _ = try await h.call(LockboxMethods.revokeAccess, RevokeAccessRequest(requestID: id), token: w.contosoAdmin)
+            let afterRevoke = try await h.call(LockboxMethods.listGrants, ListGrantsRequest(), token: w.operatorToken)
             #expect(afterRevoke.grants.isEmpty)
         }
     }
@@ -269,27 +269,24 @@ import Testing
             _ = try await Self.approvedGrant(h, w)
             #expect(try await Self.check(h, w, operatorID: w.operatorID, operation: "Set-MailboxQuota").reason == .operationNotPreapproved)
             _ = try await h.call(
-                LockboxMethod.addPreapprovedOperation,
+                LockboxMethods.addPreapprovedOperation,
                 PreapprovedOperation(service: .exchange, operation: "Set-MailboxQuota", description: "raise a quota"),
-                as: PreapprovedOperation.self,
                 token: w.providerAdmin
             )
             #expect(try await Self.check(h, w, operatorID: w.operatorID, operation: "set-mailboxquota").allowed)
             _ = try await h.call(
-                LockboxMethod.removePreapprovedOperation,
+                LockboxMethods.removePreapprovedOperation,
                 RemovePreapprovedOperationRequest(service: .exchange, operation: "SET-MAILBOXQUOTA"),
-                as: Empty.self,
                 token: w.providerAdmin
             )
             #expect(try await Self.check(h, w, operatorID: w.operatorID, operation: "Set-MailboxQuota").reason == .operationNotPreapproved)
             let audits = try await h.sql(
                 "SELECT activity FROM audit_records WHERE activity LIKE 'PreapprovedOperation%' ORDER BY audit_id"
             )
-            #expect(audits.rows.map { $0.string("activity") } == ["PreapprovedOperationAdded", "PreapprovedOperationRemoved"])
+            #expect(try audits.rows.map { try $0.string("activity") } == ["PreapprovedOperationAdded", "PreapprovedOperationRemoved"])
             let list = try await h.call(
-                LockboxMethod.listPreapprovedOperations,
+                LockboxMethods.listPreapprovedOperations,
                 ListPreapprovedOperationsRequest(service: .exchange),
-                as: ListPreapprovedOperationsResponse.self,
                 token: w.operatorToken
             )
             #expect(list.operations.contains { $0.operation == "Get-Mailbox" })

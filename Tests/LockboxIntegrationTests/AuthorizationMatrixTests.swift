@@ -2,6 +2,7 @@ import LockboxCore
 import LockboxProto
 import LockboxRPC
 import LockboxServer
+import LockboxTestSupport
 import Testing
 
 /// Every RPC × every role, allowed or denied, from one table.
@@ -27,114 +28,104 @@ import Testing
     static let admins: Set<Role> = [.providerAdmin, .globalAdmin]
 
     static let table: [Entry] = [
-        Entry(method: LockboxMethod.ping, allowed: everyone) { h, _, _, token in
-            await h.status(LockboxMethod.ping, PingRequest(), as: PingResponse.self, token: token)
+        Entry(method: LockboxMethods.ping.name, allowed: everyone) { h, _, _, token in
+            await h.status(LockboxMethods.ping, PingRequest(), token: token)
         },
-        Entry(method: LockboxMethod.createAccessRequest, allowed: [.operator]) { h, _, _, token in
+        Entry(method: LockboxMethods.createAccessRequest.name, allowed: [.operator]) { h, _, _, token in
             await h.status(
-                LockboxMethod.createAccessRequest,
+                LockboxMethods.createAccessRequest,
                 CreateAccessRequestRequest(tenantID: "contoso", service: .exchange, ticketNumber: "T", justification: "j", requestedDurationSeconds: 600),
-                as: AccessRequest.self,
                 token: token
             )
         },
-        Entry(method: LockboxMethod.getAccessRequest, allowed: readers) { h, c, _, token in
-            await h.status(LockboxMethod.getAccessRequest, GetAccessRequestRequest(requestID: c.requestID), as: AccessRequest.self, token: token)
+        Entry(method: LockboxMethods.getAccessRequest.name, allowed: readers) { h, c, _, token in
+            await h.status(LockboxMethods.getAccessRequest, GetAccessRequestRequest(requestID: c.requestID), token: token)
         },
-        Entry(method: LockboxMethod.listAccessRequests, allowed: readers) { h, _, role, token in
+        Entry(method: LockboxMethods.listAccessRequests.name, allowed: readers) { h, _, role, token in
             await h.status(
-                LockboxMethod.listAccessRequests,
+                LockboxMethods.listAccessRequests,
                 ListAccessRequestsRequest(tenantID: scoped(role)),
-                as: ListAccessRequestsResponse.self,
                 token: token
             )
         },
-        Entry(method: LockboxMethod.cancelAccessRequest, allowed: [.operator, .globalAdmin, .lockboxApprover]) { h, _, _, token in
-            await h.status(LockboxMethod.cancelAccessRequest, CancelAccessRequestRequest(requestID: "req_none"), as: AccessRequest.self, token: token)
+        Entry(method: LockboxMethods.cancelAccessRequest.name, allowed: [.operator, .globalAdmin, .lockboxApprover]) { h, _, _, token in
+            await h.status(LockboxMethods.cancelAccessRequest, CancelAccessRequestRequest(requestID: "req_none"), token: token)
         },
-        Entry(method: LockboxMethod.decideInternal, allowed: [.supportManager]) { h, _, _, token in
-            await h.status(LockboxMethod.decideInternal, InternalDecision(requestID: "req_none", approve: true), as: AccessRequest.self, token: token)
+        Entry(method: LockboxMethods.decideInternal.name, allowed: [.supportManager]) { h, _, _, token in
+            await h.status(LockboxMethods.decideInternal, InternalDecision(requestID: "req_none", approve: true), token: token)
         },
-        Entry(method: LockboxMethod.decideCustomer, allowed: [.globalAdmin, .lockboxApprover]) { h, _, _, token in
+        Entry(method: LockboxMethods.decideCustomer.name, allowed: [.globalAdmin, .lockboxApprover]) { h, _, _, token in
             await h.status(
-                LockboxMethod.decideCustomer,
+                LockboxMethods.decideCustomer,
                 CustomerDecision(requestID: "req_none", decision: .approve),
-                as: AccessRequest.self,
                 token: token
             )
         },
-        Entry(method: LockboxMethod.revokeAccess, allowed: [.operator, .globalAdmin, .lockboxApprover]) { h, _, _, token in
-            await h.status(LockboxMethod.revokeAccess, RevokeAccessRequest(requestID: "req_none"), as: AccessRequest.self, token: token)
+        Entry(method: LockboxMethods.revokeAccess.name, allowed: [.operator, .globalAdmin, .lockboxApprover]) { h, _, _, token in
+            await h.status(LockboxMethods.revokeAccess, RevokeAccessRequest(requestID: "req_none"), token: token)
         },
-        Entry(method: LockboxMethod.createTenant, allowed: [.providerAdmin]) { h, _, _, token in
+        Entry(method: LockboxMethods.createTenant.name, allowed: [.providerAdmin]) { h, _, _, token in
             await h.status(
-                LockboxMethod.createTenant,
+                LockboxMethods.createTenant,
                 CreateTenantRequest(tenantID: "t-" + String(UInt32.random(in: 0...UInt32.max)), displayName: "T", adminDisplayName: "A"),
-                as: CreateTenantResponse.self,
                 token: token
             )
         },
-        Entry(method: LockboxMethod.getTenantSettings, allowed: [.globalAdmin, .lockboxApprover]) { h, _, _, token in
-            await h.status(LockboxMethod.getTenantSettings, GetTenantSettingsRequest(tenantID: "contoso"), as: TenantSettings.self, token: token)
+        Entry(method: LockboxMethods.getTenantSettings.name, allowed: [.globalAdmin, .lockboxApprover]) { h, _, _, token in
+            await h.status(LockboxMethods.getTenantSettings, GetTenantSettingsRequest(tenantID: "contoso"), token: token)
         },
-        Entry(method: LockboxMethod.setTenantSettings, allowed: [.globalAdmin]) { h, _, _, token in
+        Entry(method: LockboxMethods.setTenantSettings.name, allowed: [.globalAdmin]) { h, _, _, token in
             await h.status(
-                LockboxMethod.setTenantSettings,
+                LockboxMethods.setTenantSettings,
                 TenantSettings(tenantID: "contoso", lockboxEnabled: true),
-                as: TenantSettings.self,
                 token: token
             )
         },
-        Entry(method: LockboxMethod.createPrincipal, allowed: admins) { h, _, role, token in
+        Entry(method: LockboxMethods.createPrincipal.name, allowed: admins) { h, _, role, token in
             await h.status(
-                LockboxMethod.createPrincipal,
+                LockboxMethods.createPrincipal,
                 CreatePrincipalRequest(displayName: "P", tenantID: scoped(role)),
-                as: Principal.self,
                 token: token
             )
         },
-        Entry(method: LockboxMethod.listPrincipals, allowed: admins) { h, _, role, token in
-            await h.status(LockboxMethod.listPrincipals, ListPrincipalsRequest(tenantID: scoped(role)), as: ListPrincipalsResponse.self, token: token)
+        Entry(method: LockboxMethods.listPrincipals.name, allowed: admins) { h, _, role, token in
+            await h.status(LockboxMethods.listPrincipals, ListPrincipalsRequest(tenantID: scoped(role)), token: token)
         },
-        Entry(method: LockboxMethod.issueToken, allowed: admins) { h, _, _, token in
-            await h.status(LockboxMethod.issueToken, IssueTokenRequest(principalID: "p_none"), as: IssuedToken.self, token: token)
+        Entry(method: LockboxMethods.issueToken.name, allowed: admins) { h, _, _, token in
+            await h.status(LockboxMethods.issueToken, IssueTokenRequest(principalID: "p_none"), token: token)
         },
-        Entry(method: LockboxMethod.revokeToken, allowed: admins) { h, _, _, token in
-            await h.status(LockboxMethod.revokeToken, RevokeTokenRequest(tokenID: "tok_none"), as: Token.self, token: token)
+        Entry(method: LockboxMethods.revokeToken.name, allowed: admins) { h, _, _, token in
+            await h.status(LockboxMethods.revokeToken, RevokeTokenRequest(tokenID: "tok_none"), token: token)
         },
-        Entry(method: LockboxMethod.assignRole, allowed: admins) { h, _, role, token in
+        Entry(method: LockboxMethods.assignRole.name, allowed: admins) { h, _, role, token in
             await h.status(
-                LockboxMethod.assignRole,
+                LockboxMethods.assignRole,
                 RoleAssignment(principalID: "p_none", role: role.isTenantRole ? .lockboxApprover : .auditor, tenantID: scoped(role)),
-                as: RoleAssignment.self,
                 token: token
             )
         },
-        Entry(method: LockboxMethod.removeRole, allowed: admins) { h, _, role, token in
+        Entry(method: LockboxMethods.removeRole.name, allowed: admins) { h, _, role, token in
             await h.status(
-                LockboxMethod.removeRole,
+                LockboxMethods.removeRole,
                 RoleAssignment(principalID: "p_none", role: role.isTenantRole ? .lockboxApprover : .auditor, tenantID: scoped(role)),
-                as: RoleAssignment.self,
                 token: token
             )
         },
-        Entry(method: LockboxMethod.listRoleAssignments, allowed: admins) { h, _, role, token in
+        Entry(method: LockboxMethods.listRoleAssignments.name, allowed: admins) { h, _, role, token in
             await h.status(
-                LockboxMethod.listRoleAssignments,
+                LockboxMethods.listRoleAssignments,
                 ListRoleAssignmentsRequest(tenantID: scoped(role)),
-                as: ListRoleAssignmentsResponse.self,
                 token: token
             )
         },
-        Entry(method: LockboxMethod.searchAudit, allowed: [.auditor, .globalAdmin, .lockboxApprover]) { h, _, role, token in
-            await h.status(LockboxMethod.searchAudit, SearchAuditRequest(tenantID: scoped(role)), as: SearchAuditResponse.self, token: token)
+        Entry(method: LockboxMethods.searchAudit.name, allowed: [.auditor, .globalAdmin, .lockboxApprover]) { h, _, role, token in
+            await h.status(LockboxMethods.searchAudit, SearchAuditRequest(tenantID: scoped(role)), token: token)
         },
-        Entry(method: LockboxMethod.exportAudit, allowed: [.auditor, .globalAdmin, .lockboxApprover]) { h, _, role, token in
+        Entry(method: LockboxMethods.exportAudit.name, allowed: [.auditor, .globalAdmin, .lockboxApprover]) { h, _, role, token in
             do {
                 for try await _ in h.client.serverStream(
-                    LockboxMethod.exportAudit,
+                    LockboxMethods.exportAudit,
                     ExportAuditRequest(tenantID: scoped(role)),
-                    as: AuditExportChunk.self,
                     options: CallOptions(authToken: token)
                 ) {}
                 return .ok
@@ -144,13 +135,12 @@ import Testing
                 return .unknown
             }
         },
-        Entry(method: LockboxMethod.watchAccessRequests, allowed: readers) { h, _, role, token in
+        Entry(method: LockboxMethods.watchAccessRequests.name, allowed: readers) { h, _, role, token in
             // A watch never ends by itself: allowed callers run into the deadline, denied ones are refused at once.
             do {
                 for try await _ in h.client.serverStream(
-                    LockboxMethod.watchAccessRequests,
+                    LockboxMethods.watchAccessRequests,
                     WatchAccessRequestsRequest(tenantID: scoped(role)),
-                    as: AccessRequestEvent.self,
                     options: CallOptions(timeout: .milliseconds(300), authToken: token)
                 ) {}
                 return .ok
@@ -160,39 +150,35 @@ import Testing
                 return .unknown
             }
         },
-        Entry(method: LockboxMethod.checkAccess, allowed: [.service]) { h, _, _, token in
+        Entry(method: LockboxMethods.checkAccess.name, allowed: [.service]) { h, _, _, token in
             await h.status(
-                LockboxMethod.checkAccess,
+                LockboxMethods.checkAccess,
                 CheckAccessRequest(tenantID: "contoso", service: .exchange, operatorID: "p_x", operation: "Get-Mailbox", clientIP: "10.1.2.3"),
-                as: CheckAccessResponse.self,
                 token: token
             )
         },
-        Entry(method: LockboxMethod.listGrants, allowed: [.operator, .supportManager, .auditor, .service, .globalAdmin, .lockboxApprover]) {
+        Entry(method: LockboxMethods.listGrants.name, allowed: [.operator, .supportManager, .auditor, .service, .globalAdmin, .lockboxApprover]) {
             h, _, role, token in
-            await h.status(LockboxMethod.listGrants, ListGrantsRequest(tenantID: scoped(role)), as: ListGrantsResponse.self, token: token)
+            await h.status(LockboxMethods.listGrants, ListGrantsRequest(tenantID: scoped(role)), token: token)
         },
-        Entry(method: LockboxMethod.listPreapprovedOperations, allowed: everyone) { h, _, _, token in
+        Entry(method: LockboxMethods.listPreapprovedOperations.name, allowed: everyone) { h, _, _, token in
             await h.status(
-                LockboxMethod.listPreapprovedOperations,
+                LockboxMethods.listPreapprovedOperations,
                 ListPreapprovedOperationsRequest(),
-                as: ListPreapprovedOperationsResponse.self,
                 token: token
             )
         },
-        Entry(method: LockboxMethod.addPreapprovedOperation, allowed: [.providerAdmin]) { h, _, _, token in
+        Entry(method: LockboxMethods.addPreapprovedOperation.name, allowed: [.providerAdmin]) { h, _, _, token in
             await h.status(
-                LockboxMethod.addPreapprovedOperation,
+                LockboxMethods.addPreapprovedOperation,
                 PreapprovedOperation(service: .teams, operation: "Get-Thing-\(UInt32.random(in: 0...UInt32.max))"),
-                as: PreapprovedOperation.self,
                 token: token
             )
         },
-        Entry(method: LockboxMethod.removePreapprovedOperation, allowed: [.providerAdmin]) { h, _, _, token in
+        Entry(method: LockboxMethods.removePreapprovedOperation.name, allowed: [.providerAdmin]) { h, _, _, token in
             await h.status(
-                LockboxMethod.removePreapprovedOperation,
+                LockboxMethods.removePreapprovedOperation,
                 RemovePreapprovedOperationRequest(service: .teams, operation: "No-Such-Op"),
-                as: Empty.self,
                 token: token
             )
         },
@@ -234,7 +220,7 @@ import Testing
                 }
                 // And nobody without a token, except Ping.
                 let anonymous = await entry.call(h, context, .operator, "")
-                #expect(anonymous == (entry.method == LockboxMethod.ping ? .ok : .unauthenticated), "\(entry.method) anonymous")
+                #expect(anonymous == (entry.method == LockboxMethods.ping.name ? .ok : .unauthenticated), "\(entry.method) anonymous")
             }
             #expect(checked == Self.table.count * Role.allCases.count)
         }

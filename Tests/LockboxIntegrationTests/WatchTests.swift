@@ -2,6 +2,7 @@ import LockboxProto
 import LockboxRPC
 import LockboxServer
 import NIOConcurrencyHelpers
+import LockboxTestSupport
 import Testing
 
 /// WatchAccessRequests: how a tenant's approvers are notified, on any replica.
@@ -18,9 +19,8 @@ import Testing
             task = Task {
                 do {
                     for try await event in api.client.serverStream(
-                        LockboxMethod.watchAccessRequests,
+                        LockboxMethods.watchAccessRequests,
                         WatchAccessRequestsRequest(tenantID: tenant),
-                        as: AccessRequestEvent.self,
                         options: CallOptions(timeout: nil, authToken: token)
                     ) {
                         events.withLockedValue { $0.append(event) }
@@ -117,9 +117,8 @@ import Testing
             defer { watcher.task.cancel() }
             try await watcher.warmUp { try await h.createRequest(w).id }
             _ = try await h.call(
-                LockboxMethod.removeRole,
+                LockboxMethods.removeRole,
                 RoleAssignment(principalID: w.contosoApproverID, role: .lockboxApprover, tenantID: "contoso"),
-                as: RoleAssignment.self,
                 token: w.contosoAdmin
             )
             _ = try await h.createRequest(w)

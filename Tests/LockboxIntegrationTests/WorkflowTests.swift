@@ -2,6 +2,7 @@ import LockboxCore
 import LockboxProto
 import LockboxRPC
 import LockboxServer
+import LockboxTestSupport
 import Testing
 
 /// The request lifecycle over the real protocol against a real PostgreSQL.
@@ -19,41 +20,34 @@ import Testing
             try await h.approveByCustomer(w, id)
         case .denied:
             _ = try await h.call(
-                LockboxMethod.decideInternal,
+                LockboxMethods.decideInternal,
                 InternalDecision(requestID: id, approve: false, comment: "no"),
-                as: AccessRequest.self,
                 token: w.managerToken
             )
         case .canceled:
             _ = try await h.call(
-                LockboxMethod.cancelAccessRequest,
+                LockboxMethods.cancelAccessRequest,
                 CancelAccessRequestRequest(requestID: id),
-                as: AccessRequest.self,
                 token: w.operatorToken
             )
         case .revoked:
             try await h.approveInternally(w, id)
             try await h.approveByCustomer(w, id)
             _ = try await h.call(
-                LockboxMethod.revokeAccess,
+                LockboxMethods.revokeAccess,
                 RevokeAccessRequest(requestID: id),
-                as: AccessRequest.self,
                 token: w.contosoApprover
             )
         case .expired:
             try await h.approveInternally(w, id)
             // Move stored deadline into the past rather than the shared clock, so other rows are untouched.
             _ = try await h.sql(
-                "UPDATE access_requests SET customer_deadline_ms = $2::bigint WHERE request_id = $1",
-                [id, String(h.clock.nowMillis() - 1)]
+                "UPDATE access_requests SET customer_deadline_ms = \(h.clock.nowMillis() - 1) WHERE request_id = \(id)"
             )
         case .completed:
             try await h.approveInternally(w, id)
             try await h.approveByCustomer(w, id)
-            _ = try await h.sql(
-                "UPDATE grants SET ends_at_ms = $2::bigint WHERE request_id = $1",
-                [id, String(h.clock.nowMillis() - 1)]
-            )
+            _ = try await h.sql("UPDATE grants SET ends_at_ms = \(h.clock.nowMillis() - 1) WHERE request_id = \(id)")
         }
         let got = try await h.get(id, token: w.managerToken)
         #expect(got.status == stateProto(state), "setup for \(state)")
@@ -88,19 +82,19 @@ import Testing
         func perform(_ h: Harness, _ id: String, token: String) async -> StatusCode {
             switch self {
             case .approveInternal:
-                await h.status(LockboxMethod.decideInternal, InternalDecision(requestID: id, approve: true), as: AccessRequest.self, token: token)
+                await h.status(LockboxMethods.decideInternal, InternalDecision(requestID: id, approve: true), token: token)
             case .denyInternal:
-                await h.status(LockboxMethod.decideInternal, InternalDecision(requestID: id, approve: false), as: AccessRequest.self, token: token)
+                await h.status(LockboxMethods.decideInternal, InternalDecision(requestID: id, approve: false), token: token)
             case .approveCustomer:
-                await h.status(LockboxMethod.decideCustomer, CustomerDecision(requestID: id, decision: .approve), as: AccessRequest.self, token: token)
+                await h.status(LockboxMethods.decideCustomer, CustomerDecision(requestID: id, decision: .approve), token: token)
             case .denyCustomer:
-                await h.status(LockboxMethod.decideCustomer, CustomerDecision(requestID: id, decision: .deny), as: AccessRequest.self, token: token)
+                await h.status(LockboxMethods.decideCustomer, CustomerDecision(requestID: id, decision: .deny), token: token)
             case .cancelCustomer:
-                await h.status(LockboxMethod.decideCustomer, CustomerDecision(requestID: id, decision: .cancel), as: AccessRequest.self, token: token)
+                await h.status(LockboxMethods.decideCustomer, CustomerDecision(requestID: id, decision: .cancel), token: token)
             case .cancel:
-                await h.status(LockboxMethod.cancelAccessRequest, CancelAccessRequestRequest(requestID: id), as: AccessRequest.self, token: token)
+                await h.status(LockboxMethods.cancelAccessRequest, CancelAccessRequestRequest(requestID: id), token: token)
             case .revoke:
-                await h.status(LockboxMethod.revokeAccess, RevokeAccessRequest(requestID: id), as: AccessRequest.self, token: token)
+                await h.status(LockboxMethods.revokeAccess, RevokeAccessRequest(requestID: id), token: token)
             }
         }
     }
@@ -189,9 +183,8 @@ import Testing
         try await Harness.with { h in
             let w = try await h.makeWorld()
             _ = try await h.call(
-                LockboxMethod.setTenantSettings,
+                LockboxMethods.setTenantSettings,
                 TenantSettings(tenantID: "contoso", lockboxEnabled: false),
-                as: TenantSettings.self,
                 token: w.contosoAdmin
             )
             let id = try await h.createRequest(w).id
@@ -201,10 +194,12 @@ import Testing
             #expect(request.grant?.active == true)
             #expect(request.grant?.endsAtMs == h.clock.nowMillis() + 3_600_000)
             let audit = try await h.sql(
-                "SELECT details->>'customer_approval_required' AS required FROM audit_records WHERE item = $1 AND activity = 'InternalApprove'",
-                [id]
+                """
+                SELECT details->>'customer_approval_required' AS required FROM audit_records
+                WHERE item = \(id) AND activity = 'InternalApprove'
+                """
             )
-            #expect(audit.first?.string("required") == "false")
+            #expect(try audit.first?.string("required") == "false")
         }
     }
 
@@ -215,16 +210,14 @@ import Testing
             try await h.approveInternally(w, id)
             await #expect(throws: RPCError(.invalidArgument, "an approval may shorten the access, never lengthen it")) {
                 _ = try await h.call(
-                    LockboxMethod.decideCustomer,
+                    LockboxMethods.decideCustomer,
                     CustomerDecision(requestID: id, decision: .approve, approvedDurationSeconds: 7200),
-                    as: AccessRequest.self,
                     token: w.contosoApprover
                 )
             }
             let approved = try await h.call(
-                LockboxMethod.decideCustomer,
+                LockboxMethods.decideCustomer,
                 CustomerDecision(requestID: id, decision: .approve, comment: "30 min only", approvedDurationSeconds: 1800),
-                as: AccessRequest.self,
                 token: w.contosoApprover
             )
             #expect(approved.grant?.endsAtMs == h.clock.nowMillis() + 1_800_000)
@@ -254,22 +247,21 @@ import Testing
             #expect(approved.grant?.secondsLeft == 0)
             await #expect(throws: RPCError(.failedPrecondition, "request is COMPLETED")) {
                 _ = try await h.call(
-                    LockboxMethod.revokeAccess,
+                    LockboxMethods.revokeAccess,
                     RevokeAccessRequest(requestID: approvedID),
-                    as: AccessRequest.self,
                     token: w.contosoApprover
                 )
             }
             // Stored states are still the old ones until the sweeper runs; then each move is audited once.
-            let stored = try await h.sql("SELECT status FROM access_requests WHERE request_id = $1", [pendingID])
-            #expect(stored.first?.string("status") == "PENDING_CUSTOMER")
+            let stored = try await h.sql("SELECT status FROM access_requests WHERE request_id = \(pendingID)")
+            #expect(try stored.first?.string("status") == "PENDING_CUSTOMER")
             #expect(try await h.sweeper.sweepOnce() == 2)
             #expect(try await h.sweeper.sweepOnce() == 0)
             let audits = try await h.sql(
                 "SELECT activity, actor_id FROM audit_records WHERE activity IN ('RequestExpired', 'GrantCompleted') ORDER BY activity"
             )
-            #expect(audits.rows.map { $0.string("activity") } == ["GrantCompleted", "RequestExpired"])
-            #expect(audits.rows.allSatisfy { $0.string("actor_id") == "lockbox" })
+            #expect(try audits.rows.map { try $0.string("activity") } == ["GrantCompleted", "RequestExpired"])
+            #expect(try audits.rows.allSatisfy { try $0.string("actor_id") == "lockbox" })
         }
     }
 
@@ -282,33 +274,29 @@ import Testing
                 _ = try await h.get(contosoID, token: w.fabrikamApprover)
             }
             let listed = try await h.call(
-                LockboxMethod.listAccessRequests,
+                LockboxMethods.listAccessRequests,
                 ListAccessRequestsRequest(),
-                as: ListAccessRequestsResponse.self,
                 token: w.fabrikamApprover
             )
             #expect(listed.requests.map(\.id) == [fabrikamID])
             await #expect(throws: RPCError.self) {
                 _ = try await h.call(
-                    LockboxMethod.listAccessRequests,
+                    LockboxMethods.listAccessRequests,
                     ListAccessRequestsRequest(tenantID: "contoso"),
-                    as: ListAccessRequestsResponse.self,
                     token: w.fabrikamApprover
                 )
             }
             let search = try await h.call(
-                LockboxMethod.searchAudit,
+                LockboxMethods.searchAudit,
                 SearchAuditRequest(),
-                as: SearchAuditResponse.self,
                 token: w.fabrikamApprover
             )
             #expect(!search.records.isEmpty)
             #expect(search.records.allSatisfy { $0.tenantID == "fabrikam" })
             await #expect(throws: RPCError(.notFound, "no such tenant")) {
                 _ = try await h.call(
-                    LockboxMethod.searchAudit,
+                    LockboxMethods.searchAudit,
                     SearchAuditRequest(tenantID: "contoso"),
-                    as: SearchAuditResponse.self,
                     token: w.fabrikamApprover
                 )
             }
@@ -319,39 +307,35 @@ import Testing
         try await Harness.with { h in
             let w = try await h.makeWorld()
             let principal = try await h.call(
-                LockboxMethod.createPrincipal,
+                LockboxMethods.createPrincipal,
                 CreatePrincipalRequest(displayName: "new", tenantID: "contoso"),
-                as: Principal.self,
                 token: w.contosoAdmin
             )
             let assignment = RoleAssignment(principalID: principal.id, role: .lockboxApprover, tenantID: "contoso")
-            #expect(await h.status(LockboxMethod.assignRole, assignment, as: RoleAssignment.self, token: w.providerAdmin) == .permissionDenied)
+            #expect(await h.status(LockboxMethods.assignRole, assignment, token: w.providerAdmin) == .permissionDenied)
             #expect(
                 await h.status(
-                    LockboxMethod.createPrincipal,
+                    LockboxMethods.createPrincipal,
                     CreatePrincipalRequest(displayName: "sneaky", tenantID: "contoso", roles: [assignment]),
-                    as: Principal.self,
                     token: w.providerAdmin
                 ) == .permissionDenied
             )
             #expect(
                 await h.status(
-                    LockboxMethod.removeRole,
+                    LockboxMethods.removeRole,
                     RoleAssignment(principalID: w.contosoApproverID, role: .lockboxApprover, tenantID: "contoso"),
-                    as: RoleAssignment.self,
                     token: w.providerAdmin
                 ) == .permissionDenied
             )
             // Another tenant's admin cannot either.
-            #expect(await h.status(LockboxMethod.assignRole, assignment, as: RoleAssignment.self, token: w.fabrikamAdmin) == .notFound)
+            #expect(await h.status(LockboxMethods.assignRole, assignment, token: w.fabrikamAdmin) == .notFound)
             // The tenant's own global admin can, and the approver can then decide.
-            #expect(await h.status(LockboxMethod.assignRole, assignment, as: RoleAssignment.self, token: w.contosoAdmin) == .ok)
+            #expect(await h.status(LockboxMethods.assignRole, assignment, token: w.contosoAdmin) == .ok)
             // And the last global admin cannot be removed.
             #expect(
                 await h.status(
-                    LockboxMethod.removeRole,
+                    LockboxMethods.removeRole,
                     RoleAssignment(principalID: w.contosoAdminID, role: .globalAdmin, tenantID: "contoso"),
-                    as: RoleAssignment.self,
                     token: w.contosoAdmin
                 ) == .failedPrecondition
             )
@@ -364,9 +348,8 @@ import Testing
             let id = try await h.createRequest(w).id
             try await h.approveInternally(w, id)
             _ = try await h.call(
-                LockboxMethod.removeRole,
+                LockboxMethods.removeRole,
                 RoleAssignment(principalID: w.contosoApproverID, role: .lockboxApprover, tenantID: "contoso"),
-                as: RoleAssignment.self,
                 token: w.contosoAdmin
             )
             #expect(await Action.approveCustomer.perform(h, id, token: w.contosoApprover) == .permissionDenied)
@@ -377,30 +360,28 @@ import Testing
         try await Harness.with { h in
             let w = try await h.makeWorld()
             let ping = ListAccessRequestsRequest()
-            #expect(await h.status(LockboxMethod.listAccessRequests, ping, as: ListAccessRequestsResponse.self, token: "") == .unauthenticated)
-            #expect(await h.status(LockboxMethod.listAccessRequests, ping, as: ListAccessRequestsResponse.self, token: "lbx_nope") == .unauthenticated)
+            #expect(await h.status(LockboxMethods.listAccessRequests, ping, token: "") == .unauthenticated)
+            #expect(await h.status(LockboxMethods.listAccessRequests, ping, token: "lbx_nope") == .unauthenticated)
             let issued = try await h.call(
-                LockboxMethod.issueToken,
+                LockboxMethods.issueToken,
                 IssueTokenRequest(principalID: w.contosoApproverID, ttlSeconds: 60),
-                as: IssuedToken.self,
                 token: w.contosoAdmin
             )
             #expect(issued.secret.hasPrefix("lbx_") && issued.secret.count >= 40)
-            #expect(await h.status(LockboxMethod.listAccessRequests, ping, as: ListAccessRequestsResponse.self, token: issued.secret) == .ok)
+            #expect(await h.status(LockboxMethods.listAccessRequests, ping, token: issued.secret) == .ok)
             h.clock.advance(by: .seconds(61))
-            #expect(await h.status(LockboxMethod.listAccessRequests, ping, as: ListAccessRequestsResponse.self, token: issued.secret) == .unauthenticated)
+            #expect(await h.status(LockboxMethods.listAccessRequests, ping, token: issued.secret) == .unauthenticated)
 
             let second = try await h.call(
-                LockboxMethod.issueToken,
+                LockboxMethods.issueToken,
                 IssueTokenRequest(principalID: w.contosoApproverID),
-                as: IssuedToken.self,
                 token: w.contosoAdmin
             )
-            _ = try await h.call(LockboxMethod.revokeToken, RevokeTokenRequest(tokenID: second.token!.id), as: Token.self, token: w.contosoAdmin)
-            #expect(await h.status(LockboxMethod.listAccessRequests, ping, as: ListAccessRequestsResponse.self, token: second.secret) == .unauthenticated)
+            _ = try await h.call(LockboxMethods.revokeToken, RevokeTokenRequest(tokenID: second.token!.id), token: w.contosoAdmin)
+            #expect(await h.status(LockboxMethods.listAccessRequests, ping, token: second.secret) == .unauthenticated)
             // Only hashes are stored.
-            let stored = try await h.sql("SELECT count(*) AS n FROM api_tokens WHERE encode(token_hash, 'escape') LIKE '%' || $1 || '%'", [String(second.secret.dropFirst(4))])
-            #expect(stored.first?.int64("n") == 0)
+            let stored = try await h.sql("SELECT count(*) AS n FROM api_tokens WHERE encode(token_hash, 'escape') LIKE '%' || \(String(second.secret.dropFirst(4))) || '%'")
+            #expect(try stored.first?.int64("n") == 0)
         }
     }
 
@@ -408,7 +389,7 @@ import Testing
         try await Harness.with { h in
             let w = try await h.makeWorld()
             func create(_ request: CreateAccessRequestRequest) async -> StatusCode {
-                await h.status(LockboxMethod.createAccessRequest, request, as: AccessRequest.self, token: w.operatorToken)
+                await h.status(LockboxMethods.createAccessRequest, request, token: w.operatorToken)
             }
             let good = CreateAccessRequestRequest(tenantID: "contoso", service: .teams, ticketNumber: "T", justification: "j", requestedDurationSeconds: 60)
             #expect(await create(good) == .ok)
@@ -435,18 +416,16 @@ import Testing
             #expect(await create(bad) == .notFound)
             // A tenant cap below 4 hours is enforced.
             _ = try await h.call(
-                LockboxMethod.setTenantSettings,
+                LockboxMethods.setTenantSettings,
                 TenantSettings(tenantID: "contoso", lockboxEnabled: true, maxAccessDurationSeconds: 1800),
-                as: TenantSettings.self,
                 token: w.contosoAdmin
             )
             bad = good
             bad.requestedDurationSeconds = 1801
             #expect(await create(bad) == .invalidArgument)
             let page = await h.status(
-                LockboxMethod.searchAudit,
+                LockboxMethods.searchAudit,
                 SearchAuditRequest(pageToken: "'; DROP TABLE audit_records; --"),
-                as: SearchAuditResponse.self,
                 token: w.auditorToken
             )
             #expect(page == .invalidArgument)

@@ -1,4 +1,5 @@
 import Foundation
+import LockboxTestSupport
 import Testing
 import Yams
 
@@ -6,7 +7,7 @@ import Yams
 /// against the real lockboxd: every LOCKBOX_* it sets must be one lockboxd reads.
 @Suite struct ComposeTests {
     @Test func composeFileMatchesTheServer() throws {
-        let text = try String(contentsOf: WalkthroughTests.root.appending(path: "docker-compose.yml"), encoding: .utf8)
+        let text = try String(contentsOf: packageRoot.appending(path: "docker-compose.yml"), encoding: .utf8)
         let compose = try #require(try Yams.load(yaml: text) as? [String: Any])
         let services = try #require(compose["services"] as? [String: Any])
         #expect(Set(services.keys) == ["postgres", "lockboxd"])
@@ -45,7 +46,7 @@ import Yams
         #expect(Array(health.prefix(3)) == ["CMD", "lockbox", "ping"])
         #expect(try Binaries.run("lockbox", Array(health.dropFirst(2)) + ["--help"]).status == 0)
         // The image serves migrations from where the Dockerfile installs them.
-        let dockerfile = try String(contentsOf: WalkthroughTests.root.appending(path: "Dockerfile"), encoding: .utf8)
+        let dockerfile = try String(contentsOf: packageRoot.appending(path: "Dockerfile"), encoding: .utf8)
         #expect(dockerfile.contains("LOCKBOX_MIGRATIONS_DIR=/usr/local/share/lockbox/migrations"))
         #expect(dockerfile.contains("cp -r migrations /out/share/lockbox/migrations"))
         #expect(help.contains("LOCKBOX_MIGRATIONS_DIR"))

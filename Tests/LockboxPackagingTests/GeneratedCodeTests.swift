@@ -1,4 +1,5 @@
 import Foundation
+import LockboxTestSupport
 import Testing
 
 /// scripts/gen-proto --check: passes on the committed C, fails once it differs from protoc-c's output.

@@ -5,31 +5,31 @@ import Glibc
 import Testing
 
 /// Finds and runs the real `lockboxd` and `lockbox` executables built beside the test bundle.
-enum Binaries {
-    static let directory: URL = {
+package enum Binaries {
+    package static let directory: URL = {
         if let override = ProcessInfo.processInfo.environment["LOCKBOX_BIN_DIR"], !override.isEmpty {
             return URL(fileURLWithPath: override)
         }
         return URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
     }()
 
-    static func url(_ name: String) -> URL { directory.appending(path: name) }
+    package static func url(_ name: String) -> URL { directory.appending(path: name) }
 
-    struct Output {
-        var status: Int32
-        var stdout: String
-        var stderr: String
+    package struct Output {
+        package var status: Int32
+        package var stdout: String
+        package var stderr: String
     }
 
     /// Runs one of the built executables to completion.
-    static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Output {
+    package static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Output {
         try runPath(url(name).path, arguments, environment: environment)
     }
 
     /// Runs any executable to completion, with posix_spawn and waitpid. Output goes through
     /// files, not pipes, and Foundation's Process is not used here: a daemon the command starts
     /// (PostgreSQL) inherits descriptors and outlives it, which keeps Process waiting forever.
-    static func runPath(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Output {
+    package static func runPath(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Output {
         let scratch = FileManager.default.temporaryDirectory.appending(path: "run-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
@@ -60,13 +60,13 @@ enum Binaries {
 }
 
 /// A running `lockboxd` process.
-final class Daemon {
-    let process = Process()
-    let stdoutFile: URL
-    let stderrFile: URL
-    private(set) var port = 0
+package final class Daemon {
+    package let process = Process()
+    package let stdoutFile: URL
+    package let stderrFile: URL
+    package private(set) var port = 0
 
-    init(arguments: [String] = [], environment: [String: String] = [:]) throws {
+    package init(arguments: [String] = [], environment: [String: String] = [:]) throws {
         let scratch = FileManager.default.temporaryDirectory.appending(path: "lockboxd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         stdoutFile = scratch.appending(path: "stdout")
@@ -82,7 +82,7 @@ final class Daemon {
     }
 
     /// Waits for the "listening on host:port" line and returns the port.
-    func waitUntilListening(timeout: Duration = .seconds(30)) async throws -> Int {
+    package func waitUntilListening(timeout: Duration = .seconds(30)) async throws -> Int {
         let clock = ContinuousClock()
         let end = clock.now + timeout
         while clock.now < end {
@@ -99,12 +99,12 @@ final class Daemon {
         throw DaemonFailed(stderr: stderr)
     }
 
-    var stderr: String { (try? String(contentsOf: stderrFile, encoding: .utf8)) ?? "" }
+    package var stderr: String { (try? String(contentsOf: stderrFile, encoding: .utf8)) ?? "" }
 
-    func terminate(signal: Int32 = SIGTERM) { if process.isRunning { kill(process.processIdentifier, signal) } }
+    package func terminate(signal: Int32 = SIGTERM) { if process.isRunning { kill(process.processIdentifier, signal) } }
 
     /// Waits for the process to exit; returns its status.
-    func waitForExit(timeout: Duration = .seconds(30)) async throws -> Int32 {
+    package func waitForExit(timeout: Duration = .seconds(30)) async throws -> Int32 {
         let clock = ContinuousClock()
         let end = clock.now + timeout
         while process.isRunning {
@@ -122,7 +122,8 @@ final class Daemon {
     }
 }
 
-struct DaemonFailed: Error, CustomStringConvertible {
-    let stderr: String
-    var description: String { "lockboxd failed: \(stderr)" }
+package struct DaemonFailed: Error, CustomStringConvertible {
+    package let stderr: String
+    package init(stderr: String) { self.stderr = stderr }
+    package var description: String { "lockboxd failed: \(stderr)" }
 }

@@ -6,70 +6,17 @@ import LockboxServer
 import LockboxStore
 import Logging
 import ServiceLifecycle
-import Testing
-
-let testLogger: Logger = {
-    var logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-    logger.logLevel = .critical
-    return logger
-}()
-
-/// The PostgreSQL that scripts/test starts. Each test gets a database of its own.
-enum TestDatabase {
-    struct NotConfigured: Error, CustomStringConvertible {
-        var description: String {
-            "LOCKBOX_TEST_DATABASE_URL is not set: run the tests with scripts/test, which starts PostgreSQL"
-        }
-    }
-
-    static var serverURL: String {
-        get throws {
-            guard let url = ProcessInfo.processInfo.environment["LOCKBOX_TEST_DATABASE_URL"], !url.isEmpty else {
-                throw NotConfigured()
-            }
-            return url
-        }
-    }
-
-    static let admin: PGPool? = {
-        guard let url = try? serverURL else { return nil }
-        return PGPool(configuration: PGPoolConfiguration(url: url, size: 2), logger: testLogger)
-    }()
-
-    /// Creates an empty database and returns its URL.
-    static func create() async throws -> String {
-        let server = try serverURL
-        guard let admin else { throw NotConfigured() }
-        // A name we generate from random hex: safe to splice, since CREATE DATABASE takes no parameters.
-        let name = "lbx_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(20)
-        try await admin.withConnection { connection in
-            try connection.execute(script: "CREATE DATABASE \(name)")
-        }
-        guard let slash = server.lastIndex(of: "/") else { throw NotConfigured() }
-        return server[..<slash] + "/" + name
-    }
-
-    static var migrations: [Migration] {
-        get throws {
-            var url = URL(fileURLWithPath: #filePath)
-            while !FileManager.default.fileExists(atPath: url.appending(path: "Package.swift").path) {
-                url.deleteLastPathComponent()
-            }
-            return try Migrator.load(directory: url.appending(path: "migrations").path)
-        }
-    }
-}
 
 /// An in-process Lockbox: real PostgreSQL, real sockets, a clock the test moves.
-final class Harness: Sendable {
-    static let start: Int64 = 1_800_000_000_000
+package final class Harness: Sendable {
+    package static let start: Int64 = 1_800_000_000_000
 
-    let databaseURL: String
-    let pool: PGPool
-    let clock: ManualClock
-    let service: LockboxService
-    let port: Int
-    let client: RPCClient
+    package let databaseURL: String
+    package let pool: PGPool
+    package let clock: ManualClock
+    package let service: LockboxService
+    package let port: Int
+    package let client: RPCClient
 
     private init(databaseURL: String, pool: PGPool, clock: ManualClock, service: LockboxService, port: Int) {
         self.databaseURL = databaseURL
@@ -80,10 +27,10 @@ final class Harness: Sendable {
         client = RPCClient(configuration: RPCClientConfiguration(port: port, defaultTimeout: .seconds(30)))
     }
 
-    var sweeper: Sweeper { Sweeper(service: service) }
+    package var sweeper: Sweeper { Sweeper(pool: pool, clock: clock, logger: testLogger) }
 
     /// Runs `body` against a fresh database and server; tears both down after.
-    static func with(
+    package static func with(
         databaseURL: String? = nil,
         poolSize: Int = 4,
         _ body: (Harness) async throws -> Void
@@ -98,13 +45,7 @@ final class Harness: Sendable {
         try await Migrator.apply(try TestDatabase.migrations, pool: pool, logger: testLogger)
         let clock = ManualClock(millis: start)
         let notifier = RequestNotifier(databaseURL: url, logger: testLogger)
-        let service = LockboxService(
-            pool: pool,
-            clock: clock,
-            configuration: LockboxServiceConfiguration(),
-            notifier: notifier,
-            logger: testLogger
-        )
+        let service = LockboxService(pool: pool, clock: clock, notifier: notifier, logger: testLogger)
         let server = RPCServer(
             configuration: RPCServerConfiguration(host: "127.0.0.1", port: 0),
             router: service.makeRouter(),
@@ -131,39 +72,35 @@ final class Harness: Sendable {
     }
 
     /// Runs SQL directly, for fixtures and for checking what the server stored.
-    func sql(_ text: String, _ parameters: [String?] = []) async throws -> PGRows {
-        try await pool.withConnection { try $0.query(text, parameters) }
-    }
+    package func sql(_ query: PGQuery) async throws -> PGRows { try await pool.sql(query) }
 
-    var api: API { API(client: client) }
+    package var api: API { API(client: client) }
 
-    func call<Request: ProtoMessage, Response: ProtoMessage>(
-        _ method: String,
+    package func call<Request, Response>(
+        _ method: UnaryMethod<Request, Response>,
         _ request: Request,
-        as: Response.Type = Response.self,
         token: String,
         key: String = ""
     ) async throws(RPCError) -> Response {
-        try await api.call(method, request, as: Response.self, token: token, key: key)
+        try await api.call(method, request, token: token, key: key)
     }
 
-    func status<Request: ProtoMessage, Response: ProtoMessage>(
-        _ method: String,
+    package func status<Request, Response>(
+        _ method: UnaryMethod<Request, Response>,
         _ request: Request,
-        as: Response.Type = Response.self,
         token: String
     ) async -> StatusCode {
-        await api.status(method, request, as: Response.self, token: token)
+        await api.status(method, request, token: token)
     }
 
-    typealias World = API.World
+    package typealias World = API.World
 
-    func makeWorld() async throws -> World {
+    package func makeWorld() async throws -> World {
         let admin = try await Bootstrap.createProviderAdmin(displayName: "Root", pool: pool, clock: clock).token
         return try await api.makeWorld(adminToken: admin)
     }
 
-    func createRequest(
+    package func createRequest(
         _ world: World,
         tenant: String = "contoso",
         token: String? = nil,
@@ -173,39 +110,38 @@ final class Harness: Sendable {
         try await api.createRequest(world, tenant: tenant, token: token, duration: duration, key: key)
     }
 
-    func approveInternally(_ world: World, _ id: String) async throws { try await api.approveInternally(world, id) }
-    func approveByCustomer(_ world: World, _ id: String) async throws { try await api.approveByCustomer(world, id) }
-    func get(_ id: String, token: String) async throws -> AccessRequest { try await api.get(id, token: token) }
+    package func approveInternally(_ world: World, _ id: String) async throws {
+        try await api.approveInternally(world, id)
+    }
+    package func approveByCustomer(_ world: World, _ id: String) async throws {
+        try await api.approveByCustomer(world, id)
+    }
+    package func get(_ id: String, token: String) async throws -> AccessRequest { try await api.get(id, token: token) }
 }
 
 /// Typed calls to any Lockbox server, in-process or a real lockboxd.
-struct API: Sendable {
-    let client: RPCClient
+package struct API: Sendable {
+    package let client: RPCClient
 
-    func call<Request: ProtoMessage, Response: ProtoMessage>(
-        _ method: String,
+    package init(client: RPCClient) { self.client = client }
+
+    package func call<Request, Response>(
+        _ method: UnaryMethod<Request, Response>,
         _ request: Request,
-        as: Response.Type = Response.self,
         token: String,
         key: String = ""
     ) async throws(RPCError) -> Response {
-        try await client.unary(
-            method,
-            request,
-            as: Response.self,
-            options: CallOptions(authToken: token, idempotencyKey: key)
-        )
+        try await client.unary(method, request, options: CallOptions(authToken: token, idempotencyKey: key))
     }
 
     /// The status code of a call: .ok or the error's.
-    func status<Request: ProtoMessage, Response: ProtoMessage>(
-        _ method: String,
+    package func status<Request, Response>(
+        _ method: UnaryMethod<Request, Response>,
         _ request: Request,
-        as: Response.Type = Response.self,
         token: String
     ) async -> StatusCode {
         do {
-            _ = try await call(method, request, as: Response.self, token: token)
+            _ = try await call(method, request, token: token)
             return .ok
         } catch {
             return error.code
@@ -214,52 +150,50 @@ struct API: Sendable {
 
     // MARK: A world of principals
 
-    struct World: Sendable {
-        var providerAdmin: String
-        var operatorToken: String
-        var operatorID: String
-        var operator2Token: String
-        var operator2ID: String
-        var managerToken: String
-        var managerID: String
+    package struct World: Sendable {
+        package var providerAdmin: String
+        package var operatorToken: String
+        package var operatorID: String
+        package var operator2Token: String
+        package var operator2ID: String
+        package var managerToken: String
+        package var managerID: String
         /// Holds both operator and support_manager: may file, never approve its own.
-        var dualToken: String
-        var dualID: String
-        var auditorToken: String
-        var serviceToken: String
-        var contosoAdmin: String
-        var contosoAdminID: String
-        var contosoApprover: String
-        var contosoApproverID: String
-        var fabrikamAdmin: String
-        var fabrikamApprover: String
+        package var dualToken: String
+        package var dualID: String
+        package var auditorToken: String
+        package var serviceToken: String
+        package var contosoAdmin: String
+        package var contosoAdminID: String
+        package var contosoApprover: String
+        package var contosoApproverID: String
+        package var fabrikamAdmin: String
+        package var fabrikamApprover: String
     }
 
     /// Creates a principal with roles (in `tenant`, or a provider one) and issues its token,
     /// acting as `admin`. Returns the token's secret and the principal's id.
-    func principal(_ name: String, tenant: String = "", roles: [LockboxProto.Role], by admin: String) async throws
+    package func principal(_ name: String, tenant: String = "", roles: [LockboxProto.Role], by admin: String) async throws
         -> (token: String, id: String)
     {
         let principal = try await call(
-            LockboxMethod.createPrincipal,
+            LockboxMethods.createPrincipal,
             CreatePrincipalRequest(
                 displayName: name,
                 tenantID: tenant,
                 roles: roles.map { RoleAssignment(role: $0, tenantID: tenant) }
             ),
-            as: Principal.self,
             token: admin
         )
         let token = try await call(
-            LockboxMethod.issueToken,
+            LockboxMethods.issueToken,
             IssueTokenRequest(principalID: principal.id),
-            as: IssuedToken.self,
             token: admin
         )
         return (token.secret, principal.id)
     }
 
-    func makeWorld(adminToken admin: String) async throws -> World {
+    package func makeWorld(adminToken admin: String) async throws -> World {
         func provider(_ name: String, _ roles: [LockboxProto.Role]) async throws -> (String, String) {
             try await principal(name, roles: roles, by: admin)
         }
@@ -272,9 +206,8 @@ struct API: Sendable {
 
         func tenant(_ id: String) async throws -> (admin: String, adminID: String, approver: String, approverID: String) {
             let created = try await call(
-                LockboxMethod.createTenant,
+                LockboxMethods.createTenant,
                 CreateTenantRequest(tenantID: id, displayName: id.capitalized, adminDisplayName: "\(id) admin"),
-                as: CreateTenantResponse.self,
                 token: admin
             )
             let adminToken = created.adminToken!.secret
@@ -304,7 +237,7 @@ struct API: Sendable {
         )
     }
 
-    func createRequest(
+    package func createRequest(
         _ world: World,
         tenant: String = "contoso",
         token: String? = nil,
@@ -312,7 +245,7 @@ struct API: Sendable {
         key: String = ""
     ) async throws -> AccessRequest {
         try await call(
-            LockboxMethod.createAccessRequest,
+            LockboxMethods.createAccessRequest,
             CreateAccessRequestRequest(
                 tenantID: tenant,
                 service: .exchange,
@@ -320,31 +253,28 @@ struct API: Sendable {
                 justification: "mailbox fails to sync",
                 requestedDurationSeconds: duration
             ),
-            as: AccessRequest.self,
             token: token ?? world.operatorToken,
             key: key
         )
     }
 
-    func approveInternally(_ world: World, _ id: String) async throws {
+    package func approveInternally(_ world: World, _ id: String) async throws {
         _ = try await call(
-            LockboxMethod.decideInternal,
+            LockboxMethods.decideInternal,
             InternalDecision(requestID: id, approve: true, comment: "ok"),
-            as: AccessRequest.self,
             token: world.managerToken
         )
     }
 
-    func approveByCustomer(_ world: World, _ id: String) async throws {
+    package func approveByCustomer(_ world: World, _ id: String) async throws {
         _ = try await call(
-            LockboxMethod.decideCustomer,
+            LockboxMethods.decideCustomer,
             CustomerDecision(requestID: id, decision: .approve, comment: "go ahead"),
-            as: AccessRequest.self,
             token: world.contosoApprover
         )
     }
 
-    func get(_ id: String, token: String) async throws -> AccessRequest {
-        try await call(LockboxMethod.getAccessRequest, GetAccessRequestRequest(requestID: id), as: AccessRequest.self, token: token)
+    package func get(_ id: String, token: String) async throws -> AccessRequest {
+        try await call(LockboxMethods.getAccessRequest, GetAccessRequestRequest(requestID: id), token: token)
     }
 }

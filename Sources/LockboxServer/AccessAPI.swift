@@ -1,0 +1,168 @@
+import LockboxCore
+import LockboxProto
+import LockboxRPC
+import LockboxStore
+
+/// What data-plane services call: access checks, grant lists, and the pre-approved operations.
+struct AccessAPI: Sendable {
+    let gate: Gatekeeper
+    let grants: any GrantStore
+    let operations: any OperationStore
+    let audit: any AuditStore
+
+    func register(on router: inout RPCRouter) {
+        router.register(LockboxMethods.checkAccess) { request, context in
+            try await gate.unary(context) { call in try checkAccess(request, call) }
+        }
+        router.register(LockboxMethods.listGrants) { request, context in
+            try await gate.unary(context) { call in try listGrants(request, call) }
+        }
+        router.register(LockboxMethods.listPreapprovedOperations) { request, context in
+            try await gate.unary(context) { call in try listOperations(request, call) }
+        }
+        router.register(LockboxMethods.addPreapprovedOperation) { request, context in
+            try await gate.unary(context) { call in try addOperation(request, call) }
+        }
+        router.register(LockboxMethods.removePreapprovedOperation) { request, context in
+            try await gate.unary(context) { call in try removeOperation(request, call) }
+        }
+    }
+
+    /// Decides whether an operator may perform an operation now, and records the check.
+    ///
+    /// The grant is read from the database on every call (no cache), under a share lock: a
+    /// revocation in progress makes the check wait for it and then see it, so the audit log's
+    /// order is the order in which checks and revocations took effect. The decision and its
+    /// audit record commit together, and if the record cannot be written the call fails and
+    /// nothing is allowed.
+    func checkAccess(_ request: CheckAccessRequest, _ call: Call) throws -> CheckAccessResponse {
+        try InputLimits.check(request.tenantID, field: "tenant_id", max: InputLimits.idLength)
+        try InputLimits.check(request.operatorID, field: "operator_id", max: InputLimits.idLength)
+        let service = try ContentService.required(request.service)
+        try InputLimits.checkOperation(request.operation)
+        try InputLimits.checkIP(request.clientIP, field: "client_ip")
+
+        let candidates = try grants.checkCandidates(
+            operatorID: request.operatorID,
+            tenantID: request.tenantID,
+            service: service,
+            operation: request.operation,
+            nowMs: call.nowMs,
+            call.db
+        )
+        let decision = try AccessCheck.decide(candidates: candidates, nowMs: call.nowMs) {
+            try grants.denialFacts(
+                operatorID: request.operatorID,
+                tenantID: request.tenantID,
+                service: service,
+                nowMs: call.nowMs,
+                call.db
+            )
+        }
+        let reason: String
+        switch decision {
+        case .allowed: reason = "ALLOWED"
+        case .denied(let why, _): reason = why.rawValue
+        }
+        try audit.append(
+            AuditEntry(
+                tenantID: request.tenantID,
+                actorID: request.operatorID,
+                actorDisplay: AuditEntry.providerOperatorDisplay,
+                actorIP: request.clientIP,
+                activity: request.operation,
+                item: decision.requestID,
+                details: [
+                    "kind": .string("operator_action"),
+                    "operator_id": .string(request.operatorID),
+                    "service": .string(service.rawValue),
+                    "allowed": .bool(decision.isAllowed),
+                    "reason": .string(reason),
+                    "checked_by": .string(call.caller.id),
+                    "checked_by_ip": .string(call.caller.ip),
+                ]
+            ),
+            nowMs: call.nowMs,
+            call.db
+        )
+        return decision.proto
+    }
+
+    func listGrants(_ request: ListGrantsRequest, _ call: Call) throws -> ListGrantsResponse {
+        try InputLimits.check(request.tenantID, field: "tenant_id", max: InputLimits.idLength, required: false)
+        try InputLimits.check(request.operatorID, field: "operator_id", max: InputLimits.idLength, required: false)
+        let scope = try Authorization.scope(call.caller, .readGrants, requestedTenant: request.tenantID)
+        var operatorID: String? = request.operatorID.isEmpty ? nil : request.operatorID
+        if let own = scope.requesterID {
+            guard operatorID == nil || operatorID == own else { throw DomainError.permissionDenied }
+            operatorID = own
+        }
+        let unended = try grants.unended(
+            tenantID: scope.tenantID,
+            operatorID: operatorID,
+            nowMs: call.nowMs,
+            limit: InputLimits.maximumListLength,
+            call.db
+        )
+        return ListGrantsResponse(
+            grants: unended.filter { $0.isActive(nowMs: call.nowMs) }.map { $0.proto(nowMs: call.nowMs) }
+        )
+    }
+
+    func listOperations(_ request: ListPreapprovedOperationsRequest, _ call: Call) throws
+        -> ListPreapprovedOperationsResponse
+    {
+        let service = try ContentService.filter(request.service)
+        let records = try operations.list(service: service, limit: 10_000, call.db)
+        return ListPreapprovedOperationsResponse(operations: records.map(\.proto))
+    }
+
+    func addOperation(_ request: PreapprovedOperation, _ call: Call) throws -> PreapprovedOperation {
+        let service = try ContentService.required(request.service)
+        try InputLimits.checkOperation(request.operation)
+        try InputLimits.check(
+            request.description,
+            field: "description",
+            max: InputLimits.displayNameLength,
+            required: false
+        )
+        let record = PreapprovedOperationRecord(
+            service: service,
+            operation: request.operation,
+            description: request.description
+        )
+        guard try operations.add(record, by: call.caller.id, nowMs: call.nowMs, call.db) else {
+            throw DomainError(.alreadyExists, "that operation is already pre-approved")
+        }
+        try audit.append(
+            AuditEntry(
+                by: call.caller,
+                tenantID: "",
+                activity: Activity.operationAdded,
+                details: ["service": .string(service.rawValue), "operation": .string(request.operation)]
+            ),
+            nowMs: call.nowMs,
+            call.db
+        )
+        return request
+    }
+
+    func removeOperation(_ request: RemovePreapprovedOperationRequest, _ call: Call) throws -> Empty {
+        let service = try ContentService.required(request.service)
+        try InputLimits.checkOperation(request.operation)
+        guard let removed = try operations.remove(service: service, operation: request.operation, call.db) else {
+            throw DomainError.notFound("that operation is not pre-approved")
+        }
+        try audit.append(
+            AuditEntry(
+                by: call.caller,
+                tenantID: "",
+                activity: Activity.operationRemoved,
+                details: ["service": .string(service.rawValue), "operation": .string(removed.operation)]
+            ),
+            nowMs: call.nowMs,
+            call.db
+        )
+        return Empty()
+    }
+}

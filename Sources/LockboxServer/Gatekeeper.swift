@@ -1,0 +1,123 @@
+import LockboxCore
+import LockboxRPC
+import LockboxStore
+import Logging
+import NIOPosix
+
+/// What a handler body gets: the caller, its transaction, and the server's clock reading for this call.
+struct Call {
+    let caller: Caller
+    let db: PGConnection
+    let nowMs: Int64
+    let idempotencyKey: String
+}
+
+/// Every call's way in, and the one place that authorizes it.
+///
+/// It authenticates the bearer token against the database (its principal and roles as they
+/// are now), checks that some role grants the permission ``MethodPermissions`` names for the
+/// method (deny by default), runs the body in one transaction with the server's clock
+/// reading, and maps every failure to a status that is safe to send. Handlers then narrow
+/// the check to the data they touch with ``Authorization``.
+struct Gatekeeper: Sendable {
+    let pool: PGPool
+    let tokens: any TokenStore
+    let clock: any LockboxClock
+    let logger: Logger
+
+    /// Runs a unary call's body in one transaction, after authenticating and admitting the caller.
+    func unary<Value: Sendable>(
+        _ context: RPCCallContext,
+        _ body: @escaping @Sendable (Call) throws -> Value
+    ) async throws(RPCError) -> Value {
+        // A token that cannot be ours costs no database work.
+        guard Credentials.isWellFormed(context.authToken) else { throw RPCError.unauthenticated() }
+        return try await guarded(context.method) {
+            try await pool.transaction { db in
+                let now = clock.nowMillis()
+                let caller = try admit(context, db: db, nowMs: now)
+                return try body(Call(caller: caller, db: db, nowMs: now, idempotencyKey: context.idempotencyKey))
+            }
+        }
+    }
+
+    /// Authenticates and admits the caller in a transaction of its own: the start of a stream,
+    /// and each time a stream checks again that its caller may still read.
+    func admit(_ context: RPCCallContext) async throws(RPCError) -> Caller {
+        guard Credentials.isWellFormed(context.authToken) else { throw RPCError.unauthenticated() }
+        return try await guarded(context.method) {
+            try await pool.transaction { db in try admit(context, db: db, nowMs: clock.nowMillis()) }
+        }
+    }
+
+    /// Runs `body` on a connection of its own, outside any transaction (one page of an export).
+    func read<Value: Sendable>(
+        _ context: RPCCallContext,
+        _ body: @escaping @Sendable (PGConnection) throws -> Value
+    ) async throws(RPCError) -> Value {
+        try await guarded(context.method) { try await pool.withConnection(body) }
+    }
+
+    /// Runs `body` and maps whatever it throws to a status that is safe to send.
+    func guarded<Value>(_ method: String, _ body: () async throws -> Value) async throws(RPCError) -> Value {
+        do {
+            return try await body()
+        } catch {
+            throw rpcError(error, method: method)
+        }
+    }
+
+    /// The caller behind the call's token, provided some role of theirs grants the method's
+    /// permission; UNAUTHENTICATED or PERMISSION_DENIED otherwise.
+    private func admit(_ context: RPCCallContext, db: PGConnection, nowMs: Int64) throws -> Caller {
+        guard
+            let caller = try tokens.authenticate(
+                secretHash: Credentials.hash(context.authToken),
+                ip: context.peerIP,
+                nowMs: nowMs,
+                db
+            )
+        else { throw RPCError.unauthenticated() }
+        guard let permission = MethodPermissions.table[context.method] else {
+            logger.error("method has no permission; refused", metadata: ["call.method": "\(context.method)"])
+            throw RPCError.permissionDenied()
+        }
+        guard Authorization.admits(caller, permission) else { throw RPCError.permissionDenied() }
+        return caller
+    }
+
+    /// Maps any failure to a status that is safe to send: internals go to the log only.
+    func rpcError(_ error: any Error, method: String) -> RPCError {
+        switch error {
+        case let error as RPCError:
+            return error
+        case let error as DomainError:
+            switch error.code {
+            case .invalidArgument: return RPCError(.invalidArgument, error.message)
+            case .failedPrecondition: return RPCError(.failedPrecondition, error.message)
+            case .notFound: return RPCError(.notFound, error.message)
+            case .alreadyExists: return RPCError(.alreadyExists, error.message)
+            default: return RPCError(.permissionDenied, error.message)
+            }
+        case let error as StoreError:
+            switch error.code {
+            case .unavailable, .retryable:
+                logger.warning("database unavailable", metadata: ["call.method": "\(method)", "error": "\(error)"])
+                return RPCError.unavailable("database unavailable; try again")
+            default:
+                logger.error("database error", metadata: ["call.method": "\(method)", "error": "\(error)"])
+                return RPCError.internal()
+            }
+        case is NIOThreadPoolError.ThreadPoolInactive:
+            return RPCError.unavailable("server is shutting down")
+        case is CancellationError:
+            return RPCError(.cancelled, "call cancelled")
+        default:
+            logger.error(
+                "unexpected error",
+                metadata: ["call.method": "\(method)", "error": "\(String(reflecting: error))"]
+            )
+            return RPCError.internal()
+        }
+    }
+}

@@ -1,0 +1,329 @@
+import LockboxCore
+import LockboxProto
+import LockboxRPC
+import LockboxStore
+
+/// Filing, reading, deciding, cancelling, revoking and watching access requests.
+struct RequestsAPI: Sendable {
+    let gate: Gatekeeper
+    let requests: any RequestStore
+    let grants: any GrantStore
+    let tenants: any TenantStore
+    let audit: any AuditStore
+    let policy: Policy
+    /// Feeds WatchAccessRequests; without one that method answers UNAVAILABLE.
+    let notifier: RequestNotifier?
+
+    func register(on router: inout RPCRouter) {
+        router.register(LockboxMethods.createAccessRequest) { request, context in
+            try await gate.unary(context) { call in try create(request, call) }
+        }
+        router.register(LockboxMethods.getAccessRequest) { request, context in
+            try await gate.unary(context) { call in try get(request, call) }
+        }
+        router.register(LockboxMethods.listAccessRequests) { request, context in
+            try await gate.unary(context) { call in try list(request, call) }
+        }
+        router.register(LockboxMethods.decideInternal) { request, context in
+            try await gate.unary(context) { call in try decideInternal(request, call) }
+        }
+        router.register(LockboxMethods.decideCustomer) { request, context in
+            try await gate.unary(context) { call in try decideCustomer(request, call) }
+        }
+        router.register(LockboxMethods.cancelAccessRequest) { request, context in
+            try await gate.unary(context) { call in try cancel(request, call) }
+        }
+        router.register(LockboxMethods.revokeAccess) { request, context in
+            try await gate.unary(context) { call in try revoke(request, call) }
+        }
+        router.register(LockboxMethods.watchAccessRequests) { request, context, writer in
+            try await watch(request, context: context, writer: writer)
+        }
+    }
+
+    // MARK: Create and read
+
+    func create(_ request: CreateAccessRequestRequest, _ call: Call) throws -> AccessRequest {
+        try InputLimits.check(request.tenantID, field: "tenant_id", max: InputLimits.idLength)
+        let service = try ContentService.required(request.service)
+        try InputLimits.check(request.ticketNumber, field: "ticket_number", max: InputLimits.ticketLength)
+        try InputLimits.check(request.justification, field: "justification", max: InputLimits.justificationLength)
+        try InputLimits.check(
+            call.idempotencyKey,
+            field: "idempotency key",
+            max: InputLimits.idempotencyKeyLength,
+            required: false
+        )
+        guard let rules = try tenants.rules(tenantID: request.tenantID, call.db) else {
+            throw DomainError.notFound("no such tenant")
+        }
+        try policy.validateDuration(request.requestedDurationSeconds, tenantCap: rules.maxAccessDurationSeconds)
+        let new = NewAccessRequest(
+            tenantID: request.tenantID,
+            service: service,
+            ticketNumber: request.ticketNumber,
+            justification: request.justification,
+            requestedDurationSeconds: request.requestedDurationSeconds
+        )
+        let key: String? = call.idempotencyKey.isEmpty ? nil : call.idempotencyKey
+        let id = Credentials.newID("req")
+        guard try requests.insert(new, id: id, requesterID: call.caller.id, idempotencyKey: key, nowMs: call.nowMs, call.db)
+        else {
+            // The key was used before: the same request is answered with the original, another is refused.
+            guard let key,
+                let (existing, samePayload) = try requests.find(
+                    requesterID: call.caller.id,
+                    idempotencyKey: key,
+                    payload: new,
+                    call.db
+                )
+            else { throw RPCError.unavailable("try again") }
+            guard samePayload else {
+                throw DomainError(.alreadyExists, "this idempotency key was already used for a different request")
+            }
+            return existing.proto(nowMs: call.nowMs)
+        }
+        try audit.append(
+            AuditEntry(
+                by: call.caller,
+                tenantID: request.tenantID,
+                activity: Activity.requestCreated,
+                item: id,
+                details: [
+                    "service": .string(service.rawValue),
+                    "ticket_number": .string(request.ticketNumber),
+                    "requested_duration_seconds": .int(request.requestedDurationSeconds),
+                    "justification": .string(request.justification),
+                ]
+            ),
+            nowMs: call.nowMs,
+            call.db
+        )
+        try ChangeFeed.announce(
+            RequestChange(tenantID: request.tenantID, requestID: id, activity: Activity.requestCreated),
+            call.db
+        )
+        return try stored(id, call).proto(nowMs: call.nowMs)
+    }
+
+    func get(_ request: GetAccessRequestRequest, _ call: Call) throws -> AccessRequest {
+        try InputLimits.check(request.requestID, field: "request_id", max: InputLimits.idLength)
+        guard let record = try requests.find(id: request.requestID, lock: false, call.db),
+            Authorization.mayRead(call.caller, request: record.target)
+        else { throw DomainError.notFound("no such request") }
+        return record.proto(nowMs: call.nowMs)
+    }
+
+    func list(_ request: ListAccessRequestsRequest, _ call: Call) throws -> ListAccessRequestsResponse {
+        try InputLimits.check(request.tenantID, field: "tenant_id", max: InputLimits.idLength, required: false)
+        try InputLimits.check(request.requestID, field: "request_id", max: InputLimits.idLength, required: false)
+        let scope = try Authorization.scope(call.caller, .readRequests, requestedTenant: request.tenantID)
+        var filter = RequestFilter(
+            tenantID: scope.tenantID,
+            requesterID: scope.requesterID,
+            service: try ContentService.filter(request.service),
+            requestID: request.requestID.isEmpty ? nil : request.requestID,
+            createdAfterMs: request.createdAfterMs
+        )
+        if request.status != .unspecified {
+            guard let state = RequestState(proto: request.status) else {
+                throw DomainError.invalidArgument("unknown status \(request.status)")
+            }
+            filter.state = state
+        }
+        if !request.pageToken.isEmpty {
+            let parts = request.pageToken.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, let time = Int64(parts[0]), parts[1].utf8.count <= InputLimits.idLength else {
+                throw DomainError.invalidArgument("invalid page_token")
+            }
+            filter.before = (time, String(parts[1]))
+        }
+        let pageSize = InputLimits.pageSize(request.pageSize)
+        let records = try requests.list(filter, nowMs: call.nowMs, limit: pageSize + 1, call.db)
+        let page = records.prefix(pageSize)
+        var response = ListAccessRequestsResponse(requests: page.map { $0.proto(nowMs: call.nowMs) })
+        if records.count > pageSize, let last = page.last {
+            response.nextPageToken = "\(last.createdAtMs):\(last.id)"
+        }
+        return response
+    }
+
+    private func stored(_ id: String, _ call: Call) throws -> RequestRecord {
+        guard let record = try requests.find(id: id, lock: false, call.db) else {
+            throw DomainError.notFound("no such request")
+        }
+        return record
+    }
+
+    // MARK: Decisions
+
+    func decideInternal(_ request: InternalDecision, _ call: Call) throws -> AccessRequest {
+        try InputLimits.check(request.comment, field: "comment", max: InputLimits.commentLength, required: false)
+        return try transition(
+            request.requestID,
+            .decideInternal,
+            request.approve ? .approveInternal : .denyInternal,
+            call
+        ) { transition in
+            var details: [String: JSONValue] = ["comment": .string(request.comment)]
+            if let required = transition.customerApprovalRequired {
+                details["customer_approval_required"] = .bool(required)
+            }
+            if let deadline = transition.customerDeadlineMs { details["customer_deadline_ms"] = .int(deadline) }
+            let decision = InternalDecisionRecord(
+                approve: request.approve,
+                comment: request.comment,
+                decidedBy: call.caller.id,
+                decidedAtMs: call.nowMs
+            )
+            return (RequestUpdate(state: transition.to, internalDecision: decision), details)
+        }
+    }
+
+    func decideCustomer(_ request: CustomerDecision, _ call: Call) throws -> AccessRequest {
+        try InputLimits.check(request.comment, field: "comment", max: InputLimits.commentLength, required: false)
+        let action: LifecycleAction
+        switch request.decision {
+        case .approve: action = .approveCustomer(approvedDurationSeconds: request.approvedDurationSeconds)
+        case .deny: action = .denyCustomer
+        case .cancel: action = .cancel
+        default:
+            throw DomainError.invalidArgument("decision must be DECISION_APPROVE, DECISION_DENY or DECISION_CANCEL")
+        }
+        guard request.approvedDurationSeconds >= 0 else {
+            throw DomainError.invalidArgument("approved_duration_seconds must not be negative")
+        }
+        return try transition(request.requestID, .decideCustomer, action, call) { transition in
+            let decision = CustomerDecisionRecord(
+                decision: transition.decision,
+                comment: request.comment,
+                approvedDurationSeconds: transition.grant.map { ($0.endsAtMs - $0.startsAtMs) / 1000 },
+                decidedBy: call.caller.id,
+                decidedAtMs: call.nowMs
+            )
+            return (RequestUpdate(state: transition.to, customerDecision: decision), ["comment": .string(request.comment)])
+        }
+    }
+
+    func cancel(_ request: CancelAccessRequestRequest, _ call: Call) throws -> AccessRequest {
+        try InputLimits.check(request.reason, field: "reason", max: InputLimits.commentLength, required: false)
+        return try transition(request.requestID, .cancelRequest, .cancel, call) { transition in
+            var update = RequestUpdate(state: transition.to)
+            if transition.activity == Activity.customerCancel {
+                update.customerDecision = CustomerDecisionRecord(
+                    decision: .cancel,
+                    comment: request.reason,
+                    approvedDurationSeconds: nil,
+                    decidedBy: call.caller.id,
+                    decidedAtMs: call.nowMs
+                )
+            }
+            return (update, ["reason": .string(request.reason)])
+        }
+    }
+
+    func revoke(_ request: RevokeAccessRequest, _ call: Call) throws -> AccessRequest {
+        try InputLimits.check(request.reason, field: "reason", max: InputLimits.commentLength, required: false)
+        return try transition(request.requestID, .revokeAccess, .revoke, call) { transition in
+            (RequestUpdate(state: transition.to), ["reason": .string(request.reason)])
+        }
+    }
+
+    /// Locks the request row, applies the lifecycle rule, and writes the new state, the grant
+    /// and the audit record in the call's transaction. Of two concurrent deciders the second
+    /// waits for the row lock, then sees the new state and gets FAILED_PRECONDITION.
+    ///
+    /// `record` says what the transition writes besides its state, and the audit details.
+    private func transition(
+        _ requestID: String,
+        _ permission: Permission,
+        _ action: LifecycleAction,
+        _ call: Call,
+        record: (Transition) -> (RequestUpdate, [String: JSONValue])
+    ) throws -> AccessRequest {
+        try InputLimits.check(requestID, field: "request_id", max: InputLimits.idLength)
+        guard let request = try requests.find(id: requestID, lock: true, call.db) else {
+            throw DomainError.notFound("no such request")
+        }
+        try Authorization.requireAction(call.caller, permission, on: request.target)
+        guard let rules = try tenants.rules(tenantID: request.tenantID, call.db) else {
+            throw DomainError.notFound("no such tenant")
+        }
+        let transition = try Lifecycle.transition(
+            action,
+            facts: request.facts,
+            actor: Authorization.actor(call.caller, permission, on: request.target),
+            nowMs: call.nowMs,
+            rules: rules,
+            policy: policy
+        )
+        var (update, details) = record(transition)
+        update.customerDeadlineMs = transition.customerDeadlineMs
+        try requests.update(id: requestID, update, nowMs: call.nowMs, call.db)
+        if let window = transition.grant {
+            try grants.insert(
+                GrantRecord(
+                    requestID: requestID,
+                    operatorID: request.requesterID,
+                    tenantID: request.tenantID,
+                    service: request.service,
+                    requestState: transition.to,
+                    window: window
+                ),
+                call.db
+            )
+            details["grant_starts_at_ms"] = .int(window.startsAtMs)
+            details["grant_ends_at_ms"] = .int(window.endsAtMs)
+        }
+        if transition.to == .revoked {
+            try grants.revoke(tenantID: request.tenantID, requestID: requestID, nowMs: call.nowMs, call.db)
+        }
+        details["from"] = .string(transition.from.rawValue)
+        details["to"] = .string(transition.to.rawValue)
+        try audit.append(
+            AuditEntry(
+                by: call.caller,
+                tenantID: request.tenantID,
+                activity: transition.activity,
+                item: requestID,
+                decision: transition.decision,
+                details: details
+            ),
+            nowMs: call.nowMs,
+            call.db
+        )
+        try ChangeFeed.announce(
+            RequestChange(tenantID: request.tenantID, requestID: requestID, activity: transition.activity),
+            call.db
+        )
+        return try stored(requestID, call).proto(nowMs: call.nowMs)
+    }
+
+    // MARK: Watch
+
+    /// Streams each change to the requests the caller may see, as it commits: this is how a
+    /// tenant's approvers and global admins are notified that a request waits for them.
+    /// Each event re-reads the request and re-checks the caller's token and roles, so a
+    /// revoked token or removed role ends the stream at the next change.
+    func watch(
+        _ request: WatchAccessRequestsRequest,
+        context: RPCCallContext,
+        writer: RPCStreamWriter<AccessRequestEvent>
+    ) async throws {
+        guard let notifier else { throw RPCError.unavailable("request notifications are not available") }
+        let caller = try await gate.admit(context)
+        let scope = try await gate.guarded(context.method) {
+            try InputLimits.check(request.tenantID, field: "tenant_id", max: InputLimits.idLength, required: false)
+            return try Authorization.scope(caller, .readRequests, requestedTenant: request.tenantID)
+        }
+        for await change in notifier.watch(tenant: scope.tenantID) {
+            let event: AccessRequestEvent? = try await gate.unary(context) { call in
+                guard let record = try requests.find(id: change.requestID, lock: false, call.db),
+                    Authorization.mayRead(call.caller, request: record.target)
+                else { return nil }
+                return AccessRequestEvent(request: record.proto(nowMs: call.nowMs), activity: change.activity)
+            }
+            if let event { try await writer.send(event) }
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import LockboxCore
+import LockboxRPC
+import LockboxStore
+import Logging
+import Testing
+
+@testable import LockboxServer
+
+/// The server's own rules that need no database: which permission each method needs, and
+/// which failures a client may see.
+@Suite struct MethodPermissionsTests {
+    @Test func everyMethodNeedsAPermissionExceptPing() {
+        for method in LockboxMethods.all {
+            if MethodPermissions.open.contains(method.name) {
+                #expect(method.name == LockboxMethods.ping.name)
+                #expect(MethodPermissions.table[method.name] == nil)
+            } else {
+                #expect(MethodPermissions.table[method.name] != nil, "\(method.name) has no permission")
+            }
+        }
+        #expect(Set(MethodPermissions.table.keys).isSubset(of: Set(LockboxMethods.all.map(\.name))))
+    }
+
+    /// The method-level view of the policy: who may call each method at all.
+    static let callers: [String: Set<Role>] = {
+        let readers: Set<Role> = [.operator, .supportManager, .auditor, .globalAdmin, .lockboxApprover]
+        let admins: Set<Role> = [.providerAdmin, .globalAdmin]
+        let customer: Set<Role> = [.globalAdmin, .lockboxApprover]
+        return [
+            LockboxMethods.createAccessRequest.name: [.operator],
+            LockboxMethods.getAccessRequest.name: readers,
+            LockboxMethods.listAccessRequests.name: readers,
+            LockboxMethods.watchAccessRequests.name: readers,
+            LockboxMethods.cancelAccessRequest.name: customer.union([.operator]),
+            LockboxMethods.decideInternal.name: [.supportManager],
+            LockboxMethods.decideCustomer.name: customer,
+            LockboxMethods.revokeAccess.name: customer.union([.operator]),
+            LockboxMethods.createTenant.name: [.providerAdmin],
+            LockboxMethods.getTenantSettings.name: customer,
+            LockboxMethods.setTenantSettings.name: [.globalAdmin],
+            LockboxMethods.createPrincipal.name: admins,
+            LockboxMethods.listPrincipals.name: admins,
+            LockboxMethods.issueToken.name: admins,
+            LockboxMethods.revokeToken.name: admins,
+            LockboxMethods.assignRole.name: admins,
+            LockboxMethods.removeRole.name: admins,
+            LockboxMethods.listRoleAssignments.name: admins,
+            LockboxMethods.searchAudit.name: customer.union([.auditor]),
+            LockboxMethods.exportAudit.name: customer.union([.auditor]),
+            LockboxMethods.checkAccess.name: [.service],
+            LockboxMethods.listGrants.name: readers.union([.service]),
+            LockboxMethods.listPreapprovedOperations.name: Set(Role.allCases),
+            LockboxMethods.addPreapprovedOperation.name: [.providerAdmin],
+            LockboxMethods.removePreapprovedOperation.name: [.providerAdmin],
+        ]
+    }()
+
+    @Test("method × role", arguments: LockboxMethods.all.filter { $0.name != LockboxMethods.ping.name })
+    func whoMayCall(method: AnyRPCMethod) throws {
+        let permission = try #require(MethodPermissions.table[method.name])
+        let expected = try #require(Self.callers[method.name])
+        for role in Role.allCases {
+            let caller = Caller(
+                id: "me",
+                displayName: "Me",
+                tenantID: role.isTenantRole ? "contoso" : nil,
+                assignments: [Caller.Assignment(role: role, tenantID: role.isTenantRole ? "contoso" : "")],
+                ip: ""
+            )
+            #expect(Authorization.admits(caller, permission) == expected.contains(role), "\(role) \(method.shortName)")
+        }
+    }
+
+    @Test func failuresNeverLeakInternals() {
+        let gate = Gatekeeper(
+            pool: PGPool(configuration: PGPoolConfiguration(url: "postgresql://nobody@127.0.0.1:1/none", size: 1), logger: Logger(label: "test")),
+            tokens: PostgresTokenStore(),
+            clock: ManualClock(millis: 0),
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        )
+        let secret = "ERROR: relation \"api_tokens\" SELECT token_hash FROM api_tokens"
+        #expect(gate.rpcError(StoreError(.other, sqlState: "42P01", detail: secret), method: "m") == RPCError(.internal, "internal error"))
+        #expect(gate.rpcError(StoreError(.decoding, detail: secret), method: "m") == RPCError(.internal, "internal error"))
+        #expect(
+            gate.rpcError(StoreError(.unavailable, sqlState: "08006", detail: secret), method: "m")
+                == RPCError(.unavailable, "database unavailable; try again")
+        )
+        #expect(gate.rpcError(DomainError.notFound("no such request"), method: "m") == RPCError(.notFound, "no such request"))
+        #expect(gate.rpcError(DomainError.permissionDenied, method: "m") == RPCError(.permissionDenied, "permission denied"))
+        struct Unexpected: Error {}
+        #expect(gate.rpcError(Unexpected(), method: "m") == RPCError(.internal, "internal error"))
+    }
+}
