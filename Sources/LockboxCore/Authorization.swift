@@ -35,7 +35,8 @@ public enum Permission: String, CaseIterable, Sendable {
         case (.createTenant, .providerAdmin): .everywhere
         case (.readTenantSettings, .globalAdmin), (.readTenantSettings, .lockboxApprover): .ownTenant
         case (.writeTenantSettings, .globalAdmin): .ownTenant
-        case (.managePrincipals, .providerAdmin), (.manageRoles, .providerAdmin), (.readRoles, .providerAdmin): .provider
+        case (.managePrincipals, .providerAdmin), (.manageRoles, .providerAdmin), (.readRoles, .providerAdmin):
+            .provider
         case (.managePrincipals, .globalAdmin), (.manageRoles, .globalAdmin), (.readRoles, .globalAdmin): .ownTenant
         case (.readAudit, .auditor): .everywhere
         case (.readAudit, .globalAdmin), (.readAudit, .lockboxApprover): .ownTenant
@@ -165,7 +166,8 @@ public enum Authorization {
 
     /// Checks an action on a request: NOT_FOUND unless the caller may see it, then
     /// PERMISSION_DENIED unless `permission` covers it.
-    public static func requireAction(_ caller: Caller, _ permission: Permission, on request: Target) throws(DomainError) {
+    public static func requireAction(_ caller: Caller, _ permission: Permission, on request: Target) throws(DomainError)
+    {
         guard mayRead(caller, request: request) else { throw DomainError.notFound("no such request") }
         guard allows(caller, permission, on: request) else { throw DomainError.permissionDenied }
     }

@@ -29,9 +29,9 @@ public final class ManualClock: LockboxClock {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 extension SystemClock {

@@ -63,7 +63,9 @@ public enum Lifecycle {
     ]
 
     /// The time a deadline of ``ClockRule`` names, for these facts; nil when it is not set.
-    public static func time(of deadline: ClockRule.Deadline, customerDeadlineMs: Int64?, grantEndsAtMs: Int64?) -> Int64? {
+    public static func time(of deadline: ClockRule.Deadline, customerDeadlineMs: Int64?, grantEndsAtMs: Int64?)
+        -> Int64?
+    {
         switch deadline {
         case .customerDecision: customerDeadlineMs
         case .grantEnd: grantEndsAtMs
@@ -128,7 +130,9 @@ public enum Lifecycle {
     ) throws(DomainError) -> Transition {
         let current = effectiveState(facts, nowMs: nowMs)
         func require(_ states: RequestState...) throws(DomainError) {
-            guard states.contains(current) else { throw DomainError(.failedPrecondition, "request is \(current.rawValue)") }
+            guard states.contains(current) else {
+                throw DomainError(.failedPrecondition, "request is \(current.rawValue)")
+            }
         }
         func grant(seconds: Int64) -> GrantWindow { GrantWindow(startsAtMs: nowMs, endsAtMs: nowMs + seconds * 1000) }
         var transition = Transition(from: facts.state, to: current, activity: "", decision: .none)

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The provider-wide numeric rules of DESIGN.md: request durations and approval windows.
@@ -68,7 +68,9 @@ public enum InputLimits {
     /// Checks length, and that the text is free of control characters that have no place in it.
     public static func check(_ value: String, field: String, max: Int, required: Bool = true) throws(DomainError) {
         if required && value.isEmpty { throw DomainError(.invalidArgument, "\(field) is required") }
-        guard value.utf8.count <= max else { throw DomainError(.invalidArgument, "\(field) is longer than \(max) bytes") }
+        guard value.utf8.count <= max else {
+            throw DomainError(.invalidArgument, "\(field) is longer than \(max) bytes")
+        }
         guard !value.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\n" && $0 != "\t" || $0.value == 0x7f })
         else {
             throw DomainError(.invalidArgument, "\(field) contains control characters")
@@ -85,7 +87,9 @@ public enum InputLimits {
             (2...63).contains(id.utf8.count)
             && id.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2d }
             && id.first != "-"
-        guard valid else { throw DomainError.invalidArgument("tenant_id must be 2 to 63 characters of a-z, 0-9 and '-'") }
+        guard valid else {
+            throw DomainError.invalidArgument("tenant_id must be 2 to 63 characters of a-z, 0-9 and '-'")
+        }
     }
 
     /// Operation names such as `Get-Mailbox`: letters, digits, '.', '_' and '-', starting with a

@@ -1,11 +1,11 @@
 import CLockboxProto
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The bridge between one Swift message type and its protoc-c struct.
@@ -45,9 +45,12 @@ extension CBinding {
         // libprotobuf-c reads `len` bytes from `data`; an empty message needs a valid pointer too.
         var empty: UInt8 = 0
         guard
-            let unpacked = withUnsafePointer(to: &empty, { emptyPointer in
-                protobuf_c_message_unpack(descriptor, nil, bytes.count, base ?? emptyPointer)
-            })
+            let unpacked = withUnsafePointer(
+                to: &empty,
+                { emptyPointer in
+                    protobuf_c_message_unpack(descriptor, nil, bytes.count, base ?? emptyPointer)
+                }
+            )
         else {
             throw ProtoDecodeError(code: .malformed, messageName: Self.protoName)
         }

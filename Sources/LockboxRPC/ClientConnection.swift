@@ -8,7 +8,8 @@ final class ClientConnection: Sendable {
     private let handler: NIOLoopBound<ClientConnectionHandler>
     private let goAwayReceived: NIOLockedValueBox<Bool>
 
-    init(channel: any Channel, handler: NIOLoopBound<ClientConnectionHandler>, goAwayReceived: NIOLockedValueBox<Bool>) {
+    init(channel: any Channel, handler: NIOLoopBound<ClientConnectionHandler>, goAwayReceived: NIOLockedValueBox<Bool>)
+    {
         self.channel = channel
         self.handler = handler
         self.goAwayReceived = goAwayReceived

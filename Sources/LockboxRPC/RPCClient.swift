@@ -60,7 +60,7 @@ public final class RPCClient: Sendable {
                 payload: request.encode(),
                 timeout: timeout(options)
             )
-                .get()
+            .get()
         } catch {
             throw Self.rpcError(error)
         }
@@ -108,7 +108,10 @@ public final class RPCClient: Sendable {
     private func header(_ method: String, _ options: CallOptions) -> RequestHeader {
         var header = RequestHeader(method: method, authToken: options.authToken, idempotencyKey: options.idempotencyKey)
         if let timeout = timeout(options) {
-            let millis = max(1, timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+            let millis = max(
+                1,
+                timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
+            )
             header.timeoutMs = UInt32(clamping: millis)
         }
         return header

@@ -8,7 +8,9 @@ public struct UnaryMethod<Request: ProtoMessage, Response: ProtoMessage>: Sendab
 
     public init(_ name: String) { self.name = name }
 
-    public var erased: AnyRPCMethod { AnyRPCMethod(name: name, kind: .unary, request: Request.self, response: Response.self) }
+    public var erased: AnyRPCMethod {
+        AnyRPCMethod(name: name, kind: .unary, request: Request.self, response: Response.self)
+    }
 }
 
 /// A server-streaming method: one request, a stream of responses.

@@ -235,7 +235,9 @@ struct ServerConnectionStateMachine<Call, Handle, Clock: _Concurrency.Clock> whe
             switch entry.phase {
             case .running(let handle):
                 calls[id]?.phase = .answered(handle)
-                action.expired.append(Expired(id: id, method: entry.method, receivedAt: entry.receivedAt, handle: handle))
+                action.expired.append(
+                    Expired(id: id, method: entry.method, receivedAt: entry.receivedAt, handle: handle)
+                )
             case .waiting:
                 // Answered without ever running.
                 calls.removeValue(forKey: id)

@@ -275,7 +275,8 @@ struct AdminAPI: Sendable {
         return removed.proto
     }
 
-    func listRoleAssignments(_ request: ListRoleAssignmentsRequest, _ call: Call) throws -> ListRoleAssignmentsResponse {
+    func listRoleAssignments(_ request: ListRoleAssignmentsRequest, _ call: Call) throws -> ListRoleAssignmentsResponse
+    {
         try InputLimits.check(request.tenantID, field: "tenant_id", max: InputLimits.idLength, required: false)
         try Authorization.require(call.caller, .readRoles, on: Target(tenantID: request.tenantID))
         let records = try principals.assignments(
@@ -291,7 +292,9 @@ struct AdminAPI: Sendable {
     private func checkRoleChange(_ request: RoleAssignment, _ call: Call) throws -> LockboxCore.Role {
         try InputLimits.check(request.principalID, field: "principal_id", max: InputLimits.idLength)
         try InputLimits.check(request.tenantID, field: "tenant_id", max: InputLimits.idLength, required: false)
-        guard let role = LockboxCore.Role(proto: request.role) else { throw DomainError.invalidArgument("unknown role") }
+        guard let role = LockboxCore.Role(proto: request.role) else {
+            throw DomainError.invalidArgument("unknown role")
+        }
         guard role.isTenantRole == !request.tenantID.isEmpty else {
             throw DomainError.invalidArgument(
                 role.isTenantRole ? "tenant roles need a tenant_id" : "provider roles take no tenant_id"

@@ -47,7 +47,8 @@ struct AuditAPI: Sendable {
             item: request.item.isEmpty ? nil : request.item
         )
         let pageSize = InputLimits.pageSize(request.pageSize)
-        // Newest first, keyed by id: records that arrive while paging land before the first page, never inside a later one.
+        // Newest first, keyed by id: records that arrive while paging land before the first page,
+        // never inside a later one.
         let records = try audit.search(filter, beforeID: before, limit: pageSize + 1, call.db)
         let page = records.prefix(pageSize)
         var response = SearchAuditResponse(records: page.map(\.proto))
@@ -68,7 +69,11 @@ struct AuditAPI: Sendable {
         guard request.format == .csv || request.format == .jsonLines || request.format == .unspecified else {
             throw RPCError.invalidArgument("format must be JSON_LINES or CSV")
         }
-        let filter = AuditFilter(tenantID: tenant, fromMs: request.fromMs, toMs: request.toMs == 0 ? .max : request.toMs)
+        let filter = AuditFilter(
+            tenantID: tenant,
+            fromMs: request.fromMs,
+            toMs: request.toMs == 0 ? .max : request.toMs
+        )
         if csv {
             try await writer.send(AuditExportChunk(data: Array(AuditFormat.csvHeader.utf8)))
         }

@@ -47,7 +47,10 @@ public enum Bootstrap {
             _ = try stores.principals.assign(assignment, db)
             try stores.tokens.insert(token, secretHash: Credentials.hash(secret), db)
             for (activity, details) in [
-                (Activity.principalCreated, ["principal_id": JSONValue.string(id), "display_name": .string(displayName)]),
+                (
+                    Activity.principalCreated,
+                    ["principal_id": JSONValue.string(id), "display_name": .string(displayName)]
+                ),
                 (Activity.roleAssigned, ["principal_id": .string(id), "role": .string(Role.providerAdmin.rawValue)]),
                 (Activity.tokenIssued, ["principal_id": .string(id), "token_id": .string(token.id)]),
             ] {

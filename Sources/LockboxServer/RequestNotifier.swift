@@ -5,7 +5,7 @@ import NIOPosix
 import ServiceLifecycle
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Listens to the request ``ChangeFeed`` on one dedicated connection and fans the changes out

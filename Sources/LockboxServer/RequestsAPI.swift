@@ -67,7 +67,15 @@ struct RequestsAPI: Sendable {
         )
         let key: String? = call.idempotencyKey.isEmpty ? nil : call.idempotencyKey
         let id = Credentials.newID("req")
-        guard try requests.insert(new, id: id, requesterID: call.caller.id, idempotencyKey: key, nowMs: call.nowMs, call.db)
+        guard
+            try requests.insert(
+                new,
+                id: id,
+                requesterID: call.caller.id,
+                idempotencyKey: key,
+                nowMs: call.nowMs,
+                call.db
+            )
         else {
             // The key was used before: the same request is answered with the original, another is refused.
             guard let key,
@@ -201,7 +209,9 @@ struct RequestsAPI: Sendable {
                 decidedBy: call.caller.id,
                 decidedAtMs: call.nowMs
             )
-            return (RequestUpdate(state: transition.to, customerDecision: decision), ["comment": .string(request.comment)])
+            return (
+                RequestUpdate(state: transition.to, customerDecision: decision), ["comment": .string(request.comment)]
+            )
         }
     }
 

@@ -87,7 +87,8 @@ public enum Migrator {
             if let unknown = appliedChecksums.keys.sorted().first(where: { !known.contains($0) }) {
                 throw StoreError(
                     .migration,
-                    detail: "the database has migration \(unknown) that this lockboxd does not know; is it older than the schema?"
+                    detail:
+                        "the database has migration \(unknown) that this lockboxd does not know; is it older than the schema?"
                 )
             }
             var done: [String] = []

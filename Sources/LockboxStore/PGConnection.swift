@@ -111,9 +111,9 @@ private func withCStrings<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 // MARK: - LISTEN / NOTIFY

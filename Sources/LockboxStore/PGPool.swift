@@ -88,7 +88,9 @@ public final class PGPool: Sendable {
         if let existing, existing.isHealthy {
             connection = existing
         } else {
-            if existing != nil { logger.notice("replacing broken database connection", metadata: ["pool.slot": "\(slot)"]) }
+            if existing != nil {
+                logger.notice("replacing broken database connection", metadata: ["pool.slot": "\(slot)"])
+            }
             state.withLockedValue { $0.connections[slot] = nil }
             connection = try PGConnection(url: configuration.url)
             state.withLockedValue { $0.connections[slot] = connection }

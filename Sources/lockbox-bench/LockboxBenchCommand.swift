@@ -31,15 +31,18 @@ struct LockboxBench: AsyncParsableCommand {
     @Option(help: "Calls in flight per connection.") var inFlight = 1
     @Option(help: "Timed run, such as 10s.") var duration = "10s"
     @Option(help: "Warm-up before the timed run, such as 2s.") var warmup = "2s"
-    @Option(help: "Provider admin token, for database scenarios. (env LOCKBOX_BENCH_ADMIN_TOKEN)") var adminToken: String?
-    @Option(help: "Write the fixture's ids and tokens as shell variables to this file (for pgbench).") var fixture: String?
+    @Option(help: "Provider admin token, for database scenarios. (env LOCKBOX_BENCH_ADMIN_TOKEN)") var adminToken:
+        String?
+    @Option(help: "Write the fixture's ids and tokens as shell variables to this file (for pgbench).") var fixture:
+        String?
     @Option(help: "idle: how long to hold the connections open.") var hold = "5s"
 
     func run() async throws {
         guard let (host, port) = parseHostPort(server) else {
             throw ValidationError("server must be host:port, got \"\(server)\"")
         }
-        guard let runFor = parseDuration(duration), let warm = parseDuration(warmup), let holdFor = parseDuration(hold) else {
+        guard let runFor = parseDuration(duration), let warm = parseDuration(warmup), let holdFor = parseDuration(hold)
+        else {
             throw ValidationError("durations look like 10s or 500ms")
         }
         guard connections > 0, inFlight > 0 else { throw ValidationError("connections and in-flight must be positive") }
@@ -76,7 +79,10 @@ struct LockboxBench: AsyncParsableCommand {
                 for slot in 0..<inFlight {
                     let worker = index * inFlight + slot
                     group.addTask {
-                        var local = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
+                        var local = Histogram<UInt64>(
+                            highestTrackableValue: 60_000_000,
+                            numberOfSignificantValueDigits: .three
+                        )
                         var errors: [String: Int] = [:]
                         var count = 0
                         var iteration = 0
@@ -112,7 +118,10 @@ func fflushStandardOutput() { FileHandle.standardOutput.synchronizeFile() }
 /// Collects the workers' histograms and error counts.
 final class Recorder: Sendable {
     private let state = NIOLockedValueBox(
-        (histogram: Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three), count: 0, errors: [String: Int]())
+        (
+            histogram: Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three),
+            count: 0, errors: [String: Int]()
+        )
     )
 
     func merge(_ histogram: Histogram<UInt64>, count: Int, errors: [String: Int]) {
@@ -130,16 +139,39 @@ final class Recorder: Sendable {
         let maxMs = Double(histogram.max) / 1000
         print(
             String(
-                format: "%@: %d connections × %d in flight: %.0f ops/s, p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, max %.3f ms, %d ok, %d errors",
-                scenario, connections, inFlight, throughput, ms(50), ms(90), ms(99), maxMs, count, errors.values.reduce(0, +)
+                format:
+                    "%@: %d connections × %d in flight: %.0f ops/s, p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, max %.3f ms, %d ok, %d errors",
+                scenario,
+                connections,
+                inFlight,
+                throughput,
+                ms(50),
+                ms(90),
+                ms(99),
+                maxMs,
+                count,
+                errors.values.reduce(0, +)
             )
         )
         for (code, number) in errors.sorted(by: { $0.key < $1.key }) { print("  \(code): \(number)") }
-        let errorJSON = errors.sorted(by: { $0.key < $1.key }).map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",")
+        let errorJSON = errors.sorted(by: { $0.key < $1.key }).map { "\"\($0.key)\":\($0.value)" }.joined(
+            separator: ","
+        )
         print(
             String(
-                format: "json: {\"scenario\":\"%@\",\"connections\":%d,\"in_flight\":%d,\"seconds\":%.1f,\"ops\":%d,\"throughput\":%.1f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,\"errors\":{%@}}",
-                scenario, connections, inFlight, seconds, count, throughput, ms(50), ms(90), ms(99), maxMs, errorJSON
+                format:
+                    "json: {\"scenario\":\"%@\",\"connections\":%d,\"in_flight\":%d,\"seconds\":%.1f,\"ops\":%d,\"throughput\":%.1f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,\"errors\":{%@}}",
+                scenario,
+                connections,
+                inFlight,
+                seconds,
+                count,
+                throughput,
+                ms(50),
+                ms(90),
+                ms(99),
+                maxMs,
+                errorJSON
             )
         )
     }

@@ -22,11 +22,16 @@ struct World: Sendable {
             try await client.unary(method, request, options: CallOptions(authToken: token))
         }
         func provider(_ name: String, _ role: Role) async throws -> (String, String) {
-            let principal = try await call(LockboxMethods.createPrincipal,
+            let principal = try await call(
+                LockboxMethods.createPrincipal,
                 CreatePrincipalRequest(displayName: name, roles: [RoleAssignment(role: role)]),
                 token: adminToken
             )
-            let token = try await call(LockboxMethods.issueToken, IssueTokenRequest(principalID: principal.id), token: adminToken)
+            let token = try await call(
+                LockboxMethods.issueToken,
+                IssueTokenRequest(principalID: principal.id),
+                token: adminToken
+            )
             return (principal.id, token.secret)
         }
         let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
@@ -34,7 +39,8 @@ struct World: Sendable {
         let (managerID, managerToken) = try await provider("bench manager \(suffix)", .supportManager)
         let (serviceID, serviceToken) = try await provider("bench service \(suffix)", .service)
         let tenant = "bench-\(suffix)"
-        let created = try await call(LockboxMethods.createTenant,
+        let created = try await call(
+            LockboxMethods.createTenant,
             CreateTenantRequest(tenantID: tenant, displayName: "Bench \(suffix)", adminDisplayName: "bench admin"),
             token: adminToken
         )
@@ -99,13 +105,18 @@ struct Operation: Sendable {
         do {
             let response = try await client.unary(method, request, options: CallOptions(authToken: token))
             let elapsed = clock.now - start
-            return (.success(elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000), response)
+            return (
+                .success(elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000),
+                response
+            )
         } catch {
             return (.failure("\(error.code)"), nil)
         }
     }
 
-    static func createRequest(_ client: RPCClient, _ world: World, worker: Int, iteration: Int) async -> (Timing, AccessRequest?) {
+    static func createRequest(_ client: RPCClient, _ world: World, worker: Int, iteration: Int) async -> (
+        Timing, AccessRequest?
+    ) {
         await timed(
             client,
             LockboxMethods.createAccessRequest,
@@ -156,7 +167,13 @@ struct Operation: Sendable {
             let world = world!
             let id = try await clients[0].unary(
                 LockboxMethods.createAccessRequest,
-                CreateAccessRequestRequest(tenantID: world.tenant, service: .exchange, ticketNumber: "B-check", justification: "benchmark", requestedDurationSeconds: 14400),
+                CreateAccessRequestRequest(
+                    tenantID: world.tenant,
+                    service: .exchange,
+                    ticketNumber: "B-check",
+                    justification: "benchmark",
+                    requestedDurationSeconds: 14400
+                ),
                 options: CallOptions(authToken: world.operatorToken)
             ).id
             _ = try await clients[0].unary(
@@ -171,7 +188,12 @@ struct Operation: Sendable {
             )
             let check = world.checkRequest
             return Operation { client, _, _ in
-                let (timing, response) = await timed(client, LockboxMethods.checkAccess, check, token: world.serviceToken)
+                let (timing, response) = await timed(
+                    client,
+                    LockboxMethods.checkAccess,
+                    check,
+                    token: world.serviceToken
+                )
                 if case .success = timing, response?.allowed != true { return [.failure("DENIED")] }
                 return [timing]
             }
@@ -186,20 +208,44 @@ struct Operation: Sendable {
                 }
                 let (created, request) = await createRequest(client, world, worker: worker, iteration: iteration)
                 guard let request else { return fail(created) }
-                let internalResult = await timed(client, LockboxMethods.decideInternal, InternalDecision(requestID: request.id, approve: true), token: world.managerToken).0
+                let internalResult = await timed(
+                    client,
+                    LockboxMethods.decideInternal,
+                    InternalDecision(requestID: request.id, approve: true),
+                    token: world.managerToken
+                ).0
                 if case .failure = internalResult { return [internalResult] }
-                let customer = await timed(client, LockboxMethods.decideCustomer, CustomerDecision(requestID: request.id, decision: .approve), token: world.approverToken).0
+                let customer = await timed(
+                    client,
+                    LockboxMethods.decideCustomer,
+                    CustomerDecision(requestID: request.id, decision: .approve),
+                    token: world.approverToken
+                ).0
                 if case .failure = customer { return [customer] }
                 let check = world.checkRequest
                 for _ in 0..<5 {
-                    let (timing, response) = await timed(client, LockboxMethods.checkAccess, check, token: world.serviceToken)
+                    let (timing, response) = await timed(
+                        client,
+                        LockboxMethods.checkAccess,
+                        check,
+                        token: world.serviceToken
+                    )
                     if case .failure = timing { return [timing] }
                     if response?.allowed != true { return [.failure("DENIED")] }
                 }
-                let revoke = await timed(client, LockboxMethods.revokeAccess, RevokeAccessRequest(requestID: request.id), token: world.approverToken).0
+                let revoke = await timed(
+                    client,
+                    LockboxMethods.revokeAccess,
+                    RevokeAccessRequest(requestID: request.id),
+                    token: world.approverToken
+                ).0
                 if case .failure = revoke { return [revoke] }
                 let elapsed = clock.now - start
-                return [.success(elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000)]
+                return [
+                    .success(
+                        elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+                    )
+                ]
             }
         }
     }

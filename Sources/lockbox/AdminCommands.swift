@@ -4,11 +4,15 @@ import LockboxProto
 import LockboxRPC
 
 struct Tenants: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create tenants; read and change their settings.", subcommands: [Create.self, Settings.self])
+    static let configuration = CommandConfiguration(
+        abstract: "Create tenants; read and change their settings.",
+        subcommands: [Create.self, Settings.self]
+    )
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create a tenant with its first global admin, and print that admin's token once (provider admins)."
+            abstract:
+                "Create a tenant with its first global admin, and print that admin's token once (provider admins)."
         )
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "Tenant id: 2 to 63 of a-z, 0-9 and '-'.") var id: String
@@ -17,7 +21,8 @@ struct Tenants: AsyncParsableCommand {
         @Flag(help: "Print only the admin's token secret.") var tokenOnly = false
 
         func run() async throws {
-            let response = try await connection.call(LockboxMethods.createTenant,
+            let response = try await connection.call(
+                LockboxMethods.createTenant,
                 CreateTenantRequest(tenantID: id, displayName: name, adminDisplayName: adminName)
             )
             if tokenOnly { print(response.adminToken?.secret ?? "") } else { connection.show(response) }
@@ -25,7 +30,10 @@ struct Tenants: AsyncParsableCommand {
     }
 
     struct Settings: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show or change a tenant's lockbox settings.", subcommands: [Get.self, Set.self])
+        static let configuration = CommandConfiguration(
+            abstract: "Show or change a tenant's lockbox settings.",
+            subcommands: [Get.self, Set.self]
+        )
 
         struct Get: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Show a tenant's settings.")
@@ -33,12 +41,19 @@ struct Tenants: AsyncParsableCommand {
             @Argument(help: "Tenant id.") var tenant: String
 
             func run() async throws {
-                connection.show(try await connection.call(LockboxMethods.getTenantSettings, GetTenantSettingsRequest(tenantID: tenant)))
+                connection.show(
+                    try await connection.call(
+                        LockboxMethods.getTenantSettings,
+                        GetTenantSettingsRequest(tenantID: tenant)
+                    )
+                )
             }
         }
 
         struct Set: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Switch the lockbox on or off and set limits (the tenant's global admins).")
+            static let configuration = CommandConfiguration(
+                abstract: "Switch the lockbox on or off and set limits (the tenant's global admins)."
+            )
             @OptionGroup var connection: ConnectionOptions
             @Argument(help: "Tenant id.") var tenant: String
             @Option(help: "on or off.") var lockbox: String
@@ -48,8 +63,12 @@ struct Tenants: AsyncParsableCommand {
             func run() async throws {
                 guard lockbox == "on" || lockbox == "off" else { throw ValidationError("--lockbox must be on or off") }
                 var settings = TenantSettings(tenantID: tenant, lockboxEnabled: lockbox == "on")
-                if let approvalWindow { settings.approvalWindowSeconds = try parseSeconds(approvalWindow, what: "approval window") }
-                if let maxDuration { settings.maxAccessDurationSeconds = try parseSeconds(maxDuration, what: "max duration") }
+                if let approvalWindow {
+                    settings.approvalWindowSeconds = try parseSeconds(approvalWindow, what: "approval window")
+                }
+                if let maxDuration {
+                    settings.maxAccessDurationSeconds = try parseSeconds(maxDuration, what: "max duration")
+                }
                 connection.show(try await connection.call(LockboxMethods.setTenantSettings, settings))
             }
         }
@@ -57,7 +76,10 @@ struct Tenants: AsyncParsableCommand {
 }
 
 struct Principals: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create and list principals.", subcommands: [Create.self, List.self])
+    static let configuration = CommandConfiguration(
+        abstract: "Create and list principals.",
+        subcommands: [Create.self, List.self]
+    )
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -71,7 +93,8 @@ struct Principals: AsyncParsableCommand {
 
         func run() async throws {
             let roles = try role.map { RoleAssignment(role: try parseRole($0), tenantID: tenant) }
-            let principal = try await connection.call(LockboxMethods.createPrincipal,
+            let principal = try await connection.call(
+                LockboxMethods.createPrincipal,
                 CreatePrincipalRequest(displayName: name, tenantID: tenant, roles: roles)
             )
             if idOnly { print(principal.id) } else { connection.show(principal) }
@@ -84,17 +107,28 @@ struct Principals: AsyncParsableCommand {
         @Option(help: "Tenant id; omit for provider principals.") var tenant: String = ""
 
         func run() async throws {
-            let response = try await connection.call(LockboxMethods.listPrincipals, ListPrincipalsRequest(tenantID: tenant))
-            connection.show(response.principals, columns: ["id", "display_name", "tenant_id", "roles", "created_at_ms"])
+            let response = try await connection.call(
+                LockboxMethods.listPrincipals,
+                ListPrincipalsRequest(tenantID: tenant)
+            )
+            connection.show(
+                response.principals,
+                columns: ["id", "display_name", "tenant_id", "roles", "created_at_ms"]
+            )
         }
     }
 }
 
 struct Tokens: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Issue and revoke bearer tokens.", subcommands: [Issue.self, Revoke.self])
+    static let configuration = CommandConfiguration(
+        abstract: "Issue and revoke bearer tokens.",
+        subcommands: [Issue.self, Revoke.self]
+    )
 
     struct Issue: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Issue a token for a principal; the secret is shown once.")
+        static let configuration = CommandConfiguration(
+            abstract: "Issue a token for a principal; the secret is shown once."
+        )
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "Principal id.") var principal: String
         @Option(help: "Expire after this long, such as 12h or 720h; omit for no expiry.") var ttl: String?
@@ -129,7 +163,9 @@ struct Roles: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Give a principal a role.")
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "Principal id.") var principal: String
-        @Argument(help: "Role: operator, support_manager, provider_admin, service, auditor, global_admin, lockbox_approver.")
+        @Argument(
+            help: "Role: operator, support_manager, provider_admin, service, auditor, global_admin, lockbox_approver."
+        )
         var role: String
         @Option(help: "Tenant id, for global_admin and lockbox_approver.") var tenant: String = ""
 
@@ -153,21 +189,30 @@ struct Roles: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List a tenant's role assignments, or the provider's.")
+        static let configuration = CommandConfiguration(
+            abstract: "List a tenant's role assignments, or the provider's."
+        )
         @OptionGroup var connection: ConnectionOptions
         @Option(help: "Tenant id; omit for provider roles.") var tenant: String = ""
 
         func run() async throws {
-            let response = try await connection.call(LockboxMethods.listRoleAssignments,
+            let response = try await connection.call(
+                LockboxMethods.listRoleAssignments,
                 ListRoleAssignmentsRequest(tenantID: tenant)
             )
-            connection.show(response.assignments, columns: ["principal_id", "role", "tenant_id", "assigned_by", "assigned_at_ms"])
+            connection.show(
+                response.assignments,
+                columns: ["principal_id", "role", "tenant_id", "assigned_by", "assigned_at_ms"]
+            )
         }
     }
 }
 
 struct Audit: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Search and export the audit log.", subcommands: [Search.self, Export.self])
+    static let configuration = CommandConfiguration(
+        abstract: "Search and export the audit log.",
+        subcommands: [Search.self, Export.self]
+    )
 
     struct Search: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Search audit records, newest first.")
@@ -202,7 +247,9 @@ struct Audit: AsyncParsableCommand {
     }
 
     struct Export: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Stream audit records of a time range to standard output.")
+        static let configuration = CommandConfiguration(
+            abstract: "Stream audit records of a time range to standard output."
+        )
         @OptionGroup var connection: ConnectionOptions
         @Option(help: "Tenant id.") var tenant: String = ""
         @Option(help: "From this time: ISO-8601, or a duration ago such as 24h.") var from: String = ""
@@ -248,7 +295,11 @@ struct Operations: AsyncParsableCommand {
         @Option(help: "What it does.") var description: String = ""
 
         func run() async throws {
-            let request = PreapprovedOperation(service: try parseService(service), operation: operation, description: description)
+            let request = PreapprovedOperation(
+                service: try parseService(service),
+                operation: operation,
+                description: description
+            )
             connection.show(try await connection.call(LockboxMethods.addPreapprovedOperation, request))
         }
     }

@@ -45,10 +45,14 @@ struct ConnectionOptions: ParsableArguments {
         }
         var callTimeout = Duration.seconds(30)
         if let timeout {
-            guard let parsed = parseDuration(timeout), parsed > .zero else { throw ValidationError("bad timeout \"\(timeout)\"") }
+            guard let parsed = parseDuration(timeout), parsed > .zero else {
+                throw ValidationError("bad timeout \"\(timeout)\"")
+            }
             callTimeout = parsed
         }
-        let client = RPCClient(configuration: RPCClientConfiguration(host: host, port: port, defaultTimeout: callTimeout))
+        let client = RPCClient(
+            configuration: RPCClientConfiguration(host: host, port: port, defaultTimeout: callTimeout)
+        )
         return (client, CallOptions(authToken: token ?? env["LOCKBOX_TOKEN"] ?? ""))
     }
 
@@ -101,7 +105,8 @@ struct ConnectionOptions: ParsableArguments {
             let objects = messages.map { Render.object($0) }
             var wrapper: [String: Any] = ["items": objects]
             if !next.isEmpty { wrapper["next_page_token"] = next }
-            let data = (try? JSONSerialization.data(withJSONObject: wrapper, options: [.sortedKeys, .prettyPrinted])) ?? Data()
+            let data =
+                (try? JSONSerialization.data(withJSONObject: wrapper, options: [.sortedKeys, .prettyPrinted])) ?? Data()
             print(String(decoding: data, as: UTF8.self))
         } else {
             print(messages.isEmpty ? "(none)" : Render.table(messages, columns: columns))
@@ -184,7 +189,9 @@ func parseTime(_ text: String) throws -> Int64 {
 }
 
 struct Ping: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Check that the server answers; print its version and the round-trip time.")
+    static let configuration = CommandConfiguration(
+        abstract: "Check that the server answers; print its version and the round-trip time."
+    )
 
     @OptionGroup var connection: ConnectionOptions
 

@@ -29,7 +29,9 @@ enum Render {
     /// An enum's name for people: without its type prefix, and blank when unspecified.
     static func shortName(_ enumeration: any ProtoEnum) -> String {
         var name = enumeration.description
-        if let prefix = enumPrefixes.first(where: { name.hasPrefix($0) }) { name = String(name.dropFirst(prefix.count)) }
+        if let prefix = enumPrefixes.first(where: { name.hasPrefix($0) }) {
+            name = String(name.dropFirst(prefix.count))
+        }
         return name == "UNSPECIFIED" ? "" : name
     }
 
@@ -62,7 +64,8 @@ enum Render {
     }
 
     static func json(_ message: some ProtoMessage) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: object(message), options: [.sortedKeys, .prettyPrinted]))
+        let data =
+            (try? JSONSerialization.data(withJSONObject: object(message), options: [.sortedKeys, .prettyPrinted]))
             ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
     }
@@ -109,7 +112,9 @@ enum Render {
     static func detail(_ message: some ProtoMessage) -> String {
         let rows = fields(message)
         let width = rows.map(\.0.count).max() ?? 0
-        return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n")
+        return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(
+            separator: "\n"
+        )
     }
 
     /// A table of messages with the given columns (snake_case field paths).
@@ -126,7 +131,8 @@ enum Render {
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { index, cell in
                 let clipped = cell.count > 60 ? String(cell.prefix(57)) + "..." : cell
-                return index == cells.count - 1 ? clipped : clipped.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+                return index == cells.count - 1
+                    ? clipped : clipped.padding(toLength: widths[index], withPad: " ", startingAt: 0)
             }.joined(separator: "  ")
         }
         return ([line(headers)] + rows.map(line)).joined(separator: "\n")

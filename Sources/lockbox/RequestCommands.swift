@@ -9,7 +9,8 @@ struct Requests: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "File, list, decide, cancel and revoke access requests.",
         subcommands: [
-            Create.self, List.self, Get.self, Watch.self, Cancel.self, DecideInternal.self, Approve.self, Deny.self, Revoke.self,
+            Create.self, List.self, Get.self, Watch.self, Cancel.self, DecideInternal.self, Approve.self, Deny.self,
+            Revoke.self,
         ]
     )
 
@@ -32,7 +33,8 @@ struct Requests: AsyncParsableCommand {
                 justification: justification,
                 requestedDurationSeconds: try parseSeconds(duration, what: "duration")
             )
-            let created = try await connection.call(LockboxMethods.createAccessRequest,
+            let created = try await connection.call(
+                LockboxMethods.createAccessRequest,
                 request,
                 idempotencyKey: idempotencyKey
             )
@@ -53,7 +55,12 @@ struct Requests: AsyncParsableCommand {
         @Option(help: "Token from the previous page.") var pageToken: String = ""
 
         func run() async throws {
-            var request = ListAccessRequestsRequest(tenantID: tenant, requestID: id, pageSize: pageSize, pageToken: pageToken)
+            var request = ListAccessRequestsRequest(
+                tenantID: tenant,
+                requestID: id,
+                pageSize: pageSize,
+                pageToken: pageToken
+            )
             if !status.isEmpty {
                 guard let parsed = RequestStatus(protoName: "REQUEST_STATUS_" + status.uppercased()) else {
                     throw ValidationError("unknown status \"\(status)\"")
@@ -73,7 +80,9 @@ struct Requests: AsyncParsableCommand {
         @Argument(help: "Request id.") var id: String
 
         func run() async throws {
-            connection.show(try await connection.call(LockboxMethods.getAccessRequest, GetAccessRequestRequest(requestID: id)))
+            connection.show(
+                try await connection.call(LockboxMethods.getAccessRequest, GetAccessRequestRequest(requestID: id))
+            )
         }
     }
 
@@ -85,7 +94,8 @@ struct Requests: AsyncParsableCommand {
         @Option(help: "Tenant id (tenant principals: their own).") var tenant: String = ""
 
         func run() async throws {
-            try await connection.stream(LockboxMethods.watchAccessRequests,
+            try await connection.stream(
+                LockboxMethods.watchAccessRequests,
                 WatchAccessRequestsRequest(tenantID: tenant)
             ) { event in
                 // Written at once, unbuffered, so a pipe sees each change as it happens.
@@ -95,7 +105,8 @@ struct Requests: AsyncParsableCommand {
                     line = String(decoding: data, as: UTF8.self)
                 } else if let request = event.request {
                     let status = Render.shortName(request.status)
-                    line = "\(Render.time(request.updatedAtMs))  \(event.activity)  \(request.id)  \(request.tenantID)  \(status)"
+                    line =
+                        "\(Render.time(request.updatedAtMs))  \(event.activity)  \(request.id)  \(request.tenantID)  \(status)"
                 }
                 FileHandle.standardOutput.write(Data((line + "\n").utf8))
             }
@@ -112,13 +123,18 @@ struct Requests: AsyncParsableCommand {
 
         func run() async throws {
             connection.show(
-                try await connection.call(LockboxMethods.cancelAccessRequest, CancelAccessRequestRequest(requestID: id, reason: reason))
+                try await connection.call(
+                    LockboxMethods.cancelAccessRequest,
+                    CancelAccessRequestRequest(requestID: id, reason: reason)
+                )
             )
         }
     }
 
     struct DecideInternal: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Approve or deny a request internally (support managers, never their own).")
+        static let configuration = CommandConfiguration(
+            abstract: "Approve or deny a request internally (support managers, never their own)."
+        )
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "Request id.") var id: String
         @Flag(exclusivity: .exclusive, help: "The decision.") var decision: InternalChoice
@@ -135,7 +151,9 @@ struct Requests: AsyncParsableCommand {
     }
 
     struct Approve: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Approve a request as the customer (the tenant's approvers and global admins).")
+        static let configuration = CommandConfiguration(
+            abstract: "Approve a request as the customer (the tenant's approvers and global admins)."
+        )
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "Request id.") var id: String
         @Option(help: "Comment.") var comment: String = ""
@@ -161,23 +179,34 @@ struct Requests: AsyncParsableCommand {
     }
 
     struct Revoke: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "End an approved grant early (the customer or the requester).")
+        static let configuration = CommandConfiguration(
+            abstract: "End an approved grant early (the customer or the requester)."
+        )
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "Request id.") var id: String
         @Option(help: "Reason.") var reason: String = ""
 
         func run() async throws {
-            connection.show(try await connection.call(LockboxMethods.revokeAccess, RevokeAccessRequest(requestID: id, reason: reason)))
+            connection.show(
+                try await connection.call(
+                    LockboxMethods.revokeAccess,
+                    RevokeAccessRequest(requestID: id, reason: reason)
+                )
+            )
         }
     }
 }
 
 struct Access: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Check access as a data-plane service.", subcommands: [Check.self])
+    static let configuration = CommandConfiguration(
+        abstract: "Check access as a data-plane service.",
+        subcommands: [Check.self]
+    )
 
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "May this operator perform this operation on this tenant now? Exits 0 when allowed, 7 when denied."
+            abstract:
+                "May this operator perform this operation on this tenant now? Exits 0 when allowed, 7 when denied."
         )
         @OptionGroup var connection: ConnectionOptions
         @Option(help: "Tenant id.") var tenant: String
@@ -209,7 +238,11 @@ struct Access: AsyncParsableCommand {
 }
 
 struct Grants: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Active grants.", subcommands: [List.self], defaultSubcommand: List.self)
+    static let configuration = CommandConfiguration(
+        abstract: "Active grants.",
+        subcommands: [List.self],
+        defaultSubcommand: List.self
+    )
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -220,10 +253,14 @@ struct Grants: AsyncParsableCommand {
         @Option(name: .customLong("operator"), help: "Operator id.") var operatorID: String = ""
 
         func run() async throws {
-            let response = try await connection.call(LockboxMethods.listGrants,
+            let response = try await connection.call(
+                LockboxMethods.listGrants,
                 ListGrantsRequest(tenantID: tenant, operatorID: operatorID)
             )
-            connection.show(response.grants, columns: ["request_id", "operator_id", "tenant_id", "service", "ends_at_ms", "seconds_left"])
+            connection.show(
+                response.grants,
+                columns: ["request_id", "operator_id", "tenant_id", "service", "ends_at_ms", "seconds_left"]
+            )
         }
     }
 }

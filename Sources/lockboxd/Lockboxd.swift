@@ -8,7 +8,6 @@ import LockboxStore
 import Logging
 import ServiceLifecycle
 
-
 struct Lockboxd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lockboxd",
@@ -39,7 +38,10 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "Close connections idle this long, e.g. 300s, 5m. (env LOCKBOX_IDLE_TIMEOUT, default 5m)")
     var idleTimeout: String?
 
-    @Option(help: "Close a connection whose frame is not complete this long after it started. (env LOCKBOX_FRAME_READ_TIMEOUT, default 10s)")
+    @Option(
+        help:
+            "Close a connection whose frame is not complete this long after it started. (env LOCKBOX_FRAME_READ_TIMEOUT, default 10s)"
+    )
     var frameReadTimeout: String?
 
     @Option(help: "On shutdown, how long calls in flight may take to finish. (env LOCKBOX_GRACE_PERIOD, default 10s)")
@@ -104,7 +106,9 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var options: ServerOptions
     @OptionGroup var database: DatabaseOptions
 
-    @Option(help: "How often the sweepers expire requests and complete grants. (env LOCKBOX_SWEEP_INTERVAL, default 5s)")
+    @Option(
+        help: "How often the sweepers expire requests and complete grants. (env LOCKBOX_SWEEP_INTERVAL, default 5s)"
+    )
     var sweepInterval: String?
 
     func run() async throws {
@@ -141,7 +145,8 @@ struct Serve: AsyncParsableCommand {
         defer { Task { await pool.shutdown() } }
         Task {
             if let address = try? await server.localAddress {
-                let line = "lockboxd \(LockboxVersion.current) listening on \(address.ipAddress ?? config.host):\(address.port ?? config.port)\n"
+                let line =
+                    "lockboxd \(LockboxVersion.current) listening on \(address.ipAddress ?? config.host):\(address.port ?? config.port)\n"
                 FileHandle.standardOutput.write(Data(line.utf8))
             }
         }
@@ -161,16 +166,24 @@ func bootstrapLogging(_ level: Logger.Level) -> Logger {
 struct DatabaseOptions: ParsableArguments {
     static let defaultURL = "postgresql://lockbox@127.0.0.1:54329/lockbox"
 
-    @Option(help: "PostgreSQL connection URL. (env LOCKBOX_DATABASE_URL, default \(Self.defaultURL), the project-local database of scripts/run)")
+    @Option(
+        help:
+            "PostgreSQL connection URL. (env LOCKBOX_DATABASE_URL, default \(Self.defaultURL), the project-local database of scripts/run)"
+    )
     var databaseURL: String?
 
     @Option(help: "Database connections (and threads that run them). (env LOCKBOX_POOL_SIZE, default 8)")
     var poolSize: Int?
 
-    @Option(help: "Directory of NNNN_name.sql migrations. (env LOCKBOX_MIGRATIONS_DIR, default: ./migrations or the one beside the build)")
+    @Option(
+        help:
+            "Directory of NNNN_name.sql migrations. (env LOCKBOX_MIGRATIONS_DIR, default: ./migrations or the one beside the build)"
+    )
     var migrations: String?
 
-    @Option(help: "At start, how long to wait for the database to be reachable. (env LOCKBOX_DATABASE_WAIT, default 60s)")
+    @Option(
+        help: "At start, how long to wait for the database to be reachable. (env LOCKBOX_DATABASE_WAIT, default 60s)"
+    )
     var databaseWait: String?
 
     func open(_ env: Environment, logger: Logger) throws -> (PGPool, [Migration]) {
@@ -194,14 +207,16 @@ struct DatabaseOptions: ParsableArguments {
 
     func migrationsDirectory(_ env: Environment) throws -> String {
         if let explicit = migrations ?? env["LOCKBOX_MIGRATIONS_DIR"] { return explicit }
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent()
         let candidates = [
             URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appending(path: "migrations"),
             executable.appending(path: "../../../migrations"),
             executable.appending(path: "../../migrations"),
             executable.appending(path: "../share/lockbox/migrations"),
         ]
-        for candidate in candidates where FileManager.default.fileExists(atPath: candidate.appending(path: "0001_initial.sql").path) {
+        for candidate in candidates
+        where FileManager.default.fileExists(atPath: candidate.appending(path: "0001_initial.sql").path) {
             return candidate.standardizedFileURL.path
         }
         throw ValidationError("cannot find the migrations directory; set --migrations or LOCKBOX_MIGRATIONS_DIR")

@@ -5,7 +5,9 @@ import Testing
 /// The real `lockboxd` and `lockbox` executables, as a user runs them.
 @Suite struct BinaryTests {
     @Test func pingAgainstARunningDaemon() async throws {
-        let daemon = try Daemon(arguments: ["--host", "127.0.0.1", "--port", "0", "--database-url", try await TestDatabase.create()])
+        let daemon = try Daemon(arguments: [
+            "--host", "127.0.0.1", "--port", "0", "--database-url", try await TestDatabase.create(),
+        ])
         let port = try await daemon.waitUntilListening()
         let ping = try Binaries.run("lockbox", ["ping", "--server", "127.0.0.1:\(port)"])
         #expect(ping.status == 0, "\(ping.stderr)")

@@ -1,7 +1,7 @@
 import Foundation
 import NIOConcurrencyHelpers
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import LockboxProto
 import LockboxRPC
@@ -21,7 +21,8 @@ final class PrivatePostgres: Sendable {
             throw TestDatabase.NotConfigured()
         }
         self.script = script
-        directory = FileManager.default.temporaryDirectory.appending(path: "lockbox-pg-\(UUID().uuidString.prefix(8))").path
+        directory =
+            FileManager.default.temporaryDirectory.appending(path: "lockbox-pg-\(UUID().uuidString.prefix(8))").path
         port = try Self.freePort()
         do {
             try run("start", String(port), "--fast")
@@ -80,7 +81,11 @@ final class PrivatePostgres: Sendable {
                 var codes: [StatusCode] = []
                 while !stop.withLockedValue({ $0 }) {
                     codes.append(
-                        await h.status(LockboxMethods.getAccessRequest, GetAccessRequestRequest(requestID: committed), token: w.managerToken)
+                        await h.status(
+                            LockboxMethods.getAccessRequest,
+                            GetAccessRequestRequest(requestID: committed),
+                            token: w.managerToken
+                        )
                     )
                 }
                 return codes
@@ -92,12 +97,19 @@ final class PrivatePostgres: Sendable {
             let during = await traffic.value
             #expect(during.contains(.ok), "calls succeeded before the stop")
             #expect(during.contains(.unavailable), "calls failed with UNAVAILABLE after it")
-            #expect(during.allSatisfy { $0 == .ok || $0 == .unavailable }, "nothing but OK or UNAVAILABLE: \(Set(during))")
+            #expect(
+                during.allSatisfy { $0 == .ok || $0 == .unavailable },
+                "nothing but OK or UNAVAILABLE: \(Set(during))"
+            )
             // With the database down, every call is UNAVAILABLE, and nothing internal leaks.
             let codes = await withTaskGroup(of: StatusCode.self) { group in
                 for _ in 0..<10 {
                     group.addTask {
-                        await h.status(LockboxMethods.getAccessRequest, GetAccessRequestRequest(requestID: committed), token: w.managerToken)
+                        await h.status(
+                            LockboxMethods.getAccessRequest,
+                            GetAccessRequestRequest(requestID: committed),
+                            token: w.managerToken
+                        )
                     }
                 }
                 return await group.reduce(into: [StatusCode]()) { $0.append($1) }

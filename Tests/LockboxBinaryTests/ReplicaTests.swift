@@ -23,7 +23,9 @@ import Testing
 
     static func bootstrap(_ url: String) throws -> String {
         let output = try Binaries.run("lockboxd", ["bootstrap", "--database-url", url])
-        guard output.status == 0, let line = output.stdout.split(separator: "\n").first(where: { $0.hasPrefix("token") }) else {
+        guard output.status == 0,
+            let line = output.stdout.split(separator: "\n").first(where: { $0.hasPrefix("token") })
+        else {
             throw DaemonFailed(stderr: output.stderr)
         }
         return String(line.split(separator: " ").last!)
@@ -113,7 +115,9 @@ import Testing
         let deadline = clock.now + .seconds(20)
         while clock.now < deadline {
             let left = try await pool.withConnection {
-                try $0.query("SELECT count(*) AS n FROM access_requests WHERE status IN ('PENDING_CUSTOMER', 'APPROVED')")
+                try $0.query(
+                    "SELECT count(*) AS n FROM access_requests WHERE status IN ('PENDING_CUSTOMER', 'APPROVED')"
+                )
             }
             if try left.first?.int64("n") == 0 { break }
             try await Task.sleep(for: .milliseconds(100))
@@ -145,7 +149,9 @@ import Testing
         let url = try await TestDatabase.create()
         let pool = PGPool(configuration: PGPoolConfiguration(url: url, size: 1), logger: testLogger)
         try await Migrator.apply(try TestDatabase.migrations, pool: pool, logger: testLogger)
-        _ = try await pool.withConnection { try $0.query("UPDATE schema_migrations SET checksum = 'tampered' WHERE version = 1") }
+        _ = try await pool.withConnection {
+            try $0.query("UPDATE schema_migrations SET checksum = 'tampered' WHERE version = 1")
+        }
         await pool.shutdown()
         let output = try Binaries.run("lockboxd", ["migrate", "--database-url", url])
         #expect(output.status != 0)

@@ -21,13 +21,18 @@ import Testing
         let daemon = try Daemon(arguments: ["serve", "--port", "0", "--database-url", url])
         let port = try await daemon.waitUntilListening()
         let bootstrap = try Binaries.run("lockboxd", ["bootstrap", "--database-url", url])
-        let admin = try #require(bootstrap.stdout.split(separator: "\n").first { $0.hasPrefix("token") }?.split(separator: " ").last)
+        let admin = try #require(
+            bootstrap.stdout.split(separator: "\n").first { $0.hasPrefix("token") }?.split(separator: " ").last
+        )
 
         // A scratch "repository root" with the demo and the binaries where the walkthrough expects them.
         let work = FileManager.default.temporaryDirectory.appending(path: "walkthrough-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: work.appending(path: ".build"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
-        try FileManager.default.createSymbolicLink(at: work.appending(path: ".build/release"), withDestinationURL: Binaries.directory)
+        try FileManager.default.createSymbolicLink(
+            at: work.appending(path: ".build/release"),
+            withDestinationURL: Binaries.directory
+        )
         let demo = try Binaries.runPath(
             packageRoot.appending(path: "scripts/demo").path,
             [String(admin), work.appending(path: ".lockbox").path],
@@ -45,7 +50,9 @@ import Testing
         try script.write(to: scriptURL, atomically: true, encoding: .utf8)
         let run = try Binaries.runPath("/bin/bash", [scriptURL.path])
         let output = run.stdout
-        let statuses = output.split(separator: "\n").filter { $0.hasPrefix("[[exit ") }.map { String($0.dropFirst(7).dropLast(2)) }
+        let statuses = output.split(separator: "\n").filter { $0.hasPrefix("[[exit ") }.map {
+            String($0.dropFirst(7).dropLast(2))
+        }
         // export, source, create, decide-internal, approve, check, revoke, check, search
         #expect(statuses == ["0", "0", "0", "0", "0", "0", "0", "7", "0"], "\(output)\n\(run.stderr)")
         #expect(output.contains("allowed: request req_"))
@@ -65,7 +72,13 @@ import Testing
             if pair.count == 2 { demoValues[String(pair[0])] = String(pair[1]) }
         }
         let server = ["--server", "127.0.0.1:\(port)"]
-        let export = try Binaries.run("lockbox", ["audit", "export", "--tenant", "contoso", "--format", "csv", "--token", demoValues["CONTOSO_ADMIN_TOKEN"]!] + server)
+        let export = try Binaries.run(
+            "lockbox",
+            [
+                "audit", "export", "--tenant", "contoso", "--format", "csv", "--token",
+                demoValues["CONTOSO_ADMIN_TOKEN"]!,
+            ] + server
+        )
         #expect(export.status == 0, "\(export.stderr)")
         let csv = export.stdout.split(separator: "\n")
         #expect(csv.first == "id,time,tenant_id,actor_id,actor_display,actor_ip,activity,item,decision,details")
@@ -84,13 +97,18 @@ import Testing
         for attempt in 0..<40 where !heard {
             let created = try Binaries.run(
                 "lockbox",
-                ["requests", "create", "--tenant", "contoso", "--service", "teams", "--ticket", "W-\(attempt)", "--justification", "watch",
-                 "--duration", "10m", "--id-only", "--token", demoValues["OPERATOR_TOKEN"]!] + server
+                [
+                    "requests", "create", "--tenant", "contoso", "--service", "teams", "--ticket", "W-\(attempt)",
+                    "--justification", "watch",
+                    "--duration", "10m", "--id-only", "--token", demoValues["OPERATOR_TOKEN"]!,
+                ] + server
             )
             let id = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             for _ in 0..<10 where !heard {
                 try await Task.sleep(for: .milliseconds(50))
-                heard = ((try? String(contentsOf: watchOutput, encoding: .utf8)) ?? "").contains("AccessRequestCreated  \(id)  contoso  PENDING_INTERNAL")
+                heard = ((try? String(contentsOf: watchOutput, encoding: .utf8)) ?? "").contains(
+                    "AccessRequestCreated  \(id)  contoso  PENDING_INTERNAL"
+                )
             }
         }
         #expect(heard, "lockbox requests watch printed the new request")
@@ -101,11 +119,13 @@ import Testing
 
     @Test func everyCLICommandHasTruthfulHelp() throws {
         let commands: [[String]] = [
-            [], ["ping"], ["requests"], ["requests", "create"], ["requests", "list"], ["requests", "get"], ["requests", "watch"],
+            [], ["ping"], ["requests"], ["requests", "create"], ["requests", "list"], ["requests", "get"],
+            ["requests", "watch"],
             ["requests", "cancel"], ["requests", "decide-internal"], ["requests", "approve"], ["requests", "deny"],
             ["requests", "revoke"], ["access", "check"], ["grants", "list"], ["tenants", "create"],
             ["tenants", "settings", "get"], ["tenants", "settings", "set"], ["principals", "create"],
-            ["principals", "list"], ["tokens", "issue"], ["tokens", "revoke"], ["roles", "assign"], ["roles", "remove"],
+            ["principals", "list"], ["tokens", "issue"], ["tokens", "revoke"], ["roles", "assign"],
+            ["roles", "remove"],
             ["roles", "list"], ["audit", "search"], ["audit", "export"], ["operations", "list"], ["operations", "add"],
             ["operations", "remove"],
         ]
@@ -120,10 +140,22 @@ import Testing
         let top = try Binaries.run("lockbox", ["--help"])
         #expect(top.stdout.contains("7 access check denied"))
         // A bad value is a one-line error, never a stack trace.
-        let bad = try Binaries.run("lockbox", ["requests", "create", "--tenant", "t", "--service", "mail", "--ticket", "T", "--justification", "j", "--duration", "2h"])
+        let bad = try Binaries.run(
+            "lockbox",
+            [
+                "requests", "create", "--tenant", "t", "--service", "mail", "--ticket", "T", "--justification", "j",
+                "--duration", "2h",
+            ]
+        )
         #expect(bad.status != 0)
         #expect(bad.stderr.contains("service must be exchange, sharepoint, onedrive or teams"))
-        let badDuration = try Binaries.run("lockbox", ["requests", "create", "--tenant", "t", "--service", "teams", "--ticket", "T", "--justification", "j", "--duration", "soon"])
+        let badDuration = try Binaries.run(
+            "lockbox",
+            [
+                "requests", "create", "--tenant", "t", "--service", "teams", "--ticket", "T", "--justification", "j",
+                "--duration", "soon",
+            ]
+        )
         #expect(badDuration.stderr.contains("duration must be a duration such as 90m"))
     }
 }

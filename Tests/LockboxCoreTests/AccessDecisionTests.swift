@@ -58,7 +58,10 @@ import Testing
         Row(
             name: "a revoked grant that ends later does not hide an active one",
             candidates: [
-                AccessCandidate(grant: grant("revoked", state: .revoked, ends: now + 9000, revokedAt: now - 1), operationPreapproved: true),
+                AccessCandidate(
+                    grant: grant("revoked", state: .revoked, ends: now + 9000, revokedAt: now - 1),
+                    operationPreapproved: true
+                ),
                 AccessCandidate(grant: grant("active"), operationPreapproved: true),
             ],
             denial: DenialFacts(),
@@ -72,7 +75,9 @@ import Testing
         ),
         Row(
             name: "revoked grant",
-            candidates: [AccessCandidate(grant: grant("r1", state: .revoked, revokedAt: now - 1), operationPreapproved: true)],
+            candidates: [
+                AccessCandidate(grant: grant("r1", state: .revoked, revokedAt: now - 1), operationPreapproved: true)
+            ],
             denial: DenialFacts(latestGrant: grant("r1", state: .revoked, revokedAt: now - 1)),
             expected: .denied(.revoked, requestID: "r1")
         ),

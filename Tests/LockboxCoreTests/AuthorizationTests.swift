@@ -112,7 +112,9 @@ import Testing
         let nobody = Caller(id: "x", displayName: "X", tenantID: nil, assignments: [], ip: "")
         for permission in Permission.allCases {
             #expect(!Authorization.admits(nobody, permission))
-            for data in Data.allCases { #expect(!Authorization.allows(nobody, permission, on: data.target(callerID: "x"))) }
+            for data in Data.allCases {
+                #expect(!Authorization.allows(nobody, permission, on: data.target(callerID: "x")))
+            }
         }
     }
 
@@ -168,19 +170,74 @@ import Testing
     /// Who sees which rows of a list, search or stream.
     static let scopeRows: [ScopeRow] = [
         // Roles that reach everywhere see what they ask for ("": everything).
-        ScopeRow(permission: .readRequests, role: .supportManager, requested: "", expected: .success(.init(tenantID: nil, requesterID: nil))),
-        ScopeRow(permission: .readRequests, role: .auditor, requested: "fabrikam", expected: .success(.init(tenantID: "fabrikam", requesterID: nil))),
-        ScopeRow(permission: .readGrants, role: .service, requested: "", expected: .success(.init(tenantID: nil, requesterID: nil))),
-        ScopeRow(permission: .readAudit, role: .auditor, requested: "", expected: .success(.init(tenantID: nil, requesterID: nil))),
+        ScopeRow(
+            permission: .readRequests,
+            role: .supportManager,
+            requested: "",
+            expected: .success(.init(tenantID: nil, requesterID: nil))
+        ),
+        ScopeRow(
+            permission: .readRequests,
+            role: .auditor,
+            requested: "fabrikam",
+            expected: .success(.init(tenantID: "fabrikam", requesterID: nil))
+        ),
+        ScopeRow(
+            permission: .readGrants,
+            role: .service,
+            requested: "",
+            expected: .success(.init(tenantID: nil, requesterID: nil))
+        ),
+        ScopeRow(
+            permission: .readAudit,
+            role: .auditor,
+            requested: "",
+            expected: .success(.init(tenantID: nil, requesterID: nil))
+        ),
         // Tenant roles see their own tenant; "" means it; another tenant does not exist.
-        ScopeRow(permission: .readRequests, role: .lockboxApprover, requested: "", expected: .success(.init(tenantID: "contoso", requesterID: nil))),
-        ScopeRow(permission: .readRequests, role: .globalAdmin, requested: "contoso", expected: .success(.init(tenantID: "contoso", requesterID: nil))),
-        ScopeRow(permission: .readRequests, role: .globalAdmin, requested: "fabrikam", expected: .failure(.notFound("no such tenant"))),
-        ScopeRow(permission: .readGrants, role: .lockboxApprover, requested: "fabrikam", expected: .failure(.notFound("no such tenant"))),
-        ScopeRow(permission: .readAudit, role: .lockboxApprover, requested: "fabrikam", expected: .failure(.notFound("no such tenant"))),
+        ScopeRow(
+            permission: .readRequests,
+            role: .lockboxApprover,
+            requested: "",
+            expected: .success(.init(tenantID: "contoso", requesterID: nil))
+        ),
+        ScopeRow(
+            permission: .readRequests,
+            role: .globalAdmin,
+            requested: "contoso",
+            expected: .success(.init(tenantID: "contoso", requesterID: nil))
+        ),
+        ScopeRow(
+            permission: .readRequests,
+            role: .globalAdmin,
+            requested: "fabrikam",
+            expected: .failure(.notFound("no such tenant"))
+        ),
+        ScopeRow(
+            permission: .readGrants,
+            role: .lockboxApprover,
+            requested: "fabrikam",
+            expected: .failure(.notFound("no such tenant"))
+        ),
+        ScopeRow(
+            permission: .readAudit,
+            role: .lockboxApprover,
+            requested: "fabrikam",
+            expected: .failure(.notFound("no such tenant"))
+        ),
         // Operators see their own requests and grants, in whatever tenant they ask for.
-        ScopeRow(permission: .readRequests, role: .operator, requested: "", expected: .success(.init(tenantID: nil, requesterID: "me"))),
-        ScopeRow(permission: .readGrants, role: .operator, requested: "fabrikam", expected: .success(.init(tenantID: "fabrikam", requesterID: "me"))),
+        ScopeRow(
+            permission: .readRequests,
+            role: .operator,
+            requested: "",
+            expected: .success(.init(tenantID: nil, requesterID: "me"))
+        ),
+        ScopeRow(
+            permission: .readGrants,
+            role: .operator,
+            requested: "fabrikam",
+            expected: .success(.init(tenantID: "fabrikam", requesterID: "me"))
+        ),
         // Anyone else is refused.
         ScopeRow(permission: .readRequests, role: .providerAdmin, requested: "", expected: .failure(.permissionDenied)),
         ScopeRow(permission: .readAudit, role: .operator, requested: "contoso", expected: .failure(.permissionDenied)),

@@ -60,7 +60,11 @@ import Testing
                 state == .pendingInternal ? .error(.permissionDenied) : failed
             )
             expect(.approveInternal, customer, .error(.permissionDenied))
-            expect(.approveCustomer(approvedDurationSeconds: 0), customer, state == .pendingCustomer ? .state(.approved) : failed)
+            expect(
+                .approveCustomer(approvedDurationSeconds: 0),
+                customer,
+                state == .pendingCustomer ? .state(.approved) : failed
+            )
             expect(.approveCustomer(approvedDurationSeconds: 0), manager, .error(.permissionDenied))
             expect(.denyCustomer, customer, state == .pendingCustomer ? .state(.denied) : failed)
             expect(
@@ -94,7 +98,8 @@ import Testing
 
     @Test func terminalStatesRejectEverything() {
         let actions: [LifecycleAction] = [
-            .approveInternal, .denyInternal, .approveCustomer(approvedDurationSeconds: 0), .denyCustomer, .cancel, .revoke,
+            .approveInternal, .denyInternal, .approveCustomer(approvedDurationSeconds: 0), .denyCustomer, .cancel,
+            .revoke,
         ]
         for state in RequestState.allCases where state.isTerminal {
             for action in actions {
@@ -111,7 +116,12 @@ import Testing
         #expect(Lifecycle.effectiveState(pending, nowMs: Self.now + 999) == .pendingCustomer)
         #expect(Lifecycle.effectiveState(pending, nowMs: Self.now + 1000) == .expired)
         #expect(throws: DomainError(.failedPrecondition, "request is EXPIRED")) {
-            try Self.transition(.approveCustomer(approvedDurationSeconds: 0), pending, by: Self.customer, at: Self.now + 1000)
+            try Self.transition(
+                .approveCustomer(approvedDurationSeconds: 0),
+                pending,
+                by: Self.customer,
+                at: Self.now + 1000
+            )
         }
         let approved = Self.facts(.approved)
         #expect(Lifecycle.grantIsActive(approved, nowMs: Self.now + 999))
@@ -171,7 +181,12 @@ import Testing
     @Test func lockboxOffSkipsTheCustomer() throws {
         var rules = Self.rules
         rules.lockboxEnabled = false
-        let transition = try Self.transition(.approveInternal, Self.facts(.pendingInternal), by: Self.manager, rules: rules)
+        let transition = try Self.transition(
+            .approveInternal,
+            Self.facts(.pendingInternal),
+            by: Self.manager,
+            rules: rules
+        )
         #expect(transition.to == .approved)
         #expect(transition.customerApprovalRequired == false)
         #expect(transition.grant?.endsAtMs == Self.now + 3_600_000)
@@ -180,7 +195,12 @@ import Testing
     @Test func internalApprovalSetsTheTenantsWindow() throws {
         var rules = Self.rules
         rules.approvalWindowSeconds = 600
-        let transition = try Self.transition(.approveInternal, Self.facts(.pendingInternal), by: Self.manager, rules: rules)
+        let transition = try Self.transition(
+            .approveInternal,
+            Self.facts(.pendingInternal),
+            by: Self.manager,
+            rules: rules
+        )
         #expect(transition.to == .pendingCustomer)
         #expect(transition.customerDeadlineMs == Self.now + 600_000)
         #expect(transition.customerApprovalRequired == true)

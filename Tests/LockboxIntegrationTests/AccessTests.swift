@@ -21,7 +21,13 @@ import Testing
     ) async throws(RPCError) -> CheckAccessResponse {
         try await h.call(
             LockboxMethods.checkAccess,
-            CheckAccessRequest(tenantID: tenant, service: service, operatorID: operatorID, operation: operation, clientIP: ip),
+            CheckAccessRequest(
+                tenantID: tenant,
+                service: service,
+                operatorID: operatorID,
+                operation: operation,
+                clientIP: ip
+            ),
             token: token ?? w.serviceToken
         )
     }
@@ -53,7 +59,13 @@ import Testing
         Row(setup: .approved, operation: "Get-MessageTrace", allowed: true, reason: .unspecified),
         Row(setup: .approved, operation: "Remove-Mailbox", allowed: false, reason: .operationNotPreapproved),
         Row(setup: .approved, operation: "Get-Mailbox2", allowed: false, reason: .operationNotPreapproved),
-        Row(setup: .approved, service: .sharepoint, operation: "Get-SPOSite", allowed: false, reason: .tenantServiceMismatch),
+        Row(
+            setup: .approved,
+            service: .sharepoint,
+            operation: "Get-SPOSite",
+            allowed: false,
+            reason: .tenantServiceMismatch
+        ),
         Row(setup: .approved, tenant: "fabrikam", allowed: false, reason: .tenantServiceMismatch),
         Row(setup: .pendingInternal, allowed: false, reason: .notApproved),
         Row(setup: .pendingCustomer, allowed: false, reason: .notApproved),
@@ -78,19 +90,34 @@ import Testing
                 try await h.approveInternally(w, expectedItem)
             case .revoked:
                 expectedItem = try await Self.approvedGrant(h, w)
-                _ = try await h.call(LockboxMethods.revokeAccess, RevokeAccessRequest(requestID: expectedItem), token: w.operatorToken)
+                _ = try await h.call(
+                    LockboxMethods.revokeAccess,
+                    RevokeAccessRequest(requestID: expectedItem),
+                    token: w.operatorToken
+                )
             case .endedBySweeper:
                 expectedItem = try await Self.approvedGrant(h, w, duration: 60)
                 h.clock.advance(by: .seconds(61))
                 #expect(try await h.sweeper.sweepOnce() == 1)
             case .denied:
                 let id = try await h.createRequest(w).id
-                _ = try await h.call(LockboxMethods.decideInternal, InternalDecision(requestID: id, approve: false), token: w.managerToken)
+                _ = try await h.call(
+                    LockboxMethods.decideInternal,
+                    InternalDecision(requestID: id, approve: false),
+                    token: w.managerToken
+                )
             case .none:
                 break
             }
             if row.tenant != "contoso" || row.service != .exchange { expectedItem = "" }
-            let response = try await Self.check(h, w, operatorID: w.operatorID, tenant: row.tenant, service: row.service, operation: row.operation)
+            let response = try await Self.check(
+                h,
+                w,
+                operatorID: w.operatorID,
+                tenant: row.tenant,
+                service: row.service,
+                operation: row.operation
+            )
             #expect(response.allowed == row.allowed)
             #expect(response.reason == row.reason)
             #expect(response.requestID == expectedItem)
@@ -116,8 +143,12 @@ import Testing
         try await Harness.with { h in
             let w = try await h.makeWorld()
             _ = try await Self.approvedGrant(h, w)
-            for token in [w.operatorToken, w.managerToken, w.contosoApprover, w.contosoAdmin, w.auditorToken, w.providerAdmin] {
-                await #expect(throws: RPCError.permissionDenied()) { _ = try await Self.check(h, w, operatorID: w.operatorID, token: token) }
+            for token in [
+                w.operatorToken, w.managerToken, w.contosoApprover, w.contosoAdmin, w.auditorToken, w.providerAdmin,
+            ] {
+                await #expect(throws: RPCError.permissionDenied()) {
+                    _ = try await Self.check(h, w, operatorID: w.operatorID, token: token)
+                }
             }
             #expect(try await Self.check(h, w, operatorID: w.operatorID).allowed)
         }
@@ -126,10 +157,17 @@ import Testing
     @Test func badInputIsRefusedBeforeAnythingIsRecorded() async throws {
         try await Harness.with { h in
             let w = try await h.makeWorld()
-            for (operation, ip) in [("Get-*", "10.0.0.1"), ("Get Mailbox", "10.0.0.1"), ("", "10.0.0.1"), ("Get-Mailbox", "not-an-ip"), ("Get-Mailbox", "")] {
-                await #expect(throws: RPCError.self) { _ = try await Self.check(h, w, operatorID: w.operatorID, operation: operation, ip: ip) }
+            for (operation, ip) in [
+                ("Get-*", "10.0.0.1"), ("Get Mailbox", "10.0.0.1"), ("", "10.0.0.1"), ("Get-Mailbox", "not-an-ip"),
+                ("Get-Mailbox", ""),
+            ] {
+                await #expect(throws: RPCError.self) {
+                    _ = try await Self.check(h, w, operatorID: w.operatorID, operation: operation, ip: ip)
+                }
             }
-            let audit = try await h.sql("SELECT count(*) AS n FROM audit_records WHERE details->>'kind' = 'operator_action'")
+            let audit = try await h.sql(
+                "SELECT count(*) AS n FROM audit_records WHERE details->>'kind' = 'operator_action'"
+            )
             #expect(try audit.first?.int64("n") == 0)
             #expect(try await Self.check(h, w, operatorID: w.operatorID, ip: "2001:db8::7").reason == .noGrant)
         }
@@ -167,12 +205,19 @@ import Testing
                 return results
             }
             try await Task.sleep(for: .milliseconds(100))
-            _ = try await h.call(LockboxMethods.revokeAccess, RevokeAccessRequest(requestID: id, reason: "race"), token: w.contosoApprover)
+            _ = try await h.call(
+                LockboxMethods.revokeAccess,
+                RevokeAccessRequest(requestID: id, reason: "race"),
+                token: w.contosoApprover
+            )
             revokedAt.set()
             let results = try await checker.value
             let after = results.filter(\.sentAfterRevoke)
             #expect(!after.isEmpty)
-            #expect(after.allSatisfy { !$0.allowed && $0.reason == .revoked }, "a check sent after the revoke committed was allowed")
+            #expect(
+                after.allSatisfy { !$0.allowed && $0.reason == .revoked },
+                "a check sent after the revoke committed was allowed"
+            )
             #expect(results.contains { $0.allowed }, "checks before the revoke were allowed")
             // The audit log agrees: every allowed check was recorded before the revocation's record.
             let order = try await h.sql(
@@ -198,7 +243,9 @@ import Testing
                 BEGIN IF NEW.details->>'kind' = 'operator_action' THEN RAISE EXCEPTION 'audit storage failed'; END IF; RETURN NEW; END $$
                 """
             )
-            _ = try await h.sql("CREATE TRIGGER refuse_operator_actions BEFORE INSERT ON audit_records FOR EACH ROW EXECUTE FUNCTION refuse_operator_actions()")
+            _ = try await h.sql(
+                "CREATE TRIGGER refuse_operator_actions BEFORE INSERT ON audit_records FOR EACH ROW EXECUTE FUNCTION refuse_operator_actions()"
+            )
             do {
                 let response = try await Self.check(h, w, operatorID: w.operatorID)
                 Issue.record("check answered \(response) without an audit record")
@@ -253,7 +300,11 @@ import Testing
             #expect(mine.grants.first?.secondsLeft == 1200)
             let theirs = try await h.call(LockboxMethods.listGrants, ListGrantsRequest(), token: w.operator2Token)
             #expect(theirs.grants.isEmpty)
-            let tenant = try await h.call(LockboxMethods.listGrants, ListGrantsRequest(tenantID: "contoso"), token: w.contosoAdmin)
+            let tenant = try await h.call(
+                LockboxMethods.listGrants,
+                ListGrantsRequest(tenantID: "contoso"),
+                token: w.contosoAdmin
+            )
             #expect(tenant.grants.map(\.requestID) == [id])
             let other = try await h.call(LockboxMethods.listGrants, ListGrantsRequest(), token: w.fabrikamAdmin)
             #expect(other.grants.isEmpty)
@@ -267,7 +318,10 @@ import Testing
         try await Harness.with { h in
             let w = try await h.makeWorld()
             _ = try await Self.approvedGrant(h, w)
-            #expect(try await Self.check(h, w, operatorID: w.operatorID, operation: "Set-MailboxQuota").reason == .operationNotPreapproved)
+            #expect(
+                try await Self.check(h, w, operatorID: w.operatorID, operation: "Set-MailboxQuota").reason
+                    == .operationNotPreapproved
+            )
             _ = try await h.call(
                 LockboxMethods.addPreapprovedOperation,
                 PreapprovedOperation(service: .exchange, operation: "Set-MailboxQuota", description: "raise a quota"),
@@ -279,11 +333,18 @@ import Testing
                 RemovePreapprovedOperationRequest(service: .exchange, operation: "SET-MAILBOXQUOTA"),
                 token: w.providerAdmin
             )
-            #expect(try await Self.check(h, w, operatorID: w.operatorID, operation: "Set-MailboxQuota").reason == .operationNotPreapproved)
+            #expect(
+                try await Self.check(h, w, operatorID: w.operatorID, operation: "Set-MailboxQuota").reason
+                    == .operationNotPreapproved
+            )
             let audits = try await h.sql(
                 "SELECT activity FROM audit_records WHERE activity LIKE 'PreapprovedOperation%' ORDER BY audit_id"
             )
-            #expect(try audits.rows.map { try $0.string("activity") } == ["PreapprovedOperationAdded", "PreapprovedOperationRemoved"])
+            #expect(
+                try audits.rows.map { try $0.string("activity") } == [
+                    "PreapprovedOperationAdded", "PreapprovedOperationRemoved",
+                ]
+            )
             let list = try await h.call(
                 LockboxMethods.listPreapprovedOperations,
                 ListPreapprovedOperationsRequest(service: .exchange),

@@ -34,12 +34,22 @@ import Testing
         Entry(method: LockboxMethods.createAccessRequest.name, allowed: [.operator]) { h, _, _, token in
             await h.status(
                 LockboxMethods.createAccessRequest,
-                CreateAccessRequestRequest(tenantID: "contoso", service: .exchange, ticketNumber: "T", justification: "j", requestedDurationSeconds: 600),
+                CreateAccessRequestRequest(
+                    tenantID: "contoso",
+                    service: .exchange,
+                    ticketNumber: "T",
+                    justification: "j",
+                    requestedDurationSeconds: 600
+                ),
                 token: token
             )
         },
         Entry(method: LockboxMethods.getAccessRequest.name, allowed: readers) { h, c, _, token in
-            await h.status(LockboxMethods.getAccessRequest, GetAccessRequestRequest(requestID: c.requestID), token: token)
+            await h.status(
+                LockboxMethods.getAccessRequest,
+                GetAccessRequestRequest(requestID: c.requestID),
+                token: token
+            )
         },
         Entry(method: LockboxMethods.listAccessRequests.name, allowed: readers) { h, _, role, token in
             await h.status(
@@ -48,11 +58,23 @@ import Testing
                 token: token
             )
         },
-        Entry(method: LockboxMethods.cancelAccessRequest.name, allowed: [.operator, .globalAdmin, .lockboxApprover]) { h, _, _, token in
-            await h.status(LockboxMethods.cancelAccessRequest, CancelAccessRequestRequest(requestID: "req_none"), token: token)
+        Entry(method: LockboxMethods.cancelAccessRequest.name, allowed: [.operator, .globalAdmin, .lockboxApprover]) {
+            h,
+            _,
+            _,
+            token in
+            await h.status(
+                LockboxMethods.cancelAccessRequest,
+                CancelAccessRequestRequest(requestID: "req_none"),
+                token: token
+            )
         },
         Entry(method: LockboxMethods.decideInternal.name, allowed: [.supportManager]) { h, _, _, token in
-            await h.status(LockboxMethods.decideInternal, InternalDecision(requestID: "req_none", approve: true), token: token)
+            await h.status(
+                LockboxMethods.decideInternal,
+                InternalDecision(requestID: "req_none", approve: true),
+                token: token
+            )
         },
         Entry(method: LockboxMethods.decideCustomer.name, allowed: [.globalAdmin, .lockboxApprover]) { h, _, _, token in
             await h.status(
@@ -61,18 +83,34 @@ import Testing
                 token: token
             )
         },
-        Entry(method: LockboxMethods.revokeAccess.name, allowed: [.operator, .globalAdmin, .lockboxApprover]) { h, _, _, token in
+        Entry(method: LockboxMethods.revokeAccess.name, allowed: [.operator, .globalAdmin, .lockboxApprover]) {
+            h,
+            _,
+            _,
+            token in
             await h.status(LockboxMethods.revokeAccess, RevokeAccessRequest(requestID: "req_none"), token: token)
         },
         Entry(method: LockboxMethods.createTenant.name, allowed: [.providerAdmin]) { h, _, _, token in
             await h.status(
                 LockboxMethods.createTenant,
-                CreateTenantRequest(tenantID: "t-" + String(UInt32.random(in: 0...UInt32.max)), displayName: "T", adminDisplayName: "A"),
+                CreateTenantRequest(
+                    tenantID: "t-" + String(UInt32.random(in: 0...UInt32.max)),
+                    displayName: "T",
+                    adminDisplayName: "A"
+                ),
                 token: token
             )
         },
-        Entry(method: LockboxMethods.getTenantSettings.name, allowed: [.globalAdmin, .lockboxApprover]) { h, _, _, token in
-            await h.status(LockboxMethods.getTenantSettings, GetTenantSettingsRequest(tenantID: "contoso"), token: token)
+        Entry(method: LockboxMethods.getTenantSettings.name, allowed: [.globalAdmin, .lockboxApprover]) {
+            h,
+            _,
+            _,
+            token in
+            await h.status(
+                LockboxMethods.getTenantSettings,
+                GetTenantSettingsRequest(tenantID: "contoso"),
+                token: token
+            )
         },
         Entry(method: LockboxMethods.setTenantSettings.name, allowed: [.globalAdmin]) { h, _, _, token in
             await h.status(
@@ -100,14 +138,22 @@ import Testing
         Entry(method: LockboxMethods.assignRole.name, allowed: admins) { h, _, role, token in
             await h.status(
                 LockboxMethods.assignRole,
-                RoleAssignment(principalID: "p_none", role: role.isTenantRole ? .lockboxApprover : .auditor, tenantID: scoped(role)),
+                RoleAssignment(
+                    principalID: "p_none",
+                    role: role.isTenantRole ? .lockboxApprover : .auditor,
+                    tenantID: scoped(role)
+                ),
                 token: token
             )
         },
         Entry(method: LockboxMethods.removeRole.name, allowed: admins) { h, _, role, token in
             await h.status(
                 LockboxMethods.removeRole,
-                RoleAssignment(principalID: "p_none", role: role.isTenantRole ? .lockboxApprover : .auditor, tenantID: scoped(role)),
+                RoleAssignment(
+                    principalID: "p_none",
+                    role: role.isTenantRole ? .lockboxApprover : .auditor,
+                    tenantID: scoped(role)
+                ),
                 token: token
             )
         },
@@ -118,10 +164,18 @@ import Testing
                 token: token
             )
         },
-        Entry(method: LockboxMethods.searchAudit.name, allowed: [.auditor, .globalAdmin, .lockboxApprover]) { h, _, role, token in
+        Entry(method: LockboxMethods.searchAudit.name, allowed: [.auditor, .globalAdmin, .lockboxApprover]) {
+            h,
+            _,
+            role,
+            token in
             await h.status(LockboxMethods.searchAudit, SearchAuditRequest(tenantID: scoped(role)), token: token)
         },
-        Entry(method: LockboxMethods.exportAudit.name, allowed: [.auditor, .globalAdmin, .lockboxApprover]) { h, _, role, token in
+        Entry(method: LockboxMethods.exportAudit.name, allowed: [.auditor, .globalAdmin, .lockboxApprover]) {
+            h,
+            _,
+            role,
+            token in
             do {
                 for try await _ in h.client.serverStream(
                     LockboxMethods.exportAudit,
@@ -153,12 +207,24 @@ import Testing
         Entry(method: LockboxMethods.checkAccess.name, allowed: [.service]) { h, _, _, token in
             await h.status(
                 LockboxMethods.checkAccess,
-                CheckAccessRequest(tenantID: "contoso", service: .exchange, operatorID: "p_x", operation: "Get-Mailbox", clientIP: "10.1.2.3"),
+                CheckAccessRequest(
+                    tenantID: "contoso",
+                    service: .exchange,
+                    operatorID: "p_x",
+                    operation: "Get-Mailbox",
+                    clientIP: "10.1.2.3"
+                ),
                 token: token
             )
         },
-        Entry(method: LockboxMethods.listGrants.name, allowed: [.operator, .supportManager, .auditor, .service, .globalAdmin, .lockboxApprover]) {
-            h, _, role, token in
+        Entry(
+            method: LockboxMethods.listGrants.name,
+            allowed: [.operator, .supportManager, .auditor, .service, .globalAdmin, .lockboxApprover]
+        ) {
+            h,
+            _,
+            role,
+            token in
             await h.status(LockboxMethods.listGrants, ListGrantsRequest(tenantID: scoped(role)), token: token)
         },
         Entry(method: LockboxMethods.listPreapprovedOperations.name, allowed: everyone) { h, _, _, token in
@@ -212,7 +278,10 @@ import Testing
                 for role in Role.allCases {
                     let code = await entry.call(h, context, role, tokens[role]!)
                     if entry.allowed.contains(role) {
-                        #expect(code != .permissionDenied && code != .unauthenticated, "\(entry.method) as \(role): \(code)")
+                        #expect(
+                            code != .permissionDenied && code != .unauthenticated,
+                            "\(entry.method) as \(role): \(code)"
+                        )
                     } else {
                         #expect(code == .permissionDenied, "\(entry.method) as \(role): \(code)")
                     }
@@ -220,7 +289,10 @@ import Testing
                 }
                 // And nobody without a token, except Ping.
                 let anonymous = await entry.call(h, context, .operator, "")
-                #expect(anonymous == (entry.method == LockboxMethods.ping.name ? .ok : .unauthenticated), "\(entry.method) anonymous")
+                #expect(
+                    anonymous == (entry.method == LockboxMethods.ping.name ? .ok : .unauthenticated),
+                    "\(entry.method) anonymous"
+                )
             }
             #expect(checked == Self.table.count * Role.allCases.count)
         }

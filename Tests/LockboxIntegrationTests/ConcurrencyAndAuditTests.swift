@@ -66,7 +66,9 @@ import Testing
             #expect(Set(ids).count == 1)
             let rows = try await h.sql("SELECT count(*) AS n FROM access_requests")
             #expect(try rows.first?.int64("n") == 1)
-            let audits = try await h.sql("SELECT count(*) AS n FROM audit_records WHERE activity = 'AccessRequestCreated'")
+            let audits = try await h.sql(
+                "SELECT count(*) AS n FROM audit_records WHERE activity = 'AccessRequestCreated'"
+            )
             #expect(try audits.first?.int64("n") == 1)
         }
     }
@@ -77,7 +79,9 @@ import Testing
             let first = try await h.createRequest(w, duration: 600, key: "k1")
             let again = try await h.createRequest(w, duration: 600, key: "k1")
             #expect(again == first)
-            await #expect(throws: RPCError(.alreadyExists, "this idempotency key was already used for a different request")) {
+            await #expect(
+                throws: RPCError(.alreadyExists, "this idempotency key was already used for a different request")
+            ) {
                 _ = try await h.createRequest(w, duration: 900, key: "k1")
             }
             // Keys are per requester: another operator may use the same one.
@@ -105,7 +109,11 @@ import Testing
                 token: w.contosoAdmin
             )
             let records = Array(page.records.reversed())
-            #expect(records.map(\.activity) == ["AccessRequestCreated", "InternalApprove", "CustomerApprove", "AccessRevoked"])
+            #expect(
+                records.map(\.activity) == [
+                    "AccessRequestCreated", "InternalApprove", "CustomerApprove", "AccessRevoked",
+                ]
+            )
             #expect(records.map(\.actorID) == [w.operatorID, w.managerID, w.contosoApproverID, w.contosoApproverID])
             #expect(records.map(\.decision) == [.unspecified, .approve, .approve, .unspecified])
             #expect(records.allSatisfy { $0.actorIP == "127.0.0.1" && $0.tenantID == "contoso" && $0.item == id })
@@ -125,7 +133,13 @@ import Testing
             let text = "He said \"hi\" \\ then left\nnext line\ttab — ünïcode 🔐 </script>"
             let request = try await h.call(
                 LockboxMethods.createAccessRequest,
-                CreateAccessRequestRequest(tenantID: "contoso", service: .teams, ticketNumber: "T-\"1\"", justification: text, requestedDurationSeconds: 60),
+                CreateAccessRequestRequest(
+                    tenantID: "contoso",
+                    service: .teams,
+                    ticketNumber: "T-\"1\"",
+                    justification: text,
+                    requestedDurationSeconds: 60
+                ),
                 token: w.operatorToken
             )
             #expect(request.justification == text)
@@ -134,7 +148,9 @@ import Testing
                 SearchAuditRequest(tenantID: "contoso", item: request.id),
                 token: w.contosoAdmin
             )
-            let details = try JSONSerialization.jsonObject(with: Data(try #require(page.records.first).detailsJSON.utf8)) as? [String: Any]
+            let details =
+                try JSONSerialization.jsonObject(with: Data(try #require(page.records.first).detailsJSON.utf8))
+                as? [String: Any]
             #expect(details?["justification"] as? String == text)
             #expect(details?["ticket_number"] as? String == "T-\"1\"")
         }
@@ -234,7 +250,8 @@ import Testing
         try await Harness.with { h in
             let w = try await h.makeWorld()
             for _ in 0..<30 { _ = try await h.createRequest(w) }
-            let count = try await h.sql("SELECT count(*) AS n FROM audit_records WHERE tenant_id = 'contoso'").first!.int64("n")
+            let count = try await h.sql("SELECT count(*) AS n FROM audit_records WHERE tenant_id = 'contoso'").first!
+                .int64("n")
             func export(_ format: AuditExportFormat) async throws -> String {
                 var data: [UInt8] = []
                 for try await chunk in h.client.serverStream(

@@ -31,7 +31,9 @@ import Testing
             }
         }
 
-        func about(_ id: String) -> [AccessRequestEvent] { events.withLockedValue { $0.filter { $0.request?.id == id } } }
+        func about(_ id: String) -> [AccessRequestEvent] {
+            events.withLockedValue { $0.filter { $0.request?.id == id } }
+        }
 
         /// Waits until `condition` holds on the events, for up to 10 seconds.
         func wait(until condition: ([AccessRequestEvent]) -> Bool) async throws -> Bool {
@@ -92,7 +94,11 @@ import Testing
                 try await watcher.warmUp { try await second.createRequest(w).id }
                 let id = try await second.createRequest(w).id
                 try await second.approveInternally(w, id)
-                #expect(try await watcher.wait { events in events.contains { $0.request?.id == id && $0.activity == "InternalApprove" } })
+                #expect(
+                    try await watcher.wait { events in
+                        events.contains { $0.request?.id == id && $0.activity == "InternalApprove" }
+                    }
+                )
             }
         }
     }

@@ -82,17 +82,41 @@ import Testing
         func perform(_ h: Harness, _ id: String, token: String) async -> StatusCode {
             switch self {
             case .approveInternal:
-                await h.status(LockboxMethods.decideInternal, InternalDecision(requestID: id, approve: true), token: token)
+                await h.status(
+                    LockboxMethods.decideInternal,
+                    InternalDecision(requestID: id, approve: true),
+                    token: token
+                )
             case .denyInternal:
-                await h.status(LockboxMethods.decideInternal, InternalDecision(requestID: id, approve: false), token: token)
+                await h.status(
+                    LockboxMethods.decideInternal,
+                    InternalDecision(requestID: id, approve: false),
+                    token: token
+                )
             case .approveCustomer:
-                await h.status(LockboxMethods.decideCustomer, CustomerDecision(requestID: id, decision: .approve), token: token)
+                await h.status(
+                    LockboxMethods.decideCustomer,
+                    CustomerDecision(requestID: id, decision: .approve),
+                    token: token
+                )
             case .denyCustomer:
-                await h.status(LockboxMethods.decideCustomer, CustomerDecision(requestID: id, decision: .deny), token: token)
+                await h.status(
+                    LockboxMethods.decideCustomer,
+                    CustomerDecision(requestID: id, decision: .deny),
+                    token: token
+                )
             case .cancelCustomer:
-                await h.status(LockboxMethods.decideCustomer, CustomerDecision(requestID: id, decision: .cancel), token: token)
+                await h.status(
+                    LockboxMethods.decideCustomer,
+                    CustomerDecision(requestID: id, decision: .cancel),
+                    token: token
+                )
             case .cancel:
-                await h.status(LockboxMethods.cancelAccessRequest, CancelAccessRequestRequest(requestID: id), token: token)
+                await h.status(
+                    LockboxMethods.cancelAccessRequest,
+                    CancelAccessRequestRequest(requestID: id),
+                    token: token
+                )
             case .revoke:
                 await h.status(LockboxMethods.revokeAccess, RevokeAccessRequest(requestID: id), token: token)
             }
@@ -217,7 +241,12 @@ import Testing
             }
             let approved = try await h.call(
                 LockboxMethods.decideCustomer,
-                CustomerDecision(requestID: id, decision: .approve, comment: "30 min only", approvedDurationSeconds: 1800),
+                CustomerDecision(
+                    requestID: id,
+                    decision: .approve,
+                    comment: "30 min only",
+                    approvedDurationSeconds: 1800
+                ),
                 token: w.contosoApprover
             )
             #expect(approved.grant?.endsAtMs == h.clock.nowMillis() + 1_800_000)
@@ -279,10 +308,26 @@ import Testing
                 token: w.fabrikamApprover
             )
             #expect(listed.requests.map(\.id) == [fabrikamID])
-            await #expect(throws: RPCError.self) {
+            // Another tenant does not exist as far as a tenant principal can tell: NOT_FOUND from
+            // every call that names it, lists included (PERMISSION_DENIED before issue 9).
+            await #expect(throws: RPCError(.notFound, "no such tenant")) {
                 _ = try await h.call(
                     LockboxMethods.listAccessRequests,
                     ListAccessRequestsRequest(tenantID: "contoso"),
+                    token: w.fabrikamApprover
+                )
+            }
+            await #expect(throws: RPCError(.notFound, "no such tenant")) {
+                _ = try await h.call(
+                    LockboxMethods.listGrants,
+                    ListGrantsRequest(tenantID: "contoso"),
+                    token: w.fabrikamApprover
+                )
+            }
+            await #expect(throws: RPCError(.notFound, "no such tenant")) {
+                _ = try await h.call(
+                    LockboxMethods.getTenantSettings,
+                    GetTenantSettingsRequest(tenantID: "contoso"),
                     token: w.fabrikamApprover
                 )
             }
@@ -377,10 +422,16 @@ import Testing
                 IssueTokenRequest(principalID: w.contosoApproverID),
                 token: w.contosoAdmin
             )
-            _ = try await h.call(LockboxMethods.revokeToken, RevokeTokenRequest(tokenID: second.token!.id), token: w.contosoAdmin)
+            _ = try await h.call(
+                LockboxMethods.revokeToken,
+                RevokeTokenRequest(tokenID: second.token!.id),
+                token: w.contosoAdmin
+            )
             #expect(await h.status(LockboxMethods.listAccessRequests, ping, token: second.secret) == .unauthenticated)
             // Only hashes are stored.
-            let stored = try await h.sql("SELECT count(*) AS n FROM api_tokens WHERE encode(token_hash, 'escape') LIKE '%' || \(String(second.secret.dropFirst(4))) || '%'")
+            let stored = try await h.sql(
+                "SELECT count(*) AS n FROM api_tokens WHERE encode(token_hash, 'escape') LIKE '%' || \(String(second.secret.dropFirst(4))) || '%'"
+            )
             #expect(try stored.first?.int64("n") == 0)
         }
     }
@@ -391,7 +442,13 @@ import Testing
             func create(_ request: CreateAccessRequestRequest) async -> StatusCode {
                 await h.status(LockboxMethods.createAccessRequest, request, token: w.operatorToken)
             }
-            let good = CreateAccessRequestRequest(tenantID: "contoso", service: .teams, ticketNumber: "T", justification: "j", requestedDurationSeconds: 60)
+            let good = CreateAccessRequestRequest(
+                tenantID: "contoso",
+                service: .teams,
+                ticketNumber: "T",
+                justification: "j",
+                requestedDurationSeconds: 60
+            )
             #expect(await create(good) == .ok)
             var bad = good
             bad.requestedDurationSeconds = 59

@@ -28,13 +28,24 @@ import Testing
         #expect(try runCheck(in: copy) == 0, "the committed C is current")
 
         let header = copy.appending(path: "Sources/CLockboxProto/include/lockbox.pb-c.h")
-        try (try String(contentsOf: header, encoding: .utf8) + "\n/* edited by hand */\n").write(to: header, atomically: true, encoding: .utf8)
+        try (try String(contentsOf: header, encoding: .utf8) + "\n/* edited by hand */\n").write(
+            to: header,
+            atomically: true,
+            encoding: .utf8
+        )
         #expect(try runCheck(in: copy) == 1, "a hand edit is caught")
 
         try FileManager.default.removeItem(at: copy.appending(path: "Sources/CLockboxProto"))
-        try FileManager.default.copyItem(at: packageRoot.appending(path: "Sources/CLockboxProto"), to: copy.appending(path: "Sources/CLockboxProto"))
+        try FileManager.default.copyItem(
+            at: packageRoot.appending(path: "Sources/CLockboxProto"),
+            to: copy.appending(path: "Sources/CLockboxProto")
+        )
         let proto = copy.appending(path: "proto/lockbox.proto")
-        try (try String(contentsOf: proto, encoding: .utf8) + "\nmessage Added { string x = 1; }\n").write(to: proto, atomically: true, encoding: .utf8)
+        try (try String(contentsOf: proto, encoding: .utf8) + "\nmessage Added { string x = 1; }\n").write(
+            to: proto,
+            atomically: true,
+            encoding: .utf8
+        )
         #expect(try runCheck(in: copy) == 1, "a proto change without regenerating is caught")
     }
 }

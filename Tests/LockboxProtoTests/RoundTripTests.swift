@@ -45,7 +45,9 @@ import Testing
     }
 
     @Test func largeRepeatedFields() throws {
-        let records = (0..<10_000).map { AuditRecord(id: Int64($0), activity: "op-\($0)", detailsJSON: Samples.unicode) }
+        let records = (0..<10_000).map {
+            AuditRecord(id: Int64($0), activity: "op-\($0)", detailsJSON: Samples.unicode)
+        }
         let response = SearchAuditResponse(records: records, nextPageToken: "x")
         let decoded = try SearchAuditResponse(decoding: response.encode())
         #expect(decoded.records.count == 10_000)

@@ -44,14 +44,23 @@ import Testing
     @Test func decisionsBothWays() throws {
         let customerText = try Protoc.decode(Samples.customerDecision.encode(), as: "CustomerDecision")
         #expect(customerText.contains("approved_duration_seconds: 1800"))
-        #expect(try CustomerDecision(decoding: Protoc.encode(customerText, as: "CustomerDecision")) == Samples.customerDecision)
+        #expect(
+            try CustomerDecision(decoding: Protoc.encode(customerText, as: "CustomerDecision"))
+                == Samples.customerDecision
+        )
 
         let internalText = try Protoc.decode(Samples.internalDecision.encode(), as: "InternalDecision")
         #expect(internalText.contains("approve: true"))
-        #expect(try InternalDecision(decoding: Protoc.encode(internalText, as: "InternalDecision")) == Samples.internalDecision)
+        #expect(
+            try InternalDecision(decoding: Protoc.encode(internalText, as: "InternalDecision"))
+                == Samples.internalDecision
+        )
 
         let fromProtoc = try CustomerDecision(
-            decoding: Protoc.encode(#"request_id: "x" decision: DECISION_CANCEL comment: "withdrawn""#, as: "CustomerDecision")
+            decoding: Protoc.encode(
+                #"request_id: "x" decision: DECISION_CANCEL comment: "withdrawn""#,
+                as: "CustomerDecision"
+            )
         )
         #expect(fromProtoc == CustomerDecision(requestID: "x", decision: .cancel, comment: "withdrawn"))
     }
@@ -79,7 +88,10 @@ import Testing
         #expect(try RequestFrame(decoding: Protoc.encode(text, as: "RequestFrame")) == frame)
 
         let response = try ResponseFrame(
-            decoding: Protoc.encode(#"call_id: 3 end { status { code: NOT_FOUND message: "no such request" } }"#, as: "ResponseFrame")
+            decoding: Protoc.encode(
+                #"call_id: 3 end { status { code: NOT_FOUND message: "no such request" } }"#,
+                as: "ResponseFrame"
+            )
         )
         #expect(response.callID == 3)
         #expect(response.end?.status == Status(code: .notFound, message: "no such request"))

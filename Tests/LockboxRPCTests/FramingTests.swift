@@ -84,6 +84,9 @@ final class FrameRecorder: ChannelInboundHandler {
 
     @Test func hugeAnnouncedLengthIsRefused() throws {
         try send([0xff, 0xff, 0xff, 0xff])
-        #expect(recorder.errors.first as? FrameTooLargeError == FrameTooLargeError(announcedLength: Int(UInt32.max), maxFrameSize: 16))
+        #expect(
+            recorder.errors.first as? FrameTooLargeError
+                == FrameTooLargeError(announcedLength: Int(UInt32.max), maxFrameSize: 16)
+        )
     }
 }

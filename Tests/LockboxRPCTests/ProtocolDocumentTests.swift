@@ -31,14 +31,20 @@ import Testing
             header: RequestHeader(callID: 1, method: "lockbox.v1.Lockbox/Ping", timeoutMs: 5000),
             payload: PingRequest().encode()
         )
-        #expect(Self.hex(Framing.frame(request.encode(), allocator: ByteBufferAllocator()).readableBytesView) == documented[0])
+        #expect(
+            Self.hex(Framing.frame(request.encode(), allocator: ByteBufferAllocator()).readableBytesView)
+                == documented[0]
+        )
 
         let response = ResponseFrame(
             callID: 1,
             payload: PingResponse(version: "0.1.0", serverTimeMs: 1_795_910_400_000).encode(),
             end: StreamEnd(status: Status(code: .ok, message: ""))
         )
-        #expect(Self.hex(Framing.frame(response.encode(), allocator: ByteBufferAllocator()).readableBytesView) == documented[1])
+        #expect(
+            Self.hex(Framing.frame(response.encode(), allocator: ByteBufferAllocator()).readableBytesView)
+                == documented[1]
+        )
     }
 
     @Test func serverAnswersTheDocumentedBytes() async throws {

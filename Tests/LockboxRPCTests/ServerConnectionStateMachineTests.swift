@@ -7,7 +7,9 @@ struct TestClock: Clock {
     struct Instant: InstantProtocol {
         var ms: Int64
         func advanced(by duration: Duration) -> Instant {
-            Instant(ms: ms + duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
+            Instant(
+                ms: ms + duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+            )
         }
         func duration(to other: Instant) -> Duration { .milliseconds(other.ms - ms) }
         static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.ms < rhs.ms }

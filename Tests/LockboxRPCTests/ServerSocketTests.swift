@@ -65,7 +65,10 @@ import Testing
         try await withTestServer { port, _ in
             let client = RPCClient(configuration: RPCClientConfiguration(port: port))
             await #expect(throws: RPCError(.unimplemented, "unknown method \"lockbox.v1.Lockbox/NoSuchMethod\"")) {
-                _ = try await client.unary(UnaryMethod<PingRequest, PingResponse>("lockbox.v1.Lockbox/NoSuchMethod"), PingRequest())
+                _ = try await client.unary(
+                    UnaryMethod<PingRequest, PingResponse>("lockbox.v1.Lockbox/NoSuchMethod"),
+                    PingRequest()
+                )
             }
             await client.close()
         }
@@ -86,7 +89,11 @@ import Testing
 
             // The same at the wire: 1,000 calls in one write, each answered under its own call id.
             let raw = try await RawConnection(port: port)
-            try await raw.send((1...1000).flatMap { RawConnection.callBytes(id: UInt64($0), method: TestMethods.ping.name, payload: []) })
+            try await raw.send(
+                (1...1000).flatMap {
+                    RawConnection.callBytes(id: UInt64($0), method: TestMethods.ping.name, payload: [])
+                }
+            )
             var seen = Set<UInt64>()
             for _ in 0..<1000 {
                 let frame = try #require(try await raw.next())
@@ -119,7 +126,12 @@ import Testing
         try await withTestServer { port, _ in
             // The server's own answer, seen on the wire.
             let raw = try await RawConnection(port: port)
-            try await raw.sendCall(id: 3, method: TestMethods.sleep.name, payload: PingResponse(serverTimeMs: 5000).encode(), timeoutMs: 100)
+            try await raw.sendCall(
+                id: 3,
+                method: TestMethods.sleep.name,
+                payload: PingResponse(serverTimeMs: 5000).encode(),
+                timeoutMs: 100
+            )
             let frame = try #require(try await raw.next(timeout: .seconds(3)))
             #expect(frame.callID == 3)
             #expect(frame.end?.status?.code == .deadlineExceeded)

@@ -137,7 +137,10 @@ final class RawConnection: Sendable {
     }
 
     static func callBytes(id: UInt64, method: String, payload: [UInt8], timeoutMs: UInt32 = 0) -> [UInt8] {
-        let frame = RequestFrame(header: RequestHeader(callID: id, method: method, timeoutMs: timeoutMs), payload: payload)
+        let frame = RequestFrame(
+            header: RequestHeader(callID: id, method: method, timeoutMs: timeoutMs),
+            payload: payload
+        )
         return Array(Framing.frame(frame.encode(), allocator: ByteBufferAllocator()).readableBytesView)
     }
 

@@ -73,20 +73,33 @@ import Testing
 
     @Test func failuresNeverLeakInternals() {
         let gate = Gatekeeper(
-            pool: PGPool(configuration: PGPoolConfiguration(url: "postgresql://nobody@127.0.0.1:1/none", size: 1), logger: Logger(label: "test")),
+            pool: PGPool(
+                configuration: PGPoolConfiguration(url: "postgresql://nobody@127.0.0.1:1/none", size: 1),
+                logger: Logger(label: "test")
+            ),
             tokens: PostgresTokenStore(),
             clock: ManualClock(millis: 0),
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         )
         let secret = "ERROR: relation \"api_tokens\" SELECT token_hash FROM api_tokens"
-        #expect(gate.rpcError(StoreError(.other, sqlState: "42P01", detail: secret), method: "m") == RPCError(.internal, "internal error"))
-        #expect(gate.rpcError(StoreError(.decoding, detail: secret), method: "m") == RPCError(.internal, "internal error"))
+        #expect(
+            gate.rpcError(StoreError(.other, sqlState: "42P01", detail: secret), method: "m")
+                == RPCError(.internal, "internal error")
+        )
+        #expect(
+            gate.rpcError(StoreError(.decoding, detail: secret), method: "m") == RPCError(.internal, "internal error")
+        )
         #expect(
             gate.rpcError(StoreError(.unavailable, sqlState: "08006", detail: secret), method: "m")
                 == RPCError(.unavailable, "database unavailable; try again")
         )
-        #expect(gate.rpcError(DomainError.notFound("no such request"), method: "m") == RPCError(.notFound, "no such request"))
-        #expect(gate.rpcError(DomainError.permissionDenied, method: "m") == RPCError(.permissionDenied, "permission denied"))
+        #expect(
+            gate.rpcError(DomainError.notFound("no such request"), method: "m")
+                == RPCError(.notFound, "no such request")
+        )
+        #expect(
+            gate.rpcError(DomainError.permissionDenied, method: "m") == RPCError(.permissionDenied, "permission denied")
+        )
         struct Unexpected: Error {}
         #expect(gate.rpcError(Unexpected(), method: "m") == RPCError(.internal, "internal error"))
     }

@@ -32,11 +32,14 @@ import Testing
     }
 
     @Test func coreEnumsBindAsTheirStoredText() {
-        let query: PGQuery = "\(RequestState.pendingCustomer) \(Role.globalAdmin) \(ContentService.teams) \(AuditDecision.deny)"
-        #expect(query.binds == [
-            PGBind(type: .text, text: "PENDING_CUSTOMER"), PGBind(type: .text, text: "global_admin"),
-            PGBind(type: .text, text: "teams"), PGBind(type: .int2, text: "2"),
-        ])
+        let query: PGQuery =
+            "\(RequestState.pendingCustomer) \(Role.globalAdmin) \(ContentService.teams) \(AuditDecision.deny)"
+        #expect(
+            query.binds == [
+                PGBind(type: .text, text: "PENDING_CUSTOMER"), PGBind(type: .text, text: "global_admin"),
+                PGBind(type: .text, text: "teams"), PGBind(type: .int2, text: "2"),
+            ]
+        )
     }
 
     @Test func bytesAndArraysUseTheTextInputFormats() {

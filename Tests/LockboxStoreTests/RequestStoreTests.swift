@@ -10,8 +10,14 @@ import Testing
     static let cases: [(id: String, state: RequestState, deadline: Int64?, grant: GrantWindow?)] = RequestState.allCases
         .enumerated().flatMap { index, state in
             [
-                ("r\(index)a", state, state == .pendingCustomer ? 1000 : nil, state == .approved ? GrantWindow(startsAtMs: 0, endsAtMs: 1000) : nil),
-                ("r\(index)b", state, state == .pendingCustomer ? 3000 : nil, state == .approved ? GrantWindow(startsAtMs: 0, endsAtMs: 3000) : nil),
+                (
+                    "r\(index)a", state, state == .pendingCustomer ? 1000 : nil,
+                    state == .approved ? GrantWindow(startsAtMs: 0, endsAtMs: 1000) : nil
+                ),
+                (
+                    "r\(index)b", state, state == .pendingCustomer ? 3000 : nil,
+                    state == .approved ? GrantWindow(startsAtMs: 0, endsAtMs: 3000) : nil
+                ),
             ]
         }
 
@@ -56,9 +62,16 @@ import Testing
                 decidedBy: "approver",
                 decidedAtMs: 100
             )
-            try fixture.stores.requests.update(id: "r1", RequestUpdate(state: .approved, customerDecision: decision), nowMs: 100, db)
+            try fixture.stores.requests.update(
+                id: "r1",
+                RequestUpdate(state: .approved, customerDecision: decision),
+                nowMs: 100,
+                db
+            )
         }
-        let record = try #require(try await fixture.pool.withConnection { try fixture.stores.requests.find(id: "r1", lock: false, $0) })
+        let record = try #require(
+            try await fixture.pool.withConnection { try fixture.stores.requests.find(id: "r1", lock: false, $0) }
+        )
         #expect(record.state == .approved)
         #expect(record.createdAtMs == 7)
         #expect(record.updatedAtMs == 100)
@@ -72,7 +85,13 @@ import Testing
     @Test func anIdempotencyKeyIsUsedOnceAndComparesPayloads() async throws {
         let fixture = try await Fixture.make()
         defer { Task { await fixture.close() } }
-        let new = NewAccessRequest(tenantID: "contoso", service: .teams, ticketNumber: "T", justification: "j", requestedDurationSeconds: 600)
+        let new = NewAccessRequest(
+            tenantID: "contoso",
+            service: .teams,
+            ticketNumber: "T",
+            justification: "j",
+            requestedDurationSeconds: 600
+        )
         let other = NewAccessRequest(
             tenantID: "contoso",
             service: .teams,
@@ -140,9 +159,21 @@ import Testing
                 db
             )
             #expect(unknown.first?.operationPreapproved == false)
-            let facts = try grants.denialFacts(operatorID: "op", tenantID: "contoso", service: .exchange, nowMs: 1000, db)
+            let facts = try grants.denialFacts(
+                operatorID: "op",
+                tenantID: "contoso",
+                service: .exchange,
+                nowMs: 1000,
+                db
+            )
             #expect(facts.latestGrant?.requestID == "open", "the latest grant by end")
-            let noGrants = try grants.denialFacts(operatorID: "op", tenantID: "contoso", service: .teams, nowMs: 1000, db)
+            let noGrants = try grants.denialFacts(
+                operatorID: "op",
+                tenantID: "contoso",
+                service: .teams,
+                nowMs: 1000,
+                db
+            )
             #expect(noGrants.latestGrant == nil)
             #expect(noGrants.pendingRequestID == nil, "the pending request is for exchange")
             #expect(noGrants.otherGrants.map(\.requestID) == ["open"])

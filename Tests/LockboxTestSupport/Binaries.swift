@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import Testing
 
@@ -22,14 +22,17 @@ package enum Binaries {
     }
 
     /// Runs one of the built executables to completion.
-    package static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Output {
+    package static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Output
+    {
         try runPath(url(name).path, arguments, environment: environment)
     }
 
     /// Runs any executable to completion, with posix_spawn and waitpid. Output goes through
     /// files, not pipes, and Foundation's Process is not used here: a daemon the command starts
     /// (PostgreSQL) inherits descriptors and outlives it, which keeps Process waiting forever.
-    package static func runPath(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Output {
+    package static func runPath(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws
+        -> Output
+    {
         let scratch = FileManager.default.temporaryDirectory.appending(path: "run-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
@@ -43,7 +46,10 @@ package enum Binaries {
         posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
-        let env = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        let env =
+            ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { strdup("\($0.key)=\($0.value)") } + [
+                nil
+            ]
         defer { for pointer in env { free(pointer) } }
         var pid: pid_t = 0
         let spawned = posix_spawn(&pid, path, &actions, nil, argv, env)

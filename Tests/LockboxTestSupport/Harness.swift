@@ -173,7 +173,8 @@ package struct API: Sendable {
 
     /// Creates a principal with roles (in `tenant`, or a provider one) and issues its token,
     /// acting as `admin`. Returns the token's secret and the principal's id.
-    package func principal(_ name: String, tenant: String = "", roles: [LockboxProto.Role], by admin: String) async throws
+    package func principal(_ name: String, tenant: String = "", roles: [LockboxProto.Role], by admin: String)
+        async throws
         -> (token: String, id: String)
     {
         let principal = try await call(
@@ -204,7 +205,8 @@ package struct API: Sendable {
         let (auditorToken, _) = try await provider("Ada Auditor", [.auditor])
         let (serviceToken, _) = try await provider("Mail Store", [.service])
 
-        func tenant(_ id: String) async throws -> (admin: String, adminID: String, approver: String, approverID: String) {
+        func tenant(_ id: String) async throws -> (admin: String, adminID: String, approver: String, approverID: String)
+        {
             let created = try await call(
                 LockboxMethods.createTenant,
                 CreateTenantRequest(tenantID: id, displayName: id.capitalized, adminDisplayName: "\(id) admin"),

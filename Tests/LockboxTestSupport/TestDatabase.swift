@@ -3,7 +3,7 @@ import LockboxStore
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A logger that drops everything, for servers under test.
@@ -61,7 +61,10 @@ package enum TestDatabase {
 
     /// A fresh, migrated database and a pool on it.
     package static func migrated(poolSize: Int = 2) async throws -> PGPool {
-        let pool = PGPool(configuration: PGPoolConfiguration(url: try await create(), size: poolSize), logger: testLogger)
+        let pool = PGPool(
+            configuration: PGPoolConfiguration(url: try await create(), size: poolSize),
+            logger: testLogger
+        )
         try await Migrator.apply(try migrations, pool: pool, logger: testLogger)
         return pool
     }
@@ -94,7 +97,8 @@ package final class PrivatePostgres: Sendable {
             throw TestDatabase.NotConfigured()
         }
         self.script = script
-        directory = FileManager.default.temporaryDirectory.appending(path: "lockbox-pg-\(UUID().uuidString.prefix(8))")
+        directory =
+            FileManager.default.temporaryDirectory.appending(path: "lockbox-pg-\(UUID().uuidString.prefix(8))")
             .path
         port = try Self.freePort()
         do {

@@ -1,8 +1,8 @@
--- CreateAccessRequest: the statements lockboxd runs for one CreateAccessRequest call (see Sources/LockboxServer), as pgbench -M prepared runs them.
+-- CreateAccessRequest: the statements lockboxd runs for one CreateAccessRequest call (see Sources/LockboxStore), as pgbench -M prepared runs them.
 \set r random(1, 2000000000)
 BEGIN;
-SELECT p.principal_id, p.display_name, p.tenant_id, r.role, r.tenant_id AS role_tenant FROM api_tokens t JOIN principals p ON p.principal_id = t.principal_id LEFT JOIN role_assignments r ON r.principal_id = p.principal_id WHERE t.token_hash = decode(:operator_hash, 'hex') AND t.revoked_at_ms IS NULL AND (t.expires_at_ms IS NULL OR t.expires_at_ms > :now::bigint);
-SELECT max_access_duration_seconds FROM tenants WHERE tenant_id = :tenant;
+SELECT p.principal_id, p.display_name, p.tenant_id, r.role, r.tenant_id AS role_tenant_id FROM api_tokens t JOIN principals p ON p.principal_id = t.principal_id LEFT JOIN role_assignments r ON r.principal_id = p.principal_id WHERE t.token_hash = decode(:operator_hash, 'hex') AND t.revoked_at_ms IS NULL AND (t.expires_at_ms IS NULL OR t.expires_at_ms > :now::bigint);
+SELECT lockbox_enabled, approval_window_seconds, max_access_duration_seconds FROM tenants WHERE tenant_id = :tenant;
 INSERT INTO access_requests (tenant_id, request_id, service, ticket_number, justification, requested_duration_seconds, requester_id, status, created_at_ms, updated_at_ms, idempotency_key, request_fingerprint) VALUES (:tenant, 'req_pgb_' || :client_id || '_' || :r, 'exchange', 'B-1', 'benchmark', 3600::bigint, :operator, 'PENDING_INTERNAL', :now::bigint, :now::bigint, NULL, 'fingerprint') ON CONFLICT (requester_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING request_id;
 INSERT INTO audit_records (tenant_id, recorded_at_ms, actor_id, actor_display, actor_ip, activity, item, decision, details) VALUES (:tenant, :now::bigint, :operator, 'bench', '127.0.0.1', 'AccessRequestCreated', 'req_pgb_' || :client_id || '_' || :r, 0::smallint, '{"justification": "benchmark", "requested_duration_seconds": 3600, "service": "exchange", "ticket_number": "B-1"}'::jsonb);
 SELECT pg_notify('lockbox_requests', 'bench');

@@ -50,6 +50,8 @@ public final class ChangeListener {
     /// Waits up to `timeoutMilliseconds` for changes, and returns those that arrived (possibly none).
     /// Throws `.unavailable` once the connection is lost.
     public func next(timeoutMilliseconds: Int32) throws(StoreError) -> [RequestChange] {
-        try connection.notifications(timeoutMilliseconds: timeoutMilliseconds).compactMap { ChangeFeed.parse($0.payload) }
+        try connection.notifications(timeoutMilliseconds: timeoutMilliseconds).compactMap {
+            ChangeFeed.parse($0.payload)
+        }
     }
 }

@@ -231,7 +231,8 @@ public struct PostgresRequestStore: RequestStore {
               AND (\(filter.service) IS NULL OR r.service = \(filter.service))
               AND (\(filter.requestID) IS NULL OR r.request_id = \(filter.requestID))
               AND r.created_at_ms > \(filter.createdAfterMs)
-              AND (r.created_at_ms, r.request_id) < (\(filter.before?.createdAtMs ?? Int64.max), \(filter.before?.id ?? ""))
+              AND (r.created_at_ms, r.request_id)
+                  < (\(filter.before?.createdAtMs ?? Int64.max), \(filter.before?.id ?? ""))
             ORDER BY r.created_at_ms DESC, r.request_id DESC
             LIMIT \(limit)
             """
