@@ -1,5 +1,5 @@
 -- CreateAccessRequest: the statements lockboxd runs for one CreateAccessRequest call (see Sources/LockboxStore), as pgbench -M prepared runs them.
-\set r random(1, 2000000000)
+\set r random(1, 9000000000000000000)
 BEGIN;
 SELECT p.principal_id, p.display_name, p.tenant_id, r.role, r.tenant_id AS role_tenant_id FROM api_tokens t JOIN principals p ON p.principal_id = t.principal_id LEFT JOIN role_assignments r ON r.principal_id = p.principal_id WHERE t.token_hash = decode(:operator_hash, 'hex') AND t.revoked_at_ms IS NULL AND (t.expires_at_ms IS NULL OR t.expires_at_ms > :now::bigint);
 SELECT lockbox_enabled, approval_window_seconds, max_access_duration_seconds FROM tenants WHERE tenant_id = :tenant;
