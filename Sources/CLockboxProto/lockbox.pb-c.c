@@ -637,6 +637,96 @@ void   lockbox__v1__principal__free_unpacked
   assert(message->base.descriptor == &lockbox__v1__principal__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   lockbox__v1__enrollment_code__init
+                     (Lockbox__V1__EnrollmentCode         *message)
+{
+  static const Lockbox__V1__EnrollmentCode init_value = LOCKBOX__V1__ENROLLMENT_CODE__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__enrollment_code__get_packed_size
+                     (const Lockbox__V1__EnrollmentCode *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__enrollment_code__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__enrollment_code__pack
+                     (const Lockbox__V1__EnrollmentCode *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__enrollment_code__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__enrollment_code__pack_to_buffer
+                     (const Lockbox__V1__EnrollmentCode *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__enrollment_code__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__EnrollmentCode *
+       lockbox__v1__enrollment_code__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__EnrollmentCode *)
+     protobuf_c_message_unpack (&lockbox__v1__enrollment_code__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__enrollment_code__free_unpacked
+                     (Lockbox__V1__EnrollmentCode *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__enrollment_code__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lockbox__v1__int64_value__init
+                     (Lockbox__V1__Int64Value         *message)
+{
+  static const Lockbox__V1__Int64Value init_value = LOCKBOX__V1__INT64_VALUE__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__int64_value__get_packed_size
+                     (const Lockbox__V1__Int64Value *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__int64_value__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__int64_value__pack
+                     (const Lockbox__V1__Int64Value *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__int64_value__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__int64_value__pack_to_buffer
+                     (const Lockbox__V1__Int64Value *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__int64_value__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__Int64Value *
+       lockbox__v1__int64_value__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__Int64Value *)
+     protobuf_c_message_unpack (&lockbox__v1__int64_value__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__int64_value__free_unpacked
+                     (Lockbox__V1__Int64Value *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__int64_value__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   lockbox__v1__token__init
                      (Lockbox__V1__Token         *message)
 {
@@ -1490,6 +1580,321 @@ void   lockbox__v1__create_tenant_response__free_unpacked
   if(!message)
     return;
   assert(message->base.descriptor == &lockbox__v1__create_tenant_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lockbox__v1__issue_enrollment_code_request__init
+                     (Lockbox__V1__IssueEnrollmentCodeRequest         *message)
+{
+  static const Lockbox__V1__IssueEnrollmentCodeRequest init_value = LOCKBOX__V1__ISSUE_ENROLLMENT_CODE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__issue_enrollment_code_request__get_packed_size
+                     (const Lockbox__V1__IssueEnrollmentCodeRequest *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__issue_enrollment_code_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__issue_enrollment_code_request__pack
+                     (const Lockbox__V1__IssueEnrollmentCodeRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__issue_enrollment_code_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__issue_enrollment_code_request__pack_to_buffer
+                     (const Lockbox__V1__IssueEnrollmentCodeRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__issue_enrollment_code_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__IssueEnrollmentCodeRequest *
+       lockbox__v1__issue_enrollment_code_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__IssueEnrollmentCodeRequest *)
+     protobuf_c_message_unpack (&lockbox__v1__issue_enrollment_code_request__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__issue_enrollment_code_request__free_unpacked
+                     (Lockbox__V1__IssueEnrollmentCodeRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__issue_enrollment_code_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lockbox__v1__enroll_tenant_admin_request__init
+                     (Lockbox__V1__EnrollTenantAdminRequest         *message)
+{
+  static const Lockbox__V1__EnrollTenantAdminRequest init_value = LOCKBOX__V1__ENROLL_TENANT_ADMIN_REQUEST__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__enroll_tenant_admin_request__get_packed_size
+                     (const Lockbox__V1__EnrollTenantAdminRequest *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__enroll_tenant_admin_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__enroll_tenant_admin_request__pack
+                     (const Lockbox__V1__EnrollTenantAdminRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__enroll_tenant_admin_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__enroll_tenant_admin_request__pack_to_buffer
+                     (const Lockbox__V1__EnrollTenantAdminRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__enroll_tenant_admin_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__EnrollTenantAdminRequest *
+       lockbox__v1__enroll_tenant_admin_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__EnrollTenantAdminRequest *)
+     protobuf_c_message_unpack (&lockbox__v1__enroll_tenant_admin_request__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__enroll_tenant_admin_request__free_unpacked
+                     (Lockbox__V1__EnrollTenantAdminRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__enroll_tenant_admin_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lockbox__v1__enroll_tenant_admin_response__init
+                     (Lockbox__V1__EnrollTenantAdminResponse         *message)
+{
+  static const Lockbox__V1__EnrollTenantAdminResponse init_value = LOCKBOX__V1__ENROLL_TENANT_ADMIN_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__enroll_tenant_admin_response__get_packed_size
+                     (const Lockbox__V1__EnrollTenantAdminResponse *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__enroll_tenant_admin_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__enroll_tenant_admin_response__pack
+                     (const Lockbox__V1__EnrollTenantAdminResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__enroll_tenant_admin_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__enroll_tenant_admin_response__pack_to_buffer
+                     (const Lockbox__V1__EnrollTenantAdminResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__enroll_tenant_admin_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__EnrollTenantAdminResponse *
+       lockbox__v1__enroll_tenant_admin_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__EnrollTenantAdminResponse *)
+     protobuf_c_message_unpack (&lockbox__v1__enroll_tenant_admin_response__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__enroll_tenant_admin_response__free_unpacked
+                     (Lockbox__V1__EnrollTenantAdminResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__enroll_tenant_admin_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lockbox__v1__set_tenant_settings_request__init
+                     (Lockbox__V1__SetTenantSettingsRequest         *message)
+{
+  static const Lockbox__V1__SetTenantSettingsRequest init_value = LOCKBOX__V1__SET_TENANT_SETTINGS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__set_tenant_settings_request__get_packed_size
+                     (const Lockbox__V1__SetTenantSettingsRequest *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__set_tenant_settings_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__set_tenant_settings_request__pack
+                     (const Lockbox__V1__SetTenantSettingsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__set_tenant_settings_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__set_tenant_settings_request__pack_to_buffer
+                     (const Lockbox__V1__SetTenantSettingsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__set_tenant_settings_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__SetTenantSettingsRequest *
+       lockbox__v1__set_tenant_settings_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__SetTenantSettingsRequest *)
+     protobuf_c_message_unpack (&lockbox__v1__set_tenant_settings_request__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__set_tenant_settings_request__free_unpacked
+                     (Lockbox__V1__SetTenantSettingsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__set_tenant_settings_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lockbox__v1__set_lockbox_enabled_request__init
+                     (Lockbox__V1__SetLockboxEnabledRequest         *message)
+{
+  static const Lockbox__V1__SetLockboxEnabledRequest init_value = LOCKBOX__V1__SET_LOCKBOX_ENABLED_REQUEST__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__set_lockbox_enabled_request__get_packed_size
+                     (const Lockbox__V1__SetLockboxEnabledRequest *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__set_lockbox_enabled_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__set_lockbox_enabled_request__pack
+                     (const Lockbox__V1__SetLockboxEnabledRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__set_lockbox_enabled_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__set_lockbox_enabled_request__pack_to_buffer
+                     (const Lockbox__V1__SetLockboxEnabledRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__set_lockbox_enabled_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__SetLockboxEnabledRequest *
+       lockbox__v1__set_lockbox_enabled_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__SetLockboxEnabledRequest *)
+     protobuf_c_message_unpack (&lockbox__v1__set_lockbox_enabled_request__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__set_lockbox_enabled_request__free_unpacked
+                     (Lockbox__V1__SetLockboxEnabledRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__set_lockbox_enabled_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lockbox__v1__suspend_principal_request__init
+                     (Lockbox__V1__SuspendPrincipalRequest         *message)
+{
+  static const Lockbox__V1__SuspendPrincipalRequest init_value = LOCKBOX__V1__SUSPEND_PRINCIPAL_REQUEST__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__suspend_principal_request__get_packed_size
+                     (const Lockbox__V1__SuspendPrincipalRequest *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__suspend_principal_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__suspend_principal_request__pack
+                     (const Lockbox__V1__SuspendPrincipalRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__suspend_principal_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__suspend_principal_request__pack_to_buffer
+                     (const Lockbox__V1__SuspendPrincipalRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__suspend_principal_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__SuspendPrincipalRequest *
+       lockbox__v1__suspend_principal_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__SuspendPrincipalRequest *)
+     protobuf_c_message_unpack (&lockbox__v1__suspend_principal_request__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__suspend_principal_request__free_unpacked
+                     (Lockbox__V1__SuspendPrincipalRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__suspend_principal_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lockbox__v1__reactivate_principal_request__init
+                     (Lockbox__V1__ReactivatePrincipalRequest         *message)
+{
+  static const Lockbox__V1__ReactivatePrincipalRequest init_value = LOCKBOX__V1__REACTIVATE_PRINCIPAL_REQUEST__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__reactivate_principal_request__get_packed_size
+                     (const Lockbox__V1__ReactivatePrincipalRequest *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__reactivate_principal_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__reactivate_principal_request__pack
+                     (const Lockbox__V1__ReactivatePrincipalRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__reactivate_principal_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__reactivate_principal_request__pack_to_buffer
+                     (const Lockbox__V1__ReactivatePrincipalRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__reactivate_principal_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__ReactivatePrincipalRequest *
+       lockbox__v1__reactivate_principal_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__ReactivatePrincipalRequest *)
+     protobuf_c_message_unpack (&lockbox__v1__reactivate_principal_request__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__reactivate_principal_request__free_unpacked
+                     (Lockbox__V1__ReactivatePrincipalRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__reactivate_principal_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
 void   lockbox__v1__get_tenant_settings_request__init
@@ -3074,7 +3479,7 @@ const ProtobufCMessageDescriptor lockbox__v1__grant__descriptor =
   (ProtobufCMessageInit) lockbox__v1__grant__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lockbox__v1__audit_record__field_descriptors[10] =
+static const ProtobufCFieldDescriptor lockbox__v1__audit_record__field_descriptors[11] =
 {
   {
     "id",
@@ -3196,6 +3601,18 @@ static const ProtobufCFieldDescriptor lockbox__v1__audit_record__field_descripto
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "kind",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__AuditRecord, kind),
+    &lockbox__v1__audit_kind__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lockbox__v1__audit_record__field_indices_by_name[] = {
   6,   /* field[6] = activity */
@@ -3206,13 +3623,14 @@ static const unsigned lockbox__v1__audit_record__field_indices_by_name[] = {
   9,   /* field[9] = details_json */
   0,   /* field[0] = id */
   7,   /* field[7] = item */
+  10,   /* field[10] = kind */
   2,   /* field[2] = tenant_id */
   1,   /* field[1] = time_ms */
 };
 static const ProtobufCIntRange lockbox__v1__audit_record__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 10 }
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor lockbox__v1__audit_record__descriptor =
 {
@@ -3222,7 +3640,7 @@ const ProtobufCMessageDescriptor lockbox__v1__audit_record__descriptor =
   "Lockbox__V1__AuditRecord",
   "lockbox.v1",
   sizeof(Lockbox__V1__AuditRecord),
-  10,
+  11,
   lockbox__v1__audit_record__field_descriptors,
   lockbox__v1__audit_record__field_indices_by_name,
   1,  lockbox__v1__audit_record__number_ranges,
@@ -3473,7 +3891,7 @@ const ProtobufCMessageDescriptor lockbox__v1__tenant__descriptor =
   (ProtobufCMessageInit) lockbox__v1__tenant__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lockbox__v1__principal__field_descriptors[5] =
+static const ProtobufCFieldDescriptor lockbox__v1__principal__field_descriptors[6] =
 {
   {
     "id",
@@ -3535,18 +3953,31 @@ static const ProtobufCFieldDescriptor lockbox__v1__principal__field_descriptors[
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "suspended_at_ms",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Principal, suspended_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lockbox__v1__principal__field_indices_by_name[] = {
   4,   /* field[4] = created_at_ms */
   1,   /* field[1] = display_name */
   0,   /* field[0] = id */
   3,   /* field[3] = roles */
+  5,   /* field[5] = suspended_at_ms */
   2,   /* field[2] = tenant_id */
 };
 static const ProtobufCIntRange lockbox__v1__principal__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor lockbox__v1__principal__descriptor =
 {
@@ -3556,11 +3987,113 @@ const ProtobufCMessageDescriptor lockbox__v1__principal__descriptor =
   "Lockbox__V1__Principal",
   "lockbox.v1",
   sizeof(Lockbox__V1__Principal),
-  5,
+  6,
   lockbox__v1__principal__field_descriptors,
   lockbox__v1__principal__field_indices_by_name,
   1,  lockbox__v1__principal__number_ranges,
   (ProtobufCMessageInit) lockbox__v1__principal__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__enrollment_code__field_descriptors[3] =
+{
+  {
+    "tenant_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__EnrollmentCode, tenant_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "code",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__EnrollmentCode, code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "expires_at_ms",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__EnrollmentCode, expires_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__enrollment_code__field_indices_by_name[] = {
+  1,   /* field[1] = code */
+  2,   /* field[2] = expires_at_ms */
+  0,   /* field[0] = tenant_id */
+};
+static const ProtobufCIntRange lockbox__v1__enrollment_code__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__enrollment_code__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.EnrollmentCode",
+  "EnrollmentCode",
+  "Lockbox__V1__EnrollmentCode",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__EnrollmentCode),
+  3,
+  lockbox__v1__enrollment_code__field_descriptors,
+  lockbox__v1__enrollment_code__field_indices_by_name,
+  1,  lockbox__v1__enrollment_code__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__enrollment_code__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__int64_value__field_descriptors[1] =
+{
+  {
+    "value",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Int64Value, value),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__int64_value__field_indices_by_name[] = {
+  0,   /* field[0] = value */
+};
+static const ProtobufCIntRange lockbox__v1__int64_value__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__int64_value__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.Int64Value",
+  "Int64Value",
+  "Lockbox__V1__Int64Value",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__Int64Value),
+  1,
+  lockbox__v1__int64_value__field_descriptors,
+  lockbox__v1__int64_value__field_indices_by_name,
+  1,  lockbox__v1__int64_value__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__int64_value__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor lockbox__v1__token__field_descriptors[5] =
@@ -4579,7 +5112,7 @@ const ProtobufCMessageDescriptor lockbox__v1__list_grants_response__descriptor =
   (ProtobufCMessageInit) lockbox__v1__list_grants_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lockbox__v1__create_tenant_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor lockbox__v1__create_tenant_request__field_descriptors[2] =
 {
   {
     "tenant_id",
@@ -4605,28 +5138,15 @@ static const ProtobufCFieldDescriptor lockbox__v1__create_tenant_request__field_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
-  {
-    "admin_display_name",
-    3,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
-    0,   /* quantifier_offset */
-    offsetof(Lockbox__V1__CreateTenantRequest, admin_display_name),
-    NULL,
-    &protobuf_c_empty_string,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
 };
 static const unsigned lockbox__v1__create_tenant_request__field_indices_by_name[] = {
-  2,   /* field[2] = admin_display_name */
   1,   /* field[1] = display_name */
   0,   /* field[0] = tenant_id */
 };
 static const ProtobufCIntRange lockbox__v1__create_tenant_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor lockbox__v1__create_tenant_request__descriptor =
 {
@@ -4636,14 +5156,14 @@ const ProtobufCMessageDescriptor lockbox__v1__create_tenant_request__descriptor 
   "Lockbox__V1__CreateTenantRequest",
   "lockbox.v1",
   sizeof(Lockbox__V1__CreateTenantRequest),
-  3,
+  2,
   lockbox__v1__create_tenant_request__field_descriptors,
   lockbox__v1__create_tenant_request__field_indices_by_name,
   1,  lockbox__v1__create_tenant_request__number_ranges,
   (ProtobufCMessageInit) lockbox__v1__create_tenant_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lockbox__v1__create_tenant_response__field_descriptors[3] =
+static const ProtobufCFieldDescriptor lockbox__v1__create_tenant_response__field_descriptors[2] =
 {
   {
     "tenant",
@@ -4658,39 +5178,27 @@ static const ProtobufCFieldDescriptor lockbox__v1__create_tenant_response__field
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
-    "admin",
-    2,
+    "enrollment",
+    4,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
-    offsetof(Lockbox__V1__CreateTenantResponse, admin),
-    &lockbox__v1__principal__descriptor,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "admin_token",
-    3,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_MESSAGE,
-    0,   /* quantifier_offset */
-    offsetof(Lockbox__V1__CreateTenantResponse, admin_token),
-    &lockbox__v1__issued_token__descriptor,
+    offsetof(Lockbox__V1__CreateTenantResponse, enrollment),
+    &lockbox__v1__enrollment_code__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
 };
 static const unsigned lockbox__v1__create_tenant_response__field_indices_by_name[] = {
-  1,   /* field[1] = admin */
-  2,   /* field[2] = admin_token */
+  1,   /* field[1] = enrollment */
   0,   /* field[0] = tenant */
 };
-static const ProtobufCIntRange lockbox__v1__create_tenant_response__number_ranges[1 + 1] =
+static const ProtobufCIntRange lockbox__v1__create_tenant_response__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 4, 1 },
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor lockbox__v1__create_tenant_response__descriptor =
 {
@@ -4700,11 +5208,394 @@ const ProtobufCMessageDescriptor lockbox__v1__create_tenant_response__descriptor
   "Lockbox__V1__CreateTenantResponse",
   "lockbox.v1",
   sizeof(Lockbox__V1__CreateTenantResponse),
-  3,
+  2,
   lockbox__v1__create_tenant_response__field_descriptors,
   lockbox__v1__create_tenant_response__field_indices_by_name,
-  1,  lockbox__v1__create_tenant_response__number_ranges,
+  2,  lockbox__v1__create_tenant_response__number_ranges,
   (ProtobufCMessageInit) lockbox__v1__create_tenant_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__issue_enrollment_code_request__field_descriptors[1] =
+{
+  {
+    "tenant_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__IssueEnrollmentCodeRequest, tenant_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__issue_enrollment_code_request__field_indices_by_name[] = {
+  0,   /* field[0] = tenant_id */
+};
+static const ProtobufCIntRange lockbox__v1__issue_enrollment_code_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__issue_enrollment_code_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.IssueEnrollmentCodeRequest",
+  "IssueEnrollmentCodeRequest",
+  "Lockbox__V1__IssueEnrollmentCodeRequest",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__IssueEnrollmentCodeRequest),
+  1,
+  lockbox__v1__issue_enrollment_code_request__field_descriptors,
+  lockbox__v1__issue_enrollment_code_request__field_indices_by_name,
+  1,  lockbox__v1__issue_enrollment_code_request__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__issue_enrollment_code_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__enroll_tenant_admin_request__field_descriptors[3] =
+{
+  {
+    "tenant_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__EnrollTenantAdminRequest, tenant_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "code",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__EnrollTenantAdminRequest, code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "display_name",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__EnrollTenantAdminRequest, display_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__enroll_tenant_admin_request__field_indices_by_name[] = {
+  1,   /* field[1] = code */
+  2,   /* field[2] = display_name */
+  0,   /* field[0] = tenant_id */
+};
+static const ProtobufCIntRange lockbox__v1__enroll_tenant_admin_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__enroll_tenant_admin_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.EnrollTenantAdminRequest",
+  "EnrollTenantAdminRequest",
+  "Lockbox__V1__EnrollTenantAdminRequest",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__EnrollTenantAdminRequest),
+  3,
+  lockbox__v1__enroll_tenant_admin_request__field_descriptors,
+  lockbox__v1__enroll_tenant_admin_request__field_indices_by_name,
+  1,  lockbox__v1__enroll_tenant_admin_request__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__enroll_tenant_admin_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__enroll_tenant_admin_response__field_descriptors[2] =
+{
+  {
+    "admin",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__EnrollTenantAdminResponse, admin),
+    &lockbox__v1__principal__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "token",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__EnrollTenantAdminResponse, token),
+    &lockbox__v1__issued_token__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__enroll_tenant_admin_response__field_indices_by_name[] = {
+  0,   /* field[0] = admin */
+  1,   /* field[1] = token */
+};
+static const ProtobufCIntRange lockbox__v1__enroll_tenant_admin_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__enroll_tenant_admin_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.EnrollTenantAdminResponse",
+  "EnrollTenantAdminResponse",
+  "Lockbox__V1__EnrollTenantAdminResponse",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__EnrollTenantAdminResponse),
+  2,
+  lockbox__v1__enroll_tenant_admin_response__field_descriptors,
+  lockbox__v1__enroll_tenant_admin_response__field_indices_by_name,
+  1,  lockbox__v1__enroll_tenant_admin_response__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__enroll_tenant_admin_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__set_tenant_settings_request__field_descriptors[3] =
+{
+  {
+    "tenant_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__SetTenantSettingsRequest, tenant_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "approval_window_seconds",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__SetTenantSettingsRequest, approval_window_seconds),
+    &lockbox__v1__int64_value__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_access_duration_seconds",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__SetTenantSettingsRequest, max_access_duration_seconds),
+    &lockbox__v1__int64_value__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__set_tenant_settings_request__field_indices_by_name[] = {
+  1,   /* field[1] = approval_window_seconds */
+  2,   /* field[2] = max_access_duration_seconds */
+  0,   /* field[0] = tenant_id */
+};
+static const ProtobufCIntRange lockbox__v1__set_tenant_settings_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__set_tenant_settings_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.SetTenantSettingsRequest",
+  "SetTenantSettingsRequest",
+  "Lockbox__V1__SetTenantSettingsRequest",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__SetTenantSettingsRequest),
+  3,
+  lockbox__v1__set_tenant_settings_request__field_descriptors,
+  lockbox__v1__set_tenant_settings_request__field_indices_by_name,
+  1,  lockbox__v1__set_tenant_settings_request__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__set_tenant_settings_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__set_lockbox_enabled_request__field_descriptors[3] =
+{
+  {
+    "tenant_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__SetLockboxEnabledRequest, tenant_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "enabled",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__SetLockboxEnabledRequest, enabled),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__SetLockboxEnabledRequest, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__set_lockbox_enabled_request__field_indices_by_name[] = {
+  1,   /* field[1] = enabled */
+  2,   /* field[2] = reason */
+  0,   /* field[0] = tenant_id */
+};
+static const ProtobufCIntRange lockbox__v1__set_lockbox_enabled_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__set_lockbox_enabled_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.SetLockboxEnabledRequest",
+  "SetLockboxEnabledRequest",
+  "Lockbox__V1__SetLockboxEnabledRequest",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__SetLockboxEnabledRequest),
+  3,
+  lockbox__v1__set_lockbox_enabled_request__field_descriptors,
+  lockbox__v1__set_lockbox_enabled_request__field_indices_by_name,
+  1,  lockbox__v1__set_lockbox_enabled_request__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__set_lockbox_enabled_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__suspend_principal_request__field_descriptors[2] =
+{
+  {
+    "principal_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__SuspendPrincipalRequest, principal_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__SuspendPrincipalRequest, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__suspend_principal_request__field_indices_by_name[] = {
+  0,   /* field[0] = principal_id */
+  1,   /* field[1] = reason */
+};
+static const ProtobufCIntRange lockbox__v1__suspend_principal_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__suspend_principal_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.SuspendPrincipalRequest",
+  "SuspendPrincipalRequest",
+  "Lockbox__V1__SuspendPrincipalRequest",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__SuspendPrincipalRequest),
+  2,
+  lockbox__v1__suspend_principal_request__field_descriptors,
+  lockbox__v1__suspend_principal_request__field_indices_by_name,
+  1,  lockbox__v1__suspend_principal_request__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__suspend_principal_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__reactivate_principal_request__field_descriptors[2] =
+{
+  {
+    "principal_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__ReactivatePrincipalRequest, principal_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__ReactivatePrincipalRequest, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__reactivate_principal_request__field_indices_by_name[] = {
+  0,   /* field[0] = principal_id */
+  1,   /* field[1] = reason */
+};
+static const ProtobufCIntRange lockbox__v1__reactivate_principal_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__reactivate_principal_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.ReactivatePrincipalRequest",
+  "ReactivatePrincipalRequest",
+  "Lockbox__V1__ReactivatePrincipalRequest",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__ReactivatePrincipalRequest),
+  2,
+  lockbox__v1__reactivate_principal_request__field_descriptors,
+  lockbox__v1__reactivate_principal_request__field_indices_by_name,
+  1,  lockbox__v1__reactivate_principal_request__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__reactivate_principal_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor lockbox__v1__get_tenant_settings_request__field_descriptors[1] =
@@ -5050,7 +5941,7 @@ const ProtobufCMessageDescriptor lockbox__v1__list_role_assignments_response__de
   (ProtobufCMessageInit) lockbox__v1__list_role_assignments_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lockbox__v1__search_audit_request__field_descriptors[8] =
+static const ProtobufCFieldDescriptor lockbox__v1__search_audit_request__field_descriptors[9] =
 {
   {
     "tenant_id",
@@ -5148,12 +6039,25 @@ static const ProtobufCFieldDescriptor lockbox__v1__search_audit_request__field_d
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "kind",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__SearchAuditRequest, kind),
+    &lockbox__v1__audit_kind__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lockbox__v1__search_audit_request__field_indices_by_name[] = {
   3,   /* field[3] = activity */
   4,   /* field[4] = actor_id */
   1,   /* field[1] = from_ms */
   5,   /* field[5] = item */
+  8,   /* field[8] = kind */
   6,   /* field[6] = page_size */
   7,   /* field[7] = page_token */
   0,   /* field[0] = tenant_id */
@@ -5162,7 +6066,7 @@ static const unsigned lockbox__v1__search_audit_request__field_indices_by_name[]
 static const ProtobufCIntRange lockbox__v1__search_audit_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor lockbox__v1__search_audit_request__descriptor =
 {
@@ -5172,7 +6076,7 @@ const ProtobufCMessageDescriptor lockbox__v1__search_audit_request__descriptor =
   "Lockbox__V1__SearchAuditRequest",
   "lockbox.v1",
   sizeof(Lockbox__V1__SearchAuditRequest),
-  8,
+  9,
   lockbox__v1__search_audit_request__field_descriptors,
   lockbox__v1__search_audit_request__field_indices_by_name,
   1,  lockbox__v1__search_audit_request__number_ranges,
@@ -5726,7 +6630,7 @@ const ProtobufCEnumDescriptor lockbox__v1__audit_export_format__descriptor =
   lockbox__v1__audit_export_format__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCEnumValue lockbox__v1__access_deny_reason__enum_values_by_number[7] =
+static const ProtobufCEnumValue lockbox__v1__access_deny_reason__enum_values_by_number[10] =
 {
   { "ACCESS_DENY_REASON_UNSPECIFIED", "LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_UNSPECIFIED", 0 },
   { "ACCESS_DENY_REASON_NO_GRANT", "LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_NO_GRANT", 1 },
@@ -5735,18 +6639,24 @@ static const ProtobufCEnumValue lockbox__v1__access_deny_reason__enum_values_by_
   { "ACCESS_DENY_REASON_REVOKED", "LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_REVOKED", 4 },
   { "ACCESS_DENY_REASON_OPERATION_NOT_PREAPPROVED", "LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_OPERATION_NOT_PREAPPROVED", 5 },
   { "ACCESS_DENY_REASON_TENANT_SERVICE_MISMATCH", "LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_TENANT_SERVICE_MISMATCH", 6 },
+  { "ACCESS_DENY_REASON_UNKNOWN_OPERATOR", "LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_UNKNOWN_OPERATOR", 7 },
+  { "ACCESS_DENY_REASON_OPERATOR_SUSPENDED", "LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_OPERATOR_SUSPENDED", 8 },
+  { "ACCESS_DENY_REASON_REQUEST_EXPIRED", "LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_REQUEST_EXPIRED", 9 },
 };
 static const ProtobufCIntRange lockbox__v1__access_deny_reason__value_ranges[] = {
-{0, 0},{0, 7}
+{0, 0},{0, 10}
 };
-static const ProtobufCEnumValueIndex lockbox__v1__access_deny_reason__enum_values_by_name[7] =
+static const ProtobufCEnumValueIndex lockbox__v1__access_deny_reason__enum_values_by_name[10] =
 {
   { "ACCESS_DENY_REASON_GRANT_EXPIRED", 3 },
   { "ACCESS_DENY_REASON_NOT_APPROVED", 2 },
   { "ACCESS_DENY_REASON_NO_GRANT", 1 },
   { "ACCESS_DENY_REASON_OPERATION_NOT_PREAPPROVED", 5 },
+  { "ACCESS_DENY_REASON_OPERATOR_SUSPENDED", 8 },
+  { "ACCESS_DENY_REASON_REQUEST_EXPIRED", 9 },
   { "ACCESS_DENY_REASON_REVOKED", 4 },
   { "ACCESS_DENY_REASON_TENANT_SERVICE_MISMATCH", 6 },
+  { "ACCESS_DENY_REASON_UNKNOWN_OPERATOR", 7 },
   { "ACCESS_DENY_REASON_UNSPECIFIED", 0 },
 };
 const ProtobufCEnumDescriptor lockbox__v1__access_deny_reason__descriptor =
@@ -5756,15 +6666,59 @@ const ProtobufCEnumDescriptor lockbox__v1__access_deny_reason__descriptor =
   "AccessDenyReason",
   "Lockbox__V1__AccessDenyReason",
   "lockbox.v1",
-  7,
+  10,
   lockbox__v1__access_deny_reason__enum_values_by_number,
-  7,
+  10,
   lockbox__v1__access_deny_reason__enum_values_by_name,
   1,
   lockbox__v1__access_deny_reason__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor lockbox__v1__lockbox__method_descriptors[26] =
+static const ProtobufCEnumValue lockbox__v1__audit_kind__enum_values_by_number[10] =
+{
+  { "AUDIT_KIND_UNSPECIFIED", "LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_UNSPECIFIED", 0 },
+  { "AUDIT_KIND_LIFECYCLE", "LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_LIFECYCLE", 1 },
+  { "AUDIT_KIND_OPERATOR_ACTION", "LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_OPERATOR_ACTION", 2 },
+  { "AUDIT_KIND_ROLE_CHANGE", "LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_ROLE_CHANGE", 3 },
+  { "AUDIT_KIND_SETTINGS", "LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_SETTINGS", 4 },
+  { "AUDIT_KIND_PRINCIPAL", "LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_PRINCIPAL", 5 },
+  { "AUDIT_KIND_TOKEN", "LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_TOKEN", 6 },
+  { "AUDIT_KIND_TENANT", "LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_TENANT", 7 },
+  { "AUDIT_KIND_OPERATION", "LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_OPERATION", 8 },
+  { "AUDIT_KIND_ENROLLMENT", "LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_ENROLLMENT", 9 },
+};
+static const ProtobufCIntRange lockbox__v1__audit_kind__value_ranges[] = {
+{0, 0},{0, 10}
+};
+static const ProtobufCEnumValueIndex lockbox__v1__audit_kind__enum_values_by_name[10] =
+{
+  { "AUDIT_KIND_ENROLLMENT", 9 },
+  { "AUDIT_KIND_LIFECYCLE", 1 },
+  { "AUDIT_KIND_OPERATION", 8 },
+  { "AUDIT_KIND_OPERATOR_ACTION", 2 },
+  { "AUDIT_KIND_PRINCIPAL", 5 },
+  { "AUDIT_KIND_ROLE_CHANGE", 3 },
+  { "AUDIT_KIND_SETTINGS", 4 },
+  { "AUDIT_KIND_TENANT", 7 },
+  { "AUDIT_KIND_TOKEN", 6 },
+  { "AUDIT_KIND_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor lockbox__v1__audit_kind__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "lockbox.v1.AuditKind",
+  "AuditKind",
+  "Lockbox__V1__AuditKind",
+  "lockbox.v1",
+  10,
+  lockbox__v1__audit_kind__enum_values_by_number,
+  10,
+  lockbox__v1__audit_kind__enum_values_by_name,
+  1,
+  lockbox__v1__audit_kind__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCMethodDescriptor lockbox__v1__lockbox__method_descriptors[31] =
 {
   { "Ping", &lockbox__v1__ping_request__descriptor, &lockbox__v1__ping_response__descriptor },
   { "CreateAccessRequest", &lockbox__v1__create_access_request_request__descriptor, &lockbox__v1__access_request__descriptor },
@@ -5778,9 +6732,14 @@ static const ProtobufCMethodDescriptor lockbox__v1__lockbox__method_descriptors[
   { "CheckAccess", &lockbox__v1__check_access_request__descriptor, &lockbox__v1__check_access_response__descriptor },
   { "ListGrants", &lockbox__v1__list_grants_request__descriptor, &lockbox__v1__list_grants_response__descriptor },
   { "CreateTenant", &lockbox__v1__create_tenant_request__descriptor, &lockbox__v1__create_tenant_response__descriptor },
+  { "IssueEnrollmentCode", &lockbox__v1__issue_enrollment_code_request__descriptor, &lockbox__v1__enrollment_code__descriptor },
+  { "EnrollTenantAdmin", &lockbox__v1__enroll_tenant_admin_request__descriptor, &lockbox__v1__enroll_tenant_admin_response__descriptor },
   { "GetTenantSettings", &lockbox__v1__get_tenant_settings_request__descriptor, &lockbox__v1__tenant_settings__descriptor },
-  { "SetTenantSettings", &lockbox__v1__tenant_settings__descriptor, &lockbox__v1__tenant_settings__descriptor },
+  { "SetTenantSettings", &lockbox__v1__set_tenant_settings_request__descriptor, &lockbox__v1__tenant_settings__descriptor },
+  { "SetLockboxEnabled", &lockbox__v1__set_lockbox_enabled_request__descriptor, &lockbox__v1__tenant_settings__descriptor },
   { "CreatePrincipal", &lockbox__v1__create_principal_request__descriptor, &lockbox__v1__principal__descriptor },
+  { "SuspendPrincipal", &lockbox__v1__suspend_principal_request__descriptor, &lockbox__v1__principal__descriptor },
+  { "ReactivatePrincipal", &lockbox__v1__reactivate_principal_request__descriptor, &lockbox__v1__principal__descriptor },
   { "ListPrincipals", &lockbox__v1__list_principals_request__descriptor, &lockbox__v1__list_principals_response__descriptor },
   { "IssueToken", &lockbox__v1__issue_token_request__descriptor, &lockbox__v1__issued_token__descriptor },
   { "RevokeToken", &lockbox__v1__revoke_token_request__descriptor, &lockbox__v1__token__descriptor },
@@ -5794,31 +6753,36 @@ static const ProtobufCMethodDescriptor lockbox__v1__lockbox__method_descriptors[
   { "ExportAudit", &lockbox__v1__export_audit_request__descriptor, &lockbox__v1__audit_export_chunk__descriptor },
 };
 const unsigned lockbox__v1__lockbox__method_indices_by_name[] = {
-  22,        /* AddPreapprovedOperation */
-  18,        /* AssignRole */
+  27,        /* AddPreapprovedOperation */
+  23,        /* AssignRole */
   2,        /* CancelAccessRequest */
   9,        /* CheckAccess */
   1,        /* CreateAccessRequest */
-  14,        /* CreatePrincipal */
+  17,        /* CreatePrincipal */
   11,        /* CreateTenant */
   7,        /* DecideCustomer */
   6,        /* DecideInternal */
-  25,        /* ExportAudit */
+  13,        /* EnrollTenantAdmin */
+  30,        /* ExportAudit */
   3,        /* GetAccessRequest */
-  12,        /* GetTenantSettings */
-  16,        /* IssueToken */
+  14,        /* GetTenantSettings */
+  12,        /* IssueEnrollmentCode */
+  21,        /* IssueToken */
   4,        /* ListAccessRequests */
   10,        /* ListGrants */
-  21,        /* ListPreapprovedOperations */
-  15,        /* ListPrincipals */
-  20,        /* ListRoleAssignments */
+  26,        /* ListPreapprovedOperations */
+  20,        /* ListPrincipals */
+  25,        /* ListRoleAssignments */
   0,        /* Ping */
-  23,        /* RemovePreapprovedOperation */
-  19,        /* RemoveRole */
+  19,        /* ReactivatePrincipal */
+  28,        /* RemovePreapprovedOperation */
+  24,        /* RemoveRole */
   8,        /* RevokeAccess */
-  17,        /* RevokeToken */
-  24,        /* SearchAudit */
-  13,        /* SetTenantSettings */
+  22,        /* RevokeToken */
+  29,        /* SearchAudit */
+  16,        /* SetLockboxEnabled */
+  15,        /* SetTenantSettings */
+  18,        /* SuspendPrincipal */
   5         /* WatchAccessRequests */
 };
 const ProtobufCServiceDescriptor lockbox__v1__lockbox__descriptor =
@@ -5828,7 +6792,7 @@ const ProtobufCServiceDescriptor lockbox__v1__lockbox__descriptor =
   "Lockbox",
   "Lockbox__V1__Lockbox",
   "lockbox.v1",
-  26,
+  31,
   lockbox__v1__lockbox__method_descriptors,
   lockbox__v1__lockbox__method_indices_by_name
 };
@@ -5928,21 +6892,45 @@ void lockbox__v1__lockbox__create_tenant(ProtobufCService *service,
   assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
   service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void lockbox__v1__lockbox__issue_enrollment_code(ProtobufCService *service,
+                                                 const Lockbox__V1__IssueEnrollmentCodeRequest *input,
+                                                 Lockbox__V1__EnrollmentCode_Closure closure,
+                                                 void *closure_data)
+{
+  assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void lockbox__v1__lockbox__enroll_tenant_admin(ProtobufCService *service,
+                                               const Lockbox__V1__EnrollTenantAdminRequest *input,
+                                               Lockbox__V1__EnrollTenantAdminResponse_Closure closure,
+                                               void *closure_data)
+{
+  assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void lockbox__v1__lockbox__get_tenant_settings(ProtobufCService *service,
                                                const Lockbox__V1__GetTenantSettingsRequest *input,
                                                Lockbox__V1__TenantSettings_Closure closure,
                                                void *closure_data)
 {
   assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
-  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void lockbox__v1__lockbox__set_tenant_settings(ProtobufCService *service,
-                                               const Lockbox__V1__TenantSettings *input,
+                                               const Lockbox__V1__SetTenantSettingsRequest *input,
                                                Lockbox__V1__TenantSettings_Closure closure,
                                                void *closure_data)
 {
   assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
-  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void lockbox__v1__lockbox__set_lockbox_enabled(ProtobufCService *service,
+                                               const Lockbox__V1__SetLockboxEnabledRequest *input,
+                                               Lockbox__V1__TenantSettings_Closure closure,
+                                               void *closure_data)
+{
+  assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void lockbox__v1__lockbox__create_principal(ProtobufCService *service,
                                             const Lockbox__V1__CreatePrincipalRequest *input,
@@ -5950,7 +6938,23 @@ void lockbox__v1__lockbox__create_principal(ProtobufCService *service,
                                             void *closure_data)
 {
   assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
-  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void lockbox__v1__lockbox__suspend_principal(ProtobufCService *service,
+                                             const Lockbox__V1__SuspendPrincipalRequest *input,
+                                             Lockbox__V1__Principal_Closure closure,
+                                             void *closure_data)
+{
+  assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void lockbox__v1__lockbox__reactivate_principal(ProtobufCService *service,
+                                                const Lockbox__V1__ReactivatePrincipalRequest *input,
+                                                Lockbox__V1__Principal_Closure closure,
+                                                void *closure_data)
+{
+  assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void lockbox__v1__lockbox__list_principals(ProtobufCService *service,
                                            const Lockbox__V1__ListPrincipalsRequest *input,
@@ -5958,7 +6962,7 @@ void lockbox__v1__lockbox__list_principals(ProtobufCService *service,
                                            void *closure_data)
 {
   assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
-  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void lockbox__v1__lockbox__issue_token(ProtobufCService *service,
                                        const Lockbox__V1__IssueTokenRequest *input,
@@ -5966,7 +6970,7 @@ void lockbox__v1__lockbox__issue_token(ProtobufCService *service,
                                        void *closure_data)
 {
   assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
-  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void lockbox__v1__lockbox__revoke_token(ProtobufCService *service,
                                         const Lockbox__V1__RevokeTokenRequest *input,
@@ -5974,7 +6978,7 @@ void lockbox__v1__lockbox__revoke_token(ProtobufCService *service,
                                         void *closure_data)
 {
   assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
-  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void lockbox__v1__lockbox__assign_role(ProtobufCService *service,
                                        const Lockbox__V1__RoleAssignment *input,
@@ -5982,7 +6986,7 @@ void lockbox__v1__lockbox__assign_role(ProtobufCService *service,
                                        void *closure_data)
 {
   assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
-  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void lockbox__v1__lockbox__remove_role(ProtobufCService *service,
                                        const Lockbox__V1__RoleAssignment *input,
@@ -5990,7 +6994,7 @@ void lockbox__v1__lockbox__remove_role(ProtobufCService *service,
                                        void *closure_data)
 {
   assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
-  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void lockbox__v1__lockbox__list_role_assignments(ProtobufCService *service,
                                                  const Lockbox__V1__ListRoleAssignmentsRequest *input,
@@ -5998,7 +7002,7 @@ void lockbox__v1__lockbox__list_role_assignments(ProtobufCService *service,
                                                  void *closure_data)
 {
   assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
-  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void lockbox__v1__lockbox__list_preapproved_operations(ProtobufCService *service,
                                                        const Lockbox__V1__ListPreapprovedOperationsRequest *input,
@@ -6006,7 +7010,7 @@ void lockbox__v1__lockbox__list_preapproved_operations(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
-  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void lockbox__v1__lockbox__add_preapproved_operation(ProtobufCService *service,
                                                      const Lockbox__V1__PreapprovedOperation *input,
@@ -6014,7 +7018,7 @@ void lockbox__v1__lockbox__add_preapproved_operation(ProtobufCService *service,
                                                      void *closure_data)
 {
   assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
-  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void lockbox__v1__lockbox__remove_preapproved_operation(ProtobufCService *service,
                                                         const Lockbox__V1__RemovePreapprovedOperationRequest *input,
@@ -6022,7 +7026,7 @@ void lockbox__v1__lockbox__remove_preapproved_operation(ProtobufCService *servic
                                                         void *closure_data)
 {
   assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
-  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void lockbox__v1__lockbox__search_audit(ProtobufCService *service,
                                         const Lockbox__V1__SearchAuditRequest *input,
@@ -6030,7 +7034,7 @@ void lockbox__v1__lockbox__search_audit(ProtobufCService *service,
                                         void *closure_data)
 {
   assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
-  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void lockbox__v1__lockbox__export_audit(ProtobufCService *service,
                                         const Lockbox__V1__ExportAuditRequest *input,
@@ -6038,7 +7042,7 @@ void lockbox__v1__lockbox__export_audit(ProtobufCService *service,
                                         void *closure_data)
 {
   assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
-  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void lockbox__v1__lockbox__init (Lockbox__V1__Lockbox_Service *service,
                                  Lockbox__V1__Lockbox_ServiceDestroy destroy)

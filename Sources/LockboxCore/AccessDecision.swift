@@ -1,17 +1,23 @@
 /// Why `CheckAccess` denied an operation.
 public enum AccessDenyReason: String, Sendable, Hashable, CaseIterable {
-    /// No grant and no pending request for this operator, tenant and service.
+    /// No request or grant of this operator for this tenant and service.
     case noGrant = "NO_GRANT"
-    /// A request waits for a decision.
+    /// The operator's newest request here waits for a decision.
     case notApproved = "NOT_APPROVED"
-    /// The latest grant ended.
+    /// The operator's newest grant here ran out.
     case grantExpired = "GRANT_EXPIRED"
-    /// The latest grant was revoked.
+    /// The operator's newest grant here was revoked.
     case revoked = "REVOKED"
     /// The grant is active, but the operation is not pre-approved for the service.
     case operationNotPreapproved = "OPERATION_NOT_PREAPPROVED"
     /// The operator has an active grant, but for another tenant or service.
     case tenantServiceMismatch = "TENANT_SERVICE_MISMATCH"
+    /// The operator named is not a principal holding the operator role.
+    case unknownOperator = "UNKNOWN_OPERATOR"
+    /// The operator's principal is suspended.
+    case operatorSuspended = "OPERATOR_SUSPENDED"
+    /// The operator's newest request here passed its deadline without a decision.
+    case requestExpired = "REQUEST_EXPIRED"
 }
 
 /// The outcome of an access check.
@@ -46,34 +52,64 @@ public struct AccessCandidate: Sendable, Hashable {
     }
 }
 
-/// What explains a denial when no candidate is active.
+/// What the allowed path of a check reads, in one statement.
+public struct CheckFacts: Sendable, Hashable {
+    /// Whether the operator may act as one; nil when the statement found no candidate row to carry it.
+    public var operatorStatus: OperatorStatus?
+    public var candidates: [AccessCandidate]
+
+    public init(operatorStatus: OperatorStatus?, candidates: [AccessCandidate]) {
+        self.operatorStatus = operatorStatus
+        self.candidates = candidates
+    }
+}
+
+/// The operator's newest request for the tenant and service, with what the clock needs.
+public struct NewestRequest: Sendable, Hashable {
+    public var id: String
+    public var facts: RequestFacts
+
+    public init(id: String, facts: RequestFacts) {
+        self.id = id
+        self.facts = facts
+    }
+}
+
+/// What explains a denial when no candidate allows the check.
 public struct DenialFacts: Sendable, Hashable {
-    /// The operator's latest grant (by end) for this tenant and service, in any state.
-    public var latestGrant: GrantRecord?
-    /// The operator's newest request for this tenant and service that is stored as pending.
-    public var pendingRequestID: String?
+    public var operatorStatus: OperatorStatus
+    /// The operator's newest request for this tenant and service, in any state.
+    public var newestRequest: NewestRequest?
     /// The operator's grants, on any tenant and service, that had not ended by the store's reading.
     public var otherGrants: [GrantRecord]
 
-    public init(latestGrant: GrantRecord? = nil, pendingRequestID: String? = nil, otherGrants: [GrantRecord] = []) {
-        self.latestGrant = latestGrant
-        self.pendingRequestID = pendingRequestID
+    public init(
+        operatorStatus: OperatorStatus = .active,
+        newestRequest: NewestRequest? = nil,
+        otherGrants: [GrantRecord] = []
+    ) {
+        self.operatorStatus = operatorStatus
+        self.newestRequest = newestRequest
         self.otherGrants = otherGrants
     }
 }
 
-/// The rule of `CheckAccess` (DESIGN.md, "Access enforcement"): allowed only under an active
-/// grant for that operator, tenant and service, for a pre-approved operation.
+/// The rule of `CheckAccess` (DESIGN.md, "Access enforcement"): allowed only for an active
+/// operator, under an active grant for that operator, tenant and service, for a pre-approved
+/// operation.
 public enum AccessCheck {
     /// Decides a check. `denialFacts` is asked for only when no candidate allows the
     /// operation, so the allowed path reads the database once.
     public static func decide<Failure: Error>(
-        candidates: [AccessCandidate],
+        _ facts: CheckFacts,
         nowMs: Int64,
         denialFacts: () throws(Failure) -> DenialFacts
     ) throws(Failure) -> AccessDecision {
-        let active = candidates.filter { $0.grant.isActive(nowMs: nowMs) }
-        if let best = active.max(by: { $0.grant.window.endsAtMs < $1.grant.window.endsAtMs }) {
+        if let status = facts.operatorStatus, let denied = refusal(status) { return denied }
+        let active = facts.candidates.filter { $0.grant.isActive(nowMs: nowMs) }
+        if facts.operatorStatus == .active,
+            let best = active.max(by: { $0.grant.window.endsAtMs < $1.grant.window.endsAtMs })
+        {
             guard best.operationPreapproved else {
                 return .denied(.operationNotPreapproved, requestID: best.grant.requestID)
             }
@@ -82,15 +118,29 @@ public enum AccessCheck {
         return denial(try denialFacts(), nowMs: nowMs)
     }
 
-    /// Why there is no active grant: the latest grant for this tenant and service ended or was
-    /// revoked; or a request waits for a decision; or the operator's active grant is for
-    /// another tenant or service; or there is nothing at all.
-    static func denial(_ facts: DenialFacts, nowMs: Int64) -> AccessDecision {
-        if let latest = facts.latestGrant {
-            let revoked = latest.window.revokedAtMs != nil || latest.requestState == .revoked
-            return .denied(revoked ? .revoked : .grantExpired, requestID: latest.requestID)
+    static func refusal(_ status: OperatorStatus) -> AccessDecision? {
+        switch status {
+        case .active: nil
+        case .suspended: .denied(.operatorSuspended, requestID: "")
+        case .unknown: .denied(.unknownOperator, requestID: "")
         }
-        if let pending = facts.pendingRequestID { return .denied(.notApproved, requestID: pending) }
+    }
+
+    /// Why there is no active grant. The operator's newest request for this tenant and service
+    /// decides, by its state on the clock: waiting, expired, ended, revoked. A denied or
+    /// cancelled one, or none, leaves the operator's grants elsewhere to say whether the
+    /// tenant or service is the mismatch.
+    static func denial(_ facts: DenialFacts, nowMs: Int64) -> AccessDecision {
+        if let denied = refusal(facts.operatorStatus) { return denied }
+        if let newest = facts.newestRequest {
+            switch Lifecycle.effectiveState(newest.facts, nowMs: nowMs) {
+            case .pendingInternal, .pendingCustomer: return .denied(.notApproved, requestID: newest.id)
+            case .expired: return .denied(.requestExpired, requestID: newest.id)
+            case .revoked: return .denied(.revoked, requestID: newest.id)
+            case .completed, .approved: return .denied(.grantExpired, requestID: newest.id)
+            case .denied, .canceled: break
+            }
+        }
         let elsewhere = facts.otherGrants.contains { $0.isActive(nowMs: nowMs) }
         return .denied(elsewhere ? .tenantServiceMismatch : .noGrant, requestID: "")
     }

@@ -49,6 +49,7 @@ public enum JSONValue: Hashable, Sendable {
 /// One audit record to append. The store adds the id and the time.
 public struct AuditEntry: Sendable, Hashable {
     public var tenantID: String
+    public var kind: AuditKind
     public var actorID: String
     public var actorDisplay: String
     public var actorIP: String
@@ -59,6 +60,7 @@ public struct AuditEntry: Sendable, Hashable {
 
     public init(
         tenantID: String,
+        kind: AuditKind,
         actorID: String,
         actorDisplay: String,
         actorIP: String,
@@ -68,6 +70,7 @@ public struct AuditEntry: Sendable, Hashable {
         details: [String: JSONValue] = [:]
     ) {
         self.tenantID = tenantID
+        self.kind = kind
         self.actorID = actorID
         self.actorDisplay = actorDisplay
         self.actorIP = actorIP
@@ -81,6 +84,7 @@ public struct AuditEntry: Sendable, Hashable {
     public init(
         by caller: Caller,
         tenantID: String,
+        kind: AuditKind,
         activity: String,
         item: String = "",
         decision: AuditDecision = .none,
@@ -88,6 +92,7 @@ public struct AuditEntry: Sendable, Hashable {
     ) {
         self.init(
             tenantID: tenantID,
+            kind: kind,
             actorID: caller.id,
             actorDisplay: caller.displayName,
             actorIP: caller.ip,
@@ -110,6 +115,8 @@ public struct StoredAuditRecord: Sendable, Hashable {
     public var id: Int64
     public var timeMs: Int64
     public var tenantID: String
+    /// nil for records written before kinds existed.
+    public var kind: AuditKind?
     public var actorID: String
     public var actorDisplay: String
     public var actorIP: String
@@ -123,6 +130,7 @@ public struct StoredAuditRecord: Sendable, Hashable {
         id: Int64,
         timeMs: Int64,
         tenantID: String,
+        kind: AuditKind?,
         actorID: String,
         actorDisplay: String,
         actorIP: String,
@@ -134,6 +142,7 @@ public struct StoredAuditRecord: Sendable, Hashable {
         self.id = id
         self.timeMs = timeMs
         self.tenantID = tenantID
+        self.kind = kind
         self.actorID = actorID
         self.actorDisplay = actorDisplay
         self.actorIP = actorIP

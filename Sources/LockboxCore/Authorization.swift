@@ -7,9 +7,11 @@ public enum Permission: String, CaseIterable, Sendable {
     case decideCustomer
     case revokeAccess
     case createTenant
+    case issueEnrollmentCode
     case readTenantSettings
     case writeTenantSettings
     case managePrincipals
+    case suspendPrincipals
     case manageRoles
     case readRoles
     case readAudit
@@ -31,13 +33,15 @@ public enum Permission: String, CaseIterable, Sendable {
         case (.decideInternal, .supportManager): .everywhere
         case (.decideCustomer, .globalAdmin), (.decideCustomer, .lockboxApprover): .ownTenant
         case (.revokeAccess, .operator): .ownRequests
+        case (.revokeAccess, .supportManager): .everywhere
         case (.revokeAccess, .globalAdmin), (.revokeAccess, .lockboxApprover): .ownTenant
-        case (.createTenant, .providerAdmin): .everywhere
+        case (.createTenant, .providerAdmin), (.issueEnrollmentCode, .providerAdmin): .everywhere
         case (.readTenantSettings, .globalAdmin), (.readTenantSettings, .lockboxApprover): .ownTenant
         case (.writeTenantSettings, .globalAdmin): .ownTenant
-        case (.managePrincipals, .providerAdmin), (.manageRoles, .providerAdmin), (.readRoles, .providerAdmin):
-            .provider
-        case (.managePrincipals, .globalAdmin), (.manageRoles, .globalAdmin), (.readRoles, .globalAdmin): .ownTenant
+        case (.managePrincipals, .providerAdmin), (.suspendPrincipals, .providerAdmin): .provider
+        case (.manageRoles, .providerAdmin), (.readRoles, .providerAdmin): .provider
+        case (.managePrincipals, .globalAdmin), (.suspendPrincipals, .globalAdmin): .ownTenant
+        case (.manageRoles, .globalAdmin), (.readRoles, .globalAdmin): .ownTenant
         case (.readAudit, .auditor): .everywhere
         case (.readAudit, .globalAdmin), (.readAudit, .lockboxApprover): .ownTenant
         case (.checkAccess, .service): .everywhere
@@ -173,12 +177,16 @@ public enum Authorization {
     }
 
     /// Who acts, for the lifecycle: a tenant principal acting in its own tenant acts as the
-    /// customer; anyone else as the provider.
+    /// customer; a support manager as one; anyone else as the provider. No provider principal
+    /// can hold a tenant role (the schema refuses it), so none ever acts as the customer.
     public static func actor(_ caller: Caller, _ permission: Permission, on request: Target) -> LifecycleActor {
         let customer = caller.assignments.contains { assignment in
-            permission.reach(for: assignment.role) == .ownTenant && assignment.tenantID == request.tenantID
+            assignment.role.isTenantRole && permission.reach(for: assignment.role) == .ownTenant
+                && assignment.tenantID == request.tenantID
         }
-        return customer ? .customer(caller.id) : .provider(caller.id)
+        if customer { return .customer(caller.id) }
+        if caller.roles.contains(.supportManager) { return .supportManager(caller.id) }
+        return .provider(caller.id)
     }
 
     /// The rows of a list, search or stream that the caller may see, given the tenant it asked

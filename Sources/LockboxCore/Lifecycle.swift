@@ -1,9 +1,21 @@
 /// Who acts on a request, as far as the lifecycle rules care.
 public enum LifecycleActor: Sendable, Hashable {
-    /// A provider principal (operator or support manager), by id.
+    /// A provider principal that is not a support manager (an operator), by id.
     case provider(String)
+    /// A support manager: decides requests internally, and may revoke any grant (the
+    /// provider's emergency stop).
+    case supportManager(String)
+    /// A provider admin suspending an operator, which ends the operator's grants.
+    case providerAdmin(String)
     /// A customer approver or global admin of the request's tenant, by id.
     case customer(String)
+
+    var providerID: String? {
+        switch self {
+        case .provider(let id), .supportManager(let id), .providerAdmin(let id): id
+        case .customer: nil
+        }
+    }
 }
 
 /// What a principal does to a request. The clock's own moves are ``ClockRule``s.
@@ -25,6 +37,8 @@ public enum LifecycleAction: Sendable, Hashable {
 public struct ClockRule: Sendable, Hashable {
     /// The time a rule compares the clock with.
     public enum Deadline: Sendable, Hashable, CaseIterable {
+        /// The support managers' deadline for a decision.
+        case internalDecision
         /// The customer's deadline for a decision.
         case customerDecision
         /// The end of the grant.
@@ -49,6 +63,9 @@ public struct Transition: Sendable, Hashable {
     public var grant: GrantWindow?
     /// For an internal approval: false when the tenant has the lockbox off.
     public var customerApprovalRequired: Bool?
+    /// Set when the grant was cut to the tenant's duration cap, which was lowered after the
+    /// request was filed: the cap, in seconds.
+    public var cappedToSeconds: Int64?
 }
 
 /// The request state machine of DESIGN.md. Pure: no I/O, time comes in as `nowMs`.
@@ -58,52 +75,28 @@ public struct Transition: Sendable, Hashable {
 /// depends on a sweeper having run.
 public enum Lifecycle {
     public static let clockRules: [ClockRule] = [
+        ClockRule(from: .pendingInternal, to: .expired, deadline: .internalDecision, activity: Activity.requestExpired),
         ClockRule(from: .pendingCustomer, to: .expired, deadline: .customerDecision, activity: Activity.requestExpired),
         ClockRule(from: .approved, to: .completed, deadline: .grantEnd, activity: Activity.grantCompleted),
     ]
 
-    /// The time a deadline of ``ClockRule`` names, for these facts; nil when it is not set.
-    public static func time(of deadline: ClockRule.Deadline, customerDeadlineMs: Int64?, grantEndsAtMs: Int64?)
-        -> Int64?
-    {
-        switch deadline {
-        case .customerDecision: customerDeadlineMs
-        case .grantEnd: grantEndsAtMs
-        }
-    }
-
     /// The state by the clock: the stored state, unless a ``ClockRule`` has overtaken it.
-    public static func effectiveState(
-        stored: RequestState,
-        customerDeadlineMs: Int64?,
-        grantEndsAtMs: Int64?,
-        nowMs: Int64
-    ) -> RequestState {
+    public static func effectiveState(stored: RequestState, deadlines: Deadlines, nowMs: Int64) -> RequestState {
         for rule in clockRules where rule.from == stored {
-            if let at = time(of: rule.deadline, customerDeadlineMs: customerDeadlineMs, grantEndsAtMs: grantEndsAtMs),
-                nowMs >= at
-            {
-                return rule.to
-            }
+            if let at = deadlines[rule.deadline], nowMs >= at { return rule.to }
         }
         return stored
     }
 
     public static func effectiveState(_ facts: RequestFacts, nowMs: Int64) -> RequestState {
-        effectiveState(
-            stored: facts.state,
-            customerDeadlineMs: facts.customerDeadlineMs,
-            grantEndsAtMs: facts.grant?.endsAtMs,
-            nowMs: nowMs
-        )
+        effectiveState(stored: facts.state, deadlines: facts.deadlines, nowMs: nowMs)
     }
 
     /// Whether a grant may be used at `nowMs`: its request is approved by the clock, it has
     /// started, and it was not revoked. The one definition of an active grant.
     public static func grantIsActive(state: RequestState, window: GrantWindow, nowMs: Int64) -> Bool {
         window.revokedAtMs == nil && window.startsAtMs <= nowMs
-            && effectiveState(stored: state, customerDeadlineMs: nil, grantEndsAtMs: window.endsAtMs, nowMs: nowMs)
-                == .approved
+            && effectiveState(stored: state, deadlines: Deadlines(grantEnd: window.endsAtMs), nowMs: nowMs) == .approved
     }
 
     public static func grantIsActive(_ facts: RequestFacts, nowMs: Int64) -> Bool {
@@ -134,12 +127,18 @@ public enum Lifecycle {
                 throw DomainError(.failedPrecondition, "request is \(current.rawValue)")
             }
         }
-        func grant(seconds: Int64) -> GrantWindow { GrantWindow(startsAtMs: nowMs, endsAtMs: nowMs + seconds * 1000) }
         var transition = Transition(from: facts.state, to: current, activity: "", decision: .none)
+        // A grant from now, cut to the tenant's cap as it is now: it may have been lowered
+        // since the request was filed.
+        func startGrant(seconds: Int64) {
+            let granted = min(seconds, rules.maxAccessDurationSeconds)
+            if granted < seconds { transition.cappedToSeconds = granted }
+            transition.grant = GrantWindow(startsAtMs: nowMs, endsAtMs: nowMs + granted * 1000)
+        }
 
         switch action {
         case .approveInternal, .denyInternal:
-            guard case .provider(let id) = actor else { throw DomainError.permissionDenied }
+            guard case .supportManager(let id) = actor else { throw DomainError.permissionDenied }
             try require(.pendingInternal)
             guard id != facts.requesterID else {
                 throw DomainError(.permissionDenied, "the requester cannot decide their own request")
@@ -158,7 +157,7 @@ public enum Lifecycle {
                 transition.to = .approved
                 transition.activity = Activity.internalApprove
                 transition.decision = .approve
-                transition.grant = grant(seconds: facts.requestedDurationSeconds)
+                startGrant(seconds: facts.requestedDurationSeconds)
                 transition.customerApprovalRequired = false
             }
 
@@ -181,7 +180,7 @@ public enum Lifecycle {
             transition.to = .approved
             transition.activity = Activity.customerApprove
             transition.decision = .approve
-            transition.grant = grant(seconds: duration)
+            startGrant(seconds: duration)
 
         case .denyCustomer:
             guard case .customer = actor else { throw DomainError.permissionDenied }
@@ -191,23 +190,24 @@ public enum Lifecycle {
             transition.decision = .deny
 
         case .cancel:
-            switch actor {
-            case .customer:
-                try require(.pendingInternal, .pendingCustomer)
-                transition.activity = Activity.customerCancel
-            case .provider(let id):
+            if let id = actor.providerID {
                 guard id == facts.requesterID else {
                     throw DomainError(.permissionDenied, "only the requester can withdraw a request")
                 }
-                try require(.pendingInternal, .pendingCustomer)
                 transition.activity = Activity.requesterCancel
+            } else {
+                transition.activity = Activity.customerCancel
             }
+            try require(.pendingInternal, .pendingCustomer)
             transition.to = .canceled
             transition.decision = .cancel
 
         case .revoke:
             if case .provider(let id) = actor, id != facts.requesterID {
-                throw DomainError(.permissionDenied, "only the requester or the customer can revoke access")
+                throw DomainError(
+                    .permissionDenied,
+                    "only the requester, a support manager or the customer can revoke access"
+                )
             }
             try require(.approved)
             transition.to = .revoked

@@ -60,6 +60,8 @@ public struct DomainError: Error, Hashable, Sendable, CustomStringConvertible {
         /// The thing does not exist, or the caller may not know that it does.
         public static let notFound = Code(name: "notFound")
         public static let alreadyExists = Code(name: "alreadyExists")
+        /// A credential the request carries (an enrollment code) is not valid.
+        public static let unauthenticated = Code(name: "unauthenticated")
         public var description: String { name }
     }
 
@@ -79,7 +81,28 @@ public struct DomainError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let permissionDenied = DomainError(.permissionDenied, "permission denied")
 }
 
-/// Audit activities written by Lockbox itself; operator actions use the operation's name.
+/// What an audit record is about. Search filters on it and exports include it, so a
+/// lifecycle activity such as `CustomerApprove` can never be read from an operator action.
+public enum AuditKind: String, Sendable, Hashable, CaseIterable {
+    /// A request's state changed.
+    case lifecycle
+    /// A CheckAccess, allowed or denied; its activity is the operation's name.
+    case operatorAction = "operator_action"
+    case roleChange = "role_change"
+    /// A tenant's settings, the lockbox switched on or off.
+    case settings
+    /// A principal created, suspended or reactivated.
+    case principal
+    case token
+    case tenant
+    /// A pre-approved operation added or removed.
+    case operation
+    /// An enrollment code issued, redeemed or refused.
+    case enrollment
+}
+
+/// Audit activities written by Lockbox itself; operator actions use the operation's name,
+/// which may be none of these (``isReserved(_:)``).
 public enum Activity {
     public static let requestCreated = "AccessRequestCreated"
     public static let internalApprove = "InternalApprove"
@@ -100,4 +123,26 @@ public enum Activity {
     public static let roleRemoved = "RoleRemoved"
     public static let operationAdded = "PreapprovedOperationAdded"
     public static let operationRemoved = "PreapprovedOperationRemoved"
+    public static let enrollmentCodeIssued = "EnrollmentCodeIssued"
+    public static let tenantAdminEnrolled = "TenantAdminEnrolled"
+    public static let enrollmentRefused = "EnrollmentRefused"
+    public static let principalSuspended = "PrincipalSuspended"
+    public static let principalReactivated = "PrincipalReactivated"
+    public static let lockboxEnabled = "LockboxEnabled"
+    public static let lockboxDisabled = "LockboxDisabled"
+
+    /// Every activity Lockbox writes itself, lower-cased.
+    static let reserved: Set<String> = Set(
+        [
+            requestCreated, internalApprove, internalDeny, customerApprove, customerDeny, customerCancel,
+            requesterCancel, accessRevoked, requestExpired, grantCompleted, tenantCreated, tenantSettingsChanged,
+            principalCreated, tokenIssued, tokenRevoked, roleAssigned, roleRemoved, operationAdded, operationRemoved,
+            enrollmentCodeIssued, tenantAdminEnrolled, enrollmentRefused, principalSuspended, principalReactivated,
+            lockboxEnabled, lockboxDisabled,
+        ].map { $0.lowercased() }
+    )
+
+    /// Whether an operation name would read as one of Lockbox's own activities (compared
+    /// case-insensitively, as operation names are). Such names are refused.
+    public static func isReserved(_ name: String) -> Bool { reserved.contains(name.lowercased()) }
 }

@@ -12,6 +12,10 @@ public struct Policy: Sendable, Hashable {
     public var maximumDurationSeconds: Int64 = 4 * 3600
     /// Customer approval window when the tenant sets none: 12 hours.
     public var defaultApprovalWindowSeconds: Int64 = 12 * 3600
+    /// How long a request may wait for a support manager before it expires: 24 hours.
+    public var internalApprovalWindowSeconds: Int64 = 24 * 3600
+    /// How long an enrollment code may be redeemed: 72 hours.
+    public var enrollmentCodeLifetimeSeconds: Int64 = 72 * 3600
     /// Bounds on a tenant's approval window.
     public var approvalWindowRange: ClosedRange<Int64> = 300...(7 * 24 * 3600)
 
@@ -93,7 +97,7 @@ public enum InputLimits {
     }
 
     /// Operation names such as `Get-Mailbox`: letters, digits, '.', '_' and '-', starting with a
-    /// letter or digit; no wildcards.
+    /// letter or digit; no wildcards; never one of Lockbox's own activity names.
     public static func checkOperation(_ operation: String) throws(DomainError) {
         func isNameByte(_ byte: UInt8) -> Bool {
             (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a)
@@ -106,6 +110,9 @@ public enum InputLimits {
             throw DomainError.invalidArgument(
                 "operation must be a name such as Get-Mailbox: letters, digits, '.', '_' and '-'"
             )
+        }
+        guard !Activity.isReserved(operation) else {
+            throw DomainError.invalidArgument("\(operation) is an activity name of Lockbox's own, not an operation")
         }
     }
 

@@ -18,6 +18,8 @@ public struct RequestFacts: Sendable, Hashable {
     public var state: RequestState
     public var requesterID: String
     public var requestedDurationSeconds: Int64
+    /// When a support manager must have decided by.
+    public var internalDeadlineMs: Int64?
     /// Set once the request waits for the customer.
     public var customerDeadlineMs: Int64?
     /// Set once the request is approved.
@@ -27,14 +29,46 @@ public struct RequestFacts: Sendable, Hashable {
         state: RequestState,
         requesterID: String,
         requestedDurationSeconds: Int64,
+        internalDeadlineMs: Int64? = nil,
         customerDeadlineMs: Int64? = nil,
         grant: GrantWindow? = nil
     ) {
         self.state = state
         self.requesterID = requesterID
         self.requestedDurationSeconds = requestedDurationSeconds
+        self.internalDeadlineMs = internalDeadlineMs
         self.customerDeadlineMs = customerDeadlineMs
         self.grant = grant
+    }
+
+    /// The times the clock rules compare with.
+    public var deadlines: Deadlines {
+        Deadlines(
+            internalDecision: internalDeadlineMs,
+            customerDecision: customerDeadlineMs,
+            grantEnd: grant?.endsAtMs
+        )
+    }
+}
+
+/// The times a request's ``ClockRule``s compare the clock with; nil where not set.
+public struct Deadlines: Sendable, Hashable {
+    public var internalDecision: Int64?
+    public var customerDecision: Int64?
+    public var grantEnd: Int64?
+
+    public init(internalDecision: Int64? = nil, customerDecision: Int64? = nil, grantEnd: Int64? = nil) {
+        self.internalDecision = internalDecision
+        self.customerDecision = customerDecision
+        self.grantEnd = grantEnd
+    }
+
+    public subscript(_ deadline: ClockRule.Deadline) -> Int64? {
+        switch deadline {
+        case .internalDecision: internalDecision
+        case .customerDecision: customerDecision
+        case .grantEnd: grantEnd
+        }
     }
 }
 
@@ -101,6 +135,7 @@ public struct RequestRecord: Sendable, Hashable {
     public var state: RequestState
     public var createdAtMs: Int64
     public var updatedAtMs: Int64
+    public var internalDeadlineMs: Int64?
     public var customerDeadlineMs: Int64?
     public var internalDecision: InternalDecisionRecord?
     public var customerDecision: CustomerDecisionRecord?
@@ -118,6 +153,7 @@ public struct RequestRecord: Sendable, Hashable {
         state: RequestState,
         createdAtMs: Int64,
         updatedAtMs: Int64,
+        internalDeadlineMs: Int64? = nil,
         customerDeadlineMs: Int64? = nil,
         internalDecision: InternalDecisionRecord? = nil,
         customerDecision: CustomerDecisionRecord? = nil,
@@ -134,6 +170,7 @@ public struct RequestRecord: Sendable, Hashable {
         self.state = state
         self.createdAtMs = createdAtMs
         self.updatedAtMs = updatedAtMs
+        self.internalDeadlineMs = internalDeadlineMs
         self.customerDeadlineMs = customerDeadlineMs
         self.internalDecision = internalDecision
         self.customerDecision = customerDecision
@@ -146,6 +183,7 @@ public struct RequestRecord: Sendable, Hashable {
             state: state,
             requesterID: requesterID,
             requestedDurationSeconds: requestedDurationSeconds,
+            internalDeadlineMs: internalDeadlineMs,
             customerDeadlineMs: customerDeadlineMs,
             grant: grant
         )
@@ -258,13 +296,23 @@ public struct PrincipalRecord: Sendable, Hashable {
     public var tenantID: String?
     public var createdAtMs: Int64
     public var roles: [RoleAssignmentRecord]
+    /// Set while the principal is suspended.
+    public var suspendedAtMs: Int64?
 
-    public init(id: String, displayName: String, tenantID: String?, createdAtMs: Int64, roles: [RoleAssignmentRecord]) {
+    public init(
+        id: String,
+        displayName: String,
+        tenantID: String?,
+        createdAtMs: Int64,
+        roles: [RoleAssignmentRecord],
+        suspendedAtMs: Int64? = nil
+    ) {
         self.id = id
         self.displayName = displayName
         self.tenantID = tenantID
         self.createdAtMs = createdAtMs
         self.roles = roles
+        self.suspendedAtMs = suspendedAtMs
     }
 
     /// Where the principal's data lives for authorization: its tenant, or provider-wide.
@@ -309,4 +357,57 @@ public struct PreapprovedOperationRecord: Sendable, Hashable {
         self.operation = operation
         self.description = description
     }
+}
+
+/// A single-use enrollment code, as stored (its secret only as a hash).
+public struct EnrollmentCodeRecord: Sendable, Hashable {
+    public var id: String
+    public var tenantID: String
+    public var issuedBy: String
+    public var issuedAtMs: Int64
+    public var expiresAtMs: Int64
+    public var redeemedAtMs: Int64?
+    /// Set when a newer code replaced it before it was redeemed.
+    public var supersededAtMs: Int64?
+
+    public init(
+        id: String,
+        tenantID: String,
+        issuedBy: String,
+        issuedAtMs: Int64,
+        expiresAtMs: Int64,
+        redeemedAtMs: Int64? = nil,
+        supersededAtMs: Int64? = nil
+    ) {
+        self.id = id
+        self.tenantID = tenantID
+        self.issuedBy = issuedBy
+        self.issuedAtMs = issuedAtMs
+        self.expiresAtMs = expiresAtMs
+        self.redeemedAtMs = redeemedAtMs
+        self.supersededAtMs = supersededAtMs
+    }
+
+    /// Why the code cannot be redeemed at `nowMs`, or nil when it can.
+    public func refusal(nowMs: Int64) -> DomainError? {
+        if redeemedAtMs != nil {
+            return DomainError(.failedPrecondition, "this enrollment code was already redeemed")
+        }
+        if supersededAtMs != nil {
+            return DomainError(.failedPrecondition, "this enrollment code was replaced by a newer one")
+        }
+        if nowMs >= expiresAtMs {
+            return DomainError(.failedPrecondition, "this enrollment code has expired; ask your provider for a new one")
+        }
+        return nil
+    }
+}
+
+/// Whether a principal named as an operator may act as one now.
+public enum OperatorStatus: Sendable, Hashable {
+    /// An existing principal that holds the operator role and is not suspended.
+    case active
+    case suspended
+    /// No such principal, or it does not hold the operator role.
+    case unknown
 }

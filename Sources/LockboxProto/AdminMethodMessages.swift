@@ -5,17 +5,13 @@ import CLockboxProto
 public struct CreateTenantRequest: ProtoMessage {
     public var tenantID: String
     public var displayName: String
-    /// The tenant's first global admin.
-    public var adminDisplayName: String
 
     public init(
         tenantID: String = "",
-        displayName: String = "",
-        adminDisplayName: String = ""
+        displayName: String = ""
     ) {
         self.tenantID = tenantID
         self.displayName = displayName
-        self.adminDisplayName = adminDisplayName
     }
 
     public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
@@ -30,31 +26,27 @@ extension CreateTenantRequest: CBinding {
     init(c: Lockbox__V1__CreateTenantRequest) throws(ProtoDecodeError) {
         self.init(
             tenantID: try CRead.string(c.tenant_id, in: Self.self),
-            displayName: try CRead.string(c.display_name, in: Self.self),
-            adminDisplayName: try CRead.string(c.admin_display_name, in: Self.self)
+            displayName: try CRead.string(c.display_name, in: Self.self)
         )
     }
 
     func fill(_ c: inout Lockbox__V1__CreateTenantRequest, _ arena: Arena) {
         c.tenant_id = arena.string(tenantID)
         c.display_name = arena.string(displayName)
-        c.admin_display_name = arena.string(adminDisplayName)
     }
 }
 
 public struct CreateTenantResponse: ProtoMessage {
     public var tenant: Tenant?
-    public var admin: Principal?
-    public var adminToken: IssuedToken?
+    /// Hand this to the customer's first global admin, out of band.
+    public var enrollment: EnrollmentCode?
 
     public init(
         tenant: Tenant? = nil,
-        admin: Principal? = nil,
-        adminToken: IssuedToken? = nil
+        enrollment: EnrollmentCode? = nil
     ) {
         self.tenant = tenant
-        self.admin = admin
-        self.adminToken = adminToken
+        self.enrollment = enrollment
     }
 
     public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
@@ -69,15 +61,13 @@ extension CreateTenantResponse: CBinding {
     init(c: Lockbox__V1__CreateTenantResponse) throws(ProtoDecodeError) {
         self.init(
             tenant: try CRead.message(c.tenant),
-            admin: try CRead.message(c.admin),
-            adminToken: try CRead.message(c.admin_token)
+            enrollment: try CRead.message(c.enrollment)
         )
     }
 
     func fill(_ c: inout Lockbox__V1__CreateTenantResponse, _ arena: Arena) {
         c.tenant = arena.optionalMessage(tenant)
-        c.admin = arena.optionalMessage(admin)
-        c.admin_token = arena.optionalMessage(adminToken)
+        c.enrollment = arena.optionalMessage(enrollment)
     }
 }
 
@@ -329,5 +319,258 @@ extension ListRoleAssignmentsResponse: CBinding {
 
     func fill(_ c: inout Lockbox__V1__ListRoleAssignmentsResponse, _ arena: Arena) {
         (c.n_assignments, c.assignments) = arena.repeated(assignments)
+    }
+}
+
+public struct IssueEnrollmentCodeRequest: ProtoMessage {
+    public var tenantID: String
+
+    public init(
+        tenantID: String = ""
+    ) {
+        self.tenantID = tenantID
+    }
+
+    public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
+    public func encode() -> [UInt8] { cEncode() }
+}
+
+extension IssueEnrollmentCodeRequest: CBinding {
+    static func cInit(_ message: UnsafeMutablePointer<Lockbox__V1__IssueEnrollmentCodeRequest>) {
+        lockbox__v1__issue_enrollment_code_request__init(message)
+    }
+
+    init(c: Lockbox__V1__IssueEnrollmentCodeRequest) throws(ProtoDecodeError) {
+        self.init(
+            tenantID: try CRead.string(c.tenant_id, in: Self.self)
+        )
+    }
+
+    func fill(_ c: inout Lockbox__V1__IssueEnrollmentCodeRequest, _ arena: Arena) {
+        c.tenant_id = arena.string(tenantID)
+    }
+}
+
+public struct EnrollTenantAdminRequest: ProtoMessage {
+    public var tenantID: String
+    public var code: String
+    /// The new global admin's display name.
+    public var displayName: String
+
+    public init(
+        tenantID: String = "",
+        code: String = "",
+        displayName: String = ""
+    ) {
+        self.tenantID = tenantID
+        self.code = code
+        self.displayName = displayName
+    }
+
+    public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
+    public func encode() -> [UInt8] { cEncode() }
+}
+
+extension EnrollTenantAdminRequest: CBinding {
+    static func cInit(_ message: UnsafeMutablePointer<Lockbox__V1__EnrollTenantAdminRequest>) {
+        lockbox__v1__enroll_tenant_admin_request__init(message)
+    }
+
+    init(c: Lockbox__V1__EnrollTenantAdminRequest) throws(ProtoDecodeError) {
+        self.init(
+            tenantID: try CRead.string(c.tenant_id, in: Self.self),
+            code: try CRead.string(c.code, in: Self.self),
+            displayName: try CRead.string(c.display_name, in: Self.self)
+        )
+    }
+
+    func fill(_ c: inout Lockbox__V1__EnrollTenantAdminRequest, _ arena: Arena) {
+        c.tenant_id = arena.string(tenantID)
+        c.code = arena.string(code)
+        c.display_name = arena.string(displayName)
+    }
+}
+
+public struct EnrollTenantAdminResponse: ProtoMessage {
+    public var admin: Principal?
+    /// The admin's own token; shown to nobody else.
+    public var token: IssuedToken?
+
+    public init(
+        admin: Principal? = nil,
+        token: IssuedToken? = nil
+    ) {
+        self.admin = admin
+        self.token = token
+    }
+
+    public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
+    public func encode() -> [UInt8] { cEncode() }
+}
+
+extension EnrollTenantAdminResponse: CBinding {
+    static func cInit(_ message: UnsafeMutablePointer<Lockbox__V1__EnrollTenantAdminResponse>) {
+        lockbox__v1__enroll_tenant_admin_response__init(message)
+    }
+
+    init(c: Lockbox__V1__EnrollTenantAdminResponse) throws(ProtoDecodeError) {
+        self.init(
+            admin: try CRead.message(c.admin),
+            token: try CRead.message(c.token)
+        )
+    }
+
+    func fill(_ c: inout Lockbox__V1__EnrollTenantAdminResponse, _ arena: Arena) {
+        c.admin = arena.optionalMessage(admin)
+        c.token = arena.optionalMessage(token)
+    }
+}
+
+public struct SetTenantSettingsRequest: ProtoMessage {
+    public var tenantID: String
+    /// Absent: unchanged.
+    public var approvalWindowSeconds: Int64Value?
+    /// Absent: unchanged.
+    public var maxAccessDurationSeconds: Int64Value?
+
+    public init(
+        tenantID: String = "",
+        approvalWindowSeconds: Int64Value? = nil,
+        maxAccessDurationSeconds: Int64Value? = nil
+    ) {
+        self.tenantID = tenantID
+        self.approvalWindowSeconds = approvalWindowSeconds
+        self.maxAccessDurationSeconds = maxAccessDurationSeconds
+    }
+
+    public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
+    public func encode() -> [UInt8] { cEncode() }
+}
+
+extension SetTenantSettingsRequest: CBinding {
+    static func cInit(_ message: UnsafeMutablePointer<Lockbox__V1__SetTenantSettingsRequest>) {
+        lockbox__v1__set_tenant_settings_request__init(message)
+    }
+
+    init(c: Lockbox__V1__SetTenantSettingsRequest) throws(ProtoDecodeError) {
+        self.init(
+            tenantID: try CRead.string(c.tenant_id, in: Self.self),
+            approvalWindowSeconds: try CRead.message(c.approval_window_seconds),
+            maxAccessDurationSeconds: try CRead.message(c.max_access_duration_seconds)
+        )
+    }
+
+    func fill(_ c: inout Lockbox__V1__SetTenantSettingsRequest, _ arena: Arena) {
+        c.tenant_id = arena.string(tenantID)
+        c.approval_window_seconds = arena.optionalMessage(approvalWindowSeconds)
+        c.max_access_duration_seconds = arena.optionalMessage(maxAccessDurationSeconds)
+    }
+}
+
+public struct SetLockboxEnabledRequest: ProtoMessage {
+    public var tenantID: String
+    public var enabled: Bool
+    /// Recorded in the audit log. Required to switch the lockbox off.
+    public var reason: String
+
+    public init(
+        tenantID: String = "",
+        enabled: Bool = false,
+        reason: String = ""
+    ) {
+        self.tenantID = tenantID
+        self.enabled = enabled
+        self.reason = reason
+    }
+
+    public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
+    public func encode() -> [UInt8] { cEncode() }
+}
+
+extension SetLockboxEnabledRequest: CBinding {
+    static func cInit(_ message: UnsafeMutablePointer<Lockbox__V1__SetLockboxEnabledRequest>) {
+        lockbox__v1__set_lockbox_enabled_request__init(message)
+    }
+
+    init(c: Lockbox__V1__SetLockboxEnabledRequest) throws(ProtoDecodeError) {
+        self.init(
+            tenantID: try CRead.string(c.tenant_id, in: Self.self),
+            enabled: Bool(protobuf: c.enabled),
+            reason: try CRead.string(c.reason, in: Self.self)
+        )
+    }
+
+    func fill(_ c: inout Lockbox__V1__SetLockboxEnabledRequest, _ arena: Arena) {
+        c.tenant_id = arena.string(tenantID)
+        c.enabled = enabled.protobuf
+        c.reason = arena.string(reason)
+    }
+}
+
+public struct SuspendPrincipalRequest: ProtoMessage {
+    public var principalID: String
+    public var reason: String
+
+    public init(
+        principalID: String = "",
+        reason: String = ""
+    ) {
+        self.principalID = principalID
+        self.reason = reason
+    }
+
+    public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
+    public func encode() -> [UInt8] { cEncode() }
+}
+
+extension SuspendPrincipalRequest: CBinding {
+    static func cInit(_ message: UnsafeMutablePointer<Lockbox__V1__SuspendPrincipalRequest>) {
+        lockbox__v1__suspend_principal_request__init(message)
+    }
+
+    init(c: Lockbox__V1__SuspendPrincipalRequest) throws(ProtoDecodeError) {
+        self.init(
+            principalID: try CRead.string(c.principal_id, in: Self.self),
+            reason: try CRead.string(c.reason, in: Self.self)
+        )
+    }
+
+    func fill(_ c: inout Lockbox__V1__SuspendPrincipalRequest, _ arena: Arena) {
+        c.principal_id = arena.string(principalID)
+        c.reason = arena.string(reason)
+    }
+}
+
+public struct ReactivatePrincipalRequest: ProtoMessage {
+    public var principalID: String
+    public var reason: String
+
+    public init(
+        principalID: String = "",
+        reason: String = ""
+    ) {
+        self.principalID = principalID
+        self.reason = reason
+    }
+
+    public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
+    public func encode() -> [UInt8] { cEncode() }
+}
+
+extension ReactivatePrincipalRequest: CBinding {
+    static func cInit(_ message: UnsafeMutablePointer<Lockbox__V1__ReactivatePrincipalRequest>) {
+        lockbox__v1__reactivate_principal_request__init(message)
+    }
+
+    init(c: Lockbox__V1__ReactivatePrincipalRequest) throws(ProtoDecodeError) {
+        self.init(
+            principalID: try CRead.string(c.principal_id, in: Self.self),
+            reason: try CRead.string(c.reason, in: Self.self)
+        )
+    }
+
+    func fill(_ c: inout Lockbox__V1__ReactivatePrincipalRequest, _ arena: Arena) {
+        c.principal_id = arena.string(principalID)
+        c.reason = arena.string(reason)
     }
 }

@@ -16,6 +16,8 @@ public struct SearchAuditRequest: ProtoMessage {
     public var pageSize: UInt32
     /// Opaque; "" for the first page.
     public var pageToken: String
+    /// AUDIT_KIND_UNSPECIFIED = any.
+    public var kind: AuditKind
 
     public init(
         tenantID: String = "",
@@ -25,7 +27,8 @@ public struct SearchAuditRequest: ProtoMessage {
         actorID: String = "",
         item: String = "",
         pageSize: UInt32 = 0,
-        pageToken: String = ""
+        pageToken: String = "",
+        kind: AuditKind = AuditKind(rawValue: 0)
     ) {
         self.tenantID = tenantID
         self.fromMs = fromMs
@@ -35,6 +38,7 @@ public struct SearchAuditRequest: ProtoMessage {
         self.item = item
         self.pageSize = pageSize
         self.pageToken = pageToken
+        self.kind = kind
     }
 
     public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
@@ -55,7 +59,8 @@ extension SearchAuditRequest: CBinding {
             actorID: try CRead.string(c.actor_id, in: Self.self),
             item: try CRead.string(c.item, in: Self.self),
             pageSize: c.page_size,
-            pageToken: try CRead.string(c.page_token, in: Self.self)
+            pageToken: try CRead.string(c.page_token, in: Self.self),
+            kind: AuditKind(cRaw: c.kind.rawValue)
         )
     }
 
@@ -68,6 +73,7 @@ extension SearchAuditRequest: CBinding {
         c.item = arena.string(item)
         c.page_size = pageSize
         c.page_token = arena.string(pageToken)
+        c.kind = .init(rawValue: kind.cRaw)
     }
 }
 

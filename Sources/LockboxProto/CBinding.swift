@@ -55,6 +55,11 @@ extension CBinding {
             throw ProtoDecodeError(code: .malformed, messageName: Self.protoName)
         }
         defer { protobuf_c_message_free_unpacked(unpacked, nil) }
+        // C strings end at the first NUL, so a string that holds one would be read cut short
+        // ("Get-Mailbox\0Remove-Mailbox" as "Get-Mailbox"): such a message is refused whole.
+        if WireScan.stringHoldsNUL(bytes, descriptor) {
+            throw ProtoDecodeError(code: .embeddedNUL, messageName: Self.protoName)
+        }
         let typed = UnsafeRawPointer(unpacked).assumingMemoryBound(to: CMessage.self)
         self = try Self(c: typed.pointee)
     }
@@ -127,6 +132,63 @@ final class Arena {
         let array = allocate(UnsafeMutablePointer<M.CMessage>?.self, count: values.count)
         for (index, value) in values.enumerated() { array[index] = message(value) }
         return (values.count, array)
+    }
+}
+
+// MARK: - Scanning the wire
+
+/// Reads the wire format with a message's descriptor, for what libprotobuf-c does not check.
+enum WireScan {
+    /// Whether a string field of the message, or of a message nested in it, holds U+0000.
+    /// Runs only on bytes that libprotobuf-c has unpacked, so they are well-formed.
+    static func stringHoldsNUL(
+        _ bytes: UnsafeRawBufferPointer,
+        _ descriptor: UnsafePointer<ProtobufCMessageDescriptor>
+    ) -> Bool {
+        var offset = 0
+        func varint() -> UInt64? {
+            var value: UInt64 = 0
+            var shift: UInt64 = 0
+            while offset < bytes.count && shift < 64 {
+                let byte = bytes[offset]
+                offset += 1
+                value |= UInt64(byte & 0x7f) << shift
+                if byte & 0x80 == 0 { return value }
+                shift += 7
+            }
+            return nil
+        }
+        while offset < bytes.count {
+            guard let tag = varint() else { return false }
+            switch tag & 7 {
+            case 0:
+                guard varint() != nil else { return false }
+            case 1:
+                offset += 8
+            case 5:
+                offset += 4
+            case 2:
+                guard let length = varint(), length <= UInt64(bytes.count - offset) else { return false }
+                let payload = UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + Int(length)])
+                offset += Int(length)
+                guard tag >> 3 <= UInt64(UInt32.max),
+                    let field = protobuf_c_message_descriptor_get_field(descriptor, UInt32(tag >> 3))
+                else { continue }
+                switch field.pointee.type {
+                case PROTOBUF_C_TYPE_STRING:
+                    if payload.contains(0) { return true }
+                case PROTOBUF_C_TYPE_MESSAGE:
+                    guard let nested = field.pointee.descriptor else { continue }
+                    let nestedDescriptor = nested.assumingMemoryBound(to: ProtobufCMessageDescriptor.self)
+                    if stringHoldsNUL(payload, nestedDescriptor) { return true }
+                default:
+                    continue
+                }
+            default:
+                return false
+            }
+        }
+        return false
     }
 }
 

@@ -300,6 +300,7 @@ public struct AuditRecord: ProtoMessage {
     public var decision: Decision
     /// Structured details, a JSON object.
     public var detailsJSON: String
+    public var kind: AuditKind
 
     public init(
         id: Int64 = 0,
@@ -311,7 +312,8 @@ public struct AuditRecord: ProtoMessage {
         activity: String = "",
         item: String = "",
         decision: Decision = Decision(rawValue: 0),
-        detailsJSON: String = ""
+        detailsJSON: String = "",
+        kind: AuditKind = AuditKind(rawValue: 0)
     ) {
         self.id = id
         self.timeMs = timeMs
@@ -323,6 +325,7 @@ public struct AuditRecord: ProtoMessage {
         self.item = item
         self.decision = decision
         self.detailsJSON = detailsJSON
+        self.kind = kind
     }
 
     public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
@@ -345,7 +348,8 @@ extension AuditRecord: CBinding {
             activity: try CRead.string(c.activity, in: Self.self),
             item: try CRead.string(c.item, in: Self.self),
             decision: Decision(cRaw: c.decision.rawValue),
-            detailsJSON: try CRead.string(c.details_json, in: Self.self)
+            detailsJSON: try CRead.string(c.details_json, in: Self.self),
+            kind: AuditKind(cRaw: c.kind.rawValue)
         )
     }
 
@@ -360,6 +364,7 @@ extension AuditRecord: CBinding {
         c.item = arena.string(item)
         c.decision = .init(rawValue: decision.cRaw)
         c.details_json = arena.string(detailsJSON)
+        c.kind = .init(rawValue: kind.cRaw)
     }
 }
 
@@ -508,19 +513,24 @@ public struct Principal: ProtoMessage {
     public var tenantID: String
     public var roles: [RoleAssignment]
     public var createdAtMs: Int64
+    /// 0 when active. A suspended principal cannot authenticate, and an operator's
+    /// checks are denied.
+    public var suspendedAtMs: Int64
 
     public init(
         id: String = "",
         displayName: String = "",
         tenantID: String = "",
         roles: [RoleAssignment] = [],
-        createdAtMs: Int64 = 0
+        createdAtMs: Int64 = 0,
+        suspendedAtMs: Int64 = 0
     ) {
         self.id = id
         self.displayName = displayName
         self.tenantID = tenantID
         self.roles = roles
         self.createdAtMs = createdAtMs
+        self.suspendedAtMs = suspendedAtMs
     }
 
     public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
@@ -536,7 +546,8 @@ extension Principal: CBinding {
             displayName: try CRead.string(c.display_name, in: Self.self),
             tenantID: try CRead.string(c.tenant_id, in: Self.self),
             roles: try CRead.repeated(c.n_roles, c.roles),
-            createdAtMs: c.created_at_ms
+            createdAtMs: c.created_at_ms,
+            suspendedAtMs: c.suspended_at_ms
         )
     }
 
@@ -546,6 +557,7 @@ extension Principal: CBinding {
         c.tenant_id = arena.string(tenantID)
         (c.n_roles, c.roles) = arena.repeated(roles)
         c.created_at_ms = createdAtMs
+        c.suspended_at_ms = suspendedAtMs
     }
 }
 
@@ -669,5 +681,76 @@ extension PreapprovedOperation: CBinding {
         c.service = .init(rawValue: service.cRaw)
         c.operation = arena.string(operation)
         c.description = arena.string(description)
+    }
+}
+
+/// A single-use code with which a tenant's first global admin enrolls. The
+/// provider sees it once, when it is issued; the server keeps only its hash.
+public struct EnrollmentCode: ProtoMessage {
+    public var tenantID: String
+    public var code: String
+    public var expiresAtMs: Int64
+
+    public init(
+        tenantID: String = "",
+        code: String = "",
+        expiresAtMs: Int64 = 0
+    ) {
+        self.tenantID = tenantID
+        self.code = code
+        self.expiresAtMs = expiresAtMs
+    }
+
+    public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
+    public func encode() -> [UInt8] { cEncode() }
+}
+
+extension EnrollmentCode: CBinding {
+    static func cInit(_ message: UnsafeMutablePointer<Lockbox__V1__EnrollmentCode>) {
+        lockbox__v1__enrollment_code__init(message)
+    }
+
+    init(c: Lockbox__V1__EnrollmentCode) throws(ProtoDecodeError) {
+        self.init(
+            tenantID: try CRead.string(c.tenant_id, in: Self.self),
+            code: try CRead.string(c.code, in: Self.self),
+            expiresAtMs: c.expires_at_ms
+        )
+    }
+
+    func fill(_ c: inout Lockbox__V1__EnrollmentCode, _ arena: Arena) {
+        c.tenant_id = arena.string(tenantID)
+        c.code = arena.string(code)
+        c.expires_at_ms = expiresAtMs
+    }
+}
+
+/// A wrapper that gives an int64 presence: absent (NULL) means "not sent".
+public struct Int64Value: ProtoMessage {
+    public var value: Int64
+
+    public init(
+        value: Int64 = 0
+    ) {
+        self.value = value
+    }
+
+    public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
+    public func encode() -> [UInt8] { cEncode() }
+}
+
+extension Int64Value: CBinding {
+    static func cInit(_ message: UnsafeMutablePointer<Lockbox__V1__Int64Value>) {
+        lockbox__v1__int64_value__init(message)
+    }
+
+    init(c: Lockbox__V1__Int64Value) throws(ProtoDecodeError) {
+        self.init(
+            value: c.value
+        )
+    }
+
+    func fill(_ c: inout Lockbox__V1__Int64Value, _ arena: Arena) {
+        c.value = value
     }
 }

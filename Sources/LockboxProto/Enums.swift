@@ -151,6 +151,9 @@ public struct AccessDenyReason: ProtoEnum {
     public static let revoked = AccessDenyReason(rawValue: 4)
     public static let operationNotPreapproved = AccessDenyReason(rawValue: 5)
     public static let tenantServiceMismatch = AccessDenyReason(rawValue: 6)
+    public static let unknownOperator = AccessDenyReason(rawValue: 7)
+    public static let operatorSuspended = AccessDenyReason(rawValue: 8)
+    public static let requestExpired = AccessDenyReason(rawValue: 9)
     public static let names: [Int32: String] = [
         0: "ACCESS_DENY_REASON_UNSPECIFIED",
         1: "ACCESS_DENY_REASON_NO_GRANT",
@@ -159,6 +162,39 @@ public struct AccessDenyReason: ProtoEnum {
         4: "ACCESS_DENY_REASON_REVOKED",
         5: "ACCESS_DENY_REASON_OPERATION_NOT_PREAPPROVED",
         6: "ACCESS_DENY_REASON_TENANT_SERVICE_MISMATCH",
+        7: "ACCESS_DENY_REASON_UNKNOWN_OPERATOR",
+        8: "ACCESS_DENY_REASON_OPERATOR_SUSPENDED",
+        9: "ACCESS_DENY_REASON_REQUEST_EXPIRED",
+    ]
+}
+
+/// What an audit record is about. A lifecycle activity such as CustomerApprove
+/// only ever appears with `.lifecycle`; operator actions carry the operation's
+/// name as their activity and `.operatorAction`.
+public struct AuditKind: ProtoEnum {
+    public var rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+    public static let unspecified = AuditKind(rawValue: 0)
+    public static let lifecycle = AuditKind(rawValue: 1)
+    public static let operatorAction = AuditKind(rawValue: 2)
+    public static let roleChange = AuditKind(rawValue: 3)
+    public static let settings = AuditKind(rawValue: 4)
+    public static let principal = AuditKind(rawValue: 5)
+    public static let token = AuditKind(rawValue: 6)
+    public static let tenant = AuditKind(rawValue: 7)
+    public static let operation = AuditKind(rawValue: 8)
+    public static let enrollment = AuditKind(rawValue: 9)
+    public static let names: [Int32: String] = [
+        0: "AUDIT_KIND_UNSPECIFIED",
+        1: "AUDIT_KIND_LIFECYCLE",
+        2: "AUDIT_KIND_OPERATOR_ACTION",
+        3: "AUDIT_KIND_ROLE_CHANGE",
+        4: "AUDIT_KIND_SETTINGS",
+        5: "AUDIT_KIND_PRINCIPAL",
+        6: "AUDIT_KIND_TOKEN",
+        7: "AUDIT_KIND_TENANT",
+        8: "AUDIT_KIND_OPERATION",
+        9: "AUDIT_KIND_ENROLLMENT",
     ]
 }
 extension ProtoEnum {

@@ -26,17 +26,21 @@ public struct ProtoDecodeError: Error, Hashable, CustomStringConvertible {
         enum Base: Hashable, Sendable {
             case malformed
             case invalidUTF8
+            case embeddedNUL
         }
         let base: Base
         /// libprotobuf-c refused the bytes: truncated, bad wire type, bad varint, and so on.
         public static let malformed = Code(base: .malformed)
         /// A string field held bytes that are not UTF-8.
         public static let invalidUTF8 = Code(base: .invalidUTF8)
+        /// A string field held U+0000, which no Lockbox string may contain.
+        public static let embeddedNUL = Code(base: .embeddedNUL)
 
         public var description: String {
             switch base {
             case .malformed: "malformed"
             case .invalidUTF8: "invalidUTF8"
+            case .embeddedNUL: "embeddedNUL"
             }
         }
     }
@@ -54,6 +58,7 @@ public struct ProtoDecodeError: Error, Hashable, CustomStringConvertible {
         switch code.base {
         case .malformed: "cannot decode \(messageName): malformed protobuf"
         case .invalidUTF8: "cannot decode \(messageName): a string field is not valid UTF-8"
+        case .embeddedNUL: "cannot decode \(messageName): a string field contains U+0000"
         }
     }
 }

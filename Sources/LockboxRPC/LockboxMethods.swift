@@ -43,16 +43,31 @@ public enum LockboxMethods {
 
     // Administration.
     public static let createTenant = UnaryMethod<CreateTenantRequest, CreateTenantResponse>(service + "/CreateTenant")
+    public static let issueEnrollmentCode = UnaryMethod<IssueEnrollmentCodeRequest, EnrollmentCode>(
+        service + "/IssueEnrollmentCode"
+    )
+    public static let enrollTenantAdmin = UnaryMethod<EnrollTenantAdminRequest, EnrollTenantAdminResponse>(
+        service + "/EnrollTenantAdmin"
+    )
     public static let getTenantSettings = UnaryMethod<GetTenantSettingsRequest, TenantSettings>(
         service + "/GetTenantSettings"
     )
-    public static let setTenantSettings = UnaryMethod<TenantSettings, TenantSettings>(service + "/SetTenantSettings")
+    public static let setTenantSettings = UnaryMethod<SetTenantSettingsRequest, TenantSettings>(
+        service + "/SetTenantSettings"
+    )
+    public static let setLockboxEnabled = UnaryMethod<SetLockboxEnabledRequest, TenantSettings>(
+        service + "/SetLockboxEnabled"
+    )
     public static let createPrincipal = UnaryMethod<CreatePrincipalRequest, Principal>(service + "/CreatePrincipal")
     public static let listPrincipals = UnaryMethod<ListPrincipalsRequest, ListPrincipalsResponse>(
         service + "/ListPrincipals"
     )
     public static let issueToken = UnaryMethod<IssueTokenRequest, IssuedToken>(service + "/IssueToken")
     public static let revokeToken = UnaryMethod<RevokeTokenRequest, Token>(service + "/RevokeToken")
+    public static let suspendPrincipal = UnaryMethod<SuspendPrincipalRequest, Principal>(service + "/SuspendPrincipal")
+    public static let reactivatePrincipal = UnaryMethod<ReactivatePrincipalRequest, Principal>(
+        service + "/ReactivatePrincipal"
+    )
     public static let assignRole = UnaryMethod<RoleAssignment, RoleAssignment>(service + "/AssignRole")
     public static let removeRole = UnaryMethod<RoleAssignment, RoleAssignment>(service + "/RemoveRole")
     public static let listRoleAssignments = UnaryMethod<ListRoleAssignmentsRequest, ListRoleAssignmentsResponse>(
@@ -71,8 +86,9 @@ public enum LockboxMethods {
         listAccessRequests.erased, watchAccessRequests.erased, decideInternal.erased, decideCustomer.erased,
         revokeAccess.erased, checkAccess.erased, listGrants.erased, listPreapprovedOperations.erased,
         addPreapprovedOperation.erased, removePreapprovedOperation.erased, createTenant.erased,
-        getTenantSettings.erased, setTenantSettings.erased, createPrincipal.erased, listPrincipals.erased,
-        issueToken.erased, revokeToken.erased, assignRole.erased, removeRole.erased, listRoleAssignments.erased,
-        searchAudit.erased, exportAudit.erased,
+        issueEnrollmentCode.erased, enrollTenantAdmin.erased, getTenantSettings.erased, setTenantSettings.erased,
+        setLockboxEnabled.erased, createPrincipal.erased, suspendPrincipal.erased, reactivatePrincipal.erased,
+        listPrincipals.erased, issueToken.erased, revokeToken.erased, assignRole.erased, removeRole.erased,
+        listRoleAssignments.erased, searchAudit.erased, exportAudit.erased,
     ]
 }

@@ -42,7 +42,7 @@ struct AccessAPI: Sendable {
         try InputLimits.checkOperation(request.operation)
         try InputLimits.checkIP(request.clientIP, field: "client_ip")
 
-        let candidates = try grants.checkCandidates(
+        let facts = try grants.checkFacts(
             operatorID: request.operatorID,
             tenantID: request.tenantID,
             service: service,
@@ -50,7 +50,7 @@ struct AccessAPI: Sendable {
             nowMs: call.nowMs,
             call.db
         )
-        let decision = try AccessCheck.decide(candidates: candidates, nowMs: call.nowMs) {
+        let decision = try AccessCheck.decide(facts, nowMs: call.nowMs) {
             try grants.denialFacts(
                 operatorID: request.operatorID,
                 tenantID: request.tenantID,
@@ -59,28 +59,37 @@ struct AccessAPI: Sendable {
                 call.db
             )
         }
-        let reason: String
+        var details: [String: JSONValue] = [
+            "operator_id": .string(request.operatorID),
+            "service": .string(service.rawValue),
+            "allowed": .bool(decision.isAllowed),
+            "checked_by": .string(call.caller.id),
+            "checked_by_ip": .string(call.caller.ip),
+        ]
+        var actorID = request.operatorID
+        var actorDisplay = AuditEntry.providerOperatorDisplay
         switch decision {
-        case .allowed: reason = "ALLOWED"
-        case .denied(let why, _): reason = why.rawValue
+        case .allowed:
+            details["reason"] = .string("ALLOWED")
+        case .denied(let why, _):
+            details["reason"] = .string(why.rawValue)
+            if why == .unknownOperator {
+                // Not an operator: the record is the service's, and names who it asked about,
+                // so that no one else's id appears as the actor of an operator action.
+                actorID = call.caller.id
+                actorDisplay = call.caller.displayName
+            }
         }
         try audit.append(
             AuditEntry(
                 tenantID: request.tenantID,
-                actorID: request.operatorID,
-                actorDisplay: AuditEntry.providerOperatorDisplay,
+                kind: .operatorAction,
+                actorID: actorID,
+                actorDisplay: actorDisplay,
                 actorIP: request.clientIP,
                 activity: request.operation,
                 item: decision.requestID,
-                details: [
-                    "kind": .string("operator_action"),
-                    "operator_id": .string(request.operatorID),
-                    "service": .string(service.rawValue),
-                    "allowed": .bool(decision.isAllowed),
-                    "reason": .string(reason),
-                    "checked_by": .string(call.caller.id),
-                    "checked_by_ip": .string(call.caller.ip),
-                ]
+                details: details
             ),
             nowMs: call.nowMs,
             call.db
@@ -97,7 +106,7 @@ struct AccessAPI: Sendable {
             guard operatorID == nil || operatorID == own else { throw DomainError.permissionDenied }
             operatorID = own
         }
-        let unended = try grants.unended(
+        let open = try grants.openGrants(
             tenantID: scope.tenantID,
             operatorID: operatorID,
             nowMs: call.nowMs,
@@ -105,7 +114,7 @@ struct AccessAPI: Sendable {
             call.db
         )
         return ListGrantsResponse(
-            grants: unended.filter { $0.isActive(nowMs: call.nowMs) }.map { $0.proto(nowMs: call.nowMs) }
+            grants: open.filter { $0.isActive(nowMs: call.nowMs) }.map { $0.proto(nowMs: call.nowMs) }
         )
     }
 
@@ -138,6 +147,7 @@ struct AccessAPI: Sendable {
             AuditEntry(
                 by: call.caller,
                 tenantID: "",
+                kind: .operation,
                 activity: Activity.operationAdded,
                 details: ["service": .string(service.rawValue), "operation": .string(request.operation)]
             ),
@@ -157,6 +167,7 @@ struct AccessAPI: Sendable {
             AuditEntry(
                 by: call.caller,
                 tenantID: "",
+                kind: .operation,
                 activity: Activity.operationRemoved,
                 details: ["service": .string(service.rawValue), "operation": .string(removed.operation)]
             ),

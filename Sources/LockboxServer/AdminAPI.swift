@@ -9,12 +9,31 @@ struct AdminAPI: Sendable {
     let tenants: any TenantStore
     let principals: any PrincipalStore
     let tokens: any TokenStore
+    let enrollment: any EnrollmentStore
+    let requests: any RequestStore
+    let grants: any GrantStore
     let audit: any AuditStore
+    let transitions: TransitionWriter
     let policy: Policy
 
     func register(on router: inout RPCRouter) {
         router.register(LockboxMethods.createTenant) { request, context in
             try await gate.unary(context) { call in try createTenant(request, call) }
+        }
+        router.register(LockboxMethods.issueEnrollmentCode) { request, context in
+            try await gate.unary(context) { call in try issueEnrollmentCode(request, call) }
+        }
+        router.register(LockboxMethods.enrollTenantAdmin) { request, context in
+            try await gate.open(context) { call in try enroll(request, call) }
+        }
+        router.register(LockboxMethods.setLockboxEnabled) { request, context in
+            try await gate.unary(context) { call in try setLockboxEnabled(request, call) }
+        }
+        router.register(LockboxMethods.suspendPrincipal) { request, context in
+            try await gate.unary(context) { call in try suspend(request, call) }
+        }
+        router.register(LockboxMethods.reactivatePrincipal) { request, context in
+            try await gate.unary(context) { call in try reactivate(request, call) }
         }
         router.register(LockboxMethods.getTenantSettings) { request, context in
             try await gate.unary(context) { call in try settings(request, call) }
@@ -47,25 +66,21 @@ struct AdminAPI: Sendable {
 
     // MARK: Tenants
 
+    /// Creates a tenant with no principal at all, and a single-use enrollment code for its
+    /// first global admin: the provider never holds a credential of the customer's.
     func createTenant(_ request: CreateTenantRequest, _ call: Call) throws -> CreateTenantResponse {
         try InputLimits.checkTenantID(request.tenantID)
         try InputLimits.check(request.displayName, field: "display_name", max: InputLimits.displayNameLength)
-        try InputLimits.check(
-            request.adminDisplayName,
-            field: "admin_display_name",
-            max: InputLimits.displayNameLength
-        )
         guard try tenants.create(id: request.tenantID, displayName: request.displayName, nowMs: call.nowMs, call.db)
         else { throw DomainError(.alreadyExists, "tenant \(request.tenantID) already exists") }
         try record(
             call,
             tenant: request.tenantID,
+            .tenant,
             Activity.tenantCreated,
             ["display_name": .string(request.displayName)]
         )
-        let adminID = try newPrincipal(displayName: request.adminDisplayName, tenantID: request.tenantID, call)
-        try assign(.globalAdmin, to: adminID, tenantID: request.tenantID, call)
-        let token = try newToken(principalID: adminID, tenantID: request.tenantID, ttlSeconds: 0, call)
+        let code = try newEnrollmentCode(for: request.tenantID, call)
         return CreateTenantResponse(
             tenant: Tenant(
                 id: request.tenantID,
@@ -73,9 +88,132 @@ struct AdminAPI: Sendable {
                 settings: try rules(of: request.tenantID, call).proto(tenantID: request.tenantID),
                 createdAtMs: call.nowMs
             ),
-            admin: try principal(adminID, call).proto,
-            adminToken: token
+            enrollment: code
         )
+    }
+
+    /// A new code for a tenant whose first code was lost before anyone redeemed it. Only while
+    /// the tenant has no global admin: after that, its own admins manage its principals.
+    func issueEnrollmentCode(_ request: IssueEnrollmentCodeRequest, _ call: Call) throws -> EnrollmentCode {
+        try InputLimits.check(request.tenantID, field: "tenant_id", max: InputLimits.idLength)
+        try Authorization.require(call.caller, .issueEnrollmentCode, on: .tenant(request.tenantID))
+        guard try tenants.rules(tenantID: request.tenantID, lock: true, call.db) != nil else {
+            throw DomainError.notFound("no such tenant")
+        }
+        guard try principals.holders(of: .globalAdmin, tenantID: request.tenantID, call.db) == 0 else {
+            throw DomainError(
+                .failedPrecondition,
+                "the tenant has a global admin; only its own admins add principals to it"
+            )
+        }
+        return try newEnrollmentCode(for: request.tenantID, call)
+    }
+
+    private func newEnrollmentCode(for tenantID: String, _ call: Call) throws -> EnrollmentCode {
+        let secret = Credentials.newEnrollmentCode()
+        let code = EnrollmentCodeRecord(
+            id: Credentials.newID("enr"),
+            tenantID: tenantID,
+            issuedBy: call.caller.id,
+            issuedAtMs: call.nowMs,
+            expiresAtMs: call.nowMs + policy.enrollmentCodeLifetimeSeconds * 1000
+        )
+        try enrollment.issue(code, secretHash: Credentials.hash(secret), call.db)
+        try record(
+            call,
+            tenant: tenantID,
+            .enrollment,
+            Activity.enrollmentCodeIssued,
+            ["code_id": .string(code.id), "expires_at_ms": .int(code.expiresAtMs)]
+        )
+        return EnrollmentCode(tenantID: tenantID, code: secret, expiresAtMs: code.expiresAtMs)
+    }
+
+    /// Redeems an enrollment code: the tenant's first global admin is created with their own
+    /// token, which nobody else sees. A wrong, expired, superseded or spent code is refused,
+    /// and the refusal is recorded in the tenant's audit log.
+    func enroll(_ request: EnrollTenantAdminRequest, _ call: OpenCall) throws
+        -> Result<EnrollTenantAdminResponse, DomainError>
+    {
+        try InputLimits.check(request.tenantID, field: "tenant_id", max: InputLimits.idLength)
+        try InputLimits.check(request.code, field: "code", max: InputLimits.idLength)
+        try InputLimits.check(request.displayName, field: "display_name", max: InputLimits.displayNameLength)
+        let invalid = DomainError(.unauthenticated, "this enrollment code is not valid for this tenant")
+        // Serializes redemptions of the tenant's codes, and with IssueEnrollmentCode.
+        guard try tenants.rules(tenantID: request.tenantID, lock: true, call.db) != nil else {
+            return .failure(invalid)
+        }
+        func refuse(_ error: DomainError, _ details: [String: JSONValue]) throws -> Result<
+            EnrollTenantAdminResponse, DomainError
+        > {
+            var details = details
+            details["reason"] = .string(error.message)
+            try audit.append(
+                AuditEntry(
+                    tenantID: request.tenantID,
+                    kind: .enrollment,
+                    actorID: "",
+                    actorDisplay: "Unauthenticated caller",
+                    actorIP: call.peerIP,
+                    activity: Activity.enrollmentRefused,
+                    details: details
+                ),
+                nowMs: call.nowMs,
+                call.db
+            )
+            return .failure(error)
+        }
+        guard
+            Credentials.isWellFormedEnrollmentCode(request.code),
+            let code = try enrollment.find(
+                tenantID: request.tenantID,
+                secretHash: Credentials.hash(request.code),
+                call.db
+            )
+        else { return try refuse(invalid, [:]) }
+        if let refusal = code.refusal(nowMs: call.nowMs) {
+            return try refuse(refusal, ["code_id": .string(code.id)])
+        }
+        guard try principals.holders(of: .globalAdmin, tenantID: request.tenantID, call.db) == 0 else {
+            return try refuse(
+                DomainError(.failedPrecondition, "the tenant has a global admin already"),
+                ["code_id": .string(code.id)]
+            )
+        }
+        let adminID = Credentials.newID("p")
+        let admin = Caller(
+            id: adminID,
+            displayName: request.displayName,
+            tenantID: request.tenantID,
+            assignments: [Caller.Assignment(role: .globalAdmin, tenantID: request.tenantID)],
+            ip: call.peerIP
+        )
+        let acting = Call(caller: admin, db: call.db, nowMs: call.nowMs, idempotencyKey: "")
+        try principals.create(
+            id: adminID,
+            tenantID: request.tenantID,
+            displayName: request.displayName,
+            nowMs: call.nowMs,
+            call.db
+        )
+        try record(
+            acting,
+            tenant: request.tenantID,
+            .principal,
+            Activity.principalCreated,
+            ["principal_id": .string(adminID), "display_name": .string(request.displayName)]
+        )
+        try assign(.globalAdmin, to: adminID, tenantID: request.tenantID, acting)
+        try enrollment.redeem(tenantID: request.tenantID, codeID: code.id, by: adminID, nowMs: call.nowMs, call.db)
+        try record(
+            acting,
+            tenant: request.tenantID,
+            .enrollment,
+            Activity.tenantAdminEnrolled,
+            ["code_id": .string(code.id), "principal_id": .string(adminID)]
+        )
+        let token = try newToken(principalID: adminID, tenantID: request.tenantID, ttlSeconds: 0, acting)
+        return .success(EnrollTenantAdminResponse(admin: try principal(adminID, acting).proto, token: token))
     }
 
     func settings(_ request: GetTenantSettingsRequest, _ call: Call) throws -> TenantSettings {
@@ -84,33 +222,66 @@ struct AdminAPI: Sendable {
         return try rules(of: request.tenantID, call).proto(tenantID: request.tenantID)
     }
 
-    func setSettings(_ request: TenantSettings, _ call: Call) throws -> TenantSettings {
+    /// Changes the settings that are present in the request, and only those. The lockbox is
+    /// switched with ``setLockboxEnabled(_:_:)``, never here.
+    func setSettings(_ request: SetTenantSettingsRequest, _ call: Call) throws -> TenantSettings {
         try InputLimits.check(request.tenantID, field: "tenant_id", max: InputLimits.idLength)
         try Authorization.require(call.caller, .writeTenantSettings, on: .tenant(request.tenantID))
-        if request.approvalWindowSeconds != 0 { try policy.validateApprovalWindow(request.approvalWindowSeconds) }
-        if request.maxAccessDurationSeconds != 0 { try policy.validateTenantCap(request.maxAccessDurationSeconds) }
+        if let window = request.approvalWindowSeconds { try policy.validateApprovalWindow(window.value) }
+        if let cap = request.maxAccessDurationSeconds { try policy.validateTenantCap(cap.value) }
         let before = try rules(of: request.tenantID, call)
         try tenants.update(
             tenantID: request.tenantID,
-            lockboxEnabled: request.lockboxEnabled,
-            approvalWindowSeconds: request.approvalWindowSeconds == 0 ? nil : request.approvalWindowSeconds,
-            maxAccessDurationSeconds: request.maxAccessDurationSeconds == 0 ? nil : request.maxAccessDurationSeconds,
+            lockboxEnabled: nil,
+            approvalWindowSeconds: request.approvalWindowSeconds?.value,
+            maxAccessDurationSeconds: request.maxAccessDurationSeconds?.value,
             call.db
         )
         let after = try rules(of: request.tenantID, call)
-        try record(
-            call,
-            tenant: request.tenantID,
-            Activity.tenantSettingsChanged,
-            [
-                "lockbox_enabled_before": .bool(before.lockboxEnabled), "lockbox_enabled": .bool(after.lockboxEnabled),
-                "approval_window_seconds_before": .int(before.approvalWindowSeconds),
-                "approval_window_seconds": .int(after.approvalWindowSeconds),
-                "max_access_duration_seconds_before": .int(before.maxAccessDurationSeconds),
-                "max_access_duration_seconds": .int(after.maxAccessDurationSeconds),
-            ]
-        )
+        var details: [String: JSONValue] = [:]
+        if let window = request.approvalWindowSeconds {
+            details["approval_window_seconds_before"] = .int(before.approvalWindowSeconds)
+            details["approval_window_seconds"] = .int(window.value)
+        }
+        if let cap = request.maxAccessDurationSeconds {
+            details["max_access_duration_seconds_before"] = .int(before.maxAccessDurationSeconds)
+            details["max_access_duration_seconds"] = .int(cap.value)
+        }
+        if !details.isEmpty {
+            try record(call, tenant: request.tenantID, .settings, Activity.tenantSettingsChanged, details)
+        }
         return after.proto(tenantID: request.tenantID)
+    }
+
+    /// Switches the tenant's lockbox on or off: its own call, its own audit record, and a
+    /// reason required to switch it off.
+    func setLockboxEnabled(_ request: SetLockboxEnabledRequest, _ call: Call) throws -> TenantSettings {
+        try InputLimits.check(request.tenantID, field: "tenant_id", max: InputLimits.idLength)
+        try InputLimits.check(
+            request.reason,
+            field: "reason",
+            max: InputLimits.commentLength,
+            required: !request.enabled
+        )
+        try Authorization.require(call.caller, .writeTenantSettings, on: .tenant(request.tenantID))
+        let before = try rules(of: request.tenantID, call)
+        if before.lockboxEnabled != request.enabled {
+            try tenants.update(
+                tenantID: request.tenantID,
+                lockboxEnabled: request.enabled,
+                approvalWindowSeconds: nil,
+                maxAccessDurationSeconds: nil,
+                call.db
+            )
+            try record(
+                call,
+                tenant: request.tenantID,
+                .settings,
+                request.enabled ? Activity.lockboxEnabled : Activity.lockboxDisabled,
+                ["reason": .string(request.reason)]
+            )
+        }
+        return try rules(of: request.tenantID, call).proto(tenantID: request.tenantID)
     }
 
     private func rules(of tenantID: String, _ call: Call) throws -> TenantRules {
@@ -183,6 +354,7 @@ struct AdminAPI: Sendable {
             try record(
                 call,
                 tenant: token.tenantID ?? "",
+                .token,
                 Activity.tokenRevoked,
                 ["token_id": .string(token.id), "principal_id": .string(token.principalID)]
             )
@@ -190,6 +362,87 @@ struct AdminAPI: Sendable {
         var revoked = token.proto
         revoked.revoked = true
         return revoked
+    }
+
+    /// Suspends a principal: revokes all of its tokens and ends its active grants, in one
+    /// audited transaction. The provider's offboarding; a tenant's global admins may suspend
+    /// their own tenant's principals.
+    func suspend(_ request: SuspendPrincipalRequest, _ call: Call) throws -> Principal {
+        try InputLimits.check(request.principalID, field: "principal_id", max: InputLimits.idLength)
+        try InputLimits.check(request.reason, field: "reason", max: InputLimits.commentLength)
+        let target = try principal(request.principalID, call)
+        try Authorization.require(call.caller, .suspendPrincipals, on: target.target, notFound: "no such principal")
+        guard target.id != call.caller.id else {
+            throw DomainError(.failedPrecondition, "a principal cannot suspend itself")
+        }
+        guard try principals.suspend(id: target.id, nowMs: call.nowMs, call.db) else {
+            throw DomainError(.failedPrecondition, "the principal is suspended already")
+        }
+        let revokedTokens = try tokens.revokeAll(principalID: target.id, nowMs: call.nowMs, call.db)
+        // Its grants end as a revocation would end them, each with its own lifecycle record.
+        var endedGrants: [String] = []
+        let open = try grants.openGrants(
+            tenantID: nil,
+            operatorID: target.id,
+            nowMs: call.nowMs,
+            limit: 10_000,
+            call.db
+        )
+        for grant in open where grant.isActive(nowMs: call.nowMs) {
+            guard let stored = try requests.find(id: grant.requestID, lock: true, call.db),
+                let rules = try tenants.rules(tenantID: stored.tenantID, call.db)
+            else { continue }
+            let transition = try Lifecycle.transition(
+                .revoke,
+                facts: stored.facts,
+                actor: .providerAdmin(call.caller.id),
+                nowMs: call.nowMs,
+                rules: rules,
+                policy: policy
+            )
+            try transitions.write(
+                transition,
+                of: stored,
+                update: RequestUpdate(state: transition.to),
+                details: ["reason": .string("operator suspended: " + request.reason)],
+                by: call.caller,
+                nowMs: call.nowMs,
+                call.db
+            )
+            endedGrants.append(stored.id)
+        }
+        try record(
+            call,
+            tenant: target.tenantID ?? "",
+            .principal,
+            Activity.principalSuspended,
+            [
+                "principal_id": .string(target.id), "reason": .string(request.reason),
+                "tokens_revoked": .int(Int64(revokedTokens.count)),
+                "grants_ended": .string(endedGrants.joined(separator: ",")),
+            ]
+        )
+        return try principal(target.id, call).proto
+    }
+
+    /// Lets a suspended principal authenticate again. Its tokens and grants stay ended: it
+    /// needs a new token, and an operator new requests.
+    func reactivate(_ request: ReactivatePrincipalRequest, _ call: Call) throws -> Principal {
+        try InputLimits.check(request.principalID, field: "principal_id", max: InputLimits.idLength)
+        try InputLimits.check(request.reason, field: "reason", max: InputLimits.commentLength, required: false)
+        let target = try principal(request.principalID, call)
+        try Authorization.require(call.caller, .suspendPrincipals, on: target.target, notFound: "no such principal")
+        guard try principals.reactivate(id: target.id, call.db) else {
+            throw DomainError(.failedPrecondition, "the principal is not suspended")
+        }
+        try record(
+            call,
+            tenant: target.tenantID ?? "",
+            .principal,
+            Activity.principalReactivated,
+            ["principal_id": .string(target.id), "reason": .string(request.reason)]
+        )
+        return try principal(target.id, call).proto
     }
 
     private func principal(_ id: String, _ call: Call) throws -> PrincipalRecord {
@@ -205,6 +458,7 @@ struct AdminAPI: Sendable {
         try record(
             call,
             tenant: tenantID ?? "",
+            .principal,
             Activity.principalCreated,
             ["principal_id": .string(id), "display_name": .string(displayName)]
         )
@@ -226,6 +480,7 @@ struct AdminAPI: Sendable {
         try record(
             call,
             tenant: tenantID ?? "",
+            .token,
             Activity.tokenIssued,
             [
                 "token_id": .string(token.id), "principal_id": .string(principalID),
@@ -269,6 +524,7 @@ struct AdminAPI: Sendable {
         try record(
             call,
             tenant: request.tenantID,
+            .roleChange,
             Activity.roleRemoved,
             ["principal_id": .string(request.principalID), "role": .string(role.rawValue)]
         )
@@ -321,14 +577,21 @@ struct AdminAPI: Sendable {
         try record(
             call,
             tenant: tenantID,
+            .roleChange,
             Activity.roleAssigned,
             ["principal_id": .string(principalID), "role": .string(role.rawValue)]
         )
     }
 
-    private func record(_ call: Call, tenant: String, _ activity: String, _ details: [String: JSONValue]) throws {
+    private func record(
+        _ call: Call,
+        tenant: String,
+        _ kind: LockboxCore.AuditKind,
+        _ activity: String,
+        _ details: [String: JSONValue]
+    ) throws {
         try audit.append(
-            AuditEntry(by: call.caller, tenantID: tenant, activity: activity, details: details),
+            AuditEntry(by: call.caller, tenantID: tenant, kind: kind, activity: activity, details: details),
             nowMs: call.nowMs,
             call.db
         )

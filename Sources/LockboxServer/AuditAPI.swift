@@ -40,6 +40,7 @@ struct AuditAPI: Sendable {
         }
         let filter = AuditFilter(
             tenantID: tenant,
+            kind: try LockboxCore.AuditKind.filter(request.kind),
             fromMs: request.fromMs,
             toMs: request.toMs == 0 ? .max : request.toMs,
             activity: request.activity.isEmpty ? nil : request.activity,
@@ -63,12 +64,13 @@ struct AuditAPI: Sendable {
         context: RPCCallContext,
         writer: RPCStreamWriter<AuditExportChunk>
     ) async throws {
-        let caller = try await gate.admit(context)
-        let tenant = try await gate.guarded(context.method) { try scope(caller, requested: request.tenantID) }
         let csv = request.format == .csv
         guard request.format == .csv || request.format == .jsonLines || request.format == .unspecified else {
             throw RPCError.invalidArgument("format must be JSON_LINES or CSV")
         }
+        // Checked before the first byte is sent, and again with every page below.
+        let caller = try await gate.admit(context)
+        let tenant = try await gate.guarded(context.method) { try scope(caller, requested: request.tenantID) }
         let filter = AuditFilter(
             tenantID: tenant,
             fromMs: request.fromMs,
@@ -81,8 +83,14 @@ struct AuditAPI: Sendable {
         var after: Int64 = 0
         while true {
             let cursor = after
-            let records = try await gate.read(context) { db in
-                try audit.page(filter, afterID: cursor, limit: Self.exportPageSize, db)
+            // Each page passes the gate again, in the transaction that reads it: a token revoked
+            // or a role removed since the export began ends it with UNAUTHENTICATED or
+            // PERMISSION_DENIED before another record is read.
+            let records = try await gate.unary(context) { call in
+                guard try scope(call.caller, requested: request.tenantID) == tenant else {
+                    throw DomainError.permissionDenied
+                }
+                return try audit.page(filter, afterID: cursor, limit: Self.exportPageSize, call.db)
             }
             if records.isEmpty { break }
             var text = ""

@@ -4,7 +4,7 @@ import LockboxCore
 /// The export formats of the audit log. One is made per export, so its date formatter and
 /// JSON coders serve every line of it rather than being built again for each record.
 struct AuditFormat {
-    static let csvHeader = "id,time,tenant_id,actor_id,actor_display,actor_ip,activity,item,decision,details\n"
+    static let csvHeader = "id,time,tenant_id,kind,actor_id,actor_display,actor_ip,activity,item,decision,details\n"
 
     private let timeFormatter: ISO8601DateFormatter
     private let encoder: JSONEncoder
@@ -32,8 +32,9 @@ struct AuditFormat {
 
     static func csvField(_ value: String) -> String {
         var value = value
-        // Cells that a spreadsheet would run as a formula are quoted with a leading apostrophe.
-        if let first = value.first, "=+-@".contains(first) { value = "'" + value }
+        // Cells that a spreadsheet would run as a formula (or that start with a tab or a
+        // carriage return, which some import as one) are neutralised with a leading apostrophe.
+        if let first = value.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) { value = "'" + value }
         guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) || value.hasPrefix("'")
         else { return value }
         return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
@@ -41,7 +42,8 @@ struct AuditFormat {
 
     func csvLine(_ record: StoredAuditRecord) -> String {
         [
-            String(record.id), isoTime(record.timeMs), record.tenantID, record.actorID, record.actorDisplay,
+            String(record.id), isoTime(record.timeMs), record.tenantID, record.kind?.rawValue ?? "", record.actorID,
+            record.actorDisplay,
             record.actorIP, record.activity, record.item, Self.decisionName(record.decision), record.detailsJSON,
         ].map(Self.csvField).joined(separator: ",") + "\n"
     }
@@ -51,6 +53,7 @@ struct AuditFormat {
             var id: Int64
             var time: String
             var tenant_id: String
+            var kind: String
             var actor_id: String
             var actor_display: String
             var actor_ip: String
@@ -68,6 +71,7 @@ struct AuditFormat {
             id: record.id,
             time: isoTime(record.timeMs),
             tenant_id: record.tenantID,
+            kind: record.kind?.rawValue ?? "",
             actor_id: record.actorID,
             actor_display: record.actorDisplay,
             actor_ip: record.actorIP,

@@ -46,17 +46,22 @@ public enum Bootstrap {
             )
             _ = try stores.principals.assign(assignment, db)
             try stores.tokens.insert(token, secretHash: Credentials.hash(secret), db)
-            for (activity, details) in [
+            let records: [(AuditKind, String, [String: JSONValue])] = [
                 (
-                    Activity.principalCreated,
-                    ["principal_id": JSONValue.string(id), "display_name": .string(displayName)]
+                    .principal, Activity.principalCreated,
+                    ["principal_id": .string(id), "display_name": .string(displayName)]
                 ),
-                (Activity.roleAssigned, ["principal_id": .string(id), "role": .string(Role.providerAdmin.rawValue)]),
-                (Activity.tokenIssued, ["principal_id": .string(id), "token_id": .string(token.id)]),
-            ] {
+                (
+                    .roleChange, Activity.roleAssigned,
+                    ["principal_id": .string(id), "role": .string(Role.providerAdmin.rawValue)]
+                ),
+                (.token, Activity.tokenIssued, ["principal_id": .string(id), "token_id": .string(token.id)]),
+            ]
+            for (kind, activity, details) in records {
                 try stores.audit.append(
                     AuditEntry(
                         tenantID: "",
+                        kind: kind,
                         actorID: "bootstrap",
                         actorDisplay: "lockboxd bootstrap",
                         actorIP: "",

@@ -110,6 +110,34 @@ extension LockboxCore.AccessDenyReason {
         case .revoked: .revoked
         case .operationNotPreapproved: .operationNotPreapproved
         case .tenantServiceMismatch: .tenantServiceMismatch
+        case .unknownOperator: .unknownOperator
+        case .operatorSuspended: .operatorSuspended
+        case .requestExpired: .requestExpired
+        }
+    }
+}
+
+extension LockboxCore.AuditKind {
+    /// nil for AUDIT_KIND_UNSPECIFIED (any); INVALID_ARGUMENT for an unknown one.
+    static func filter(_ proto: LockboxProto.AuditKind) throws(DomainError) -> LockboxCore.AuditKind? {
+        guard proto != .unspecified else { return nil }
+        guard let kind = allCases.first(where: { $0.proto == proto }) else {
+            throw DomainError.invalidArgument("unknown audit kind \(proto)")
+        }
+        return kind
+    }
+
+    var proto: LockboxProto.AuditKind {
+        switch self {
+        case .lifecycle: .lifecycle
+        case .operatorAction: .operatorAction
+        case .roleChange: .roleChange
+        case .settings: .settings
+        case .principal: .principal
+        case .token: .token
+        case .tenant: .tenant
+        case .operation: .operation
+        case .enrollment: .enrollment
         }
     }
 }
@@ -212,7 +240,8 @@ extension PrincipalRecord {
             displayName: displayName,
             tenantID: tenantID ?? "",
             roles: roles.map(\.proto),
-            createdAtMs: createdAtMs
+            createdAtMs: createdAtMs,
+            suspendedAtMs: suspendedAtMs ?? 0
         )
     }
 }
@@ -252,7 +281,8 @@ extension StoredAuditRecord {
             activity: activity,
             item: item,
             decision: decision.proto,
-            detailsJSON: detailsJSON
+            detailsJSON: detailsJSON,
+            kind: kind?.proto ?? .unspecified
         )
     }
 }

@@ -25,6 +25,18 @@ enum Credentials {
 
     static func hash(_ secret: String) -> [UInt8] { Hashing.sha256(secret) }
 
+    static let enrollmentPrefix = "lbxe_"
+
+    /// A new enrollment code: 256 random bits, like a token, under its own prefix so that
+    /// neither can be mistaken for the other.
+    static func newEnrollmentCode() -> String {
+        enrollmentPrefix + newSecret().dropFirst(tokenPrefix.count)
+    }
+
+    static func isWellFormedEnrollmentCode(_ code: String) -> Bool {
+        code.hasPrefix(enrollmentPrefix) && code.utf8.count <= maxTokenLength
+    }
+
     /// A new id such as `req_3f2a…`: a kind and 128 random bits.
     static func newID(_ kind: String) -> String {
         kind + "_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")

@@ -12,6 +12,14 @@ struct Call {
     let idempotencyKey: String
 }
 
+/// What the body of a method without a token gets: its transaction, the server's clock
+/// reading, and the peer IP the socket saw.
+struct OpenCall {
+    let db: PGConnection
+    let nowMs: Int64
+    let peerIP: String
+}
+
 /// Every call's way in, and the one place that authorizes it.
 ///
 /// It authenticates the bearer token against the database (its principal and roles as they
@@ -41,6 +49,22 @@ struct Gatekeeper: Sendable {
         }
     }
 
+    /// Runs the body of a method that takes no token (its request carries its own credential,
+    /// as an enrollment code does) in one transaction. The body returns its refusal instead of
+    /// throwing it, so that what it recorded of the refusal commits.
+    func open<Value: Sendable>(
+        _ context: RPCCallContext,
+        _ body: @escaping @Sendable (OpenCall) throws -> Result<Value, DomainError>
+    ) async throws(RPCError) -> Value {
+        guard MethodPermissions.open.contains(context.method) else { throw RPCError.permissionDenied() }
+        let outcome = try await guarded(context.method) {
+            try await pool.transaction { db in
+                try body(OpenCall(db: db, nowMs: clock.nowMillis(), peerIP: context.peerIP))
+            }
+        }
+        return try guarded(context.method) { try outcome.get() }
+    }
+
     /// Authenticates and admits the caller in a transaction of its own: the start of a stream,
     /// and each time a stream checks again that its caller may still read.
     func admit(_ context: RPCCallContext) async throws(RPCError) -> Caller {
@@ -62,6 +86,14 @@ struct Gatekeeper: Sendable {
     func guarded<Value>(_ method: String, _ body: () async throws -> Value) async throws(RPCError) -> Value {
         do {
             return try await body()
+        } catch {
+            throw rpcError(error, method: method)
+        }
+    }
+
+    func guarded<Value>(_ method: String, _ body: () throws -> Value) throws(RPCError) -> Value {
+        do {
+            return try body()
         } catch {
             throw rpcError(error, method: method)
         }
@@ -97,6 +129,7 @@ struct Gatekeeper: Sendable {
             case .failedPrecondition: return RPCError(.failedPrecondition, error.message)
             case .notFound: return RPCError(.notFound, error.message)
             case .alreadyExists: return RPCError(.alreadyExists, error.message)
+            case .unauthenticated: return RPCError(.unauthenticated, error.message)
             default: return RPCError(.permissionDenied, error.message)
             }
         case let error as StoreError:

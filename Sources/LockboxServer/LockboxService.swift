@@ -39,12 +39,13 @@ public struct LockboxService: Sendable {
         logger: Logger
     ) {
         let gate = Gatekeeper(pool: pool, tokens: stores.tokens, clock: clock, logger: logger)
+        let transitions = TransitionWriter(requests: stores.requests, grants: stores.grants, audit: stores.audit)
         requests = RequestsAPI(
             gate: gate,
             requests: stores.requests,
-            grants: stores.grants,
             tenants: stores.tenants,
             audit: stores.audit,
+            transitions: transitions,
             policy: configuration.policy,
             notifier: notifier
         )
@@ -54,7 +55,11 @@ public struct LockboxService: Sendable {
             tenants: stores.tenants,
             principals: stores.principals,
             tokens: stores.tokens,
+            enrollment: stores.enrollment,
+            requests: stores.requests,
+            grants: stores.grants,
             audit: stores.audit,
+            transitions: transitions,
             policy: configuration.policy
         )
         auditing = AuditAPI(gate: gate, audit: stores.audit)

@@ -4,8 +4,9 @@ import LockboxRPC
 /// The permission each method needs: the one table the ``Gatekeeper`` reads. A method that is
 /// served but missing here is refused to everyone (deny by default).
 enum MethodPermissions {
-    /// Methods anyone may call, without a token.
-    static let open: Set<String> = [LockboxMethods.ping.name]
+    /// Methods that take no token: Ping, and the enrollment of a tenant's first global admin,
+    /// whose request carries its own single-use credential.
+    static let open: Set<String> = [LockboxMethods.ping.name, LockboxMethods.enrollTenantAdmin.name]
 
     static let table: [String: Permission] = [
         LockboxMethods.createAccessRequest.name: .createRequest,
@@ -22,12 +23,16 @@ enum MethodPermissions {
         LockboxMethods.addPreapprovedOperation.name: .manageOperations,
         LockboxMethods.removePreapprovedOperation.name: .manageOperations,
         LockboxMethods.createTenant.name: .createTenant,
+        LockboxMethods.issueEnrollmentCode.name: .issueEnrollmentCode,
         LockboxMethods.getTenantSettings.name: .readTenantSettings,
         LockboxMethods.setTenantSettings.name: .writeTenantSettings,
+        LockboxMethods.setLockboxEnabled.name: .writeTenantSettings,
         LockboxMethods.createPrincipal.name: .managePrincipals,
         LockboxMethods.listPrincipals.name: .managePrincipals,
         LockboxMethods.issueToken.name: .managePrincipals,
         LockboxMethods.revokeToken.name: .managePrincipals,
+        LockboxMethods.suspendPrincipal.name: .suspendPrincipals,
+        LockboxMethods.reactivatePrincipal.name: .suspendPrincipals,
         LockboxMethods.assignRole.name: .manageRoles,
         LockboxMethods.removeRole.name: .manageRoles,
         LockboxMethods.listRoleAssignments.name: .readRoles,

@@ -7,9 +7,9 @@ import LockboxStore
 struct RequestsAPI: Sendable {
     let gate: Gatekeeper
     let requests: any RequestStore
-    let grants: any GrantStore
     let tenants: any TenantStore
     let audit: any AuditStore
+    let transitions: TransitionWriter
     let policy: Policy
     /// Feeds WatchAccessRequests; without one that method answers UNAVAILABLE.
     let notifier: RequestNotifier?
@@ -54,10 +54,6 @@ struct RequestsAPI: Sendable {
             max: InputLimits.idempotencyKeyLength,
             required: false
         )
-        guard let rules = try tenants.rules(tenantID: request.tenantID, call.db) else {
-            throw DomainError.notFound("no such tenant")
-        }
-        try policy.validateDuration(request.requestedDurationSeconds, tenantCap: rules.maxAccessDurationSeconds)
         let new = NewAccessRequest(
             tenantID: request.tenantID,
             service: service,
@@ -66,35 +62,35 @@ struct RequestsAPI: Sendable {
             requestedDurationSeconds: request.requestedDurationSeconds
         )
         let key: String? = call.idempotencyKey.isEmpty ? nil : call.idempotencyKey
+        // A retry is answered from what was stored, before rules that may have changed since
+        // (a lowered tenant cap) are applied again.
+        if let key, let original = try original(new, key: key, call) { return original }
+        guard let rules = try tenants.rules(tenantID: request.tenantID, call.db) else {
+            throw DomainError.notFound("no such tenant")
+        }
+        try policy.validateDuration(request.requestedDurationSeconds, tenantCap: rules.maxAccessDurationSeconds)
         let id = Credentials.newID("req")
-        guard
-            try requests.insert(
-                new,
-                id: id,
-                requesterID: call.caller.id,
-                idempotencyKey: key,
-                nowMs: call.nowMs,
-                call.db
-            )
-        else {
-            // The key was used before: the same request is answered with the original, another is refused.
-            guard let key,
-                let (existing, samePayload) = try requests.find(
-                    requesterID: call.caller.id,
-                    idempotencyKey: key,
-                    payload: new,
-                    call.db
-                )
-            else { throw RPCError.unavailable("try again") }
-            guard samePayload else {
-                throw DomainError(.alreadyExists, "this idempotency key was already used for a different request")
+        let inserted = try requests.insert(
+            new,
+            id: id,
+            requesterID: call.caller.id,
+            idempotencyKey: key,
+            internalDeadlineMs: call.nowMs + policy.internalApprovalWindowSeconds * 1000,
+            nowMs: call.nowMs,
+            call.db
+        )
+        guard inserted else {
+            // A concurrent create with the same key won the insert.
+            guard let key, let original = try original(new, key: key, call) else {
+                throw RPCError.unavailable("try again")
             }
-            return existing.proto(nowMs: call.nowMs)
+            return original
         }
         try audit.append(
             AuditEntry(
                 by: call.caller,
                 tenantID: request.tenantID,
+                kind: .lifecycle,
                 activity: Activity.requestCreated,
                 item: id,
                 details: [
@@ -112,6 +108,23 @@ struct RequestsAPI: Sendable {
             call.db
         )
         return try stored(id, call).proto(nowMs: call.nowMs)
+    }
+
+    /// The request this caller filed before under `key`: the original for the same payload,
+    /// ALREADY_EXISTS for another; nil when the key is new.
+    private func original(_ new: NewAccessRequest, key: String, _ call: Call) throws -> AccessRequest? {
+        guard
+            let (existing, samePayload) = try requests.find(
+                requesterID: call.caller.id,
+                idempotencyKey: key,
+                payload: new,
+                call.db
+            )
+        else { return nil }
+        guard samePayload else {
+            throw DomainError(.alreadyExists, "this idempotency key was already used for a different request")
+        }
+        return existing.proto(nowMs: call.nowMs)
     }
 
     func get(_ request: GetAccessRequestRequest, _ call: Call) throws -> AccessRequest {
@@ -267,43 +280,14 @@ struct RequestsAPI: Sendable {
             rules: rules,
             policy: policy
         )
-        var (update, details) = record(transition)
-        update.customerDeadlineMs = transition.customerDeadlineMs
-        try requests.update(id: requestID, update, nowMs: call.nowMs, call.db)
-        if let window = transition.grant {
-            try grants.insert(
-                GrantRecord(
-                    requestID: requestID,
-                    operatorID: request.requesterID,
-                    tenantID: request.tenantID,
-                    service: request.service,
-                    requestState: transition.to,
-                    window: window
-                ),
-                call.db
-            )
-            details["grant_starts_at_ms"] = .int(window.startsAtMs)
-            details["grant_ends_at_ms"] = .int(window.endsAtMs)
-        }
-        if transition.to == .revoked {
-            try grants.revoke(tenantID: request.tenantID, requestID: requestID, nowMs: call.nowMs, call.db)
-        }
-        details["from"] = .string(transition.from.rawValue)
-        details["to"] = .string(transition.to.rawValue)
-        try audit.append(
-            AuditEntry(
-                by: call.caller,
-                tenantID: request.tenantID,
-                activity: transition.activity,
-                item: requestID,
-                decision: transition.decision,
-                details: details
-            ),
+        let (update, details) = record(transition)
+        try transitions.write(
+            transition,
+            of: request,
+            update: update,
+            details: details,
+            by: call.caller,
             nowMs: call.nowMs,
-            call.db
-        )
-        try ChangeFeed.announce(
-            RequestChange(tenantID: request.tenantID, requestID: requestID, activity: transition.activity),
             call.db
         )
         return try stored(requestID, call).proto(nowMs: call.nowMs)

@@ -74,6 +74,7 @@ public struct Sweeper: Service {
                 try audit.append(
                     AuditEntry(
                         tenantID: request.tenantID,
+                        kind: .lifecycle,
                         actorID: AuditEntry.systemActorID,
                         actorDisplay: AuditEntry.systemActorDisplay,
                         actorIP: "",

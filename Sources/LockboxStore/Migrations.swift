@@ -52,9 +52,79 @@ public enum Migrator {
         return migrations
     }
 
+    /// How a database's schema stands against the migrations a lockboxd knows.
+    public enum SchemaState: Sendable, Hashable {
+        /// Every migration applied, none changed, none unknown.
+        case current
+        /// Some are not applied yet (a `lockboxd migrate` may be on its way): which, for the log.
+        case behind(String)
+    }
+
+    /// Whether the database's schema is exactly `migrations`. Throws `.migration` when an
+    /// applied one changed or one is unknown, `.unavailable` when the database is unreachable.
+    public static func verify(_ migrations: [Migration], pool: PGPool) async throws -> SchemaState {
+        try await pool.withConnection { connection in
+            let table = try connection.query(
+                """
+                SELECT to_regclass('schema_migrations') IS NOT NULL AS present,
+                       CASE WHEN to_regclass('schema_migrations') IS NULL THEN false
+                            ELSE has_table_privilege('schema_migrations', 'SELECT') END AS readable
+                """
+            )
+            guard try table.first?.decode("present", as: Bool.self) == true else {
+                return .behind("the database has no migrations applied")
+            }
+            guard try table.first?.decode("readable", as: Bool.self) == true else {
+                return .behind("this role has not been granted its rights yet (lockboxd migrate --runtime-role)")
+            }
+            let applied = try appliedChecksums(connection)
+            try compare(migrations, applied)
+            if let missing = migrations.first(where: { applied[$0.version] == nil }) {
+                return .behind("migration \(missing.name) is not applied yet")
+            }
+            return .current
+        }
+    }
+
+    static func appliedChecksums(_ connection: PGConnection) throws -> [Int: (name: String, checksum: String)] {
+        let applied = try connection.query("SELECT version, name, checksum FROM schema_migrations ORDER BY version")
+        var checksums: [Int: (String, String)] = [:]
+        for row in applied.rows {
+            checksums[try row.decode("version")] = (try row.decode("name"), try row.decode("checksum"))
+        }
+        return checksums
+    }
+
+    /// Throws when an applied migration changed, or the database has one these files do not.
+    static func compare(_ migrations: [Migration], _ applied: [Int: (name: String, checksum: String)]) throws {
+        for migration in migrations {
+            if let (name, checksum) = applied[migration.version], checksum != migration.checksum {
+                throw StoreError(
+                    .migration,
+                    detail: "migration \(name).sql was changed after it was applied "
+                        + "(applied checksum \(checksum.prefix(12)), file now \(migration.checksum.prefix(12))); "
+                        + "restore the file and add a new migration instead"
+                )
+            }
+        }
+        let known = Set(migrations.map(\.version))
+        if let unknown = applied.keys.sorted().first(where: { !known.contains($0) }) {
+            throw StoreError(
+                .migration,
+                detail: "the database has migration \(unknown) that this lockboxd does not know; "
+                    + "is it older than the schema?"
+            )
+        }
+    }
+
     /// Applies the migrations that are missing; returns the names it applied.
     @discardableResult
-    public static func apply(_ migrations: [Migration], pool: PGPool, logger: Logger) async throws -> [String] {
+    public static func apply(
+        _ migrations: [Migration],
+        pool: PGPool,
+        runtimeRole: String? = nil,
+        logger: Logger
+    ) async throws -> [String] {
         try await pool.withConnection { connection in
             try connection.query("SELECT pg_advisory_lock(\(lockKey))")
             defer { _ = try? connection.query("SELECT pg_advisory_unlock(\(lockKey))") }
@@ -68,29 +138,8 @@ public enum Migrator {
                     )
                     """
             )
-            let applied = try connection.query("SELECT version, name, checksum FROM schema_migrations ORDER BY version")
-            var appliedChecksums: [Int: (String, String)] = [:]
-            for row in applied.rows {
-                appliedChecksums[try row.decode("version")] = (try row.decode("name"), try row.decode("checksum"))
-            }
-            for migration in migrations {
-                if let (name, checksum) = appliedChecksums[migration.version], checksum != migration.checksum {
-                    throw StoreError(
-                        .migration,
-                        detail: "migration \(name).sql was changed after it was applied "
-                            + "(applied checksum \(checksum.prefix(12)), file now \(migration.checksum.prefix(12))); "
-                            + "restore the file and add a new migration instead"
-                    )
-                }
-            }
-            let known = Set(migrations.map(\.version))
-            if let unknown = appliedChecksums.keys.sorted().first(where: { !known.contains($0) }) {
-                throw StoreError(
-                    .migration,
-                    detail:
-                        "the database has migration \(unknown) that this lockboxd does not know; is it older than the schema?"
-                )
-            }
+            let appliedChecksums = try appliedChecksums(connection)
+            try compare(migrations, appliedChecksums)
             var done: [String] = []
             for migration in migrations where appliedChecksums[migration.version] == nil {
                 try connection.execute(script: "BEGIN")
@@ -109,6 +158,17 @@ public enum Migrator {
                 }
                 logger.info("applied migration", metadata: ["migration": "\(migration.name)"])
                 done.append(migration.name)
+            }
+            if let runtimeRole {
+                try connection.execute(script: "BEGIN")
+                do {
+                    try RuntimeRole.grant(to: runtimeRole, connection)
+                    try connection.execute(script: "COMMIT")
+                } catch {
+                    try? connection.execute(script: "ROLLBACK")
+                    throw error
+                }
+                logger.info("granted the runtime role its rights", metadata: ["role": "\(runtimeRole)"])
             }
             return done
         }

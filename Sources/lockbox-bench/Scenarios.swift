@@ -41,8 +41,12 @@ struct World: Sendable {
         let tenant = "bench-\(suffix)"
         let created = try await call(
             LockboxMethods.createTenant,
-            CreateTenantRequest(tenantID: tenant, displayName: "Bench \(suffix)", adminDisplayName: "bench admin"),
+            CreateTenantRequest(tenantID: tenant, displayName: "Bench \(suffix)"),
             token: adminToken
+        )
+        let enrolled = try await client.unary(
+            LockboxMethods.enrollTenantAdmin,
+            EnrollTenantAdminRequest(tenantID: tenant, code: created.enrollment?.code ?? "", displayName: "bench admin")
         )
         return World(
             tenant: tenant,
@@ -52,7 +56,7 @@ struct World: Sendable {
             managerToken: managerToken,
             serviceID: serviceID,
             serviceToken: serviceToken,
-            approverToken: created.adminToken!.secret
+            approverToken: enrolled.token?.secret ?? ""
         )
     }
 

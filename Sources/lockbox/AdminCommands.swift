@@ -5,33 +5,99 @@ import LockboxRPC
 
 struct Tenants: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Create tenants; read and change their settings.",
-        subcommands: [Create.self, Settings.self]
+        abstract: "Create tenants and enroll their first admin; switch the lockbox; read and change settings.",
+        subcommands: [Create.self, Enroll.self, EnrollmentCode.self, Lockbox.self, Settings.self]
     )
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract:
-                "Create a tenant with its first global admin, and print that admin's token once (provider admins)."
+            abstract: """
+                Create a tenant and print its single-use enrollment code (provider admins). Give the code to \
+                the customer's first global admin, who runs `lockbox tenants enroll`.
+                """
         )
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "Tenant id: 2 to 63 of a-z, 0-9 and '-'.") var id: String
         @Option(help: "Display name.") var name: String
-        @Option(help: "Display name of the first global admin.") var adminName: String
-        @Flag(help: "Print only the admin's token secret.") var tokenOnly = false
+        @Flag(help: "Print only the enrollment code.") var codeOnly = false
 
         func run() async throws {
             let response = try await connection.call(
                 LockboxMethods.createTenant,
-                CreateTenantRequest(tenantID: id, displayName: name, adminDisplayName: adminName)
+                CreateTenantRequest(tenantID: id, displayName: name)
             )
-            if tokenOnly { print(response.adminToken?.secret ?? "") } else { connection.show(response) }
+            if codeOnly { print(response.enrollment?.code ?? "") } else { connection.show(response) }
+        }
+    }
+
+    struct Enroll: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: """
+                Redeem an enrollment code as the tenant's first global admin, and print your own token once. \
+                Needs no --token: the code is the credential.
+                """
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Tenant id.") var tenant: String
+        @Option(help: "The enrollment code you were given.") var code: String
+        @Option(help: "Your display name.") var name: String
+        @Flag(help: "Print only your token's secret.") var tokenOnly = false
+
+        func run() async throws {
+            let response = try await connection.call(
+                LockboxMethods.enrollTenantAdmin,
+                EnrollTenantAdminRequest(tenantID: tenant, code: code, displayName: name)
+            )
+            if tokenOnly { print(response.token?.secret ?? "") } else { connection.show(response) }
+        }
+    }
+
+    struct EnrollmentCode: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "enrollment-code",
+            abstract: """
+                Issue a new enrollment code for a tenant that has no global admin yet, replacing the old one \
+                (provider admins).
+                """
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Tenant id.") var tenant: String
+        @Flag(help: "Print only the code.") var codeOnly = false
+
+        func run() async throws {
+            let code = try await connection.call(
+                LockboxMethods.issueEnrollmentCode,
+                IssueEnrollmentCodeRequest(tenantID: tenant)
+            )
+            if codeOnly { print(code.code) } else { connection.show(code) }
+        }
+    }
+
+    struct Lockbox: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: """
+                Switch a tenant's lockbox on or off (its global admins). Off, an internal approval grants \
+                access without the customer; a reason is required and recorded.
+                """
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Tenant id.") var tenant: String
+        @Argument(help: "on or off.") var state: String
+        @Option(help: "Why; required to switch it off.") var reason: String = ""
+
+        func run() async throws {
+            guard state == "on" || state == "off" else { throw ValidationError("state must be on or off") }
+            let settings = try await connection.call(
+                LockboxMethods.setLockboxEnabled,
+                SetLockboxEnabledRequest(tenantID: tenant, enabled: state == "on", reason: reason)
+            )
+            connection.show(settings)
         }
     }
 
     struct Settings: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show or change a tenant's lockbox settings.",
+            abstract: "Show or change a tenant's limits.",
             subcommands: [Get.self, Set.self]
         )
 
@@ -52,24 +118,32 @@ struct Tenants: AsyncParsableCommand {
 
         struct Set: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
-                abstract: "Switch the lockbox on or off and set limits (the tenant's global admins)."
+                abstract: """
+                    Change the limits given, and only those (the tenant's global admins). The lockbox itself is \
+                    switched with `lockbox tenants lockbox`.
+                    """
             )
             @OptionGroup var connection: ConnectionOptions
             @Argument(help: "Tenant id.") var tenant: String
-            @Option(help: "on or off.") var lockbox: String
             @Option(help: "Customer approval window, such as 12h (5m to 7 days).") var approvalWindow: String?
             @Option(help: "Longest access a request may ask for, such as 2h (1m to 4h).") var maxDuration: String?
 
             func run() async throws {
-                guard lockbox == "on" || lockbox == "off" else { throw ValidationError("--lockbox must be on or off") }
-                var settings = TenantSettings(tenantID: tenant, lockboxEnabled: lockbox == "on")
+                guard approvalWindow != nil || maxDuration != nil else {
+                    throw ValidationError("give --approval-window, --max-duration or both")
+                }
+                var request = SetTenantSettingsRequest(tenantID: tenant)
                 if let approvalWindow {
-                    settings.approvalWindowSeconds = try parseSeconds(approvalWindow, what: "approval window")
+                    request.approvalWindowSeconds = Int64Value(
+                        value: try parseSeconds(approvalWindow, what: "approval window")
+                    )
                 }
                 if let maxDuration {
-                    settings.maxAccessDurationSeconds = try parseSeconds(maxDuration, what: "max duration")
+                    request.maxAccessDurationSeconds = Int64Value(
+                        value: try parseSeconds(maxDuration, what: "max duration")
+                    )
                 }
-                connection.show(try await connection.call(LockboxMethods.setTenantSettings, settings))
+                connection.show(try await connection.call(LockboxMethods.setTenantSettings, request))
             }
         }
     }
@@ -77,9 +151,48 @@ struct Tenants: AsyncParsableCommand {
 
 struct Principals: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Create and list principals.",
-        subcommands: [Create.self, List.self]
+        abstract: "Create, list, suspend and reactivate principals.",
+        subcommands: [Create.self, List.self, Suspend.self, Reactivate.self]
     )
+
+    struct Suspend: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: """
+                Suspend a principal: revoke all its tokens and end its active grants at once (provider admins \
+                for provider principals, global admins for their tenant's).
+                """
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Principal id.") var principal: String
+        @Option(help: "Why; recorded in the audit log.") var reason: String
+
+        func run() async throws {
+            connection.show(
+                try await connection.call(
+                    LockboxMethods.suspendPrincipal,
+                    SuspendPrincipalRequest(principalID: principal, reason: reason)
+                )
+            )
+        }
+    }
+
+    struct Reactivate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Let a suspended principal authenticate again. Its old tokens and grants stay ended."
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Principal id.") var principal: String
+        @Option(help: "Why; recorded in the audit log.") var reason: String = ""
+
+        func run() async throws {
+            connection.show(
+                try await connection.call(
+                    LockboxMethods.reactivatePrincipal,
+                    ReactivatePrincipalRequest(principalID: principal, reason: reason)
+                )
+            )
+        }
+    }
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -223,6 +336,13 @@ struct Audit: AsyncParsableCommand {
         @Option(help: "Activity, such as CustomerApprove or Get-Mailbox.") var activity: String = ""
         @Option(help: "Actor principal id.") var actor: String = ""
         @Option(help: "Item: a request id.") var item: String = ""
+        @Option(
+            help: """
+                Kind: lifecycle, operator_action, role_change, settings, principal, token, tenant, operation \
+                or enrollment.
+                """
+        )
+        var kind: String = ""
         @Option(help: "Page size (server caps it at 500).") var pageSize: UInt32 = 0
         @Option(help: "Token from the previous page.") var pageToken: String = ""
 
@@ -235,12 +355,21 @@ struct Audit: AsyncParsableCommand {
                 pageSize: pageSize,
                 pageToken: pageToken
             )
+            if !kind.isEmpty {
+                guard let parsed = AuditKind(protoName: "AUDIT_KIND_" + kind.uppercased()), parsed != .unspecified
+                else { throw ValidationError("unknown kind \"\(kind)\"") }
+                request.kind = parsed
+            }
             if !from.isEmpty { request.fromMs = try parseTime(from) }
             if !to.isEmpty { request.toMs = try parseTime(to) }
             let response = try await connection.call(LockboxMethods.searchAudit, request)
             connection.show(
                 response.records,
-                columns: ["time_ms", "activity", "actor_display", "actor_id", "actor_ip", "item", "decision"],
+                columns: [
+                    "time_ms", "kind", "activity", "outcome", "actor_display", "actor_id", "actor_ip", "item",
+                    "decision",
+                ],
+                computed: ["outcome": Render.outcome],
                 next: response.nextPageToken
             )
         }

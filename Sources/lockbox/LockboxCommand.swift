@@ -100,7 +100,12 @@ struct ConnectionOptions: ParsableArguments {
         print(json ? Render.json(message) : Render.detail(message))
     }
 
-    func show<Message: ProtoMessage>(_ messages: [Message], columns: [String], next: String = "") {
+    func show<Message: ProtoMessage>(
+        _ messages: [Message],
+        columns: [String],
+        computed: [String: (Message) -> String] = [:],
+        next: String = ""
+    ) {
         if json {
             let objects = messages.map { Render.object($0) }
             var wrapper: [String: Any] = ["items": objects]
@@ -109,7 +114,7 @@ struct ConnectionOptions: ParsableArguments {
                 (try? JSONSerialization.data(withJSONObject: wrapper, options: [.sortedKeys, .prettyPrinted])) ?? Data()
             print(String(decoding: data, as: UTF8.self))
         } else {
-            print(messages.isEmpty ? "(none)" : Render.table(messages, columns: columns))
+            print(messages.isEmpty ? "(none)" : Render.table(messages, columns: columns, computed: computed))
             if !next.isEmpty { print("more: --page-token \(next)") }
         }
     }

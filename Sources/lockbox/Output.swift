@@ -24,6 +24,7 @@ enum Render {
 
     static let enumPrefixes = [
         "REQUEST_STATUS_", "SERVICE_", "ROLE_", "DECISION_", "AUDIT_EXPORT_FORMAT_", "ACCESS_DENY_REASON_",
+        "AUDIT_KIND_",
     ]
 
     /// An enum's name for people: without its type prefix, and blank when unspecified.
@@ -117,11 +118,16 @@ enum Render {
         )
     }
 
-    /// A table of messages with the given columns (snake_case field paths).
-    static func table(_ messages: [some ProtoMessage], columns: [String]) -> String {
+    /// A table of messages with the given columns (snake_case field paths, or the names of
+    /// `computed` columns).
+    static func table<Message: ProtoMessage>(
+        _ messages: [Message],
+        columns: [String],
+        computed: [String: (Message) -> String] = [:]
+    ) -> String {
         let rows = messages.map { message -> [String] in
             let values = Dictionary(fields(message), uniquingKeysWith: { first, _ in first })
-            return columns.map { values[$0] ?? "" }
+            return columns.map { column in computed[column].map { $0(message) } ?? values[column] ?? "" }
         }
         let headers = columns.map { $0.uppercased() }
         var widths = headers.map(\.count)
@@ -136,5 +142,14 @@ enum Render {
             }.joined(separator: "  ")
         }
         return ([line(headers)] + rows.map(line)).joined(separator: "\n")
+    }
+
+    /// What an operator action came to: "allowed", or "denied: " and the reason; "" for other records.
+    static func outcome(_ record: AuditRecord) -> String {
+        guard record.kind == .operatorAction,
+            let details = try? JSONSerialization.jsonObject(with: Data(record.detailsJSON.utf8)) as? [String: Any]
+        else { return "" }
+        if details["allowed"] as? Bool == true { return "allowed" }
+        return "denied: " + (details["reason"] as? String ?? "?")
     }
 }

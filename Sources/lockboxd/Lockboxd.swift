@@ -100,7 +100,10 @@ struct ServerOptions: ParsableArguments {
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the server (the default). Applies pending migrations first."
+        abstract: """
+            Run the server (the default), as the runtime role. Waits for the schema that `lockboxd migrate` \
+            applies, and refuses a role that could rewrite the audit log.
+            """
     )
 
     @OptionGroup var options: ServerOptions
@@ -111,19 +114,44 @@ struct Serve: AsyncParsableCommand {
     )
     var sweepInterval: String?
 
+    @Option(
+        help:
+            "How long a request may wait for a support manager before it expires. (env LOCKBOX_INTERNAL_APPROVAL_WINDOW, default 24h)"
+    )
+    var internalApprovalWindow: String?
+
+    @Option(
+        help:
+            "How long a tenant's enrollment code may be redeemed. (env LOCKBOX_ENROLLMENT_CODE_LIFETIME, default 72h)"
+    )
+    var enrollmentCodeLifetime: String?
+
+    @Flag(
+        help: """
+            Serve even when the database role is a superuser, owns the schema, or may rewrite the audit log. \
+            For development only: lockboxd then logs a warning on every start. (env LOCKBOX_ALLOW_PRIVILEGED_DATABASE_ROLE=1)
+            """
+    )
+    var allowPrivilegedDatabaseRole = false
+
     func run() async throws {
         let env = Environment(ProcessInfo.processInfo.environment)
         let (config, level) = try options.resolve(env)
         var serviceConfiguration = LockboxServiceConfiguration()
-        if let text = sweepInterval ?? env["LOCKBOX_SWEEP_INTERVAL"] {
-            guard let interval = parseDuration(text), interval > .zero else {
-                throw ValidationError("sweep interval must be a positive duration such as 5s, got \"\(text)\"")
-            }
+        if let interval = try positiveDuration(sweepInterval, env, "LOCKBOX_SWEEP_INTERVAL") {
             serviceConfiguration.sweepInterval = interval
         }
+        if let window = try positiveDuration(internalApprovalWindow, env, "LOCKBOX_INTERNAL_APPROVAL_WINDOW") {
+            serviceConfiguration.policy.internalApprovalWindowSeconds = window.components.seconds
+        }
+        if let lifetime = try positiveDuration(enrollmentCodeLifetime, env, "LOCKBOX_ENROLLMENT_CODE_LIFETIME") {
+            serviceConfiguration.policy.enrollmentCodeLifetimeSeconds = lifetime.components.seconds
+        }
+        let allowPrivileged = allowPrivilegedDatabaseRole || env["LOCKBOX_ALLOW_PRIVILEGED_DATABASE_ROLE"] == "1"
         let logger = bootstrapLogging(level)
         let (pool, migrations) = try database.open(env, logger: logger)
-        try await database.migrateWaiting(migrations, pool: pool, env: env, logger: logger)
+        try await database.waitForSchema(migrations, pool: pool, env: env, logger: logger)
+        try await database.checkRole(pool: pool, allowPrivileged: allowPrivileged, logger: logger)
         let notifier = RequestNotifier(databaseURL: pool.configuration.url, logger: logger)
         let clock = SystemClock()
         let service = LockboxService(
@@ -145,12 +173,20 @@ struct Serve: AsyncParsableCommand {
         defer { Task { await pool.shutdown() } }
         Task {
             if let address = try? await server.localAddress {
-                let line =
-                    "lockboxd \(LockboxVersion.current) listening on \(address.ipAddress ?? config.host):\(address.port ?? config.port)\n"
+                let host = address.ipAddress ?? config.host
+                let line = "lockboxd \(LockboxVersion.current) listening on \(host):\(address.port ?? config.port)\n"
                 FileHandle.standardOutput.write(Data(line.utf8))
             }
         }
         try await group.run()
+    }
+
+    private func positiveDuration(_ flag: String?, _ env: Environment, _ name: String) throws -> Duration? {
+        guard let text = flag ?? env[name] else { return nil }
+        guard let value = parseDuration(text), value > .zero else {
+            throw ValidationError("\(name.lowercased()) must be a positive duration such as 5s or 24h, got \"\(text)\"")
+        }
+        return value
     }
 }
 
@@ -164,11 +200,13 @@ func bootstrapLogging(_ level: Logger.Level) -> Logger {
 }
 
 struct DatabaseOptions: ParsableArguments {
-    static let defaultURL = "postgresql://lockbox@127.0.0.1:54329/lockbox"
+    static let defaultURL = "postgresql://lockbox_app@127.0.0.1:54329/lockbox"
 
     @Option(
-        help:
-            "PostgreSQL connection URL. (env LOCKBOX_DATABASE_URL, default \(Self.defaultURL), the project-local database of scripts/run)"
+        help: """
+            PostgreSQL connection URL. serve and bootstrap connect as the runtime role; migrate as the owner \
+            role. (env LOCKBOX_DATABASE_URL, default \(Self.defaultURL), the project-local database of scripts/run)
+            """
     )
     var databaseURL: String?
 
@@ -182,7 +220,10 @@ struct DatabaseOptions: ParsableArguments {
     var migrations: String?
 
     @Option(
-        help: "At start, how long to wait for the database to be reachable. (env LOCKBOX_DATABASE_WAIT, default 60s)"
+        help: """
+            At start, how long to wait for the database to be reachable (and, for serve, migrated). \
+            (env LOCKBOX_DATABASE_WAIT, default 60s)
+            """
     )
     var databaseWait: String?
 
@@ -222,18 +263,25 @@ struct DatabaseOptions: ParsableArguments {
         throw ValidationError("cannot find the migrations directory; set --migrations or LOCKBOX_MIGRATIONS_DIR")
     }
 
+    func waitLimit(_ env: Environment) throws -> Duration {
+        guard let text = databaseWait ?? env["LOCKBOX_DATABASE_WAIT"] else { return .seconds(60) }
+        guard let value = parseDuration(text) else { throw ValidationError("bad database wait \"\(text)\"") }
+        return value
+    }
+
     /// Applies migrations, retrying while the database is unreachable; a changed migration stops at once.
-    func migrateWaiting(_ migrations: [Migration], pool: PGPool, env: Environment, logger: Logger) async throws {
-        var wait = Duration.seconds(60)
-        if let text = databaseWait ?? env["LOCKBOX_DATABASE_WAIT"] {
-            guard let value = parseDuration(text) else { throw ValidationError("bad database wait \"\(text)\"") }
-            wait = value
-        }
+    func migrateWaiting(
+        _ migrations: [Migration],
+        pool: PGPool,
+        runtimeRole: String?,
+        env: Environment,
+        logger: Logger
+    ) async throws {
         let clock = ContinuousClock()
-        let deadline = clock.now + wait
+        let deadline = clock.now + (try waitLimit(env))
         while true {
             do {
-                try await Migrator.apply(migrations, pool: pool, logger: logger)
+                try await Migrator.apply(migrations, pool: pool, runtimeRole: runtimeRole, logger: logger)
                 return
             } catch let error as StoreError where error.code == .unavailable && clock.now < deadline {
                 logger.warning("database unreachable; retrying", metadata: ["error": "\(error.detail)"])
@@ -244,12 +292,75 @@ struct DatabaseOptions: ParsableArguments {
             }
         }
     }
+
+    /// Waits until the database is reachable and its schema is exactly these migrations (a
+    /// `lockboxd migrate` may still be running); a changed or unknown migration stops at once.
+    func waitForSchema(_ migrations: [Migration], pool: PGPool, env: Environment, logger: Logger) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now + (try waitLimit(env))
+        while true {
+            do {
+                switch try await Migrator.verify(migrations, pool: pool) {
+                case .current:
+                    return
+                case .behind(let what) where clock.now < deadline:
+                    logger.warning("database not migrated yet; waiting", metadata: ["schema": "\(what)"])
+                case .behind(let what):
+                    logger.critical(
+                        "the database is not migrated: run lockboxd migrate as the owner role",
+                        metadata: ["schema": "\(what)"]
+                    )
+                    throw ExitCode(3)
+                }
+            } catch let error as StoreError where clock.now < deadline && error.code == .unavailable {
+                logger.warning("database unreachable; retrying", metadata: ["error": "\(error.detail)"])
+            } catch let error as StoreError {
+                logger.critical(
+                    "the database schema does not match this lockboxd; run lockboxd migrate as the owner role",
+                    metadata: ["error": "\(error.detail)"]
+                )
+                throw ExitCode(3)
+            }
+            try await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    /// Refuses to serve as a role that could rewrite the audit log, unless told to for development.
+    func checkRole(pool: PGPool, allowPrivileged: Bool, logger: Logger) async throws {
+        let problems = try await pool.withConnection { try RuntimeRole.problems($0) }
+        guard !problems.isEmpty else { return }
+        if allowPrivileged {
+            logger.warning(
+                "serving as a privileged database role: the database does not protect the audit log from lockboxd",
+                metadata: ["problems": "\(problems.joined(separator: "; "))"]
+            )
+            return
+        }
+        logger.critical(
+            """
+            refusing to serve: \(problems.joined(separator: "; ")). Connect as a runtime role that is not a \
+            superuser and owns nothing (scripts/pg creates lockbox_app), granted by `lockboxd migrate \
+            --runtime-role NAME` run as the owner role; or pass --allow-privileged-database-role for development.
+            """
+        )
+        throw ExitCode(3)
+    }
 }
 
 struct Migrate: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Apply pending migrations, then exit.")
+    static let configuration = CommandConfiguration(
+        abstract: "Apply pending migrations as the owner role, grant the runtime role its rights, then exit."
+    )
 
     @OptionGroup var database: DatabaseOptions
+
+    @Option(
+        help: """
+            The role lockboxd serves as: given its rights, exactly, after the migrations. \
+            (env LOCKBOX_RUNTIME_ROLE; none: no grants are made)
+            """
+    )
+    var runtimeRole: String?
 
     @Option(help: "trace … critical. (env LOCKBOX_LOG_LEVEL, default info)")
     var logLevel: String?
@@ -258,11 +369,15 @@ struct Migrate: AsyncParsableCommand {
         let env = Environment(ProcessInfo.processInfo.environment)
         let levelText = logLevel ?? env["LOCKBOX_LOG_LEVEL"] ?? "info"
         guard let level = Logger.Level(rawValue: levelText) else { throw ValidationError("unknown log level") }
+        let role = runtimeRole ?? env["LOCKBOX_RUNTIME_ROLE"]
+        if let role, role.isEmpty || role.utf8.count > 63 {
+            throw ValidationError("runtime role must be a role name of 1 to 63 bytes")
+        }
         let logger = bootstrapLogging(level)
         let (pool, migrations) = try database.open(env, logger: logger)
-        try await database.migrateWaiting(migrations, pool: pool, env: env, logger: logger)
+        try await database.migrateWaiting(migrations, pool: pool, runtimeRole: role, env: env, logger: logger)
         await pool.shutdown()
-        print("migrations: \(migrations.count) known, database up to date")
+        print("migrations: \(migrations.count) known, database up to date" + (role.map { "; \($0) granted" } ?? ""))
     }
 }
 
@@ -280,7 +395,7 @@ struct Bootstrap: AsyncParsableCommand {
         let env = Environment(ProcessInfo.processInfo.environment)
         let logger = bootstrapLogging(.warning)
         let (pool, migrations) = try database.open(env, logger: logger)
-        try await database.migrateWaiting(migrations, pool: pool, env: env, logger: logger)
+        try await database.waitForSchema(migrations, pool: pool, env: env, logger: logger)
         do {
             let result = try await LockboxServer.Bootstrap.createProviderAdmin(
                 displayName: displayName,

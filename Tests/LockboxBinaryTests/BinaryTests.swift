@@ -6,7 +6,7 @@ import Testing
 @Suite struct BinaryTests {
     @Test func pingAgainstARunningDaemon() async throws {
         let daemon = try Daemon(arguments: [
-            "--host", "127.0.0.1", "--port", "0", "--database-url", try await TestDatabase.create(),
+            "--host", "127.0.0.1", "--port", "0", "--database-url", try await TestDatabase.migratedURLs().runtime,
         ])
         let port = try await daemon.waitUntilListening()
         let ping = try Binaries.run("lockbox", ["ping", "--server", "127.0.0.1:\(port)"])
@@ -29,7 +29,7 @@ import Testing
             arguments: ["serve"],
             environment: [
                 "LOCKBOX_HOST": "127.0.0.1", "LOCKBOX_PORT": "0", "LOCKBOX_LOG_LEVEL": "warning",
-                "LOCKBOX_DATABASE_URL": try await TestDatabase.create(),
+                "LOCKBOX_DATABASE_URL": try await TestDatabase.migratedURLs().runtime,
             ]
         )
         let port = try await daemon.waitUntilListening()

@@ -36,13 +36,27 @@ import Testing
         for daemon in daemons { #expect(try await daemon.waitForExit() == 0, "\(daemon.stderr)") }
     }
 
-    @Test func startingTogetherOnAnEmptyDatabaseMigratesOnce() async throws {
-        let url = try await TestDatabase.create()
-        let (first, second, a, b) = try await Self.startPair(url)
+    @Test func migratingTogetherOnAnEmptyDatabaseMigratesOnceAndServersWaitForIt() async throws {
+        let database = try await TestDatabase.create()
+        // The servers start first, and wait for the schema.
+        let servers = ["serve", "--port", "0", "--database-url", database.runtime, "--pool-size", "2"]
+        let first = try Daemon(arguments: servers)
+        let second = try Daemon(arguments: servers)
+        let migrate = ["migrate", "--database-url", database.owner, "--runtime-role", TestDatabase.runtimeRole]
+        async let one = Task.detached { try Binaries.run("lockboxd", migrate) }.value
+        async let two = Task.detached { try Binaries.run("lockboxd", migrate) }.value
+        let outputs = try await [one, two]
+        #expect(outputs.allSatisfy { $0.status == 0 }, "\(outputs.map(\.stderr))")
         let migrations = try TestDatabase.migrations
-        let applied = [first.stderr, second.stderr].map { $0.components(separatedBy: "applied migration").count - 1 }
+        let applied = outputs.map { $0.stderr.components(separatedBy: "applied migration").count - 1 }
         #expect(applied.reduce(0, +) == migrations.count, "each migration applied by exactly one process")
-        let pool = PGPool(configuration: PGPoolConfiguration(url: url, size: 1), logger: testLogger)
+        let a = API(
+            client: RPCClient(configuration: RPCClientConfiguration(port: try await first.waitUntilListening()))
+        )
+        let b = API(
+            client: RPCClient(configuration: RPCClientConfiguration(port: try await second.waitUntilListening()))
+        )
+        let pool = PGPool(configuration: PGPoolConfiguration(url: database.owner, size: 1), logger: testLogger)
         let rows = try await pool.sql("SELECT version FROM schema_migrations ORDER BY version")
         #expect(try rows.rows.map { Int(try $0.int64("version")) } == migrations.map(\.version))
         await pool.shutdown()
@@ -55,7 +69,7 @@ import Testing
     }
 
     @Test func conflictingDecisionsOnTwoReplicasHaveOneWinner() async throws {
-        let url = try await TestDatabase.create()
+        let url = try await TestDatabase.migratedURLs().runtime
         let (first, second, a, b) = try await Self.startPair(url)
         let world = try await a.makeWorld(adminToken: try Self.bootstrap(url))
         for round in 0..<5 {
@@ -83,7 +97,7 @@ import Testing
     }
 
     @Test func sweepersOnTwoReplicasAuditEachExpiryOnce() async throws {
-        let url = try await TestDatabase.create()
+        let url = try await TestDatabase.migratedURLs().runtime
         let (first, second, a, b) = try await Self.startPair(url)
         let world = try await a.makeWorld(adminToken: try Self.bootstrap(url))
         let pool = PGPool(configuration: PGPoolConfiguration(url: url, size: 1), logger: testLogger)
@@ -145,16 +159,16 @@ import Testing
         try await Self.stop(first, second)
     }
 
-    @Test func aChangedMigrationStopsTheServer() async throws {
-        let url = try await TestDatabase.create()
-        let pool = PGPool(configuration: PGPoolConfiguration(url: url, size: 1), logger: testLogger)
-        try await Migrator.apply(try TestDatabase.migrations, pool: pool, logger: testLogger)
-        _ = try await pool.withConnection {
-            try $0.query("UPDATE schema_migrations SET checksum = 'tampered' WHERE version = 1")
-        }
+    @Test func aChangedMigrationStopsMigrateAndServe() async throws {
+        let database = try await TestDatabase.migratedURLs()
+        let pool = PGPool(configuration: PGPoolConfiguration(url: database.owner, size: 1), logger: testLogger)
+        _ = try await pool.sql("UPDATE schema_migrations SET checksum = 'tampered' WHERE version = 1")
         await pool.shutdown()
-        let output = try Binaries.run("lockboxd", ["migrate", "--database-url", url])
+        let output = try Binaries.run("lockboxd", ["migrate", "--database-url", database.owner])
         #expect(output.status != 0)
         #expect(output.stderr.contains("migration 0001_initial.sql was changed after it was applied"))
+        let serve = try Binaries.run("lockboxd", ["serve", "--port", "0", "--database-url", database.runtime])
+        #expect(serve.status == 3)
+        #expect(serve.stderr.contains("run lockboxd migrate"))
     }
 }

@@ -17,7 +17,7 @@ import Testing
         let lines = try Self.walkthrough()
         #expect(lines.count >= 10)
 
-        let url = try await TestDatabase.create()
+        let url = try await TestDatabase.migratedURLs().runtime
         let daemon = try Daemon(arguments: ["serve", "--port", "0", "--database-url", url])
         let port = try await daemon.waitUntilListening()
         let bootstrap = try Binaries.run("lockboxd", ["bootstrap", "--database-url", url])
@@ -81,7 +81,7 @@ import Testing
         )
         #expect(export.status == 0, "\(export.stderr)")
         let csv = export.stdout.split(separator: "\n")
-        #expect(csv.first == "id,time,tenant_id,actor_id,actor_display,actor_ip,activity,item,decision,details")
+        #expect(csv.first == "id,time,tenant_id,kind,actor_id,actor_display,actor_ip,activity,item,decision,details")
         #expect(csv.contains { $0.contains(",AccessRevoked,") })
 
         let watchOutput = work.appending(path: "watch.out")

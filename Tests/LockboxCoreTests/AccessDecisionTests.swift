@@ -1,8 +1,8 @@
 import LockboxCore
 import Testing
 
-/// The access decision of CheckAccess as a pure table: which grants the store found, and what
-/// the check answers, with no PostgreSQL.
+/// The access decision of CheckAccess as a pure table: what the store found, and what the
+/// check answers, with no PostgreSQL.
 @Suite struct AccessDecisionTests {
     static let now: Int64 = 10_000
 
@@ -25,9 +25,39 @@ import Testing
         )
     }
 
+    /// The operator's newest request here, in a stored state, with its deadlines.
+    static func newest(
+        _ id: String,
+        _ state: RequestState,
+        internalDeadline: Int64? = nil,
+        customerDeadline: Int64? = nil,
+        grant: GrantWindow? = nil
+    ) -> NewestRequest {
+        NewestRequest(
+            id: id,
+            facts: RequestFacts(
+                state: state,
+                requesterID: "op",
+                requestedDurationSeconds: 3600,
+                internalDeadlineMs: internalDeadline,
+                customerDeadlineMs: customerDeadline,
+                grant: grant
+            )
+        )
+    }
+
+    static func candidates(_ grants: [GrantRecord], preapproved: Bool = true, status: OperatorStatus = .active)
+        -> CheckFacts
+    {
+        CheckFacts(
+            operatorStatus: grants.isEmpty ? nil : status,
+            candidates: grants.map { AccessCandidate(grant: $0, operationPreapproved: preapproved) }
+        )
+    }
+
     struct Row: Sendable, CustomTestStringConvertible {
         var name: String
-        var candidates: [AccessCandidate]
+        var facts: CheckFacts
         var denial: DenialFacts
         var expected: AccessDecision
         var testDescription: String { name }
@@ -36,95 +66,124 @@ import Testing
     static let rows: [Row] = [
         Row(
             name: "active grant, pre-approved operation",
-            candidates: [AccessCandidate(grant: grant("r1"), operationPreapproved: true)],
+            facts: candidates([grant("r1")]),
             denial: DenialFacts(),
             expected: .allowed(requestID: "r1", grantEndsAtMs: now + 1000)
         ),
         Row(
             name: "active grant, operation not pre-approved",
-            candidates: [AccessCandidate(grant: grant("r1"), operationPreapproved: false)],
+            facts: candidates([grant("r1")], preapproved: false),
             denial: DenialFacts(),
             expected: .denied(.operationNotPreapproved, requestID: "r1")
         ),
         Row(
             name: "two active grants: the one that ends last",
-            candidates: [
-                AccessCandidate(grant: grant("short", ends: now + 10), operationPreapproved: true),
-                AccessCandidate(grant: grant("long", ends: now + 5000), operationPreapproved: true),
-            ],
+            facts: candidates([grant("short", ends: now + 10), grant("long", ends: now + 5000)]),
             denial: DenialFacts(),
             expected: .allowed(requestID: "long", grantEndsAtMs: now + 5000)
         ),
         Row(
-            name: "a revoked grant that ends later does not hide an active one",
-            candidates: [
-                AccessCandidate(
-                    grant: grant("revoked", state: .revoked, ends: now + 9000, revokedAt: now - 1),
-                    operationPreapproved: true
-                ),
-                AccessCandidate(grant: grant("active"), operationPreapproved: true),
-            ],
+            name: "a grant that has not started does not hide one that has",
+            facts: candidates([grant("later", starts: now + 100, ends: now + 9000), grant("active")]),
             denial: DenialFacts(),
             expected: .allowed(requestID: "active", grantEndsAtMs: now + 1000)
         ),
         Row(
+            name: "suspended operator with an active grant",
+            facts: candidates([grant("r1")], status: .suspended),
+            denial: DenialFacts(operatorStatus: .suspended),
+            expected: .denied(.operatorSuspended, requestID: "")
+        ),
+        Row(
+            name: "a name that is no operator",
+            facts: candidates([]),
+            denial: DenialFacts(operatorStatus: .unknown),
+            expected: .denied(.unknownOperator, requestID: "")
+        ),
+        Row(
             name: "grant past its end by the clock, before any sweeper",
-            candidates: [AccessCandidate(grant: grant("r1", ends: now), operationPreapproved: true)],
-            denial: DenialFacts(latestGrant: grant("r1", ends: now)),
+            facts: candidates([grant("r1", ends: now)]),
+            denial: DenialFacts(
+                newestRequest: newest("r1", .approved, grant: GrantWindow(startsAtMs: 0, endsAtMs: now))
+            ),
             expected: .denied(.grantExpired, requestID: "r1")
         ),
         Row(
             name: "revoked grant",
-            candidates: [
-                AccessCandidate(grant: grant("r1", state: .revoked, revokedAt: now - 1), operationPreapproved: true)
-            ],
-            denial: DenialFacts(latestGrant: grant("r1", state: .revoked, revokedAt: now - 1)),
+            facts: candidates([]),
+            denial: DenialFacts(newestRequest: newest("r1", .revoked)),
             expected: .denied(.revoked, requestID: "r1")
         ),
         Row(
             name: "completed grant",
-            candidates: [],
-            denial: DenialFacts(latestGrant: grant("r1", state: .completed, ends: now - 10)),
+            facts: candidates([]),
+            denial: DenialFacts(newestRequest: newest("r1", .completed)),
             expected: .denied(.grantExpired, requestID: "r1")
         ),
         Row(
-            name: "pending request",
-            candidates: [],
-            denial: DenialFacts(pendingRequestID: "r2"),
+            name: "pending request, even when an older grant has ended",
+            facts: candidates([]),
+            denial: DenialFacts(newestRequest: newest("r2", .pendingInternal, internalDeadline: now + 1)),
             expected: .denied(.notApproved, requestID: "r2")
         ),
         Row(
-            name: "active grant for another tenant",
-            candidates: [],
-            denial: DenialFacts(otherGrants: [grant("r3", tenant: "fabrikam")]),
+            name: "request waiting for the customer",
+            facts: candidates([]),
+            denial: DenialFacts(newestRequest: newest("r2", .pendingCustomer, customerDeadline: now + 1)),
+            expected: .denied(.notApproved, requestID: "r2")
+        ),
+        Row(
+            name: "pending request past its deadline reads as expired",
+            facts: candidates([]),
+            denial: DenialFacts(newestRequest: newest("r2", .pendingCustomer, customerDeadline: now)),
+            expected: .denied(.requestExpired, requestID: "r2")
+        ),
+        Row(
+            name: "request never decided internally, past its deadline",
+            facts: candidates([]),
+            denial: DenialFacts(newestRequest: newest("r2", .pendingInternal, internalDeadline: now - 1)),
+            expected: .denied(.requestExpired, requestID: "r2")
+        ),
+        Row(
+            name: "denied request, active grant for another tenant",
+            facts: candidates([]),
+            denial: DenialFacts(newestRequest: newest("r4", .denied), otherGrants: [grant("r3", tenant: "fabrikam")]),
             expected: .denied(.tenantServiceMismatch, requestID: "")
         ),
         Row(
             name: "active grant for another service",
-            candidates: [],
+            facts: candidates([]),
             denial: DenialFacts(otherGrants: [grant("r3", service: .teams)]),
             expected: .denied(.tenantServiceMismatch, requestID: "")
         ),
         Row(
             name: "only revoked grants elsewhere",
-            candidates: [],
+            facts: candidates([]),
             denial: DenialFacts(otherGrants: [grant("r3", state: .revoked, tenant: "fabrikam", revokedAt: now - 1)]),
             expected: .denied(.noGrant, requestID: "")
         ),
-        Row(name: "nothing at all", candidates: [], denial: DenialFacts(), expected: .denied(.noGrant, requestID: "")),
+        Row(
+            name: "cancelled request and nothing else",
+            facts: candidates([]),
+            denial: DenialFacts(newestRequest: newest("r5", .canceled)),
+            expected: .denied(.noGrant, requestID: "")
+        ),
+        Row(
+            name: "nothing at all",
+            facts: candidates([]),
+            denial: DenialFacts(),
+            expected: .denied(.noGrant, requestID: "")
+        ),
     ]
 
     @Test("access decision", arguments: rows)
     func decide(row: Row) {
-        #expect(AccessCheck.decide(candidates: row.candidates, nowMs: Self.now) { row.denial } == row.expected)
+        #expect(AccessCheck.decide(row.facts, nowMs: Self.now) { row.denial } == row.expected)
     }
 
     @Test func theAllowedPathNeedsNoDenialFacts() {
         var asked = false
-        let decision = AccessCheck.decide(
-            candidates: [AccessCandidate(grant: Self.grant("r1"), operationPreapproved: true)],
-            nowMs: Self.now
-        ) {
+        let decision = AccessCheck.decide(Self.candidates([Self.grant("r1")]), nowMs: Self.now) {
             asked = true
             return DenialFacts()
         }

@@ -44,11 +44,15 @@ import Testing
         ],
         .decideInternal: [.supportManager: everything],
         .decideCustomer: [.globalAdmin: ownTenant, .lockboxApprover: ownTenant],
-        .revokeAccess: [.operator: mine, .globalAdmin: ownTenant, .lockboxApprover: ownTenant],
+        .revokeAccess: [
+            .operator: mine, .supportManager: everything, .globalAdmin: ownTenant, .lockboxApprover: ownTenant,
+        ],
         .createTenant: [.providerAdmin: everything],
+        .issueEnrollmentCode: [.providerAdmin: everything],
         .readTenantSettings: [.globalAdmin: ownTenant, .lockboxApprover: ownTenant],
         .writeTenantSettings: [.globalAdmin: ownTenant],
         .managePrincipals: [.providerAdmin: providerOnly, .globalAdmin: ownTenant],
+        .suspendPrincipals: [.providerAdmin: providerOnly, .globalAdmin: ownTenant],
         .manageRoles: [.providerAdmin: providerOnly, .globalAdmin: ownTenant],
         .readRoles: [.providerAdmin: providerOnly, .globalAdmin: ownTenant],
         .readAudit: [.auditor: everything, .globalAdmin: ownTenant, .lockboxApprover: ownTenant],
@@ -146,9 +150,10 @@ import Testing
         let request = Target(tenantID: "contoso", ownerID: "op")
         #expect(Authorization.actor(Self.caller(.lockboxApprover), .decideCustomer, on: request) == .customer("me"))
         #expect(Authorization.actor(Self.caller(.globalAdmin), .cancelRequest, on: request) == .customer("me"))
-        for role in [Role.operator, .supportManager, .providerAdmin, .service, .auditor] {
+        for role in [Role.operator, .providerAdmin, .service, .auditor] {
             #expect(Authorization.actor(Self.caller(role), .cancelRequest, on: request) == .provider("me"))
         }
+        #expect(Authorization.actor(Self.caller(.supportManager), .revokeAccess, on: request) == .supportManager("me"))
         let elsewhere = Caller(
             id: "me",
             displayName: "Me",

@@ -10,6 +10,7 @@ import Testing
             state: state,
             requesterID: requester,
             requestedDurationSeconds: 3600,
+            internalDeadlineMs: state == .pendingInternal ? now + 1000 : nil,
             customerDeadlineMs: state == .pendingCustomer ? now + 1000 : nil,
             grant: state == .approved ? GrantWindow(startsAtMs: now - 1000, endsAtMs: now + 1000) : nil
         )
@@ -41,7 +42,9 @@ import Testing
         var testDescription: String { "\(state) \(action) by \(actor)" }
     }
 
-    static let manager = LifecycleActor.provider("mgr-1")
+    static let manager = LifecycleActor.supportManager("mgr-1")
+    static let operatorActor = LifecycleActor.provider("op-2")
+    static let providerAdmin = LifecycleActor.providerAdmin("admin-1")
     static let ownRequester = LifecycleActor.provider(requester)
     static let customer = LifecycleActor.customer("cust-1")
 
@@ -54,11 +57,13 @@ import Testing
             }
             expect(.approveInternal, manager, state == .pendingInternal ? .state(.pendingCustomer) : failed)
             expect(.denyInternal, manager, state == .pendingInternal ? .state(.denied) : failed)
+            // A support manager who filed the request may not decide it; an operator decides nothing.
             expect(
                 .approveInternal,
-                ownRequester,
+                .supportManager(requester),
                 state == .pendingInternal ? .error(.permissionDenied) : failed
             )
+            expect(.approveInternal, ownRequester, .error(.permissionDenied))
             expect(.approveInternal, customer, .error(.permissionDenied))
             expect(
                 .approveCustomer(approvedDurationSeconds: 0),
@@ -78,9 +83,15 @@ import Testing
                 [.pendingInternal, .pendingCustomer].contains(state) ? .state(.canceled) : failed
             )
             expect(.cancel, manager, .error(.permissionDenied))
+            expect(.approveInternal, operatorActor, .error(.permissionDenied))
             expect(.revoke, customer, state == .approved ? .state(.revoked) : failed)
             expect(.revoke, ownRequester, state == .approved ? .state(.revoked) : failed)
-            expect(.revoke, manager, .error(.permissionDenied))
+            // The provider's emergency stop: a support manager, or a provider admin suspending the operator.
+            expect(.revoke, manager, state == .approved ? .state(.revoked) : failed)
+            expect(.revoke, providerAdmin, state == .approved ? .state(.revoked) : failed)
+            expect(.revoke, operatorActor, .error(.permissionDenied))
+            expect(.approveCustomer(approvedDurationSeconds: 0), providerAdmin, .error(.permissionDenied))
+            expect(.cancel, providerAdmin, .error(.permissionDenied))
         }
         return rows
     }()
@@ -218,6 +229,7 @@ import Testing
     static let settleRows: [SettleRow] = RequestState.allCases.flatMap { state -> [SettleRow] in
         let due: (RequestState, String)? =
             switch state {
+            case .pendingInternal: (.expired, Activity.requestExpired)
             case .pendingCustomer: (.expired, Activity.requestExpired)
             case .approved: (.completed, Activity.grantCompleted)
             default: nil
@@ -234,6 +246,40 @@ import Testing
         #expect(settled?.to == row.to)
         #expect(settled?.activity == row.activity)
         #expect(settled.map { $0.from } == (row.to == nil ? nil : row.state))
+    }
+
+    @Test func aRequestNoSupportManagerDecidedExpiresByTheClock() {
+        let waiting = Self.facts(.pendingInternal)
+        #expect(Lifecycle.effectiveState(waiting, nowMs: Self.now + 999) == .pendingInternal)
+        #expect(Lifecycle.effectiveState(waiting, nowMs: Self.now + 1000) == .expired)
+        #expect(throws: DomainError(.failedPrecondition, "request is EXPIRED")) {
+            try Self.transition(.approveInternal, waiting, by: Self.manager, at: Self.now + 1000)
+        }
+    }
+
+    @Test func aCapLoweredAfterFilingCutsTheGrantAndSaysSo() throws {
+        var rules = Self.rules
+        rules.maxAccessDurationSeconds = 1800
+        let pending = Self.facts(.pendingCustomer)
+        let approved = try Self.transition(
+            .approveCustomer(approvedDurationSeconds: 0),
+            pending,
+            by: Self.customer,
+            rules: rules
+        )
+        #expect(approved.grant == GrantWindow(startsAtMs: Self.now, endsAtMs: Self.now + 1_800_000))
+        #expect(approved.cappedToSeconds == 1800)
+        let shorter = try Self.transition(
+            .approveCustomer(approvedDurationSeconds: 600),
+            pending,
+            by: Self.customer,
+            rules: rules
+        )
+        #expect(shorter.cappedToSeconds == nil, "already under the cap")
+        rules.lockboxEnabled = false
+        let direct = try Self.transition(.approveInternal, Self.facts(.pendingInternal), by: Self.manager, rules: rules)
+        #expect(direct.grant?.endsAtMs == Self.now + 1_800_000)
+        #expect(direct.cappedToSeconds == 1800)
     }
 
     @Test func durationPolicy() throws {

@@ -123,7 +123,7 @@ import Testing
             #expect(response.requestID == expectedItem)
             // Exactly one operator-action record, whatever the outcome.
             let audit = try await h.sql(
-                "SELECT actor_id, actor_display, actor_ip, activity, item, tenant_id, details::text AS details FROM audit_records WHERE details->>'kind' = 'operator_action'"
+                "SELECT actor_id, actor_display, actor_ip, activity, item, tenant_id, details::text AS details FROM audit_records WHERE kind = 'operator_action'"
             )
             try #require(audit.count == 1)
             let record = audit.first!
@@ -166,7 +166,7 @@ import Testing
                 }
             }
             let audit = try await h.sql(
-                "SELECT count(*) AS n FROM audit_records WHERE details->>'kind' = 'operator_action'"
+                "SELECT count(*) AS n FROM audit_records WHERE kind = 'operator_action'"
             )
             #expect(try audit.first?.int64("n") == 0)
             #expect(try await Self.check(h, w, operatorID: w.operatorID, ip: "2001:db8::7").reason == .noGrant)
@@ -240,7 +240,7 @@ import Testing
             _ = try await h.sql(
                 """
                 CREATE FUNCTION refuse_operator_actions() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN IF NEW.details->>'kind' = 'operator_action' THEN RAISE EXCEPTION 'audit storage failed'; END IF; RETURN NEW; END $$
+                BEGIN IF NEW.kind = 'operator_action' THEN RAISE EXCEPTION 'audit storage failed'; END IF; RETURN NEW; END $$
                 """
             )
             _ = try await h.sql(
@@ -272,7 +272,7 @@ import Testing
             let allowed = try await h.sql(
                 """
                 SELECT count(*) AS n FROM audit_records
-                WHERE item = \(id) AND details->>'kind' = 'operator_action' AND details->>'allowed' = 'true'
+                WHERE item = \(id) AND kind = 'operator_action' AND details->>'allowed' = 'true'
                 """
             )
             #expect(try request.operationsPerformed == allowed.first!.int64("n"))

@@ -271,7 +271,9 @@ import Testing
                 #expect(object?["details"] is [String: Any])
             }
             let csv = try await export(.csv).split(separator: "\n")
-            #expect(csv.first == "id,time,tenant_id,actor_id,actor_display,actor_ip,activity,item,decision,details")
+            #expect(
+                csv.first == "id,time,tenant_id,kind,actor_id,actor_display,actor_ip,activity,item,decision,details"
+            )
             #expect(csv.count == Int(count) + 1)
         }
     }

@@ -85,10 +85,10 @@ import Testing
     }
 
     @Test func aWatchOnOneReplicaHearsDecisionsOnAnother() async throws {
-        let url = try await TestDatabase.create()
-        try await Harness.with(databaseURL: url) { first in
+        let database = try await TestDatabase.create()
+        try await Harness.with(database: database) { first in
             let w = try await first.makeWorld()
-            try await Harness.with(databaseURL: url) { second in
+            try await Harness.with(database: database) { second in
                 let watcher = Watcher(first.api, token: w.contosoApprover)
                 defer { watcher.task.cancel() }
                 try await watcher.warmUp { try await second.createRequest(w).id }

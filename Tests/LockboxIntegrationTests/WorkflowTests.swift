@@ -207,8 +207,8 @@ import Testing
         try await Harness.with { h in
             let w = try await h.makeWorld()
             _ = try await h.call(
-                LockboxMethods.setTenantSettings,
-                TenantSettings(tenantID: "contoso", lockboxEnabled: false),
+                LockboxMethods.setLockboxEnabled,
+                SetLockboxEnabledRequest(tenantID: "contoso", enabled: false, reason: "pilot without approvals"),
                 token: w.contosoAdmin
             )
             let id = try await h.createRequest(w).id
@@ -474,7 +474,7 @@ import Testing
             // A tenant cap below 4 hours is enforced.
             _ = try await h.call(
                 LockboxMethods.setTenantSettings,
-                TenantSettings(tenantID: "contoso", lockboxEnabled: true, maxAccessDurationSeconds: 1800),
+                SetTenantSettingsRequest(tenantID: "contoso", maxAccessDurationSeconds: Int64Value(value: 1800)),
                 token: w.contosoAdmin
             )
             bad = good

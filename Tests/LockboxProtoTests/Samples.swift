@@ -66,7 +66,8 @@ enum Samples {
         activity: "Get-Mailbox",
         item: "req-1",
         decision: .approve,
-        detailsJSON: #"{"operator":"op-1","note":"\u0000 escaped"}"#
+        detailsJSON: #"{"operator":"op-1","note":"\u0000 escaped"}"#,
+        kind: .operatorAction
     )
     static let role = RoleAssignment(
         principalID: "p-1",
@@ -86,8 +87,10 @@ enum Samples {
         displayName: unicode,
         tenantID: "contoso",
         roles: [role, RoleAssignment(principalID: "p-1", role: .globalAdmin, tenantID: "contoso")],
-        createdAtMs: 5
+        createdAtMs: 5,
+        suspendedAtMs: 6
     )
+    static let enrollmentCode = EnrollmentCode(tenantID: "contoso", code: "lbxe_" + unicode, expiresAtMs: .max)
     static let token = Token(id: "t-1", principalID: "p-1", createdAtMs: 1, expiresAtMs: 2, revoked: true)
     static let operation = PreapprovedOperation(service: .teams, operation: "Get-Mailbox", description: unicode)
 
@@ -144,12 +147,21 @@ enum Samples {
         CheckAccessResponse(allowed: false, reason: .operationNotPreapproved, requestID: "req-1", grantEndsAtMs: 9),
         ListGrantsRequest(tenantID: "contoso", operatorID: "op-1"),
         ListGrantsResponse(grants: [grant, grant]),
-        CreateTenantRequest(tenantID: "contoso", displayName: unicode, adminDisplayName: "Ada"),
-        CreateTenantResponse(
-            tenant: Tenant(id: "contoso", settings: settings),
-            admin: principal,
-            adminToken: IssuedToken(token: token, secret: "s")
+        CreateTenantRequest(tenantID: "contoso", displayName: unicode),
+        CreateTenantResponse(tenant: Tenant(id: "contoso", settings: settings), enrollment: enrollmentCode),
+        enrollmentCode,
+        Int64Value(value: .min),
+        IssueEnrollmentCodeRequest(tenantID: "contoso"),
+        EnrollTenantAdminRequest(tenantID: "contoso", code: "lbxe_x", displayName: unicode),
+        EnrollTenantAdminResponse(admin: principal, token: IssuedToken(token: token, secret: "s")),
+        SetTenantSettingsRequest(
+            tenantID: "contoso",
+            approvalWindowSeconds: Int64Value(value: 600),
+            maxAccessDurationSeconds: Int64Value()
         ),
+        SetLockboxEnabledRequest(tenantID: "contoso", enabled: true, reason: unicode),
+        SuspendPrincipalRequest(principalID: "p-1", reason: unicode),
+        ReactivatePrincipalRequest(principalID: "p-1", reason: "back"),
         GetTenantSettingsRequest(tenantID: "contoso"),
         CreatePrincipalRequest(displayName: "Ann", tenantID: "contoso", roles: [role]),
         ListPrincipalsRequest(tenantID: "contoso"),
@@ -166,7 +178,8 @@ enum Samples {
             actorID: "a",
             item: "req-1",
             pageSize: 100,
-            pageToken: "c"
+            pageToken: "c",
+            kind: .lifecycle
         ),
         SearchAuditResponse(records: [auditRecord, AuditRecord(id: 2)], nextPageToken: "n"),
         ExportAuditRequest(tenantID: "contoso", fromMs: 1, toMs: 2, format: .csv),

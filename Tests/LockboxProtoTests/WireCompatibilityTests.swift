@@ -96,6 +96,36 @@ import Testing
         #expect(response.callID == 3)
         #expect(response.end?.status == Status(code: .notFound, message: "no such request"))
     }
+
+    @Test func presenceAndEnrollmentBothWays() throws {
+        // A setting that is not sent stays absent, and one that is sent with 0 is present.
+        let partial = try SetTenantSettingsRequest(
+            decoding: Protoc.encode(
+                #"tenant_id: "contoso" max_access_duration_seconds { }"#,
+                as: "SetTenantSettingsRequest"
+            )
+        )
+        #expect(partial.approvalWindowSeconds == nil)
+        #expect(partial.maxAccessDurationSeconds == Int64Value(value: 0))
+        let text = try Protoc.decode(
+            SetTenantSettingsRequest(tenantID: "t", approvalWindowSeconds: Int64Value(value: 600)).encode(),
+            as: "SetTenantSettingsRequest"
+        )
+        #expect(text.contains("approval_window_seconds {"))
+        #expect(!text.contains("max_access_duration_seconds"))
+
+        let created = CreateTenantResponse(tenant: Tenant(id: "contoso"), enrollment: Samples.enrollmentCode)
+        let createdText = try Protoc.decode(created.encode(), as: "CreateTenantResponse")
+        #expect(createdText.contains("enrollment {"))
+        #expect(try CreateTenantResponse(decoding: Protoc.encode(createdText, as: "CreateTenantResponse")) == created)
+
+        let record = try AuditRecord(decoding: Protoc.encode("id: 1 kind: AUDIT_KIND_ENROLLMENT", as: "AuditRecord"))
+        #expect(record.kind == .enrollment)
+        let check = try CheckAccessResponse(
+            decoding: Protoc.encode("reason: ACCESS_DENY_REASON_OPERATOR_SUSPENDED", as: "CheckAccessResponse")
+        )
+        #expect(check.reason == .operatorSuspended)
+    }
 }
 
 enum Protoc {

@@ -101,8 +101,28 @@ import Testing
         )
         try await fixture.pool.transaction { (db: PGConnection) throws in
             let requests = fixture.stores.requests
-            #expect(try requests.insert(new, id: "a", requesterID: "op", idempotencyKey: "k", nowMs: 1, db))
-            #expect(try !requests.insert(new, id: "b", requesterID: "op", idempotencyKey: "k", nowMs: 2, db))
+            #expect(
+                try requests.insert(
+                    new,
+                    id: "a",
+                    requesterID: "op",
+                    idempotencyKey: "k",
+                    internalDeadlineMs: 100,
+                    nowMs: 1,
+                    db
+                )
+            )
+            #expect(
+                try !requests.insert(
+                    new,
+                    id: "b",
+                    requesterID: "op",
+                    idempotencyKey: "k",
+                    internalDeadlineMs: 100,
+                    nowMs: 2,
+                    db
+                )
+            )
             #expect(try requests.find(requesterID: "op", idempotencyKey: "k", payload: new, db)?.samePayload == true)
             #expect(try requests.find(requesterID: "op", idempotencyKey: "k", payload: other, db)?.samePayload == false)
             #expect(try requests.find(requesterID: "op", idempotencyKey: "other", payload: new, db) == nil)
@@ -132,15 +152,28 @@ import Testing
         try second.execute(script: "ROLLBACK")
     }
 
-    @Test func checkCandidatesAreTheUnendedGrantsWithTheOperationsStanding() async throws {
+    @Test func checkFactsAreTheOpenGrantsWithTheOperationsAndTheOperatorsStanding() async throws {
         let fixture = try await Fixture.make()
         defer { Task { await fixture.close() } }
         try await fixture.request("ended", state: .approved, grant: GrantWindow(startsAtMs: 0, endsAtMs: 500))
         try await fixture.request("open", state: .approved, grant: GrantWindow(startsAtMs: 0, endsAtMs: 5000))
+        try await fixture.request(
+            "revoked",
+            state: .revoked,
+            grant: GrantWindow(startsAtMs: 0, endsAtMs: 9000, revokedAtMs: 100)
+        )
         try await fixture.request("pending", state: .pendingInternal, createdAtMs: 10)
         try await fixture.pool.transaction { (db: PGConnection) throws in
             let grants = fixture.stores.grants
-            let candidates = try grants.checkCandidates(
+            let assignment = RoleAssignmentRecord(
+                principalID: "op",
+                role: .operator,
+                tenantID: "",
+                assignedBy: "t",
+                assignedAtMs: 0
+            )
+            _ = try fixture.stores.principals.assign(assignment, db)
+            let facts = try grants.checkFacts(
                 operatorID: "op",
                 tenantID: "contoso",
                 service: .exchange,
@@ -148,9 +181,10 @@ import Testing
                 nowMs: 1000,
                 db
             )
-            #expect(candidates.map(\.grant.requestID) == ["open"])
-            #expect(candidates.first?.operationPreapproved == true, "names match case-insensitively")
-            let unknown = try grants.checkCandidates(
+            #expect(facts.candidates.map(\.grant.requestID) == ["open"], "neither ended nor revoked grants")
+            #expect(facts.candidates.first?.operationPreapproved == true, "names match case-insensitively")
+            #expect(facts.operatorStatus == .active)
+            let unknown = try grants.checkFacts(
                 operatorID: "op",
                 tenantID: "contoso",
                 service: .exchange,
@@ -158,25 +192,34 @@ import Testing
                 nowMs: 1000,
                 db
             )
-            #expect(unknown.first?.operationPreapproved == false)
-            let facts = try grants.denialFacts(
+            #expect(unknown.candidates.first?.operationPreapproved == false)
+            let denial = try grants.denialFacts(
                 operatorID: "op",
                 tenantID: "contoso",
                 service: .exchange,
                 nowMs: 1000,
                 db
             )
-            #expect(facts.latestGrant?.requestID == "open", "the latest grant by end")
-            let noGrants = try grants.denialFacts(
+            #expect(denial.newestRequest?.id == "pending", "the newest request by creation")
+            #expect(denial.otherGrants.map(\.requestID) == ["open"])
+            #expect(try fixture.stores.principals.suspend(id: "op", nowMs: 1100, db))
+            let suspended = try grants.checkFacts(
                 operatorID: "op",
                 tenantID: "contoso",
-                service: .teams,
-                nowMs: 1000,
+                service: .exchange,
+                operation: "Get-Mailbox",
+                nowMs: 1200,
                 db
             )
-            #expect(noGrants.latestGrant == nil)
-            #expect(noGrants.pendingRequestID == nil, "the pending request is for exchange")
-            #expect(noGrants.otherGrants.map(\.requestID) == ["open"])
+            #expect(suspended.operatorStatus == .suspended)
+            let stranger = try grants.denialFacts(
+                operatorID: "nobody",
+                tenantID: "contoso",
+                service: .exchange,
+                nowMs: 1,
+                db
+            )
+            #expect(stranger.operatorStatus == .unknown)
         }
     }
 }

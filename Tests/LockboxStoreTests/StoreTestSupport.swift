@@ -20,6 +20,7 @@ struct Fixture {
     func request(
         _ id: String,
         state: RequestState,
+        internalDeadlineMs: Int64 = 86_400_000,
         customerDeadlineMs: Int64? = nil,
         grant: GrantWindow? = nil,
         createdAtMs: Int64 = 1
@@ -33,7 +34,15 @@ struct Fixture {
                 justification: "test",
                 requestedDurationSeconds: 3600
             )
-            _ = try stores.requests.insert(new, id: id, requesterID: "op", idempotencyKey: nil, nowMs: createdAtMs, db)
+            _ = try stores.requests.insert(
+                new,
+                id: id,
+                requesterID: "op",
+                idempotencyKey: nil,
+                internalDeadlineMs: internalDeadlineMs,
+                nowMs: createdAtMs,
+                db
+            )
             try stores.requests.update(
                 id: id,
                 RequestUpdate(state: state, customerDeadlineMs: customerDeadlineMs),

@@ -12,15 +12,29 @@ package final class Harness: Sendable {
     package static let start: Int64 = 1_800_000_000_000
 
     package let databaseURL: String
+    /// The server's pool, as the runtime role.
     package let pool: PGPool
+    /// The schema owner's pool, for fixtures and for checking what the server stored.
+    package let ownerPool: PGPool
     package let clock: ManualClock
     package let service: LockboxService
     package let port: Int
     package let client: RPCClient
 
-    private init(databaseURL: String, pool: PGPool, clock: ManualClock, service: LockboxService, port: Int) {
-        self.databaseURL = databaseURL
+    package let database: TestDatabaseURLs
+
+    private init(
+        database: TestDatabaseURLs,
+        pool: PGPool,
+        ownerPool: PGPool,
+        clock: ManualClock,
+        service: LockboxService,
+        port: Int
+    ) {
+        self.database = database
+        self.databaseURL = database.runtime
         self.pool = pool
+        self.ownerPool = ownerPool
         self.clock = clock
         self.service = service
         self.port = port
@@ -29,22 +43,24 @@ package final class Harness: Sendable {
 
     package var sweeper: Sweeper { Sweeper(pool: pool, clock: clock, logger: testLogger) }
 
-    /// Runs `body` against a fresh database and server; tears both down after.
+    /// Runs `body` against a server on a fresh database (or `database`, as a second replica
+    /// would), migrated by the owner and served as the runtime role; tears both down after.
     package static func with(
-        databaseURL: String? = nil,
+        database: TestDatabaseURLs? = nil,
         poolSize: Int = 4,
         _ body: (Harness) async throws -> Void
     ) async throws {
-        let url: String
-        if let databaseURL {
-            url = databaseURL
+        let urls: TestDatabaseURLs
+        if let database {
+            urls = database
         } else {
-            url = try await TestDatabase.create()
+            urls = try await TestDatabase.create()
         }
-        let pool = PGPool(configuration: PGPoolConfiguration(url: url, size: poolSize), logger: testLogger)
-        try await Migrator.apply(try TestDatabase.migrations, pool: pool, logger: testLogger)
+        try await TestDatabase.migrate(urls)
+        let pool = PGPool(configuration: PGPoolConfiguration(url: urls.runtime, size: poolSize), logger: testLogger)
+        let ownerPool = PGPool(configuration: PGPoolConfiguration(url: urls.owner, size: 2), logger: testLogger)
         let clock = ManualClock(millis: start)
-        let notifier = RequestNotifier(databaseURL: url, logger: testLogger)
+        let notifier = RequestNotifier(databaseURL: urls.runtime, logger: testLogger)
         let service = LockboxService(pool: pool, clock: clock, notifier: notifier, logger: testLogger)
         let server = RPCServer(
             configuration: RPCServerConfiguration(host: "127.0.0.1", port: 0),
@@ -55,24 +71,33 @@ package final class Harness: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             let port = try await server.localAddress.port!
-            let harness = Harness(databaseURL: url, pool: pool, clock: clock, service: service, port: port)
+            let harness = Harness(
+                database: urls,
+                pool: pool,
+                ownerPool: ownerPool,
+                clock: clock,
+                service: service,
+                port: port
+            )
             do {
                 try await body(harness)
             } catch {
                 await harness.client.close()
                 await group.triggerGracefulShutdown()
                 await pool.shutdown()
+                await ownerPool.shutdown()
                 throw error
             }
             await harness.client.close()
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
             await pool.shutdown()
+            await ownerPool.shutdown()
         }
     }
 
     /// Runs SQL directly, for fixtures and for checking what the server stored.
-    package func sql(_ query: PGQuery) async throws -> PGRows { try await pool.sql(query) }
+    package func sql(_ query: PGQuery) async throws -> PGRows { try await ownerPool.sql(query) }
 
     package var api: API { API(client: client) }
 
@@ -194,6 +219,21 @@ package struct API: Sendable {
         return (token.secret, principal.id)
     }
 
+    /// Creates a tenant as the provider admin, and enrolls its first global admin with the code,
+    /// as the customer would.
+    package func createTenant(_ id: String, by admin: String) async throws -> EnrollTenantAdminResponse {
+        let created = try await call(
+            LockboxMethods.createTenant,
+            CreateTenantRequest(tenantID: id, displayName: id.capitalized),
+            token: admin
+        )
+        return try await call(
+            LockboxMethods.enrollTenantAdmin,
+            EnrollTenantAdminRequest(tenantID: id, code: created.enrollment!.code, displayName: "\(id) admin"),
+            token: ""
+        )
+    }
+
     package func makeWorld(adminToken admin: String) async throws -> World {
         func provider(_ name: String, _ roles: [LockboxProto.Role]) async throws -> (String, String) {
             try await principal(name, roles: roles, by: admin)
@@ -207,14 +247,10 @@ package struct API: Sendable {
 
         func tenant(_ id: String) async throws -> (admin: String, adminID: String, approver: String, approverID: String)
         {
-            let created = try await call(
-                LockboxMethods.createTenant,
-                CreateTenantRequest(tenantID: id, displayName: id.capitalized, adminDisplayName: "\(id) admin"),
-                token: admin
-            )
-            let adminToken = created.adminToken!.secret
+            let enrolled = try await createTenant(id, by: admin)
+            let adminToken = enrolled.token!.secret
             let approver = try await principal("\(id) approver", tenant: id, roles: [.lockboxApprover], by: adminToken)
-            return (adminToken, created.admin!.id, approver.token, approver.id)
+            return (adminToken, enrolled.admin!.id, approver.token, approver.id)
         }
         let contoso = try await tenant("contoso")
         let fabrikam = try await tenant("fabrikam")

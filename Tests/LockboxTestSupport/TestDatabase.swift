@@ -23,50 +23,88 @@ package let packageRoot: URL = {
     fatalError("Package.swift not found above \(#filePath)")
 }()
 
-/// The PostgreSQL that scripts/test starts. Each test gets a database of its own.
+/// A database of a test's own, and how each role reaches it.
+package struct TestDatabaseURLs: Sendable {
+    package let name: String
+    /// The cluster's superuser: the test acting as the database administrator.
+    package let superuser: String
+    /// The role migrations run as, which owns the schema.
+    package let owner: String
+    /// The role lockboxd serves as.
+    package let runtime: String
+}
+
+/// The PostgreSQL that scripts/test starts. Each test gets a database of its own, owned by
+/// the owner role; the server reaches it as the runtime role, as in production.
 package enum TestDatabase {
     package struct NotConfigured: Error, CustomStringConvertible {
         package init() {}
         package var description: String {
-            "LOCKBOX_TEST_DATABASE_URL is not set: run the tests with scripts/test, which starts PostgreSQL"
+            "LOCKBOX_TEST_DATABASE_URL, _OWNER_URL and _RUNTIME_URL are not set: run the tests with scripts/test"
         }
     }
 
-    package static var serverURL: String {
-        get throws {
-            guard let url = ProcessInfo.processInfo.environment["LOCKBOX_TEST_DATABASE_URL"], !url.isEmpty else {
-                throw NotConfigured()
-            }
-            return url
-        }
+    static func environment(_ name: String) throws -> String {
+        guard let url = ProcessInfo.processInfo.environment[name], !url.isEmpty else { throw NotConfigured() }
+        return url
     }
+
+    /// The superuser's URL to the `postgres` database.
+    package static var serverURL: String { get throws { try environment("LOCKBOX_TEST_DATABASE_URL") } }
+    /// The runtime role's name, as `lockboxd migrate --runtime-role` takes it.
+    package static let runtimeRole = "lockbox_app"
 
     static let admin: PGPool? = {
         guard let url = try? serverURL else { return nil }
         return PGPool(configuration: PGPoolConfiguration(url: url, size: 2), logger: testLogger)
     }()
 
-    /// Creates an empty database and returns its URL.
-    package static func create() async throws -> String {
+    /// `url` with its database name replaced.
+    package static func url(_ url: String, database: String) -> String {
+        guard let slash = url.lastIndex(of: "/") else { return url }
+        return url[..<slash] + "/" + database
+    }
+
+    /// Creates an empty database owned by the owner role.
+    package static func create() async throws -> TestDatabaseURLs {
         let server = try serverURL
+        let owner = try environment("LOCKBOX_TEST_OWNER_URL")
+        let runtime = try environment("LOCKBOX_TEST_RUNTIME_URL")
         guard let admin else { throw NotConfigured() }
         // A name we generate from random hex: safe to splice, since CREATE DATABASE takes no parameters.
         let name = "lbx_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(20)
         try await admin.withConnection { connection in
-            try connection.execute(script: "CREATE DATABASE \(name)")
+            try connection.execute(script: "CREATE DATABASE \(name) OWNER lockbox_owner")
         }
-        guard let slash = server.lastIndex(of: "/") else { throw NotConfigured() }
-        return server[..<slash] + "/" + name
+        return TestDatabaseURLs(
+            name: String(name),
+            superuser: url(server, database: String(name)),
+            owner: url(owner, database: String(name)),
+            runtime: url(runtime, database: String(name))
+        )
     }
 
-    /// A fresh, migrated database and a pool on it.
+    /// A fresh database, migrated as the owner with the runtime role granted, as `lockboxd
+    /// migrate` leaves it for `lockboxd serve`.
+    package static func migratedURLs() async throws -> TestDatabaseURLs {
+        let urls = try await create()
+        try await migrate(urls)
+        return urls
+    }
+
+    /// A fresh database, migrated as the owner with the runtime role granted; a pool on it as
+    /// the runtime role.
     package static func migrated(poolSize: Int = 2) async throws -> PGPool {
-        let pool = PGPool(
-            configuration: PGPoolConfiguration(url: try await create(), size: poolSize),
-            logger: testLogger
-        )
-        try await Migrator.apply(try migrations, pool: pool, logger: testLogger)
-        return pool
+        let urls = try await create()
+        try await migrate(urls)
+        return PGPool(configuration: PGPoolConfiguration(url: urls.runtime, size: poolSize), logger: testLogger)
+    }
+
+    /// Applies the migrations as the owner and grants the runtime role, as `lockboxd migrate` does.
+    package static func migrate(_ urls: TestDatabaseURLs) async throws {
+        let owner = PGPool(configuration: PGPoolConfiguration(url: urls.owner, size: 1), logger: testLogger)
+        try await Migrator.apply(try migrations, pool: owner, runtimeRole: runtimeRole, logger: testLogger)
+        await owner.shutdown()
     }
 
     package static var migrations: [Migration] {
@@ -91,6 +129,8 @@ package final class PrivatePostgres: Sendable {
     package let directory: String
     package let port: Int
     let script: String
+    /// The `postgres` database's URLs for the superuser, the owner and the runtime role.
+    package let urls: TestDatabaseURLs
 
     package init() throws {
         guard let script = ProcessInfo.processInfo.environment["LOCKBOX_TEST_PG_SCRIPT"], !script.isEmpty else {
@@ -102,14 +142,25 @@ package final class PrivatePostgres: Sendable {
             .path
         port = try Self.freePort()
         do {
-            try run("start", String(port), "--fast")
+            _ = try Self.run(script, "start", directory, String(port), "--fast")
+            let roles = try Self.run(script, "roles", directory, String(port), "lockbox")
+            var values: [String: String] = [:]
+            for line in roles.split(separator: "\n") {
+                let parts = line.split(separator: "=", maxSplits: 1)
+                if parts.count == 2 { values[String(parts[0])] = String(parts[1]) }
+            }
+            urls = TestDatabaseURLs(
+                name: "lockbox",
+                superuser: values["LOCKBOX_PG_SUPERUSER_URL"] ?? "",
+                owner: values["LOCKBOX_OWNER_DATABASE_URL"] ?? "",
+                runtime: values["LOCKBOX_DATABASE_URL"] ?? ""
+            )
         } catch {
             try? FileManager.default.removeItem(atPath: directory)
             throw error
         }
     }
 
-    /// A loopback port the kernel says is free now.
     package static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
@@ -128,18 +179,18 @@ package final class PrivatePostgres: Sendable {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    package var url: String { "postgresql://lockbox@127.0.0.1:\(port)/postgres" }
-
-    func run(_ arguments: String...) throws {
-        let output = try Binaries.runPath(script, [arguments[0], directory] + arguments.dropFirst())
+    static func run(_ script: String, _ arguments: String...) throws -> String {
+        let output = try Binaries.runPath(script, arguments)
         guard output.status == 0 else { throw DaemonFailed(stderr: output.stderr) }
+        return output.stdout
     }
 
-    package func stop() throws { try run("stop") }
-    package func start() throws { try run("start", String(port)) }
+    package func stop() throws { _ = try Self.run(script, "stop", directory) }
+    package func start() throws { _ = try Self.run(script, "start", directory, String(port)) }
 
     package func destroy() {
         try? stop()
         try? FileManager.default.removeItem(atPath: directory)
+        try? FileManager.default.removeItem(atPath: directory + ".secrets")
     }
 }

@@ -29,6 +29,8 @@ typedef struct Lockbox__V1__RoleAssignment Lockbox__V1__RoleAssignment;
 typedef struct Lockbox__V1__TenantSettings Lockbox__V1__TenantSettings;
 typedef struct Lockbox__V1__Tenant Lockbox__V1__Tenant;
 typedef struct Lockbox__V1__Principal Lockbox__V1__Principal;
+typedef struct Lockbox__V1__EnrollmentCode Lockbox__V1__EnrollmentCode;
+typedef struct Lockbox__V1__Int64Value Lockbox__V1__Int64Value;
 typedef struct Lockbox__V1__Token Lockbox__V1__Token;
 typedef struct Lockbox__V1__IssuedToken Lockbox__V1__IssuedToken;
 typedef struct Lockbox__V1__PreapprovedOperation Lockbox__V1__PreapprovedOperation;
@@ -48,6 +50,13 @@ typedef struct Lockbox__V1__ListGrantsRequest Lockbox__V1__ListGrantsRequest;
 typedef struct Lockbox__V1__ListGrantsResponse Lockbox__V1__ListGrantsResponse;
 typedef struct Lockbox__V1__CreateTenantRequest Lockbox__V1__CreateTenantRequest;
 typedef struct Lockbox__V1__CreateTenantResponse Lockbox__V1__CreateTenantResponse;
+typedef struct Lockbox__V1__IssueEnrollmentCodeRequest Lockbox__V1__IssueEnrollmentCodeRequest;
+typedef struct Lockbox__V1__EnrollTenantAdminRequest Lockbox__V1__EnrollTenantAdminRequest;
+typedef struct Lockbox__V1__EnrollTenantAdminResponse Lockbox__V1__EnrollTenantAdminResponse;
+typedef struct Lockbox__V1__SetTenantSettingsRequest Lockbox__V1__SetTenantSettingsRequest;
+typedef struct Lockbox__V1__SetLockboxEnabledRequest Lockbox__V1__SetLockboxEnabledRequest;
+typedef struct Lockbox__V1__SuspendPrincipalRequest Lockbox__V1__SuspendPrincipalRequest;
+typedef struct Lockbox__V1__ReactivatePrincipalRequest Lockbox__V1__ReactivatePrincipalRequest;
 typedef struct Lockbox__V1__GetTenantSettingsRequest Lockbox__V1__GetTenantSettingsRequest;
 typedef struct Lockbox__V1__CreatePrincipalRequest Lockbox__V1__CreatePrincipalRequest;
 typedef struct Lockbox__V1__ListPrincipalsRequest Lockbox__V1__ListPrincipalsRequest;
@@ -149,14 +158,92 @@ typedef enum _Lockbox__V1__AccessDenyReason {
    * used when access is allowed
    */
   LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_UNSPECIFIED = 0,
+  /*
+   * No request or grant of this operator for this tenant and service.
+   */
   LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_NO_GRANT = 1,
+  /*
+   * The operator's newest request here waits for a decision.
+   */
   LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_NOT_APPROVED = 2,
+  /*
+   * The operator's newest grant here ran out.
+   */
   LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_GRANT_EXPIRED = 3,
+  /*
+   * The operator's newest grant here was revoked.
+   */
   LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_REVOKED = 4,
+  /*
+   * The grant is active, but the operation is not pre-approved for the service.
+   */
   LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_OPERATION_NOT_PREAPPROVED = 5,
-  LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_TENANT_SERVICE_MISMATCH = 6
+  /*
+   * The operator has an active grant, but for another tenant or service.
+   */
+  LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_TENANT_SERVICE_MISMATCH = 6,
+  /*
+   * operator_id is not a principal that holds the operator role.
+   */
+  LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_UNKNOWN_OPERATOR = 7,
+  /*
+   * The operator's principal is suspended.
+   */
+  LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_OPERATOR_SUSPENDED = 8,
+  /*
+   * The operator's newest request here passed its deadline without a decision.
+   */
+  LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_REQUEST_EXPIRED = 9
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(LOCKBOX__V1__ACCESS_DENY_REASON)
 } Lockbox__V1__AccessDenyReason;
+/*
+ * What an audit record is about. A lifecycle activity such as CustomerApprove
+ * only ever appears with AUDIT_KIND_LIFECYCLE; operator actions carry the
+ * operation's name as their activity and AUDIT_KIND_OPERATOR_ACTION.
+ */
+typedef enum _Lockbox__V1__AuditKind {
+  /*
+   * in a filter: any kind
+   */
+  LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_UNSPECIFIED = 0,
+  /*
+   * a request's state changed
+   */
+  LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_LIFECYCLE = 1,
+  /*
+   * a CheckAccess, allowed or denied
+   */
+  LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_OPERATOR_ACTION = 2,
+  /*
+   * a role assigned or removed
+   */
+  LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_ROLE_CHANGE = 3,
+  /*
+   * a tenant's settings, the lockbox switched on or off
+   */
+  LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_SETTINGS = 4,
+  /*
+   * a principal created, suspended or reactivated
+   */
+  LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_PRINCIPAL = 5,
+  /*
+   * a token issued or revoked
+   */
+  LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_TOKEN = 6,
+  /*
+   * a tenant created
+   */
+  LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_TENANT = 7,
+  /*
+   * a pre-approved operation added or removed
+   */
+  LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_OPERATION = 8,
+  /*
+   * an enrollment code issued, redeemed or refused
+   */
+  LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_ENROLLMENT = 9
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(LOCKBOX__V1__AUDIT_KIND)
+} Lockbox__V1__AuditKind;
 
 /* --- messages --- */
 
@@ -403,10 +490,11 @@ struct  Lockbox__V1__AuditRecord
    * Structured details, a JSON object.
    */
   char *details_json;
+  Lockbox__V1__AuditKind kind;
 };
 #define LOCKBOX__V1__AUDIT_RECORD__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__audit_record__descriptor) \
-    , 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, LOCKBOX__V1__DECISION__DECISION_UNSPECIFIED, (char *)protobuf_c_empty_string }
+    , 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, LOCKBOX__V1__DECISION__DECISION_UNSPECIFIED, (char *)protobuf_c_empty_string, LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_UNSPECIFIED }
 
 
 struct  Lockbox__V1__RoleAssignment
@@ -432,11 +520,11 @@ struct  Lockbox__V1__TenantSettings
   char *tenant_id;
   protobuf_c_boolean lockbox_enabled;
   /*
-   * Customer approval window in seconds; 0 in a Set call means "keep".
+   * Customer approval window in seconds.
    */
   int64_t approval_window_seconds;
   /*
-   * Tenant cap on requested durations, in seconds; 0 in a Set call means "keep".
+   * Tenant cap on requested durations, in seconds.
    */
   int64_t max_access_duration_seconds;
 };
@@ -470,10 +558,44 @@ struct  Lockbox__V1__Principal
   size_t n_roles;
   Lockbox__V1__RoleAssignment **roles;
   int64_t created_at_ms;
+  /*
+   * 0 when active. A suspended principal cannot authenticate, and an operator's
+   * checks are denied.
+   */
+  int64_t suspended_at_ms;
 };
 #define LOCKBOX__V1__PRINCIPAL__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__principal__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, 0 }
+
+
+/*
+ * A single-use code with which a tenant's first global admin enrolls. The
+ * provider sees it once, when it is issued; the server keeps only its hash.
+ */
+struct  Lockbox__V1__EnrollmentCode
+{
+  ProtobufCMessage base;
+  char *tenant_id;
+  char *code;
+  int64_t expires_at_ms;
+};
+#define LOCKBOX__V1__ENROLLMENT_CODE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__enrollment_code__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
+/*
+ * A wrapper that gives an int64 presence: absent (NULL) means "not sent".
+ */
+struct  Lockbox__V1__Int64Value
+{
+  ProtobufCMessage base;
+  int64_t value;
+};
+#define LOCKBOX__V1__INT64_VALUE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__int64_value__descriptor) \
+    , 0 }
 
 
 /*
@@ -735,26 +857,118 @@ struct  Lockbox__V1__CreateTenantRequest
   ProtobufCMessage base;
   char *tenant_id;
   char *display_name;
-  /*
-   * The tenant's first global admin.
-   */
-  char *admin_display_name;
 };
 #define LOCKBOX__V1__CREATE_TENANT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__create_tenant_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Lockbox__V1__CreateTenantResponse
 {
   ProtobufCMessage base;
   Lockbox__V1__Tenant *tenant;
-  Lockbox__V1__Principal *admin;
-  Lockbox__V1__IssuedToken *admin_token;
+  /*
+   * Hand this to the customer's first global admin, out of band.
+   */
+  Lockbox__V1__EnrollmentCode *enrollment;
 };
 #define LOCKBOX__V1__CREATE_TENANT_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__create_tenant_response__descriptor) \
-    , NULL, NULL, NULL }
+    , NULL, NULL }
+
+
+struct  Lockbox__V1__IssueEnrollmentCodeRequest
+{
+  ProtobufCMessage base;
+  char *tenant_id;
+};
+#define LOCKBOX__V1__ISSUE_ENROLLMENT_CODE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__issue_enrollment_code_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Lockbox__V1__EnrollTenantAdminRequest
+{
+  ProtobufCMessage base;
+  char *tenant_id;
+  char *code;
+  /*
+   * The new global admin's display name.
+   */
+  char *display_name;
+};
+#define LOCKBOX__V1__ENROLL_TENANT_ADMIN_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__enroll_tenant_admin_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Lockbox__V1__EnrollTenantAdminResponse
+{
+  ProtobufCMessage base;
+  Lockbox__V1__Principal *admin;
+  /*
+   * The admin's own token; shown to nobody else.
+   */
+  Lockbox__V1__IssuedToken *token;
+};
+#define LOCKBOX__V1__ENROLL_TENANT_ADMIN_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__enroll_tenant_admin_response__descriptor) \
+    , NULL, NULL }
+
+
+struct  Lockbox__V1__SetTenantSettingsRequest
+{
+  ProtobufCMessage base;
+  char *tenant_id;
+  /*
+   * Absent: unchanged.
+   */
+  Lockbox__V1__Int64Value *approval_window_seconds;
+  /*
+   * Absent: unchanged.
+   */
+  Lockbox__V1__Int64Value *max_access_duration_seconds;
+};
+#define LOCKBOX__V1__SET_TENANT_SETTINGS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__set_tenant_settings_request__descriptor) \
+    , (char *)protobuf_c_empty_string, NULL, NULL }
+
+
+struct  Lockbox__V1__SetLockboxEnabledRequest
+{
+  ProtobufCMessage base;
+  char *tenant_id;
+  protobuf_c_boolean enabled;
+  /*
+   * Recorded in the audit log. Required to switch the lockbox off.
+   */
+  char *reason;
+};
+#define LOCKBOX__V1__SET_LOCKBOX_ENABLED_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__set_lockbox_enabled_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+
+
+struct  Lockbox__V1__SuspendPrincipalRequest
+{
+  ProtobufCMessage base;
+  char *principal_id;
+  char *reason;
+};
+#define LOCKBOX__V1__SUSPEND_PRINCIPAL_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__suspend_principal_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Lockbox__V1__ReactivatePrincipalRequest
+{
+  ProtobufCMessage base;
+  char *principal_id;
+  char *reason;
+};
+#define LOCKBOX__V1__REACTIVATE_PRINCIPAL_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__reactivate_principal_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Lockbox__V1__GetTenantSettingsRequest
@@ -879,10 +1093,14 @@ struct  Lockbox__V1__SearchAuditRequest
    * Opaque; "" for the first page.
    */
   char *page_token;
+  /*
+   * AUDIT_KIND_UNSPECIFIED = any.
+   */
+  Lockbox__V1__AuditKind kind;
 };
 #define LOCKBOX__V1__SEARCH_AUDIT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__search_audit_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_UNSPECIFIED }
 
 
 struct  Lockbox__V1__SearchAuditResponse
@@ -1232,6 +1450,44 @@ Lockbox__V1__Principal *
                       const uint8_t       *data);
 void   lockbox__v1__principal__free_unpacked
                      (Lockbox__V1__Principal *message,
+                      ProtobufCAllocator *allocator);
+/* Lockbox__V1__EnrollmentCode methods */
+void   lockbox__v1__enrollment_code__init
+                     (Lockbox__V1__EnrollmentCode         *message);
+size_t lockbox__v1__enrollment_code__get_packed_size
+                     (const Lockbox__V1__EnrollmentCode   *message);
+size_t lockbox__v1__enrollment_code__pack
+                     (const Lockbox__V1__EnrollmentCode   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__enrollment_code__pack_to_buffer
+                     (const Lockbox__V1__EnrollmentCode   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__EnrollmentCode *
+       lockbox__v1__enrollment_code__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__enrollment_code__free_unpacked
+                     (Lockbox__V1__EnrollmentCode *message,
+                      ProtobufCAllocator *allocator);
+/* Lockbox__V1__Int64Value methods */
+void   lockbox__v1__int64_value__init
+                     (Lockbox__V1__Int64Value         *message);
+size_t lockbox__v1__int64_value__get_packed_size
+                     (const Lockbox__V1__Int64Value   *message);
+size_t lockbox__v1__int64_value__pack
+                     (const Lockbox__V1__Int64Value   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__int64_value__pack_to_buffer
+                     (const Lockbox__V1__Int64Value   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__Int64Value *
+       lockbox__v1__int64_value__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__int64_value__free_unpacked
+                     (Lockbox__V1__Int64Value *message,
                       ProtobufCAllocator *allocator);
 /* Lockbox__V1__Token methods */
 void   lockbox__v1__token__init
@@ -1594,6 +1850,139 @@ Lockbox__V1__CreateTenantResponse *
 void   lockbox__v1__create_tenant_response__free_unpacked
                      (Lockbox__V1__CreateTenantResponse *message,
                       ProtobufCAllocator *allocator);
+/* Lockbox__V1__IssueEnrollmentCodeRequest methods */
+void   lockbox__v1__issue_enrollment_code_request__init
+                     (Lockbox__V1__IssueEnrollmentCodeRequest         *message);
+size_t lockbox__v1__issue_enrollment_code_request__get_packed_size
+                     (const Lockbox__V1__IssueEnrollmentCodeRequest   *message);
+size_t lockbox__v1__issue_enrollment_code_request__pack
+                     (const Lockbox__V1__IssueEnrollmentCodeRequest   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__issue_enrollment_code_request__pack_to_buffer
+                     (const Lockbox__V1__IssueEnrollmentCodeRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__IssueEnrollmentCodeRequest *
+       lockbox__v1__issue_enrollment_code_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__issue_enrollment_code_request__free_unpacked
+                     (Lockbox__V1__IssueEnrollmentCodeRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Lockbox__V1__EnrollTenantAdminRequest methods */
+void   lockbox__v1__enroll_tenant_admin_request__init
+                     (Lockbox__V1__EnrollTenantAdminRequest         *message);
+size_t lockbox__v1__enroll_tenant_admin_request__get_packed_size
+                     (const Lockbox__V1__EnrollTenantAdminRequest   *message);
+size_t lockbox__v1__enroll_tenant_admin_request__pack
+                     (const Lockbox__V1__EnrollTenantAdminRequest   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__enroll_tenant_admin_request__pack_to_buffer
+                     (const Lockbox__V1__EnrollTenantAdminRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__EnrollTenantAdminRequest *
+       lockbox__v1__enroll_tenant_admin_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__enroll_tenant_admin_request__free_unpacked
+                     (Lockbox__V1__EnrollTenantAdminRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Lockbox__V1__EnrollTenantAdminResponse methods */
+void   lockbox__v1__enroll_tenant_admin_response__init
+                     (Lockbox__V1__EnrollTenantAdminResponse         *message);
+size_t lockbox__v1__enroll_tenant_admin_response__get_packed_size
+                     (const Lockbox__V1__EnrollTenantAdminResponse   *message);
+size_t lockbox__v1__enroll_tenant_admin_response__pack
+                     (const Lockbox__V1__EnrollTenantAdminResponse   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__enroll_tenant_admin_response__pack_to_buffer
+                     (const Lockbox__V1__EnrollTenantAdminResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__EnrollTenantAdminResponse *
+       lockbox__v1__enroll_tenant_admin_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__enroll_tenant_admin_response__free_unpacked
+                     (Lockbox__V1__EnrollTenantAdminResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Lockbox__V1__SetTenantSettingsRequest methods */
+void   lockbox__v1__set_tenant_settings_request__init
+                     (Lockbox__V1__SetTenantSettingsRequest         *message);
+size_t lockbox__v1__set_tenant_settings_request__get_packed_size
+                     (const Lockbox__V1__SetTenantSettingsRequest   *message);
+size_t lockbox__v1__set_tenant_settings_request__pack
+                     (const Lockbox__V1__SetTenantSettingsRequest   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__set_tenant_settings_request__pack_to_buffer
+                     (const Lockbox__V1__SetTenantSettingsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__SetTenantSettingsRequest *
+       lockbox__v1__set_tenant_settings_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__set_tenant_settings_request__free_unpacked
+                     (Lockbox__V1__SetTenantSettingsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Lockbox__V1__SetLockboxEnabledRequest methods */
+void   lockbox__v1__set_lockbox_enabled_request__init
+                     (Lockbox__V1__SetLockboxEnabledRequest         *message);
+size_t lockbox__v1__set_lockbox_enabled_request__get_packed_size
+                     (const Lockbox__V1__SetLockboxEnabledRequest   *message);
+size_t lockbox__v1__set_lockbox_enabled_request__pack
+                     (const Lockbox__V1__SetLockboxEnabledRequest   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__set_lockbox_enabled_request__pack_to_buffer
+                     (const Lockbox__V1__SetLockboxEnabledRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__SetLockboxEnabledRequest *
+       lockbox__v1__set_lockbox_enabled_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__set_lockbox_enabled_request__free_unpacked
+                     (Lockbox__V1__SetLockboxEnabledRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Lockbox__V1__SuspendPrincipalRequest methods */
+void   lockbox__v1__suspend_principal_request__init
+                     (Lockbox__V1__SuspendPrincipalRequest         *message);
+size_t lockbox__v1__suspend_principal_request__get_packed_size
+                     (const Lockbox__V1__SuspendPrincipalRequest   *message);
+size_t lockbox__v1__suspend_principal_request__pack
+                     (const Lockbox__V1__SuspendPrincipalRequest   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__suspend_principal_request__pack_to_buffer
+                     (const Lockbox__V1__SuspendPrincipalRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__SuspendPrincipalRequest *
+       lockbox__v1__suspend_principal_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__suspend_principal_request__free_unpacked
+                     (Lockbox__V1__SuspendPrincipalRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Lockbox__V1__ReactivatePrincipalRequest methods */
+void   lockbox__v1__reactivate_principal_request__init
+                     (Lockbox__V1__ReactivatePrincipalRequest         *message);
+size_t lockbox__v1__reactivate_principal_request__get_packed_size
+                     (const Lockbox__V1__ReactivatePrincipalRequest   *message);
+size_t lockbox__v1__reactivate_principal_request__pack
+                     (const Lockbox__V1__ReactivatePrincipalRequest   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__reactivate_principal_request__pack_to_buffer
+                     (const Lockbox__V1__ReactivatePrincipalRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__ReactivatePrincipalRequest *
+       lockbox__v1__reactivate_principal_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__reactivate_principal_request__free_unpacked
+                     (Lockbox__V1__ReactivatePrincipalRequest *message,
+                      ProtobufCAllocator *allocator);
 /* Lockbox__V1__GetTenantSettingsRequest methods */
 void   lockbox__v1__get_tenant_settings_request__init
                      (Lockbox__V1__GetTenantSettingsRequest         *message);
@@ -1942,6 +2331,12 @@ typedef void (*Lockbox__V1__Tenant_Closure)
 typedef void (*Lockbox__V1__Principal_Closure)
                  (const Lockbox__V1__Principal *message,
                   void *closure_data);
+typedef void (*Lockbox__V1__EnrollmentCode_Closure)
+                 (const Lockbox__V1__EnrollmentCode *message,
+                  void *closure_data);
+typedef void (*Lockbox__V1__Int64Value_Closure)
+                 (const Lockbox__V1__Int64Value *message,
+                  void *closure_data);
 typedef void (*Lockbox__V1__Token_Closure)
                  (const Lockbox__V1__Token *message,
                   void *closure_data);
@@ -1998,6 +2393,27 @@ typedef void (*Lockbox__V1__CreateTenantRequest_Closure)
                   void *closure_data);
 typedef void (*Lockbox__V1__CreateTenantResponse_Closure)
                  (const Lockbox__V1__CreateTenantResponse *message,
+                  void *closure_data);
+typedef void (*Lockbox__V1__IssueEnrollmentCodeRequest_Closure)
+                 (const Lockbox__V1__IssueEnrollmentCodeRequest *message,
+                  void *closure_data);
+typedef void (*Lockbox__V1__EnrollTenantAdminRequest_Closure)
+                 (const Lockbox__V1__EnrollTenantAdminRequest *message,
+                  void *closure_data);
+typedef void (*Lockbox__V1__EnrollTenantAdminResponse_Closure)
+                 (const Lockbox__V1__EnrollTenantAdminResponse *message,
+                  void *closure_data);
+typedef void (*Lockbox__V1__SetTenantSettingsRequest_Closure)
+                 (const Lockbox__V1__SetTenantSettingsRequest *message,
+                  void *closure_data);
+typedef void (*Lockbox__V1__SetLockboxEnabledRequest_Closure)
+                 (const Lockbox__V1__SetLockboxEnabledRequest *message,
+                  void *closure_data);
+typedef void (*Lockbox__V1__SuspendPrincipalRequest_Closure)
+                 (const Lockbox__V1__SuspendPrincipalRequest *message,
+                  void *closure_data);
+typedef void (*Lockbox__V1__ReactivatePrincipalRequest_Closure)
+                 (const Lockbox__V1__ReactivatePrincipalRequest *message,
                   void *closure_data);
 typedef void (*Lockbox__V1__GetTenantSettingsRequest_Closure)
                  (const Lockbox__V1__GetTenantSettingsRequest *message,
@@ -2102,18 +2518,38 @@ struct Lockbox__V1__Lockbox_Service
                         const Lockbox__V1__CreateTenantRequest *input,
                         Lockbox__V1__CreateTenantResponse_Closure closure,
                         void *closure_data);
+  void (*issue_enrollment_code)(Lockbox__V1__Lockbox_Service *service,
+                                const Lockbox__V1__IssueEnrollmentCodeRequest *input,
+                                Lockbox__V1__EnrollmentCode_Closure closure,
+                                void *closure_data);
+  void (*enroll_tenant_admin)(Lockbox__V1__Lockbox_Service *service,
+                              const Lockbox__V1__EnrollTenantAdminRequest *input,
+                              Lockbox__V1__EnrollTenantAdminResponse_Closure closure,
+                              void *closure_data);
   void (*get_tenant_settings)(Lockbox__V1__Lockbox_Service *service,
                               const Lockbox__V1__GetTenantSettingsRequest *input,
                               Lockbox__V1__TenantSettings_Closure closure,
                               void *closure_data);
   void (*set_tenant_settings)(Lockbox__V1__Lockbox_Service *service,
-                              const Lockbox__V1__TenantSettings *input,
+                              const Lockbox__V1__SetTenantSettingsRequest *input,
+                              Lockbox__V1__TenantSettings_Closure closure,
+                              void *closure_data);
+  void (*set_lockbox_enabled)(Lockbox__V1__Lockbox_Service *service,
+                              const Lockbox__V1__SetLockboxEnabledRequest *input,
                               Lockbox__V1__TenantSettings_Closure closure,
                               void *closure_data);
   void (*create_principal)(Lockbox__V1__Lockbox_Service *service,
                            const Lockbox__V1__CreatePrincipalRequest *input,
                            Lockbox__V1__Principal_Closure closure,
                            void *closure_data);
+  void (*suspend_principal)(Lockbox__V1__Lockbox_Service *service,
+                            const Lockbox__V1__SuspendPrincipalRequest *input,
+                            Lockbox__V1__Principal_Closure closure,
+                            void *closure_data);
+  void (*reactivate_principal)(Lockbox__V1__Lockbox_Service *service,
+                               const Lockbox__V1__ReactivatePrincipalRequest *input,
+                               Lockbox__V1__Principal_Closure closure,
+                               void *closure_data);
   void (*list_principals)(Lockbox__V1__Lockbox_Service *service,
                           const Lockbox__V1__ListPrincipalsRequest *input,
                           Lockbox__V1__ListPrincipalsResponse_Closure closure,
@@ -2178,9 +2614,14 @@ void lockbox__v1__lockbox__init (Lockbox__V1__Lockbox_Service *service,
       function_prefix__ ## check_access,\
       function_prefix__ ## list_grants,\
       function_prefix__ ## create_tenant,\
+      function_prefix__ ## issue_enrollment_code,\
+      function_prefix__ ## enroll_tenant_admin,\
       function_prefix__ ## get_tenant_settings,\
       function_prefix__ ## set_tenant_settings,\
+      function_prefix__ ## set_lockbox_enabled,\
       function_prefix__ ## create_principal,\
+      function_prefix__ ## suspend_principal,\
+      function_prefix__ ## reactivate_principal,\
       function_prefix__ ## list_principals,\
       function_prefix__ ## issue_token,\
       function_prefix__ ## revoke_token,\
@@ -2240,18 +2681,38 @@ void lockbox__v1__lockbox__create_tenant(ProtobufCService *service,
                                          const Lockbox__V1__CreateTenantRequest *input,
                                          Lockbox__V1__CreateTenantResponse_Closure closure,
                                          void *closure_data);
+void lockbox__v1__lockbox__issue_enrollment_code(ProtobufCService *service,
+                                                 const Lockbox__V1__IssueEnrollmentCodeRequest *input,
+                                                 Lockbox__V1__EnrollmentCode_Closure closure,
+                                                 void *closure_data);
+void lockbox__v1__lockbox__enroll_tenant_admin(ProtobufCService *service,
+                                               const Lockbox__V1__EnrollTenantAdminRequest *input,
+                                               Lockbox__V1__EnrollTenantAdminResponse_Closure closure,
+                                               void *closure_data);
 void lockbox__v1__lockbox__get_tenant_settings(ProtobufCService *service,
                                                const Lockbox__V1__GetTenantSettingsRequest *input,
                                                Lockbox__V1__TenantSettings_Closure closure,
                                                void *closure_data);
 void lockbox__v1__lockbox__set_tenant_settings(ProtobufCService *service,
-                                               const Lockbox__V1__TenantSettings *input,
+                                               const Lockbox__V1__SetTenantSettingsRequest *input,
+                                               Lockbox__V1__TenantSettings_Closure closure,
+                                               void *closure_data);
+void lockbox__v1__lockbox__set_lockbox_enabled(ProtobufCService *service,
+                                               const Lockbox__V1__SetLockboxEnabledRequest *input,
                                                Lockbox__V1__TenantSettings_Closure closure,
                                                void *closure_data);
 void lockbox__v1__lockbox__create_principal(ProtobufCService *service,
                                             const Lockbox__V1__CreatePrincipalRequest *input,
                                             Lockbox__V1__Principal_Closure closure,
                                             void *closure_data);
+void lockbox__v1__lockbox__suspend_principal(ProtobufCService *service,
+                                             const Lockbox__V1__SuspendPrincipalRequest *input,
+                                             Lockbox__V1__Principal_Closure closure,
+                                             void *closure_data);
+void lockbox__v1__lockbox__reactivate_principal(ProtobufCService *service,
+                                                const Lockbox__V1__ReactivatePrincipalRequest *input,
+                                                Lockbox__V1__Principal_Closure closure,
+                                                void *closure_data);
 void lockbox__v1__lockbox__list_principals(ProtobufCService *service,
                                            const Lockbox__V1__ListPrincipalsRequest *input,
                                            Lockbox__V1__ListPrincipalsResponse_Closure closure,
@@ -2306,6 +2767,7 @@ extern const ProtobufCEnumDescriptor    lockbox__v1__role__descriptor;
 extern const ProtobufCEnumDescriptor    lockbox__v1__decision__descriptor;
 extern const ProtobufCEnumDescriptor    lockbox__v1__audit_export_format__descriptor;
 extern const ProtobufCEnumDescriptor    lockbox__v1__access_deny_reason__descriptor;
+extern const ProtobufCEnumDescriptor    lockbox__v1__audit_kind__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__request_header__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__request_frame__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__status__descriptor;
@@ -2320,6 +2782,8 @@ extern const ProtobufCMessageDescriptor lockbox__v1__role_assignment__descriptor
 extern const ProtobufCMessageDescriptor lockbox__v1__tenant_settings__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__tenant__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__principal__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__enrollment_code__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__int64_value__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__token__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__issued_token__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__preapproved_operation__descriptor;
@@ -2339,6 +2803,13 @@ extern const ProtobufCMessageDescriptor lockbox__v1__list_grants_request__descri
 extern const ProtobufCMessageDescriptor lockbox__v1__list_grants_response__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__create_tenant_request__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__create_tenant_response__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__issue_enrollment_code_request__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__enroll_tenant_admin_request__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__enroll_tenant_admin_response__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__set_tenant_settings_request__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__set_lockbox_enabled_request__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__suspend_principal_request__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__reactivate_principal_request__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__get_tenant_settings_request__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__create_principal_request__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__list_principals_request__descriptor;

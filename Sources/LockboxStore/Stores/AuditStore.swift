@@ -3,6 +3,7 @@ import LockboxCore
 /// Filters of an audit search; nil and "" match any.
 public struct AuditFilter: Sendable, Hashable {
     public var tenantID: String?
+    public var kind: AuditKind?
     /// Inclusive lower and exclusive upper bound on the record's time.
     public var fromMs: Int64
     public var toMs: Int64
@@ -12,6 +13,7 @@ public struct AuditFilter: Sendable, Hashable {
 
     public init(
         tenantID: String? = nil,
+        kind: AuditKind? = nil,
         fromMs: Int64 = 0,
         toMs: Int64 = .max,
         activity: String? = nil,
@@ -19,6 +21,7 @@ public struct AuditFilter: Sendable, Hashable {
         item: String? = nil
     ) {
         self.tenantID = tenantID
+        self.kind = kind
         self.fromMs = fromMs
         self.toMs = toMs
         self.activity = activity
@@ -44,7 +47,7 @@ public struct PostgresAuditStore: AuditStore {
     public init() {}
 
     static let columns: PGQuery = """
-        SELECT audit_id, recorded_at_ms, tenant_id, actor_id, actor_display, actor_ip, activity, item, decision,
+        SELECT audit_id, recorded_at_ms, tenant_id, kind, actor_id, actor_display, actor_ip, activity, item, decision,
                details::text AS details
         FROM audit_records
         """
@@ -54,6 +57,7 @@ public struct PostgresAuditStore: AuditStore {
             id: try row.decode("audit_id"),
             timeMs: try row.decode("recorded_at_ms"),
             tenantID: try row.decode("tenant_id"),
+            kind: AuditKind(rawValue: try row.decode("kind")),
             actorID: try row.decode("actor_id"),
             actorDisplay: try row.decode("actor_display"),
             actorIP: try row.decode("actor_ip"),
@@ -67,6 +71,7 @@ public struct PostgresAuditStore: AuditStore {
     static func matching(_ filter: AuditFilter) -> PGQuery {
         """
         (\(filter.tenantID) IS NULL OR tenant_id = \(filter.tenantID))
+          AND (\(filter.kind) IS NULL OR kind = \(filter.kind))
           AND recorded_at_ms >= \(filter.fromMs) AND recorded_at_ms < \(filter.toMs)
           AND (\(filter.activity) IS NULL OR activity = \(filter.activity))
           AND (\(filter.actorID) IS NULL OR actor_id = \(filter.actorID))
@@ -77,9 +82,9 @@ public struct PostgresAuditStore: AuditStore {
     public func append(_ entry: AuditEntry, nowMs: Int64, _ db: PGConnection) throws {
         try db.query(
             """
-            INSERT INTO audit_records (tenant_id, recorded_at_ms, actor_id, actor_display, actor_ip, activity, item,
-                                       decision, details)
-            VALUES (\(entry.tenantID), \(nowMs), \(entry.actorID), \(entry.actorDisplay), \(entry.actorIP),
+            INSERT INTO audit_records (tenant_id, recorded_at_ms, kind, actor_id, actor_display, actor_ip, activity,
+                                       item, decision, details)
+            VALUES (\(entry.tenantID), \(nowMs), \(entry.kind), \(entry.actorID), \(entry.actorDisplay), \(entry.actorIP),
                     \(entry.activity), \(entry.item), \(entry.decision), \(PGJSON(JSONValue.object(entry.details))))
             """
         )

@@ -2,8 +2,8 @@ import LockboxCore
 
 /// Grants: the access windows of approved requests, and what access checks read of them.
 ///
-/// Reads return grants that had not ended by `nowMs` (the narrowing an index can serve);
-/// whether one is active is ``Lifecycle/grantIsActive(state:window:nowMs:)``'s to say.
+/// Reads return open grants: not revoked, and not ended by `nowMs`, the narrowing an index
+/// can serve. Whether one is active is ``Lifecycle/grantIsActive(state:window:nowMs:)``'s to say.
 public protocol GrantStore: Sendable {
     /// Starts the grant of an approved request.
     func insert(_ grant: GrantRecord, _ db: PGConnection) throws
@@ -11,17 +11,18 @@ public protocol GrantStore: Sendable {
     /// Ends a grant early.
     func revoke(tenantID: String, requestID: String, nowMs: Int64, _ db: PGConnection) throws
 
-    /// The operator's unended grants for a tenant and service, each with whether `operation`
-    /// is pre-approved for the service: everything an allowed check reads, in one statement.
-    /// The grants are share-locked, so a revocation in progress is waited for and then seen.
-    func checkCandidates(
+    /// The operator's status and open grants for a tenant and service, each with whether
+    /// `operation` is pre-approved for the service: everything an allowed check reads, in one
+    /// statement. The grants are share-locked, so a revocation in progress is waited for and
+    /// then seen.
+    func checkFacts(
         operatorID: String,
         tenantID: String,
         service: ContentService,
         operation: String,
         nowMs: Int64,
         _ db: PGConnection
-    ) throws -> [AccessCandidate]
+    ) throws -> CheckFacts
 
     /// What explains a denial (``AccessCheck``).
     func denialFacts(
@@ -32,13 +33,17 @@ public protocol GrantStore: Sendable {
         _ db: PGConnection
     ) throws -> DenialFacts
 
-    /// Unended grants, soonest end first; nil filters match any.
-    func unended(tenantID: String?, operatorID: String?, nowMs: Int64, limit: Int, _ db: PGConnection) throws
+    /// Open grants (not revoked, not ended), soonest end first; nil filters match any.
+    func openGrants(tenantID: String?, operatorID: String?, nowMs: Int64, limit: Int, _ db: PGConnection) throws
         -> [GrantRecord]
 }
 
 public struct PostgresGrantStore: GrantStore {
     public init() {}
+
+    /// Open grants an allowed check reads, newest end first. An operator has one at a time in
+    /// practice; a few more keep a grant that has not started yet from hiding one that has.
+    static let checkCandidateLimit = 4
 
     static let columns: PGQuery = """
         g.request_id, g.operator_id, g.tenant_id, g.service, g.starts_at_ms, g.ends_at_ms, g.revoked_at_ms, r.status
@@ -47,8 +52,6 @@ public struct PostgresGrantStore: GrantStore {
     static let join: PGQuery = """
         FROM grants g JOIN access_requests r ON r.tenant_id = g.tenant_id AND r.request_id = g.request_id
         """
-
-    static let pendingStates = PGTextArray(RequestState.allCases.filter(\.isPending).map(\.rawValue))
 
     static func grant(_ row: PGRow) throws -> GrantRecord {
         GrantRecord(
@@ -81,28 +84,49 @@ public struct PostgresGrantStore: GrantStore {
         )
     }
 
-    public func checkCandidates(
+    /// The operator's standing, as a column: 'active', 'suspended' or NULL (no such operator).
+    static func operatorStatus(_ operatorID: String) -> PGQuery {
+        """
+        (SELECT CASE WHEN p.suspended_at_ms IS NULL THEN 'active' ELSE 'suspended' END
+           FROM principals p JOIN role_assignments ra ON ra.principal_id = p.principal_id
+          WHERE p.principal_id = \(operatorID) AND ra.role = \(Role.operator) AND ra.tenant_id = '')
+        """
+    }
+
+    static func operatorStatus(_ row: PGRow) throws -> OperatorStatus {
+        switch try row.decode("operator_status", as: String?.self) {
+        case "active": .active
+        case "suspended": .suspended
+        default: .unknown
+        }
+    }
+
+    public func checkFacts(
         operatorID: String,
         tenantID: String,
         service: ContentService,
         operation: String,
         nowMs: Int64,
         _ db: PGConnection
-    ) throws -> [AccessCandidate] {
+    ) throws -> CheckFacts {
         let rows = try db.query(
             """
             SELECT \(Self.columns),
                    EXISTS (SELECT 1 FROM preapproved_operations p
-                           WHERE p.service = \(service) AND p.operation_key = lower(\(operation))) AS preapproved
+                           WHERE p.service = \(service) AND p.operation_key = lower(\(operation))) AS preapproved,
+                   \(Self.operatorStatus(operatorID)) AS operator_status
             \(Self.join)
             WHERE g.operator_id = \(operatorID) AND g.tenant_id = \(tenantID) AND g.service = \(service)
-              AND g.ends_at_ms > \(nowMs)
+              AND g.revoked_at_ms IS NULL AND g.ends_at_ms > \(nowMs)
+            ORDER BY g.ends_at_ms DESC
+            LIMIT \(Self.checkCandidateLimit)
             FOR SHARE OF g
             """
         )
-        return try rows.rows.map { row in
+        let candidates = try rows.rows.map { row in
             AccessCandidate(grant: try Self.grant(row), operationPreapproved: try row.decode("preapproved"))
         }
+        return CheckFacts(operatorStatus: try rows.first.map(Self.operatorStatus), candidates: candidates)
     }
 
     public func denialFacts(
@@ -112,31 +136,46 @@ public struct PostgresGrantStore: GrantStore {
         nowMs: Int64,
         _ db: PGConnection
     ) throws -> DenialFacts {
-        let latest = try db.query(
+        let status = try db.query("SELECT \(Self.operatorStatus(operatorID)) AS operator_status")
+        var facts = DenialFacts(operatorStatus: try status.first.map(Self.operatorStatus) ?? .unknown)
+        guard facts.operatorStatus == .active else { return facts }
+        let newest = try db.query(
             """
-            SELECT \(Self.columns) \(Self.join)
-            WHERE g.operator_id = \(operatorID) AND g.tenant_id = \(tenantID) AND g.service = \(service)
-            ORDER BY g.ends_at_ms DESC
+            SELECT r.request_id, r.status, r.requested_duration_seconds, r.internal_deadline_ms, r.customer_deadline_ms,
+                   g.starts_at_ms, g.ends_at_ms, g.revoked_at_ms
+            FROM access_requests r
+            LEFT JOIN grants g ON g.tenant_id = r.tenant_id AND g.request_id = r.request_id
+            WHERE r.requester_id = \(operatorID) AND r.tenant_id = \(tenantID) AND r.service = \(service)
+            ORDER BY r.created_at_ms DESC, r.request_id DESC
             LIMIT 1
             """
         )
-        var facts = DenialFacts(latestGrant: try latest.first.map(Self.grant))
-        if facts.latestGrant != nil { return facts }
-        let pending = try db.query(
-            """
-            SELECT request_id FROM access_requests
-            WHERE requester_id = \(operatorID) AND tenant_id = \(tenantID) AND service = \(service)
-              AND status = ANY(\(Self.pendingStates))
-            ORDER BY created_at_ms DESC LIMIT 1
-            """
-        )
-        facts.pendingRequestID = try pending.first?.decode("request_id")
-        if facts.pendingRequestID != nil { return facts }
-        facts.otherGrants = try unended(tenantID: nil, operatorID: operatorID, nowMs: nowMs, limit: 100, db)
+        if let row = newest.first {
+            var grant: GrantWindow?
+            if let starts = try row.decode("starts_at_ms", as: Int64?.self) {
+                grant = GrantWindow(
+                    startsAtMs: starts,
+                    endsAtMs: try row.decode("ends_at_ms"),
+                    revokedAtMs: try row.decode("revoked_at_ms")
+                )
+            }
+            facts.newestRequest = NewestRequest(
+                id: try row.decode("request_id"),
+                facts: RequestFacts(
+                    state: try row.decode("status"),
+                    requesterID: operatorID,
+                    requestedDurationSeconds: try row.decode("requested_duration_seconds"),
+                    internalDeadlineMs: try row.decode("internal_deadline_ms"),
+                    customerDeadlineMs: try row.decode("customer_deadline_ms"),
+                    grant: grant
+                )
+            )
+        }
+        facts.otherGrants = try openGrants(tenantID: nil, operatorID: operatorID, nowMs: nowMs, limit: 100, db)
         return facts
     }
 
-    public func unended(tenantID: String?, operatorID: String?, nowMs: Int64, limit: Int, _ db: PGConnection) throws
+    public func openGrants(tenantID: String?, operatorID: String?, nowMs: Int64, limit: Int, _ db: PGConnection) throws
         -> [GrantRecord]
     {
         let rows = try db.query(
@@ -144,7 +183,7 @@ public struct PostgresGrantStore: GrantStore {
             SELECT \(Self.columns) \(Self.join)
             WHERE (\(tenantID) IS NULL OR g.tenant_id = \(tenantID))
               AND (\(operatorID) IS NULL OR g.operator_id = \(operatorID))
-              AND g.ends_at_ms > \(nowMs)
+              AND g.revoked_at_ms IS NULL AND g.ends_at_ms > \(nowMs)
             ORDER BY g.ends_at_ms
             LIMIT \(limit)
             """

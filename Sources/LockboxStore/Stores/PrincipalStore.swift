@@ -24,6 +24,12 @@ public protocol PrincipalStore: Sendable {
 
     /// Holds a transaction-scoped lock that serializes bootstrapping, across processes.
     func lockBootstrap(_ db: PGConnection) throws
+
+    /// Suspends an active principal; false when it was suspended already.
+    func suspend(id: String, nowMs: Int64, _ db: PGConnection) throws -> Bool
+
+    /// Reactivates a suspended principal; false when it was active.
+    func reactivate(id: String, _ db: PGConnection) throws -> Bool
 }
 
 public struct PostgresPrincipalStore: PrincipalStore {
@@ -54,7 +60,7 @@ public struct PostgresPrincipalStore: PrincipalStore {
     public func find(id: String, _ db: PGConnection) throws -> PrincipalRecord? {
         try principals(
             """
-            SELECT p.principal_id, p.display_name, p.tenant_id, p.created_at_ms,
+            SELECT p.principal_id, p.display_name, p.tenant_id, p.created_at_ms, p.suspended_at_ms,
                    r.role, r.tenant_id AS role_tenant_id, r.assigned_by, r.assigned_at_ms
             FROM principals p LEFT JOIN role_assignments r ON r.principal_id = p.principal_id
             WHERE p.principal_id = \(id)
@@ -67,7 +73,7 @@ public struct PostgresPrincipalStore: PrincipalStore {
     public func list(tenantID: String?, limit: Int, _ db: PGConnection) throws -> [PrincipalRecord] {
         try principals(
             """
-            SELECT p.principal_id, p.display_name, p.tenant_id, p.created_at_ms,
+            SELECT p.principal_id, p.display_name, p.tenant_id, p.created_at_ms, p.suspended_at_ms,
                    r.role, r.tenant_id AS role_tenant_id, r.assigned_by, r.assigned_at_ms
             FROM (SELECT * FROM principals
                   WHERE (\(tenantID) IS NULL AND tenant_id IS NULL) OR tenant_id = \(tenantID)
@@ -91,7 +97,8 @@ public struct PostgresPrincipalStore: PrincipalStore {
                         displayName: try row.decode("display_name"),
                         tenantID: try row.decode("tenant_id"),
                         createdAtMs: try row.decode("created_at_ms"),
-                        roles: []
+                        roles: [],
+                        suspendedAtMs: try row.decode("suspended_at_ms")
                     )
                 )
             }
@@ -154,5 +161,25 @@ public struct PostgresPrincipalStore: PrincipalStore {
 
     public func lockBootstrap(_ db: PGConnection) throws {
         try db.query("SELECT pg_advisory_xact_lock(\(Self.bootstrapLockKey))")
+    }
+
+    public func suspend(id: String, nowMs: Int64, _ db: PGConnection) throws -> Bool {
+        let updated = try db.query(
+            """
+            UPDATE principals SET suspended_at_ms = \(nowMs)
+            WHERE principal_id = \(id) AND suspended_at_ms IS NULL RETURNING principal_id
+            """
+        )
+        return !updated.isEmpty
+    }
+
+    public func reactivate(id: String, _ db: PGConnection) throws -> Bool {
+        let updated = try db.query(
+            """
+            UPDATE principals SET suspended_at_ms = NULL
+            WHERE principal_id = \(id) AND suspended_at_ms IS NOT NULL RETURNING principal_id
+            """
+        )
+        return !updated.isEmpty
     }
 }

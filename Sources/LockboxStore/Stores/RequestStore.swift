@@ -61,6 +61,7 @@ public protocol RequestStore: Sendable {
         id: String,
         requesterID: String,
         idempotencyKey: String?,
+        internalDeadlineMs: Int64,
         nowMs: Int64,
         _ db: PGConnection
     ) throws -> Bool
@@ -93,18 +94,19 @@ public struct PostgresRequestStore: RequestStore {
     /// A request with its grant and usage; the `FROM` of every read.
     static let select: PGQuery = """
         SELECT r.tenant_id, r.request_id, r.service, r.ticket_number, r.justification, r.requested_duration_seconds,
-               r.requester_id, r.status, r.created_at_ms, r.updated_at_ms, r.customer_deadline_ms,
+               r.requester_id, r.status, r.created_at_ms, r.updated_at_ms, r.internal_deadline_ms,
+               r.customer_deadline_ms,
                r.request_fingerprint, r.internal_decided_by, r.internal_approve, r.internal_comment,
                r.internal_decided_at_ms, r.customer_decided_by, r.customer_decision, r.customer_comment,
                r.customer_approved_duration_seconds, r.customer_decided_at_ms,
                g.starts_at_ms AS grant_starts_at_ms, g.ends_at_ms AS grant_ends_at_ms,
                g.revoked_at_ms AS grant_revoked_at_ms,
                (SELECT count(*) FROM audit_records a
-                 WHERE a.tenant_id = r.tenant_id AND a.item = r.request_id AND a.details->>'kind' = 'operator_action'
+                 WHERE a.tenant_id = r.tenant_id AND a.item = r.request_id AND a.kind = \(AuditKind.operatorAction)
                    AND a.details->>'allowed' = 'true')
                  AS operations_performed,
                (SELECT max(a.recorded_at_ms) FROM audit_records a
-                 WHERE a.tenant_id = r.tenant_id AND a.item = r.request_id AND a.details->>'kind' = 'operator_action'
+                 WHERE a.tenant_id = r.tenant_id AND a.item = r.request_id AND a.kind = \(AuditKind.operatorAction)
                    AND a.details->>'allowed' = 'true')
                  AS last_operation_at_ms
         FROM access_requests r
@@ -114,6 +116,7 @@ public struct PostgresRequestStore: RequestStore {
     /// The column a clock rule's deadline is stored in.
     static func column(_ deadline: ClockRule.Deadline) -> PGQuery {
         switch deadline {
+        case .internalDecision: "r.internal_deadline_ms"
         case .customerDecision: "r.customer_deadline_ms"
         case .grantEnd: "g.ends_at_ms"
         }
@@ -145,6 +148,7 @@ public struct PostgresRequestStore: RequestStore {
             state: try row.decode("status"),
             createdAtMs: try row.decode("created_at_ms"),
             updatedAtMs: try row.decode("updated_at_ms"),
+            internalDeadlineMs: try row.decode("internal_deadline_ms"),
             customerDeadlineMs: try row.decode("customer_deadline_ms"),
             usage: GrantUsage(
                 operationsPerformed: try row.decode("operations_performed"),
@@ -183,6 +187,7 @@ public struct PostgresRequestStore: RequestStore {
         id: String,
         requesterID: String,
         idempotencyKey: String?,
+        internalDeadlineMs: Int64,
         nowMs: Int64,
         _ db: PGConnection
     ) throws -> Bool {
@@ -190,10 +195,10 @@ public struct PostgresRequestStore: RequestStore {
             """
             INSERT INTO access_requests (tenant_id, request_id, service, ticket_number, justification,
                                          requested_duration_seconds, requester_id, status, created_at_ms,
-                                         updated_at_ms, idempotency_key, request_fingerprint)
+                                         updated_at_ms, internal_deadline_ms, idempotency_key, request_fingerprint)
             VALUES (\(request.tenantID), \(id), \(request.service), \(request.ticketNumber), \(request.justification),
                     \(request.requestedDurationSeconds), \(requesterID), \(RequestState.pendingInternal), \(nowMs),
-                    \(nowMs), \(idempotencyKey), \(Self.fingerprint(request)))
+                    \(nowMs), \(internalDeadlineMs), \(idempotencyKey), \(Self.fingerprint(request)))
             ON CONFLICT (requester_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
             RETURNING request_id
             """

@@ -7,6 +7,7 @@ public struct Stores: Sendable {
     public var tokens: any TokenStore
     public var audit: any AuditStore
     public var operations: any OperationStore
+    public var enrollment: any EnrollmentStore
 
     public init(
         requests: any RequestStore,
@@ -15,7 +16,8 @@ public struct Stores: Sendable {
         principals: any PrincipalStore,
         tokens: any TokenStore,
         audit: any AuditStore,
-        operations: any OperationStore
+        operations: any OperationStore,
+        enrollment: any EnrollmentStore
     ) {
         self.requests = requests
         self.grants = grants
@@ -24,6 +26,7 @@ public struct Stores: Sendable {
         self.tokens = tokens
         self.audit = audit
         self.operations = operations
+        self.enrollment = enrollment
     }
 
     /// Every store, on PostgreSQL.
@@ -34,6 +37,7 @@ public struct Stores: Sendable {
         principals: PostgresPrincipalStore(),
         tokens: PostgresTokenStore(),
         audit: PostgresAuditStore(),
-        operations: PostgresOperationStore()
+        operations: PostgresOperationStore(),
+        enrollment: PostgresEnrollmentStore()
     )
 }

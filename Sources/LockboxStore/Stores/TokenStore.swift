@@ -14,6 +14,9 @@ public protocol TokenStore: Sendable {
 
     /// Revokes the token; false when it was revoked already.
     func revoke(id: String, nowMs: Int64, _ db: PGConnection) throws -> Bool
+
+    /// Revokes every token of a principal that is not revoked yet; returns their ids.
+    func revokeAll(principalID: String, nowMs: Int64, _ db: PGConnection) throws -> [String]
 }
 
 public struct PostgresTokenStore: TokenStore {
@@ -39,6 +42,7 @@ public struct PostgresTokenStore: TokenStore {
             WHERE t.token_hash = \(PGBytes(secretHash))
               AND t.revoked_at_ms IS NULL
               AND (t.expires_at_ms IS NULL OR t.expires_at_ms > \(nowMs))
+              AND p.suspended_at_ms IS NULL
             """
         )
         guard let first = rows.first else { return nil }
@@ -73,6 +77,17 @@ public struct PostgresTokenStore: TokenStore {
                 revokedAtMs: try row.decode("revoked_at_ms")
             )
         }
+    }
+
+    public func revokeAll(principalID: String, nowMs: Int64, _ db: PGConnection) throws -> [String] {
+        let updated = try db.query(
+            """
+            UPDATE api_tokens SET revoked_at_ms = \(nowMs)
+            WHERE principal_id = \(principalID) AND revoked_at_ms IS NULL
+            RETURNING token_id
+            """
+        )
+        return try updated.rows.map { try $0.decode("token_id") }.sorted()
     }
 
     public func revoke(id: String, nowMs: Int64, _ db: PGConnection) throws -> Bool {

@@ -1,0 +1,66 @@
+import LockboxCore
+
+/// Enrollment codes: how a tenant's first global admin gets a credential the provider never sees.
+public protocol EnrollmentStore: Sendable {
+    /// Stores a new code under the hash of its secret, and supersedes the tenant's codes that
+    /// were not redeemed: only the newest one works.
+    func issue(_ code: EnrollmentCodeRecord, secretHash: [UInt8], _ db: PGConnection) throws
+
+    /// The tenant's code with this hash, locked until the transaction ends; nil when there is none.
+    func find(tenantID: String, secretHash: [UInt8], _ db: PGConnection) throws -> EnrollmentCodeRecord?
+
+    /// Marks a code redeemed by a principal.
+    func redeem(tenantID: String, codeID: String, by principalID: String, nowMs: Int64, _ db: PGConnection) throws
+}
+
+public struct PostgresEnrollmentStore: EnrollmentStore {
+    public init() {}
+
+    public func issue(_ code: EnrollmentCodeRecord, secretHash: [UInt8], _ db: PGConnection) throws {
+        try db.query(
+            """
+            UPDATE enrollment_codes SET superseded_at_ms = \(code.issuedAtMs)
+            WHERE tenant_id = \(code.tenantID) AND redeemed_at_ms IS NULL AND superseded_at_ms IS NULL
+            """
+        )
+        try db.query(
+            """
+            INSERT INTO enrollment_codes (tenant_id, code_id, code_hash, issued_by, issued_at_ms, expires_at_ms)
+            VALUES (\(code.tenantID), \(code.id), \(PGBytes(secretHash)), \(code.issuedBy), \(code.issuedAtMs),
+                    \(code.expiresAtMs))
+            """
+        )
+    }
+
+    public func find(tenantID: String, secretHash: [UInt8], _ db: PGConnection) throws -> EnrollmentCodeRecord? {
+        let rows = try db.query(
+            """
+            SELECT code_id, tenant_id, issued_by, issued_at_ms, expires_at_ms, redeemed_at_ms, superseded_at_ms
+            FROM enrollment_codes WHERE tenant_id = \(tenantID) AND code_hash = \(PGBytes(secretHash))
+            FOR UPDATE
+            """
+        )
+        return try rows.first.map { row in
+            EnrollmentCodeRecord(
+                id: try row.decode("code_id"),
+                tenantID: try row.decode("tenant_id"),
+                issuedBy: try row.decode("issued_by"),
+                issuedAtMs: try row.decode("issued_at_ms"),
+                expiresAtMs: try row.decode("expires_at_ms"),
+                redeemedAtMs: try row.decode("redeemed_at_ms"),
+                supersededAtMs: try row.decode("superseded_at_ms")
+            )
+        }
+    }
+
+    public func redeem(tenantID: String, codeID: String, by principalID: String, nowMs: Int64, _ db: PGConnection)
+        throws
+    {
+        try db.query(
+            """
+            UPDATE enrollment_codes SET redeemed_at_ms = \(nowMs), redeemed_by = \(principalID)
+            WHERE tenant_id = \(tenantID) AND code_id = \(codeID)
+            """
+        )
+    }
+}
