@@ -147,6 +147,9 @@ let package = Package(
                 "LockboxServer",
                 "LockboxStore",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/LockboxTestSupport",
@@ -162,6 +165,7 @@ let package = Package(
         .testTarget(
             name: "LockboxRPCTests",
             dependencies: [
+                "LockboxTestSupport",
                 "LockboxRPC",
                 "LockboxProto",
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -72,4 +72,30 @@ import Testing
         let version = try Binaries.run("lockboxd", ["--version"])
         #expect(version.stdout == "0.1.0\n")
     }
+
+    @Test func serveRefusesARoleThatCouldRewriteTheAuditLog() async throws {
+        let database = try await TestDatabase.migratedURLs()
+        for url in [database.owner, database.superuser] {
+            let refused = try Binaries.run("lockboxd", ["serve", "--port", "0", "--database-url", url])
+            #expect(refused.status == 3)
+            #expect(refused.stderr.contains("refusing to serve"))
+            #expect(refused.stderr.contains("--allow-privileged-database-role"))
+        }
+        // For development, it may be overridden: then every start says so.
+        let daemon = try Daemon(arguments: [
+            "serve", "--port", "0", "--database-url", database.owner, "--allow-privileged-database-role",
+        ])
+        _ = try await daemon.waitUntilListening()
+        daemon.terminate()
+        #expect(try await daemon.waitForExit() == 0)
+        #expect(daemon.stderr.contains("serving as a privileged database role"))
+        // A database that was never migrated is waited for, then refused with what to do.
+        let empty = try await TestDatabase.create()
+        let waiting = try Binaries.run(
+            "lockboxd",
+            ["serve", "--port", "0", "--database-url", empty.runtime, "--database-wait", "1s"]
+        )
+        #expect(waiting.status == 3)
+        #expect(waiting.stderr.contains("run lockboxd migrate"))
+    }
 }

@@ -62,6 +62,13 @@ import Testing
         }
         #expect(output.contains("203.0.113.7"))
         #expect(output.contains("Provider Operator"))
+        // The search table says how each operator action came out, not only --json.
+        let actionRows = output.split(separator: "\n").filter {
+            $0.contains("OPERATOR_ACTION") && $0.contains("Get-Mailbox")
+        }
+        #expect(actionRows.count == 2)
+        #expect(actionRows.contains { $0.contains("denied: REVOKED") })
+        #expect(actionRows.contains { $0.contains(" allowed ") })
         #expect(!run.stderr.contains("error:"), "\(run.stderr)")
 
         // The streaming commands, on the same server and demo.

@@ -1,6 +1,7 @@
 import Foundation
 import LockboxProto
 import NIOCore
+import LockboxTestSupport
 import Testing
 
 @testable import LockboxRPC

@@ -1,6 +1,7 @@
 import LockboxProto
 import NIOCore
 import ServiceLifecycle
+import LockboxTestSupport
 import Testing
 
 @testable import LockboxRPC

@@ -108,3 +108,23 @@ import Testing
         #expect(gate.rpcError(Unexpected(), method: "m") == RPCError(.internal, "internal error"))
     }
 }
+
+/// Audit exports as a spreadsheet opens them.
+@Suite struct AuditFormatTests {
+    @Test(
+        "a cell a spreadsheet would run is neutralised",
+        arguments: ["=SUM(A1)", "+1", "-2+3", "@cmd", "\tindent", "\rreturn"]
+    )
+    func neutralised(cell: String) {
+        let field = AuditFormat.csvField(cell)
+        #expect(field.hasPrefix("\"'"), "\(field)")
+        #expect(field.dropFirst(2).hasPrefix(cell.prefix(1)))
+    }
+
+    @Test func ordinaryCellsAreLeftAlone() {
+        #expect(AuditFormat.csvField("Get-Mailbox") == "Get-Mailbox")
+        #expect(AuditFormat.csvField("a,b") == "\"a,b\"")
+        #expect(AuditFormat.csvField("say \"hi\"") == "\"say \"\"hi\"\"\"")
+        #expect(AuditFormat.csvField("1-2") == "1-2")
+    }
+}
