@@ -14,7 +14,7 @@ public struct RequestHeader: ProtoMessage {
     /// to unary calls (60 s unless configured) and no deadline to streaming calls.
     /// The server never reads the client's clock.
     public var timeoutMs: UInt32
-    /// Bearer token. "" means none (only Ping accepts that).
+    /// Bearer token. "" means none (only Ping and EnrollTenantAdmin accept that).
     public var authToken: String
     /// Idempotency key for create calls. "" means none.
     public var idempotencyKey: String

@@ -10,13 +10,17 @@ import Yams
         let text = try String(contentsOf: packageRoot.appending(path: "docker-compose.yml"), encoding: .utf8)
         let compose = try #require(try Yams.load(yaml: text) as? [String: Any])
         let services = try #require(compose["services"] as? [String: Any])
-        #expect(Set(services.keys) == ["postgres", "lockboxd"])
+        #expect(Set(services.keys) == ["postgres", "migrate", "lockboxd"])
         let postgres = try #require(services["postgres"] as? [String: Any])
+        let migrate = try #require(services["migrate"] as? [String: Any])
         let lockboxd = try #require(services["lockboxd"] as? [String: Any])
         #expect(postgres["healthcheck"] != nil)
         #expect(lockboxd["healthcheck"] != nil)
+        // Migrations run once the database is up; lockboxd once they succeeded.
+        let migrateDependsOn = try #require(migrate["depends_on"] as? [String: Any])
+        #expect((migrateDependsOn["postgres"] as? [String: Any])?["condition"] as? String == "service_healthy")
         let dependsOn = try #require(lockboxd["depends_on"] as? [String: Any])
-        #expect((dependsOn["postgres"] as? [String: Any])?["condition"] as? String == "service_healthy")
+        #expect((dependsOn["migrate"] as? [String: Any])?["condition"] as? String == "service_completed_successfully")
 
         let environment = try #require(lockboxd["environment"] as? [String: Any]).mapValues { "\($0)" }
         let help = try Binaries.run("lockboxd", ["serve", "--help"]).stdout
@@ -24,18 +28,30 @@ import Yams
             #expect(key.hasPrefix("LOCKBOX_"))
             #expect(help.contains(key), "lockboxd does not read \(key)")
         }
-        // The port published is the port lockboxd listens on, on all interfaces.
+        // lockboxd listens on all of the container's interfaces, published on the host's loopback only.
         #expect(environment["LOCKBOX_HOST"] == "0.0.0.0")
         let port = try #require(environment["LOCKBOX_PORT"])
         let ports = try #require(lockboxd["ports"] as? [String])
-        #expect(ports == ["\(port):\(port)"])
-        // The database URL names the postgres service and its user and database.
+        #expect(ports == ["127.0.0.1:\(port):\(port)"])
+        // Two roles, each with a password, never the superuser: the owner migrates and grants the
+        // runtime role, which lockboxd serves as.
         let pgEnvironment = try #require(postgres["environment"] as? [String: Any]).mapValues { "\($0)" }
+        #expect(pgEnvironment["POSTGRES_INITDB_ARGS"]?.contains("--auth-host=scram-sha-256") == true)
+        #expect(pgEnvironment["POSTGRES_INITDB_ARGS"]?.contains("trust") == false)
+        let volumes = try #require(postgres["volumes"] as? [String])
+        #expect(volumes.contains { $0.hasPrefix("./scripts/compose-init.sh:/docker-entrypoint-initdb.d/") })
+        let initScript = try String(contentsOf: packageRoot.appending(path: "scripts/compose-init.sh"), encoding: .utf8)
+        #expect(initScript.contains("CREATE ROLE lockbox_owner") && initScript.contains("CREATE ROLE lockbox_app"))
+        #expect(initScript.contains("CREATE DATABASE lockbox OWNER lockbox_owner"))
         let url = try #require(environment["LOCKBOX_DATABASE_URL"])
-        let user = try #require(pgEnvironment["POSTGRES_USER"])
-        let database = try #require(pgEnvironment["POSTGRES_DB"])
-        #expect(url.hasPrefix("postgresql://\(user):"))
-        #expect(url.hasSuffix("@postgres:5432/\(database)"))
+        #expect(url.hasPrefix("postgresql://lockbox_app:"))
+        #expect(url.hasSuffix("@postgres:5432/lockbox"))
+        let migrateEnvironment = try #require(migrate["environment"] as? [String: Any]).mapValues { "\($0)" }
+        #expect(migrateEnvironment["LOCKBOX_DATABASE_URL"]?.hasPrefix("postgresql://lockbox_owner:") == true)
+        let command = try #require(migrate["command"] as? [String])
+        #expect(command == ["migrate", "--runtime-role", "lockbox_app"])
+        let migrateHelp = try Binaries.run("lockboxd", ["migrate", "--help"]).stdout
+        #expect(migrateHelp.contains("--runtime-role"))
         // Values that lockboxd parses are ones it accepts.
         if let grace = environment["LOCKBOX_GRACE_PERIOD"] {
             let check = try Binaries.run("lockboxd", ["serve", "--grace-period", grace, "--port", "70000"])

@@ -270,7 +270,7 @@ struct  Lockbox__V1__RequestHeader
    */
   uint32_t timeout_ms;
   /*
-   * Bearer token. "" means none (only Ping accepts that).
+   * Bearer token. "" means none (only Ping and EnrollTenantAdmin accept that).
    */
   char *auth_token;
   /*
