@@ -45,24 +45,26 @@ CREATE INDEX access_requests_requester ON access_requests (requester_id, tenant_
 -- audit records. `lockboxd migrate --runtime-role NAME` grants it, table by table,
 -- through this function, which quotes every identifier and accepts only plain
 -- privileges (the list itself is LockboxStore's RuntimeRole.privileges).
+-- Both run with a fixed search_path and name every object by schema, so that nothing a
+-- less privileged role creates can stand in for pg_catalog's functions while the owner runs them.
 CREATE FUNCTION lockbox_grant(runtime name, relation name, privileges text) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF privileges !~ '^(SELECT|INSERT|UPDATE|DELETE)(, (SELECT|INSERT|UPDATE|DELETE))*$' THEN
         RAISE EXCEPTION 'lockbox_grant: unexpected privileges %', privileges;
     END IF;
-    EXECUTE format('GRANT %s ON TABLE %I TO %I', privileges, relation, runtime);
+    EXECUTE pg_catalog.format('GRANT %s ON TABLE public.%I TO %I', privileges, relation, runtime);
 END;
 $$;
 
 -- Revokes everything the runtime role holds in this schema, before the grants are made again.
 CREATE FUNCTION lockbox_revoke_all(runtime name) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA public FROM %I', runtime);
-    EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM %I', runtime);
-    EXECUTE format('REVOKE ALL ON ALL FUNCTIONS IN SCHEMA public FROM %I', runtime);
-    EXECUTE format('GRANT USAGE ON SCHEMA public TO %I', runtime);
+    EXECUTE pg_catalog.format('REVOKE ALL ON ALL TABLES IN SCHEMA public FROM %I', runtime);
+    EXECUTE pg_catalog.format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM %I', runtime);
+    EXECUTE pg_catalog.format('REVOKE ALL ON ALL FUNCTIONS IN SCHEMA public FROM %I', runtime);
+    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA public TO %I', runtime);
 END;
 $$;
 REVOKE ALL ON FUNCTION lockbox_grant(name, name, text) FROM PUBLIC;

@@ -77,6 +77,8 @@ public struct NewestRequest: Sendable, Hashable {
 
 /// What explains a denial when no candidate allows the check.
 public struct DenialFacts: Sendable, Hashable {
+    /// Whether the tenant exists: a check on one that does not is refused, not recorded.
+    public var tenantExists: Bool
     public var operatorStatus: OperatorStatus
     /// The operator's newest request for this tenant and service, in any state.
     public var newestRequest: NewestRequest?
@@ -84,10 +86,12 @@ public struct DenialFacts: Sendable, Hashable {
     public var otherGrants: [GrantRecord]
 
     public init(
+        tenantExists: Bool = true,
         operatorStatus: OperatorStatus = .active,
         newestRequest: NewestRequest? = nil,
         otherGrants: [GrantRecord] = []
     ) {
+        self.tenantExists = tenantExists
         self.operatorStatus = operatorStatus
         self.newestRequest = newestRequest
         self.otherGrants = otherGrants

@@ -80,7 +80,7 @@ public struct AuditEntry: Sendable, Hashable {
         self.details = details
     }
 
-    /// The record a caller's own action writes.
+    /// The record a caller's own action writes; its details name the token the call carried.
     public init(
         by caller: Caller,
         tenantID: String,
@@ -90,6 +90,8 @@ public struct AuditEntry: Sendable, Hashable {
         decision: AuditDecision = .none,
         details: [String: JSONValue] = [:]
     ) {
+        var details = details
+        if !caller.tokenID.isEmpty { details["token_id"] = .string(caller.tokenID) }
         self.init(
             tenantID: tenantID,
             kind: kind,
@@ -108,6 +110,12 @@ public struct AuditEntry: Sendable, Hashable {
     public static let systemActorDisplay = "Lockbox"
     /// The display name of every operator action; the operator's own identity is in the details.
     public static let providerOperatorDisplay = "Provider Operator"
+    /// The actor of a call that carried no credential (enrollment refusals).
+    public static let unauthenticatedDisplay = "Unauthenticated caller"
+    /// The names above, lower-cased: no principal may take one.
+    static let reservedDisplayNames: Set<String> = Set(
+        [systemActorDisplay, providerOperatorDisplay, unauthenticatedDisplay].map { $0.lowercased() }
+    )
 }
 
 /// An audit record as stored.

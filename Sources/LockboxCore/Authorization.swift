@@ -103,13 +103,25 @@ public struct Caller: Sendable, Hashable {
     public var assignments: Set<Assignment>
     /// The peer IP the server's socket saw.
     public var ip: String
+    /// The id of the token the call carried; "" for calls that carry none. Every record the
+    /// caller's actions write names it, so that a record made with a token someone else issued
+    /// (a provider admin's IssueToken for another principal) traces back to that issuance.
+    public var tokenID: String
 
-    public init(id: String, displayName: String, tenantID: String?, assignments: Set<Assignment>, ip: String) {
+    public init(
+        id: String,
+        displayName: String,
+        tenantID: String?,
+        assignments: Set<Assignment>,
+        ip: String,
+        tokenID: String = ""
+    ) {
         self.id = id
         self.displayName = displayName
         self.tenantID = tenantID
         self.assignments = assignments
         self.ip = ip
+        self.tokenID = tokenID
     }
 
     public var roles: Set<Role> { Set(assignments.map(\.role)) }

@@ -5,7 +5,8 @@ public enum LifecycleActor: Sendable, Hashable {
     /// A support manager: decides requests internally, and may revoke any grant (the
     /// provider's emergency stop).
     case supportManager(String)
-    /// A provider admin suspending an operator, which ends the operator's grants.
+    /// A provider admin suspending an operator, which withdraws the operator's pending requests
+    /// and ends its grants.
     case providerAdmin(String)
     /// A customer approver or global admin of the request's tenant, by id.
     case customer(String)
@@ -190,12 +191,16 @@ public enum Lifecycle {
             transition.decision = .deny
 
         case .cancel:
-            if let id = actor.providerID {
+            switch actor {
+            case .provider(let id), .supportManager(let id):
                 guard id == facts.requesterID else {
                     throw DomainError(.permissionDenied, "only the requester can withdraw a request")
                 }
                 transition.activity = Activity.requesterCancel
-            } else {
+            case .providerAdmin:
+                // Suspending the requester withdraws what it asked for.
+                transition.activity = Activity.suspensionCancel
+            case .customer:
                 transition.activity = Activity.customerCancel
             }
             try require(.pendingInternal, .pendingCustomer)

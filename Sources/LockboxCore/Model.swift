@@ -111,6 +111,8 @@ public enum Activity {
     public static let customerDeny = "CustomerDeny"
     public static let customerCancel = "CustomerCancel"
     public static let requesterCancel = "RequesterCancel"
+    /// A provider admin suspended the requester, which withdraws its pending requests.
+    public static let suspensionCancel = "SuspensionCancel"
     public static let accessRevoked = "AccessRevoked"
     public static let requestExpired = "RequestExpired"
     public static let grantCompleted = "GrantCompleted"
@@ -135,7 +137,8 @@ public enum Activity {
     static let reserved: Set<String> = Set(
         [
             requestCreated, internalApprove, internalDeny, customerApprove, customerDeny, customerCancel,
-            requesterCancel, accessRevoked, requestExpired, grantCompleted, tenantCreated, tenantSettingsChanged,
+            requesterCancel, suspensionCancel, accessRevoked, requestExpired, grantCompleted, tenantCreated,
+            tenantSettingsChanged,
             principalCreated, tokenIssued, tokenRevoked, roleAssigned, roleRemoved, operationAdded, operationRemoved,
             enrollmentCodeIssued, tenantAdminEnrolled, enrollmentRefused, principalSuspended, principalReactivated,
             lockboxEnabled, lockboxDisabled,

@@ -96,6 +96,16 @@ public enum InputLimits {
         }
     }
 
+    /// A principal's display name: bounded, and never one of the names Lockbox gives the actors
+    /// of its own records, so that nobody can pass for them in the audit log.
+    public static func checkDisplayName(_ name: String) throws(DomainError) {
+        try check(name, field: "display_name", max: displayNameLength)
+        let folded = name.split(separator: " ").joined(separator: " ").lowercased()
+        guard !AuditEntry.reservedDisplayNames.contains(folded) else {
+            throw DomainError.invalidArgument("\(name) is a name Lockbox gives its own records; choose another")
+        }
+    }
+
     /// Operation names such as `Get-Mailbox`: letters, digits, '.', '_' and '-', starting with a
     /// letter or digit; no wildcards; never one of Lockbox's own activity names.
     public static func checkOperation(_ operation: String) throws(DomainError) {

@@ -50,15 +50,20 @@ struct AccessAPI: Sendable {
             nowMs: call.nowMs,
             call.db
         )
+        var tenantExists = true
         let decision = try AccessCheck.decide(facts, nowMs: call.nowMs) {
-            try grants.denialFacts(
+            let denial = try grants.denialFacts(
                 operatorID: request.operatorID,
                 tenantID: request.tenantID,
                 service: service,
                 nowMs: call.nowMs,
                 call.db
             )
+            tenantExists = denial.tenantExists
+            return denial
         }
+        // No record under a tenant that does not exist: it would wait there for whoever creates it.
+        guard tenantExists else { throw DomainError.notFound("no such tenant") }
         var details: [String: JSONValue] = [
             "operator_id": .string(request.operatorID),
             "service": .string(service.rawValue),

@@ -2,6 +2,7 @@ import LockboxCore
 import LockboxProto
 import LockboxRPC
 import LockboxStore
+import Logging
 
 /// Tenants and their settings, principals, tokens and role assignments.
 struct AdminAPI: Sendable {
@@ -137,8 +138,22 @@ struct AdminAPI: Sendable {
     {
         try InputLimits.check(request.tenantID, field: "tenant_id", max: InputLimits.idLength)
         try InputLimits.check(request.code, field: "code", max: InputLimits.idLength)
-        try InputLimits.check(request.displayName, field: "display_name", max: InputLimits.displayNameLength)
+        try InputLimits.checkDisplayName(request.displayName)
         let invalid = DomainError(.unauthenticated, "this enrollment code is not valid for this tenant")
+        // A code that is not one of the tenant's is refused before any lock or write: anyone may
+        // call this, so guesses must neither block the tenant's other calls nor fill its audit
+        // log. They are logged; refusals of a real code are audited below.
+        let secretHash = Credentials.hash(request.code)
+        guard
+            Credentials.isWellFormedEnrollmentCode(request.code),
+            try enrollment.find(tenantID: request.tenantID, secretHash: secretHash, lock: false, call.db) != nil
+        else {
+            gate.logger.notice(
+                "enrollment code refused: no such code",
+                metadata: ["tenant_id": "\(request.tenantID)", "peer_ip": "\(call.peerIP)"]
+            )
+            return .failure(invalid)
+        }
         // Serializes redemptions of the tenant's codes, and with IssueEnrollmentCode.
         guard try tenants.rules(tenantID: request.tenantID, lock: true, call.db) != nil else {
             return .failure(invalid)
@@ -153,7 +168,7 @@ struct AdminAPI: Sendable {
                     tenantID: request.tenantID,
                     kind: .enrollment,
                     actorID: "",
-                    actorDisplay: "Unauthenticated caller",
+                    actorDisplay: AuditEntry.unauthenticatedDisplay,
                     actorIP: call.peerIP,
                     activity: Activity.enrollmentRefused,
                     details: details
@@ -163,14 +178,8 @@ struct AdminAPI: Sendable {
             )
             return .failure(error)
         }
-        guard
-            Credentials.isWellFormedEnrollmentCode(request.code),
-            let code = try enrollment.find(
-                tenantID: request.tenantID,
-                secretHash: Credentials.hash(request.code),
-                call.db
-            )
-        else { return try refuse(invalid, [:]) }
+        guard let code = try enrollment.find(tenantID: request.tenantID, secretHash: secretHash, lock: true, call.db)
+        else { return .failure(invalid) }
         if let refusal = code.refusal(nowMs: call.nowMs) {
             return try refuse(refusal, ["code_id": .string(code.id)])
         }
@@ -294,7 +303,7 @@ struct AdminAPI: Sendable {
     // MARK: Principals and tokens
 
     func createPrincipal(_ request: CreatePrincipalRequest, _ call: Call) throws -> Principal {
-        try InputLimits.check(request.displayName, field: "display_name", max: InputLimits.displayNameLength)
+        try InputLimits.checkDisplayName(request.displayName)
         try InputLimits.check(request.tenantID, field: "tenant_id", max: InputLimits.idLength, required: false)
         guard request.roles.count <= InputLimits.listLength else { throw DomainError.invalidArgument("too many roles") }
         try Authorization.require(call.caller, .managePrincipals, on: Target(tenantID: request.tenantID))
@@ -379,21 +388,82 @@ struct AdminAPI: Sendable {
             throw DomainError(.failedPrecondition, "the principal is suspended already")
         }
         let revokedTokens = try tokens.revokeAll(principalID: target.id, nowMs: call.nowMs, call.db)
-        // Its grants end as a revocation would end them, each with its own lifecycle record.
-        var endedGrants: [String] = []
+        let ended = try endOpenWork(of: target.id, reason: "operator suspended: " + request.reason, call)
+        try record(
+            call,
+            tenant: target.tenantID ?? "",
+            .principal,
+            Activity.principalSuspended,
+            [
+                "principal_id": .string(target.id), "reason": .string(request.reason),
+                "tokens_revoked": .int(Int64(revokedTokens.count)),
+                "grants_ended": .string(ended.grants.joined(separator: ",")),
+                "requests_withdrawn": .string(ended.requests.joined(separator: ",")),
+            ]
+        )
+        return try principal(target.id, call).proto
+    }
+
+    /// Lets a suspended principal authenticate again. Its tokens, grants and requests stay
+    /// ended: it needs a new token, and an operator new requests. A request a support manager
+    /// or the customer approved while it was suspended (racing the suspension) ends here too.
+    func reactivate(_ request: ReactivatePrincipalRequest, _ call: Call) throws -> Principal {
+        try InputLimits.check(request.principalID, field: "principal_id", max: InputLimits.idLength)
+        try InputLimits.check(request.reason, field: "reason", max: InputLimits.commentLength, required: false)
+        let target = try principal(request.principalID, call)
+        try Authorization.require(call.caller, .suspendPrincipals, on: target.target, notFound: "no such principal")
+        guard try principals.reactivate(id: target.id, call.db) else {
+            throw DomainError(.failedPrecondition, "the principal is not suspended")
+        }
+        let ended = try endOpenWork(of: target.id, reason: "decided while the operator was suspended", call)
+        try record(
+            call,
+            tenant: target.tenantID ?? "",
+            .principal,
+            Activity.principalReactivated,
+            [
+                "principal_id": .string(target.id), "reason": .string(request.reason),
+                "grants_ended": .string(ended.grants.joined(separator: ",")),
+                "requests_withdrawn": .string(ended.requests.joined(separator: ",")),
+            ]
+        )
+        return try principal(target.id, call).proto
+    }
+
+    /// Withdraws a principal's pending requests and ends its grants, as a provider admin, each
+    /// with its own lifecycle record. One that another call moved meanwhile is skipped, so a
+    /// concurrent revocation or decision never undoes the suspension.
+    private func endOpenWork(of principalID: String, reason: String, _ call: Call) throws
+        -> (requests: [String], grants: [String])
+    {
+        var candidates: [(id: String, action: LifecycleAction)] = []
+        for state in [RequestState.pendingInternal, .pendingCustomer] {
+            let pending = try requests.list(
+                RequestFilter(requesterID: principalID, state: state),
+                nowMs: call.nowMs,
+                limit: InputLimits.maximumListLength,
+                call.db
+            )
+            candidates += pending.map { ($0.id, .cancel) }
+        }
         let open = try grants.openGrants(
             tenantID: nil,
-            operatorID: target.id,
+            operatorID: principalID,
             nowMs: call.nowMs,
-            limit: 10_000,
+            limit: InputLimits.maximumListLength,
             call.db
         )
-        for grant in open where grant.isActive(nowMs: call.nowMs) {
-            guard let stored = try requests.find(id: grant.requestID, lock: true, call.db),
+        candidates += open.map { ($0.requestID, .revoke) }
+        var ended: (requests: [String], grants: [String]) = ([], [])
+        for (id, action) in candidates {
+            guard let stored = try requests.find(id: id, lock: true, call.db),
                 let rules = try tenants.rules(tenantID: stored.tenantID, call.db)
             else { continue }
+            let state = Lifecycle.effectiveState(stored.facts, nowMs: call.nowMs)
+            let open: Set<RequestState> = action == .revoke ? [.approved] : [.pendingInternal, .pendingCustomer]
+            guard open.contains(state) else { continue }
             let transition = try Lifecycle.transition(
-                .revoke,
+                action,
                 facts: stored.facts,
                 actor: .providerAdmin(call.caller.id),
                 nowMs: call.nowMs,
@@ -404,45 +474,14 @@ struct AdminAPI: Sendable {
                 transition,
                 of: stored,
                 update: RequestUpdate(state: transition.to),
-                details: ["reason": .string("operator suspended: " + request.reason)],
+                details: ["reason": .string(reason)],
                 by: call.caller,
                 nowMs: call.nowMs,
                 call.db
             )
-            endedGrants.append(stored.id)
+            if action == .revoke { ended.grants.append(id) } else { ended.requests.append(id) }
         }
-        try record(
-            call,
-            tenant: target.tenantID ?? "",
-            .principal,
-            Activity.principalSuspended,
-            [
-                "principal_id": .string(target.id), "reason": .string(request.reason),
-                "tokens_revoked": .int(Int64(revokedTokens.count)),
-                "grants_ended": .string(endedGrants.joined(separator: ",")),
-            ]
-        )
-        return try principal(target.id, call).proto
-    }
-
-    /// Lets a suspended principal authenticate again. Its tokens and grants stay ended: it
-    /// needs a new token, and an operator new requests.
-    func reactivate(_ request: ReactivatePrincipalRequest, _ call: Call) throws -> Principal {
-        try InputLimits.check(request.principalID, field: "principal_id", max: InputLimits.idLength)
-        try InputLimits.check(request.reason, field: "reason", max: InputLimits.commentLength, required: false)
-        let target = try principal(request.principalID, call)
-        try Authorization.require(call.caller, .suspendPrincipals, on: target.target, notFound: "no such principal")
-        guard try principals.reactivate(id: target.id, call.db) else {
-            throw DomainError(.failedPrecondition, "the principal is not suspended")
-        }
-        try record(
-            call,
-            tenant: target.tenantID ?? "",
-            .principal,
-            Activity.principalReactivated,
-            ["principal_id": .string(target.id), "reason": .string(request.reason)]
-        )
-        return try principal(target.id, call).proto
+        return ended
     }
 
     private func principal(_ id: String, _ call: Call) throws -> PrincipalRecord {

@@ -20,7 +20,8 @@ public enum Bootstrap {
         stores: Stores = .postgres,
         clock: any LockboxClock
     ) async throws -> Result {
-        try await pool.transaction { db in
+        try InputLimits.checkDisplayName(displayName)
+        return try await pool.transaction { db in
             // One bootstrap at a time, even from two processes.
             try stores.principals.lockBootstrap(db)
             guard try stores.principals.holders(of: .providerAdmin, tenantID: "", db) == 0 else {

@@ -20,17 +20,30 @@ public enum RuntimeRole {
     ]
 
     /// Makes the runtime role's rights exactly ``privileges``, revoking anything else it held
-    /// in the schema. Runs as the owner, after the migrations.
+    /// in the schema. Runs as the owner, after the migrations. Refuses a role that could make
+    /// itself the owner, or otherwise reach past these rights (see ``problems(_:)``).
     public static func grant(to role: String, _ db: PGConnection) throws {
-        guard let exists = try db.query("SELECT rolsuper FROM pg_roles WHERE rolname = \(role)").first else {
+        guard
+            let row = try db.query(
+                """
+                SELECT r.rolsuper AS superuser, r.rolcreaterole AS createrole, r.rolbypassrls AS bypassrls,
+                       r.rolname = current_user AS is_current,
+                       pg_has_role(r.rolname, current_user, 'MEMBER') AS member_of_owner
+                  FROM pg_roles r WHERE r.rolname = \(role)
+                """
+            ).first
+        else {
             throw StoreError(.migration, detail: "the runtime role \(role) does not exist; create it first")
         }
-        guard try !exists.decode("rolsuper", as: Bool.self) else {
-            throw StoreError(.migration, detail: "the runtime role \(role) is a superuser; use a role of its own")
-        }
-        let current = try db.query("SELECT current_user AS name").first?.decode("name", as: String.self)
-        guard current != role else {
-            throw StoreError(.migration, detail: "the runtime role \(role) is the role that runs migrations")
+        let refusals: [(String, String)] = [
+            ("superuser", "is a superuser; use a role of its own"),
+            ("is_current", "is the role that runs migrations"),
+            ("member_of_owner", "is a member of the role that runs migrations, so it could act as the owner"),
+            ("createrole", "has CREATEROLE, so it could grant itself the owner's role"),
+            ("bypassrls", "has BYPASSRLS"),
+        ]
+        for (column, reason) in refusals where try row.decode(column, as: Bool.self) {
+            throw StoreError(.migration, detail: "the runtime role \(role) \(reason)")
         }
         try db.query("SELECT lockbox_revoke_all(\(role))")
         for (table, privileges) in Self.privileges {
@@ -39,28 +52,55 @@ public enum RuntimeRole {
     }
 
     /// What is wrong with the role this connection serves as, for the audit log's sake: empty
-    /// when it is a plain runtime role.
+    /// when it is a plain runtime role. A role is refused when it could rewrite the audit log
+    /// directly (superuser, owning tables, UPDATE/DELETE/TRUNCATE granted), or could become
+    /// something that can: a member of the audit log's owner (even without INHERIT, since it
+    /// could SET ROLE), CREATEROLE, the right to create objects in the schema (which could
+    /// shadow functions the owner runs), or the right to set session_replication_role (which
+    /// turns triggers off).
     public static func problems(_ db: PGConnection) throws -> [String] {
         guard
             let row = try db.query(
                 """
                 SELECT current_user AS name,
-                       (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS superuser,
+                       r.rolsuper AS superuser, r.rolcreaterole AS createrole, r.rolbypassrls AS bypassrls,
                        (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                         WHERE n.nspname = 'public' AND pg_get_userbyid(c.relowner) = current_user) AS owned,
-                       has_table_privilege('audit_records', 'UPDATE') AS can_update,
-                       has_table_privilege('audit_records', 'DELETE') AS can_delete,
-                       has_table_privilege('audit_records', 'TRUNCATE') AS can_truncate
+                         WHERE n.nspname = 'public' AND c.relowner = r.oid) AS owned,
+                       (SELECT pg_has_role(r.oid, c.relowner, 'MEMBER') FROM pg_class c
+                         WHERE c.oid = 'public.audit_records'::regclass) AS member_of_owner,
+                       has_schema_privilege('public', 'CREATE') AS can_create,
+                       current_setting('server_version_num')::int AS version,
+                       has_table_privilege('public.audit_records', 'UPDATE') AS can_update,
+                       has_table_privilege('public.audit_records', 'DELETE') AS can_delete,
+                       has_table_privilege('public.audit_records', 'TRUNCATE') AS can_truncate
+                  FROM pg_roles r WHERE r.rolname = current_user
                 """
             ).first
         else { return ["cannot read the database role"] }
         let name: String = try row.decode("name")
         var problems: [String] = []
-        if try row.decode("superuser", as: Bool.self) { problems.append("\(name) is a superuser") }
         let owned: Int64 = try row.decode("owned")
         if owned > 0 { problems.append("\(name) owns \(owned) tables or indexes, the audit log's among them") }
-        for (column, what) in [("can_update", "UPDATE"), ("can_delete", "DELETE"), ("can_truncate", "TRUNCATE")] {
-            if try row.decode(column, as: Bool.self) { problems.append("\(name) may \(what) audit_records") }
+        let checks: [(String, String)] = [
+            ("superuser", "is a superuser"),
+            ("member_of_owner", "is a member of the audit log's owner and could SET ROLE to it"),
+            ("createrole", "has CREATEROLE and could grant itself the owner's role"),
+            ("bypassrls", "has BYPASSRLS"),
+            ("can_create", "may CREATE in schema public"),
+            ("can_update", "may UPDATE audit_records"),
+            ("can_delete", "may DELETE audit_records"),
+            ("can_truncate", "may TRUNCATE audit_records"),
+        ]
+        for (column, what) in checks where try row.decode(column, as: Bool.self) {
+            problems.append("\(name) \(what)")
+        }
+        // GRANT SET ON PARAMETER exists from PostgreSQL 15; before it only superusers may.
+        if try row.decode("version", as: Int.self) >= 150_000,
+            try db.query(
+                "SELECT has_parameter_privilege('session_replication_role', 'SET') AS can_set"
+            ).first?.decode("can_set", as: Bool.self) == true
+        {
+            problems.append("\(name) may set session_replication_role, which turns triggers off")
         }
         return problems
     }

@@ -91,7 +91,12 @@ import Testing
             expect(.revoke, providerAdmin, state == .approved ? .state(.revoked) : failed)
             expect(.revoke, operatorActor, .error(.permissionDenied))
             expect(.approveCustomer(approvedDurationSeconds: 0), providerAdmin, .error(.permissionDenied))
-            expect(.cancel, providerAdmin, .error(.permissionDenied))
+            // Suspending the requester withdraws its pending requests.
+            expect(
+                .cancel,
+                providerAdmin,
+                [.pendingInternal, .pendingCustomer].contains(state) ? .state(.canceled) : failed
+            )
         }
         return rows
     }()

@@ -102,7 +102,9 @@ import Testing
                     token: w.providerAdmin
                 ) == .failedPrecondition
             )
-            // Every refusal is in the tenant's audit log, with the caller's IP.
+            // Every refusal of a real code is in the tenant's audit log, with the caller's IP. A
+            // code that is none of the tenant's is not: anyone may call, and guesses must not
+            // fill the customer's log.
             let refusals = try await h.sql(
                 """
                 SELECT details->>'reason' AS reason, actor_ip FROM audit_records
@@ -110,9 +112,7 @@ import Testing
                 """
             )
             #expect(
-                try refusals.rows.map { try $0.string("reason") } == [
-                    "this enrollment code is not valid for this tenant", "this enrollment code was already redeemed",
-                ]
+                try refusals.rows.map { try $0.string("reason") } == ["this enrollment code was already redeemed"]
             )
             #expect(try refusals.rows.allSatisfy { try $0.string("actor_ip") == "127.0.0.1" })
             let enrolledRecord = try await h.sql(
@@ -413,6 +413,31 @@ import Testing
         #expect(try RuntimeRole.problems(superuser).contains { $0.contains("is a superuser") })
     }
 
+    /// Roles that could make themselves the audit log's owner: a member of the owner even
+    /// without INHERIT (it could SET ROLE), and a role with CREATEROLE. lockboxd refuses to serve
+    /// as either, and `migrate --runtime-role` refuses to grant either.
+    @Test func rolesThatCouldBecomeTheOwnerAreRefused() async throws {
+        let database = try await TestDatabase.migratedURLs()
+        let superuser = try PGConnection(url: database.superuser)
+        let owner = try PGConnection(url: database.owner)
+        let suffix = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
+        let cases: [(role: String, options: String, problem: String)] = [
+            ("lbx_member_\(suffix)", "NOINHERIT IN ROLE lockbox_owner", "member of the audit log's owner"),
+            ("lbx_createrole_\(suffix)", "CREATEROLE", "CREATEROLE"),
+        ]
+        for (role, options, problem) in cases {
+            // Names and options are ours, generated above: safe to splice into DDL.
+            try superuser.execute(script: "CREATE ROLE \(role) LOGIN PASSWORD 'pw-\(suffix)' \(options)")
+            defer { try? superuser.execute(script: "DROP ROLE \(role)") }
+            var url = URLComponents(string: database.runtime)!
+            url.user = role
+            url.password = "pw-\(suffix)"
+            let connection = try PGConnection(url: url.string!)
+            #expect(try RuntimeRole.problems(connection).contains { $0.contains(problem) }, "\(role)")
+            #expect(throws: StoreError.self, "\(role)") { try RuntimeRole.grant(to: role, owner) }
+        }
+    }
+
     // MARK: 3. Offboarding cuts access at once
 
     @Test func suspendingAnOperatorEndsItsAccessAtOnce() async throws {
@@ -466,6 +491,101 @@ import Testing
             let after = try await Self.check(h, w)
             #expect(!after.allowed)
             #expect(after.reason == .revoked)
+        }
+    }
+
+    /// Suspension withdraws the operator's pending requests too, and an approval that raced the
+    /// suspension (committed after it read the operator's grants) yields nothing: the grant is
+    /// unusable while suspended, and reactivation ends it.
+    @Test func suspensionWithdrawsPendingRequestsAndReactivationEndsWhatRacedIt() async throws {
+        try await Harness.with { h in
+            let w = try await h.makeWorld()
+            let waitingInternally = try await h.createRequest(w).id
+            let waitingForCustomer = try await h.createRequest(w, tenant: "fabrikam").id
+            try await h.approveInternally(w, waitingForCustomer)
+            _ = try await h.call(
+                LockboxMethods.suspendPrincipal,
+                SuspendPrincipalRequest(principalID: w.operatorID, reason: "left"),
+                token: w.providerAdmin
+            )
+            #expect(try await h.get(waitingInternally, token: w.contosoAdmin).status == .canceled)
+            #expect(try await h.get(waitingForCustomer, token: w.fabrikamAdmin).status == .canceled)
+            let withdrawn = try await h.sql(
+                "SELECT count(*) AS n FROM audit_records WHERE activity = 'SuspensionCancel' AND kind = 'lifecycle'"
+            )
+            #expect(try withdrawn.first?.int64("n") == 2)
+            // The suspension's record names the token it was made with, which traces to its holder.
+            let traced = try await h.sql(
+                """
+                SELECT count(*) AS n FROM audit_records a
+                JOIN api_tokens t ON t.token_id = a.details->>'token_id' AND t.principal_id = a.actor_id
+                WHERE a.activity = 'PrincipalSuspended'
+                """
+            )
+            #expect(try traced.first?.int64("n") == 1)
+            // An approval that committed just after the suspension read the operator's grants.
+            let now = h.clock.nowMillis()
+            _ = try await h.sql(
+                "UPDATE access_requests SET status = 'APPROVED' WHERE request_id = \(waitingInternally)"
+            )
+            _ = try await h.sql(
+                """
+                INSERT INTO grants (tenant_id, request_id, operator_id, service, starts_at_ms, ends_at_ms)
+                VALUES ('contoso', \(waitingInternally), \(w.operatorID), 'exchange', \(now), \(now + 3_600_000))
+                """
+            )
+            #expect(try await Self.check(h, w).reason == .operatorSuspended)
+            _ = try await h.call(
+                LockboxMethods.reactivatePrincipal,
+                ReactivatePrincipalRequest(principalID: w.operatorID, reason: "back"),
+                token: w.providerAdmin
+            )
+            let after = try await Self.check(h, w)
+            #expect(!after.allowed)
+            #expect(after.reason == .revoked)
+            #expect(try await h.get(waitingInternally, token: w.contosoAdmin).status == .revoked)
+        }
+    }
+
+    /// A check naming a tenant that does not exist is refused, and leaves no record that would
+    /// wait for whoever creates that tenant later.
+    @Test func aCheckOnATenantThatDoesNotExistIsNotFoundAndUnrecorded() async throws {
+        try await Harness.with { h in
+            let w = try await h.makeWorld()
+            await #expect(throws: RPCError(.notFound, "no such tenant")) {
+                _ = try await h.call(
+                    LockboxMethods.checkAccess,
+                    CheckAccessRequest(
+                        tenantID: "not-yet",
+                        service: .exchange,
+                        operatorID: w.operatorID,
+                        operation: "Get-Mailbox",
+                        clientIP: "10.0.0.1"
+                    ),
+                    token: w.serviceToken
+                )
+            }
+            let records = try await h.sql("SELECT count(*) AS n FROM audit_records WHERE tenant_id = 'not-yet'")
+            #expect(try records.first?.int64("n") == 0)
+        }
+    }
+
+    /// Nobody may take the names Lockbox gives the actors of its own records.
+    @Test(arguments: ["Lockbox", "provider operator", " Provider   Operator ", "Unauthenticated Caller"])
+    func reservedDisplayNamesAreRefused(name: String) async throws {
+        try await Harness.with { h in
+            let w = try await h.makeWorld()
+            #expect(
+                await h.status(
+                    LockboxMethods.createPrincipal,
+                    CreatePrincipalRequest(
+                        displayName: name,
+                        tenantID: "",
+                        roles: [RoleAssignment(principalID: "", role: .operator)]
+                    ),
+                    token: w.providerAdmin
+                ) == .invalidArgument
+            )
         }
     }
 

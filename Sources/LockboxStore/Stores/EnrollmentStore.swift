@@ -6,8 +6,9 @@ public protocol EnrollmentStore: Sendable {
     /// were not redeemed: only the newest one works.
     func issue(_ code: EnrollmentCodeRecord, secretHash: [UInt8], _ db: PGConnection) throws
 
-    /// The tenant's code with this hash, locked until the transaction ends; nil when there is none.
-    func find(tenantID: String, secretHash: [UInt8], _ db: PGConnection) throws -> EnrollmentCodeRecord?
+    /// The tenant's code with this hash, locked until the transaction ends when `lock`; nil when
+    /// there is none.
+    func find(tenantID: String, secretHash: [UInt8], lock: Bool, _ db: PGConnection) throws -> EnrollmentCodeRecord?
 
     /// Marks a code redeemed by a principal.
     func redeem(tenantID: String, codeID: String, by principalID: String, nowMs: Int64, _ db: PGConnection) throws
@@ -32,14 +33,14 @@ public struct PostgresEnrollmentStore: EnrollmentStore {
         )
     }
 
-    public func find(tenantID: String, secretHash: [UInt8], _ db: PGConnection) throws -> EnrollmentCodeRecord? {
-        let rows = try db.query(
-            """
+    public func find(tenantID: String, secretHash: [UInt8], lock: Bool, _ db: PGConnection) throws
+        -> EnrollmentCodeRecord?
+    {
+        let select: PGQuery = """
             SELECT code_id, tenant_id, issued_by, issued_at_ms, expires_at_ms, redeemed_at_ms, superseded_at_ms
             FROM enrollment_codes WHERE tenant_id = \(tenantID) AND code_hash = \(PGBytes(secretHash))
-            FOR UPDATE
             """
-        )
+        let rows = try db.query(lock ? "\(select) FOR NO KEY UPDATE" : select)
         return try rows.first.map { row in
             EnrollmentCodeRecord(
                 id: try row.decode("code_id"),

@@ -136,9 +136,17 @@ public struct PostgresGrantStore: GrantStore {
         nowMs: Int64,
         _ db: PGConnection
     ) throws -> DenialFacts {
-        let status = try db.query("SELECT \(Self.operatorStatus(operatorID)) AS operator_status")
-        var facts = DenialFacts(operatorStatus: try status.first.map(Self.operatorStatus) ?? .unknown)
-        guard facts.operatorStatus == .active else { return facts }
+        let status = try db.query(
+            """
+            SELECT \(Self.operatorStatus(operatorID)) AS operator_status,
+                   EXISTS (SELECT 1 FROM tenants WHERE tenant_id = \(tenantID)) AS tenant_exists
+            """
+        )
+        var facts = DenialFacts(
+            tenantExists: try status.first?.decode("tenant_exists") ?? false,
+            operatorStatus: try status.first.map(Self.operatorStatus) ?? .unknown
+        )
+        guard facts.tenantExists, facts.operatorStatus == .active else { return facts }
         let newest = try db.query(
             """
             SELECT r.request_id, r.status, r.requested_duration_seconds, r.internal_deadline_ms, r.customer_deadline_ms,

@@ -208,7 +208,7 @@ public struct PostgresRequestStore: RequestStore {
 
     public func find(id: String, lock: Bool, _ db: PGConnection) throws -> RequestRecord? {
         let query: PGQuery = "\(Self.select) WHERE r.request_id = \(id)"
-        let rows = try db.query(lock ? "\(query) FOR UPDATE OF r" : query)
+        let rows = try db.query(lock ? "\(query) FOR NO KEY UPDATE OF r" : query)
         return try rows.first.map(Self.record)
     }
 

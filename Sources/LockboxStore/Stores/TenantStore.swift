@@ -43,7 +43,7 @@ public struct PostgresTenantStore: TenantStore {
             SELECT lockbox_enabled, approval_window_seconds, max_access_duration_seconds
             FROM tenants WHERE tenant_id = \(tenantID)
             """
-        let rows = try db.query(lock ? "\(select) FOR UPDATE" : select)
+        let rows = try db.query(lock ? "\(select) FOR NO KEY UPDATE" : select)
         return try rows.first.map { row in
             TenantRules(
                 lockboxEnabled: try row.decode("lockbox_enabled"),

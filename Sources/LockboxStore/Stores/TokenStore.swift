@@ -35,7 +35,7 @@ public struct PostgresTokenStore: TokenStore {
     public func authenticate(secretHash: [UInt8], ip: String, nowMs: Int64, _ db: PGConnection) throws -> Caller? {
         let rows = try db.query(
             """
-            SELECT p.principal_id, p.display_name, p.tenant_id, r.role, r.tenant_id AS role_tenant_id
+            SELECT t.token_id, p.principal_id, p.display_name, p.tenant_id, r.role, r.tenant_id AS role_tenant_id
             FROM api_tokens t
             JOIN principals p ON p.principal_id = t.principal_id
             LEFT JOIN role_assignments r ON r.principal_id = p.principal_id
@@ -57,7 +57,8 @@ public struct PostgresTokenStore: TokenStore {
             displayName: try first.decode("display_name"),
             tenantID: try first.decode("tenant_id"),
             assignments: assignments,
-            ip: ip
+            ip: ip,
+            tokenID: try first.decode("token_id")
         )
     }
 
@@ -66,7 +67,7 @@ public struct PostgresTokenStore: TokenStore {
             SELECT token_id, principal_id, tenant_id, created_at_ms, expires_at_ms, revoked_at_ms
             FROM api_tokens WHERE token_id = \(id)
             """
-        let rows = try db.query(lock ? "\(select) FOR UPDATE" : select)
+        let rows = try db.query(lock ? "\(select) FOR NO KEY UPDATE" : select)
         return try rows.first.map { row in
             TokenRecord(
                 id: try row.decode("token_id"),
