@@ -1,4 +1,5 @@
 import Logging
+import LockboxProto
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOExtras
@@ -10,12 +11,18 @@ import ServiceLifecycle
 /// Run it as a `Service` in a `ServiceGroup`. On graceful shutdown it stops
 /// accepting, sends every connection a GOAWAY frame, lets calls in flight
 /// finish within ``RPCServerConfiguration/shutdownGracePeriod``, then returns.
-public final class RPCServer: Service, Sendable {
+public final class RPCServer: ServiceLifecycle.Service, Sendable {
     public let configuration: RPCServerConfiguration
     private let router: RPCRouter
     private let logger: Logger
     private let group: any EventLoopGroup
     private let boundAddress: EventLoopPromise<SocketAddress>
+    private let connections = ConnectionCounter()
+
+    /// Connections refused since start because ``RPCServerConfiguration/maxConnections`` were open.
+    public var refusedConnections: Int { connections.refused }
+    /// Connections open now.
+    public var openConnections: Int { connections.open }
 
     public init(
         configuration: RPCServerConfiguration,
@@ -40,6 +47,7 @@ public final class RPCServer: Service, Sendable {
         let configuration = self.configuration
         let router = self.router
         let logger = self.logger
+        let connections = self.connections
         let channel: any Channel
         do {
             channel = try await ServerBootstrap(group: group)
@@ -54,8 +62,43 @@ public final class RPCServer: Service, Sendable {
                 }
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelOption(.autoRead, value: true)
+                // One read per turn, of a bounded size: a flood on one connection waits its turn.
+                .childChannelOption(.maxMessagesPerRead, value: 1)
+                .childChannelOption(
+                    .recvAllocator,
+                    value: AdaptiveRecvByteBufferAllocator(
+                        minimum: 1024,
+                        initial: min(8192, configuration.maxReadSize),
+                        maximum: configuration.maxReadSize
+                    )
+                )
+                .childChannelOption(
+                    .writeBufferWaterMark,
+                    value: .init(low: configuration.outboundWaterMarks.low, high: configuration.outboundWaterMarks.high)
+                )
                 .childChannelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
+                    guard connections.admit(max: configuration.maxConnections) else {
+                        if connections.shouldLogRefusal() {
+                            logger.warning(
+                                "refusing connections: the server's limit is reached",
+                                metadata: [
+                                    "connections.max": "\(configuration.maxConnections)",
+                                    "connections.refused": "\(connections.refused)",
+                                ]
+                            )
+                        }
+                        let status = Status(
+                            code: .resourceExhausted,
+                            message: "the server has too many connections; try again"
+                        )
+                        let frame = Framing.frame(
+                            ResponseFrame(callID: 0, end: StreamEnd(status: status)).encode(),
+                            allocator: channel.allocator
+                        )
+                        return channel.writeAndFlush(frame).always { _ in channel.close(promise: nil) }
+                    }
+                    channel.closeFuture.whenComplete { _ in connections.release() }
+                    return channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandlers(
                             ByteToMessageHandler(FrameDecoder(maxFrameSize: configuration.maxFrameSize)),
                             ServerConnectionHandler(router: router, configuration: configuration, logger: logger)
@@ -96,5 +139,37 @@ public final class RPCServer: Service, Sendable {
             quiesce.initiateShutdown(promise: drained)
         }
         logger.info("server stopped")
+    }
+}
+
+/// Counts open connections against the server's limit, and the ones refused.
+final class ConnectionCounter: Sendable {
+    private let state = NIOLockedValueBox((open: 0, refused: 0, lastLogged: NIODeadline.distantPast))
+
+    var open: Int { state.withLockedValue { $0.open } }
+    var refused: Int { state.withLockedValue { $0.refused } }
+
+    /// Takes a place for a new connection, unless `max` are open.
+    func admit(max: Int) -> Bool {
+        state.withLockedValue { state in
+            guard state.open < max else {
+                state.refused += 1
+                return false
+            }
+            state.open += 1
+            return true
+        }
+    }
+
+    func release() { state.withLockedValue { $0.open -= 1 } }
+
+    /// At most one log line every ten seconds about refusals, however many there are.
+    func shouldLogRefusal() -> Bool {
+        state.withLockedValue { state in
+            let now = NIODeadline.now()
+            guard now - state.lastLogged >= .seconds(10) else { return false }
+            state.lastLogged = now
+            return true
+        }
     }
 }

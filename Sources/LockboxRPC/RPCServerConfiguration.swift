@@ -21,6 +21,22 @@ public struct RPCServerConfiguration: Sendable {
     /// Applied to calls that carry no deadline (timeout 0); nil means none.
     /// Streaming calls are exempt.
     public var defaultUnaryTimeout: Duration?
+    /// Connections open at once, server-wide. One more is answered RESOURCE_EXHAUSTED on call
+    /// id 0 and closed.
+    public var maxConnections: Int
+    /// Streaming calls (watches, exports) open at once on one connection; more are refused
+    /// with RESOURCE_EXHAUSTED.
+    public var maxStreamingCallsPerConnection: Int
+    /// While a connection's unsent response bytes are above `high`, the server reads nothing
+    /// more from it; it reads again once they fall below `low`.
+    public var outboundWaterMarks: (low: Int, high: Int)
+    /// Unsent response bytes one connection may hold. A client that does not read and lets
+    /// more pile up is sent RESOURCE_EXHAUSTED on call id 0 and closed.
+    public var maxOutboundBytesPerConnection: Int
+    /// Calls one connection may start per event-loop turn, and bytes it is read at once:
+    /// what bounds the work one client's flood makes before the others on its loop are served.
+    public var callsPerTurn: Int
+    public var maxReadSize: Int
 
     public init(
         host: String = "127.0.0.1",
@@ -30,7 +46,13 @@ public struct RPCServerConfiguration: Sendable {
         idleTimeout: Duration = .seconds(300),
         frameReadTimeout: Duration = .seconds(10),
         shutdownGracePeriod: Duration = .seconds(10),
-        defaultUnaryTimeout: Duration? = .seconds(60)
+        defaultUnaryTimeout: Duration? = .seconds(60),
+        maxConnections: Int = 10_000,
+        maxStreamingCallsPerConnection: Int = 16,
+        outboundWaterMarks: (low: Int, high: Int) = (32 * 1024, 256 * 1024),
+        maxOutboundBytesPerConnection: Int = 16 * 1024 * 1024,
+        callsPerTurn: Int = 32,
+        maxReadSize: Int = 16 * 1024
     ) {
         self.host = host
         self.port = port
@@ -40,6 +62,12 @@ public struct RPCServerConfiguration: Sendable {
         self.frameReadTimeout = frameReadTimeout
         self.shutdownGracePeriod = shutdownGracePeriod
         self.defaultUnaryTimeout = defaultUnaryTimeout
+        self.maxConnections = maxConnections
+        self.maxStreamingCallsPerConnection = maxStreamingCallsPerConnection
+        self.outboundWaterMarks = outboundWaterMarks
+        self.maxOutboundBytesPerConnection = maxOutboundBytesPerConnection
+        self.callsPerTurn = callsPerTurn
+        self.maxReadSize = maxReadSize
     }
 }
 

@@ -31,6 +31,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private var readPending = false
     private var timer: Scheduled<Void>?
     private var timerAt: NIODeadlineClock.Instant?
+    private var turnScheduled = false
 
     init(router: RPCRouter, configuration: RPCServerConfiguration, logger: Logger) {
         self.router = router
@@ -39,6 +40,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         self.machine = Machine(
             configuration: .init(
                 maxConcurrentCalls: configuration.maxConcurrentCallsPerConnection,
+                maxStreamingCalls: configuration.maxStreamingCallsPerConnection,
+                callsPerTurn: configuration.callsPerTurn,
                 idleTimeout: configuration.idleTimeout,
                 frameReadTimeout: configuration.frameReadTimeout,
                 gracePeriod: configuration.shutdownGracePeriod
@@ -105,11 +108,28 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             handler: handler,
             deadline: timeout.map { now.advanced(by: $0).deadline }
         )
-        switch machine.received(id: header.callID, method: header.method, call: call, timeout: timeout, now: now) {
+        var streaming = false
+        if case .serverStreaming = handler { streaming = true }
+        switch machine.received(
+            id: header.callID,
+            method: header.method,
+            call: call,
+            timeout: timeout,
+            streaming: streaming,
+            now: now
+        ) {
         case .start(let call):
             start(call)
         case .enqueued:
-            break
+            scheduleTurnIfNeeded()
+        case .rejectTooManyStreams:
+            writeEnd(
+                callID: header.callID,
+                status: Status(
+                    code: .resourceExhausted,
+                    message: "at most \(configuration.maxStreamingCallsPerConnection) streaming calls per connection"
+                )
+            )
         case .rejectDraining:
             writeEnd(callID: header.callID, status: Status(code: .unavailable, message: "server is shutting down"))
         case .rejectDuplicate:
@@ -140,6 +160,63 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             context.read()
         } else {
             readPending = true
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        let writable = context.channel.isWritable
+        machine.writabilityChanged(writable: writable, now: clock.now)
+        if writable {
+            resumeReadingIfAllowed()
+        } else {
+            enforceOutboundCap(context: context)
+        }
+        armTimer()
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// Closes a connection whose unsent responses pile up past the cap: a client that does
+    /// not read cannot make the server hold its responses without bound.
+    private func enforceOutboundCap(context: ChannelHandlerContext) {
+        guard !context.channel.isWritable,
+            let buffered = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes),
+            buffered > configuration.maxOutboundBytesPerConnection
+        else { return }
+        logger.notice(
+            "closing connection: the client does not read its responses",
+            metadata: [
+                "outbound.bytes": "\(buffered)", "outbound.max": "\(configuration.maxOutboundBytesPerConnection)",
+            ]
+        )
+        let status = Status(
+            code: .resourceExhausted,
+            message: "too many unread responses; read them or open fewer calls"
+        )
+        context.writeAndFlush(
+            wrapOutboundOut(
+                Framing.frame(
+                    ResponseFrame(callID: 0, end: StreamEnd(status: status)).encode(),
+                    allocator: context.channel.allocator
+                )
+            ),
+            promise: nil
+        )
+        context.close(promise: nil)
+    }
+
+    /// Waiting calls that only this turn's budget holds back start on the next turn, after the
+    /// event loop has served its other connections.
+    private func scheduleTurnIfNeeded() {
+        guard machine.needsTurn, !turnScheduled, let context else { return }
+        turnScheduled = true
+        let this = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let handler = this.value
+            handler.turnScheduled = false
+            for next in handler.machine.newTurn(now: handler.clock.now) { handler.start(next.call) }
+            handler.scheduleTurnIfNeeded()
+            handler.armTimer()
+            handler.resumeReadingIfAllowed()
         }
     }
 
@@ -262,6 +339,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             context?.close(promise: nil)
             return
         }
+        scheduleTurnIfNeeded()
         armTimer()
         resumeReadingIfAllowed()
     }
@@ -374,6 +452,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             wrapOutboundOut(Framing.frame(frame.encode(), allocator: context.channel.allocator)),
             promise: promise
         )
+        if !context.channel.isWritable { enforceOutboundCap(context: context) }
     }
 
     private func writeEnd(callID: UInt64, status: Status, payload: [UInt8] = []) {

@@ -1,10 +1,16 @@
-/// The state of one server connection, as a value type: its calls, their deadlines, and the
-/// connection's idle, frame-read and grace-period timers.
+/// The state of one server connection, as a value type: its calls, their deadlines, whether
+/// it may read, and its idle, frame-read and grace-period timers.
 ///
-/// Each event (a call arrives, a call finishes, a frame starts, the timer fires, shutdown
-/// begins) is a `mutating` function that returns what the channel handler must do. The
-/// machine never touches NIO: time comes in as `now`, and the handler keeps one timer armed
-/// at ``nextWakeup``. So every rule here is tested without sockets.
+/// Each event (a call arrives, a call finishes, a frame starts, the socket's writability
+/// changes, a new event-loop turn begins, the timer fires, shutdown begins) is a `mutating`
+/// function that returns what the channel handler must do. The machine never touches NIO:
+/// time comes in as `now`, and the handler keeps one timer armed at ``nextWakeup``. So every
+/// rule here is tested without sockets.
+///
+/// What a client can make it hold is bounded: calls run at most `maxConcurrentCalls` at once,
+/// and while any wait, or while the client does not read what it is sent, the connection
+/// reads nothing more. Each event-loop turn starts at most `callsPerTurn` calls, so one
+/// connection's flood cannot hold up the others on its loop.
 ///
 /// - `Call`: what a waiting call carries until it starts (the decoded frame).
 /// - `Handle`: what cancels a running call (its task).
@@ -14,9 +20,13 @@ struct ServerConnectionStateMachine<Call, Handle, Clock: _Concurrency.Clock> whe
 
     struct Configuration: Sendable {
         var maxConcurrentCalls: Int
+        /// Streaming calls that may be open at once; more are refused.
+        var maxStreamingCalls: Int = 16
+        /// Calls started per event-loop turn; the rest wait for the next turn.
+        var callsPerTurn: Int = 32
         /// A connection with no call for this long is closed.
         var idleTimeout: Duration
-        /// A frame that started must finish within this long.
+        /// A frame that started must finish within this long of the time the server spends reading.
         var frameReadTimeout: Duration
         /// After shutdown begins, calls in flight get this long.
         var gracePeriod: Duration
@@ -31,11 +41,13 @@ struct ServerConnectionStateMachine<Call, Handle, Clock: _Concurrency.Clock> whe
 
     enum ReceiveAction {
         case start(Call)
-        /// Parked until a slot frees; the handler stops reading meanwhile.
+        /// Parked until a slot frees or the next turn; the handler stops reading meanwhile.
         case enqueued
         case rejectDraining
         case rejectDuplicate
         case rejectClosed
+        /// A streaming call over ``Configuration/maxStreamingCalls``.
+        case rejectTooManyStreams
     }
 
     /// What to do when a call's work ended.
@@ -87,6 +99,7 @@ struct ServerConnectionStateMachine<Call, Handle, Clock: _Concurrency.Clock> whe
         var method: String
         var receivedAt: Instant
         var deadline: Instant?
+        var streaming: Bool
         var phase: Phase
     }
 
@@ -97,21 +110,31 @@ struct ServerConnectionStateMachine<Call, Handle, Clock: _Concurrency.Clock> whe
     private var queue: [UInt64] = []
     private var queueHead = 0
     private var runningCount = 0
+    private var streamingCount = 0
+    private var turnBudget: Int
+    /// False while the client does not take what it is sent (the socket is over its high-water mark).
+    private(set) var writable = true
     private var idleDeadline: Instant?
     private var frameDeadline: Instant?
+    /// The frame timer's time left while reading is paused: it runs only while the server reads.
+    private var frameTimeLeft: Duration?
     /// No call's deadline is earlier than this (it may be stale, and then the timer fires for nothing).
     private var earliestCallDeadline: Instant?
 
     init(configuration: Configuration) {
-        precondition(configuration.maxConcurrentCalls > 0)
+        precondition(configuration.maxConcurrentCalls > 0 && configuration.callsPerTurn > 0)
         self.configuration = configuration
+        turnBudget = configuration.callsPerTurn
     }
 
     var waitingCount: Int { queue.count - queueHead }
     /// No call running or waiting.
     var isIdle: Bool { calls.isEmpty }
-    /// Whether the handler may read more from the socket.
-    var mayRead: Bool { state != .closed && waitingCount == 0 }
+    /// Whether the handler may read more from the socket: nothing waits, and the client takes
+    /// what it is sent.
+    var mayRead: Bool { state != .closed && waitingCount == 0 && writable }
+    /// Calls wait only for this turn's budget: the handler should start a new turn.
+    var needsTurn: Bool { waitingCount > 0 && runningCount < configuration.maxConcurrentCalls && turnBudget == 0 }
 
     /// The earliest instant at which ``timerFired(now:)`` has something to do; nil for never.
     var nextWakeup: Instant? {
@@ -141,22 +164,47 @@ struct ServerConnectionStateMachine<Call, Handle, Clock: _Concurrency.Clock> whe
     }
 
     /// A call arrived. `timeout` is measured from now, so time spent waiting for a slot counts.
-    mutating func received(id: UInt64, method: String, call: Call, timeout: Duration?, now: Instant) -> ReceiveAction {
+    mutating func received(
+        id: UInt64,
+        method: String,
+        call: Call,
+        timeout: Duration?,
+        streaming: Bool = false,
+        now: Instant
+    ) -> ReceiveAction {
         switch state {
         case .closed: return .rejectClosed
         case .draining: return .rejectDraining
         case .active: break
         }
         guard calls[id] == nil else { return .rejectDuplicate }
+        if streaming {
+            guard streamingCount < configuration.maxStreamingCalls else { return .rejectTooManyStreams }
+            streamingCount += 1
+        }
         idleDeadline = nil
         let deadline = timeout.map { now.advanced(by: $0) }
         if let deadline, earliestCallDeadline.map({ deadline < $0 }) ?? true { earliestCallDeadline = deadline }
-        if runningCount < configuration.maxConcurrentCalls && waitingCount == 0 {
-            calls[id] = Entry(method: method, receivedAt: now, deadline: deadline, phase: .running(nil))
+        defer { pauseOrResumeFrameTimer(now: now) }
+        if runningCount < configuration.maxConcurrentCalls && waitingCount == 0 && turnBudget > 0 {
+            calls[id] = Entry(
+                method: method,
+                receivedAt: now,
+                deadline: deadline,
+                streaming: streaming,
+                phase: .running(nil)
+            )
             runningCount += 1
+            turnBudget -= 1
             return .start(call)
         }
-        calls[id] = Entry(method: method, receivedAt: now, deadline: deadline, phase: .waiting(call))
+        calls[id] = Entry(
+            method: method,
+            receivedAt: now,
+            deadline: deadline,
+            streaming: streaming,
+            phase: .waiting(call)
+        )
         queue.append(id)
         return .enqueued
     }
@@ -182,10 +230,8 @@ struct ServerConnectionStateMachine<Call, Handle, Clock: _Concurrency.Clock> whe
         case .waiting: return action
         }
         runningCount -= 1
-        while runningCount < configuration.maxConcurrentCalls, let next = dequeue() {
-            runningCount += 1
-            action.start.append(next)
-        }
+        if entry.streaming { streamingCount -= 1 }
+        action.start = startWaiting()
         if isIdle {
             switch state {
             case .draining:
@@ -197,17 +243,39 @@ struct ServerConnectionStateMachine<Call, Handle, Clock: _Concurrency.Clock> whe
                 break
             }
         }
+        pauseOrResumeFrameTimer(now: now)
         return action
+    }
+
+    /// A new event-loop turn: the budget is whole again. Returns the waiting calls that now start.
+    mutating func newTurn(now: Instant) -> [(id: UInt64, call: Call)] {
+        turnBudget = configuration.callsPerTurn
+        let started = startWaiting()
+        pauseOrResumeFrameTimer(now: now)
+        return started
+    }
+
+    /// The socket went over its high-water mark (false) or back under its low-water mark (true).
+    mutating func writabilityChanged(writable: Bool, now: Instant) {
+        self.writable = writable
+        pauseOrResumeFrameTimer(now: now)
     }
 
     /// The first bytes of a frame arrived.
     mutating func frameStarted(now: Instant) {
-        frameDeadline = now.advanced(by: configuration.frameReadTimeout)
+        if mayRead {
+            frameDeadline = now.advanced(by: configuration.frameReadTimeout)
+            frameTimeLeft = nil
+        } else {
+            frameDeadline = nil
+            frameTimeLeft = configuration.frameReadTimeout
+        }
     }
 
     /// The frame that had started is complete.
     mutating func frameCompleted() {
         frameDeadline = nil
+        frameTimeLeft = nil
     }
 
     /// The handler's timer fired.
@@ -241,6 +309,7 @@ struct ServerConnectionStateMachine<Call, Handle, Clock: _Concurrency.Clock> whe
             case .waiting:
                 // Answered without ever running.
                 calls.removeValue(forKey: id)
+                if entry.streaming { streamingCount -= 1 }
                 expiredWaiting = true
                 action.expired.append(Expired(id: id, method: entry.method, receivedAt: entry.receivedAt, handle: nil))
             case .answered:
@@ -253,6 +322,7 @@ struct ServerConnectionStateMachine<Call, Handle, Clock: _Concurrency.Clock> whe
             if isIdle, state == .active { idleDeadline = now.advanced(by: configuration.idleTimeout) }
         }
         action.expired.sort { $0.id < $1.id }
+        pauseOrResumeFrameTimer(now: now)
         return action
     }
 
@@ -282,10 +352,39 @@ struct ServerConnectionStateMachine<Call, Handle, Clock: _Concurrency.Clock> whe
         queue.removeAll()
         queueHead = 0
         runningCount = 0
+        streamingCount = 0
         idleDeadline = nil
         frameDeadline = nil
+        frameTimeLeft = nil
         earliestCallDeadline = nil
         return handles
+    }
+
+    // MARK: Internals
+
+    /// Starts waiting calls while slots and this turn's budget allow.
+    private mutating func startWaiting() -> [(id: UInt64, call: Call)] {
+        var started: [(id: UInt64, call: Call)] = []
+        while runningCount < configuration.maxConcurrentCalls, turnBudget > 0, let next = dequeue() {
+            runningCount += 1
+            turnBudget -= 1
+            started.append(next)
+        }
+        return started
+    }
+
+    /// The frame timer counts only time the server spends waiting for the client: it stops
+    /// while the server does not read (calls wait, or the client does not take its responses).
+    private mutating func pauseOrResumeFrameTimer(now: Instant) {
+        if mayRead {
+            if let left = frameTimeLeft {
+                frameDeadline = now.advanced(by: left)
+                frameTimeLeft = nil
+            }
+        } else if let deadline = frameDeadline {
+            frameTimeLeft = now.duration(to: deadline)
+            frameDeadline = nil
+        }
     }
 
     private mutating func dequeue() -> (id: UInt64, call: Call)? {

@@ -70,7 +70,7 @@ struct AuditAPI: Sendable {
         }
         // Checked before the first byte is sent, and again with every page below.
         let caller = try await gate.admit(context)
-        let tenant = try await gate.guarded(context.method) { try scope(caller, requested: request.tenantID) }
+        let tenant = try gate.guarded(context.method) { try scope(caller, requested: request.tenantID) }
         let filter = AuditFilter(
             tenantID: tenant,
             fromMs: request.fromMs,

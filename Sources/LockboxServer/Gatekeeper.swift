@@ -2,6 +2,7 @@ import LockboxCore
 import LockboxRPC
 import LockboxStore
 import Logging
+import NIOConcurrencyHelpers
 import NIOPosix
 
 /// What a handler body gets: the caller, its transaction, and the server's clock reading for this call.
@@ -32,6 +33,8 @@ struct Gatekeeper: Sendable {
     let tokens: any TokenStore
     let clock: any LockboxClock
     let logger: Logger
+    /// Token hashes that recently passed admission for a priority method.
+    let proven = ProvenTokens()
 
     /// Runs a unary call's body in one transaction, after authenticating and admitting the caller.
     func unary<Value: Sendable>(
@@ -40,10 +43,16 @@ struct Gatekeeper: Sendable {
     ) async throws(RPCError) -> Value {
         // A token that cannot be ours costs no database work.
         guard Credentials.isWellFormed(context.authToken) else { throw RPCError.unauthenticated() }
+        let hash = Credentials.hash(context.authToken)
+        // The reserved share serves a priority method only for a token that proved itself
+        // recently; a stranger's tokens, however many, queue with everything else.
+        let priority = MethodPermissions.priority.contains(context.method)
+        let lane: PGLane = priority && proven.contains(hash) ? .priority : .standard
         return try await guarded(context.method) {
-            try await pool.transaction { db in
+            try await pool.transaction(lane: lane) { db in
                 let now = clock.nowMillis()
-                let caller = try admit(context, db: db, nowMs: now)
+                let caller = try admit(context, hash: hash, db: db, nowMs: now)
+                if priority { proven.insert(hash) }
                 return try body(Call(caller: caller, db: db, nowMs: now, idempotencyKey: context.idempotencyKey))
             }
         }
@@ -70,7 +79,9 @@ struct Gatekeeper: Sendable {
     func admit(_ context: RPCCallContext) async throws(RPCError) -> Caller {
         guard Credentials.isWellFormed(context.authToken) else { throw RPCError.unauthenticated() }
         return try await guarded(context.method) {
-            try await pool.transaction { db in try admit(context, db: db, nowMs: clock.nowMillis()) }
+            try await pool.transaction { db in
+                try admit(context, hash: Credentials.hash(context.authToken), db: db, nowMs: clock.nowMillis())
+            }
         }
     }
 
@@ -101,10 +112,10 @@ struct Gatekeeper: Sendable {
 
     /// The caller behind the call's token, provided some role of theirs grants the method's
     /// permission; UNAUTHENTICATED or PERMISSION_DENIED otherwise.
-    private func admit(_ context: RPCCallContext, db: PGConnection, nowMs: Int64) throws -> Caller {
+    private func admit(_ context: RPCCallContext, hash: [UInt8], db: PGConnection, nowMs: Int64) throws -> Caller {
         guard
             let caller = try tokens.authenticate(
-                secretHash: Credentials.hash(context.authToken),
+                secretHash: hash,
                 ip: context.peerIP,
                 nowMs: nowMs,
                 db
@@ -137,6 +148,12 @@ struct Gatekeeper: Sendable {
             case .unavailable, .retryable:
                 logger.warning("database unavailable", metadata: ["call.method": "\(method)", "error": "\(error)"])
                 return RPCError.unavailable("database unavailable; try again")
+            case .timedOut:
+                logger.warning("database timed out", metadata: ["call.method": "\(method)", "error": "\(error)"])
+                return RPCError.unavailable("the database did not answer in time; try again")
+            case .overloaded:
+                logger.debug("pool queue full", metadata: ["call.method": "\(method)"])
+                return RPCError.unavailable("server is overloaded; try again later")
             default:
                 logger.error("database error", metadata: ["call.method": "\(method)", "error": "\(error)"])
                 return RPCError.internal()
@@ -151,6 +168,31 @@ struct Gatekeeper: Sendable {
                 metadata: ["call.method": "\(method)", "error": "\(String(reflecting: error))"]
             )
             return RPCError.internal()
+        }
+    }
+}
+
+/// Hashes of tokens that recently passed admission for a priority method, each remembered
+/// for ``lifetime``. Bounded: when full, expired entries go, and if none has, all do (the
+/// tokens then prove themselves again on their next call).
+final class ProvenTokens: Sendable {
+    static let capacity = 10_000
+    static let lifetime: Duration = .seconds(600)
+    private let entries = NIOLockedValueBox<[[UInt8]: ContinuousClock.Instant]>([:])
+
+    func contains(_ hash: [UInt8]) -> Bool {
+        let now = ContinuousClock.now
+        return entries.withLockedValue { entries in entries[hash].map { now < $0 } ?? false }
+    }
+
+    func insert(_ hash: [UInt8]) {
+        let now = ContinuousClock.now
+        entries.withLockedValue { entries in
+            if entries[hash] == nil, entries.count >= Self.capacity {
+                entries = entries.filter { now < $0.value }
+                if entries.count >= Self.capacity { entries.removeAll() }
+            }
+            entries[hash] = now.advanced(by: Self.lifetime)
         }
     }
 }

@@ -8,6 +8,10 @@ enum MethodPermissions {
     /// whose request carries its own single-use credential.
     static let open: Set<String> = [LockboxMethods.ping.name, LockboxMethods.enrollTenantAdmin.name]
 
+    /// Methods served from the pool's reserved share (``PGLane/priority``), for tokens that
+    /// have recently proved to be allowed them: what data planes call before every operation.
+    static let priority: Set<String> = [LockboxMethods.checkAccess.name]
+
     static let table: [String: Permission] = [
         LockboxMethods.createAccessRequest.name: .createRequest,
         LockboxMethods.cancelAccessRequest.name: .cancelRequest,

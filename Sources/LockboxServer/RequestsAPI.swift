@@ -306,7 +306,7 @@ struct RequestsAPI: Sendable {
     ) async throws {
         guard let notifier else { throw RPCError.unavailable("request notifications are not available") }
         let caller = try await gate.admit(context)
-        let scope = try await gate.guarded(context.method) {
+        let scope = try gate.guarded(context.method) {
             try InputLimits.check(request.tenantID, field: "tenant_id", max: InputLimits.idLength, required: false)
             return try Authorization.scope(caller, .readRequests, requestedTenant: request.tenantID)
         }

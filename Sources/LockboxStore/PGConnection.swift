@@ -1,13 +1,102 @@
 import CLibPQ
 
+/// How a connection guards against a database that is slow, or silent.
+///
+/// Each bounds one way a pool thread could otherwise wait forever inside libpq. A value also
+/// set in the connection URL (such as `?connect_timeout=3`) wins over the one here.
+public struct PGConnectionSettings: Sendable, Hashable {
+    /// Establishing a connection, authentication included (libpq's `connect_timeout`; whole
+    /// seconds, at least 2).
+    public var connectTimeout: Duration
+    /// The server cancels a statement that runs longer (`statement_timeout`).
+    public var statementTimeout: Duration
+    /// The server cancels a statement that waits longer for a lock (`lock_timeout`).
+    public var lockTimeout: Duration
+    /// The client gives up on a statement whose reply has not arrived by then, and discards the
+    /// connection: what ends the wait when the server or the network goes silent without a
+    /// reset. Longer than `statementTimeout`, so a slow statement ends by the server's cancel.
+    public var replyTimeout: Duration
+    /// TCP keepalives: first probe after `keepaliveIdle` without traffic, then every
+    /// `keepaliveInterval`, and the connection is dropped after `keepaliveCount` unanswered.
+    public var keepaliveIdle: Duration
+    public var keepaliveInterval: Duration
+    public var keepaliveCount: Int
+    /// The kernel drops the connection when data it sent stays unacknowledged this long
+    /// (`tcp_user_timeout`).
+    public var tcpUserTimeout: Duration
+
+    public init(
+        connectTimeout: Duration = .seconds(5),
+        statementTimeout: Duration = .seconds(10),
+        lockTimeout: Duration = .seconds(5),
+        replyTimeout: Duration = .seconds(15),
+        keepaliveIdle: Duration = .seconds(10),
+        keepaliveInterval: Duration = .seconds(5),
+        keepaliveCount: Int = 3,
+        tcpUserTimeout: Duration = .seconds(15)
+    ) {
+        self.connectTimeout = connectTimeout
+        self.statementTimeout = statementTimeout
+        self.lockTimeout = lockTimeout
+        self.replyTimeout = replyTimeout
+        self.keepaliveIdle = keepaliveIdle
+        self.keepaliveInterval = keepaliveInterval
+        self.keepaliveCount = keepaliveCount
+        self.tcpUserTimeout = tcpUserTimeout
+    }
+
+    /// What is wrong with these settings, for a clear error at start; nil when they are sane.
+    public var problem: String? {
+        let positive: [(String, Duration)] = [
+            ("connect timeout", connectTimeout), ("statement timeout", statementTimeout),
+            ("lock timeout", lockTimeout), ("reply timeout", replyTimeout), ("keepalive idle", keepaliveIdle),
+            ("keepalive interval", keepaliveInterval), ("TCP user timeout", tcpUserTimeout),
+        ]
+        for (name, value) in positive where value <= .zero { return "the database \(name) must be positive" }
+        guard keepaliveCount > 0 else { return "the database keepalive count must be positive" }
+        guard replyTimeout > statementTimeout else {
+            return "the database reply timeout must be longer than the statement timeout"
+        }
+        return nil
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+    }
+
+    static func seconds(_ duration: Duration) -> Int64 { max(1, (milliseconds(duration) + 999) / 1000) }
+
+    /// libpq keywords, before the URL's own (`dbname` is expanded last, so the URL wins).
+    var keywords: [(String, String)] {
+        [
+            ("connect_timeout", "\(max(2, Self.seconds(connectTimeout)))"),
+            ("keepalives", "1"),
+            ("keepalives_idle", "\(Self.seconds(keepaliveIdle))"),
+            ("keepalives_interval", "\(Self.seconds(keepaliveInterval))"),
+            ("keepalives_count", "\(keepaliveCount)"),
+            ("tcp_user_timeout", "\(Self.milliseconds(tcpUserTimeout))"),
+            (
+                "options",
+                "-c statement_timeout=\(Self.milliseconds(statementTimeout)) -c lock_timeout=\(Self.milliseconds(lockTimeout))"
+            ),
+        ]
+    }
+}
+
 /// One libpq connection. Blocking: use it only from a pool thread.
 ///
 /// The one `@unchecked Sendable` type of the store: the pool hands a connection
 /// to one thread at a time, and every `PGresult` is copied into Swift values
 /// and freed before a call returns. Outside this module it is an opaque handle on
 /// an open transaction, passed to the stores; only they run statements on it.
+///
+/// Statements are sent without blocking and their replies awaited with `poll`, so no wait
+/// outlasts ``PGConnectionSettings/replyTimeout``: past it the connection is closed, counts as
+/// broken, and the statement fails with ``StoreError/Code/timedOut``.
 public final class PGConnection: @unchecked Sendable {
-    private let handle: OpaquePointer
+    /// nil once closed after a reply timed out.
+    private var handle: OpaquePointer?
+    private let replyTimeout: Duration
     /// Statements prepared on this connection, by SQL text and parameter types. Lockbox's SQL
     /// is a fixed set of texts (values are always bound), so this stays small; past the
     /// limit, statements run unprepared.
@@ -19,23 +108,32 @@ public final class PGConnection: @unchecked Sendable {
         var types: [UInt32]
     }
 
-    /// Opens a connection; throws `.unavailable` when the server cannot be reached.
-    package init(url: String) throws(StoreError) {
-        guard let handle = PQconnectdb(url) else { throw StoreError(.unavailable, detail: "PQconnectdb returned NULL") }
-        guard PQstatus(handle) == CONNECTION_OK else {
-            let message = String(cString: PQerrorMessage(handle))
-            PQfinish(handle)
+    /// Opens a connection; throws `.unavailable` when the server cannot be reached in time.
+    package init(url: String, settings: PGConnectionSettings = PGConnectionSettings()) throws(StoreError) {
+        let pairs = settings.keywords + [("dbname", url)]
+        let connection: OpaquePointer? = withCStrings(pairs.map(\.0) + [nil]) { keys in
+            withCStrings(pairs.map(\.1) + [nil]) { values in PQconnectdbParams(keys, values, 1) }
+        }
+        guard let connection else { throw StoreError(.unavailable, detail: "PQconnectdbParams returned NULL") }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let message = String(cString: PQerrorMessage(connection))
+            PQfinish(connection)
             throw StoreError(.unavailable, detail: message)
         }
         // Server notices (such as "relation already exists, skipping") are not errors; drop them.
-        PQsetNoticeProcessor(handle, { _, _ in }, nil)
-        self.handle = handle
+        PQsetNoticeProcessor(connection, { _, _ in }, nil)
+        guard PQsetnonblocking(connection, 1) == 0 else {
+            PQfinish(connection)
+            throw StoreError(.unavailable, detail: "cannot make the connection nonblocking")
+        }
+        self.handle = connection
+        self.replyTimeout = settings.replyTimeout
     }
 
-    deinit { PQfinish(handle) }
+    deinit { if let handle { PQfinish(handle) } }
 
-    /// False once the connection broke; the pool then replaces it.
-    package var isHealthy: Bool { PQstatus(handle) == CONNECTION_OK }
+    /// False once the connection broke or timed out; the pool then replaces it.
+    package var isHealthy: Bool { handle.map { PQstatus($0) == CONNECTION_OK } ?? false }
 
     /// Runs one statement with its bound, typed parameters and returns its rows.
     ///
@@ -47,12 +145,14 @@ public final class PGConnection: @unchecked Sendable {
         let types = binds.map(\.type.oid)
         let sql = query.sql
         let name = try preparedName(for: PreparedKey(sql: sql, types: types))
-        let result: OpaquePointer? = withCStrings(binds.map(\.text)) { values in
-            if let name {
-                return PQexecPrepared(handle, name, Int32(binds.count), values, nil, nil, 0)
-            }
-            return types.withUnsafeBufferPointer { oids in
-                PQexecParams(handle, sql, Int32(binds.count), oids.baseAddress, values, nil, nil, 0)
+        let result = try roundTrip { handle in
+            withCStrings(binds.map(\.text)) { values in
+                if let name {
+                    return PQsendQueryPrepared(handle, name, Int32(binds.count), values, nil, nil, 0)
+                }
+                return types.withUnsafeBufferPointer { oids in
+                    PQsendQueryParams(handle, sql, Int32(binds.count), oids.baseAddress, values, nil, nil, 0)
+                }
             }
         }
         return try rows(of: result)
@@ -62,8 +162,10 @@ public final class PGConnection: @unchecked Sendable {
         if let name = prepared[key] { return name }
         guard prepared.count < Self.preparedStatementLimit else { return nil }
         let name = "lbx_\(prepared.count)"
-        let result = key.types.withUnsafeBufferPointer { oids in
-            PQprepare(handle, name, key.sql, Int32(key.types.count), oids.baseAddress)
+        let result = try roundTrip { handle in
+            key.types.withUnsafeBufferPointer { oids in
+                PQsendPrepare(handle, name, key.sql, Int32(key.types.count), oids.baseAddress)
+            }
         }
         _ = try rows(of: result)
         prepared[key] = name
@@ -71,10 +173,7 @@ public final class PGConnection: @unchecked Sendable {
     }
 
     /// Copies a result into Swift values and frees it, or throws its error.
-    private func rows(of result: OpaquePointer?) throws(StoreError) -> PGRows {
-        guard let result else {
-            throw StoreError(.unavailable, detail: String(cString: PQerrorMessage(handle)))
-        }
+    private func rows(of result: OpaquePointer) throws(StoreError) -> PGRows {
         defer { PQclear(result) }
         switch PQresultStatus(result) {
         case PGRES_COMMAND_OK, PGRES_TUPLES_OK:
@@ -93,14 +192,94 @@ public final class PGConnection: @unchecked Sendable {
 
     /// Runs SQL without parameters; may hold several statements (migrations, BEGIN, COMMIT).
     package func execute(script sql: String) throws(StoreError) {
-        guard let result = PQexec(handle, sql) else {
-            throw StoreError(.unavailable, detail: String(cString: PQerrorMessage(handle)))
-        }
+        let result = try roundTrip { handle in PQsendQuery(handle, sql) }
         defer { PQclear(result) }
         let status = PQresultStatus(result)
         guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY else {
             throw error(of: result)
         }
+    }
+
+    // MARK: Sending and waiting
+
+    /// Sends with `send`, then waits for every result of it: returns the first failed one, or
+    /// else the last. Waits no longer than the reply timeout in all.
+    private func roundTrip(_ send: (OpaquePointer) -> Int32) throws(StoreError) -> OpaquePointer {
+        guard let handle else { throw StoreError(.unavailable, detail: "the connection was closed") }
+        let deadline = ContinuousClock.now.advanced(by: replyTimeout)
+        guard send(handle) == 1 else { throw lastError() }
+        // Push the statement out; the socket may be full while the server is slow to read.
+        while true {
+            let flushed = PQflush(handle)
+            if flushed == 0 { break }
+            guard flushed > 0 else { throw lastError() }
+            let events = try wait(for: Int16(POLLIN | POLLOUT), until: deadline)
+            if events & Int16(POLLIN) != 0, PQconsumeInput(handle) != 1 { throw lastError() }
+        }
+        var kept: OpaquePointer?
+        var keptFailed = false
+        while true {
+            while PQisBusy(handle) == 1 {
+                do {
+                    _ = try wait(for: Int16(POLLIN), until: deadline)
+                } catch {
+                    if let kept { PQclear(kept) }
+                    throw error
+                }
+                guard PQconsumeInput(handle) == 1 else {
+                    if let kept { PQclear(kept) }
+                    throw lastError()
+                }
+            }
+            guard let next = PQgetResult(handle) else { break }
+            let status = PQresultStatus(next)
+            let failed = status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && status != PGRES_EMPTY_QUERY
+            if keptFailed {
+                PQclear(next)
+            } else {
+                if let kept { PQclear(kept) }
+                kept = next
+                keptFailed = failed
+            }
+        }
+        guard let kept else { throw lastError() }
+        return kept
+    }
+
+    /// Polls the socket until one of `events` or the deadline; past the deadline, the
+    /// connection is closed and the wait fails.
+    private func wait(for events: Int16, until deadline: ContinuousClock.Instant) throws(StoreError) -> Int16 {
+        guard let handle else { throw StoreError(.unavailable, detail: "the connection was closed") }
+        let socket = PQsocket(handle)
+        guard socket >= 0 else { throw StoreError(.unavailable, detail: "connection has no socket") }
+        while true {
+            let left = ContinuousClock.now.duration(to: deadline)
+            guard left > .zero else {
+                close()
+                throw StoreError(
+                    .timedOut,
+                    detail: "no reply from the database within \(replyTimeout); connection discarded"
+                )
+            }
+            var descriptor = pollfd(fd: socket, events: events, revents: 0)
+            let milliseconds = Int32(clamping: max(1, PGConnectionSettings.milliseconds(left)))
+            let ready = poll(&descriptor, 1, milliseconds)
+            if ready > 0 { return descriptor.revents }
+            if ready < 0 && errno != EINTR {
+                close()
+                throw StoreError(.unavailable, detail: "poll failed: errno \(errno)")
+            }
+        }
+    }
+
+    private func lastError() -> StoreError {
+        let message = handle.map { String(cString: PQerrorMessage($0)) } ?? "the connection was closed"
+        return StoreError(.unavailable, detail: message)
+    }
+
+    private func close() {
+        if let handle { PQfinish(handle) }
+        handle = nil
     }
 }
 
@@ -130,6 +309,7 @@ extension PGConnection {
     package func notifications(timeoutMilliseconds: Int32) throws(StoreError) -> [PGNotification] {
         var received = drainNotifications()
         guard received.isEmpty else { return received }
+        guard let handle else { throw StoreError(.unavailable, detail: "the connection was closed") }
         let socket = PQsocket(handle)
         guard socket >= 0 else { throw StoreError(.unavailable, detail: "connection has no socket") }
         var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
@@ -145,6 +325,7 @@ extension PGConnection {
     }
 
     private func drainNotifications() -> [PGNotification] {
+        guard let handle else { return [] }
         var received: [PGNotification] = []
         while let notification = PQnotifies(handle) {
             received.append(

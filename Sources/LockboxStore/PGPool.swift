@@ -1,6 +1,7 @@
 import Logging
 import NIOConcurrencyHelpers
 import NIOPosix
+import ServiceLifecycle
 
 /// How the store reaches PostgreSQL.
 public struct PGPoolConfiguration: Sendable {
@@ -9,30 +10,57 @@ public struct PGPoolConfiguration: Sendable {
     /// Connections, and threads that run their blocking calls. PostgreSQL's
     /// throughput on a 2-core machine levels off at about 8.
     public var size: Int
+    /// Connections only ``PGLane/priority`` checkouts (`CheckAccess`) may use. Default: a
+    /// quarter of the pool, at least one when the pool has two or more.
+    public var reservedForPriority: Int
+    /// Callers that may wait for a connection, per lane; one more is refused as overloaded.
+    public var maxWaiting: Int
+    /// After the database could not be reached, calls that need a new connection fail at
+    /// once for this long, then one tries again.
+    public var reconnectInterval: Duration
+    /// Timeouts and keepalives of each connection.
+    public var connection: PGConnectionSettings
 
-    public init(url: String, size: Int = 8) {
+    public init(
+        url: String,
+        size: Int = 8,
+        reservedForPriority: Int? = nil,
+        maxWaiting: Int? = nil,
+        reconnectInterval: Duration = .seconds(1),
+        connection: PGConnectionSettings = PGConnectionSettings()
+    ) {
         self.url = url
         self.size = size
+        self.reservedForPriority = reservedForPriority ?? (size >= 2 ? max(1, size / 4) : 0)
+        self.maxWaiting = maxWaiting ?? max(16, size * 8)
+        self.reconnectInterval = reconnectInterval
+        self.connection = connection
     }
 }
 
 /// A bounded pool of libpq connections whose blocking calls run on the pool's own threads,
 /// never on an event loop.
 ///
-/// Each checkout runs one closure on one connection on one pool thread, so a
-/// whole transaction stays on its connection. A connection that broke is
-/// dropped and a new one opened at the next checkout, so the pool heals by
-/// itself once the database is back; meanwhile calls fail with `.unavailable`.
+/// Each checkout runs one closure on one connection on one pool thread, so a whole
+/// transaction stays on its connection. Who gets a connection, who waits and who is refused
+/// is ``PoolStateMachine``'s decision. A connection that broke or timed out is dropped and a
+/// new one opened at the next checkout, so the pool heals by itself once the database is
+/// back; meanwhile calls fail with `.unavailable`.
+///
+/// A ServiceLifecycle `Service`: in lockboxd's `ServiceGroup` it closes its connections when
+/// the group shuts down, after the services listed after it.
 public final class PGPool: Sendable {
     public let configuration: PGPoolConfiguration
     private let threads: NIOThreadPool
     private let state: NIOLockedValueBox<State>
     private let logger: Logger
 
+    typealias Machine = PoolStateMachine<CheckedContinuation<Int, any Error>, ContinuousClock.Instant>
+
     private struct State {
+        var machine: Machine
         var connections: [PGConnection?]
-        var idle: [Int]
-        var waiters: [CheckedContinuation<Int, Never>] = []
+        var nextWaiterID: UInt64 = 0
     }
 
     public init(configuration: PGPoolConfiguration, logger: Logger) {
@@ -41,35 +69,55 @@ public final class PGPool: Sendable {
         self.logger = logger
         threads = NIOThreadPool(numberOfThreads: configuration.size)
         threads.start()
+        let machine = Machine(
+            configuration: .init(
+                size: configuration.size,
+                reserved: min(configuration.reservedForPriority, configuration.size - 1),
+                maxWaiting: configuration.maxWaiting
+            )
+        )
         state = NIOLockedValueBox(
-            State(connections: Array(repeating: nil, count: configuration.size), idle: Array(0..<configuration.size))
+            State(machine: machine, connections: Array(repeating: nil, count: configuration.size))
         )
     }
 
-    /// Stops the pool's threads and closes its connections.
+    /// Refuses every waiter, stops the pool's threads and closes its connections.
     public func shutdown() async {
+        let waiters = state.withLockedValue { $0.machine.shutDown() }
+        for waiter in waiters { waiter.resume(throwing: StoreError(.unavailable, detail: "the pool shut down")) }
         try? await threads.shutdownGracefully()
         state.withLockedValue { state in
             for index in state.connections.indices { state.connections[index] = nil }
         }
     }
 
-    /// Runs `body` with a connection of its own, on a pool thread.
-    public func withConnection<T: Sendable>(_ body: @escaping @Sendable (PGConnection) throws -> T) async throws -> T {
-        let slot = await acquire()
-        do {
-            let value = try await threads.runIfActive { try self.run(slot: slot, body) }
-            release(slot)
-            return value
-        } catch {
-            release(slot)
-            throw error
+    /// Checkouts waiting for a connection, per lane, and connections lent.
+    public var load: (priorityWaiting: Int, standardWaiting: Int, leased: Int) {
+        state.withLockedValue {
+            ($0.machine.waitingCount.priority, $0.machine.waitingCount.standard, $0.machine.leasedCount)
         }
     }
 
+    /// Runs `body` with a connection of its own, on a pool thread. Throws `.overloaded` at
+    /// once when the lane's queue is full, and `CancellationError` when the task is cancelled
+    /// before a connection was lent: then `body` never runs.
+    public func withConnection<T: Sendable>(
+        lane: PGLane = .standard,
+        _ body: @escaping @Sendable (PGConnection) throws -> T
+    ) async throws -> T {
+        let slot = try await acquire(lane)
+        defer { release(slot) }
+        // Lent just as the caller gave up: do not start its work.
+        try Task.checkCancellation()
+        return try await threads.runIfActive { try self.run(slot: slot, body) }
+    }
+
     /// Runs `body` inside BEGIN … COMMIT on one connection; any error rolls back.
-    public func transaction<T: Sendable>(_ body: @escaping @Sendable (PGConnection) throws -> T) async throws -> T {
-        try await withConnection { connection in
+    public func transaction<T: Sendable>(
+        lane: PGLane = .standard,
+        _ body: @escaping @Sendable (PGConnection) throws -> T
+    ) async throws -> T {
+        try await withConnection(lane: lane) { connection in
             try connection.execute(script: "BEGIN")
             do {
                 let value = try body(connection)
@@ -91,9 +139,7 @@ public final class PGPool: Sendable {
             if existing != nil {
                 logger.notice("replacing broken database connection", metadata: ["pool.slot": "\(slot)"])
             }
-            state.withLockedValue { $0.connections[slot] = nil }
-            connection = try PGConnection(url: configuration.url)
-            state.withLockedValue { $0.connections[slot] = connection }
+            connection = try connect(slot: slot)
         }
         do {
             return try body(connection)
@@ -103,23 +149,73 @@ public final class PGPool: Sendable {
         }
     }
 
-    private func acquire() async -> Int {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Int, Never>) in
-            let slot: Int? = state.withLockedValue { state in
-                if let slot = state.idle.popLast() { return slot }
-                state.waiters.append(continuation)
-                return nil
+    private func connect(slot: Int) throws -> PGConnection {
+        let now = ContinuousClock.now
+        let retryAt = now.advanced(by: configuration.reconnectInterval)
+        let allowed = state.withLockedValue { state in
+            state.connections[slot] = nil
+            return state.machine.mayConnect(now: now, retryAt: retryAt)
+        }
+        guard allowed else {
+            throw StoreError(.unavailable, detail: "the database was unreachable a moment ago; not retrying yet")
+        }
+        do {
+            let connection = try PGConnection(url: configuration.url, settings: configuration.connection)
+            state.withLockedValue { state in
+                state.connections[slot] = connection
+                state.machine.connected()
             }
-            if let slot { continuation.resume(returning: slot) }
+            return connection
+        } catch {
+            let retryAt = ContinuousClock.now.advanced(by: configuration.reconnectInterval)
+            state.withLockedValue { $0.machine.connectFailed(retryAt: retryAt) }
+            throw error
+        }
+    }
+
+    private func acquire(_ lane: PGLane) async throws -> Int {
+        let id = state.withLockedValue { state in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int, any Error>) in
+                // Checked under the lock that `onCancel` takes too: a cancellation either comes
+                // before (and is seen here) or finds the waiter registered.
+                let action = state.withLockedValue { state in
+                    state.machine.acquire(id: id, lane: lane, waiter: continuation, cancelled: Task.isCancelled)
+                }
+                switch action {
+                case .lease(let slot):
+                    continuation.resume(returning: slot)
+                case .wait:
+                    break
+                case .overloaded:
+                    continuation.resume(
+                        throwing: StoreError(.overloaded, detail: "every connection is busy and the queue is full")
+                    )
+                case .cancelled:
+                    continuation.resume(throwing: CancellationError())
+                case .shutDown:
+                    continuation.resume(throwing: StoreError(.unavailable, detail: "the pool shut down"))
+                }
+            }
+        } onCancel: {
+            let waiter = state.withLockedValue { $0.machine.cancel(id: id) }
+            waiter?.resume(throwing: CancellationError())
         }
     }
 
     private func release(_ slot: Int) {
-        let waiter: CheckedContinuation<Int, Never>? = state.withLockedValue { state in
-            if !state.waiters.isEmpty { return state.waiters.removeFirst() }
-            state.idle.append(slot)
-            return nil
-        }
-        waiter?.resume(returning: slot)
+        let next = state.withLockedValue { $0.machine.release(slot: slot) }
+        next?.waiter.resume(returning: next!.slot)
+    }
+}
+
+extension PGPool: Service {
+    /// Waits for the service group's graceful shutdown, then shuts the pool down.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await shutdown()
     }
 }

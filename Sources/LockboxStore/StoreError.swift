@@ -5,6 +5,12 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
         let name: String
         /// The database cannot be reached, or the connection broke mid-call (SQLSTATE class 08, 57P0x).
         public static let unavailable = Code(name: "unavailable")
+        /// A statement ran past its time: the server's statement or lock timeout (57014, 55P03),
+        /// or no reply within the client's reply timeout (the connection is then discarded).
+        public static let timedOut = Code(name: "timedOut")
+        /// The pool's queue of callers waiting for a connection is full: the server is
+        /// overloaded, and refuses at once rather than queue without bound.
+        public static let overloaded = Code(name: "overloaded")
         public static let uniqueViolation = Code(name: "uniqueViolation")
         public static let foreignKeyViolation = Code(name: "foreignKeyViolation")
         public static let checkViolation = Code(name: "checkViolation")
@@ -43,6 +49,7 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
             case "40001", "40P01": .retryable
             case "P0001": .raised
             case "57P01", "57P02", "57P03": .unavailable
+            case "57014", "55P03": .timedOut
             default: state.hasPrefix("08") ? .unavailable : .other
             }
         return StoreError(code, sqlState: state, detail: detail)

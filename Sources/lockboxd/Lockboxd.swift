@@ -35,6 +35,27 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "Calls running at once per connection; more wait. (env LOCKBOX_MAX_CONCURRENT_CALLS, default 128)")
     var maxConcurrentCalls: Int?
 
+    @Option(
+        help: """
+            Connections open at once; one more is answered RESOURCE_EXHAUSTED and closed. \
+            (env LOCKBOX_MAX_CONNECTIONS, default 10000)
+            """
+    )
+    var maxConnections: Int?
+
+    @Option(
+        help: "Watches and exports open at once per connection. (env LOCKBOX_MAX_STREAMS_PER_CONNECTION, default 16)"
+    )
+    var maxStreamsPerConnection: Int?
+
+    @Option(
+        help: """
+            Unsent response bytes one connection may hold; a client that does not read past it is closed. \
+            (env LOCKBOX_MAX_OUTBOUND_BYTES, default 16777216)
+            """
+    )
+    var maxOutboundBytes: Int?
+
     @Option(help: "Close connections idle this long, e.g. 300s, 5m. (env LOCKBOX_IDLE_TIMEOUT, default 5m)")
     var idleTimeout: String?
 
@@ -67,6 +88,24 @@ struct ServerOptions: ParsableArguments {
             ?? config.maxConcurrentCallsPerConnection
         guard (1...100_000).contains(config.maxConcurrentCallsPerConnection) else {
             throw ValidationError("max concurrent calls must be 1...100000")
+        }
+        config.maxConnections =
+            try maxConnections ?? intValue(env, "LOCKBOX_MAX_CONNECTIONS") ?? config.maxConnections
+        guard (1...1_000_000).contains(config.maxConnections) else {
+            throw ValidationError("max connections must be 1...1000000")
+        }
+        config.maxStreamingCallsPerConnection =
+            try maxStreamsPerConnection ?? intValue(env, "LOCKBOX_MAX_STREAMS_PER_CONNECTION")
+            ?? config.maxStreamingCallsPerConnection
+        guard (1...10_000).contains(config.maxStreamingCallsPerConnection) else {
+            throw ValidationError("max streams per connection must be 1...10000")
+        }
+        config.maxOutboundBytesPerConnection =
+            try maxOutboundBytes ?? intValue(env, "LOCKBOX_MAX_OUTBOUND_BYTES") ?? config.maxOutboundBytesPerConnection
+        guard config.maxOutboundBytesPerConnection >= max(config.maxFrameSize, config.outboundWaterMarks.high) else {
+            throw ValidationError(
+                "max outbound bytes must be at least the max frame size and \(config.outboundWaterMarks.high)"
+            )
         }
         config.idleTimeout = try durationValue(idleTimeout, env, "LOCKBOX_IDLE_TIMEOUT") ?? config.idleTimeout
         config.frameReadTimeout =
@@ -163,14 +202,16 @@ struct Serve: AsyncParsableCommand {
         )
         let sweeper = Sweeper(pool: pool, clock: clock, configuration: serviceConfiguration, logger: logger)
         let server = RPCServer(configuration: config, router: service.makeRouter(), logger: logger)
+        // Shut down in reverse order: the server drains its calls first, the pool closes last.
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: server), .init(service: sweeper), .init(service: notifier)],
+                services: [
+                    .init(service: pool), .init(service: notifier), .init(service: sweeper), .init(service: server),
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
         )
-        defer { Task { await pool.shutdown() } }
         Task {
             if let address = try? await server.localAddress {
                 let host = address.ipAddress ?? config.host
@@ -214,6 +255,60 @@ struct DatabaseOptions: ParsableArguments {
     var poolSize: Int?
 
     @Option(
+        help: """
+            Connections only CheckAccess may use, so that floods of other calls cannot starve it. \
+            (env LOCKBOX_POOL_RESERVED_FOR_CHECKS, default a quarter of the pool)
+            """
+    )
+    var poolReservedForChecks: Int?
+
+    @Option(
+        help: """
+            Calls that may wait for a database connection, per share; one more is refused at once as \
+            UNAVAILABLE (overloaded). (env LOCKBOX_POOL_MAX_WAITING, default 8 per connection)
+            """
+    )
+    var poolMaxWaiting: Int?
+
+    @Option(
+        help:
+            "Time to open a database connection, authentication included. (env LOCKBOX_DB_CONNECT_TIMEOUT, default 5s)"
+    )
+    var dbConnectTimeout: String?
+
+    @Option(help: "PostgreSQL cancels a statement running longer. (env LOCKBOX_DB_STATEMENT_TIMEOUT, default 10s)")
+    var dbStatementTimeout: String?
+
+    @Option(help: "PostgreSQL cancels a statement waiting longer for a lock. (env LOCKBOX_DB_LOCK_TIMEOUT, default 5s)")
+    var dbLockTimeout: String?
+
+    @Option(
+        help: """
+            Give up on a statement whose reply has not arrived, and discard its connection; longer than the \
+            statement timeout. (env LOCKBOX_DB_REPLY_TIMEOUT, default 15s)
+            """
+    )
+    var dbReplyTimeout: String?
+
+    @Option(help: "TCP keepalive: idle time before the first probe. (env LOCKBOX_DB_KEEPALIVE_IDLE, default 10s)")
+    var dbKeepaliveIdle: String?
+
+    @Option(help: "TCP keepalive: time between probes. (env LOCKBOX_DB_KEEPALIVE_INTERVAL, default 5s)")
+    var dbKeepaliveInterval: String?
+
+    @Option(
+        help:
+            "TCP keepalive: unanswered probes before the connection is dropped. (env LOCKBOX_DB_KEEPALIVE_COUNT, default 3)"
+    )
+    var dbKeepaliveCount: Int?
+
+    @Option(
+        help:
+            "Drop a connection whose sent data stays unacknowledged this long. (env LOCKBOX_DB_TCP_USER_TIMEOUT, default 15s)"
+    )
+    var dbTcpUserTimeout: String?
+
+    @Option(
         help:
             "Directory of NNNN_name.sql migrations. (env LOCKBOX_MIGRATIONS_DIR, default: ./migrations or the one beside the build)"
     )
@@ -229,13 +324,33 @@ struct DatabaseOptions: ParsableArguments {
 
     func open(_ env: Environment, logger: Logger) throws -> (PGPool, [Migration]) {
         let url = databaseURL ?? env["LOCKBOX_DATABASE_URL"] ?? Self.defaultURL
-        var size = 8
-        if let text = poolSize.map(String.init) ?? env["LOCKBOX_POOL_SIZE"] {
-            guard let value = Int(text), (1...256).contains(value) else {
-                throw ValidationError("pool size must be 1...256, got \"\(text)\"")
+        let size = try integer(poolSize, env, "LOCKBOX_POOL_SIZE", in: 1...256) ?? 8
+        var settings = PGConnectionSettings()
+        func duration(_ flag: String?, _ name: String, _ keyPath: WritableKeyPath<PGConnectionSettings, Duration>)
+            throws
+        {
+            guard let text = flag ?? env[name] else { return }
+            guard let value = parseDuration(text), value > .zero else {
+                throw ValidationError("\(name.lowercased()) must be a positive duration such as 5s, got \"\(text)\"")
             }
-            size = value
+            settings[keyPath: keyPath] = value
         }
+        try duration(dbConnectTimeout, "LOCKBOX_DB_CONNECT_TIMEOUT", \.connectTimeout)
+        try duration(dbStatementTimeout, "LOCKBOX_DB_STATEMENT_TIMEOUT", \.statementTimeout)
+        try duration(dbLockTimeout, "LOCKBOX_DB_LOCK_TIMEOUT", \.lockTimeout)
+        try duration(dbReplyTimeout, "LOCKBOX_DB_REPLY_TIMEOUT", \.replyTimeout)
+        try duration(dbKeepaliveIdle, "LOCKBOX_DB_KEEPALIVE_IDLE", \.keepaliveIdle)
+        try duration(dbKeepaliveInterval, "LOCKBOX_DB_KEEPALIVE_INTERVAL", \.keepaliveInterval)
+        try duration(dbTcpUserTimeout, "LOCKBOX_DB_TCP_USER_TIMEOUT", \.tcpUserTimeout)
+        settings.keepaliveCount =
+            try integer(dbKeepaliveCount, env, "LOCKBOX_DB_KEEPALIVE_COUNT", in: 1...100) ?? settings.keepaliveCount
+        if let problem = settings.problem { throw ValidationError(problem) }
+        var configuration = PGPoolConfiguration(url: url, size: size, connection: settings)
+        configuration.reservedForPriority =
+            try integer(poolReservedForChecks, env, "LOCKBOX_POOL_RESERVED_FOR_CHECKS", in: 0...(size - 1))
+            ?? configuration.reservedForPriority
+        configuration.maxWaiting =
+            try integer(poolMaxWaiting, env, "LOCKBOX_POOL_MAX_WAITING", in: 1...1_000_000) ?? configuration.maxWaiting
         let directory = try migrationsDirectory(env)
         let loaded: [Migration]
         do {
@@ -243,7 +358,17 @@ struct DatabaseOptions: ParsableArguments {
         } catch {
             throw ValidationError(error.detail)
         }
-        return (PGPool(configuration: PGPoolConfiguration(url: url, size: size), logger: logger), loaded)
+        return (PGPool(configuration: configuration, logger: logger), loaded)
+    }
+
+    private func integer(_ flag: Int?, _ env: Environment, _ name: String, in range: ClosedRange<Int>) throws -> Int? {
+        guard let text = flag.map(String.init) ?? env[name] else { return nil }
+        guard let value = Int(text), range.contains(value) else {
+            throw ValidationError(
+                "\(name.lowercased()) must be an integer in \(range.lowerBound)...\(range.upperBound), got \"\(text)\""
+            )
+        }
+        return value
     }
 
     func migrationsDirectory(_ env: Environment) throws -> String {

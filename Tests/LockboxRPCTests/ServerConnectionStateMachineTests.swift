@@ -27,6 +27,8 @@ struct TestClock: Clock {
 
     static func machine(
         maxConcurrentCalls: Int = 2,
+        maxStreamingCalls: Int = 16,
+        callsPerTurn: Int = 32,
         idle: Duration = .seconds(300),
         frameRead: Duration = .seconds(10),
         grace: Duration = .seconds(10)
@@ -34,6 +36,8 @@ struct TestClock: Clock {
         Machine(
             configuration: .init(
                 maxConcurrentCalls: maxConcurrentCalls,
+                maxStreamingCalls: maxStreamingCalls,
+                callsPerTurn: callsPerTurn,
                 idleTimeout: idle,
                 frameReadTimeout: frameRead,
                 gracePeriod: grace
@@ -43,10 +47,112 @@ struct TestClock: Clock {
 
     static func at(_ ms: Int64) -> TestClock.Instant { TestClock.Instant(ms: ms) }
 
-    func receive(_ machine: inout Machine, _ id: UInt64, timeout: Duration? = nil, at ms: Int64 = 0)
-        -> Machine.ReceiveAction
-    {
-        machine.received(id: id, method: "m\(id)", call: "c\(id)", timeout: timeout, now: Self.at(ms))
+    func receive(
+        _ machine: inout Machine,
+        _ id: UInt64,
+        timeout: Duration? = nil,
+        streaming: Bool = false,
+        at ms: Int64 = 0
+    ) -> Machine.ReceiveAction {
+        machine.received(
+            id: id,
+            method: "m\(id)",
+            call: "c\(id)",
+            timeout: timeout,
+            streaming: streaming,
+            now: Self.at(ms)
+        )
+    }
+
+    @Test func streamingCallsOverTheCapAreRefusedAndTheirSlotsReturn() {
+        var machine = Self.machine(maxConcurrentCalls: 10, maxStreamingCalls: 2)
+        guard case .start = receive(&machine, 1, streaming: true) else { Issue.record("1 starts"); return }
+        guard case .start = receive(&machine, 2, streaming: true) else { Issue.record("2 starts"); return }
+        guard case .rejectTooManyStreams = receive(&machine, 3, streaming: true) else {
+            Issue.record("3 is one stream too many")
+            return
+        }
+        // Unary calls are not streams, and a finished stream frees its place.
+        guard case .start = receive(&machine, 4) else { Issue.record("a unary call starts"); return }
+        _ = machine.finished(id: 1, now: Self.at(1))
+        guard case .start = receive(&machine, 5, streaming: true) else { Issue.record("5 takes 1's place"); return }
+    }
+
+    @Test func eachTurnStartsAtMostItsBudgetAndTheRestWaitForTheNextTurn() {
+        var machine = Self.machine(maxConcurrentCalls: 100, callsPerTurn: 3)
+        for id in 1...3 {
+            guard case .start = receive(&machine, UInt64(id)) else { Issue.record("\(id) starts"); return }
+        }
+        #expect(!machine.needsTurn)
+        for id in 4...8 {
+            guard case .enqueued = receive(&machine, UInt64(id)) else { Issue.record("\(id) waits"); return }
+        }
+        // Slots are free: only the budget holds them back, so the handler starts a new turn,
+        // and reads nothing more meanwhile.
+        #expect(machine.needsTurn)
+        #expect(!machine.mayRead)
+        #expect(machine.newTurn(now: Self.at(1)).map(\.id) == [4, 5, 6])
+        #expect(machine.needsTurn)
+        #expect(machine.newTurn(now: Self.at(2)).map(\.id) == [7, 8])
+        #expect(!machine.needsTurn)
+        #expect(machine.mayRead)
+        // A finished call starts no waiting call beyond the turn's budget either.
+        guard case .start = receive(&machine, 9) else { Issue.record("9 starts with the budget left"); return }
+        guard case .enqueued = receive(&machine, 10) else { Issue.record("10 waits: the budget is spent"); return }
+        #expect(machine.finished(id: 1, now: Self.at(3)).start.isEmpty)
+        #expect(machine.newTurn(now: Self.at(4)).map(\.id) == [10])
+    }
+
+    @Test func aClientThatDoesNotReadStopsTheServerReading() {
+        var machine = Self.machine()
+        #expect(machine.mayRead)
+        machine.writabilityChanged(writable: false, now: Self.at(0))
+        #expect(!machine.mayRead)
+        machine.writabilityChanged(writable: true, now: Self.at(5))
+        #expect(machine.mayRead)
+    }
+
+    /// The frame timer counts only time the server waits for the client: not while calls
+    /// wait for a slot, nor while the client does not read its responses.
+    @Test(arguments: ["calls wait", "writes blocked"])
+    func theFrameTimerPausesWhileTheServerItselfDoesNotRead(cause: String) {
+        var machine = Self.machine(maxConcurrentCalls: 1, frameRead: .seconds(10))
+        func pause(at ms: Int64) {
+            if cause == "calls wait" {
+                _ = receive(&machine, 1, at: ms)
+                _ = receive(&machine, 2, at: ms)
+            } else {
+                machine.writabilityChanged(writable: false, now: Self.at(ms))
+            }
+        }
+        func resume(at ms: Int64) {
+            if cause == "calls wait" {
+                let first = machine.finished(id: 1, now: Self.at(ms))
+                #expect(first.start.map(\.id) == [2])
+                _ = machine.finished(id: 2, now: Self.at(ms))
+            } else {
+                machine.writabilityChanged(writable: true, now: Self.at(ms))
+            }
+        }
+        machine.frameStarted(now: Self.at(0))
+        #expect(machine.nextWakeup == Self.at(10_000))
+        // 4 s of the client's time, then the server stops reading for a minute.
+        pause(at: 4_000)
+        #expect(machine.timerFired(now: Self.at(30_000)).close == nil)
+        resume(at: 64_000)
+        // 6 s of the budget are left, from when reading resumed.
+        #expect(machine.nextWakeup == Self.at(70_000))
+        #expect(machine.timerFired(now: Self.at(69_999)).close == nil)
+        #expect(machine.timerFired(now: Self.at(70_000)).close == .frameReadTimeout)
+    }
+
+    @Test func aFrameThatStartsWhileReadingIsPausedGetsItsWholeBudgetOnResume() {
+        var machine = Self.machine(frameRead: .seconds(10))
+        machine.writabilityChanged(writable: false, now: Self.at(0))
+        machine.frameStarted(now: Self.at(1_000))
+        #expect(machine.nextWakeup != Self.at(11_000))
+        machine.writabilityChanged(writable: true, now: Self.at(50_000))
+        #expect(machine.nextWakeup == Self.at(60_000))
     }
 
     @Test func startsUpToTheLimitThenQueuesAndStopsReading() {
