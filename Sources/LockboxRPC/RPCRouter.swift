@@ -60,8 +60,18 @@ public struct RPCRouter: Sendable {
     }
 
     private(set) var handlers: [String: Handler] = [:]
+    /// The priority of each method's task; `.medium` when not set.
+    private(set) var priorities: [String: TaskPriority] = [:]
 
     public init() {}
+
+    /// Runs the method's calls in tasks of this priority: the executor runs a waiting task of
+    /// higher priority first, so under load these calls do not queue behind the others.
+    public mutating func setPriority(_ priority: TaskPriority, for method: String) {
+        priorities[method] = priority
+    }
+
+    func priority(for method: String) -> TaskPriority { priorities[method] ?? .medium }
 
     public var methods: [String] { handlers.keys.sorted() }
 

@@ -87,15 +87,9 @@ public final class RPCServer: ServiceLifecycle.Service, Sendable {
                                 ]
                             )
                         }
-                        let status = Status(
-                            code: .resourceExhausted,
-                            message: "the server has too many connections; try again"
-                        )
-                        let frame = Framing.frame(
-                            ResponseFrame(callID: 0, end: StreamEnd(status: status)).encode(),
-                            allocator: channel.allocator
-                        )
-                        return channel.writeAndFlush(frame).always { _ in channel.close(promise: nil) }
+                        return channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(RefuseConnectionHandler())
+                        }
                     }
                     channel.closeFuture.whenComplete { _ in connections.release() }
                     return channel.eventLoop.makeCompletedFuture {
@@ -172,4 +166,21 @@ final class ConnectionCounter: Sendable {
             return true
         }
     }
+}
+
+/// The whole pipeline of a connection over the server's limit: once active, it is told
+/// RESOURCE_EXHAUSTED on call id 0 and closed, having read nothing.
+private final class RefuseConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    func channelActive(context: ChannelHandlerContext) {
+        let status = Status(code: .resourceExhausted, message: "the server has too many connections; try again")
+        let frame = Framing.frame(
+            ResponseFrame(callID: 0, end: StreamEnd(status: status)).encode(),
+            allocator: context.channel.allocator
+        )
+        context.writeAndFlush(NIOAny(frame)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
 }

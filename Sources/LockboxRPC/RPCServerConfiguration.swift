@@ -33,9 +33,8 @@ public struct RPCServerConfiguration: Sendable {
     /// Unsent response bytes one connection may hold. A client that does not read and lets
     /// more pile up is sent RESOURCE_EXHAUSTED on call id 0 and closed.
     public var maxOutboundBytesPerConnection: Int
-    /// Calls one connection may start per event-loop turn, and bytes it is read at once:
-    /// what bounds the work one client's flood makes before the others on its loop are served.
-    public var callsPerTurn: Int
+    /// Bytes read from one connection per event-loop turn (one read per turn): what bounds
+    /// the calls one client's flood starts before the others on its event loop are served.
     public var maxReadSize: Int
 
     public init(
@@ -51,8 +50,7 @@ public struct RPCServerConfiguration: Sendable {
         maxStreamingCallsPerConnection: Int = 16,
         outboundWaterMarks: (low: Int, high: Int) = (32 * 1024, 256 * 1024),
         maxOutboundBytesPerConnection: Int = 16 * 1024 * 1024,
-        callsPerTurn: Int = 32,
-        maxReadSize: Int = 16 * 1024
+        maxReadSize: Int = 4096
     ) {
         self.host = host
         self.port = port
@@ -66,7 +64,6 @@ public struct RPCServerConfiguration: Sendable {
         self.maxStreamingCallsPerConnection = maxStreamingCallsPerConnection
         self.outboundWaterMarks = outboundWaterMarks
         self.maxOutboundBytesPerConnection = maxOutboundBytesPerConnection
-        self.callsPerTurn = callsPerTurn
         self.maxReadSize = maxReadSize
     }
 }

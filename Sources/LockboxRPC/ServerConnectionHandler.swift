@@ -31,7 +31,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private var readPending = false
     private var timer: Scheduled<Void>?
     private var timerAt: NIODeadlineClock.Instant?
-    private var turnScheduled = false
+    /// Set once the connection went over its outbound cap: it is closing.
+    private var cutOff = false
+    /// While the channel delivers a read's frames, responses are written unflushed and
+    /// flushed once at its end: one syscall for a batch of pipelined calls, not one each.
+    private var delivering = false
+    private var flushPending = false
 
     init(router: RPCRouter, configuration: RPCServerConfiguration, logger: Logger) {
         self.router = router
@@ -41,7 +46,6 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             configuration: .init(
                 maxConcurrentCalls: configuration.maxConcurrentCallsPerConnection,
                 maxStreamingCalls: configuration.maxStreamingCallsPerConnection,
-                callsPerTurn: configuration.callsPerTurn,
                 idleTimeout: configuration.idleTimeout,
                 frameReadTimeout: configuration.frameReadTimeout,
                 gracePeriod: configuration.shutdownGracePeriod
@@ -87,6 +91,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        delivering = true
         let buffer = unwrapInboundIn(data)
         let decoded = buffer.withUnsafeReadableBytes { raw in Result { try RequestFrame(decoding: raw) } }
         guard case .success(let frame) = decoded else {
@@ -121,7 +126,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         case .start(let call):
             start(call)
         case .enqueued:
-            scheduleTurnIfNeeded()
+            break
         case .rejectTooManyStreams:
             writeEnd(
                 callID: header.callID,
@@ -155,6 +160,19 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         }
     }
 
+    func channelReadComplete(context: ChannelHandlerContext) {
+        delivering = false
+        flushIfPending()
+        context.fireChannelReadComplete()
+    }
+
+    private func flushIfPending() {
+        guard flushPending, let context else { return }
+        flushPending = false
+        context.flush()
+        if !context.channel.isWritable { enforceOutboundCap(context: context) }
+    }
+
     func read(context: ChannelHandlerContext) {
         if machine.mayRead {
             context.read()
@@ -175,48 +193,32 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         context.fireChannelWritabilityChanged()
     }
 
-    /// Closes a connection whose unsent responses pile up past the cap: a client that does
-    /// not read cannot make the server hold its responses without bound.
+    /// Cuts off a connection whose unsent responses pile up past the cap: a client that does
+    /// not read cannot make the server hold its responses without bound. Its calls are
+    /// cancelled and nothing more is read; RESOURCE_EXHAUSTED on call id 0 follows what is
+    /// queued, and the connection closes once that is written, or after the frame-read
+    /// timeout if the client still does not read.
     private func enforceOutboundCap(context: ChannelHandlerContext) {
-        guard !context.channel.isWritable,
+        guard !cutOff, !context.channel.isWritable,
             let buffered = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes),
             buffered > configuration.maxOutboundBytesPerConnection
         else { return }
+        cutOff = true
         logger.notice(
-            "closing connection: the client does not read its responses",
+            "cutting off connection: the client does not read its responses",
             metadata: [
                 "outbound.bytes": "\(buffered)", "outbound.max": "\(configuration.maxOutboundBytesPerConnection)",
             ]
         )
+        tearDown()
         let status = Status(
             code: .resourceExhausted,
             message: "too many unread responses; read them or open fewer calls"
         )
-        context.writeAndFlush(
-            wrapOutboundOut(
-                Framing.frame(
-                    ResponseFrame(callID: 0, end: StreamEnd(status: status)).encode(),
-                    allocator: context.channel.allocator
-                )
-            ),
-            promise: nil
-        )
-        context.close(promise: nil)
-    }
-
-    /// Waiting calls that only this turn's budget holds back start on the next turn, after the
-    /// event loop has served its other connections.
-    private func scheduleTurnIfNeeded() {
-        guard machine.needsTurn, !turnScheduled, let context else { return }
-        turnScheduled = true
-        let this = NIOLoopBound(self, eventLoop: context.eventLoop)
-        context.eventLoop.execute {
-            let handler = this.value
-            handler.turnScheduled = false
-            for next in handler.machine.newTurn(now: handler.clock.now) { handler.start(next.call) }
-            handler.scheduleTurnIfNeeded()
-            handler.armTimer()
-            handler.resumeReadingIfAllowed()
+        write(ResponseFrame(callID: 0, end: StreamEnd(status: status)), context: context, thenClose: true)
+        let channel = context.channel
+        context.eventLoop.scheduleTask(in: TimeAmount(configuration.frameReadTimeout)) {
+            channel.close(promise: nil)
         }
     }
 
@@ -284,7 +286,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         let eventLoop = context.eventLoop
         let this = NIOLoopBound(self, eventLoop: eventLoop)
         let payload = call.payload
-        let task = Task {
+        let task = Task(priority: router.priority(for: method)) {
             let result: Result<[UInt8]?, any Error>
             do {
                 switch handler {
@@ -339,7 +341,6 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             context?.close(promise: nil)
             return
         }
-        scheduleTurnIfNeeded()
         armTimer()
         resumeReadingIfAllowed()
     }
@@ -448,10 +449,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             closing.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
             promise = closing
         }
-        context.writeAndFlush(
-            wrapOutboundOut(Framing.frame(frame.encode(), allocator: context.channel.allocator)),
-            promise: promise
-        )
+        let bytes = wrapOutboundOut(Framing.frame(frame.encode(), allocator: context.channel.allocator))
+        if delivering && !thenClose {
+            context.write(bytes, promise: promise)
+            flushPending = true
+            return
+        }
+        context.writeAndFlush(bytes, promise: promise)
         if !context.channel.isWritable { enforceOutboundCap(context: context) }
     }
 

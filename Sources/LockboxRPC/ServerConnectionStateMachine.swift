@@ -2,15 +2,15 @@
 /// it may read, and its idle, frame-read and grace-period timers.
 ///
 /// Each event (a call arrives, a call finishes, a frame starts, the socket's writability
-/// changes, a new event-loop turn begins, the timer fires, shutdown begins) is a `mutating`
+/// changes, the timer fires, shutdown begins) is a `mutating`
 /// function that returns what the channel handler must do. The machine never touches NIO:
 /// time comes in as `now`, and the handler keeps one timer armed at ``nextWakeup``. So every
 /// rule here is tested without sockets.
 ///
 /// What a client can make it hold is bounded: calls run at most `maxConcurrentCalls` at once,
 /// and while any wait, or while the client does not read what it is sent, the connection
-/// reads nothing more. Each event-loop turn starts at most `callsPerTurn` calls, so one
-/// connection's flood cannot hold up the others on its loop.
+/// reads nothing more. (What one read may deliver is bounded by the channel's read size, so
+/// one connection's flood cannot hold up the others on its event loop for long.)
 ///
 /// - `Call`: what a waiting call carries until it starts (the decoded frame).
 /// - `Handle`: what cancels a running call (its task).
@@ -22,8 +22,6 @@ struct ServerConnectionStateMachine<Call, Handle, Clock: _Concurrency.Clock> whe
         var maxConcurrentCalls: Int
         /// Streaming calls that may be open at once; more are refused.
         var maxStreamingCalls: Int = 16
-        /// Calls started per event-loop turn; the rest wait for the next turn.
-        var callsPerTurn: Int = 32
         /// A connection with no call for this long is closed.
         var idleTimeout: Duration
         /// A frame that started must finish within this long of the time the server spends reading.
@@ -41,7 +39,7 @@ struct ServerConnectionStateMachine<Call, Handle, Clock: _Concurrency.Clock> whe
 
     enum ReceiveAction {
         case start(Call)
-        /// Parked until a slot frees or the next turn; the handler stops reading meanwhile.
+        /// Parked until a slot frees; the handler stops reading meanwhile.
         case enqueued
         case rejectDraining
         case rejectDuplicate
@@ -111,7 +109,6 @@ struct ServerConnectionStateMachine<Call, Handle, Clock: _Concurrency.Clock> whe
     private var queueHead = 0
     private var runningCount = 0
     private var streamingCount = 0
-    private var turnBudget: Int
     /// False while the client does not take what it is sent (the socket is over its high-water mark).
     private(set) var writable = true
     private var idleDeadline: Instant?
@@ -122,9 +119,8 @@ struct ServerConnectionStateMachine<Call, Handle, Clock: _Concurrency.Clock> whe
     private var earliestCallDeadline: Instant?
 
     init(configuration: Configuration) {
-        precondition(configuration.maxConcurrentCalls > 0 && configuration.callsPerTurn > 0)
+        precondition(configuration.maxConcurrentCalls > 0)
         self.configuration = configuration
-        turnBudget = configuration.callsPerTurn
     }
 
     var waitingCount: Int { queue.count - queueHead }
@@ -133,8 +129,6 @@ struct ServerConnectionStateMachine<Call, Handle, Clock: _Concurrency.Clock> whe
     /// Whether the handler may read more from the socket: nothing waits, and the client takes
     /// what it is sent.
     var mayRead: Bool { state != .closed && waitingCount == 0 && writable }
-    /// Calls wait only for this turn's budget: the handler should start a new turn.
-    var needsTurn: Bool { waitingCount > 0 && runningCount < configuration.maxConcurrentCalls && turnBudget == 0 }
 
     /// The earliest instant at which ``timerFired(now:)`` has something to do; nil for never.
     var nextWakeup: Instant? {
@@ -186,7 +180,7 @@ struct ServerConnectionStateMachine<Call, Handle, Clock: _Concurrency.Clock> whe
         let deadline = timeout.map { now.advanced(by: $0) }
         if let deadline, earliestCallDeadline.map({ deadline < $0 }) ?? true { earliestCallDeadline = deadline }
         defer { pauseOrResumeFrameTimer(now: now) }
-        if runningCount < configuration.maxConcurrentCalls && waitingCount == 0 && turnBudget > 0 {
+        if runningCount < configuration.maxConcurrentCalls && waitingCount == 0 {
             calls[id] = Entry(
                 method: method,
                 receivedAt: now,
@@ -195,7 +189,6 @@ struct ServerConnectionStateMachine<Call, Handle, Clock: _Concurrency.Clock> whe
                 phase: .running(nil)
             )
             runningCount += 1
-            turnBudget -= 1
             return .start(call)
         }
         calls[id] = Entry(
@@ -245,14 +238,6 @@ struct ServerConnectionStateMachine<Call, Handle, Clock: _Concurrency.Clock> whe
         }
         pauseOrResumeFrameTimer(now: now)
         return action
-    }
-
-    /// A new event-loop turn: the budget is whole again. Returns the waiting calls that now start.
-    mutating func newTurn(now: Instant) -> [(id: UInt64, call: Call)] {
-        turnBudget = configuration.callsPerTurn
-        let started = startWaiting()
-        pauseOrResumeFrameTimer(now: now)
-        return started
     }
 
     /// The socket went over its high-water mark (false) or back under its low-water mark (true).
@@ -362,12 +347,11 @@ struct ServerConnectionStateMachine<Call, Handle, Clock: _Concurrency.Clock> whe
 
     // MARK: Internals
 
-    /// Starts waiting calls while slots and this turn's budget allow.
+    /// Starts waiting calls while slots allow.
     private mutating func startWaiting() -> [(id: UInt64, call: Call)] {
         var started: [(id: UInt64, call: Call)] = []
-        while runningCount < configuration.maxConcurrentCalls, turnBudget > 0, let next = dequeue() {
+        while runningCount < configuration.maxConcurrentCalls, let next = dequeue() {
             runningCount += 1
-            turnBudget -= 1
             started.append(next)
         }
         return started

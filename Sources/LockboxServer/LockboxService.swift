@@ -76,6 +76,9 @@ public struct LockboxService: Sendable {
         access.register(on: &router)
         admin.register(on: &router)
         auditing.register(on: &router)
+        // What data planes call before every operation runs ahead of everything else, on the
+        // executor as in the pool.
+        for method in MethodPermissions.priority { router.setPriority(.high, for: method) }
         return router
     }
 }

@@ -84,4 +84,65 @@ import Testing
             #expect(after.status == .pendingInternal)
         }
     }
+
+    /// The database host goes silent: a proxy between lockboxd and PostgreSQL stops
+    /// forwarding, closing nothing, so no reset ever reaches libpq. Calls still end in
+    /// UNAVAILABLE, well within their 10 s deadlines (the reply and connect timeouts end each
+    /// wait, and the dead connection is discarded), and service comes back by itself once the
+    /// proxy forwards again.
+    @Test func aSilentDatabaseHostFailsCallsInTimeAndServiceRecovers() async throws {
+        let database = try await TestDatabase.migratedURLs()
+        var direct = try #require(URLComponents(string: database.runtime))
+        let proxy = try await TCPProxy(targetPort: try #require(direct.port))
+        direct.port = proxy.port
+        let daemon = try Daemon(arguments: [
+            "serve", "--port", "0", "--database-url", try #require(direct.string), "--pool-size", "4",
+            "--db-statement-timeout", "1s", "--db-reply-timeout", "2s", "--db-connect-timeout", "2s",
+        ])
+        let client = RPCClient(configuration: RPCClientConfiguration(port: try await daemon.waitUntilListening()))
+        let api = API(client: client)
+        let world = try await api.makeWorld(adminToken: try ReplicaTests.bootstrap(database.runtime))
+        let id = try await api.createRequest(world).id
+        let get = GetAccessRequestRequest(requestID: id)
+        let options = CallOptions(timeout: .seconds(10), authToken: world.managerToken)
+
+        proxy.pause()
+        let clock = ContinuousClock()
+        let start = clock.now
+        let codes = await withTaskGroup(of: StatusCode.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    do {
+                        _ = try await client.unary(LockboxMethods.getAccessRequest, get, options: options)
+                        return .ok
+                    } catch let error as RPCError {
+                        return error.code
+                    } catch {
+                        return .unknown
+                    }
+                }
+            }
+            return await group.reduce(into: [StatusCode]()) { $0.append($1) }
+        }
+        let failedWithin = clock.now - start
+        #expect(codes.allSatisfy { $0 == .unavailable }, "\(codes)")
+        #expect(failedWithin < .seconds(10), "every call ended before its deadline: \(failedWithin)")
+        // The server itself answers meanwhile.
+        #expect(try await client.unary(LockboxMethods.ping, PingRequest()).version == LockboxVersion.current)
+
+        proxy.resume()
+        let deadline = clock.now + .seconds(30)
+        var recovered: AccessRequest?
+        while clock.now < deadline, recovered == nil {
+            recovered = try? await client.unary(LockboxMethods.getAccessRequest, get, options: options)
+            if recovered == nil { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(recovered?.id == id, "service came back without a restart")
+        await client.close()
+        daemon.terminate()
+        #expect(try await daemon.waitForExit() == 0, "\(daemon.stderr.suffix(2000))")
+        await proxy.close()
+        #expect(daemon.stderr.contains("database timed out") || daemon.stderr.contains("database unavailable"))
+        print("silent database host: 8 calls failed UNAVAILABLE within \(failedWithin)")
+    }
 }

@@ -28,7 +28,6 @@ struct TestClock: Clock {
     static func machine(
         maxConcurrentCalls: Int = 2,
         maxStreamingCalls: Int = 16,
-        callsPerTurn: Int = 32,
         idle: Duration = .seconds(300),
         frameRead: Duration = .seconds(10),
         grace: Duration = .seconds(10)
@@ -37,7 +36,6 @@ struct TestClock: Clock {
             configuration: .init(
                 maxConcurrentCalls: maxConcurrentCalls,
                 maxStreamingCalls: maxStreamingCalls,
-                callsPerTurn: callsPerTurn,
                 idleTimeout: idle,
                 frameReadTimeout: frameRead,
                 gracePeriod: grace
@@ -76,31 +74,6 @@ struct TestClock: Clock {
         guard case .start = receive(&machine, 4) else { Issue.record("a unary call starts"); return }
         _ = machine.finished(id: 1, now: Self.at(1))
         guard case .start = receive(&machine, 5, streaming: true) else { Issue.record("5 takes 1's place"); return }
-    }
-
-    @Test func eachTurnStartsAtMostItsBudgetAndTheRestWaitForTheNextTurn() {
-        var machine = Self.machine(maxConcurrentCalls: 100, callsPerTurn: 3)
-        for id in 1...3 {
-            guard case .start = receive(&machine, UInt64(id)) else { Issue.record("\(id) starts"); return }
-        }
-        #expect(!machine.needsTurn)
-        for id in 4...8 {
-            guard case .enqueued = receive(&machine, UInt64(id)) else { Issue.record("\(id) waits"); return }
-        }
-        // Slots are free: only the budget holds them back, so the handler starts a new turn,
-        // and reads nothing more meanwhile.
-        #expect(machine.needsTurn)
-        #expect(!machine.mayRead)
-        #expect(machine.newTurn(now: Self.at(1)).map(\.id) == [4, 5, 6])
-        #expect(machine.needsTurn)
-        #expect(machine.newTurn(now: Self.at(2)).map(\.id) == [7, 8])
-        #expect(!machine.needsTurn)
-        #expect(machine.mayRead)
-        // A finished call starts no waiting call beyond the turn's budget either.
-        guard case .start = receive(&machine, 9) else { Issue.record("9 starts with the budget left"); return }
-        guard case .enqueued = receive(&machine, 10) else { Issue.record("10 waits: the budget is spent"); return }
-        #expect(machine.finished(id: 1, now: Self.at(3)).start.isEmpty)
-        #expect(machine.newTurn(now: Self.at(4)).map(\.id) == [10])
     }
 
     @Test func aClientThatDoesNotReadStopsTheServerReading() {

@@ -10,7 +10,9 @@ package final class RawConnection: Sendable {
     private let inbox: Inbox
 
     package final class Inbox: Sendable {
-        let state = NIOLockedValueBox((frames: [ResponseFrame](), closed: false))
+        let state = NIOLockedValueBox((frames: [ResponseFrame](), closed: false, count: 0))
+        let keeping: Bool
+        init(keeping: Bool) { self.keeping = keeping }
     }
 
     private final class Collector: ChannelInboundHandler, Sendable {
@@ -18,19 +20,33 @@ package final class RawConnection: Sendable {
         let inbox: Inbox
         init(_ inbox: Inbox) { self.inbox = inbox }
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            guard inbox.keeping else {
+                inbox.state.withLockedValue { $0.count += 1 }
+                return
+            }
             if let frame = try? unwrapInboundIn(data).withUnsafeReadableBytes({ try ResponseFrame(decoding: $0) }) {
-                inbox.state.withLockedValue { $0.frames.append(frame) }
+                inbox.state.withLockedValue {
+                    $0.frames.append(frame)
+                    $0.count += 1
+                }
             }
         }
         func channelInactive(context: ChannelHandlerContext) { inbox.state.withLockedValue { $0.closed = true } }
     }
 
     /// Connects. With `reading` false the connection reads nothing until ``read()`` asks, and
-    /// keeps a small receive buffer: a client that falls behind, or never reads.
-    package init(port: Int, reading: Bool = true, receiveBuffer: Int? = nil) async throws {
-        let inbox = Inbox()
+    /// keeps a small receive buffer: a client that falls behind, or never reads. With
+    /// `keeping` false it only counts the frames it receives (a flood's).
+    package init(
+        port: Int,
+        reading: Bool = true,
+        receiveBuffer: Int? = nil,
+        keeping: Bool = true,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws {
+        let inbox = Inbox(keeping: keeping)
         self.inbox = inbox
-        var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        var bootstrap = ClientBootstrap(group: group)
             .channelOption(.autoRead, value: reading)
         if let receiveBuffer {
             bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(receiveBuffer))
@@ -115,6 +131,12 @@ package final class RawConnection: Sendable {
     }
 
     package func close() async { try? await channel.close() }
+
+    /// Frames received so far.
+    package var received: Int { inbox.state.withLockedValue { $0.count } }
+
+    /// Whether the server closed the connection.
+    package var isClosed: Bool { inbox.state.withLockedValue { $0.closed } }
 }
 
 package struct TimedOut: Error {}
