@@ -74,8 +74,9 @@ struct AccessAPI: Sendable {
         var actorID = request.operatorID
         var actorDisplay = AuditEntry.providerOperatorDisplay
         switch decision {
-        case .allowed:
+        case .allowed(let requestID, _):
             details["reason"] = .string("ALLOWED")
+            try grants.recordUse(tenantID: request.tenantID, requestID: requestID, nowMs: call.nowMs, call.db)
         case .denied(let why, _):
             details["reason"] = .string(why.rawValue)
             if why == .unknownOperator {

@@ -80,7 +80,7 @@ struct AuditAPI: Sendable {
             try await writer.send(AuditExportChunk(data: Array(AuditFormat.csvHeader.utf8)))
         }
         let format = AuditFormat()
-        var after: Int64 = 0
+        var after = AuditCursor.start
         while true {
             let cursor = after
             // Each page passes the gate again, in the transaction that reads it: a token revoked
@@ -90,13 +90,13 @@ struct AuditAPI: Sendable {
                 guard try scope(call.caller, requested: request.tenantID) == tenant else {
                     throw DomainError.permissionDenied
                 }
-                return try audit.page(filter, afterID: cursor, limit: Self.exportPageSize, call.db)
+                return try audit.page(filter, after: cursor, limit: Self.exportPageSize, call.db)
             }
             if records.isEmpty { break }
             var text = ""
             for record in records {
                 text += csv ? format.csvLine(record) : format.jsonLine(record)
-                after = record.id
+                after = AuditCursor(after: record)
             }
             try await writer.send(AuditExportChunk(data: Array(text.utf8)))
             if records.count < Self.exportPageSize { break }

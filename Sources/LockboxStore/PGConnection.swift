@@ -45,6 +45,15 @@ public struct PGConnectionSettings: Sendable, Hashable {
         self.tcpUserTimeout = tcpUserTimeout
     }
 
+    /// For `lockboxd migrate`: a migration may rewrite a large table, so its statements may
+    /// run for hours, but it gives up within a minute of waiting for a lock a running server
+    /// holds, rather than stall that server's calls behind it.
+    public static let forMigrations = PGConnectionSettings(
+        statementTimeout: .seconds(6 * 3600),
+        lockTimeout: .seconds(60),
+        replyTimeout: .seconds(6 * 3600 + 60)
+    )
+
     /// What is wrong with these settings, for a clear error at start; nil when they are sane.
     public var problem: String? {
         let positive: [(String, Duration)] = [
@@ -102,6 +111,9 @@ public final class PGConnection: @unchecked Sendable {
     /// limit, statements run unprepared.
     private var prepared: [PreparedKey: String] = [:]
     package static let preparedStatementLimit = 256
+    /// When set, every statement ``query(_:)`` runs is appended: how a test finds the
+    /// statements a store call makes, to EXPLAIN them.
+    package var recorded: [PGQuery]?
 
     private struct PreparedKey: Hashable {
         var sql: String
@@ -141,6 +153,7 @@ public final class PGConnection: @unchecked Sendable {
     /// executed by name: PostgreSQL parses it once per connection, not once per call.
     @discardableResult
     package func query(_ query: PGQuery) throws(StoreError) -> PGRows {
+        recorded?.append(query)
         let binds = query.binds
         let types = binds.map(\.type.oid)
         let sql = query.sql

@@ -181,6 +181,18 @@ package struct PGQuery: Sendable, Hashable, ExpressibleByStringInterpolation {
         binds += other.binds
     }
 
+    /// The conditions joined by AND, or TRUE when there are none. List statements are built
+    /// from the filters a call has, never as `$1 IS NULL OR column = $1`: such a statement's
+    /// generic plan cannot use an index for the column.
+    package static func all(_ conditions: [PGQuery]) -> PGQuery {
+        conditions.isEmpty ? "TRUE" : joined(conditions, separator: " AND ")
+    }
+
+    /// This query with `prefix` before its SQL and the same parameters (`EXPLAIN …`).
+    package func prefixed(_ prefix: String) -> PGQuery {
+        PGQuery(parts: [.sql(prefix)] + parts, binds: binds)
+    }
+
     /// Joins fragments with a separator, such as `" OR "`.
     package static func joined(_ fragments: [PGQuery], separator: String) -> PGQuery {
         var result = PGQuery(parts: [], binds: [])

@@ -14,6 +14,7 @@ public enum RuntimeRole {
         ("role_assignments", "SELECT, INSERT, DELETE"),
         ("access_requests", "SELECT, INSERT, UPDATE"),
         ("grants", "SELECT, INSERT, UPDATE"),
+        ("grant_usage", "SELECT, INSERT, UPDATE"),
         ("audit_records", "SELECT, INSERT"),
         ("preapproved_operations", "SELECT, INSERT, DELETE"),
         ("enrollment_codes", "SELECT, INSERT, UPDATE"),

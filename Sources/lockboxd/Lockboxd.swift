@@ -276,16 +276,22 @@ struct DatabaseOptions: ParsableArguments {
     )
     var dbConnectTimeout: String?
 
-    @Option(help: "PostgreSQL cancels a statement running longer. (env LOCKBOX_DB_STATEMENT_TIMEOUT, default 10s)")
+    @Option(
+        help:
+            "PostgreSQL cancels a statement running longer. (env LOCKBOX_DB_STATEMENT_TIMEOUT, default 10s; 6h for migrate)"
+    )
     var dbStatementTimeout: String?
 
-    @Option(help: "PostgreSQL cancels a statement waiting longer for a lock. (env LOCKBOX_DB_LOCK_TIMEOUT, default 5s)")
+    @Option(
+        help:
+            "PostgreSQL cancels a statement waiting longer for a lock. (env LOCKBOX_DB_LOCK_TIMEOUT, default 5s; 60s for migrate)"
+    )
     var dbLockTimeout: String?
 
     @Option(
         help: """
             Give up on a statement whose reply has not arrived, and discard its connection; longer than the \
-            statement timeout. (env LOCKBOX_DB_REPLY_TIMEOUT, default 15s)
+            statement timeout. (env LOCKBOX_DB_REPLY_TIMEOUT, default 15s; 6h 1m for migrate)
             """
     )
     var dbReplyTimeout: String?
@@ -322,10 +328,16 @@ struct DatabaseOptions: ParsableArguments {
     )
     var databaseWait: String?
 
-    func open(_ env: Environment, logger: Logger) throws -> (PGPool, [Migration]) {
+    /// The pool and the migrations. `defaults` are the connection settings the flags and
+    /// environment change: `migrate` passes ``PGConnectionSettings/forMigrations``.
+    func open(
+        _ env: Environment,
+        logger: Logger,
+        defaults: PGConnectionSettings = PGConnectionSettings()
+    ) throws -> (PGPool, [Migration]) {
         let url = databaseURL ?? env["LOCKBOX_DATABASE_URL"] ?? Self.defaultURL
         let size = try integer(poolSize, env, "LOCKBOX_POOL_SIZE", in: 1...256) ?? 8
-        var settings = PGConnectionSettings()
+        var settings = defaults
         func duration(_ flag: String?, _ name: String, _ keyPath: WritableKeyPath<PGConnectionSettings, Duration>)
             throws
         {
@@ -499,7 +511,7 @@ struct Migrate: AsyncParsableCommand {
             throw ValidationError("runtime role must be a role name of 1 to 63 bytes")
         }
         let logger = bootstrapLogging(level)
-        let (pool, migrations) = try database.open(env, logger: logger)
+        let (pool, migrations) = try database.open(env, logger: logger, defaults: .forMigrations)
         try await database.migrateWaiting(migrations, pool: pool, runtimeRole: role, env: env, logger: logger)
         await pool.shutdown()
         print("migrations: \(migrations.count) known, database up to date" + (role.map { "; \($0) granted" } ?? ""))

@@ -103,7 +103,10 @@ package enum TestDatabase {
 
     /// Applies the migrations as the owner and grants the runtime role, as `lockboxd migrate` does.
     package static func migrate(_ urls: TestDatabaseURLs) async throws {
-        let owner = PGPool(configuration: PGPoolConfiguration(url: urls.owner, size: 1), logger: testLogger)
+        let owner = PGPool(
+            configuration: PGPoolConfiguration(url: urls.owner, size: 1, connection: .forMigrations),
+            logger: testLogger
+        )
         try await Migrator.apply(try migrations, pool: owner, runtimeRole: runtimeRole, logger: testLogger)
         await owner.shutdown()
     }

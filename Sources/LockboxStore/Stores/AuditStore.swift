@@ -39,8 +39,26 @@ public protocol AuditStore: Sendable {
     /// Records with an id below `beforeID`, newest first.
     func search(_ filter: AuditFilter, beforeID: Int64, limit: Int, _ db: PGConnection) throws -> [StoredAuditRecord]
 
-    /// Records with an id above `afterID`, oldest first: one page of an export.
-    func page(_ filter: AuditFilter, afterID: Int64, limit: Int, _ db: PGConnection) throws -> [StoredAuditRecord]
+    /// Records after `cursor`, in time order: one page of an export, one index range scan.
+    func page(_ filter: AuditFilter, after cursor: AuditCursor, limit: Int, _ db: PGConnection) throws
+        -> [StoredAuditRecord]
+}
+
+/// Where an export is: the time and id of the last record it sent.
+public struct AuditCursor: Sendable, Hashable {
+    public var timeMs: Int64
+    public var id: Int64
+
+    public init(timeMs: Int64, id: Int64) {
+        self.timeMs = timeMs
+        self.id = id
+    }
+
+    /// Before every record.
+    public static let start = AuditCursor(timeMs: .min, id: .min)
+
+    /// Just after `record`.
+    public init(after record: StoredAuditRecord) { self.init(timeMs: record.timeMs, id: record.id) }
 }
 
 public struct PostgresAuditStore: AuditStore {
@@ -68,15 +86,17 @@ public struct PostgresAuditStore: AuditStore {
         )
     }
 
-    static func matching(_ filter: AuditFilter) -> PGQuery {
-        """
-        (\(filter.tenantID) IS NULL OR tenant_id = \(filter.tenantID))
-          AND (\(filter.kind) IS NULL OR kind = \(filter.kind))
-          AND recorded_at_ms >= \(filter.fromMs) AND recorded_at_ms < \(filter.toMs)
-          AND (\(filter.activity) IS NULL OR activity = \(filter.activity))
-          AND (\(filter.actorID) IS NULL OR actor_id = \(filter.actorID))
-          AND (\(filter.item) IS NULL OR item = \(filter.item))
-        """
+    /// The filter's conditions, only those it has.
+    static func conditions(_ filter: AuditFilter) -> [PGQuery] {
+        var conditions: [PGQuery] = []
+        if let tenantID = filter.tenantID { conditions.append("tenant_id = \(tenantID)") }
+        if let kind = filter.kind { conditions.append("kind = \(kind)") }
+        if filter.fromMs > 0 { conditions.append("recorded_at_ms >= \(filter.fromMs)") }
+        if filter.toMs < .max { conditions.append("recorded_at_ms < \(filter.toMs)") }
+        if let activity = filter.activity { conditions.append("activity = \(activity)") }
+        if let actorID = filter.actorID { conditions.append("actor_id = \(actorID)") }
+        if let item = filter.item { conditions.append("item = \(item)") }
+        return conditions
     }
 
     public func append(_ entry: AuditEntry, nowMs: Int64, _ db: PGConnection) throws {
@@ -96,7 +116,7 @@ public struct PostgresAuditStore: AuditStore {
         let rows = try db.query(
             """
             \(Self.columns)
-            WHERE \(Self.matching(filter)) AND audit_id < \(beforeID)
+            WHERE \(PGQuery.all(Self.conditions(filter) + ["audit_id < \(beforeID)"]))
             ORDER BY audit_id DESC
             LIMIT \(limit)
             """
@@ -104,14 +124,15 @@ public struct PostgresAuditStore: AuditStore {
         return try rows.rows.map(Self.record)
     }
 
-    public func page(_ filter: AuditFilter, afterID: Int64, limit: Int, _ db: PGConnection) throws
+    public func page(_ filter: AuditFilter, after cursor: AuditCursor, limit: Int, _ db: PGConnection) throws
         -> [StoredAuditRecord]
     {
         let rows = try db.query(
             """
             \(Self.columns)
-            WHERE \(Self.matching(filter)) AND audit_id > \(afterID)
-            ORDER BY audit_id
+            WHERE \(PGQuery.all(Self.conditions(filter)))
+              AND (recorded_at_ms, audit_id) > (\(cursor.timeMs), \(cursor.id))
+            ORDER BY recorded_at_ms, audit_id
             LIMIT \(limit)
             """
         )

@@ -36,6 +36,9 @@ public protocol GrantStore: Sendable {
     /// Open grants (not revoked, not ended), soonest end first; nil filters match any.
     func openGrants(tenantID: String?, operatorID: String?, nowMs: Int64, limit: Int, _ db: PGConnection) throws
         -> [GrantRecord]
+
+    /// Counts one allowed operation under the grant, in the check's own transaction.
+    func recordUse(tenantID: String, requestID: String, nowMs: Int64, _ db: PGConnection) throws
 }
 
 public struct PostgresGrantStore: GrantStore {
@@ -186,16 +189,29 @@ public struct PostgresGrantStore: GrantStore {
     public func openGrants(tenantID: String?, operatorID: String?, nowMs: Int64, limit: Int, _ db: PGConnection) throws
         -> [GrantRecord]
     {
+        var conditions: [PGQuery] = ["g.revoked_at_ms IS NULL", "g.ends_at_ms > \(nowMs)"]
+        if let tenantID { conditions.append("g.tenant_id = \(tenantID)") }
+        if let operatorID { conditions.append("g.operator_id = \(operatorID)") }
         let rows = try db.query(
             """
             SELECT \(Self.columns) \(Self.join)
-            WHERE (\(tenantID) IS NULL OR g.tenant_id = \(tenantID))
-              AND (\(operatorID) IS NULL OR g.operator_id = \(operatorID))
-              AND g.revoked_at_ms IS NULL AND g.ends_at_ms > \(nowMs)
+            WHERE \(PGQuery.all(conditions))
             ORDER BY g.ends_at_ms
             LIMIT \(limit)
             """
         )
         return try rows.rows.map(Self.grant)
+    }
+
+    public func recordUse(tenantID: String, requestID: String, nowMs: Int64, _ db: PGConnection) throws {
+        try db.query(
+            """
+            INSERT INTO grant_usage AS u (tenant_id, request_id, shard, operations, last_operation_at_ms)
+            VALUES (\(tenantID), \(requestID), pg_backend_pid() % 16, 1, \(nowMs))
+            ON CONFLICT (tenant_id, request_id, shard) DO UPDATE
+            SET operations = u.operations + 1,
+                last_operation_at_ms = greatest(u.last_operation_at_ms, excluded.last_operation_at_ms)
+            """
+        )
     }
 }

@@ -28,7 +28,8 @@ public struct PostgresOperationStore: OperationStore {
         let rows = try db.query(
             """
             SELECT service, operation, description FROM preapproved_operations
-            WHERE \(service) IS NULL OR service = \(service) ORDER BY service, operation_key LIMIT \(limit)
+            WHERE \(PGQuery.all(service.map { ["service = \($0)"] } ?? []))
+            ORDER BY service, operation_key LIMIT \(limit)
             """
         )
         return try rows.rows.map(Self.record)

@@ -70,13 +70,19 @@ public struct PostgresPrincipalStore: PrincipalStore {
         ).first
     }
 
+    /// Principals of one tenant, or the provider's (nil).
+    static func home(_ tenantID: String?) -> PGQuery {
+        guard let tenantID else { return "tenant_id IS NULL" }
+        return "tenant_id = \(tenantID)"
+    }
+
     public func list(tenantID: String?, limit: Int, _ db: PGConnection) throws -> [PrincipalRecord] {
         try principals(
             """
             SELECT p.principal_id, p.display_name, p.tenant_id, p.created_at_ms, p.suspended_at_ms,
                    r.role, r.tenant_id AS role_tenant_id, r.assigned_by, r.assigned_at_ms
             FROM (SELECT * FROM principals
-                  WHERE (\(tenantID) IS NULL AND tenant_id IS NULL) OR tenant_id = \(tenantID)
+                  WHERE \(Self.home(tenantID))
                   ORDER BY created_at_ms, principal_id LIMIT \(limit)) p
             LEFT JOIN role_assignments r ON r.principal_id = p.principal_id
             ORDER BY p.created_at_ms, p.principal_id, r.role

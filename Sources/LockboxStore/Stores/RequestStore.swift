@@ -91,7 +91,8 @@ public protocol RequestStore: Sendable {
 public struct PostgresRequestStore: RequestStore {
     public init() {}
 
-    /// A request with its grant and usage; the `FROM` of every read.
+    /// A request with its grant and usage (at most 16 shard rows, however much the grant was
+    /// used); the `FROM` of every read.
     static let select: PGQuery = """
         SELECT r.tenant_id, r.request_id, r.service, r.ticket_number, r.justification, r.requested_duration_seconds,
                r.requester_id, r.status, r.created_at_ms, r.updated_at_ms, r.internal_deadline_ms,
@@ -101,14 +102,10 @@ public struct PostgresRequestStore: RequestStore {
                r.customer_approved_duration_seconds, r.customer_decided_at_ms,
                g.starts_at_ms AS grant_starts_at_ms, g.ends_at_ms AS grant_ends_at_ms,
                g.revoked_at_ms AS grant_revoked_at_ms,
-               (SELECT count(*) FROM audit_records a
-                 WHERE a.tenant_id = r.tenant_id AND a.item = r.request_id AND a.kind = \(AuditKind.operatorAction)
-                   AND a.details->>'allowed' = 'true')
-                 AS operations_performed,
-               (SELECT max(a.recorded_at_ms) FROM audit_records a
-                 WHERE a.tenant_id = r.tenant_id AND a.item = r.request_id AND a.kind = \(AuditKind.operatorAction)
-                   AND a.details->>'allowed' = 'true')
-                 AS last_operation_at_ms
+               (SELECT coalesce(sum(u.operations), 0) FROM grant_usage u
+                 WHERE u.tenant_id = r.tenant_id AND u.request_id = r.request_id) AS operations_performed,
+               (SELECT max(u.last_operation_at_ms) FROM grant_usage u
+                 WHERE u.tenant_id = r.tenant_id AND u.request_id = r.request_id) AS last_operation_at_ms
         FROM access_requests r
         LEFT JOIN grants g ON g.tenant_id = r.tenant_id AND g.request_id = r.request_id
         """
@@ -227,17 +224,20 @@ public struct PostgresRequestStore: RequestStore {
     }
 
     public func list(_ filter: RequestFilter, nowMs: Int64, limit: Int, _ db: PGConnection) throws -> [RequestRecord] {
+        var conditions: [PGQuery] = []
+        if let tenantID = filter.tenantID { conditions.append("r.tenant_id = \(tenantID)") }
+        if let requesterID = filter.requesterID { conditions.append("r.requester_id = \(requesterID)") }
+        if let state = filter.state { conditions.append("\(Self.effectiveState(nowMs: nowMs)) = \(state)") }
+        if let service = filter.service { conditions.append("r.service = \(service)") }
+        if let requestID = filter.requestID { conditions.append("r.request_id = \(requestID)") }
+        if filter.createdAfterMs > 0 { conditions.append("r.created_at_ms > \(filter.createdAfterMs)") }
+        if let before = filter.before {
+            conditions.append("(r.created_at_ms, r.request_id) < (\(before.createdAtMs), \(before.id))")
+        }
         let rows = try db.query(
             """
             \(Self.select)
-            WHERE (\(filter.tenantID) IS NULL OR r.tenant_id = \(filter.tenantID))
-              AND (\(filter.requesterID) IS NULL OR r.requester_id = \(filter.requesterID))
-              AND (\(filter.state) IS NULL OR \(Self.effectiveState(nowMs: nowMs)) = \(filter.state))
-              AND (\(filter.service) IS NULL OR r.service = \(filter.service))
-              AND (\(filter.requestID) IS NULL OR r.request_id = \(filter.requestID))
-              AND r.created_at_ms > \(filter.createdAfterMs)
-              AND (r.created_at_ms, r.request_id)
-                  < (\(filter.before?.createdAtMs ?? Int64.max), \(filter.before?.id ?? ""))
+            WHERE \(PGQuery.all(conditions))
             ORDER BY r.created_at_ms DESC, r.request_id DESC
             LIMIT \(limit)
             """
