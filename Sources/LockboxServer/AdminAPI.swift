@@ -360,6 +360,7 @@ struct AdminAPI: Sendable {
         }
         try Authorization.require(call.caller, .managePrincipals, on: Target(tenantID: token.tenantID ?? ""))
         if try tokens.revoke(id: token.id, nowMs: call.nowMs, call.db) {
+            try ChangeFeed.announcePrincipal(token.principalID, call.db)
             try record(
                 call,
                 tenant: token.tenantID ?? "",
@@ -388,6 +389,7 @@ struct AdminAPI: Sendable {
             throw DomainError(.failedPrecondition, "the principal is suspended already")
         }
         let revokedTokens = try tokens.revokeAll(principalID: target.id, nowMs: call.nowMs, call.db)
+        try ChangeFeed.announcePrincipal(target.id, call.db)
         let ended = try endOpenWork(of: target.id, reason: "operator suspended: " + request.reason, call)
         try record(
             call,
@@ -560,6 +562,7 @@ struct AdminAPI: Sendable {
                 call.db
             )
         else { throw DomainError.notFound("the principal does not hold that role") }
+        try ChangeFeed.announcePrincipal(request.principalID, call.db)
         try record(
             call,
             tenant: request.tenantID,
@@ -613,6 +616,7 @@ struct AdminAPI: Sendable {
         guard try principals.assign(assignment, call.db) else {
             throw DomainError(.alreadyExists, "the principal already holds that role")
         }
+        try ChangeFeed.announcePrincipal(principalID, call.db)
         try record(
             call,
             tenant: tenantID,

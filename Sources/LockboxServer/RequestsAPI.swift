@@ -297,27 +297,59 @@ struct RequestsAPI: Sendable {
 
     /// Streams each change to the requests the caller may see, as it commits: this is how a
     /// tenant's approvers and global admins are notified that a request waits for them.
-    /// Each event re-reads the request and re-checks the caller's token and roles, so a
-    /// revoked token or removed role ends the stream at the next change.
+    ///
+    /// The notifier reads each change once and offers it to every watch; this one keeps what
+    /// its caller may see, in memory. The caller's token and roles are checked again when they
+    /// change (role assigned or removed, token revoked, principal suspended) and at the
+    /// notifier's re-check interval: a revoked token or removed role ends the stream then.
     func watch(
         _ request: WatchAccessRequestsRequest,
         context: RPCCallContext,
         writer: RPCStreamWriter<AccessRequestEvent>
     ) async throws {
         guard let notifier else { throw RPCError.unavailable("request notifications are not available") }
-        let caller = try await gate.admit(context)
-        let scope = try gate.guarded(context.method) {
+        try gate.guarded(context.method) {
             try InputLimits.check(request.tenantID, field: "tenant_id", max: InputLimits.idLength, required: false)
-            return try Authorization.scope(caller, .readRequests, requestedTenant: request.tenantID)
         }
-        for await change in notifier.watch(tenant: scope.tenantID) {
-            let event: AccessRequestEvent? = try await gate.unary(context) { call in
-                guard let record = try requests.find(id: change.requestID, lock: false, call.db),
-                    Authorization.mayRead(call.caller, request: record.target)
-                else { return nil }
-                return AccessRequestEvent(request: record.proto(nowMs: call.nowMs), activity: change.activity)
+        /// What a caller may see of the stream, as it is now.
+        func admitted() async throws -> (Caller, @Sendable (RequestRecord) -> Bool) {
+            let caller = try await gate.admit(context)
+            let scope = try gate.guarded(context.method) {
+                try Authorization.scope(caller, .readRequests, requestedTenant: request.tenantID)
             }
-            if let event { try await writer.send(event) }
+            return (
+                caller,
+                { record in
+                    (scope.tenantID == nil || record.tenantID == scope.tenantID)
+                        && Authorization.mayRead(caller, request: record.target)
+                }
+            )
+        }
+        let (caller, filter) = try await admitted()
+        let watch: (id: Int, subscription: RequestNotifier.Subscription)
+        do {
+            watch = try notifier.subscribe(principalID: caller.id, filter: filter)
+        } catch {
+            throw RPCError(
+                .resourceExhausted,
+                "at most \(notifier.configuration.maxWatchesPerPrincipal) open watches per principal"
+            )
+        }
+        for await signal in watch.subscription.stream {
+            switch signal {
+            case .recheck:
+                let (_, filter) = try await admitted()
+                notifier.update(watch.id, filter: filter)
+            case .change(let record, let activity):
+                let event = AccessRequestEvent(request: record.proto(nowMs: gate.clock.nowMillis()), activity: activity)
+                try await writer.send(event)
+            }
+        }
+        if watch.subscription.overflowed {
+            throw RPCError(
+                .resourceExhausted,
+                "this watch fell behind the changes; list the requests to catch up, then watch again"
+            )
         }
     }
 }

@@ -15,18 +15,21 @@ struct LockboxBench: AsyncParsableCommand {
         discussion: """
             Scenarios: ping (RPC layer only), create, decide (internal + customer approval of requests created \
             untimed), check (CheckAccess on an active grant), lifecycle (create → internal approve → customer \
-            approve → 5 checks → revoke, timed as one), idle (open --connections connections, ping once, hold).
+            approve → 5 checks → revoke, timed as one), revoke (RevokeAccess on a grant checked --checks times \
+            first, --rounds times, untimed checks), idle (open --connections connections, ping once, hold).
+            --flood N runs N more connections beside any scenario, half asking for lists with a token that is \
+            no one's, half for the largest page of requests as a support manager, 32 calls in flight each.
             Database scenarios need a provider admin token (lockboxd bootstrap) to create their own tenant and
             principals. Prints a human summary and one JSON line prefixed with "json: ".
             """
     )
 
     enum Scenario: String, ExpressibleByArgument, CaseIterable {
-        case ping, create, decide, check, lifecycle, idle
+        case ping, create, decide, check, lifecycle, revoke, idle
     }
 
     @Option(help: "Server address host:port.") var server = "127.0.0.1:7443"
-    @Option(help: "Scenario: ping, create, decide, check, lifecycle or idle.") var scenario: Scenario = .ping
+    @Option(help: "Scenario: ping, create, decide, check, lifecycle, revoke or idle.") var scenario: Scenario = .ping
     @Option(help: "TCP connections.") var connections = 8
     @Option(help: "Calls in flight per connection.") var inFlight = 1
     @Option(help: "Timed run, such as 10s.") var duration = "10s"
@@ -36,6 +39,9 @@ struct LockboxBench: AsyncParsableCommand {
     @Option(help: "Write the fixture's ids and tokens as shell variables to this file (for pgbench).") var fixture:
         String?
     @Option(help: "idle: how long to hold the connections open.") var hold = "5s"
+    @Option(help: "revoke: checks on the grant before it is revoked.") var checks = 1
+    @Option(help: "revoke: grants revoked, one after another.") var rounds = 5
+    @Option(help: "Flooding connections beside the scenario (0: none).") var flood = 0
 
     func run() async throws {
         guard let (host, port) = parseHostPort(server) else {
@@ -67,7 +73,13 @@ struct LockboxBench: AsyncParsableCommand {
             world = try await World.make(clients[0], adminToken: token)
             if let fixture { try world!.write(to: fixture) }
         }
+        if scenario == .revoke {
+            try await RevokeRounds(world: world!, clients: clients, checks: checks, rounds: rounds).run()
+            return
+        }
         let operation = try await Operation.make(scenario, world: world, clients: clients)
+        let flooding = try await flood > 0 ? Flood.start(world: world, connections: flood, host: host, port: port) : nil
+        defer { flooding?.stop() }
 
         let recorder = Recorder()
         let clock = ContinuousClock()
@@ -109,7 +121,13 @@ struct LockboxBench: AsyncParsableCommand {
             try await group.waitForAll()
         }
         let seconds = Double(runFor.components.seconds) + Double(runFor.components.attoseconds) / 1e18
-        recorder.report(scenario: scenario.rawValue, connections: connections, inFlight: inFlight, seconds: seconds)
+        recorder.report(
+            scenario: scenario.rawValue,
+            connections: connections,
+            inFlight: inFlight,
+            flood: flood,
+            seconds: seconds
+        )
     }
 }
 
@@ -132,7 +150,7 @@ final class Recorder: Sendable {
         }
     }
 
-    func report(scenario: String, connections: Int, inFlight: Int, seconds: Double) {
+    func report(scenario: String, connections: Int, inFlight: Int, flood: Int, seconds: Double) {
         let (histogram, count, errors) = state.withLockedValue { ($0.histogram, $0.count, $0.errors) }
         func ms(_ percentile: Double) -> Double { Double(histogram.valueAtPercentile(percentile)) / 1000 }
         let throughput = Double(count) / seconds
@@ -160,10 +178,11 @@ final class Recorder: Sendable {
         print(
             String(
                 format:
-                    "json: {\"scenario\":\"%@\",\"connections\":%d,\"in_flight\":%d,\"seconds\":%.1f,\"ops\":%d,\"throughput\":%.1f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,\"errors\":{%@}}",
+                    "json: {\"scenario\":\"%@\",\"connections\":%d,\"in_flight\":%d,\"flood\":%d,\"seconds\":%.1f,\"ops\":%d,\"throughput\":%.1f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,\"errors\":{%@}}",
                 scenario,
                 connections,
                 inFlight,
+                flood,
                 seconds,
                 count,
                 throughput,

@@ -137,7 +137,7 @@ struct Operation: Sendable {
 
     static func make(_ scenario: LockboxBench.Scenario, world: World?, clients: [RPCClient]) async throws -> Operation {
         switch scenario {
-        case .ping, .idle:
+        case .ping, .idle, .revoke:
             return Operation { client, _, _ in
                 [await timed(client, LockboxMethods.ping, PingRequest(), token: "").0]
             }

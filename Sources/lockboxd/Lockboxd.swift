@@ -165,6 +165,19 @@ struct Serve: AsyncParsableCommand {
     )
     var enrollmentCodeLifetime: String?
 
+    @Option(
+        help: "Watches one principal may hold open at once. (env LOCKBOX_MAX_WATCHES_PER_PRINCIPAL, default 32)"
+    )
+    var maxWatchesPerPrincipal: Int?
+
+    @Option(
+        help: """
+            How often an open watch checks its caller's token and roles again, besides whenever they change. \
+            (env LOCKBOX_WATCH_RECHECK_INTERVAL, default 60s)
+            """
+    )
+    var watchRecheckInterval: String?
+
     @Flag(
         help: """
             Serve even when the database role is a superuser, owns the schema, or may rewrite the audit log. \
@@ -191,7 +204,22 @@ struct Serve: AsyncParsableCommand {
         let (pool, migrations) = try database.open(env, logger: logger)
         try await database.waitForSchema(migrations, pool: pool, env: env, logger: logger)
         try await database.checkRole(pool: pool, allowPrivileged: allowPrivileged, logger: logger)
-        let notifier = RequestNotifier(databaseURL: pool.configuration.url, logger: logger)
+        var watches = WatchConfiguration()
+        if let text = maxWatchesPerPrincipal.map(String.init) ?? env["LOCKBOX_MAX_WATCHES_PER_PRINCIPAL"] {
+            guard let value = Int(text), (1...100_000).contains(value) else {
+                throw ValidationError("max watches per principal must be 1...100000, got \"\(text)\"")
+            }
+            watches.maxWatchesPerPrincipal = value
+        }
+        if let interval = try positiveDuration(watchRecheckInterval, env, "LOCKBOX_WATCH_RECHECK_INTERVAL") {
+            watches.recheckInterval = interval
+        }
+        let notifier = RequestNotifier(
+            databaseURL: pool.configuration.url,
+            settings: pool.configuration.connection,
+            configuration: watches,
+            logger: logger
+        )
         let clock = SystemClock()
         let service = LockboxService(
             pool: pool,

@@ -1,9 +1,12 @@
+import LockboxCore
 import LockboxProto
 import LockboxRPC
-import LockboxServer
-import NIOConcurrencyHelpers
+import LockboxStore
 import LockboxTestSupport
+import NIOConcurrencyHelpers
 import Testing
+
+@testable import LockboxServer
 
 /// WatchAccessRequests: how a tenant's approvers are notified, on any replica.
 @Suite struct WatchTests {
@@ -130,6 +133,138 @@ import Testing
             _ = try await h.createRequest(w)
             await watcher.task.value
             #expect(watcher.failure.withLockedValue { $0 }?.code == .permissionDenied)
+        }
+    }
+
+    /// The notifier's request store, counting the batch reads it makes.
+    struct CountingRequests: RequestStore {
+        let inner = PostgresRequestStore()
+        let batchReads = NIOLockedValueBox(0)
+
+        func insert(
+            _ request: NewAccessRequest,
+            id: String,
+            requesterID: String,
+            idempotencyKey: String?,
+            internalDeadlineMs: Int64,
+            nowMs: Int64,
+            _ db: PGConnection
+        ) throws -> Bool {
+            try inner.insert(
+                request,
+                id: id,
+                requesterID: requesterID,
+                idempotencyKey: idempotencyKey,
+                internalDeadlineMs: internalDeadlineMs,
+                nowMs: nowMs,
+                db
+            )
+        }
+        func find(id: String, lock: Bool, _ db: PGConnection) throws -> RequestRecord? {
+            try inner.find(id: id, lock: lock, db)
+        }
+        func find(ids: [String], _ db: PGConnection) throws -> [RequestRecord] {
+            batchReads.withLockedValue { $0 += 1 }
+            return try inner.find(ids: ids, db)
+        }
+        func find(requesterID: String, idempotencyKey: String, payload: NewAccessRequest, _ db: PGConnection) throws
+            -> (request: RequestRecord, samePayload: Bool)?
+        {
+            try inner.find(requesterID: requesterID, idempotencyKey: idempotencyKey, payload: payload, db)
+        }
+        func list(_ filter: RequestFilter, nowMs: Int64, limit: Int, _ db: PGConnection) throws -> [RequestRecord] {
+            try inner.list(filter, nowMs: nowMs, limit: limit, db)
+        }
+        func update(id: String, _ update: RequestUpdate, nowMs: Int64, _ db: PGConnection) throws {
+            try inner.update(id: id, update, nowMs: nowMs, db)
+        }
+        func overtaken(by rule: ClockRule, nowMs: Int64, limit: Int, _ db: PGConnection) throws -> [RequestRecord] {
+            try inner.overtaken(by: rule, nowMs: nowMs, limit: limit, db)
+        }
+    }
+
+    /// Forty watches and five changes: every watch hears every change, and the changes are
+    /// read at most once each, not once per watch.
+    @Test func eachChangeIsReadOnceForEveryWatch() async throws {
+        let requests = CountingRequests()
+        try await Harness.with(watches: WatchConfiguration(maxWatchesPerPrincipal: 100), requests: requests) { h in
+            let w = try await h.makeWorld()
+            // Watches are streams: at most 16 per connection, so four connections.
+            let apis = (0..<4).map { _ in API(client: RPCClient(configuration: RPCClientConfiguration(port: h.port))) }
+            // Opened one after another: forty admissions at once would overflow this small
+            // pool's queue, and some would be refused as overloaded.
+            var watchers: [Watcher] = []
+            defer { for watcher in watchers { watcher.task.cancel() } }
+            for index in 0..<40 {
+                let watcher = Watcher(apis[index % 4], token: w.contosoApprover)
+                watchers.append(watcher)
+                try await watcher.warmUp { try await h.createRequest(w).id }
+            }
+            let before = requests.batchReads.withLockedValue { $0 }
+            var ids: [String] = []
+            for _ in 0..<5 { ids.append(try await h.createRequest(w).id) }
+            for watcher in watchers {
+                #expect(
+                    try await watcher.wait { events in ids.allSatisfy { id in events.contains { $0.request?.id == id } }
+                    }
+                )
+            }
+            let reads = requests.batchReads.withLockedValue { $0 } - before
+            #expect(reads >= 1 && reads <= 5, "\(reads) reads for 5 changes and 40 watches")
+            for api in apis { await api.client.close() }
+        }
+    }
+
+    /// A principal may hold only so many watches; closing one makes room.
+    @Test func aPrincipalHoldsAtMostItsLimitOfWatches() async throws {
+        try await Harness.with(watches: WatchConfiguration(maxWatchesPerPrincipal: 2)) { h in
+            let w = try await h.makeWorld()
+            // The first on a connection of its own: closing it ends the watch on the server (a
+            // client that only stops iterating leaves the server's side open until then).
+            let own = API(client: RPCClient(configuration: RPCClientConfiguration(port: h.port)))
+            let first = Watcher(own, token: w.contosoApprover)
+            let second = Watcher(h.api, token: w.contosoApprover)
+            try await first.warmUp { try await h.createRequest(w).id }
+            try await second.warmUp { try await h.createRequest(w).id }
+            let third = Watcher(h.api, token: w.contosoApprover)
+            await third.task.value
+            #expect(third.failure.withLockedValue { $0 }?.code == .resourceExhausted)
+            // Another principal is not held back by this one's watches.
+            let admin = Watcher(h.api, token: w.contosoAdmin)
+            try await admin.warmUp { try await h.createRequest(w).id }
+            first.task.cancel()
+            await own.client.close()
+            await first.task.value
+            var reopened: Watcher?
+            for _ in 0..<100 where reopened == nil {
+                let attempt = Watcher(h.api, token: w.contosoApprover)
+                try await Task.sleep(for: .milliseconds(50))
+                if attempt.failure.withLockedValue({ $0 }) == nil {
+                    reopened = attempt
+                } else {
+                    await attempt.task.value
+                }
+            }
+            #expect(reopened != nil, "a closed watch makes room")
+            for watcher in [second, admin] + (reopened.map { [$0] } ?? []) { watcher.task.cancel() }
+        }
+    }
+
+    /// A watch whose consumer falls further behind than its buffer is ended, and says so;
+    /// it is never silently thinned.
+    @Test func aWatchThatFallsBehindIsEndedAndToldSo() async throws {
+        try await Harness.with(watches: WatchConfiguration(bufferedChanges: 4)) { h in
+            let w = try await h.makeWorld()
+            let watch = try h.notifier.subscribe(principalID: "slow", filter: { _ in true })
+            for _ in 0..<10 { _ = try await h.createRequest(w) }
+            // Nothing is consumed until the notifier has offered more than the buffer holds.
+            for _ in 0..<200 where !watch.subscription.overflowed { try await Task.sleep(for: .milliseconds(50)) }
+            var changes = 0
+            for await signal in watch.subscription.stream {
+                if case .change = signal { changes += 1 }
+            }
+            #expect(watch.subscription.overflowed)
+            #expect(changes == 4)
         }
     }
 }

@@ -20,6 +20,7 @@ package final class Harness: Sendable {
     package let service: LockboxService
     package let port: Int
     package let client: RPCClient
+    package let notifier: RequestNotifier
 
     package let database: TestDatabaseURLs
 
@@ -29,8 +30,10 @@ package final class Harness: Sendable {
         ownerPool: PGPool,
         clock: ManualClock,
         service: LockboxService,
+        notifier: RequestNotifier,
         port: Int
     ) {
+        self.notifier = notifier
         self.database = database
         self.databaseURL = database.runtime
         self.pool = pool
@@ -48,6 +51,8 @@ package final class Harness: Sendable {
     package static func with(
         database: TestDatabaseURLs? = nil,
         poolSize: Int = 4,
+        watches: WatchConfiguration = WatchConfiguration(),
+        requests: any RequestStore = PostgresRequestStore(),
         _ body: (Harness) async throws -> Void
     ) async throws {
         let urls: TestDatabaseURLs
@@ -60,7 +65,12 @@ package final class Harness: Sendable {
         let pool = PGPool(configuration: PGPoolConfiguration(url: urls.runtime, size: poolSize), logger: testLogger)
         let ownerPool = PGPool(configuration: PGPoolConfiguration(url: urls.owner, size: 2), logger: testLogger)
         let clock = ManualClock(millis: start)
-        let notifier = RequestNotifier(databaseURL: urls.runtime, logger: testLogger)
+        let notifier = RequestNotifier(
+            databaseURL: urls.runtime,
+            requests: requests,
+            configuration: watches,
+            logger: testLogger
+        )
         let service = LockboxService(pool: pool, clock: clock, notifier: notifier, logger: testLogger)
         let server = RPCServer(
             configuration: RPCServerConfiguration(host: "127.0.0.1", port: 0),
@@ -77,6 +87,7 @@ package final class Harness: Sendable {
                 ownerPool: ownerPool,
                 clock: clock,
                 service: service,
+                notifier: notifier,
                 port: port
             )
             do {

@@ -14,6 +14,14 @@ public struct RequestChange: Sendable, Hashable {
     }
 }
 
+/// What the change feed carries.
+public enum FeedEvent: Sendable, Hashable {
+    /// A request changed.
+    case request(RequestChange)
+    /// A principal's roles, tokens or suspension changed: what it may watch may have changed.
+    case principal(String)
+}
+
 /// Request changes over PostgreSQL's LISTEN/NOTIFY: every replica's transactions announce,
 /// and every replica listens, so a watcher on one replica hears of decisions taken on another.
 public enum ChangeFeed {
@@ -29,11 +37,21 @@ public enum ChangeFeed {
         try db.query("SELECT pg_notify(\(channel), \(payload))")
     }
 
-    static func parse(_ payload: String) -> RequestChange? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: String],
-            let tenant = object["tenant_id"], let request = object["request_id"], let activity = object["activity"]
+    /// Announces that a principal's roles, tokens or suspension changed, from inside the
+    /// transaction that changes them: its open watches check their authorization again.
+    public static func announcePrincipal(_ principalID: String, _ db: PGConnection) throws {
+        let payload = JSONValue.object(["principal_id": .string(principalID)])
+        try db.query("SELECT pg_notify(\(channel), \(payload))")
+    }
+
+    static func parse(_ payload: String) -> FeedEvent? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: String] else {
+            return nil
+        }
+        if let principal = object["principal_id"] { return .principal(principal) }
+        guard let tenant = object["tenant_id"], let request = object["request_id"], let activity = object["activity"]
         else { return nil }
-        return RequestChange(tenantID: tenant, requestID: request, activity: activity)
+        return .request(RequestChange(tenantID: tenant, requestID: request, activity: activity))
     }
 }
 
@@ -42,16 +60,19 @@ public final class ChangeListener {
     private let connection: PGConnection
 
     /// Connects and starts listening; throws `.unavailable` when the database cannot be reached.
-    public init(url: String) throws(StoreError) {
-        connection = try PGConnection(url: url)
+    public init(url: String, settings: PGConnectionSettings = PGConnectionSettings()) throws(StoreError) {
+        connection = try PGConnection(url: url, settings: settings)
         try connection.execute(script: "LISTEN \(ChangeFeed.channel)")
     }
 
     /// Waits up to `timeoutMilliseconds` for changes, and returns those that arrived (possibly none).
     /// Throws `.unavailable` once the connection is lost.
-    public func next(timeoutMilliseconds: Int32) throws(StoreError) -> [RequestChange] {
+    public func next(timeoutMilliseconds: Int32) throws(StoreError) -> [FeedEvent] {
         try connection.notifications(timeoutMilliseconds: timeoutMilliseconds).compactMap {
             ChangeFeed.parse($0.payload)
         }
     }
+
+    /// Runs `body` on the listening connection, between waits: reads that follow the changes.
+    public func read<T>(_ body: (PGConnection) throws -> T) throws -> T { try body(connection) }
 }

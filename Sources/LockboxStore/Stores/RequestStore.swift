@@ -69,6 +69,9 @@ public protocol RequestStore: Sendable {
     /// The request, locked against concurrent transitions until the transaction ends when `lock` is set.
     func find(id: String, lock: Bool, _ db: PGConnection) throws -> RequestRecord?
 
+    /// The requests with these ids that exist, in no particular order: one statement for a batch.
+    func find(ids: [String], _ db: PGConnection) throws -> [RequestRecord]
+
     /// The request a requester filed under an idempotency key, and whether its payload was `payload`.
     func find(
         requesterID: String,
@@ -207,6 +210,11 @@ public struct PostgresRequestStore: RequestStore {
         let query: PGQuery = "\(Self.select) WHERE r.request_id = \(id)"
         let rows = try db.query(lock ? "\(query) FOR NO KEY UPDATE OF r" : query)
         return try rows.first.map(Self.record)
+    }
+
+    public func find(ids: [String], _ db: PGConnection) throws -> [RequestRecord] {
+        guard !ids.isEmpty else { return [] }
+        return try db.query("\(Self.select) WHERE r.request_id = ANY(\(PGTextArray(ids)))").rows.map(Self.record)
     }
 
     public func find(
