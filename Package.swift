@@ -159,7 +159,9 @@ let package = Package(
         // Pure: round trips, wire compatibility with protoc, decoder robustness, leaks.
         .testTarget(
             name: "LockboxProtoTests",
-            dependencies: ["LockboxProto", "CHeapStats"],
+            dependencies: [
+                "LockboxProto", "LockboxRPC", "CHeapStats", .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         // The state machine without sockets, framing on EmbeddedChannel, the server and client on loopback.

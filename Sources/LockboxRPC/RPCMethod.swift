@@ -37,12 +37,27 @@ public struct AnyRPCMethod: Sendable, Hashable, CustomStringConvertible {
     /// The Swift names of the request and response types, which are their proto names.
     public let requestType: String
     public let responseType: String
+    /// The request's message type: what decodes it (the fuzz target decodes every one).
+    public let requestMessage: any ProtoMessage.Type
 
     init(name: String, kind: Kind, request: any ProtoMessage.Type, response: any ProtoMessage.Type) {
         self.name = name
         self.kind = kind
         self.requestType = String(describing: request)
         self.responseType = String(describing: response)
+        self.requestMessage = request
+    }
+
+    public static func == (lhs: AnyRPCMethod, rhs: AnyRPCMethod) -> Bool {
+        lhs.name == rhs.name && lhs.kind == rhs.kind && lhs.requestType == rhs.requestType
+            && lhs.responseType == rhs.responseType
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(name)
+        hasher.combine(kind)
+        hasher.combine(requestType)
+        hasher.combine(responseType)
     }
 
     /// The part after the service, such as "Ping".
