@@ -1,0 +1,61 @@
+import Crypto
+
+/// A server signing key's public half, as published.
+public struct PublicSigningKey: Sendable, Hashable {
+    public var keyID: String
+    /// The raw 32-byte Ed25519 public key.
+    public var publicKey: [UInt8]
+
+    public init(keyID: String, publicKey: [UInt8]) {
+        self.keyID = keyID
+        self.publicKey = publicKey
+    }
+
+    /// "ed25519:" and the first 16 hex digits of SHA-256 over the raw public key: derived from
+    /// the key, so a key id cannot be claimed for another key.
+    public static func keyID(for publicKey: [UInt8]) -> String {
+        "ed25519:" + String(Array(SHA256.hash(data: publicKey)).hex.prefix(16))
+    }
+
+    /// Whether `signature` is this key's Ed25519 signature over `message`.
+    public func verifies(_ signature: [UInt8], over message: [UInt8]) -> Bool {
+        guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey) else { return false }
+        return key.isValidSignature(signature, for: message)
+    }
+}
+
+/// The server's signing key: an Ed25519 private key, loaded from a 32-byte seed.
+public struct Signer: Sendable {
+    /// The 32-byte seed; the key is rebuilt from it for each signature (Crypto's key type is
+    /// not Sendable, and rebuilding costs one scalar multiplication).
+    private let seed: [UInt8]
+    public let publicKey: PublicSigningKey
+
+    public struct InvalidKey: Error, CustomStringConvertible {
+        public var description: String { "a signing key is 32 bytes (44 characters of base64)" }
+    }
+
+    public init(seed: [UInt8]) throws(InvalidKey) {
+        guard seed.count == 32, let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: seed) else {
+            throw InvalidKey()
+        }
+        self.seed = seed
+        let raw = Array(key.publicKey.rawRepresentation)
+        publicKey = PublicSigningKey(keyID: PublicSigningKey.keyID(for: raw), publicKey: raw)
+    }
+
+    /// A new random key's seed.
+    public static func newSeed() -> [UInt8] { Array(Curve25519.Signing.PrivateKey().rawRepresentation) }
+
+    public var keyID: String { publicKey.keyID }
+
+    public func sign(_ message: [UInt8]) -> [UInt8] {
+        // Ed25519 signing does not fail for a valid key.
+        guard let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: seed) else { return [] }
+        return (try? Array(key.signature(for: message))) ?? []
+    }
+
+    public func sign(_ statement: CheckpointStatement) -> SignedCheckpoint {
+        SignedCheckpoint(statement: statement, signature: sign(statement.canonicalBytes))
+    }
+}
