@@ -457,6 +457,141 @@ void   lockbox__v1__audit_record__free_unpacked
   assert(message->base.descriptor == &lockbox__v1__audit_record__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   lockbox__v1__signed_approval__init
+                     (Lockbox__V1__SignedApproval         *message)
+{
+  static const Lockbox__V1__SignedApproval init_value = LOCKBOX__V1__SIGNED_APPROVAL__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__signed_approval__get_packed_size
+                     (const Lockbox__V1__SignedApproval *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__signed_approval__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__signed_approval__pack
+                     (const Lockbox__V1__SignedApproval *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__signed_approval__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__signed_approval__pack_to_buffer
+                     (const Lockbox__V1__SignedApproval *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__signed_approval__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__SignedApproval *
+       lockbox__v1__signed_approval__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__SignedApproval *)
+     protobuf_c_message_unpack (&lockbox__v1__signed_approval__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__signed_approval__free_unpacked
+                     (Lockbox__V1__SignedApproval *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__signed_approval__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lockbox__v1__signing_key__init
+                     (Lockbox__V1__SigningKey         *message)
+{
+  static const Lockbox__V1__SigningKey init_value = LOCKBOX__V1__SIGNING_KEY__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__signing_key__get_packed_size
+                     (const Lockbox__V1__SigningKey *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__signing_key__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__signing_key__pack
+                     (const Lockbox__V1__SigningKey *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__signing_key__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__signing_key__pack_to_buffer
+                     (const Lockbox__V1__SigningKey *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__signing_key__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__SigningKey *
+       lockbox__v1__signing_key__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__SigningKey *)
+     protobuf_c_message_unpack (&lockbox__v1__signing_key__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__signing_key__free_unpacked
+                     (Lockbox__V1__SigningKey *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__signing_key__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lockbox__v1__checkpoint__init
+                     (Lockbox__V1__Checkpoint         *message)
+{
+  static const Lockbox__V1__Checkpoint init_value = LOCKBOX__V1__CHECKPOINT__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__checkpoint__get_packed_size
+                     (const Lockbox__V1__Checkpoint *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__checkpoint__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__checkpoint__pack
+                     (const Lockbox__V1__Checkpoint *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__checkpoint__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__checkpoint__pack_to_buffer
+                     (const Lockbox__V1__Checkpoint *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__checkpoint__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__Checkpoint *
+       lockbox__v1__checkpoint__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__Checkpoint *)
+     protobuf_c_message_unpack (&lockbox__v1__checkpoint__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__checkpoint__free_unpacked
+                     (Lockbox__V1__Checkpoint *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__checkpoint__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   lockbox__v1__role_assignment__init
                      (Lockbox__V1__RoleAssignment         *message)
 {
@@ -2392,6 +2527,231 @@ void   lockbox__v1__export_audit_request__free_unpacked
   assert(message->base.descriptor == &lockbox__v1__export_audit_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   lockbox__v1__list_signing_keys_request__init
+                     (Lockbox__V1__ListSigningKeysRequest         *message)
+{
+  static const Lockbox__V1__ListSigningKeysRequest init_value = LOCKBOX__V1__LIST_SIGNING_KEYS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__list_signing_keys_request__get_packed_size
+                     (const Lockbox__V1__ListSigningKeysRequest *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__list_signing_keys_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__list_signing_keys_request__pack
+                     (const Lockbox__V1__ListSigningKeysRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__list_signing_keys_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__list_signing_keys_request__pack_to_buffer
+                     (const Lockbox__V1__ListSigningKeysRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__list_signing_keys_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__ListSigningKeysRequest *
+       lockbox__v1__list_signing_keys_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__ListSigningKeysRequest *)
+     protobuf_c_message_unpack (&lockbox__v1__list_signing_keys_request__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__list_signing_keys_request__free_unpacked
+                     (Lockbox__V1__ListSigningKeysRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__list_signing_keys_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lockbox__v1__list_signing_keys_response__init
+                     (Lockbox__V1__ListSigningKeysResponse         *message)
+{
+  static const Lockbox__V1__ListSigningKeysResponse init_value = LOCKBOX__V1__LIST_SIGNING_KEYS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__list_signing_keys_response__get_packed_size
+                     (const Lockbox__V1__ListSigningKeysResponse *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__list_signing_keys_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__list_signing_keys_response__pack
+                     (const Lockbox__V1__ListSigningKeysResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__list_signing_keys_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__list_signing_keys_response__pack_to_buffer
+                     (const Lockbox__V1__ListSigningKeysResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__list_signing_keys_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__ListSigningKeysResponse *
+       lockbox__v1__list_signing_keys_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__ListSigningKeysResponse *)
+     protobuf_c_message_unpack (&lockbox__v1__list_signing_keys_response__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__list_signing_keys_response__free_unpacked
+                     (Lockbox__V1__ListSigningKeysResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__list_signing_keys_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lockbox__v1__list_checkpoints_request__init
+                     (Lockbox__V1__ListCheckpointsRequest         *message)
+{
+  static const Lockbox__V1__ListCheckpointsRequest init_value = LOCKBOX__V1__LIST_CHECKPOINTS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__list_checkpoints_request__get_packed_size
+                     (const Lockbox__V1__ListCheckpointsRequest *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__list_checkpoints_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__list_checkpoints_request__pack
+                     (const Lockbox__V1__ListCheckpointsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__list_checkpoints_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__list_checkpoints_request__pack_to_buffer
+                     (const Lockbox__V1__ListCheckpointsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__list_checkpoints_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__ListCheckpointsRequest *
+       lockbox__v1__list_checkpoints_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__ListCheckpointsRequest *)
+     protobuf_c_message_unpack (&lockbox__v1__list_checkpoints_request__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__list_checkpoints_request__free_unpacked
+                     (Lockbox__V1__ListCheckpointsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__list_checkpoints_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lockbox__v1__list_checkpoints_response__init
+                     (Lockbox__V1__ListCheckpointsResponse         *message)
+{
+  static const Lockbox__V1__ListCheckpointsResponse init_value = LOCKBOX__V1__LIST_CHECKPOINTS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__list_checkpoints_response__get_packed_size
+                     (const Lockbox__V1__ListCheckpointsResponse *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__list_checkpoints_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__list_checkpoints_response__pack
+                     (const Lockbox__V1__ListCheckpointsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__list_checkpoints_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__list_checkpoints_response__pack_to_buffer
+                     (const Lockbox__V1__ListCheckpointsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__list_checkpoints_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__ListCheckpointsResponse *
+       lockbox__v1__list_checkpoints_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__ListCheckpointsResponse *)
+     protobuf_c_message_unpack (&lockbox__v1__list_checkpoints_response__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__list_checkpoints_response__free_unpacked
+                     (Lockbox__V1__ListCheckpointsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__list_checkpoints_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lockbox__v1__create_checkpoint_request__init
+                     (Lockbox__V1__CreateCheckpointRequest         *message)
+{
+  static const Lockbox__V1__CreateCheckpointRequest init_value = LOCKBOX__V1__CREATE_CHECKPOINT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__create_checkpoint_request__get_packed_size
+                     (const Lockbox__V1__CreateCheckpointRequest *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__create_checkpoint_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__create_checkpoint_request__pack
+                     (const Lockbox__V1__CreateCheckpointRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__create_checkpoint_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__create_checkpoint_request__pack_to_buffer
+                     (const Lockbox__V1__CreateCheckpointRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__create_checkpoint_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__CreateCheckpointRequest *
+       lockbox__v1__create_checkpoint_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__CreateCheckpointRequest *)
+     protobuf_c_message_unpack (&lockbox__v1__create_checkpoint_request__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__create_checkpoint_request__free_unpacked
+                     (Lockbox__V1__CreateCheckpointRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__create_checkpoint_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   lockbox__v1__audit_export_chunk__init
                      (Lockbox__V1__AuditExportChunk         *message)
 {
@@ -2924,7 +3284,7 @@ const ProtobufCMessageDescriptor lockbox__v1__response_frame__descriptor =
   (ProtobufCMessageInit) lockbox__v1__response_frame__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lockbox__v1__access_request__field_descriptors[16] =
+static const ProtobufCFieldDescriptor lockbox__v1__access_request__field_descriptors[17] =
 {
   {
     "id",
@@ -3118,8 +3478,21 @@ static const ProtobufCFieldDescriptor lockbox__v1__access_request__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "approval",
+    17,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__AccessRequest, approval),
+    &lockbox__v1__signed_approval__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lockbox__v1__access_request__field_indices_by_name[] = {
+  16,   /* field[16] = approval */
   8,   /* field[8] = created_at_ms */
   10,   /* field[10] = customer_deadline_ms */
   12,   /* field[12] = customer_decision */
@@ -3140,7 +3513,7 @@ static const unsigned lockbox__v1__access_request__field_indices_by_name[] = {
 static const ProtobufCIntRange lockbox__v1__access_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 16 }
+  { 0, 17 }
 };
 const ProtobufCMessageDescriptor lockbox__v1__access_request__descriptor =
 {
@@ -3150,7 +3523,7 @@ const ProtobufCMessageDescriptor lockbox__v1__access_request__descriptor =
   "Lockbox__V1__AccessRequest",
   "lockbox.v1",
   sizeof(Lockbox__V1__AccessRequest),
-  16,
+  17,
   lockbox__v1__access_request__field_descriptors,
   lockbox__v1__access_request__field_indices_by_name,
   1,  lockbox__v1__access_request__number_ranges,
@@ -3479,7 +3852,7 @@ const ProtobufCMessageDescriptor lockbox__v1__grant__descriptor =
   (ProtobufCMessageInit) lockbox__v1__grant__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lockbox__v1__audit_record__field_descriptors[11] =
+static const ProtobufCFieldDescriptor lockbox__v1__audit_record__field_descriptors[13] =
 {
   {
     "id",
@@ -3613,6 +3986,30 @@ static const ProtobufCFieldDescriptor lockbox__v1__audit_record__field_descripto
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "seq",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__AuditRecord, seq),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "hash",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__AuditRecord, hash),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lockbox__v1__audit_record__field_indices_by_name[] = {
   6,   /* field[6] = activity */
@@ -3621,16 +4018,18 @@ static const unsigned lockbox__v1__audit_record__field_indices_by_name[] = {
   5,   /* field[5] = actor_ip */
   8,   /* field[8] = decision */
   9,   /* field[9] = details_json */
+  12,   /* field[12] = hash */
   0,   /* field[0] = id */
   7,   /* field[7] = item */
   10,   /* field[10] = kind */
+  11,   /* field[11] = seq */
   2,   /* field[2] = tenant_id */
   1,   /* field[1] = time_ms */
 };
 static const ProtobufCIntRange lockbox__v1__audit_record__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 11 }
+  { 0, 13 }
 };
 const ProtobufCMessageDescriptor lockbox__v1__audit_record__descriptor =
 {
@@ -3640,11 +4039,242 @@ const ProtobufCMessageDescriptor lockbox__v1__audit_record__descriptor =
   "Lockbox__V1__AuditRecord",
   "lockbox.v1",
   sizeof(Lockbox__V1__AuditRecord),
-  11,
+  13,
   lockbox__v1__audit_record__field_descriptors,
   lockbox__v1__audit_record__field_indices_by_name,
   1,  lockbox__v1__audit_record__number_ranges,
   (ProtobufCMessageInit) lockbox__v1__audit_record__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__signed_approval__field_descriptors[3] =
+{
+  {
+    "statement",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__SignedApproval, statement),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "key_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__SignedApproval, key_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "signature",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__SignedApproval, signature),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__signed_approval__field_indices_by_name[] = {
+  1,   /* field[1] = key_id */
+  2,   /* field[2] = signature */
+  0,   /* field[0] = statement */
+};
+static const ProtobufCIntRange lockbox__v1__signed_approval__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__signed_approval__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.SignedApproval",
+  "SignedApproval",
+  "Lockbox__V1__SignedApproval",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__SignedApproval),
+  3,
+  lockbox__v1__signed_approval__field_descriptors,
+  lockbox__v1__signed_approval__field_indices_by_name,
+  1,  lockbox__v1__signed_approval__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__signed_approval__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__signing_key__field_descriptors[3] =
+{
+  {
+    "key_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__SigningKey, key_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "public_key",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__SigningKey, public_key),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "first_seen_at_ms",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__SigningKey, first_seen_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__signing_key__field_indices_by_name[] = {
+  2,   /* field[2] = first_seen_at_ms */
+  0,   /* field[0] = key_id */
+  1,   /* field[1] = public_key */
+};
+static const ProtobufCIntRange lockbox__v1__signing_key__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__signing_key__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.SigningKey",
+  "SigningKey",
+  "Lockbox__V1__SigningKey",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__SigningKey),
+  3,
+  lockbox__v1__signing_key__field_descriptors,
+  lockbox__v1__signing_key__field_indices_by_name,
+  1,  lockbox__v1__signing_key__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__signing_key__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__checkpoint__field_descriptors[6] =
+{
+  {
+    "scope",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Checkpoint, scope),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "seq",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Checkpoint, seq),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "hash",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Checkpoint, hash),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "signed_at_ms",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Checkpoint, signed_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "key_id",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Checkpoint, key_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "signature",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Checkpoint, signature),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__checkpoint__field_indices_by_name[] = {
+  2,   /* field[2] = hash */
+  4,   /* field[4] = key_id */
+  0,   /* field[0] = scope */
+  1,   /* field[1] = seq */
+  5,   /* field[5] = signature */
+  3,   /* field[3] = signed_at_ms */
+};
+static const ProtobufCIntRange lockbox__v1__checkpoint__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__checkpoint__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.Checkpoint",
+  "Checkpoint",
+  "Lockbox__V1__Checkpoint",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__Checkpoint),
+  6,
+  lockbox__v1__checkpoint__field_descriptors,
+  lockbox__v1__checkpoint__field_indices_by_name,
+  1,  lockbox__v1__checkpoint__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__checkpoint__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor lockbox__v1__role_assignment__field_descriptors[5] =
@@ -6134,7 +6764,7 @@ const ProtobufCMessageDescriptor lockbox__v1__search_audit_response__descriptor 
   (ProtobufCMessageInit) lockbox__v1__search_audit_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lockbox__v1__export_audit_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor lockbox__v1__export_audit_request__field_descriptors[5] =
 {
   {
     "tenant_id",
@@ -6184,17 +6814,30 @@ static const ProtobufCFieldDescriptor lockbox__v1__export_audit_request__field_d
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "include_integrity",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__ExportAuditRequest, include_integrity),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lockbox__v1__export_audit_request__field_indices_by_name[] = {
   3,   /* field[3] = format */
   1,   /* field[1] = from_ms */
+  4,   /* field[4] = include_integrity */
   0,   /* field[0] = tenant_id */
   2,   /* field[2] = to_ms */
 };
 static const ProtobufCIntRange lockbox__v1__export_audit_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor lockbox__v1__export_audit_request__descriptor =
 {
@@ -6204,11 +6847,207 @@ const ProtobufCMessageDescriptor lockbox__v1__export_audit_request__descriptor =
   "Lockbox__V1__ExportAuditRequest",
   "lockbox.v1",
   sizeof(Lockbox__V1__ExportAuditRequest),
-  4,
+  5,
   lockbox__v1__export_audit_request__field_descriptors,
   lockbox__v1__export_audit_request__field_indices_by_name,
   1,  lockbox__v1__export_audit_request__number_ranges,
   (ProtobufCMessageInit) lockbox__v1__export_audit_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define lockbox__v1__list_signing_keys_request__field_descriptors NULL
+#define lockbox__v1__list_signing_keys_request__field_indices_by_name NULL
+#define lockbox__v1__list_signing_keys_request__number_ranges NULL
+const ProtobufCMessageDescriptor lockbox__v1__list_signing_keys_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.ListSigningKeysRequest",
+  "ListSigningKeysRequest",
+  "Lockbox__V1__ListSigningKeysRequest",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__ListSigningKeysRequest),
+  0,
+  lockbox__v1__list_signing_keys_request__field_descriptors,
+  lockbox__v1__list_signing_keys_request__field_indices_by_name,
+  0,  lockbox__v1__list_signing_keys_request__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__list_signing_keys_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__list_signing_keys_response__field_descriptors[1] =
+{
+  {
+    "keys",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Lockbox__V1__ListSigningKeysResponse, n_keys),
+    offsetof(Lockbox__V1__ListSigningKeysResponse, keys),
+    &lockbox__v1__signing_key__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__list_signing_keys_response__field_indices_by_name[] = {
+  0,   /* field[0] = keys */
+};
+static const ProtobufCIntRange lockbox__v1__list_signing_keys_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__list_signing_keys_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.ListSigningKeysResponse",
+  "ListSigningKeysResponse",
+  "Lockbox__V1__ListSigningKeysResponse",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__ListSigningKeysResponse),
+  1,
+  lockbox__v1__list_signing_keys_response__field_descriptors,
+  lockbox__v1__list_signing_keys_response__field_indices_by_name,
+  1,  lockbox__v1__list_signing_keys_response__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__list_signing_keys_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__list_checkpoints_request__field_descriptors[3] =
+{
+  {
+    "tenant_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__ListCheckpointsRequest, tenant_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "after_seq",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__ListCheckpointsRequest, after_seq),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_size",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__ListCheckpointsRequest, page_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__list_checkpoints_request__field_indices_by_name[] = {
+  1,   /* field[1] = after_seq */
+  2,   /* field[2] = page_size */
+  0,   /* field[0] = tenant_id */
+};
+static const ProtobufCIntRange lockbox__v1__list_checkpoints_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__list_checkpoints_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.ListCheckpointsRequest",
+  "ListCheckpointsRequest",
+  "Lockbox__V1__ListCheckpointsRequest",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__ListCheckpointsRequest),
+  3,
+  lockbox__v1__list_checkpoints_request__field_descriptors,
+  lockbox__v1__list_checkpoints_request__field_indices_by_name,
+  1,  lockbox__v1__list_checkpoints_request__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__list_checkpoints_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__list_checkpoints_response__field_descriptors[1] =
+{
+  {
+    "checkpoints",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Lockbox__V1__ListCheckpointsResponse, n_checkpoints),
+    offsetof(Lockbox__V1__ListCheckpointsResponse, checkpoints),
+    &lockbox__v1__checkpoint__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__list_checkpoints_response__field_indices_by_name[] = {
+  0,   /* field[0] = checkpoints */
+};
+static const ProtobufCIntRange lockbox__v1__list_checkpoints_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__list_checkpoints_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.ListCheckpointsResponse",
+  "ListCheckpointsResponse",
+  "Lockbox__V1__ListCheckpointsResponse",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__ListCheckpointsResponse),
+  1,
+  lockbox__v1__list_checkpoints_response__field_descriptors,
+  lockbox__v1__list_checkpoints_response__field_indices_by_name,
+  1,  lockbox__v1__list_checkpoints_response__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__list_checkpoints_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__create_checkpoint_request__field_descriptors[1] =
+{
+  {
+    "tenant_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__CreateCheckpointRequest, tenant_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__create_checkpoint_request__field_indices_by_name[] = {
+  0,   /* field[0] = tenant_id */
+};
+static const ProtobufCIntRange lockbox__v1__create_checkpoint_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__create_checkpoint_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.CreateCheckpointRequest",
+  "CreateCheckpointRequest",
+  "Lockbox__V1__CreateCheckpointRequest",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__CreateCheckpointRequest),
+  1,
+  lockbox__v1__create_checkpoint_request__field_descriptors,
+  lockbox__v1__create_checkpoint_request__field_indices_by_name,
+  1,  lockbox__v1__create_checkpoint_request__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__create_checkpoint_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor lockbox__v1__audit_export_chunk__field_descriptors[1] =
@@ -6718,7 +7557,7 @@ const ProtobufCEnumDescriptor lockbox__v1__audit_kind__descriptor =
   lockbox__v1__audit_kind__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor lockbox__v1__lockbox__method_descriptors[31] =
+static const ProtobufCMethodDescriptor lockbox__v1__lockbox__method_descriptors[34] =
 {
   { "Ping", &lockbox__v1__ping_request__descriptor, &lockbox__v1__ping_response__descriptor },
   { "CreateAccessRequest", &lockbox__v1__create_access_request_request__descriptor, &lockbox__v1__access_request__descriptor },
@@ -6751,6 +7590,9 @@ static const ProtobufCMethodDescriptor lockbox__v1__lockbox__method_descriptors[
   { "RemovePreapprovedOperation", &lockbox__v1__remove_preapproved_operation_request__descriptor, &lockbox__v1__empty__descriptor },
   { "SearchAudit", &lockbox__v1__search_audit_request__descriptor, &lockbox__v1__search_audit_response__descriptor },
   { "ExportAudit", &lockbox__v1__export_audit_request__descriptor, &lockbox__v1__audit_export_chunk__descriptor },
+  { "ListSigningKeys", &lockbox__v1__list_signing_keys_request__descriptor, &lockbox__v1__list_signing_keys_response__descriptor },
+  { "ListCheckpoints", &lockbox__v1__list_checkpoints_request__descriptor, &lockbox__v1__list_checkpoints_response__descriptor },
+  { "CreateCheckpoint", &lockbox__v1__create_checkpoint_request__descriptor, &lockbox__v1__checkpoint__descriptor },
 };
 const unsigned lockbox__v1__lockbox__method_indices_by_name[] = {
   27,        /* AddPreapprovedOperation */
@@ -6758,6 +7600,7 @@ const unsigned lockbox__v1__lockbox__method_indices_by_name[] = {
   2,        /* CancelAccessRequest */
   9,        /* CheckAccess */
   1,        /* CreateAccessRequest */
+  33,        /* CreateCheckpoint */
   17,        /* CreatePrincipal */
   11,        /* CreateTenant */
   7,        /* DecideCustomer */
@@ -6769,10 +7612,12 @@ const unsigned lockbox__v1__lockbox__method_indices_by_name[] = {
   12,        /* IssueEnrollmentCode */
   21,        /* IssueToken */
   4,        /* ListAccessRequests */
+  32,        /* ListCheckpoints */
   10,        /* ListGrants */
   26,        /* ListPreapprovedOperations */
   20,        /* ListPrincipals */
   25,        /* ListRoleAssignments */
+  31,        /* ListSigningKeys */
   0,        /* Ping */
   19,        /* ReactivatePrincipal */
   28,        /* RemovePreapprovedOperation */
@@ -6792,7 +7637,7 @@ const ProtobufCServiceDescriptor lockbox__v1__lockbox__descriptor =
   "Lockbox",
   "Lockbox__V1__Lockbox",
   "lockbox.v1",
-  31,
+  34,
   lockbox__v1__lockbox__method_descriptors,
   lockbox__v1__lockbox__method_indices_by_name
 };
@@ -7043,6 +7888,30 @@ void lockbox__v1__lockbox__export_audit(ProtobufCService *service,
 {
   assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
   service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void lockbox__v1__lockbox__list_signing_keys(ProtobufCService *service,
+                                             const Lockbox__V1__ListSigningKeysRequest *input,
+                                             Lockbox__V1__ListSigningKeysResponse_Closure closure,
+                                             void *closure_data)
+{
+  assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
+  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void lockbox__v1__lockbox__list_checkpoints(ProtobufCService *service,
+                                            const Lockbox__V1__ListCheckpointsRequest *input,
+                                            Lockbox__V1__ListCheckpointsResponse_Closure closure,
+                                            void *closure_data)
+{
+  assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
+  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void lockbox__v1__lockbox__create_checkpoint(ProtobufCService *service,
+                                             const Lockbox__V1__CreateCheckpointRequest *input,
+                                             Lockbox__V1__Checkpoint_Closure closure,
+                                             void *closure_data)
+{
+  assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
+  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void lockbox__v1__lockbox__init (Lockbox__V1__Lockbox_Service *service,
                                  Lockbox__V1__Lockbox_ServiceDestroy destroy)

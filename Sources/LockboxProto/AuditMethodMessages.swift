@@ -116,17 +116,22 @@ public struct ExportAuditRequest: ProtoMessage {
     public var fromMs: Int64
     public var toMs: Int64
     public var format: AuditExportFormat
+    /// The whole chain with sequence numbers, hashes and checkpoints, ending with one
+    /// signed now: what `lockbox audit verify` checks offline.
+    public var includeIntegrity: Bool
 
     public init(
         tenantID: String = "",
         fromMs: Int64 = 0,
         toMs: Int64 = 0,
-        format: AuditExportFormat = AuditExportFormat(rawValue: 0)
+        format: AuditExportFormat = AuditExportFormat(rawValue: 0),
+        includeIntegrity: Bool = false
     ) {
         self.tenantID = tenantID
         self.fromMs = fromMs
         self.toMs = toMs
         self.format = format
+        self.includeIntegrity = includeIntegrity
     }
 
     public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
@@ -143,7 +148,8 @@ extension ExportAuditRequest: CBinding {
             tenantID: try CRead.string(c.tenant_id, in: Self.self),
             fromMs: c.from_ms,
             toMs: c.to_ms,
-            format: AuditExportFormat(cRaw: c.format.rawValue)
+            format: AuditExportFormat(cRaw: c.format.rawValue),
+            includeIntegrity: Bool(protobuf: c.include_integrity)
         )
     }
 
@@ -152,6 +158,7 @@ extension ExportAuditRequest: CBinding {
         c.from_ms = fromMs
         c.to_ms = toMs
         c.format = .init(rawValue: format.cRaw)
+        c.include_integrity = includeIntegrity.protobuf
     }
 }
 

@@ -25,6 +25,9 @@ public struct AccessRequest: ProtoMessage {
     /// (0 when none).
     public var operationsPerformed: Int64
     public var lastOperationAtMs: Int64
+    /// Present once the customer approved: the server's signed statement of the approval
+    /// and the grant it created.
+    public var approval: SignedApproval?
 
     public init(
         id: String = "",
@@ -42,7 +45,8 @@ public struct AccessRequest: ProtoMessage {
         customerDecision: CustomerDecision? = nil,
         grant: Grant? = nil,
         operationsPerformed: Int64 = 0,
-        lastOperationAtMs: Int64 = 0
+        lastOperationAtMs: Int64 = 0,
+        approval: SignedApproval? = nil
     ) {
         self.id = id
         self.tenantID = tenantID
@@ -60,6 +64,7 @@ public struct AccessRequest: ProtoMessage {
         self.grant = grant
         self.operationsPerformed = operationsPerformed
         self.lastOperationAtMs = lastOperationAtMs
+        self.approval = approval
     }
 
     public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
@@ -88,7 +93,8 @@ extension AccessRequest: CBinding {
             customerDecision: try CRead.message(c.customer_decision),
             grant: try CRead.message(c.grant),
             operationsPerformed: c.operations_performed,
-            lastOperationAtMs: c.last_operation_at_ms
+            lastOperationAtMs: c.last_operation_at_ms,
+            approval: try CRead.message(c.approval)
         )
     }
 
@@ -109,6 +115,7 @@ extension AccessRequest: CBinding {
         c.grant = arena.optionalMessage(grant)
         c.operations_performed = operationsPerformed
         c.last_operation_at_ms = lastOperationAtMs
+        c.approval = arena.optionalMessage(approval)
     }
 }
 
@@ -301,6 +308,9 @@ public struct AuditRecord: ProtoMessage {
     /// Structured details, a JSON object.
     public var detailsJSON: String
     public var kind: AuditKind
+    /// The record's place in its chain and its hash; 0 and empty while not sealed yet.
+    public var seq: Int64
+    public var hash: [UInt8]
 
     public init(
         id: Int64 = 0,
@@ -313,7 +323,9 @@ public struct AuditRecord: ProtoMessage {
         item: String = "",
         decision: Decision = Decision(rawValue: 0),
         detailsJSON: String = "",
-        kind: AuditKind = AuditKind(rawValue: 0)
+        kind: AuditKind = AuditKind(rawValue: 0),
+        seq: Int64 = 0,
+        hash: [UInt8] = []
     ) {
         self.id = id
         self.timeMs = timeMs
@@ -326,6 +338,8 @@ public struct AuditRecord: ProtoMessage {
         self.decision = decision
         self.detailsJSON = detailsJSON
         self.kind = kind
+        self.seq = seq
+        self.hash = hash
     }
 
     public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
@@ -349,7 +363,9 @@ extension AuditRecord: CBinding {
             item: try CRead.string(c.item, in: Self.self),
             decision: Decision(cRaw: c.decision.rawValue),
             detailsJSON: try CRead.string(c.details_json, in: Self.self),
-            kind: AuditKind(cRaw: c.kind.rawValue)
+            kind: AuditKind(cRaw: c.kind.rawValue),
+            seq: c.seq,
+            hash: CRead.bytes(c.hash)
         )
     }
 
@@ -365,6 +381,8 @@ extension AuditRecord: CBinding {
         c.decision = .init(rawValue: decision.cRaw)
         c.details_json = arena.string(detailsJSON)
         c.kind = .init(rawValue: kind.cRaw)
+        c.seq = seq
+        c.hash = arena.bytes(hash)
     }
 }
 

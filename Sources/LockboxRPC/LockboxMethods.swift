@@ -79,6 +79,13 @@ public enum LockboxMethods {
     public static let exportAudit = ServerStreamingMethod<ExportAuditRequest, AuditExportChunk>(
         service + "/ExportAudit"
     )
+    public static let listSigningKeys = UnaryMethod<ListSigningKeysRequest, ListSigningKeysResponse>(
+        service + "/ListSigningKeys"
+    )
+    public static let listCheckpoints = UnaryMethod<ListCheckpointsRequest, ListCheckpointsResponse>(
+        service + "/ListCheckpoints"
+    )
+    public static let createCheckpoint = UnaryMethod<CreateCheckpointRequest, Checkpoint>(service + "/CreateCheckpoint")
 
     /// Every method above.
     public static let all: [AnyRPCMethod] = [
@@ -89,6 +96,7 @@ public enum LockboxMethods {
         issueEnrollmentCode.erased, enrollTenantAdmin.erased, getTenantSettings.erased, setTenantSettings.erased,
         setLockboxEnabled.erased, createPrincipal.erased, suspendPrincipal.erased, reactivatePrincipal.erased,
         listPrincipals.erased, issueToken.erased, revokeToken.erased, assignRole.erased, removeRole.erased,
-        listRoleAssignments.erased, searchAudit.erased, exportAudit.erased,
+        listRoleAssignments.erased, searchAudit.erased, exportAudit.erased, listSigningKeys.erased,
+        listCheckpoints.erased, createCheckpoint.erased,
     ]
 }

@@ -54,7 +54,26 @@ enum Samples {
         customerDecision: customerDecision,
         grant: grant,
         operationsPerformed: .max,
-        lastOperationAtMs: .min
+        lastOperationAtMs: .min,
+        approval: approval
+    )
+    static let approval = SignedApproval(
+        statement: binary + Array("lockbox/approval/v1".utf8),
+        keyID: "ed25519:0123456789abcdef",
+        signature: Array(repeating: 0xA5, count: 64)
+    )
+    static let checkpoint = Checkpoint(
+        scope: "contoso",
+        seq: .max,
+        hash: binary + Array(repeating: 0xff, count: 25),
+        signedAtMs: 1_790_000_000_999,
+        keyID: "ed25519:0123456789abcdef",
+        signature: Array(repeating: 0x5A, count: 64)
+    )
+    static let signingKey = SigningKey(
+        keyID: "ed25519:0123456789abcdef",
+        publicKey: binary + Array(repeating: 1, count: 25),
+        firstSeenAtMs: 1
     )
     static let auditRecord = AuditRecord(
         id: 9_007_199_254_740_993,
@@ -67,7 +86,9 @@ enum Samples {
         item: "req-1",
         decision: .approve,
         detailsJSON: #"{"operator":"op-1","note":"\u0000 escaped"}"#,
-        kind: .operatorAction
+        kind: .operatorAction,
+        seq: 42,
+        hash: binary + Array(repeating: 0x11, count: 25)
     )
     static let role = RoleAssignment(
         principalID: "p-1",
@@ -182,7 +203,15 @@ enum Samples {
             kind: .lifecycle
         ),
         SearchAuditResponse(records: [auditRecord, AuditRecord(id: 2)], nextPageToken: "n"),
-        ExportAuditRequest(tenantID: "contoso", fromMs: 1, toMs: 2, format: .csv),
+        ExportAuditRequest(tenantID: "contoso", fromMs: 1, toMs: 2, format: .csv, includeIntegrity: true),
+        approval,
+        checkpoint,
+        signingKey,
+        ListSigningKeysRequest(),
+        ListSigningKeysResponse(keys: [signingKey, SigningKey(keyID: "k2")]),
+        ListCheckpointsRequest(tenantID: "contoso", afterSeq: .max, pageSize: .max),
+        ListCheckpointsResponse(checkpoints: [checkpoint, Checkpoint(seq: 1)]),
+        CreateCheckpointRequest(tenantID: unicode),
         AuditExportChunk(data: binary),
         ListPreapprovedOperationsRequest(service: .exchange),
         ListPreapprovedOperationsResponse(operations: [operation]),

@@ -80,6 +80,26 @@ import Testing
         #expect(try AuditRecord(decoding: Protoc.encode(text, as: "AuditRecord")) == Samples.auditRecord)
     }
 
+    @Test func integrityMessagesBothWays() throws {
+        let record = try Protoc.decode(Samples.auditRecord.encode(), as: "AuditRecord")
+        #expect(record.contains("seq: 42"))
+        #expect(record.contains(#"hash: "\000\377\000\177\200\377\000\021"#))
+        let checkpoint = try Protoc.decode(Samples.checkpoint.encode(), as: "Checkpoint")
+        #expect(checkpoint.contains("seq: 9223372036854775807"))
+        #expect(checkpoint.contains(#"key_id: "ed25519:0123456789abcdef""#))
+        #expect(try Checkpoint(decoding: Protoc.encode(checkpoint, as: "Checkpoint")) == Samples.checkpoint)
+        let request = try Protoc.decode(Samples.accessRequest.encode(), as: "AccessRequest")
+        #expect(request.contains("approval {"))
+        #expect(try AccessRequest(decoding: Protoc.encode(request, as: "AccessRequest")) == Samples.accessRequest)
+        let export = try ExportAuditRequest(
+            decoding: Protoc.encode(#"tenant_id: "contoso" include_integrity: true"#, as: "ExportAuditRequest")
+        )
+        #expect(export == ExportAuditRequest(tenantID: "contoso", includeIntegrity: true))
+        let keys = ListSigningKeysResponse(keys: [Samples.signingKey])
+        let text = try Protoc.decode(keys.encode(), as: "ListSigningKeysResponse")
+        #expect(try ListSigningKeysResponse(decoding: Protoc.encode(text, as: "ListSigningKeysResponse")) == keys)
+    }
+
     @Test func envelopeBothWays() throws {
         let frame = RequestFrame(header: Samples.header, payload: Samples.binary)
         let text = try Protoc.decode(frame.encode(), as: "RequestFrame")

@@ -25,6 +25,9 @@ typedef struct Lockbox__V1__InternalDecision Lockbox__V1__InternalDecision;
 typedef struct Lockbox__V1__CustomerDecision Lockbox__V1__CustomerDecision;
 typedef struct Lockbox__V1__Grant Lockbox__V1__Grant;
 typedef struct Lockbox__V1__AuditRecord Lockbox__V1__AuditRecord;
+typedef struct Lockbox__V1__SignedApproval Lockbox__V1__SignedApproval;
+typedef struct Lockbox__V1__SigningKey Lockbox__V1__SigningKey;
+typedef struct Lockbox__V1__Checkpoint Lockbox__V1__Checkpoint;
 typedef struct Lockbox__V1__RoleAssignment Lockbox__V1__RoleAssignment;
 typedef struct Lockbox__V1__TenantSettings Lockbox__V1__TenantSettings;
 typedef struct Lockbox__V1__Tenant Lockbox__V1__Tenant;
@@ -68,6 +71,11 @@ typedef struct Lockbox__V1__ListRoleAssignmentsResponse Lockbox__V1__ListRoleAss
 typedef struct Lockbox__V1__SearchAuditRequest Lockbox__V1__SearchAuditRequest;
 typedef struct Lockbox__V1__SearchAuditResponse Lockbox__V1__SearchAuditResponse;
 typedef struct Lockbox__V1__ExportAuditRequest Lockbox__V1__ExportAuditRequest;
+typedef struct Lockbox__V1__ListSigningKeysRequest Lockbox__V1__ListSigningKeysRequest;
+typedef struct Lockbox__V1__ListSigningKeysResponse Lockbox__V1__ListSigningKeysResponse;
+typedef struct Lockbox__V1__ListCheckpointsRequest Lockbox__V1__ListCheckpointsRequest;
+typedef struct Lockbox__V1__ListCheckpointsResponse Lockbox__V1__ListCheckpointsResponse;
+typedef struct Lockbox__V1__CreateCheckpointRequest Lockbox__V1__CreateCheckpointRequest;
 typedef struct Lockbox__V1__AuditExportChunk Lockbox__V1__AuditExportChunk;
 typedef struct Lockbox__V1__ListPreapprovedOperationsRequest Lockbox__V1__ListPreapprovedOperationsRequest;
 typedef struct Lockbox__V1__ListPreapprovedOperationsResponse Lockbox__V1__ListPreapprovedOperationsResponse;
@@ -391,10 +399,15 @@ struct  Lockbox__V1__AccessRequest
    */
   int64_t operations_performed;
   int64_t last_operation_at_ms;
+  /*
+   * Present once the customer approved: the server's signed statement of the
+   * approval and the grant it created (docs/audit-integrity.md).
+   */
+  Lockbox__V1__SignedApproval *approval;
 };
 #define LOCKBOX__V1__ACCESS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__access_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, LOCKBOX__V1__SERVICE__SERVICE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, LOCKBOX__V1__REQUEST_STATUS__REQUEST_STATUS_UNSPECIFIED, 0, 0, 0, NULL, NULL, NULL, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, LOCKBOX__V1__SERVICE__SERVICE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, LOCKBOX__V1__REQUEST_STATUS__REQUEST_STATUS_UNSPECIFIED, 0, 0, 0, NULL, NULL, NULL, 0, 0, NULL }
 
 
 struct  Lockbox__V1__InternalDecision
@@ -491,10 +504,69 @@ struct  Lockbox__V1__AuditRecord
    */
   char *details_json;
   Lockbox__V1__AuditKind kind;
+  /*
+   * The record's place in its chain (its tenant's, or the provider-wide one) and
+   * its hash; 0 and empty while it is not sealed yet (docs/audit-integrity.md).
+   */
+  int64_t seq;
+  ProtobufCBinaryData hash;
 };
 #define LOCKBOX__V1__AUDIT_RECORD__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__audit_record__descriptor) \
-    , 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, LOCKBOX__V1__DECISION__DECISION_UNSPECIFIED, (char *)protobuf_c_empty_string, LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_UNSPECIFIED }
+    , 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, LOCKBOX__V1__DECISION__DECISION_UNSPECIFIED, (char *)protobuf_c_empty_string, LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_UNSPECIFIED, 0, {0,NULL} }
+
+
+/*
+ * A statement the server signed with its Ed25519 key: the exact canonical bytes,
+ * the key's id and the signature over those bytes.
+ */
+struct  Lockbox__V1__SignedApproval
+{
+  ProtobufCMessage base;
+  ProtobufCBinaryData statement;
+  char *key_id;
+  ProtobufCBinaryData signature;
+};
+#define LOCKBOX__V1__SIGNED_APPROVAL__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__signed_approval__descriptor) \
+    , {0,NULL}, (char *)protobuf_c_empty_string, {0,NULL} }
+
+
+/*
+ * One of the server's signing keys, as published. Keys are never unpublished.
+ */
+struct  Lockbox__V1__SigningKey
+{
+  ProtobufCMessage base;
+  char *key_id;
+  /*
+   * The raw 32-byte Ed25519 public key.
+   */
+  ProtobufCBinaryData public_key;
+  int64_t first_seen_at_ms;
+};
+#define LOCKBOX__V1__SIGNING_KEY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__signing_key__descriptor) \
+    , (char *)protobuf_c_empty_string, {0,NULL}, 0 }
+
+
+/*
+ * A signed head of one audit chain: the scope (a tenant id, or "" for
+ * provider-wide records), its sequence number and hash at signing time.
+ */
+struct  Lockbox__V1__Checkpoint
+{
+  ProtobufCMessage base;
+  char *scope;
+  int64_t seq;
+  ProtobufCBinaryData hash;
+  int64_t signed_at_ms;
+  char *key_id;
+  ProtobufCBinaryData signature;
+};
+#define LOCKBOX__V1__CHECKPOINT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__checkpoint__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, {0,NULL}, 0, (char *)protobuf_c_empty_string, {0,NULL} }
 
 
 struct  Lockbox__V1__RoleAssignment
@@ -1122,10 +1194,76 @@ struct  Lockbox__V1__ExportAuditRequest
   int64_t from_ms;
   int64_t to_ms;
   Lockbox__V1__AuditExportFormat format;
+  /*
+   * The whole chain of the tenant (or the provider-wide one), with each record's
+   * sequence number and hash and the checkpoints, ending with one signed now:
+   * what `lockbox audit verify` checks offline. JSON Lines only; from_ms and to_ms
+   * must be 0.
+   */
+  protobuf_c_boolean include_integrity;
 };
 #define LOCKBOX__V1__EXPORT_AUDIT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__export_audit_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, LOCKBOX__V1__AUDIT_EXPORT_FORMAT__AUDIT_EXPORT_FORMAT_UNSPECIFIED }
+    , (char *)protobuf_c_empty_string, 0, 0, LOCKBOX__V1__AUDIT_EXPORT_FORMAT__AUDIT_EXPORT_FORMAT_UNSPECIFIED, 0 }
+
+
+struct  Lockbox__V1__ListSigningKeysRequest
+{
+  ProtobufCMessage base;
+};
+#define LOCKBOX__V1__LIST_SIGNING_KEYS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__list_signing_keys_request__descriptor) \
+     }
+
+
+struct  Lockbox__V1__ListSigningKeysResponse
+{
+  ProtobufCMessage base;
+  size_t n_keys;
+  Lockbox__V1__SigningKey **keys;
+};
+#define LOCKBOX__V1__LIST_SIGNING_KEYS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__list_signing_keys_response__descriptor) \
+    , 0,NULL }
+
+
+struct  Lockbox__V1__ListCheckpointsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * As in ExportAuditRequest: required for tenant principals.
+   */
+  char *tenant_id;
+  /*
+   * Only checkpoints of a later sequence number.
+   */
+  int64_t after_seq;
+  uint32_t page_size;
+};
+#define LOCKBOX__V1__LIST_CHECKPOINTS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__list_checkpoints_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0 }
+
+
+struct  Lockbox__V1__ListCheckpointsResponse
+{
+  ProtobufCMessage base;
+  size_t n_checkpoints;
+  Lockbox__V1__Checkpoint **checkpoints;
+};
+#define LOCKBOX__V1__LIST_CHECKPOINTS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__list_checkpoints_response__descriptor) \
+    , 0,NULL }
+
+
+struct  Lockbox__V1__CreateCheckpointRequest
+{
+  ProtobufCMessage base;
+  char *tenant_id;
+};
+#define LOCKBOX__V1__CREATE_CHECKPOINT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__create_checkpoint_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
 
 
 /*
@@ -1374,6 +1512,63 @@ Lockbox__V1__AuditRecord *
                       const uint8_t       *data);
 void   lockbox__v1__audit_record__free_unpacked
                      (Lockbox__V1__AuditRecord *message,
+                      ProtobufCAllocator *allocator);
+/* Lockbox__V1__SignedApproval methods */
+void   lockbox__v1__signed_approval__init
+                     (Lockbox__V1__SignedApproval         *message);
+size_t lockbox__v1__signed_approval__get_packed_size
+                     (const Lockbox__V1__SignedApproval   *message);
+size_t lockbox__v1__signed_approval__pack
+                     (const Lockbox__V1__SignedApproval   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__signed_approval__pack_to_buffer
+                     (const Lockbox__V1__SignedApproval   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__SignedApproval *
+       lockbox__v1__signed_approval__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__signed_approval__free_unpacked
+                     (Lockbox__V1__SignedApproval *message,
+                      ProtobufCAllocator *allocator);
+/* Lockbox__V1__SigningKey methods */
+void   lockbox__v1__signing_key__init
+                     (Lockbox__V1__SigningKey         *message);
+size_t lockbox__v1__signing_key__get_packed_size
+                     (const Lockbox__V1__SigningKey   *message);
+size_t lockbox__v1__signing_key__pack
+                     (const Lockbox__V1__SigningKey   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__signing_key__pack_to_buffer
+                     (const Lockbox__V1__SigningKey   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__SigningKey *
+       lockbox__v1__signing_key__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__signing_key__free_unpacked
+                     (Lockbox__V1__SigningKey *message,
+                      ProtobufCAllocator *allocator);
+/* Lockbox__V1__Checkpoint methods */
+void   lockbox__v1__checkpoint__init
+                     (Lockbox__V1__Checkpoint         *message);
+size_t lockbox__v1__checkpoint__get_packed_size
+                     (const Lockbox__V1__Checkpoint   *message);
+size_t lockbox__v1__checkpoint__pack
+                     (const Lockbox__V1__Checkpoint   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__checkpoint__pack_to_buffer
+                     (const Lockbox__V1__Checkpoint   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__Checkpoint *
+       lockbox__v1__checkpoint__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__checkpoint__free_unpacked
+                     (Lockbox__V1__Checkpoint *message,
                       ProtobufCAllocator *allocator);
 /* Lockbox__V1__RoleAssignment methods */
 void   lockbox__v1__role_assignment__init
@@ -2192,6 +2387,101 @@ Lockbox__V1__ExportAuditRequest *
 void   lockbox__v1__export_audit_request__free_unpacked
                      (Lockbox__V1__ExportAuditRequest *message,
                       ProtobufCAllocator *allocator);
+/* Lockbox__V1__ListSigningKeysRequest methods */
+void   lockbox__v1__list_signing_keys_request__init
+                     (Lockbox__V1__ListSigningKeysRequest         *message);
+size_t lockbox__v1__list_signing_keys_request__get_packed_size
+                     (const Lockbox__V1__ListSigningKeysRequest   *message);
+size_t lockbox__v1__list_signing_keys_request__pack
+                     (const Lockbox__V1__ListSigningKeysRequest   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__list_signing_keys_request__pack_to_buffer
+                     (const Lockbox__V1__ListSigningKeysRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__ListSigningKeysRequest *
+       lockbox__v1__list_signing_keys_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__list_signing_keys_request__free_unpacked
+                     (Lockbox__V1__ListSigningKeysRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Lockbox__V1__ListSigningKeysResponse methods */
+void   lockbox__v1__list_signing_keys_response__init
+                     (Lockbox__V1__ListSigningKeysResponse         *message);
+size_t lockbox__v1__list_signing_keys_response__get_packed_size
+                     (const Lockbox__V1__ListSigningKeysResponse   *message);
+size_t lockbox__v1__list_signing_keys_response__pack
+                     (const Lockbox__V1__ListSigningKeysResponse   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__list_signing_keys_response__pack_to_buffer
+                     (const Lockbox__V1__ListSigningKeysResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__ListSigningKeysResponse *
+       lockbox__v1__list_signing_keys_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__list_signing_keys_response__free_unpacked
+                     (Lockbox__V1__ListSigningKeysResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Lockbox__V1__ListCheckpointsRequest methods */
+void   lockbox__v1__list_checkpoints_request__init
+                     (Lockbox__V1__ListCheckpointsRequest         *message);
+size_t lockbox__v1__list_checkpoints_request__get_packed_size
+                     (const Lockbox__V1__ListCheckpointsRequest   *message);
+size_t lockbox__v1__list_checkpoints_request__pack
+                     (const Lockbox__V1__ListCheckpointsRequest   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__list_checkpoints_request__pack_to_buffer
+                     (const Lockbox__V1__ListCheckpointsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__ListCheckpointsRequest *
+       lockbox__v1__list_checkpoints_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__list_checkpoints_request__free_unpacked
+                     (Lockbox__V1__ListCheckpointsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Lockbox__V1__ListCheckpointsResponse methods */
+void   lockbox__v1__list_checkpoints_response__init
+                     (Lockbox__V1__ListCheckpointsResponse         *message);
+size_t lockbox__v1__list_checkpoints_response__get_packed_size
+                     (const Lockbox__V1__ListCheckpointsResponse   *message);
+size_t lockbox__v1__list_checkpoints_response__pack
+                     (const Lockbox__V1__ListCheckpointsResponse   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__list_checkpoints_response__pack_to_buffer
+                     (const Lockbox__V1__ListCheckpointsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__ListCheckpointsResponse *
+       lockbox__v1__list_checkpoints_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__list_checkpoints_response__free_unpacked
+                     (Lockbox__V1__ListCheckpointsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Lockbox__V1__CreateCheckpointRequest methods */
+void   lockbox__v1__create_checkpoint_request__init
+                     (Lockbox__V1__CreateCheckpointRequest         *message);
+size_t lockbox__v1__create_checkpoint_request__get_packed_size
+                     (const Lockbox__V1__CreateCheckpointRequest   *message);
+size_t lockbox__v1__create_checkpoint_request__pack
+                     (const Lockbox__V1__CreateCheckpointRequest   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__create_checkpoint_request__pack_to_buffer
+                     (const Lockbox__V1__CreateCheckpointRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__CreateCheckpointRequest *
+       lockbox__v1__create_checkpoint_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__create_checkpoint_request__free_unpacked
+                     (Lockbox__V1__CreateCheckpointRequest *message,
+                      ProtobufCAllocator *allocator);
 /* Lockbox__V1__AuditExportChunk methods */
 void   lockbox__v1__audit_export_chunk__init
                      (Lockbox__V1__AuditExportChunk         *message);
@@ -2318,6 +2608,15 @@ typedef void (*Lockbox__V1__Grant_Closure)
                   void *closure_data);
 typedef void (*Lockbox__V1__AuditRecord_Closure)
                  (const Lockbox__V1__AuditRecord *message,
+                  void *closure_data);
+typedef void (*Lockbox__V1__SignedApproval_Closure)
+                 (const Lockbox__V1__SignedApproval *message,
+                  void *closure_data);
+typedef void (*Lockbox__V1__SigningKey_Closure)
+                 (const Lockbox__V1__SigningKey *message,
+                  void *closure_data);
+typedef void (*Lockbox__V1__Checkpoint_Closure)
+                 (const Lockbox__V1__Checkpoint *message,
                   void *closure_data);
 typedef void (*Lockbox__V1__RoleAssignment_Closure)
                  (const Lockbox__V1__RoleAssignment *message,
@@ -2447,6 +2746,21 @@ typedef void (*Lockbox__V1__SearchAuditResponse_Closure)
                   void *closure_data);
 typedef void (*Lockbox__V1__ExportAuditRequest_Closure)
                  (const Lockbox__V1__ExportAuditRequest *message,
+                  void *closure_data);
+typedef void (*Lockbox__V1__ListSigningKeysRequest_Closure)
+                 (const Lockbox__V1__ListSigningKeysRequest *message,
+                  void *closure_data);
+typedef void (*Lockbox__V1__ListSigningKeysResponse_Closure)
+                 (const Lockbox__V1__ListSigningKeysResponse *message,
+                  void *closure_data);
+typedef void (*Lockbox__V1__ListCheckpointsRequest_Closure)
+                 (const Lockbox__V1__ListCheckpointsRequest *message,
+                  void *closure_data);
+typedef void (*Lockbox__V1__ListCheckpointsResponse_Closure)
+                 (const Lockbox__V1__ListCheckpointsResponse *message,
+                  void *closure_data);
+typedef void (*Lockbox__V1__CreateCheckpointRequest_Closure)
+                 (const Lockbox__V1__CreateCheckpointRequest *message,
                   void *closure_data);
 typedef void (*Lockbox__V1__AuditExportChunk_Closure)
                  (const Lockbox__V1__AuditExportChunk *message,
@@ -2594,6 +2908,18 @@ struct Lockbox__V1__Lockbox_Service
                        const Lockbox__V1__ExportAuditRequest *input,
                        Lockbox__V1__AuditExportChunk_Closure closure,
                        void *closure_data);
+  void (*list_signing_keys)(Lockbox__V1__Lockbox_Service *service,
+                            const Lockbox__V1__ListSigningKeysRequest *input,
+                            Lockbox__V1__ListSigningKeysResponse_Closure closure,
+                            void *closure_data);
+  void (*list_checkpoints)(Lockbox__V1__Lockbox_Service *service,
+                           const Lockbox__V1__ListCheckpointsRequest *input,
+                           Lockbox__V1__ListCheckpointsResponse_Closure closure,
+                           void *closure_data);
+  void (*create_checkpoint)(Lockbox__V1__Lockbox_Service *service,
+                            const Lockbox__V1__CreateCheckpointRequest *input,
+                            Lockbox__V1__Checkpoint_Closure closure,
+                            void *closure_data);
 };
 typedef void (*Lockbox__V1__Lockbox_ServiceDestroy)(Lockbox__V1__Lockbox_Service *);
 void lockbox__v1__lockbox__init (Lockbox__V1__Lockbox_Service *service,
@@ -2632,7 +2958,10 @@ void lockbox__v1__lockbox__init (Lockbox__V1__Lockbox_Service *service,
       function_prefix__ ## add_preapproved_operation,\
       function_prefix__ ## remove_preapproved_operation,\
       function_prefix__ ## search_audit,\
-      function_prefix__ ## export_audit  }
+      function_prefix__ ## export_audit,\
+      function_prefix__ ## list_signing_keys,\
+      function_prefix__ ## list_checkpoints,\
+      function_prefix__ ## create_checkpoint  }
 void lockbox__v1__lockbox__ping(ProtobufCService *service,
                                 const Lockbox__V1__PingRequest *input,
                                 Lockbox__V1__PingResponse_Closure closure,
@@ -2757,6 +3086,18 @@ void lockbox__v1__lockbox__export_audit(ProtobufCService *service,
                                         const Lockbox__V1__ExportAuditRequest *input,
                                         Lockbox__V1__AuditExportChunk_Closure closure,
                                         void *closure_data);
+void lockbox__v1__lockbox__list_signing_keys(ProtobufCService *service,
+                                             const Lockbox__V1__ListSigningKeysRequest *input,
+                                             Lockbox__V1__ListSigningKeysResponse_Closure closure,
+                                             void *closure_data);
+void lockbox__v1__lockbox__list_checkpoints(ProtobufCService *service,
+                                            const Lockbox__V1__ListCheckpointsRequest *input,
+                                            Lockbox__V1__ListCheckpointsResponse_Closure closure,
+                                            void *closure_data);
+void lockbox__v1__lockbox__create_checkpoint(ProtobufCService *service,
+                                             const Lockbox__V1__CreateCheckpointRequest *input,
+                                             Lockbox__V1__Checkpoint_Closure closure,
+                                             void *closure_data);
 
 /* --- descriptors --- */
 
@@ -2778,6 +3119,9 @@ extern const ProtobufCMessageDescriptor lockbox__v1__internal_decision__descript
 extern const ProtobufCMessageDescriptor lockbox__v1__customer_decision__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__grant__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__audit_record__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__signed_approval__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__signing_key__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__checkpoint__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__role_assignment__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__tenant_settings__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__tenant__descriptor;
@@ -2821,6 +3165,11 @@ extern const ProtobufCMessageDescriptor lockbox__v1__list_role_assignments_respo
 extern const ProtobufCMessageDescriptor lockbox__v1__search_audit_request__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__search_audit_response__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__export_audit_request__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__list_signing_keys_request__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__list_signing_keys_response__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__list_checkpoints_request__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__list_checkpoints_response__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__create_checkpoint_request__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__audit_export_chunk__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__list_preapproved_operations_request__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__list_preapproved_operations_response__descriptor;
