@@ -12,7 +12,7 @@ let package = Package(
         .executable(name: "lockboxd", targets: ["lockboxd"]),
         .executable(name: "lockbox", targets: ["lockbox"]),
         .executable(name: "lockbox-bench", targets: ["lockbox-bench"]),
-        .library(name: "LockboxClient", targets: ["LockboxRPC", "LockboxProto"]),
+        .library(name: "LockboxClient", targets: ["LockboxRPC", "LockboxProto", "LockboxIntegrity"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -50,6 +50,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The audit log's hash chains, signed checkpoints and signed approvals: canonical bytes,
+        // Ed25519 signing and offline verification. Pure: no I/O, shared by server and CLI.
+        .target(
+            name: "LockboxIntegrity",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
         // Option values (durations, host:port) and LOCKBOX_* environment lookup, for the executables.
         .target(name: "LockboxOptionParsing", swiftSettings: swiftSettings),
         // libpq, found through pkg-config (Debian libpq-dev).
@@ -81,6 +88,7 @@ let package = Package(
             name: "LockboxServer",
             dependencies: [
                 "LockboxCore",
+                "LockboxIntegrity",
                 "LockboxProto",
                 "LockboxRPC",
                 "LockboxStore",
@@ -96,6 +104,7 @@ let package = Package(
             dependencies: [
                 "LockboxOptionParsing",
                 "LockboxCore",
+                "LockboxIntegrity",
                 "LockboxServer",
                 "LockboxStore",
                 "LockboxRPC",
@@ -110,6 +119,7 @@ let package = Package(
         .executableTarget(
             name: "lockbox",
             dependencies: [
+                "LockboxIntegrity",
                 "LockboxOptionParsing",
                 "LockboxProto",
                 "LockboxRPC",
@@ -142,6 +152,7 @@ let package = Package(
         .target(
             name: "LockboxTestSupport",
             dependencies: [
+                "LockboxIntegrity",
                 "LockboxCore",
                 "LockboxProto",
                 "LockboxRPC",
@@ -180,6 +191,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Pure tables: canonical bytes, the chain verifier's findings, signatures, the export format.
+        .testTarget(
+            name: "LockboxIntegrityTests",
+            dependencies: ["LockboxIntegrity"],
+            swiftSettings: swiftSettings
+        ),
         // Pure tables: lifecycle, access decision, authorization matrix, input limits.
         .testTarget(
             name: "LockboxCoreTests",
@@ -208,6 +225,7 @@ let package = Package(
         .testTarget(
             name: "LockboxIntegrationTests",
             dependencies: [
+                "LockboxIntegrity",
                 "LockboxTestSupport",
                 "LockboxRPC",
                 "LockboxProto",
@@ -222,6 +240,7 @@ let package = Package(
         .testTarget(
             name: "LockboxBinaryTests",
             dependencies: [
+                "LockboxIntegrity",
                 "LockboxTestSupport",
                 "LockboxRPC",
                 "LockboxProto",

@@ -133,6 +133,8 @@ public struct StoredAuditRecord: Sendable, Hashable {
     public var decision: AuditDecision
     /// The details, a JSON object as text.
     public var detailsJSON: String
+    /// The record's place in its chain and its hash, once sealed; nil before.
+    public var seal: AuditSeal?
 
     public init(
         id: Int64,
@@ -145,7 +147,8 @@ public struct StoredAuditRecord: Sendable, Hashable {
         activity: String,
         item: String,
         decision: AuditDecision,
-        detailsJSON: String
+        detailsJSON: String,
+        seal: AuditSeal? = nil
     ) {
         self.id = id
         self.timeMs = timeMs
@@ -158,5 +161,73 @@ public struct StoredAuditRecord: Sendable, Hashable {
         self.item = item
         self.decision = decision
         self.detailsJSON = detailsJSON
+        self.seal = seal
+    }
+}
+
+/// Where a record sits in its hash chain (a tenant's, or the provider-wide one, "").
+public struct AuditSeal: Sendable, Hashable {
+    public var seq: Int64
+    public var hash: [UInt8]
+
+    public init(seq: Int64, hash: [UInt8]) {
+        self.seq = seq
+        self.hash = hash
+    }
+}
+
+/// Bytes the server signed: the exact statement, the key's id and the Ed25519 signature.
+public struct SignedStatement: Sendable, Hashable {
+    public var statement: [UInt8]
+    public var keyID: String
+    public var signature: [UInt8]
+
+    public init(statement: [UInt8], keyID: String, signature: [UInt8]) {
+        self.statement = statement
+        self.keyID = keyID
+        self.signature = signature
+    }
+}
+
+/// A signed head of one chain, as stored.
+public struct StoredCheckpoint: Sendable, Hashable {
+    public var id: Int64
+    /// A tenant's id, or "" for the provider-wide chain.
+    public var scope: String
+    public var seq: Int64
+    public var hash: [UInt8]
+    public var signedAtMs: Int64
+    public var keyID: String
+    public var signature: [UInt8]
+
+    public init(
+        id: Int64 = 0,
+        scope: String,
+        seq: Int64,
+        hash: [UInt8],
+        signedAtMs: Int64,
+        keyID: String,
+        signature: [UInt8]
+    ) {
+        self.id = id
+        self.scope = scope
+        self.seq = seq
+        self.hash = hash
+        self.signedAtMs = signedAtMs
+        self.keyID = keyID
+        self.signature = signature
+    }
+}
+
+/// A public key the server has signed with, and when it was first published.
+public struct StoredSigningKey: Sendable, Hashable {
+    public var keyID: String
+    public var publicKey: [UInt8]
+    public var firstSeenAtMs: Int64
+
+    public init(keyID: String, publicKey: [UInt8], firstSeenAtMs: Int64) {
+        self.keyID = keyID
+        self.publicKey = publicKey
+        self.firstSeenAtMs = firstSeenAtMs
     }
 }

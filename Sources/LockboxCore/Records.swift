@@ -95,19 +95,24 @@ public struct CustomerDecisionRecord: Sendable, Hashable {
     public var approvedDurationSeconds: Int64?
     public var decidedBy: String
     public var decidedAtMs: Int64
+    /// The server's signed statement of the decision and the grant it created
+    /// (docs/audit-integrity.md, "Signed approvals"); nil for a cancellation.
+    public var signed: SignedStatement?
 
     public init(
         decision: AuditDecision,
         comment: String,
         approvedDurationSeconds: Int64?,
         decidedBy: String,
-        decidedAtMs: Int64
+        decidedAtMs: Int64,
+        signed: SignedStatement? = nil
     ) {
         self.decision = decision
         self.comment = comment
         self.approvedDurationSeconds = approvedDurationSeconds
         self.decidedBy = decidedBy
         self.decidedAtMs = decidedAtMs
+        self.signed = signed
     }
 }
 

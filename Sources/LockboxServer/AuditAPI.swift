@@ -1,4 +1,5 @@
 import LockboxCore
+import LockboxIntegrity
 import LockboxProto
 import LockboxRPC
 import LockboxStore
@@ -7,6 +8,8 @@ import LockboxStore
 struct AuditAPI: Sendable {
     let gate: Gatekeeper
     let audit: any AuditStore
+    let chain: any ChainStore
+    let integrity: AuditIntegrity
 
     /// Records per page of an export, each page read in a short statement of its own.
     static let exportPageSize = 500
@@ -16,7 +19,107 @@ struct AuditAPI: Sendable {
             try await gate.unary(context) { call in try search(request, call) }
         }
         router.register(LockboxMethods.exportAudit) { request, context, writer in
-            try await export(request, context: context, writer: writer)
+            if request.includeIntegrity {
+                try await exportChain(request, context: context, writer: writer)
+            } else {
+                try await export(request, context: context, writer: writer)
+            }
+        }
+        router.register(LockboxMethods.listSigningKeys) { _, context in
+            try await gate.openWithoutDatabase(context) {
+                ListSigningKeysResponse(keys: try await integrity.publishedKeyRecords().map(\.proto))
+            }
+        }
+        router.register(LockboxMethods.listCheckpoints) { request, context in
+            try await gate.unary(context) { call in try listCheckpoints(request, call) }
+        }
+        router.register(LockboxMethods.createCheckpoint) { request, context in
+            let scope = try await chainScope(request.tenantID, context)
+            return try await gate.guarded(context.method) {
+                try await integrity.seal(scope: scope, wait: true)
+                return try await integrity.checkpoint(scope: scope).proto
+            }
+        }
+    }
+
+    /// The chain an integrity call covers: a tenant principal's own tenant's; for a provider
+    /// auditor the tenant it names, or with none the provider-wide chain ("").
+    private func chainScope(_ requested: String, _ context: RPCCallContext) async throws -> String {
+        let caller = try await gate.admit(context)
+        return try gate.guarded(context.method) { try scope(caller, requested: requested) ?? "" }
+    }
+
+    func listCheckpoints(_ request: ListCheckpointsRequest, _ call: Call) throws -> ListCheckpointsResponse {
+        let scope = try scope(call.caller, requested: request.tenantID) ?? ""
+        guard request.afterSeq >= 0 else { throw DomainError.invalidArgument("after_seq must not be negative") }
+        let checkpoints = try chain.checkpoints(
+            scope: scope,
+            afterSeq: request.afterSeq,
+            limit: InputLimits.pageSize(request.pageSize),
+            call.db
+        )
+        return ListCheckpointsResponse(checkpoints: checkpoints.map(\.proto))
+    }
+
+    /// The whole chain of one scope, verifiable offline (docs/audit-integrity.md, "Export"):
+    /// everything committed is sealed first, the head is signed now, and the records up to it
+    /// follow in chain order, then every checkpoint of the chain up to that one, which is last.
+    /// Each page passes the gate again, like a plain export.
+    func exportChain(
+        _ request: ExportAuditRequest,
+        context: RPCCallContext,
+        writer: RPCStreamWriter<AuditExportChunk>
+    ) async throws {
+        guard request.format == .jsonLines || request.format == .unspecified else {
+            throw RPCError.invalidArgument("an integrity export is JSON_LINES")
+        }
+        guard request.fromMs == 0, request.toMs == 0 else {
+            throw RPCError.invalidArgument("an integrity export covers the whole chain: from_ms and to_ms must be 0")
+        }
+        let scope = try await chainScope(request.tenantID, context)
+        let final = try await gate.guarded(context.method) {
+            try await integrity.seal(scope: scope, wait: true)
+            return try await integrity.checkpoint(scope: scope)
+        }
+        var afterSeq: Int64 = 0
+        while afterSeq < final.seq {
+            let cursor = afterSeq
+            let records = try await gate.unary(context) { call in
+                guard try self.scope(call.caller, requested: request.tenantID) ?? "" == scope else {
+                    throw DomainError.permissionDenied
+                }
+                return try chain.chain(
+                    scope: scope,
+                    afterSeq: cursor,
+                    upToSeq: final.seq,
+                    limit: Self.exportPageSize,
+                    call.db
+                )
+            }
+            guard let last = records.last else { break }
+            afterSeq = last.seal?.seq ?? final.seq
+            try await writer.send(
+                AuditExportChunk(data: Array(records.map { AuditExport.line($0.chained) }.joined().utf8))
+            )
+        }
+        var afterID: Int64 = 0
+        while true {
+            let cursor = afterID
+            let checkpoints = try await gate.unary(context) { call in
+                try chain.checkpoints(
+                    scope: scope,
+                    afterID: cursor,
+                    upToID: final.id,
+                    limit: Self.exportPageSize,
+                    call.db
+                )
+            }
+            guard let last = checkpoints.last else { break }
+            afterID = last.id
+            try await writer.send(
+                AuditExportChunk(data: Array(checkpoints.map { AuditExport.line($0.signed) }.joined().utf8))
+            )
+            if checkpoints.count < Self.exportPageSize { break }
         }
     }
 

@@ -206,6 +206,13 @@ extension RequestRecord {
                 decidedBy: decision.decidedBy,
                 decidedAtMs: decision.decidedAtMs
             )
+            if let signed = decision.signed {
+                request.approval = SignedApproval(
+                    statement: signed.statement,
+                    keyID: signed.keyID,
+                    signature: signed.signature
+                )
+            }
         }
         if let window = grant {
             request.grant = GrantRecord(
@@ -282,7 +289,9 @@ extension StoredAuditRecord {
             item: item,
             decision: decision.proto,
             detailsJSON: detailsJSON,
-            kind: kind?.proto ?? .unspecified
+            kind: kind?.proto ?? .unspecified,
+            seq: seal?.seq ?? 0,
+            hash: seal?.hash ?? []
         )
     }
 }
@@ -291,4 +300,14 @@ extension PreapprovedOperationRecord {
     var proto: PreapprovedOperation {
         PreapprovedOperation(service: service.proto, operation: operation, description: description)
     }
+}
+
+extension StoredCheckpoint {
+    var proto: Checkpoint {
+        Checkpoint(scope: scope, seq: seq, hash: hash, signedAtMs: signedAtMs, keyID: keyID, signature: signature)
+    }
+}
+
+extension StoredSigningKey {
+    var proto: SigningKey { SigningKey(keyID: keyID, publicKey: publicKey, firstSeenAtMs: firstSeenAtMs) }
 }

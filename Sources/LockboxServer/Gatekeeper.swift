@@ -74,6 +74,16 @@ struct Gatekeeper: Sendable {
         return try guarded(context.method) { try outcome.get() }
     }
 
+    /// Runs the body of a method that takes no token and needs no transaction (the public
+    /// keys, served from memory).
+    func openWithoutDatabase<Value: Sendable>(
+        _ context: RPCCallContext,
+        _ body: () async throws -> Value
+    ) async throws(RPCError) -> Value {
+        guard MethodPermissions.open.contains(context.method) else { throw RPCError.permissionDenied() }
+        return try await guarded(context.method) { try await body() }
+    }
+
     /// Authenticates and admits the caller in a transaction of its own: the start of a stream,
     /// and each time a stream checks again that its caller may still read.
     func admit(_ context: RPCCallContext) async throws(RPCError) -> Caller {

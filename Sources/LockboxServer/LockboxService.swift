@@ -29,11 +29,14 @@ public struct LockboxService: Sendable {
     let auditing: AuditAPI
     let clock: any LockboxClock
 
-    /// - Parameter notifier: feeds WatchAccessRequests; without one that method answers UNAVAILABLE.
+    /// - Parameters:
+    ///   - integrity: seals the audit chains, signs checkpoints and customer decisions.
+    ///   - notifier: feeds WatchAccessRequests; without one that method answers UNAVAILABLE.
     public init(
         pool: PGPool,
         stores: Stores = .postgres,
         clock: any LockboxClock,
+        integrity: AuditIntegrity,
         configuration: LockboxServiceConfiguration = LockboxServiceConfiguration(),
         notifier: RequestNotifier? = nil,
         logger: Logger
@@ -47,7 +50,8 @@ public struct LockboxService: Sendable {
             audit: stores.audit,
             transitions: transitions,
             policy: configuration.policy,
-            notifier: notifier
+            notifier: notifier,
+            integrity: integrity
         )
         access = AccessAPI(gate: gate, grants: stores.grants, operations: stores.operations, audit: stores.audit)
         admin = AdminAPI(
@@ -62,7 +66,7 @@ public struct LockboxService: Sendable {
             transitions: transitions,
             policy: configuration.policy
         )
-        auditing = AuditAPI(gate: gate, audit: stores.audit)
+        auditing = AuditAPI(gate: gate, audit: stores.audit, chain: stores.chain, integrity: integrity)
         self.clock = clock
     }
 

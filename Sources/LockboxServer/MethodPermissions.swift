@@ -6,7 +6,10 @@ import LockboxRPC
 enum MethodPermissions {
     /// Methods that take no token: Ping, and the enrollment of a tenant's first global admin,
     /// whose request carries its own single-use credential.
-    static let open: Set<String> = [LockboxMethods.ping.name, LockboxMethods.enrollTenantAdmin.name]
+    /// The signing keys are public: anyone verifying an export needs them.
+    static let open: Set<String> = [
+        LockboxMethods.ping.name, LockboxMethods.enrollTenantAdmin.name, LockboxMethods.listSigningKeys.name,
+    ]
 
     /// Methods served from the pool's reserved share (``PGLane/priority``), for tokens that
     /// have recently proved to be allowed them: what data planes call before every operation.
@@ -42,5 +45,7 @@ enum MethodPermissions {
         LockboxMethods.listRoleAssignments.name: .readRoles,
         LockboxMethods.searchAudit.name: .readAudit,
         LockboxMethods.exportAudit.name: .readAudit,
+        LockboxMethods.listCheckpoints.name: .readAudit,
+        LockboxMethods.createCheckpoint.name: .readAudit,
     ]
 }

@@ -1,4 +1,5 @@
 import LockboxCore
+import LockboxIntegrity
 import LockboxProto
 import LockboxRPC
 import LockboxStore
@@ -13,6 +14,8 @@ struct RequestsAPI: Sendable {
     let policy: Policy
     /// Feeds WatchAccessRequests; without one that method answers UNAVAILABLE.
     let notifier: RequestNotifier?
+    /// Signs customer decisions.
+    let integrity: AuditIntegrity
 
     func register(on router: inout RPCRouter) {
         router.register(LockboxMethods.createAccessRequest) { request, context in
@@ -185,7 +188,7 @@ struct RequestsAPI: Sendable {
             .decideInternal,
             request.approve ? .approveInternal : .denyInternal,
             call
-        ) { transition in
+        ) { transition, _ in
             var details: [String: JSONValue] = ["comment": .string(request.comment)]
             if let required = transition.customerApprovalRequired {
                 details["customer_approval_required"] = .bool(required)
@@ -214,13 +217,33 @@ struct RequestsAPI: Sendable {
         guard request.approvedDurationSeconds >= 0 else {
             throw DomainError.invalidArgument("approved_duration_seconds must not be negative")
         }
-        return try transition(request.requestID, .decideCustomer, action, call) { transition in
+        return try transition(request.requestID, .decideCustomer, action, call) { transition, stored in
+            // The customer's own decision, signed: what a data plane or an auditor can check
+            // without trusting the server's database (a cancellation decides nothing).
+            let signed =
+                transition.decision == .cancel
+                ? nil
+                : integrity.sign(
+                    ApprovalStatement(
+                        tenantID: stored.tenantID,
+                        requestID: stored.id,
+                        operatorID: stored.requesterID,
+                        service: stored.service.rawValue,
+                        startsAtMs: transition.grant?.startsAtMs ?? 0,
+                        endsAtMs: transition.grant?.endsAtMs ?? 0,
+                        approverID: call.caller.id,
+                        decision: AuditFormat.decisionName(transition.decision),
+                        decidedAtMs: call.nowMs,
+                        keyID: ""
+                    )
+                )
             let decision = CustomerDecisionRecord(
                 decision: transition.decision,
                 comment: request.comment,
                 approvedDurationSeconds: transition.grant.map { ($0.endsAtMs - $0.startsAtMs) / 1000 },
                 decidedBy: call.caller.id,
-                decidedAtMs: call.nowMs
+                decidedAtMs: call.nowMs,
+                signed: signed
             )
             return (
                 RequestUpdate(state: transition.to, customerDecision: decision), ["comment": .string(request.comment)]
@@ -230,7 +253,7 @@ struct RequestsAPI: Sendable {
 
     func cancel(_ request: CancelAccessRequestRequest, _ call: Call) throws -> AccessRequest {
         try InputLimits.check(request.reason, field: "reason", max: InputLimits.commentLength, required: false)
-        return try transition(request.requestID, .cancelRequest, .cancel, call) { transition in
+        return try transition(request.requestID, .cancelRequest, .cancel, call) { transition, _ in
             var update = RequestUpdate(state: transition.to)
             if transition.activity == Activity.customerCancel {
                 update.customerDecision = CustomerDecisionRecord(
@@ -247,7 +270,7 @@ struct RequestsAPI: Sendable {
 
     func revoke(_ request: RevokeAccessRequest, _ call: Call) throws -> AccessRequest {
         try InputLimits.check(request.reason, field: "reason", max: InputLimits.commentLength, required: false)
-        return try transition(request.requestID, .revokeAccess, .revoke, call) { transition in
+        return try transition(request.requestID, .revokeAccess, .revoke, call) { transition, _ in
             (RequestUpdate(state: transition.to), ["reason": .string(request.reason)])
         }
     }
@@ -262,7 +285,7 @@ struct RequestsAPI: Sendable {
         _ permission: Permission,
         _ action: LifecycleAction,
         _ call: Call,
-        record: (Transition) -> (RequestUpdate, [String: JSONValue])
+        record: (Transition, RequestRecord) -> (RequestUpdate, [String: JSONValue])
     ) throws -> AccessRequest {
         try InputLimits.check(requestID, field: "request_id", max: InputLimits.idLength)
         guard let request = try requests.find(id: requestID, lock: true, call.db) else {
@@ -280,7 +303,7 @@ struct RequestsAPI: Sendable {
             rules: rules,
             policy: policy
         )
-        let (update, details) = record(transition)
+        let (update, details) = record(transition, request)
         try transitions.write(
             transition,
             of: request,

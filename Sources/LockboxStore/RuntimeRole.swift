@@ -16,6 +16,10 @@ public enum RuntimeRole {
         ("grants", "SELECT, INSERT, UPDATE"),
         ("grant_usage", "SELECT, INSERT, UPDATE"),
         ("audit_records", "SELECT, INSERT"),
+        ("audit_unsealed", "SELECT, INSERT, DELETE"),
+        ("audit_seals", "SELECT, INSERT"),
+        ("audit_checkpoints", "SELECT, INSERT"),
+        ("signing_keys", "SELECT, INSERT"),
         ("preapproved_operations", "SELECT, INSERT, DELETE"),
         ("enrollment_codes", "SELECT, INSERT, UPDATE"),
     ]
@@ -73,7 +77,11 @@ public enum RuntimeRole {
                        current_setting('server_version_num')::int AS version,
                        has_table_privilege('public.audit_records', 'UPDATE') AS can_update,
                        has_table_privilege('public.audit_records', 'DELETE') AS can_delete,
-                       has_table_privilege('public.audit_records', 'TRUNCATE') AS can_truncate
+                       has_table_privilege('public.audit_records', 'TRUNCATE') AS can_truncate,
+                       EXISTS (SELECT 1 FROM unnest(ARRAY['public.audit_seals', 'public.audit_checkpoints',
+                                                          'public.signing_keys']) t,
+                                             unnest(ARRAY['UPDATE', 'DELETE', 'TRUNCATE']) p
+                                WHERE to_regclass(t) IS NOT NULL AND has_table_privilege(t, p)) AS can_rewrite_chain
                   FROM pg_roles r WHERE r.rolname = current_user
                 """
             ).first
@@ -91,6 +99,7 @@ public enum RuntimeRole {
             ("can_update", "may UPDATE audit_records"),
             ("can_delete", "may DELETE audit_records"),
             ("can_truncate", "may TRUNCATE audit_records"),
+            ("can_rewrite_chain", "may UPDATE, DELETE or TRUNCATE the audit chain's seals, checkpoints or keys"),
         ]
         for (column, what) in checks where try row.decode(column, as: Bool.self) {
             problems.append("\(name) \(what)")

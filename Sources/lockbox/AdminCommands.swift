@@ -323,8 +323,8 @@ struct Roles: AsyncParsableCommand {
 
 struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Search and export the audit log.",
-        subcommands: [Search.self, Export.self]
+        abstract: "Search, export and verify the audit log.",
+        subcommands: [Search.self, Export.self, Verify.self, Keys.self, Checkpoints.self, Checkpoint.self]
     )
 
     struct Search: AsyncParsableCommand {
@@ -377,17 +377,31 @@ struct Audit: AsyncParsableCommand {
 
     struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Stream audit records of a time range to standard output."
+            abstract: "Stream audit records of a time range, or a whole chain to verify, to standard output."
         )
         @OptionGroup var connection: ConnectionOptions
         @Option(help: "Tenant id.") var tenant: String = ""
         @Option(help: "From this time: ISO-8601, or a duration ago such as 24h.") var from: String = ""
         @Option(help: "Up to this time (exclusive).") var to: String = ""
         @Option(help: "jsonl or csv.") var format: String = "jsonl"
+        @Flag(
+            help: """
+                The whole chain, with sequence numbers, hashes and signed checkpoints, for `lockbox audit verify`. \
+                JSON Lines; no --from or --to. Auditors: --tenant, or none for the provider-wide chain.
+                """
+        )
+        var integrity = false
 
         func run() async throws {
             guard format == "jsonl" || format == "csv" else { throw ValidationError("--format must be jsonl or csv") }
-            var request = ExportAuditRequest(tenantID: tenant, format: format == "csv" ? .csv : .jsonLines)
+            if integrity, format != "jsonl" || !from.isEmpty || !to.isEmpty {
+                throw ValidationError("--integrity exports the whole chain as jsonl: no --format csv, --from or --to")
+            }
+            var request = ExportAuditRequest(
+                tenantID: tenant,
+                format: format == "csv" ? .csv : .jsonLines,
+                includeIntegrity: integrity
+            )
             if !from.isEmpty { request.fromMs = try parseTime(from) }
             if !to.isEmpty { request.toMs = try parseTime(to) }
             try await connection.stream(LockboxMethods.exportAudit, request) { chunk in

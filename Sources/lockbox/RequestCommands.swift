@@ -10,7 +10,7 @@ struct Requests: AsyncParsableCommand {
         abstract: "File, list, decide, cancel and revoke access requests.",
         subcommands: [
             Create.self, List.self, Get.self, Watch.self, Cancel.self, DecideInternal.self, Approve.self, Deny.self,
-            Revoke.self,
+            Revoke.self, VerifyApproval.self,
         ]
     )
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LockboxOptionParsing
 import LockboxCore
+import LockboxIntegrity
 import LockboxRPC
 import LockboxServer
 import LockboxStore
@@ -17,7 +18,7 @@ struct Lockboxd: AsyncParsableCommand {
             environment, which wins over the default.
             """,
         version: LockboxVersion.current,
-        subcommands: [Serve.self, Migrate.self, Bootstrap.self],
+        subcommands: [Serve.self, Migrate.self, Bootstrap.self, Keygen.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -178,6 +179,21 @@ struct Serve: AsyncParsableCommand {
     )
     var watchRecheckInterval: String?
 
+    @OptionGroup var signingKey: SigningKeyOptions
+
+    @Option(
+        help: """
+            How often committed audit records are sealed into their hash chains: about the longest a record \
+            stays unsealed. (env LOCKBOX_SEAL_INTERVAL, default 1s)
+            """
+    )
+    var sealInterval: String?
+
+    @Option(
+        help: "How often each audit chain that grew is signed. (env LOCKBOX_CHECKPOINT_INTERVAL, default 60s)"
+    )
+    var checkpointInterval: String?
+
     @Flag(
         help: """
             Serve even when the database role is a superuser, owns the schema, or may rewrite the audit log. \
@@ -199,6 +215,14 @@ struct Serve: AsyncParsableCommand {
         if let lifetime = try positiveDuration(enrollmentCodeLifetime, env, "LOCKBOX_ENROLLMENT_CODE_LIFETIME") {
             serviceConfiguration.policy.enrollmentCodeLifetimeSeconds = lifetime.components.seconds
         }
+        var integrityConfiguration = IntegrityConfiguration()
+        if let interval = try positiveDuration(sealInterval, env, "LOCKBOX_SEAL_INTERVAL") {
+            integrityConfiguration.sealInterval = interval
+        }
+        if let interval = try positiveDuration(checkpointInterval, env, "LOCKBOX_CHECKPOINT_INTERVAL") {
+            integrityConfiguration.checkpointInterval = interval
+        }
+        let signer = try signingKey.load(env)
         let allowPrivileged = allowPrivilegedDatabaseRole || env["LOCKBOX_ALLOW_PRIVILEGED_DATABASE_ROLE"] == "1"
         let logger = bootstrapLogging(level)
         let (pool, migrations) = try database.open(env, logger: logger)
@@ -221,9 +245,20 @@ struct Serve: AsyncParsableCommand {
             logger: logger
         )
         let clock = SystemClock()
+        let integrity = AuditIntegrity(
+            pool: pool,
+            signer: signer,
+            clock: clock,
+            configuration: integrityConfiguration,
+            logger: logger
+        )
+        // Published before the first call is served, so that nothing is signed by a key not yet public.
+        try await integrity.publishKey()
+        logger.info("signing with \(integrity.keyID)")
         let service = LockboxService(
             pool: pool,
             clock: clock,
+            integrity: integrity,
             configuration: serviceConfiguration,
             notifier: notifier,
             logger: logger
@@ -234,7 +269,8 @@ struct Serve: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: .init(
                 services: [
-                    .init(service: pool), .init(service: notifier), .init(service: sweeper), .init(service: server),
+                    .init(service: pool), .init(service: notifier), .init(service: sweeper),
+                    .init(service: integrity), .init(service: server),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger

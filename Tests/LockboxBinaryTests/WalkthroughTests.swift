@@ -4,10 +4,10 @@ import Testing
 
 /// Runs the README's walkthrough verbatim against a live lockboxd, so the README cannot rot.
 @Suite struct WalkthroughTests {
-    /// The command lines of the block after `<!-- walkthrough -->`.
-    static func walkthrough() throws -> [String] {
+    /// The command lines of the block after `<!-- walkthrough -->` (or another marker).
+    static func walkthrough(_ name: String = "walkthrough") throws -> [String] {
         let readme = try String(contentsOf: packageRoot.appending(path: "README.md"), encoding: .utf8)
-        guard let marker = readme.range(of: "<!-- walkthrough -->\n```sh\n"),
+        guard let marker = readme.range(of: "<!-- \(name) -->\n```sh\n"),
             let end = readme.range(of: "\n```", range: marker.upperBound..<readme.endIndex)
         else { throw DaemonFailed(stderr: "README has no walkthrough block") }
         return readme[marker.upperBound..<end.lowerBound].split(separator: "\n").map(String.init)
@@ -16,6 +16,8 @@ import Testing
     @Test func readmeWalkthroughPasses() async throws {
         let lines = try Self.walkthrough()
         #expect(lines.count >= 10)
+        let verifyLines = try Self.walkthrough("walkthrough: verify")
+        #expect(verifyLines.count >= 6)
 
         let url = try await TestDatabase.migratedURLs().runtime
         let daemon = try Daemon(arguments: ["serve", "--port", "0", "--database-url", url])
@@ -42,7 +44,7 @@ import Testing
 
         // The lines verbatim, each followed by a marker with its exit status.
         var script = "cd \(work.path)\n"
-        for line in lines {
+        for line in lines + verifyLines {
             script += line + "\n"
             if !line.hasPrefix("#") && !line.isEmpty { script += "echo \"[[exit $?]]\"\n" }
         }
@@ -53,8 +55,17 @@ import Testing
         let statuses = output.split(separator: "\n").filter { $0.hasPrefix("[[exit ") }.map {
             String($0.dropFirst(7).dropLast(2))
         }
-        // export, source, create, decide-internal, approve, check, revoke, check, search
-        #expect(statuses == ["0", "0", "0", "0", "0", "0", "0", "7", "0"], "\(output)\n\(run.stderr)")
+        // export, source, create, decide-internal, approve, check, revoke, check, search;
+        // then keys, export, verify, sed, verify the tampered copy, verify-approval
+        #expect(
+            statuses == ["0", "0", "0", "0", "0", "0", "0", "7", "0", "0", "0", "0", "0", "1", "0"],
+            "\(output)\n\(run.stderr)"
+        )
+        #expect(output.contains("ok: contoso-audit.jsonl: chain \"contoso\""), "\(output)")
+        #expect(output.contains("FAILED: tampered.jsonl: record seq "), "\(output)")
+        #expect(output.contains(") was edited: its content does not match its hash"), "\(output)")
+        #expect(output.contains("ok: signed by ed25519:"), "\(output)")
+        #expect(output.contains("decision    Approve by "), "\(output)")
         #expect(output.contains("allowed: request req_"))
         #expect(output.contains("denied: REVOKED (request req_"))
         for activity in ["AccessRequestCreated", "InternalApprove", "CustomerApprove", "Get-Mailbox", "AccessRevoked"] {
@@ -133,7 +144,9 @@ import Testing
             ["tenants", "settings", "get"], ["tenants", "settings", "set"], ["principals", "create"],
             ["principals", "list"], ["tokens", "issue"], ["tokens", "revoke"], ["roles", "assign"],
             ["roles", "remove"],
-            ["roles", "list"], ["audit", "search"], ["audit", "export"], ["operations", "list"], ["operations", "add"],
+            ["roles", "list"], ["audit", "search"], ["audit", "export"], ["audit", "verify"], ["audit", "keys"],
+            ["audit", "checkpoint"], ["audit", "checkpoints"], ["requests", "verify-approval"],
+            ["operations", "list"], ["operations", "add"],
             ["operations", "remove"],
         ]
         for command in commands {

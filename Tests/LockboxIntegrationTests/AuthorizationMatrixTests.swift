@@ -269,6 +269,27 @@ import Testing
                 token: token
             )
         },
+        Entry(method: LockboxMethods.listSigningKeys.name, allowed: everyone) { h, _, _, token in
+            await h.status(LockboxMethods.listSigningKeys, ListSigningKeysRequest(), token: token)
+        },
+        Entry(method: LockboxMethods.listCheckpoints.name, allowed: [.auditor, .globalAdmin, .lockboxApprover]) {
+            h,
+            _,
+            role,
+            token in
+            await h.status(LockboxMethods.listCheckpoints, ListCheckpointsRequest(tenantID: scoped(role)), token: token)
+        },
+        Entry(method: LockboxMethods.createCheckpoint.name, allowed: [.auditor, .globalAdmin, .lockboxApprover]) {
+            h,
+            _,
+            role,
+            token in
+            await h.status(
+                LockboxMethods.createCheckpoint,
+                CreateCheckpointRequest(tenantID: scoped(role)),
+                token: token
+            )
+        },
         Entry(method: LockboxMethods.removePreapprovedOperation.name, allowed: [.providerAdmin]) { h, _, _, token in
             await h.status(
                 LockboxMethods.removePreapprovedOperation,
@@ -319,10 +340,11 @@ import Testing
                     }
                     checked += 1
                 }
-                // And nobody without a token, except Ping.
+                // And nobody without a token, except Ping and the public keys.
                 let anonymous = await entry.call(h, context, .operator, "")
+                let open = [LockboxMethods.ping.name, LockboxMethods.listSigningKeys.name]
                 #expect(
-                    anonymous == (entry.method == LockboxMethods.ping.name ? .ok : .unauthenticated),
+                    anonymous == (open.contains(entry.method) ? .ok : .unauthenticated),
                     "\(entry.method) anonymous"
                 )
             }

@@ -159,10 +159,15 @@ import Testing
     @Test func theDatabaseRefusesUpdateDeleteAndTruncate() async throws {
         try await Harness.with { h in
             _ = try await h.makeWorld()
+            try await h.integrity.sealPending()
+            _ = try await h.integrity.checkpoint(scope: "contoso")
             for statement: PGQuery in [
                 "UPDATE audit_records SET activity = 'forged'",
                 "DELETE FROM audit_records",
-                "TRUNCATE audit_records",
+                "TRUNCATE audit_records CASCADE",
+                "UPDATE audit_seals SET seq = seq + 1",
+                "DELETE FROM audit_checkpoints",
+                "TRUNCATE signing_keys",
             ] {
                 do {
                     _ = try await h.sql(statement)

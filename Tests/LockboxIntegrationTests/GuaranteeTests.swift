@@ -393,6 +393,15 @@ import Testing
             "SET session_replication_role = replica",
             "DROP TABLE audit_records",
             "DROP TRIGGER audit_records_no_update_or_delete ON audit_records",
+            // The chain over it, its checkpoints and the published keys, likewise.
+            "UPDATE audit_seals SET seq = seq + 1",
+            "DELETE FROM audit_seals",
+            "TRUNCATE audit_seals",
+            "UPDATE audit_checkpoints SET seq = 0",
+            "DELETE FROM audit_checkpoints",
+            "UPDATE signing_keys SET public_key = public_key",
+            "DELETE FROM signing_keys",
+            "ALTER TABLE audit_seals DISABLE TRIGGER ALL",
         ] {
             do {
                 try runtime.execute(script: statement)
@@ -401,6 +410,11 @@ import Testing
                 #expect(error.sqlState == "42501", "\(statement): \(error)")
             }
         }
+        // A record waiting to be sealed cannot be dropped from the queue, so it cannot miss its chain.
+        let queued = try runtime.query("SELECT count(*) AS n FROM audit_unsealed").first?.int64("n") ?? 0
+        #expect(queued > 0)
+        #expect(throws: StoreError.self) { try runtime.execute(script: "DELETE FROM audit_unsealed") }
+        #expect(try runtime.query("SELECT count(*) AS n FROM audit_unsealed").first?.int64("n") == queued)
         let count = try runtime.query(
             "SELECT count(*) AS n, count(*) FILTER (WHERE activity = 'forged') AS forged FROM audit_records"
         )
@@ -411,6 +425,17 @@ import Testing
         #expect(try RuntimeRole.problems(owner).contains { $0.contains("owns") })
         let superuser = try PGConnection(url: database.superuser)
         #expect(try RuntimeRole.problems(superuser).contains { $0.contains("is a superuser") })
+        // A role granted more on the chain than appending is refused too.
+        let suffix = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
+        let role = "lbx_chain_\(suffix)"
+        try superuser.execute(script: "CREATE ROLE \(role) LOGIN PASSWORD 'pw-\(suffix)'")
+        defer { try? superuser.execute(script: "DROP OWNED BY \(role); DROP ROLE \(role)") }
+        try owner.execute(script: "GRANT SELECT, UPDATE ON audit_seals TO \(role)")
+        var url = URLComponents(string: database.runtime)!
+        url.user = role
+        url.password = "pw-\(suffix)"
+        let chainWriter = try PGConnection(url: url.string!)
+        #expect(try RuntimeRole.problems(chainWriter).contains { $0.contains("the audit chain's seals") })
     }
 
     /// Roles that could make themselves the audit log's owner: a member of the owner even

@@ -10,7 +10,11 @@ import Testing
 /// which failures a client may see.
 @Suite struct MethodPermissionsTests {
     @Test func everyMethodNeedsAPermissionExceptTheOpenOnes() {
-        #expect(MethodPermissions.open == [LockboxMethods.ping.name, LockboxMethods.enrollTenantAdmin.name])
+        #expect(
+            MethodPermissions.open == [
+                LockboxMethods.ping.name, LockboxMethods.enrollTenantAdmin.name, LockboxMethods.listSigningKeys.name,
+            ]
+        )
         for method in LockboxMethods.all {
             if MethodPermissions.open.contains(method.name) {
                 #expect(MethodPermissions.table[method.name] == nil)
@@ -51,6 +55,8 @@ import Testing
             LockboxMethods.listRoleAssignments.name: admins,
             LockboxMethods.searchAudit.name: customer.union([.auditor]),
             LockboxMethods.exportAudit.name: customer.union([.auditor]),
+            LockboxMethods.listCheckpoints.name: customer.union([.auditor]),
+            LockboxMethods.createCheckpoint.name: customer.union([.auditor]),
             LockboxMethods.checkAccess.name: [.service],
             LockboxMethods.listGrants.name: readers.union([.service]),
             LockboxMethods.listPreapprovedOperations.name: Set(Role.allCases),

@@ -8,7 +8,10 @@ import Testing
 /// Every statement on a hot path, as the stores build it, planned by PostgreSQL against a
 /// million audit records and a hundred thousand requests: none reads a large table whole.
 @Suite struct HotStatementPlanTests {
-    static let large: Set<String> = ["access_requests", "grants", "grant_usage", "audit_records"]
+    static let large: Set<String> = [
+        "access_requests", "grants", "grant_usage", "audit_records", "audit_seals", "audit_unsealed",
+        "audit_checkpoints",
+    ]
 
     /// Fills a fresh database in the shape of a deployment that has run for a long time: 100
     /// tenants, 200 operators, 100,000 requests, nearly all decided or finished and one in a
@@ -44,6 +47,15 @@ import Testing
                     SELECT 't' || (i % 100), i * 100, (ARRAY['operator_action', 'lifecycle'])[1 + i % 2],
                            'op' || (i % 200), 'x', 'Get-Mailbox', 'req' || (i % 100000)
                     FROM generate_series(1, 1000000) i;
+                    INSERT INTO audit_seals (tenant_id, seq, audit_id, hash, sealed_at_ms)
+                    SELECT tenant_id, row_number() OVER (PARTITION BY tenant_id ORDER BY audit_id), audit_id,
+                           sha256(audit_id::text::bytea), 0
+                    FROM audit_records WHERE audit_id <= 900000;
+                    INSERT INTO audit_unsealed (tenant_id, audit_id)
+                    SELECT tenant_id, audit_id FROM audit_records WHERE audit_id > 900000;
+                    INSERT INTO audit_checkpoints (tenant_id, seq, hash, signed_at_ms, key_id, signature)
+                    SELECT 't' || (i % 100), i, sha256(i::text::bytea), i, 'ed25519:0000000000000000', '\\x00'
+                    FROM generate_series(1, 100000) i;
                     ANALYZE;
                     """
             )
@@ -130,6 +142,31 @@ import Testing
         }
         try record("authentication") {
             _ = try stores.tokens.authenticate(secretHash: Array(repeating: 7, count: 32), ip: "", nowMs: now, db)
+        }
+        try record("the audit sealer's scopes") { _ = try stores.chain.pendingScopes(after: nil, limit: 1000, db) }
+        try record("the audit sealer's next scopes") {
+            _ = try stores.chain.pendingScopes(after: "t5", limit: 1000, db)
+        }
+        try record("an audit seal's hash") { _ = try stores.chain.sealHash(scope: "t7", seq: 4000, db) }
+        try record("the audit sealer's head") { _ = try stores.chain.head(scope: "t7", db) }
+        try record("the audit sealer's batch") { _ = try stores.chain.unsealed(scope: "t7", limit: 500, db) }
+        try record("sealing audit records") {
+            try stores.chain.seal(
+                scope: "t7",
+                [NewSeal(auditID: 900_007, seq: 9001, hash: Array(repeating: 1, count: 32))],
+                nowMs: now,
+                db
+            )
+        }
+        try record("an integrity export's page") {
+            _ = try stores.chain.chain(scope: "t7", afterSeq: 4000, upToSeq: 9000, limit: 500, db)
+        }
+        try record("an integrity export's checkpoints") {
+            _ = try stores.chain.checkpoints(scope: "t7", afterID: 500, upToID: .max, limit: 500, db)
+        }
+        try record("the latest audit checkpoint") { _ = try stores.chain.latestCheckpoint(scope: "t7", db) }
+        try record("a tenant's audit checkpoints") {
+            _ = try stores.chain.checkpoints(scope: "t7", afterSeq: 5000, limit: 50, db)
         }
         for rule in Lifecycle.clockRules {
             try record("the sweeper: \(rule.from.rawValue) → \(rule.to.rawValue)") {

@@ -34,7 +34,13 @@ package enum Binaries {
     /// Runs one of the built executables to completion.
     package static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Output
     {
-        try runPath(url(name).path, arguments, environment: environment)
+        var environment = environment
+        if name == "lockboxd", ProcessInfo.processInfo.environment["LOCKBOX_SIGNING_KEY"] == nil,
+            environment["LOCKBOX_SIGNING_KEY"] == nil
+        {
+            environment["LOCKBOX_SIGNING_KEY"] = Daemon.testSigningKey
+        }
+        return try runPath(url(name).path, arguments, environment: environment)
     }
 
     /// Runs any executable to completion, with posix_spawn and waitpid. Output goes through
@@ -82,6 +88,9 @@ package final class Daemon {
     package let stderrFile: URL
     package private(set) var port = 0
 
+    /// The signing key every test daemon gets unless it is given another: 32 bytes, base64.
+    package static let testSigningKey = "bG9ja2JveC10ZXN0LXNpZ25pbmcta2V5LTMyLWJ5dGU="
+
     package init(arguments: [String] = [], environment: [String: String] = [:]) throws {
         let scratch = FileManager.default.temporaryDirectory.appending(path: "lockboxd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
@@ -91,7 +100,13 @@ package final class Daemon {
         _ = FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
         process.executableURL = Binaries.url("lockboxd")
         process.arguments = arguments.isEmpty ? ["--host", "127.0.0.1", "--port", "0"] : arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        var merged = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        if merged["LOCKBOX_SIGNING_KEY"] == nil, merged["LOCKBOX_SIGNING_KEY_FILE"] == nil,
+            !arguments.contains("--signing-key-file")
+        {
+            merged["LOCKBOX_SIGNING_KEY"] = Self.testSigningKey
+        }
+        process.environment = merged
         process.standardOutput = try FileHandle(forWritingTo: stdoutFile)
         process.standardError = try FileHandle(forWritingTo: stderrFile)
         try process.run()

@@ -1,5 +1,6 @@
 import Foundation
 import LockboxCore
+import LockboxIntegrity
 import LockboxProto
 import LockboxRPC
 import LockboxServer
@@ -21,6 +22,10 @@ package final class Harness: Sendable {
     package let port: Int
     package let client: RPCClient
     package let notifier: RequestNotifier
+    /// Seals the audit chains and signs; the tests call it directly rather than wait for its timer.
+    package let integrity: AuditIntegrity
+    /// The signing key this server was given.
+    package let signer: Signer
 
     package let database: TestDatabaseURLs
 
@@ -31,9 +36,13 @@ package final class Harness: Sendable {
         clock: ManualClock,
         service: LockboxService,
         notifier: RequestNotifier,
+        integrity: AuditIntegrity,
+        signer: Signer,
         port: Int
     ) {
         self.notifier = notifier
+        self.integrity = integrity
+        self.signer = signer
         self.database = database
         self.databaseURL = database.runtime
         self.pool = pool
@@ -53,6 +62,7 @@ package final class Harness: Sendable {
         poolSize: Int = 4,
         watches: WatchConfiguration = WatchConfiguration(),
         requests: any RequestStore = PostgresRequestStore(),
+        signer: Signer? = nil,
         _ body: (Harness) async throws -> Void
     ) async throws {
         let urls: TestDatabaseURLs
@@ -71,7 +81,23 @@ package final class Harness: Sendable {
             configuration: watches,
             logger: testLogger
         )
-        let service = LockboxService(pool: pool, clock: clock, notifier: notifier, logger: testLogger)
+        let signer = try signer ?? Signer(seed: Signer.newSeed())
+        // The timer seals now and then; tests that need the chain current call integrity.seal.
+        let integrity = AuditIntegrity(
+            pool: pool,
+            signer: signer,
+            clock: clock,
+            configuration: IntegrityConfiguration(sealInterval: .seconds(3600), checkpointInterval: .seconds(3600)),
+            logger: testLogger
+        )
+        try await integrity.publishKey()
+        let service = LockboxService(
+            pool: pool,
+            clock: clock,
+            integrity: integrity,
+            notifier: notifier,
+            logger: testLogger
+        )
         let server = RPCServer(
             configuration: RPCServerConfiguration(host: "127.0.0.1", port: 0),
             router: service.makeRouter(),
@@ -88,6 +114,8 @@ package final class Harness: Sendable {
                 clock: clock,
                 service: service,
                 notifier: notifier,
+                integrity: integrity,
+                signer: signer,
                 port: port
             )
             do {

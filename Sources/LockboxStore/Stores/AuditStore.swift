@@ -64,14 +64,21 @@ public struct AuditCursor: Sendable, Hashable {
 public struct PostgresAuditStore: AuditStore {
     public init() {}
 
+    /// Each record with its seal, if it has one yet. The seal comes from a lateral lookup so
+    /// that the filters below name the record's own columns unqualified.
     static let columns: PGQuery = """
-        SELECT audit_id, recorded_at_ms, tenant_id, kind, actor_id, actor_display, actor_ip, activity, item, decision,
-               details::text AS details
-        FROM audit_records
+        SELECT a.audit_id, a.recorded_at_ms, a.tenant_id, a.kind, a.actor_id, a.actor_display, a.actor_ip, a.activity,
+               a.item, a.decision, a.details::text AS details, s.seq, s.hash
+        FROM audit_records a
+        LEFT JOIN LATERAL (
+            SELECT seq, hash FROM audit_seals s WHERE s.tenant_id = a.tenant_id AND s.audit_id = a.audit_id
+        ) s ON true
         """
 
     static func record(_ row: PGRow) throws -> StoredAuditRecord {
-        StoredAuditRecord(
+        let seq: Int64? = try row.decode("seq")
+        let hash: PGBytes? = try row.decode("hash")
+        return StoredAuditRecord(
             id: try row.decode("audit_id"),
             timeMs: try row.decode("recorded_at_ms"),
             tenantID: try row.decode("tenant_id"),
@@ -82,7 +89,8 @@ public struct PostgresAuditStore: AuditStore {
             activity: try row.decode("activity"),
             item: try row.decode("item"),
             decision: try row.decode("decision"),
-            detailsJSON: try row.decode("details")
+            detailsJSON: try row.decode("details"),
+            seal: seq.map { AuditSeal(seq: $0, hash: hash?.bytes ?? []) }
         )
     }
 
@@ -99,13 +107,19 @@ public struct PostgresAuditStore: AuditStore {
         return conditions
     }
 
+    /// The record, and its place in the queue the sealer empties into the chain: one
+    /// statement, so neither exists without the other, and no lock is shared with any other append.
     public func append(_ entry: AuditEntry, nowMs: Int64, _ db: PGConnection) throws {
         try db.query(
             """
+            WITH record AS (
             INSERT INTO audit_records (tenant_id, recorded_at_ms, kind, actor_id, actor_display, actor_ip, activity,
                                        item, decision, details)
             VALUES (\(entry.tenantID), \(nowMs), \(entry.kind), \(entry.actorID), \(entry.actorDisplay), \(entry.actorIP),
                     \(entry.activity), \(entry.item), \(entry.decision), \(PGJSON(JSONValue.object(entry.details))))
+            RETURNING tenant_id, audit_id
+            )
+            INSERT INTO audit_unsealed (tenant_id, audit_id) SELECT tenant_id, audit_id FROM record
             """
         )
     }

@@ -94,6 +94,15 @@ public protocol RequestStore: Sendable {
 public struct PostgresRequestStore: RequestStore {
     public init() {}
 
+    static func signedStatement(_ row: PGRow) throws -> SignedStatement? {
+        guard let statement = try row.decode("approval_statement", as: PGBytes?.self) else { return nil }
+        return SignedStatement(
+            statement: statement.bytes,
+            keyID: try row.decode("approval_key_id"),
+            signature: (try row.decode("approval_signature") as PGBytes).bytes
+        )
+    }
+
     /// A request with its grant and usage (at most 16 shard rows, however much the grant was
     /// used); the `FROM` of every read.
     static let select: PGQuery = """
@@ -103,6 +112,7 @@ public struct PostgresRequestStore: RequestStore {
                r.request_fingerprint, r.internal_decided_by, r.internal_approve, r.internal_comment,
                r.internal_decided_at_ms, r.customer_decided_by, r.customer_decision, r.customer_comment,
                r.customer_approved_duration_seconds, r.customer_decided_at_ms,
+               r.approval_statement, r.approval_key_id, r.approval_signature,
                g.starts_at_ms AS grant_starts_at_ms, g.ends_at_ms AS grant_ends_at_ms,
                g.revoked_at_ms AS grant_revoked_at_ms,
                (SELECT coalesce(sum(u.operations), 0) FROM grant_usage u
@@ -169,7 +179,8 @@ public struct PostgresRequestStore: RequestStore {
                 comment: try row.decode("customer_comment", as: String?.self) ?? "",
                 approvedDurationSeconds: try row.decode("customer_approved_duration_seconds"),
                 decidedBy: decidedBy,
-                decidedAtMs: try row.decode("customer_decided_at_ms")
+                decidedAtMs: try row.decode("customer_decided_at_ms"),
+                signed: try Self.signedStatement(row)
             )
         }
         if let starts = try row.decode("grant_starts_at_ms", as: Int64?.self) {
@@ -275,6 +286,14 @@ public struct PostgresRequestStore: RequestStore {
                   customer_decided_at_ms = \(decision.decidedAtMs)
                 """
             )
+            if let signed = decision.signed {
+                query.append(
+                    """
+                    , approval_statement = \(PGBytes(signed.statement)), approval_key_id = \(signed.keyID),
+                      approval_signature = \(PGBytes(signed.signature))
+                    """
+                )
+            }
         }
         query.append(" WHERE request_id = \(id)")
         try db.query(query)

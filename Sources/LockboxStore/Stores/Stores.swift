@@ -8,6 +8,7 @@ public struct Stores: Sendable {
     public var audit: any AuditStore
     public var operations: any OperationStore
     public var enrollment: any EnrollmentStore
+    public var chain: any ChainStore
 
     public init(
         requests: any RequestStore,
@@ -17,7 +18,8 @@ public struct Stores: Sendable {
         tokens: any TokenStore,
         audit: any AuditStore,
         operations: any OperationStore,
-        enrollment: any EnrollmentStore
+        enrollment: any EnrollmentStore,
+        chain: any ChainStore
     ) {
         self.requests = requests
         self.grants = grants
@@ -27,6 +29,7 @@ public struct Stores: Sendable {
         self.audit = audit
         self.operations = operations
         self.enrollment = enrollment
+        self.chain = chain
     }
 
     /// Every store, on PostgreSQL.
@@ -38,6 +41,7 @@ public struct Stores: Sendable {
         tokens: PostgresTokenStore(),
         audit: PostgresAuditStore(),
         operations: PostgresOperationStore(),
-        enrollment: PostgresEnrollmentStore()
+        enrollment: PostgresEnrollmentStore(),
+        chain: PostgresChainStore()
     )
 }

@@ -1,0 +1,291 @@
+import LockboxCore
+import LockboxIntegrity
+import LockboxStore
+import Logging
+import NIOConcurrencyHelpers
+import ServiceLifecycle
+
+/// Settings of the audit log's chains and checkpoints.
+public struct IntegrityConfiguration: Sendable {
+    /// How often the sealer moves committed records into their chains: the bound on how long
+    /// a record stays unsealed while a lockboxd runs and keeps up.
+    public var sealInterval: Duration
+    /// How often each chain that grew is signed.
+    public var checkpointInterval: Duration
+    /// Records sealed per transaction.
+    public var sealBatchSize: Int
+
+    public init(
+        sealInterval: Duration = .seconds(1),
+        checkpointInterval: Duration = .seconds(60),
+        sealBatchSize: Int = 500
+    ) {
+        self.sealInterval = sealInterval
+        self.checkpointInterval = checkpointInterval
+        self.sealBatchSize = sealBatchSize
+    }
+}
+
+/// Seals committed audit records into their hash chains, signs the chains' heads, and signs
+/// customer decisions (docs/audit-integrity.md).
+///
+/// Appends never wait on it: an append only adds its record to the queue (`audit_unsealed`).
+/// Sealing takes one scope's lock at a time, so replicas seal different tenants side by side,
+/// and a record enters its chain only once its transaction has committed: a rolled-back record
+/// never does, and one that commits late is sealed late, never skipped.
+public final class AuditIntegrity: Service, Sendable {
+    let pool: PGPool
+    let chain: any ChainStore
+    let signer: Signer
+    let clock: any LockboxClock
+    let configuration: IntegrityConfiguration
+    let logger: Logger
+    /// Scopes sealed since their last checkpoint, by this process.
+    private let grown = NIOLockedValueBox<Set<String>>([])
+    /// Where the next sealing pass starts: after this scope, or at the first when nil.
+    private let cursor = NIOLockedValueBox<String?>(nil)
+    private let keyCache = NIOLockedValueBox<
+        (keys: [PublicSigningKey], stored: [StoredSigningKey], at: ContinuousClock.Instant)?
+    >(nil)
+
+    public init(
+        pool: PGPool,
+        stores: Stores = .postgres,
+        signer: Signer,
+        clock: any LockboxClock,
+        configuration: IntegrityConfiguration = IntegrityConfiguration(),
+        logger: Logger
+    ) {
+        self.pool = pool
+        self.chain = stores.chain
+        self.signer = signer
+        self.clock = clock
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public var keyID: String { signer.keyID }
+
+    /// Publishes this process's public key, so that what it signs can be verified.
+    public func publishKey() async throws {
+        let key = StoredSigningKey(
+            keyID: signer.keyID,
+            publicKey: signer.publicKey.publicKey,
+            firstSeenAtMs: clock.nowMillis()
+        )
+        try await pool.transaction { [chain] db in try chain.publish(key, db) }
+        keyCache.withLockedValue { $0 = nil }
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown { await self.loop() }
+    }
+
+    private func loop() async {
+        var lastCheckpoint = ContinuousClock.now
+        while !Task.isCancelled {
+            do {
+                try await sealPending()
+                if ContinuousClock.now - lastCheckpoint >= configuration.checkpointInterval {
+                    lastCheckpoint = ContinuousClock.now
+                    await checkpointGrown()
+                }
+            } catch {
+                logger.warning("sealing the audit log failed", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: configuration.sealInterval)
+        }
+    }
+
+    /// Seals what every scope has waiting, skipping scopes another sealer holds. A scope that
+    /// fails is logged and skipped, never holding up the others; each pass takes up to 1,000
+    /// scopes and the next continues after the last, so every scope is reached however many
+    /// have records waiting.
+    public func sealPending() async throws {
+        let after = cursor.withLockedValue { $0 }
+        let scopes = try await pool.withConnection { [chain] db in
+            try chain.pendingScopes(after: after, limit: Self.scopesPerPass, db)
+        }
+        cursor.withLockedValue { $0 = scopes.count < Self.scopesPerPass ? nil : scopes.last }
+        for scope in scopes {
+            do {
+                try await seal(scope: scope, wait: false)
+            } catch {
+                logger.error(
+                    "sealing an audit chain failed",
+                    metadata: ["audit.scope": "\(scope)", "error": "\(error)"]
+                )
+            }
+        }
+    }
+
+    static let scopesPerPass = 1000
+
+    /// Seals everything `scope` has waiting. With `wait`, waits for another sealer of the scope
+    /// to finish first (an export needs its chain sealed); without, leaves the scope to it.
+    public func seal(scope: String, wait: Bool) async throws {
+        while true {
+            let sealed = try await pool.transaction { [chain, clock, batch = configuration.sealBatchSize] db -> Int in
+                if wait {
+                    try chain.lock(scope: scope, db)
+                } else if try !chain.tryLock(scope: scope, db) {
+                    return 0
+                }
+                let records = try chain.unsealed(scope: scope, limit: batch, db)
+                guard !records.isEmpty else { return 0 }
+                var head = try chain.head(scope: scope, db)
+                if head.seq == 0 { head.hash = ChainedRecord.genesis }
+                var seals: [NewSeal] = []
+                for record in records {
+                    let seq = head.seq + 1
+                    let hash = record.chained.computedHash(seq: seq, previous: head.hash)
+                    seals.append(NewSeal(auditID: record.id, seq: seq, hash: hash))
+                    head = ChainHead(scope: scope, seq: seq, hash: hash)
+                }
+                try chain.seal(scope: scope, seals, nowMs: clock.nowMillis(), db)
+                return records.count
+            }
+            if sealed > 0 { _ = grown.withLockedValue { $0.insert(scope) } }
+            if sealed < configuration.sealBatchSize { return }
+        }
+    }
+
+    /// Signs the head of each chain this process sealed into since its last checkpoint.
+    func checkpointGrown() async {
+        let scopes = grown.withLockedValue { scopes in
+            defer { scopes = [] }
+            return scopes
+        }
+        for scope in scopes {
+            do {
+                _ = try await checkpoint(scope: scope)
+            } catch {
+                logger.error(
+                    "signing an audit chain failed",
+                    metadata: ["audit.scope": "\(scope)", "error": "\(error)"]
+                )
+            }
+        }
+    }
+
+    /// The scope's head, signed now. When a valid checkpoint already covers the head, that one
+    /// instead, so repeated calls add no rows. An empty chain's checkpoint (seq 0) is signed
+    /// but not stored: asking about scopes that have no records costs no rows.
+    ///
+    /// Refuses, loudly, to sign a head that does not extend the latest checkpoint: a chain that
+    /// got shorter, or whose record at that checkpoint's place has another hash, was changed
+    /// behind lockboxd's back, and signing it would lend the change the server's key.
+    public func checkpoint(scope: String) async throws -> StoredCheckpoint {
+        let keys = try await publishedKeys()
+        return try await pool.transaction { [chain, signer, clock, logger] db in
+            let head = try chain.head(scope: scope, db)
+            let hash = head.seq == 0 ? ChainedRecord.genesis : head.hash
+            if let latest = try chain.latestCheckpoint(scope: scope, db) {
+                let extends: Bool
+                if latest.seq > head.seq {
+                    extends = false
+                } else if latest.seq == head.seq {
+                    extends = latest.hash == hash
+                } else {
+                    extends = try chain.sealHash(scope: scope, seq: latest.seq, db) == latest.hash
+                }
+                guard extends else {
+                    logger.critical(
+                        "the audit chain no longer extends its latest checkpoint: it was changed outside lockboxd; refusing to sign it",
+                        metadata: [
+                            "audit.scope": "\(scope)", "audit.checkpoint_seq": "\(latest.seq)",
+                            "audit.head_seq": "\(head.seq)",
+                        ]
+                    )
+                    throw DomainError(
+                        .failedPrecondition,
+                        "the audit chain no longer extends its latest checkpoint; the server refuses to sign it"
+                    )
+                }
+                if latest.seq == head.seq, keys.contains(where: { $0.keyID == latest.keyID }),
+                    latest.signed.verifies(with: keys)
+                {
+                    return latest
+                }
+            }
+            let signed = signer.sign(
+                CheckpointStatement(
+                    scope: scope,
+                    seq: head.seq,
+                    hash: hash,
+                    signedAtMs: clock.nowMillis(),
+                    keyID: signer.keyID
+                )
+            )
+            guard head.seq > 0 else { return StoredCheckpoint(signed) }
+            return try chain.addCheckpoint(StoredCheckpoint(signed), db)
+        }
+    }
+
+    /// The published public keys, read at most every 10 s: ListSigningKeys needs no token,
+    /// so it must not cost a database call each time.
+    public func publishedKeys() async throws -> [PublicSigningKey] {
+        if let cached = keyCache.withLockedValue({ $0 }), ContinuousClock.now - cached.at < .seconds(10) {
+            return cached.keys
+        }
+        let stored = try await pool.withConnection { [chain] db in try chain.keys(db) }
+        let keys = stored.map { PublicSigningKey(keyID: $0.keyID, publicKey: $0.publicKey) }
+        keyCache.withLockedValue { $0 = (keys, stored, ContinuousClock.now) }
+        return keys
+    }
+
+    /// The published keys with when each was first used, as ListSigningKeys returns them.
+    public func publishedKeyRecords() async throws -> [StoredSigningKey] {
+        _ = try await publishedKeys()
+        return keyCache.withLockedValue { $0?.stored ?? [] }
+    }
+
+    /// The signed statement of a customer's decision and the grant it creates.
+    func sign(_ statement: ApprovalStatement) -> SignedStatement {
+        var statement = statement
+        statement.keyID = signer.keyID
+        let signed = signer.sign(statement)
+        return SignedStatement(statement: signed.statement, keyID: signed.keyID, signature: signed.signature)
+    }
+}
+
+extension StoredAuditRecord {
+    /// The record as its chain covers it (docs/audit-integrity.md, "Record hash").
+    var chained: ChainedRecord {
+        ChainedRecord(
+            scope: tenantID,
+            seq: seal?.seq ?? 0,
+            auditID: id,
+            timeMs: timeMs,
+            kind: kind?.rawValue ?? "",
+            actorID: actorID,
+            actorDisplay: actorDisplay,
+            actorIP: actorIP,
+            activity: activity,
+            item: item,
+            decision: AuditFormat.decisionName(decision),
+            details: detailsJSON,
+            hash: seal?.hash ?? []
+        )
+    }
+}
+
+extension StoredCheckpoint {
+    init(_ signed: SignedCheckpoint) {
+        self.init(
+            scope: signed.statement.scope,
+            seq: signed.statement.seq,
+            hash: signed.statement.hash,
+            signedAtMs: signed.statement.signedAtMs,
+            keyID: signed.statement.keyID,
+            signature: signed.signature
+        )
+    }
+
+    var signed: SignedCheckpoint {
+        SignedCheckpoint(
+            statement: CheckpointStatement(scope: scope, seq: seq, hash: hash, signedAtMs: signedAtMs, keyID: keyID),
+            signature: signature
+        )
+    }
+}

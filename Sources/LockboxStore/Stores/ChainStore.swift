@@ -1,0 +1,258 @@
+import LockboxCore
+
+/// A chain's head: its last sealed record's sequence number and hash (0 and empty before the first).
+public struct ChainHead: Sendable, Hashable {
+    public var scope: String
+    public var seq: Int64
+    public var hash: [UInt8]
+
+    public init(scope: String, seq: Int64, hash: [UInt8]) {
+        self.scope = scope
+        self.seq = seq
+        self.hash = hash
+    }
+}
+
+/// One record's place in its chain, as the sealer computed it.
+public struct NewSeal: Sendable, Hashable {
+    public var auditID: Int64
+    public var seq: Int64
+    public var hash: [UInt8]
+
+    public init(auditID: Int64, seq: Int64, hash: [UInt8]) {
+        self.auditID = auditID
+        self.seq = seq
+        self.hash = hash
+    }
+}
+
+/// The audit log's hash chains (docs/audit-integrity.md): one per tenant and one for
+/// provider-wide records (scope ""). Appends never touch them; the sealer moves committed
+/// records from the queue into their chain, one scope at a time, under that scope's lock.
+public protocol ChainStore: Sendable {
+    /// Scopes with records waiting to be sealed, in order, after `after` (from the first when nil).
+    func pendingScopes(after: String?, limit: Int, _ db: PGConnection) throws -> [String]
+
+    /// The hash of the record at `seq` in `scope`'s chain.
+    func sealHash(scope: String, seq: Int64, _ db: PGConnection) throws -> [UInt8]?
+
+    /// Takes the scope's sealing lock for the rest of the transaction, if no one holds it.
+    func tryLock(scope: String, _ db: PGConnection) throws -> Bool
+
+    /// Takes the scope's sealing lock for the rest of the transaction, waiting for it.
+    func lock(scope: String, _ db: PGConnection) throws
+
+    func head(scope: String, _ db: PGConnection) throws -> ChainHead
+
+    /// Committed records of `scope` not sealed yet, oldest id first.
+    func unsealed(scope: String, limit: Int, _ db: PGConnection) throws -> [StoredAuditRecord]
+
+    /// Stores the seals and takes their records off the queue.
+    func seal(scope: String, _ seals: [NewSeal], nowMs: Int64, _ db: PGConnection) throws
+
+    /// Sealed records of `scope` after `afterSeq`, up to `upToSeq`, in chain order.
+    func chain(scope: String, afterSeq: Int64, upToSeq: Int64, limit: Int, _ db: PGConnection) throws
+        -> [StoredAuditRecord]
+
+    func addCheckpoint(_ checkpoint: StoredCheckpoint, _ db: PGConnection) throws -> StoredCheckpoint
+
+    func latestCheckpoint(scope: String, _ db: PGConnection) throws -> StoredCheckpoint?
+
+    /// Checkpoints of `scope` with an id above `afterID` and at most `upToID`, oldest first.
+    func checkpoints(scope: String, afterID: Int64, upToID: Int64, limit: Int, _ db: PGConnection) throws
+        -> [StoredCheckpoint]
+
+    /// Checkpoints of `scope` at a sequence number above `afterSeq`, by sequence number.
+    func checkpoints(scope: String, afterSeq: Int64, limit: Int, _ db: PGConnection) throws -> [StoredCheckpoint]
+
+    /// Publishes a public key; publishing one already published changes nothing.
+    func publish(_ key: StoredSigningKey, _ db: PGConnection) throws
+
+    func keys(_ db: PGConnection) throws -> [StoredSigningKey]
+}
+
+public struct PostgresChainStore: ChainStore {
+    public init() {}
+
+    static func checkpoint(_ row: PGRow) throws -> StoredCheckpoint {
+        StoredCheckpoint(
+            id: try row.decode("checkpoint_id"),
+            scope: try row.decode("tenant_id"),
+            seq: try row.decode("seq"),
+            hash: (try row.decode("hash") as PGBytes).bytes,
+            signedAtMs: try row.decode("signed_at_ms"),
+            keyID: try row.decode("key_id"),
+            signature: (try row.decode("signature") as PGBytes).bytes
+        )
+    }
+
+    /// One lock per scope: sealers of different tenants never wait on each other.
+    static func lockKey(_ scope: String) -> PGQuery { "hashtextextended('lockbox/chain/' || \(scope), 0)" }
+
+    /// A skip scan over the queue's primary key: one index probe per scope, however long the
+    /// queue grew while no sealer ran.
+    public func pendingScopes(after: String?, limit: Int, _ db: PGConnection) throws -> [String] {
+        var start: PGQuery = ""
+        if let after { start = "WHERE tenant_id > \(after)" }
+        let rows = try db.query(
+            """
+            WITH RECURSIVE scopes AS (
+                (SELECT tenant_id FROM audit_unsealed \(start) ORDER BY tenant_id LIMIT 1)
+                UNION ALL
+                SELECT (SELECT u.tenant_id FROM audit_unsealed u WHERE u.tenant_id > s.tenant_id
+                        ORDER BY u.tenant_id LIMIT 1)
+                FROM scopes s WHERE s.tenant_id IS NOT NULL
+            )
+            SELECT tenant_id FROM scopes WHERE tenant_id IS NOT NULL LIMIT \(limit)
+            """
+        )
+        return try rows.rows.map { try $0.decode("tenant_id") }
+    }
+
+    public func sealHash(scope: String, seq: Int64, _ db: PGConnection) throws -> [UInt8]? {
+        let rows = try db.query("SELECT hash FROM audit_seals WHERE tenant_id = \(scope) AND seq = \(seq)")
+        return try rows.rows.first.map { (try $0.decode("hash") as PGBytes).bytes }
+    }
+
+    public func tryLock(scope: String, _ db: PGConnection) throws -> Bool {
+        let rows = try db.query("SELECT pg_try_advisory_xact_lock(\(Self.lockKey(scope))) AS locked")
+        return try rows.rows.first?.decode("locked") ?? false
+    }
+
+    public func lock(scope: String, _ db: PGConnection) throws {
+        try db.query("SELECT pg_advisory_xact_lock(\(Self.lockKey(scope)))")
+    }
+
+    public func head(scope: String, _ db: PGConnection) throws -> ChainHead {
+        let rows = try db.query(
+            "SELECT seq, hash FROM audit_seals WHERE tenant_id = \(scope) ORDER BY seq DESC LIMIT 1"
+        )
+        guard let row = rows.rows.first else { return ChainHead(scope: scope, seq: 0, hash: []) }
+        return ChainHead(scope: scope, seq: try row.decode("seq"), hash: (try row.decode("hash") as PGBytes).bytes)
+    }
+
+    public func unsealed(scope: String, limit: Int, _ db: PGConnection) throws -> [StoredAuditRecord] {
+        let rows = try db.query(
+            """
+            SELECT a.audit_id, a.recorded_at_ms, a.tenant_id, a.kind, a.actor_id, a.actor_display, a.actor_ip,
+                   a.activity, a.item, a.decision, a.details::text AS details,
+                   NULL::bigint AS seq, NULL::bytea AS hash
+            FROM audit_unsealed u
+            JOIN audit_records a ON a.tenant_id = u.tenant_id AND a.audit_id = u.audit_id
+            WHERE u.tenant_id = \(scope)
+            ORDER BY u.audit_id
+            LIMIT \(limit)
+            """
+        )
+        return try rows.rows.map(PostgresAuditStore.record)
+    }
+
+    public func seal(scope: String, _ seals: [NewSeal], nowMs: Int64, _ db: PGConnection) throws {
+        guard !seals.isEmpty else { return }
+        let seqs = PGTextArray(seals.map { String($0.seq) })
+        let ids = PGTextArray(seals.map { String($0.auditID) })
+        let hashes = PGTextArray(seals.map { PGBytes($0.hash).pgText })
+        try db.query(
+            """
+            INSERT INTO audit_seals (tenant_id, seq, audit_id, hash, sealed_at_ms)
+            SELECT \(scope), s::bigint, a::bigint, h::bytea, \(nowMs)
+            FROM unnest(\(seqs), \(ids), \(hashes)) AS t(s, a, h)
+            """
+        )
+        try db.query(
+            "DELETE FROM audit_unsealed WHERE tenant_id = \(scope) AND audit_id = ANY(\(ids)::bigint[])"
+        )
+    }
+
+    public func chain(scope: String, afterSeq: Int64, upToSeq: Int64, limit: Int, _ db: PGConnection) throws
+        -> [StoredAuditRecord]
+    {
+        let rows = try db.query(
+            """
+            SELECT a.audit_id, a.recorded_at_ms, a.tenant_id, a.kind, a.actor_id, a.actor_display, a.actor_ip,
+                   a.activity, a.item, a.decision, a.details::text AS details, s.seq, s.hash
+            FROM audit_seals s
+            JOIN audit_records a ON a.tenant_id = s.tenant_id AND a.audit_id = s.audit_id
+            WHERE s.tenant_id = \(scope) AND s.seq > \(afterSeq) AND s.seq <= \(upToSeq)
+            ORDER BY s.seq
+            LIMIT \(limit)
+            """
+        )
+        return try rows.rows.map(PostgresAuditStore.record)
+    }
+
+    public func addCheckpoint(_ checkpoint: StoredCheckpoint, _ db: PGConnection) throws -> StoredCheckpoint {
+        let rows = try db.query(
+            """
+            INSERT INTO audit_checkpoints (tenant_id, seq, hash, signed_at_ms, key_id, signature)
+            VALUES (\(checkpoint.scope), \(checkpoint.seq), \(PGBytes(checkpoint.hash)), \(checkpoint.signedAtMs),
+                    \(checkpoint.keyID), \(PGBytes(checkpoint.signature)))
+            RETURNING checkpoint_id
+            """
+        )
+        var stored = checkpoint
+        stored.id = try rows.rows.first?.decode("checkpoint_id") ?? 0
+        return stored
+    }
+
+    static let checkpointColumns: PGQuery =
+        "SELECT checkpoint_id, tenant_id, seq, hash, signed_at_ms, key_id, signature FROM audit_checkpoints"
+
+    public func latestCheckpoint(scope: String, _ db: PGConnection) throws -> StoredCheckpoint? {
+        let rows = try db.query(
+            "\(Self.checkpointColumns) WHERE tenant_id = \(scope) ORDER BY checkpoint_id DESC LIMIT 1"
+        )
+        return try rows.rows.first.map(Self.checkpoint)
+    }
+
+    public func checkpoints(scope: String, afterID: Int64, upToID: Int64, limit: Int, _ db: PGConnection) throws
+        -> [StoredCheckpoint]
+    {
+        let rows = try db.query(
+            """
+            \(Self.checkpointColumns)
+            WHERE tenant_id = \(scope) AND checkpoint_id > \(afterID) AND checkpoint_id <= \(upToID)
+            ORDER BY checkpoint_id
+            LIMIT \(limit)
+            """
+        )
+        return try rows.rows.map(Self.checkpoint)
+    }
+
+    public func checkpoints(scope: String, afterSeq: Int64, limit: Int, _ db: PGConnection) throws
+        -> [StoredCheckpoint]
+    {
+        let rows = try db.query(
+            """
+            \(Self.checkpointColumns)
+            WHERE tenant_id = \(scope) AND seq > \(afterSeq)
+            ORDER BY seq, checkpoint_id
+            LIMIT \(limit)
+            """
+        )
+        return try rows.rows.map(Self.checkpoint)
+    }
+
+    public func publish(_ key: StoredSigningKey, _ db: PGConnection) throws {
+        try db.query(
+            """
+            INSERT INTO signing_keys (key_id, public_key, first_seen_at_ms)
+            VALUES (\(key.keyID), \(PGBytes(key.publicKey)), \(key.firstSeenAtMs))
+            ON CONFLICT (key_id) DO NOTHING
+            """
+        )
+    }
+
+    public func keys(_ db: PGConnection) throws -> [StoredSigningKey] {
+        let rows = try db.query(
+            "SELECT key_id, public_key, first_seen_at_ms FROM signing_keys ORDER BY first_seen_at_ms"
+        )
+        return try rows.rows.map { row in
+            StoredSigningKey(
+                keyID: try row.decode("key_id"),
+                publicKey: (try row.decode("public_key") as PGBytes).bytes,
+                firstSeenAtMs: try row.decode("first_seen_at_ms")
+            )
+        }
+    }
+}

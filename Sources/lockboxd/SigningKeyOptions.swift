@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
+import LockboxIntegrity
+import LockboxOptionParsing
+
+/// Where `serve` finds its Ed25519 signing key: a file, or the environment.
+struct SigningKeyOptions: ParsableArguments {
+    @Option(
+        help: """
+            File holding the server's Ed25519 signing key: 32 bytes, base64 (what `lockboxd keygen` writes). \
+            It must not be readable by group or others. Rotate by starting with a new key: every public key \
+            used before stays published. (env LOCKBOX_SIGNING_KEY_FILE, or the key itself in LOCKBOX_SIGNING_KEY)
+            """
+    )
+    var signingKeyFile: String?
+
+    /// The key, from `--signing-key-file`, `LOCKBOX_SIGNING_KEY_FILE` or `LOCKBOX_SIGNING_KEY`.
+    func load(_ env: Environment) throws -> Signer {
+        let howToFix = "create one with `lockboxd keygen --output FILE` and pass --signing-key-file FILE"
+        let text: String
+        let source: String
+        if let path = signingKeyFile ?? env["LOCKBOX_SIGNING_KEY_FILE"] {
+            source = path
+            text = try Self.readPrivateFile(path)
+        } else if let value = env["LOCKBOX_SIGNING_KEY"] {
+            source = "LOCKBOX_SIGNING_KEY"
+            text = value
+            // Not left for child processes or crash reports to find.
+            unsetenv("LOCKBOX_SIGNING_KEY")
+        } else {
+            throw ValidationError("no signing key: \(howToFix)")
+        }
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let seed = Data(base64Encoded: trimmed), let signer = try? Signer(seed: Array(seed)) else {
+            throw ValidationError("\(source) does not hold a signing key (32 bytes, base64); \(howToFix)")
+        }
+        return signer
+    }
+}
+
+extension SigningKeyOptions {
+    /// Reads a key file (following a symlink, as a mounted secret often is), refusing one that
+    /// group or others may read. The mode is checked on the descriptor that is read.
+    static func readPrivateFile(_ path: String) throws -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw ValidationError("cannot read the signing key file \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var status = stat()
+        guard fstat(fd, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
+            throw ValidationError("the signing key file \(path) is not a regular file")
+        }
+        let mode = Int(status.st_mode & 0o777)
+        guard mode & 0o077 == 0 else {
+            throw ValidationError(
+                "the signing key file \(path) is readable by others (mode \(String(mode, radix: 8))); chmod 600 it"
+            )
+        }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while bytes.count <= 4096 {
+            let count = read(fd, &buffer, buffer.count)
+            guard count >= 0 else { throw ValidationError("cannot read the signing key file \(path)") }
+            if count == 0 { break }
+            bytes += buffer[0..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// `lockboxd keygen`: writes a new signing key.
+struct Keygen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a new Ed25519 signing key for --signing-key-file.",
+        discussion: """
+            Writes the key (32 bytes, base64) to --output with mode 600, or to standard output, and prints its \
+            key id on standard error. Keep it secret: whoever holds it can sign checkpoints and approvals.
+            """
+    )
+
+    @Option(help: "File to create; it must not exist yet. Without it the key goes to standard output.")
+    var output: String?
+
+    func run() throws {
+        let seed = Signer.newSeed()
+        let signer = try Signer(seed: seed)
+        let text = Data(seed).base64EncodedString() + "\n"
+        if let output {
+            // Created with O_EXCL and mode 600: never overwrites a key, never briefly readable.
+            let fd = open(output, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+            guard fd >= 0 else {
+                throw ValidationError("cannot create \(output): \(String(cString: strerror(errno)))")
+            }
+            let bytes = Array(text.utf8)
+            let written = write(fd, bytes, bytes.count)
+            close(fd)
+            guard written == bytes.count else { throw ValidationError("cannot write \(output)") }
+        } else {
+            FileHandle.standardOutput.write(Data(text.utf8))
+        }
+        FileHandle.standardError.write(Data("signing key \(signer.keyID)\n".utf8))
+    }
+}
