@@ -21,8 +21,7 @@ CREATE TABLE audit_seals (
     hash bytea NOT NULL CHECK (length(hash) = 32),
     sealed_at_ms bigint NOT NULL,
     PRIMARY KEY (tenant_id, seq),
-    UNIQUE (tenant_id, audit_id),
-    FOREIGN KEY (tenant_id, audit_id) REFERENCES audit_records (tenant_id, audit_id)
+    UNIQUE (tenant_id, audit_id)
 );
 
 -- Signed heads of the chains. Append-only.
@@ -60,17 +59,24 @@ CREATE TRIGGER signing_keys_no_truncate BEFORE TRUNCATE ON signing_keys
 
 -- A queued record leaves the queue only once it is sealed: a role that may append cannot make
 -- a committed record vanish from the chain by deleting its queue row.
+-- Checked once per statement over the rows it deleted, not once per row: the sealer deletes a
+-- whole batch in one statement.
 CREATE FUNCTION audit_unsealed_leaves_only_when_sealed() RETURNS trigger
     LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+    unsealed bigint;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM audit_seals s WHERE s.tenant_id = OLD.tenant_id AND s.audit_id = OLD.audit_id) THEN
-        RAISE EXCEPTION 'audit record % is not sealed yet: it stays queued', OLD.audit_id;
+    SELECT g.audit_id INTO unsealed FROM gone g
+    WHERE NOT EXISTS (SELECT 1 FROM audit_seals s WHERE s.tenant_id = g.tenant_id AND s.audit_id = g.audit_id)
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'audit record % is not sealed yet: it stays queued', unsealed;
     END IF;
-    RETURN OLD;
+    RETURN NULL;
 END;
 $$;
-CREATE TRIGGER audit_unsealed_delete_only_sealed BEFORE DELETE ON audit_unsealed
-    FOR EACH ROW EXECUTE FUNCTION audit_unsealed_leaves_only_when_sealed();
+CREATE TRIGGER audit_unsealed_delete_only_sealed AFTER DELETE ON audit_unsealed
+    REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION audit_unsealed_leaves_only_when_sealed();
 CREATE TRIGGER audit_unsealed_no_update BEFORE UPDATE ON audit_unsealed
     FOR EACH ROW EXECUTE FUNCTION audit_records_are_append_only();
 CREATE TRIGGER audit_unsealed_no_truncate BEFORE TRUNCATE ON audit_unsealed
