@@ -76,6 +76,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         let error: RPCError
         if let status = connectionStatus {
             error = RPCError(status.code, status.message)
+        } else if let cause {
+            // Said on this side only, such as a certificate the client does not trust.
+            error = RPCError(.unavailable, "connection closed: \(cause)")
         } else {
             error = RPCError(.unavailable, "connection closed")
         }
@@ -89,6 +92,10 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if cause == nil { cause = error }
         context.close(promise: nil)
     }
+
+    /// The first error the connection met (a failed TLS handshake, say), for the calls it fails.
+    private var cause: (any Error)?
 }

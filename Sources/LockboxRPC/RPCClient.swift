@@ -2,6 +2,7 @@ import LockboxProto
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// An async client for the Lockbox RPC protocol.
 ///
@@ -170,11 +171,23 @@ public final class RPCClient: Sendable {
 
     private func connect() -> EventLoopFuture<ClientConnection> {
         let maxFrameSize = configuration.maxFrameSize
+        let tls = configuration.tls
+        let host = configuration.host
         return ClientBootstrap(group: group)
             .connectTimeout(configuration.connectTimeout.timeAmount)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        // A name is sent as SNI and checked against the certificate's DNS
+                        // entries; an IP address is never sent, and the address connected to
+                        // is checked against its IP entries.
+                        let name = tls.serverName ?? host
+                        let isAddress = (try? SocketAddress(ipAddress: name, port: 0)) != nil
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: tls.context, serverHostname: isAddress ? nil : name)
+                        )
+                    }
                     try channel.pipeline.syncOperations.addHandlers(
                         ByteToMessageHandler(FrameDecoder(maxFrameSize: maxFrameSize)),
                         ClientConnectionHandler()

@@ -8,19 +8,23 @@ public struct RPCClientConfiguration: Sendable {
     public var defaultTimeout: Duration?
     /// Largest response frame accepted.
     public var maxFrameSize: Int
+    /// TLS, checking the server's certificate; nil speaks plaintext.
+    public var tls: RPCClientTLS?
 
     public init(
         host: String = "127.0.0.1",
         port: Int = 7443,
         connectTimeout: Duration = .seconds(5),
         defaultTimeout: Duration? = .seconds(30),
-        maxFrameSize: Int = Framing.defaultMaxFrameSize
+        maxFrameSize: Int = Framing.defaultMaxFrameSize,
+        tls: RPCClientTLS? = nil
     ) {
         self.host = host
         self.port = port
         self.connectTimeout = connectTimeout
         self.defaultTimeout = defaultTimeout
         self.maxFrameSize = maxFrameSize
+        self.tls = tls
     }
 }
 

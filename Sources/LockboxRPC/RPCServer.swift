@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOExtras
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 
 /// The Lockbox RPC server: listens on TCP and serves an ``RPCRouter``'s methods.
@@ -87,12 +88,22 @@ public final class RPCServer: ServiceLifecycle.Service, Sendable {
                                 ]
                             )
                         }
+                        // Over TLS a refusal frame would need a handshake first: just close.
+                        if configuration.tls != nil {
+                            return channel.eventLoop.makeCompletedFuture { channel.close(promise: nil) }
+                        }
                         return channel.eventLoop.makeCompletedFuture {
                             try channel.pipeline.syncOperations.addHandler(RefuseConnectionHandler())
                         }
                     }
                     channel.closeFuture.whenComplete { _ in connections.release() }
                     return channel.eventLoop.makeCompletedFuture {
+                        if let tls = configuration.tls {
+                            try channel.pipeline.syncOperations.addHandlers(
+                                NIOSSLServerHandler(context: tls.current),
+                                TLSHandshakeDeadline(timeout: configuration.frameReadTimeout.timeAmount)
+                            )
+                        }
                         try channel.pipeline.syncOperations.addHandlers(
                             ByteToMessageHandler(FrameDecoder(maxFrameSize: configuration.maxFrameSize)),
                             ServerConnectionHandler(router: router, configuration: configuration, logger: logger)

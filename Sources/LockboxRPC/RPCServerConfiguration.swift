@@ -36,6 +36,8 @@ public struct RPCServerConfiguration: Sendable {
     /// Bytes read from one connection per event-loop turn (one read per turn): what bounds
     /// the calls one client's flood starts before the others on its event loop are served.
     public var maxReadSize: Int
+    /// TLS for every connection; nil serves plaintext (for loopback and tests).
+    public var tls: ServerTLS?
 
     public init(
         host: String = "127.0.0.1",
@@ -50,7 +52,8 @@ public struct RPCServerConfiguration: Sendable {
         maxStreamingCallsPerConnection: Int = 16,
         outboundWaterMarks: (low: Int, high: Int) = (32 * 1024, 256 * 1024),
         maxOutboundBytesPerConnection: Int = 16 * 1024 * 1024,
-        maxReadSize: Int = 4096
+        maxReadSize: Int = 4096,
+        tls: ServerTLS? = nil
     ) {
         self.host = host
         self.port = port
@@ -65,6 +68,7 @@ public struct RPCServerConfiguration: Sendable {
         self.outboundWaterMarks = outboundWaterMarks
         self.maxOutboundBytesPerConnection = maxOutboundBytesPerConnection
         self.maxReadSize = maxReadSize
+        self.tls = tls
     }
 }
 

@@ -37,6 +37,45 @@ struct ConnectionOptions: ParsableArguments {
     @Flag(help: "Print JSON instead of tables.")
     var json = false
 
+    @Option(help: "Speak TLS, trusting these roots (PEM) for the server's certificate. (env LOCKBOX_TLS_CA_FILE)")
+    var tlsCaFile: String?
+
+    @Option(help: "Client certificate (PEM) for a server that requires one. (env LOCKBOX_TLS_CLIENT_CERT_FILE)")
+    var tlsClientCertFile: String?
+
+    @Option(help: "Its private key (PEM). (env LOCKBOX_TLS_CLIENT_KEY_FILE)")
+    var tlsClientKeyFile: String?
+
+    @Option(
+        help:
+            "The name the server's certificate must carry; default the host of --server. (env LOCKBOX_TLS_SERVER_NAME)"
+    )
+    var tlsServerName: String?
+
+    @Flag(help: "Speak TLS, trusting the system's roots. (env LOCKBOX_TLS=1)")
+    var tls = false
+
+    /// TLS when any TLS option is given; plaintext otherwise.
+    func tlsConfiguration(_ env: Environment) throws -> RPCClientTLS? {
+        let ca = tlsCaFile ?? env["LOCKBOX_TLS_CA_FILE"]
+        let cert = tlsClientCertFile ?? env["LOCKBOX_TLS_CLIENT_CERT_FILE"]
+        let key = tlsClientKeyFile ?? env["LOCKBOX_TLS_CLIENT_KEY_FILE"]
+        guard tls || env["LOCKBOX_TLS"] == "1" || ca != nil || cert != nil else { return nil }
+        guard (cert == nil) == (key == nil) else {
+            throw ValidationError("give both --tls-client-cert-file and --tls-client-key-file")
+        }
+        do {
+            return try RPCClientTLS(
+                caFile: ca,
+                certificateChain: cert,
+                privateKey: key,
+                serverName: tlsServerName ?? env["LOCKBOX_TLS_SERVER_NAME"]
+            )
+        } catch {
+            throw ValidationError("cannot use the TLS files: \(error)")
+        }
+    }
+
     func client() throws -> (RPCClient, CallOptions) {
         let env = Environment(ProcessInfo.processInfo.environment)
         let address = server ?? env["LOCKBOX_SERVER"] ?? "127.0.0.1:7443"
@@ -51,7 +90,12 @@ struct ConnectionOptions: ParsableArguments {
             callTimeout = parsed
         }
         let client = RPCClient(
-            configuration: RPCClientConfiguration(host: host, port: port, defaultTimeout: callTimeout)
+            configuration: RPCClientConfiguration(
+                host: host,
+                port: port,
+                defaultTimeout: callTimeout,
+                tls: try tlsConfiguration(env)
+            )
         )
         return (client, CallOptions(authToken: token ?? env["LOCKBOX_TOKEN"] ?? ""))
     }

@@ -7,6 +7,7 @@ import LockboxRPC
 import LockboxServer
 import LockboxStore
 import Logging
+import NIOSSL
 import ServiceLifecycle
 
 struct Lockboxd: AsyncParsableCommand {
@@ -75,6 +76,68 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "trace, debug, info, notice, warning, error or critical. (env LOCKBOX_LOG_LEVEL, default info)")
     var logLevel: String?
 
+    @Option(
+        help: """
+            The server's TLS certificate chain, PEM, leaf first; read again on SIGHUP. \
+            (env LOCKBOX_TLS_CERT_FILE)
+            """
+    )
+    var tlsCertFile: String?
+
+    @Option(help: "The server's TLS private key, PEM; read again on SIGHUP. (env LOCKBOX_TLS_KEY_FILE)")
+    var tlsKeyFile: String?
+
+    @Option(
+        help: """
+            Require every client to present a certificate issued by these roots, PEM (mutual TLS). \
+            (env LOCKBOX_TLS_CLIENT_CA_FILE)
+            """
+    )
+    var tlsClientCaFile: String?
+
+    @Option(help: "Oldest TLS version accepted: 1.2 or 1.3. (env LOCKBOX_TLS_MIN_VERSION, default 1.3)")
+    var tlsMinVersion: String?
+
+    @Flag(
+        help: """
+            Serve without TLS: for loopback and tests. Without it, lockboxd needs --tls-cert-file and \
+            --tls-key-file. (env LOCKBOX_PLAINTEXT=1)
+            """
+    )
+    var plaintext = false
+
+    /// The TLS settings, or nil for plaintext: which needs saying so.
+    func tls(_ env: Environment) throws -> ServerTLS? {
+        let cert = tlsCertFile ?? env["LOCKBOX_TLS_CERT_FILE"]
+        let key = tlsKeyFile ?? env["LOCKBOX_TLS_KEY_FILE"]
+        let clientCA = tlsClientCaFile ?? env["LOCKBOX_TLS_CLIENT_CA_FILE"]
+        let plaintext = plaintext || env["LOCKBOX_PLAINTEXT"] == "1"
+        guard let cert, let key else {
+            if cert != nil || key != nil { throw ValidationError("give both --tls-cert-file and --tls-key-file") }
+            guard plaintext else {
+                throw ValidationError(
+                    "lockboxd serves TLS: give --tls-cert-file and --tls-key-file, or --plaintext for loopback and tests"
+                )
+            }
+            guard clientCA == nil else { throw ValidationError("--tls-client-ca-file needs TLS") }
+            return nil
+        }
+        guard !plaintext else { throw ValidationError("--plaintext and a TLS certificate exclude each other") }
+        let version: TLSVersion
+        switch tlsMinVersion ?? env["LOCKBOX_TLS_MIN_VERSION"] ?? "1.3" {
+        case "1.2": version = .tlsv12
+        case "1.3": version = .tlsv13
+        case let other: throw ValidationError("TLS min version must be 1.2 or 1.3, got \"\(other)\"")
+        }
+        do {
+            return try ServerTLS(
+                ServerTLSFiles(certificateChain: cert, privateKey: key, clientCA: clientCA, minimumVersion: version)
+            )
+        } catch {
+            throw ValidationError("cannot use the TLS certificate \(cert) and key \(key): \(error)")
+        }
+    }
+
     func resolve(_ env: Environment) throws -> (RPCServerConfiguration, Logger.Level) {
         var config = RPCServerConfiguration()
         config.host = host ?? env["LOCKBOX_HOST"] ?? config.host
@@ -116,6 +179,7 @@ struct ServerOptions: ParsableArguments {
         if let timeout = try durationValue(defaultTimeout, env, "LOCKBOX_DEFAULT_TIMEOUT") {
             config.defaultUnaryTimeout = timeout == .zero ? nil : timeout
         }
+        config.tls = try tls(env)
         let levelText = logLevel ?? env["LOCKBOX_LOG_LEVEL"] ?? "info"
         guard let level = Logger.Level(rawValue: levelText.lowercased()) else {
             throw ValidationError("unknown log level \"\(levelText)\"")
@@ -225,6 +289,14 @@ struct Serve: AsyncParsableCommand {
         let signer = try signingKey.load(env)
         let allowPrivileged = allowPrivilegedDatabaseRole || env["LOCKBOX_ALLOW_PRIVILEGED_DATABASE_ROLE"] == "1"
         let logger = bootstrapLogging(level)
+        if config.tls == nil, !["127.0.0.1", "::1", "localhost"].contains(config.host) {
+            logger.warning(
+                "serving plaintext on a non-loopback address: bearer tokens cross the network in clear text",
+                metadata: ["host": "\(config.host)"]
+            )
+        }
+        let reloader = config.tls.map { TLSReloader(tls: $0, logger: logger) }
+        defer { reloader?.cancel() }
         let (pool, migrations) = try database.open(env, logger: logger)
         try await database.waitForSchema(migrations, pool: pool, env: env, logger: logger)
         try await database.checkRole(pool: pool, allowPrivileged: allowPrivileged, logger: logger)
@@ -293,6 +365,28 @@ struct Serve: AsyncParsableCommand {
         }
         return value
     }
+}
+
+/// Reads the TLS certificate and key again on SIGHUP: new connections get them, open ones
+/// keep theirs. A bad file is logged and the old certificate stays in use.
+final class TLSReloader {
+    private let source: any DispatchSourceSignal
+
+    init(tls: ServerTLS, logger: Logger) {
+        signal(SIGHUP, SIG_IGN)
+        source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        source.setEventHandler {
+            do {
+                try tls.reload()
+                logger.notice("reloaded the TLS certificate", metadata: ["file": "\(tls.files.certificateChain)"])
+            } catch {
+                logger.error("cannot reload the TLS certificate; keeping the old one", metadata: ["error": "\(error)"])
+            }
+        }
+        source.resume()
+    }
+
+    func cancel() { source.cancel() }
 }
 
 func bootstrapLogging(_ level: Logger.Level) -> Logger {

@@ -40,6 +40,9 @@ package enum Binaries {
         {
             environment["LOCKBOX_SIGNING_KEY"] = Daemon.testSigningKey
         }
+        if name == "lockboxd", environment["LOCKBOX_PLAINTEXT"] == nil, !arguments.contains("--tls-cert-file") {
+            environment["LOCKBOX_PLAINTEXT"] = "1"
+        }
         return try runPath(url(name).path, arguments, environment: environment)
     }
 
@@ -105,6 +108,10 @@ package final class Daemon {
             !arguments.contains("--signing-key-file")
         {
             merged["LOCKBOX_SIGNING_KEY"] = Self.testSigningKey
+        }
+        // Plaintext on loopback unless the test asks for TLS.
+        if merged["LOCKBOX_PLAINTEXT"] == nil, !arguments.contains("--tls-cert-file") {
+            merged["LOCKBOX_PLAINTEXT"] = "1"
         }
         process.environment = merged
         process.standardOutput = try FileHandle(forWritingTo: stdoutFile)
