@@ -75,6 +75,9 @@ public struct RPCRouter: Sendable {
 
     public var methods: [String] { handlers.keys.sorted() }
 
+    /// Whether `method` is served here.
+    public func handles(_ method: String) -> Bool { handlers[method] != nil }
+
     func handler(for method: String) -> Handler? { handlers[method] }
 
     /// Registers a unary method. Its handler runs in a task of its own, off the event loop.

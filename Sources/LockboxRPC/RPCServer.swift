@@ -156,7 +156,7 @@ final class ConnectionCounter: Sendable {
 
     /// Takes a place for a new connection, unless `max` are open.
     func admit(max: Int) -> Bool {
-        state.withLockedValue { state in
+        let admitted = state.withLockedValue { state in
             guard state.open < max else {
                 state.refused += 1
                 return false
@@ -164,9 +164,18 @@ final class ConnectionCounter: Sendable {
             state.open += 1
             return true
         }
+        if admitted {
+            RPCMetrics.connections.increment()
+        } else {
+            RPCMetrics.refusedConnections.increment()
+        }
+        return admitted
     }
 
-    func release() { state.withLockedValue { $0.open -= 1 } }
+    func release() {
+        state.withLockedValue { $0.open -= 1 }
+        RPCMetrics.connections.decrement()
+    }
 
     /// At most one log line every ten seconds about refusals, however many there are.
     func shouldLogRefusal() -> Bool {

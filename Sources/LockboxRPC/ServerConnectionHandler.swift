@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import LockboxProto
 import NIOCore
 import NIOExtras
@@ -83,8 +84,19 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         context.fireChannelInactive()
     }
 
+    /// Calls of this connection counted in the server-wide in-flight meter.
+    private var reportedRunning = 0
+
+    private func reportRunning(_ running: Int) {
+        let delta = running - reportedRunning
+        reportedRunning = running
+        if delta > 0 { RPCMetrics.inFlight.increment(by: Double(delta)) }
+        if delta < 0 { RPCMetrics.inFlight.decrement(by: Double(-delta)) }
+    }
+
     private func tearDown() {
         for task in machine.closed() { task.cancel() }
+        reportRunning(0)
         timer?.cancel()
         timer = nil
         timerAt = nil
@@ -125,6 +137,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         ) {
         case .start(let call):
             start(call)
+            reportRunning(machine.runningCalls)
         case .enqueued:
             break
         case .rejectTooManyStreams:
@@ -337,6 +350,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             logCall(callID: callID, method: action.method, receivedAt: action.receivedAt, status: status)
         }
         for next in action.start { start(next.call) }
+        reportRunning(context == nil ? 0 : machine.runningCalls)
         if action.close {
             context?.close(promise: nil)
             return
@@ -368,8 +382,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     private func logCall(callID: UInt64, method: String, receivedAt: NIODeadlineClock.Instant?, status: Status) {
+        let nanoseconds = receivedAt.map { (NIODeadline.now() - $0.deadline).nanoseconds } ?? 0
+        // Labels only from the server's own method table: a client cannot invent series.
+        let label = router.handles(method) ? method : "unknown"
+        RPCMetrics.calls(method: label, status: status.code).increment()
+        RPCMetrics.duration(method: label).recordNanoseconds(nanoseconds)
         guard logger.logLevel <= .info else { return }
-        let micros = receivedAt.map { (NIODeadline.now() - $0.deadline).nanoseconds / 1000 } ?? 0
+        let micros = nanoseconds / 1000
         logger.info(
             "call",
             metadata: [

@@ -108,6 +108,8 @@ struct ServerConnectionStateMachine<Call, Handle, Clock: _Concurrency.Clock> whe
     private var queue: [UInt64] = []
     private var queueHead = 0
     private var runningCount = 0
+    /// Calls running now, for the in-flight metric.
+    var runningCalls: Int { runningCount }
     private var streamingCount = 0
     /// False while the client does not take what it is sent (the socket is over its high-water mark).
     private(set) var writable = true

@@ -35,7 +35,7 @@ struct AuditAPI: Sendable {
         }
         router.register(LockboxMethods.createCheckpoint) { request, context in
             let scope = try await chainScope(request.tenantID, context)
-            return try await gate.guarded(context.method) {
+            return try await gate.guarded(context) {
                 try await integrity.seal(scope: scope, wait: true)
                 return try await integrity.checkpoint(scope: scope).proto
             }
@@ -46,7 +46,7 @@ struct AuditAPI: Sendable {
     /// auditor the tenant it names, or with none the provider-wide chain ("").
     private func chainScope(_ requested: String, _ context: RPCCallContext) async throws -> String {
         let caller = try await gate.admit(context)
-        return try gate.guarded(context.method) { try scope(caller, requested: requested) ?? "" }
+        return try gate.guarded(context) { try scope(caller, requested: requested) ?? "" }
     }
 
     func listCheckpoints(_ request: ListCheckpointsRequest, _ call: Call) throws -> ListCheckpointsResponse {
@@ -77,7 +77,7 @@ struct AuditAPI: Sendable {
             throw RPCError.invalidArgument("an integrity export covers the whole chain: from_ms and to_ms must be 0")
         }
         let scope = try await chainScope(request.tenantID, context)
-        let final = try await gate.guarded(context.method) {
+        let final = try await gate.guarded(context) {
             try await integrity.seal(scope: scope, wait: true)
             return try await integrity.checkpoint(scope: scope)
         }
@@ -173,7 +173,7 @@ struct AuditAPI: Sendable {
         }
         // Checked before the first byte is sent, and again with every page below.
         let caller = try await gate.admit(context)
-        let tenant = try gate.guarded(context.method) { try scope(caller, requested: request.tenantID) }
+        let tenant = try gate.guarded(context) { try scope(caller, requested: request.tenantID) }
         let filter = AuditFilter(
             tenantID: tenant,
             fromMs: request.fromMs,

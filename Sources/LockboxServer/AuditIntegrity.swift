@@ -2,6 +2,7 @@ import LockboxCore
 import LockboxIntegrity
 import LockboxStore
 import Logging
+import Metrics
 import NIOConcurrencyHelpers
 import ServiceLifecycle
 
@@ -111,6 +112,7 @@ public final class AuditIntegrity: Service, Sendable {
             do {
                 try await seal(scope: scope, wait: false)
             } catch {
+                Counter(label: "lockbox_audit_seal_failures_total").increment()
                 logger.error(
                     "sealing an audit chain failed",
                     metadata: ["audit.scope": "\(scope)", "error": "\(error)"]
@@ -145,7 +147,10 @@ public final class AuditIntegrity: Service, Sendable {
                 try chain.seal(scope: scope, seals, nowMs: clock.nowMillis(), db)
                 return records.count
             }
-            if sealed > 0 { _ = grown.withLockedValue { $0.insert(scope) } }
+            if sealed > 0 {
+                _ = grown.withLockedValue { $0.insert(scope) }
+                Counter(label: "lockbox_audit_sealed_total").increment(by: sealed)
+            }
             if sealed < configuration.sealBatchSize { return }
         }
     }

@@ -48,7 +48,7 @@ struct Gatekeeper: Sendable {
         // recently; a stranger's tokens, however many, queue with everything else.
         let priority = MethodPermissions.priority.contains(context.method)
         let lane: PGLane = priority && proven.contains(hash) ? .priority : .standard
-        return try await guarded(context.method) {
+        return try await guarded(context) {
             try await pool.transaction(lane: lane) { db in
                 let now = clock.nowMillis()
                 let caller = try admit(context, hash: hash, db: db, nowMs: now)
@@ -66,12 +66,12 @@ struct Gatekeeper: Sendable {
         _ body: @escaping @Sendable (OpenCall) throws -> Result<Value, DomainError>
     ) async throws(RPCError) -> Value {
         guard MethodPermissions.open.contains(context.method) else { throw RPCError.permissionDenied() }
-        let outcome = try await guarded(context.method) {
+        let outcome = try await guarded(context) {
             try await pool.transaction { db in
                 try body(OpenCall(db: db, nowMs: clock.nowMillis(), peerIP: context.peerIP))
             }
         }
-        return try guarded(context.method) { try outcome.get() }
+        return try guarded(context) { try outcome.get() }
     }
 
     /// Runs the body of a method that takes no token and needs no transaction (the public
@@ -81,14 +81,14 @@ struct Gatekeeper: Sendable {
         _ body: () async throws -> Value
     ) async throws(RPCError) -> Value {
         guard MethodPermissions.open.contains(context.method) else { throw RPCError.permissionDenied() }
-        return try await guarded(context.method) { try await body() }
+        return try await guarded(context) { try await body() }
     }
 
     /// Authenticates and admits the caller in a transaction of its own: the start of a stream,
     /// and each time a stream checks again that its caller may still read.
     func admit(_ context: RPCCallContext) async throws(RPCError) -> Caller {
         guard Credentials.isWellFormed(context.authToken) else { throw RPCError.unauthenticated() }
-        return try await guarded(context.method) {
+        return try await guarded(context) {
             try await pool.transaction { db in
                 try admit(context, hash: Credentials.hash(context.authToken), db: db, nowMs: clock.nowMillis())
             }
@@ -100,23 +100,24 @@ struct Gatekeeper: Sendable {
         _ context: RPCCallContext,
         _ body: @escaping @Sendable (PGConnection) throws -> Value
     ) async throws(RPCError) -> Value {
-        try await guarded(context.method) { try await pool.withConnection(body) }
+        try await guarded(context) { try await pool.withConnection(body) }
     }
 
     /// Runs `body` and maps whatever it throws to a status that is safe to send.
-    func guarded<Value>(_ method: String, _ body: () async throws -> Value) async throws(RPCError) -> Value {
+    /// What it logs goes to the call's logger, which carries the call's id and method.
+    func guarded<Value>(_ context: RPCCallContext, _ body: () async throws -> Value) async throws(RPCError) -> Value {
         do {
             return try await body()
         } catch {
-            throw rpcError(error, method: method)
+            throw rpcError(error, context.logger)
         }
     }
 
-    func guarded<Value>(_ method: String, _ body: () throws -> Value) throws(RPCError) -> Value {
+    func guarded<Value>(_ context: RPCCallContext, _ body: () throws -> Value) throws(RPCError) -> Value {
         do {
             return try body()
         } catch {
-            throw rpcError(error, method: method)
+            throw rpcError(error, context.logger)
         }
     }
 
@@ -132,7 +133,7 @@ struct Gatekeeper: Sendable {
             )
         else { throw RPCError.unauthenticated() }
         guard let permission = MethodPermissions.table[context.method] else {
-            logger.error("method has no permission; refused", metadata: ["call.method": "\(context.method)"])
+            context.logger.error("method has no permission; refused")
             throw RPCError.permissionDenied()
         }
         guard Authorization.admits(caller, permission) else { throw RPCError.permissionDenied() }
@@ -140,7 +141,7 @@ struct Gatekeeper: Sendable {
     }
 
     /// Maps any failure to a status that is safe to send: internals go to the log only.
-    func rpcError(_ error: any Error, method: String) -> RPCError {
+    func rpcError(_ error: any Error, _ logger: Logger) -> RPCError {
         switch error {
         case let error as RPCError:
             return error
@@ -156,16 +157,16 @@ struct Gatekeeper: Sendable {
         case let error as StoreError:
             switch error.code {
             case .unavailable, .retryable:
-                logger.warning("database unavailable", metadata: ["call.method": "\(method)", "error": "\(error)"])
+                logger.warning("database unavailable", metadata: ["error": "\(error)"])
                 return RPCError.unavailable("database unavailable; try again")
             case .timedOut:
-                logger.warning("database timed out", metadata: ["call.method": "\(method)", "error": "\(error)"])
+                logger.warning("database timed out", metadata: ["error": "\(error)"])
                 return RPCError.unavailable("the database did not answer in time; try again")
             case .overloaded:
-                logger.debug("pool queue full", metadata: ["call.method": "\(method)"])
+                logger.debug("pool queue full")
                 return RPCError.unavailable("server is overloaded; try again later")
             default:
-                logger.error("database error", metadata: ["call.method": "\(method)", "error": "\(error)"])
+                logger.error("database error", metadata: ["error": "\(error)"])
                 return RPCError.internal()
             }
         case is NIOThreadPoolError.ThreadPoolInactive:
@@ -175,7 +176,7 @@ struct Gatekeeper: Sendable {
         default:
             logger.error(
                 "unexpected error",
-                metadata: ["call.method": "\(method)", "error": "\(String(reflecting: error))"]
+                metadata: ["error": "\(String(reflecting: error))"]
             )
             return RPCError.internal()
         }

@@ -331,13 +331,13 @@ struct RequestsAPI: Sendable {
         writer: RPCStreamWriter<AccessRequestEvent>
     ) async throws {
         guard let notifier else { throw RPCError.unavailable("request notifications are not available") }
-        try gate.guarded(context.method) {
+        try gate.guarded(context) {
             try InputLimits.check(request.tenantID, field: "tenant_id", max: InputLimits.idLength, required: false)
         }
         /// What a caller may see of the stream, as it is now.
         func admitted() async throws -> (Caller, @Sendable (RequestRecord) -> Bool) {
             let caller = try await gate.admit(context)
-            let scope = try gate.guarded(context.method) {
+            let scope = try gate.guarded(context) {
                 try Authorization.scope(caller, .readRequests, requestedTenant: request.tenantID)
             }
             return (

@@ -1,6 +1,7 @@
 import LockboxCore
 import LockboxStore
 import Logging
+import Metrics
 import ServiceLifecycle
 
 /// Brings stored states and the audit log up to date with the clock: each ``ClockRule``
@@ -34,16 +35,37 @@ public struct Sweeper: Service {
     }
 
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    let moved = try await sweepOnce()
-                    if moved > 0 { logger.info("sweeper moved requests", metadata: ["sweep.count": "\(moved)"]) }
-                } catch {
-                    logger.warning("sweep failed", metadata: ["error": "\(error)"])
+        await cancelWhenGracefulShutdown { await loop() }
+    }
+
+    private func loop() async {
+        var lastCount: ContinuousClock.Instant?
+        while !Task.isCancelled {
+            do {
+                let moved = try await sweepOnce()
+                Counter(label: "lockbox_sweeper_runs_total").increment()
+                if moved > 0 {
+                    Counter(label: "lockbox_sweeper_moved_total").increment(by: moved)
+                    logger.info("sweeper moved requests", metadata: ["sweep.count": "\(moved)"])
                 }
-                try? await Task.sleep(for: configuration.sweepInterval)
+                // Requests per stored state, for a gauge: a whole-table count, so once a minute.
+                if lastCount.map({ ContinuousClock.now - $0 >= .seconds(60) }) ?? true {
+                    lastCount = ContinuousClock.now
+                    try await recordStates()
+                }
+            } catch {
+                Counter(label: "lockbox_sweeper_failures_total").increment()
+                logger.warning("sweep failed", metadata: ["error": "\(error)"])
             }
+            try? await Task.sleep(for: configuration.sweepInterval)
+        }
+    }
+
+    /// Sets `lockbox_requests{state=…}` to the number of requests in each stored state.
+    public func recordStates() async throws {
+        let counts = try await pool.withConnection { [requests] db in try requests.countByState(db) }
+        for state in RequestState.allCases {
+            Gauge(label: "lockbox_requests", dimensions: [("state", state.rawValue)]).record(counts[state] ?? 0)
         }
     }
 

@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import NIOConcurrencyHelpers
 import NIOPosix
 import ServiceLifecycle
@@ -174,6 +175,12 @@ public final class PGPool: Sendable {
     }
 
     private func acquire(_ lane: PGLane) async throws -> Int {
+        let started = ContinuousClock.now
+        defer {
+            let (seconds, attoseconds) = started.duration(to: .now).components
+            PoolMetrics.wait(lane).recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+            reportLoad()
+        }
         let id = state.withLockedValue { state in
             state.nextWaiterID += 1
             return state.nextWaiterID
@@ -209,6 +216,28 @@ public final class PGPool: Sendable {
     private func release(_ slot: Int) {
         let next = state.withLockedValue { $0.machine.release(slot: slot) }
         next?.waiter.resume(returning: next!.slot)
+        reportLoad()
+    }
+
+    /// Connections lent out and calls waiting, for the pool's gauges.
+    private func reportLoad() {
+        let load = self.load
+        PoolMetrics.inUse.record(load.leased)
+        PoolMetrics.waiting.record(load.priorityWaiting + load.standardWaiting)
+    }
+}
+
+/// The pool's metrics, through swift-metrics.
+enum PoolMetrics {
+    static let inUse = Gauge(label: "lockbox_db_pool_in_use")
+    static let waiting = Gauge(label: "lockbox_db_pool_waiting")
+    /// How long a call waited for a connection, by lane (`priority` is CheckAccess's share).
+    static func wait(_ lane: PGLane) -> Metrics.Timer {
+        Metrics.Timer(
+            label: "lockbox_db_pool_wait_seconds",
+            dimensions: [("lane", lane == .priority ? "priority" : "standard")],
+            preferredDisplayUnit: .seconds
+        )
     }
 }
 

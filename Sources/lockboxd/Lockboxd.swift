@@ -3,6 +3,7 @@ import Foundation
 import LockboxOptionParsing
 import LockboxCore
 import LockboxIntegrity
+import LockboxObservability
 import LockboxRPC
 import LockboxServer
 import LockboxStore
@@ -247,6 +248,20 @@ struct Serve: AsyncParsableCommand {
 
     @Option(
         help: """
+            Serve Prometheus metrics (/metrics), /healthz and /readyz over HTTP on this port; 0 picks a free one \
+            (printed on stdout). Off when not given. (env LOCKBOX_METRICS_PORT)
+            """
+    )
+    var metricsPort: Int?
+
+    @Option(help: "Address of the metrics port. (env LOCKBOX_METRICS_HOST, default 127.0.0.1)")
+    var metricsHost: String?
+
+    @Option(help: "text or json (one JSON object per line). (env LOCKBOX_LOG_FORMAT, default text)")
+    var logFormat: String?
+
+    @Option(
+        help: """
             How often committed audit records are sealed into their hash chains: about the longest a record \
             stays unsealed. (env LOCKBOX_SEAL_INTERVAL, default 1s)
             """
@@ -288,7 +303,20 @@ struct Serve: AsyncParsableCommand {
         }
         let signer = try signingKey.load(env)
         let allowPrivileged = allowPrivilegedDatabaseRole || env["LOCKBOX_ALLOW_PRIVILEGED_DATABASE_ROLE"] == "1"
-        let logger = bootstrapLogging(level)
+        let format = logFormat ?? env["LOCKBOX_LOG_FORMAT"] ?? "text"
+        guard format == "text" || format == "json" else {
+            throw ValidationError("log format must be text or json, got \"\(format)\"")
+        }
+        let metrics =
+            try metricsPort
+            ?? env["LOCKBOX_METRICS_PORT"].map { text in
+                guard let port = Int(text) else { throw ValidationError("LOCKBOX_METRICS_PORT must be a port number") }
+                return port
+            }
+        if let metrics, !(0...65535).contains(metrics) { throw ValidationError("metrics port must be 0...65535") }
+        // Before any metric is made: the RPC layer, the pool and the sweepers record into it.
+        let registry = metrics.map { _ in MetricsEndpoint.bootstrapMetrics() }
+        let logger = bootstrapLogging(level, json: format == "json")
         if config.tls == nil, !["127.0.0.1", "::1", "localhost"].contains(config.host) {
             logger.warning(
                 "serving plaintext on a non-loopback address: bearer tokens cross the network in clear text",
@@ -337,13 +365,30 @@ struct Serve: AsyncParsableCommand {
         )
         let sweeper = Sweeper(pool: pool, clock: clock, configuration: serviceConfiguration, logger: logger)
         let server = RPCServer(configuration: config, router: service.makeRouter(), logger: logger)
+        var endpoint: MetricsEndpoint?
+        if let port = metrics, let registry {
+            endpoint = MetricsEndpoint(
+                configuration: MetricsEndpointConfiguration(
+                    host: metricsHost ?? env["LOCKBOX_METRICS_HOST"] ?? "127.0.0.1",
+                    port: port,
+                    readiness: {
+                        guard case .current = try? await Migrator.verify(migrations, pool: pool) else { return false }
+                        return true
+                    }
+                ),
+                registry: registry,
+                logger: logger
+            )
+        }
         // Shut down in reverse order: the server drains its calls first, the pool closes last.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: pool), .init(service: notifier), .init(service: sweeper), .init(service: integrity),
+        ]
+        if let endpoint { services.append(.init(service: endpoint)) }
+        services.append(.init(service: server))
         let group = ServiceGroup(
             configuration: .init(
-                services: [
-                    .init(service: pool), .init(service: notifier), .init(service: sweeper),
-                    .init(service: integrity), .init(service: server),
-                ],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
@@ -352,6 +397,10 @@ struct Serve: AsyncParsableCommand {
             if let address = try? await server.localAddress {
                 let host = address.ipAddress ?? config.host
                 let line = "lockboxd \(LockboxVersion.current) listening on \(host):\(address.port ?? config.port)\n"
+                FileHandle.standardOutput.write(Data(line.utf8))
+            }
+            if let endpoint, let address = try? await endpoint.localAddress {
+                let line = "lockboxd metrics on \(address.ipAddress ?? ""):\(address.port ?? 0)\n"
                 FileHandle.standardOutput.write(Data(line.utf8))
             }
         }
@@ -389,8 +438,9 @@ final class TLSReloader {
     func cancel() { source.cancel() }
 }
 
-func bootstrapLogging(_ level: Logger.Level) -> Logger {
+func bootstrapLogging(_ level: Logger.Level, json: Bool = false) -> Logger {
     LoggingSystem.bootstrap { label in
+        if json { return JSONLogHandler(label: label, level: level) }
         var handler = StreamLogHandler.standardError(label: label)
         handler.logLevel = level
         return handler

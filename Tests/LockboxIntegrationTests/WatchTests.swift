@@ -181,6 +181,7 @@ import Testing
         func overtaken(by rule: ClockRule, nowMs: Int64, limit: Int, _ db: PGConnection) throws -> [RequestRecord] {
             try inner.overtaken(by: rule, nowMs: nowMs, limit: limit, db)
         }
+        func countByState(_ db: PGConnection) throws -> [RequestState: Int64] { try inner.countByState(db) }
     }
 
     /// Forty watches and five changes: every watch hears every change, and the changes are

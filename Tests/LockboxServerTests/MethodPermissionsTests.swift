@@ -93,25 +93,25 @@ import Testing
         )
         let secret = "ERROR: relation \"api_tokens\" SELECT token_hash FROM api_tokens"
         #expect(
-            gate.rpcError(StoreError(.other, sqlState: "42P01", detail: secret), method: "m")
+            gate.rpcError(StoreError(.other, sqlState: "42P01", detail: secret), gate.logger)
                 == RPCError(.internal, "internal error")
         )
         #expect(
-            gate.rpcError(StoreError(.decoding, detail: secret), method: "m") == RPCError(.internal, "internal error")
+            gate.rpcError(StoreError(.decoding, detail: secret), gate.logger) == RPCError(.internal, "internal error")
         )
         #expect(
-            gate.rpcError(StoreError(.unavailable, sqlState: "08006", detail: secret), method: "m")
+            gate.rpcError(StoreError(.unavailable, sqlState: "08006", detail: secret), gate.logger)
                 == RPCError(.unavailable, "database unavailable; try again")
         )
         #expect(
-            gate.rpcError(DomainError.notFound("no such request"), method: "m")
+            gate.rpcError(DomainError.notFound("no such request"), gate.logger)
                 == RPCError(.notFound, "no such request")
         )
         #expect(
-            gate.rpcError(DomainError.permissionDenied, method: "m") == RPCError(.permissionDenied, "permission denied")
+            gate.rpcError(DomainError.permissionDenied, gate.logger) == RPCError(.permissionDenied, "permission denied")
         )
         struct Unexpected: Error {}
-        #expect(gate.rpcError(Unexpected(), method: "m") == RPCError(.internal, "internal error"))
+        #expect(gate.rpcError(Unexpected(), gate.logger) == RPCError(.internal, "internal error"))
     }
 }
 

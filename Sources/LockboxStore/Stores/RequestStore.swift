@@ -89,6 +89,9 @@ public protocol RequestStore: Sendable {
     /// Requests whose stored state a clock rule has overtaken by `nowMs`, oldest deadline first,
     /// locked; rows another transaction holds are skipped, so sweepers on several replicas share the work.
     func overtaken(by rule: ClockRule, nowMs: Int64, limit: Int, _ db: PGConnection) throws -> [RequestRecord]
+
+    /// How many requests are in each stored state (for a gauge; it reads the table whole).
+    func countByState(_ db: PGConnection) throws -> [RequestState: Int64]
 }
 
 public struct PostgresRequestStore: RequestStore {
@@ -311,5 +314,14 @@ public struct PostgresRequestStore: RequestStore {
             """
         )
         return try rows.rows.map(Self.record)
+    }
+
+    public func countByState(_ db: PGConnection) throws -> [RequestState: Int64] {
+        let rows = try db.query("SELECT status, count(*) AS n FROM access_requests GROUP BY status")
+        var counts: [RequestState: Int64] = [:]
+        for row in rows.rows {
+            counts[try row.decode("status", as: RequestState.self)] = try row.decode("n")
+        }
+        return counts
     }
 }

@@ -1,0 +1,66 @@
+import Foundation
+import Logging
+
+/// Writes each log record as one JSON object on one line of standard error:
+/// `{"time":…,"level":…,"label":…,"message":…,` and the metadata's keys, such as
+/// `"call.id"` and `"call.method"` on every line a call logs.
+public struct JSONLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level = .info
+    public var metadataProvider: Logger.MetadataProvider?
+    let label: String
+
+    public init(label: String, level: Logger.Level) {
+        self.label = label
+        self.logLevel = level
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(
+        level: Logger.Level,
+        message: Logger.Message,
+        metadata: Logger.Metadata?,
+        source: String,
+        file: String,
+        function: String,
+        line: UInt
+    ) {
+        var object: [String: Any] = [:]
+        var merged = self.metadata
+        if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
+        if let metadata { merged.merge(metadata) { _, new in new } }
+        for (key, value) in merged { object[key] = Self.plain(value) }
+        object["time"] = Self.timestamp()
+        object["level"] = level.rawValue
+        object["label"] = label
+        object["message"] = message.description
+        object["source"] = source
+        guard
+            var data = try? JSONSerialization.data(
+                withJSONObject: object,
+                options: [.sortedKeys, .withoutEscapingSlashes]
+            )
+        else { return }
+        data.append(UInt8(ascii: "\n"))
+        FileHandle.standardError.write(data)
+    }
+
+    static func plain(_ value: Logger.MetadataValue) -> Any {
+        switch value {
+        case .string(let string): string
+        case .stringConvertible(let convertible): convertible.description
+        case .array(let values): values.map(plain)
+        case .dictionary(let values): values.mapValues(plain)
+        }
+    }
+
+    static func timestamp() -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: Date())
+    }
+}
