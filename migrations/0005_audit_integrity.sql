@@ -26,15 +26,15 @@ CREATE TABLE audit_seals (
 
 -- Signed heads of the chains. Append-only.
 CREATE TABLE audit_checkpoints (
-    checkpoint_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    checkpoint_id bigint GENERATED ALWAYS AS IDENTITY,
     tenant_id text NOT NULL,
     seq bigint NOT NULL CHECK (seq >= 0),
     hash bytea NOT NULL,
     signed_at_ms bigint NOT NULL,
     key_id text NOT NULL,
-    signature bytea NOT NULL
+    signature bytea NOT NULL,
+    PRIMARY KEY (tenant_id, checkpoint_id)
 );
-CREATE INDEX audit_checkpoints_chain ON audit_checkpoints (tenant_id, checkpoint_id);
 CREATE INDEX audit_checkpoints_seq ON audit_checkpoints (tenant_id, seq, checkpoint_id);
 
 -- Every public key a lockboxd ever signed with. Append-only: keys are never unpublished.

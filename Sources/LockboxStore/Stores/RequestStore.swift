@@ -213,7 +213,7 @@ public struct PostgresRequestStore: RequestStore {
             VALUES (\(request.tenantID), \(id), \(request.service), \(request.ticketNumber), \(request.justification),
                     \(request.requestedDurationSeconds), \(requesterID), \(RequestState.pendingInternal), \(nowMs),
                     \(nowMs), \(internalDeadlineMs), \(idempotencyKey), \(Self.fingerprint(request)))
-            ON CONFLICT (requester_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+            ON CONFLICT (tenant_id, requester_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
             RETURNING request_id
             """
         )
@@ -238,7 +238,11 @@ public struct PostgresRequestStore: RequestStore {
         _ db: PGConnection
     ) throws -> (request: RequestRecord, samePayload: Bool)? {
         let rows = try db.query(
-            "\(Self.select) WHERE r.requester_id = \(requesterID) AND r.idempotency_key = \(idempotencyKey)"
+            """
+            \(Self.select)
+            WHERE r.tenant_id = \(payload.tenantID) AND r.requester_id = \(requesterID)
+              AND r.idempotency_key = \(idempotencyKey)
+            """
         )
         guard let row = rows.first else { return nil }
         let stored: String? = try row.decode("request_fingerprint")
