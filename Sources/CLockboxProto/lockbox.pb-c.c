@@ -3067,7 +3067,7 @@ const ProtobufCMessageDescriptor lockbox__v1__request_header__descriptor =
   (ProtobufCMessageInit) lockbox__v1__request_header__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lockbox__v1__request_frame__field_descriptors[2] =
+static const ProtobufCFieldDescriptor lockbox__v1__request_frame__field_descriptors[3] =
 {
   {
     "header",
@@ -3093,15 +3093,28 @@ static const ProtobufCFieldDescriptor lockbox__v1__request_frame__field_descript
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "cancel",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__RequestFrame, cancel),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lockbox__v1__request_frame__field_indices_by_name[] = {
+  2,   /* field[2] = cancel */
   0,   /* field[0] = header */
   1,   /* field[1] = payload */
 };
 static const ProtobufCIntRange lockbox__v1__request_frame__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor lockbox__v1__request_frame__descriptor =
 {
@@ -3111,7 +3124,7 @@ const ProtobufCMessageDescriptor lockbox__v1__request_frame__descriptor =
   "Lockbox__V1__RequestFrame",
   "lockbox.v1",
   sizeof(Lockbox__V1__RequestFrame),
-  2,
+  3,
   lockbox__v1__request_frame__field_descriptors,
   lockbox__v1__request_frame__field_indices_by_name,
   1,  lockbox__v1__request_frame__number_ranges,
@@ -5435,7 +5448,7 @@ const ProtobufCMessageDescriptor lockbox__v1__watch_access_requests_request__des
   (ProtobufCMessageInit) lockbox__v1__watch_access_requests_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lockbox__v1__access_request_event__field_descriptors[2] =
+static const ProtobufCFieldDescriptor lockbox__v1__access_request_event__field_descriptors[3] =
 {
   {
     "request",
@@ -5461,15 +5474,28 @@ static const ProtobufCFieldDescriptor lockbox__v1__access_request_event__field_d
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "live",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__AccessRequestEvent, live),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lockbox__v1__access_request_event__field_indices_by_name[] = {
   1,   /* field[1] = activity */
+  2,   /* field[2] = live */
   0,   /* field[0] = request */
 };
 static const ProtobufCIntRange lockbox__v1__access_request_event__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor lockbox__v1__access_request_event__descriptor =
 {
@@ -5479,7 +5505,7 @@ const ProtobufCMessageDescriptor lockbox__v1__access_request_event__descriptor =
   "Lockbox__V1__AccessRequestEvent",
   "lockbox.v1",
   sizeof(Lockbox__V1__AccessRequestEvent),
-  2,
+  3,
   lockbox__v1__access_request_event__field_descriptors,
   lockbox__v1__access_request_event__field_indices_by_name,
   1,  lockbox__v1__access_request_event__number_ranges,

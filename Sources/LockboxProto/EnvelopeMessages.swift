@@ -66,13 +66,17 @@ public struct RequestFrame: ProtoMessage {
     public var header: RequestHeader?
     /// The encoded request message of the method.
     public var payload: [UInt8]
+    /// Cancels the call `header.callID` of this connection instead of starting one.
+    public var cancel: Bool
 
     public init(
         header: RequestHeader? = nil,
-        payload: [UInt8] = []
+        payload: [UInt8] = [],
+        cancel: Bool = false
     ) {
         self.header = header
         self.payload = payload
+        self.cancel = cancel
     }
 
     public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
@@ -87,13 +91,15 @@ extension RequestFrame: CBinding {
     init(c: Lockbox__V1__RequestFrame) throws(ProtoDecodeError) {
         self.init(
             header: try CRead.message(c.header),
-            payload: CRead.bytes(c.payload)
+            payload: CRead.bytes(c.payload),
+            cancel: Bool(protobuf: c.cancel)
         )
     }
 
     func fill(_ c: inout Lockbox__V1__RequestFrame, _ arena: Arena) {
         c.header = arena.optionalMessage(header)
         c.payload = arena.bytes(payload)
+        c.cancel = cancel.protobuf
     }
 }
 

@@ -336,13 +336,17 @@ public struct AccessRequestEvent: ProtoMessage {
     public var request: AccessRequest?
     /// The audit activity that caused the event.
     public var activity: String
+    /// Sent once, first, with no request: from here on every committed change is delivered.
+    public var live: Bool
 
     public init(
         request: AccessRequest? = nil,
-        activity: String = ""
+        activity: String = "",
+        live: Bool = false
     ) {
         self.request = request
         self.activity = activity
+        self.live = live
     }
 
     public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
@@ -357,12 +361,14 @@ extension AccessRequestEvent: CBinding {
     init(c: Lockbox__V1__AccessRequestEvent) throws(ProtoDecodeError) {
         self.init(
             request: try CRead.message(c.request),
-            activity: try CRead.string(c.activity, in: Self.self)
+            activity: try CRead.string(c.activity, in: Self.self),
+            live: Bool(protobuf: c.live)
         )
     }
 
     func fill(_ c: inout Lockbox__V1__AccessRequestEvent, _ arena: Arena) {
         c.request = arena.optionalMessage(request)
         c.activity = arena.string(activity)
+        c.live = live.protobuf
     }
 }

@@ -24,16 +24,18 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
+    /// Sends the call; returns its id (nil when the connection is closed and the call failed).
+    @discardableResult
     func start(
         _ header: RequestHeader,
         payload: [UInt8],
         timeout: Duration?,
         onFrame: @escaping (ResponseFrame) -> Bool,
         onFailure: @escaping (RPCError) -> Void
-    ) {
+    ) -> UInt64? {
         guard let context, context.channel.isActive else {
             onFailure(RPCError(.unavailable, "connection closed"))
-            return
+            return nil
         }
         var header = header
         let callID = nextCallID
@@ -52,6 +54,22 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             NIOAny(Framing.frame(frame.encode(), allocator: context.channel.allocator)),
             promise: nil
         )
+        return callID
+    }
+
+    /// Ends call `callID` from this side: tells the server with a cancel frame (the connection
+    /// and its other calls go on) and fails the call with CANCELLED. Nothing when it has ended.
+    func cancel(_ callID: UInt64) {
+        guard let call = pending.removeValue(forKey: callID) else { return }
+        call.timer?.cancel()
+        if let context, context.channel.isActive {
+            let frame = RequestFrame(header: RequestHeader(callID: callID), cancel: true)
+            context.writeAndFlush(
+                NIOAny(Framing.frame(frame.encode(), allocator: context.channel.allocator)),
+                promise: nil
+            )
+        }
+        call.onFailure(RPCError(.cancelled, "call cancelled"))
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -82,10 +82,12 @@ public final class RPCClient: Sendable {
         options: CallOptions = CallOptions()
     ) -> AsyncThrowingStream<Response, any Error> {
         let (stream, continuation) = AsyncThrowingStream<Response, any Error>.makeStream()
+        // Set once the call is sent: how a consumer that stops early ends it on the server too.
+        let cancelCall = NIOLockedValueBox<(@Sendable () -> Void)?>(nil)
         let task = Task {
             do {
                 let connection = try await self.connection()
-                connection.stream(
+                let cancel = connection.stream(
                     header(method.name, options),
                     payload: request.encode(),
                     timeout: options.timeout,
@@ -98,11 +100,18 @@ public final class RPCClient: Sendable {
                     },
                     onEnd: { error in continuation.finish(throwing: error) }
                 )
+                cancelCall.withLockedValue { $0 = cancel }
+                // The consumer may have stopped while the call was being sent.
+                if Task.isCancelled { cancel() }
             } catch {
                 continuation.finish(throwing: error)
             }
         }
-        continuation.onTermination = { _ in task.cancel() }
+        continuation.onTermination = { termination in
+            task.cancel()
+            // The consumer stopped before the stream ended: the server stops too.
+            if case .cancelled = termination { cancelCall.withLockedValue { $0 }?() }
+        }
         return stream
     }
 

@@ -117,6 +117,23 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             return
         }
         let now = clock.now
+        if frame.cancel {
+            // Ends one call; the connection and its other calls go on.
+            if let cancelled = machine.cancel(id: header.callID, now: now) {
+                cancelled.handle?.cancel()
+                let status = Status(code: .cancelled, message: "call cancelled by the client")
+                writeEnd(callID: cancelled.id, status: status)
+                logCall(
+                    callID: cancelled.id,
+                    method: cancelled.method,
+                    receivedAt: cancelled.receivedAt,
+                    status: status
+                )
+                resumeReadingIfAllowed()
+                armTimer()
+            }
+            return
+        }
         let handler = router.handler(for: header.method)
         let timeout = Self.timeout(of: header, handler: handler, default: configuration.defaultUnaryTimeout)
         let call = PendingCall(

@@ -313,6 +313,28 @@ struct ServerConnectionStateMachine<Call, Handle, Clock: _Concurrency.Clock> whe
         return action
     }
 
+    /// The client cancelled call `id`: answer it CANCELLED and cancel its work if it runs, as
+    /// when its deadline passes. A running call keeps its slot until its work returns; a
+    /// waiting one leaves the queue. Nil when the call is not in flight (or already answered).
+    mutating func cancel(id: UInt64, now: Instant) -> Expired? {
+        guard let entry = calls[id] else { return nil }
+        switch entry.phase {
+        case .running(let handle):
+            calls[id]?.phase = .answered(handle)
+            return Expired(id: id, method: entry.method, receivedAt: entry.receivedAt, handle: handle)
+        case .waiting:
+            calls.removeValue(forKey: id)
+            if entry.streaming { streamingCount -= 1 }
+            queue = queue[queueHead...].filter { calls[$0] != nil }
+            queueHead = 0
+            if isIdle, state == .active { idleDeadline = now.advanced(by: configuration.idleTimeout) }
+            pauseOrResumeFrameTimer(now: now)
+            return Expired(id: id, method: entry.method, receivedAt: entry.receivedAt, handle: nil)
+        case .answered:
+            return nil
+        }
+    }
+
     /// Shutdown began.
     mutating func quiesce(now: Instant) -> QuiesceAction {
         guard state == .active else { return .none }

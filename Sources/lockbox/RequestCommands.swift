@@ -99,6 +99,10 @@ struct Requests: AsyncParsableCommand {
                 WatchAccessRequestsRequest(tenantID: tenant)
             ) { event in
                 // Written at once, unbuffered, so a pipe sees each change as it happens.
+                if event.live && !connection.json {
+                    FileHandle.standardError.write(Data("watching: every change from now on follows\n".utf8))
+                    return
+                }
                 var line = ""
                 if connection.json {
                     let data = try JSONSerialization.data(withJSONObject: Render.object(event), options: [.sortedKeys])

@@ -60,6 +60,22 @@ import Testing
         }
     }
 
+    /// The first message of a watch says it is live: from then on nothing committed is missed.
+    @Test func aWatchSaysWhenItIsLive() async throws {
+        try await Harness.with { h in
+            let w = try await h.makeWorld()
+            let watcher = Watcher(h.api, token: w.contosoApprover)
+            defer { watcher.task.cancel() }
+            #expect(try await watcher.wait { !$0.isEmpty })
+            let first = try #require(watcher.events.withLockedValue { $0.first })
+            #expect(first.live && first.request == nil)
+            // A change committed after the marker arrives, with no warm-up.
+            let id = try await h.createRequest(w).id
+            #expect(try await watcher.wait { events in events.contains { $0.request?.id == id } })
+            #expect(watcher.events.withLockedValue { $0.filter(\.live).count } == 1)
+        }
+    }
+
     @Test func approversHearOfTheirTenantsRequestsOnly() async throws {
         try await Harness.with { h in
             let w = try await h.makeWorld()
@@ -83,7 +99,11 @@ import Testing
             let other = try await h.createRequest(w, tenant: "fabrikam").id
             #expect(try await fabrikam.wait { events in events.contains { $0.request?.id == other } })
             #expect(fabrikam.about(id).isEmpty)
-            #expect(fabrikam.events.withLockedValue { $0 }.allSatisfy { $0.request?.tenantID == "fabrikam" })
+            #expect(
+                fabrikam.events.withLockedValue { $0 }.filter { !$0.live }.allSatisfy {
+                    $0.request?.tenantID == "fabrikam"
+                }
+            )
         }
     }
 

@@ -118,7 +118,7 @@ enum Samples {
     /// One populated value of every message type in proto/lockbox.proto.
     static let all: [any ProtoMessage] = [
         header,
-        RequestFrame(header: header, payload: binary),
+        RequestFrame(header: header, payload: binary, cancel: true),
         status,
         StreamEnd(status: status),
         ResponseFrame(callID: 7, payload: binary, end: StreamEnd(status: status), goaway: true),
@@ -157,7 +157,7 @@ enum Samples {
         CancelAccessRequestRequest(requestID: "req-1", reason: unicode),
         RevokeAccessRequest(requestID: "req-1", reason: unicode),
         WatchAccessRequestsRequest(tenantID: "contoso"),
-        AccessRequestEvent(request: accessRequest, activity: "Approve"),
+        AccessRequestEvent(request: accessRequest, activity: "Approve", live: true),
         CheckAccessRequest(
             tenantID: "contoso",
             service: .exchange,

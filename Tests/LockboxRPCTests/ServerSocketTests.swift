@@ -261,3 +261,59 @@ import Testing
         }
     }
 }
+
+@Suite struct CancelFrameTests {
+    /// A cancel frame ends one call at once, its work stops, and the connection carries on.
+    @Test func aCancelledCallEndsAndTheConnectionGoesOn() async throws {
+        let probe = Probe()
+        try await withTestServer(probe: probe) { port, _ in
+            let raw = try await RawConnection(port: port)
+            try await raw.sendCall(
+                id: 3,
+                method: TestMethods.sleep.name,
+                payload: PingResponse(serverTimeMs: 30_000).encode()
+            )
+            for _ in 0..<100 where probe.running == 0 { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(probe.running == 1)
+            let cancel = RequestFrame(header: RequestHeader(callID: 3), cancel: true)
+            try await raw.send(
+                Array(Framing.frame(cancel.encode(), allocator: ByteBufferAllocator()).readableBytesView)
+            )
+            let frame = try #require(try await raw.next(timeout: .seconds(3)))
+            #expect(frame.callID == 3)
+            #expect(frame.end?.status?.code == .cancelled)
+            for _ in 0..<100 where probe.running > 0 { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(probe.running == 0, "the handler's work was cancelled")
+            // A cancel for a call that is not in flight is ignored; the connection still answers.
+            try await raw.send(
+                Array(Framing.frame(cancel.encode(), allocator: ByteBufferAllocator()).readableBytesView)
+            )
+            try await raw.sendCall(id: 4, method: TestMethods.ping.name, payload: [])
+            let ping = try #require(try await raw.next(timeout: .seconds(3)))
+            #expect(ping.callID == 4 && ping.end?.status?.code == .ok)
+            await raw.close()
+        }
+    }
+
+    /// A client that stops reading a stream early ends that call on the server, and its
+    /// connection goes on serving other calls.
+    @Test func aStreamTheClientLeavesIsCancelledOnTheServer() async throws {
+        try await withTestServer { port, _ in
+            let client = RPCClient(configuration: RPCClientConfiguration(port: port))
+            var received = 0
+            for try await _ in client.serverStream(TestMethods.stream, PingResponse(serverTimeMs: 1_000_000)) {
+                received += 1
+                if received == 3 { break }
+            }
+            #expect(received == 3)
+            // The same connection answers at once: the stream no longer floods it.
+            let pong = try await client.unary(
+                TestMethods.ping,
+                PingRequest(),
+                options: CallOptions(timeout: .seconds(2))
+            )
+            #expect(pong.version == "test")
+            await client.close()
+        }
+    }
+}

@@ -21,6 +21,7 @@ final class Probe: Sendable {
     }
     func leave() { state.withLockedValue { $0.running -= 1 } }
     var started: Int { state.withLockedValue { $0.started } }
+    var running: Int { state.withLockedValue { $0.running } }
     var maxRunning: Int { state.withLockedValue { $0.maxRunning } }
 }
 

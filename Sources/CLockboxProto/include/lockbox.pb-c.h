@@ -302,10 +302,17 @@ struct  Lockbox__V1__RequestFrame
    * The encoded request message of the method.
    */
   ProtobufCBinaryData payload;
+  /*
+   * Cancels the call header.call_id of this connection instead of starting one
+   * (no method or payload needed): the server stops its work and ends it with
+   * CANCELLED, and the connection's other calls go on. A cancel for a call that
+   * is not in flight is ignored.
+   */
+  protobuf_c_boolean cancel;
 };
 #define LOCKBOX__V1__REQUEST_FRAME__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__request_frame__descriptor) \
-    , NULL, {0,NULL} }
+    , NULL, {0,NULL}, 0 }
 
 
 struct  Lockbox__V1__Status
@@ -859,10 +866,16 @@ struct  Lockbox__V1__AccessRequestEvent
    * The audit activity that caused the event.
    */
   char *activity;
+  /*
+   * Sent once, first, with no request: the watch is subscribed, and every change
+   * that commits from now on is delivered. List first, then watch, and nothing
+   * committed after this marker is missed.
+   */
+  protobuf_c_boolean live;
 };
 #define LOCKBOX__V1__ACCESS_REQUEST_EVENT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__access_request_event__descriptor) \
-    , NULL, (char *)protobuf_c_empty_string }
+    , NULL, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Lockbox__V1__CheckAccessRequest
