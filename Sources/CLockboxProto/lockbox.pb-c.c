@@ -1942,6 +1942,51 @@ void   lockbox__v1__set_lockbox_enabled_request__free_unpacked
   assert(message->base.descriptor == &lockbox__v1__set_lockbox_enabled_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   lockbox__v1__bind_certificate_request__init
+                     (Lockbox__V1__BindCertificateRequest         *message)
+{
+  static const Lockbox__V1__BindCertificateRequest init_value = LOCKBOX__V1__BIND_CERTIFICATE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__bind_certificate_request__get_packed_size
+                     (const Lockbox__V1__BindCertificateRequest *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__bind_certificate_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__bind_certificate_request__pack
+                     (const Lockbox__V1__BindCertificateRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__bind_certificate_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__bind_certificate_request__pack_to_buffer
+                     (const Lockbox__V1__BindCertificateRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__bind_certificate_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__BindCertificateRequest *
+       lockbox__v1__bind_certificate_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__BindCertificateRequest *)
+     protobuf_c_message_unpack (&lockbox__v1__bind_certificate_request__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__bind_certificate_request__free_unpacked
+                     (Lockbox__V1__BindCertificateRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__bind_certificate_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   lockbox__v1__suspend_principal_request__init
                      (Lockbox__V1__SuspendPrincipalRequest         *message)
 {
@@ -6152,6 +6197,57 @@ const ProtobufCMessageDescriptor lockbox__v1__set_lockbox_enabled_request__descr
   (ProtobufCMessageInit) lockbox__v1__set_lockbox_enabled_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor lockbox__v1__bind_certificate_request__field_descriptors[2] =
+{
+  {
+    "principal_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__BindCertificateRequest, principal_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "certificate_sha256",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__BindCertificateRequest, certificate_sha256),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__bind_certificate_request__field_indices_by_name[] = {
+  1,   /* field[1] = certificate_sha256 */
+  0,   /* field[0] = principal_id */
+};
+static const ProtobufCIntRange lockbox__v1__bind_certificate_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__bind_certificate_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.BindCertificateRequest",
+  "BindCertificateRequest",
+  "Lockbox__V1__BindCertificateRequest",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__BindCertificateRequest),
+  2,
+  lockbox__v1__bind_certificate_request__field_descriptors,
+  lockbox__v1__bind_certificate_request__field_indices_by_name,
+  1,  lockbox__v1__bind_certificate_request__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__bind_certificate_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor lockbox__v1__suspend_principal_request__field_descriptors[2] =
 {
   {
@@ -7583,7 +7679,7 @@ const ProtobufCEnumDescriptor lockbox__v1__audit_kind__descriptor =
   lockbox__v1__audit_kind__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor lockbox__v1__lockbox__method_descriptors[34] =
+static const ProtobufCMethodDescriptor lockbox__v1__lockbox__method_descriptors[35] =
 {
   { "Ping", &lockbox__v1__ping_request__descriptor, &lockbox__v1__ping_response__descriptor },
   { "CreateAccessRequest", &lockbox__v1__create_access_request_request__descriptor, &lockbox__v1__access_request__descriptor },
@@ -7603,6 +7699,7 @@ static const ProtobufCMethodDescriptor lockbox__v1__lockbox__method_descriptors[
   { "SetTenantSettings", &lockbox__v1__set_tenant_settings_request__descriptor, &lockbox__v1__tenant_settings__descriptor },
   { "SetLockboxEnabled", &lockbox__v1__set_lockbox_enabled_request__descriptor, &lockbox__v1__tenant_settings__descriptor },
   { "CreatePrincipal", &lockbox__v1__create_principal_request__descriptor, &lockbox__v1__principal__descriptor },
+  { "BindCertificate", &lockbox__v1__bind_certificate_request__descriptor, &lockbox__v1__principal__descriptor },
   { "SuspendPrincipal", &lockbox__v1__suspend_principal_request__descriptor, &lockbox__v1__principal__descriptor },
   { "ReactivatePrincipal", &lockbox__v1__reactivate_principal_request__descriptor, &lockbox__v1__principal__descriptor },
   { "ListPrincipals", &lockbox__v1__list_principals_request__descriptor, &lockbox__v1__list_principals_response__descriptor },
@@ -7621,39 +7718,40 @@ static const ProtobufCMethodDescriptor lockbox__v1__lockbox__method_descriptors[
   { "CreateCheckpoint", &lockbox__v1__create_checkpoint_request__descriptor, &lockbox__v1__checkpoint__descriptor },
 };
 const unsigned lockbox__v1__lockbox__method_indices_by_name[] = {
-  27,        /* AddPreapprovedOperation */
-  23,        /* AssignRole */
+  28,        /* AddPreapprovedOperation */
+  24,        /* AssignRole */
+  18,        /* BindCertificate */
   2,        /* CancelAccessRequest */
   9,        /* CheckAccess */
   1,        /* CreateAccessRequest */
-  33,        /* CreateCheckpoint */
+  34,        /* CreateCheckpoint */
   17,        /* CreatePrincipal */
   11,        /* CreateTenant */
   7,        /* DecideCustomer */
   6,        /* DecideInternal */
   13,        /* EnrollTenantAdmin */
-  30,        /* ExportAudit */
+  31,        /* ExportAudit */
   3,        /* GetAccessRequest */
   14,        /* GetTenantSettings */
   12,        /* IssueEnrollmentCode */
-  21,        /* IssueToken */
+  22,        /* IssueToken */
   4,        /* ListAccessRequests */
-  32,        /* ListCheckpoints */
+  33,        /* ListCheckpoints */
   10,        /* ListGrants */
-  26,        /* ListPreapprovedOperations */
-  20,        /* ListPrincipals */
-  25,        /* ListRoleAssignments */
-  31,        /* ListSigningKeys */
+  27,        /* ListPreapprovedOperations */
+  21,        /* ListPrincipals */
+  26,        /* ListRoleAssignments */
+  32,        /* ListSigningKeys */
   0,        /* Ping */
-  19,        /* ReactivatePrincipal */
-  28,        /* RemovePreapprovedOperation */
-  24,        /* RemoveRole */
+  20,        /* ReactivatePrincipal */
+  29,        /* RemovePreapprovedOperation */
+  25,        /* RemoveRole */
   8,        /* RevokeAccess */
-  22,        /* RevokeToken */
-  29,        /* SearchAudit */
+  23,        /* RevokeToken */
+  30,        /* SearchAudit */
   16,        /* SetLockboxEnabled */
   15,        /* SetTenantSettings */
-  18,        /* SuspendPrincipal */
+  19,        /* SuspendPrincipal */
   5         /* WatchAccessRequests */
 };
 const ProtobufCServiceDescriptor lockbox__v1__lockbox__descriptor =
@@ -7663,7 +7761,7 @@ const ProtobufCServiceDescriptor lockbox__v1__lockbox__descriptor =
   "Lockbox",
   "Lockbox__V1__Lockbox",
   "lockbox.v1",
-  34,
+  35,
   lockbox__v1__lockbox__method_descriptors,
   lockbox__v1__lockbox__method_indices_by_name
 };
@@ -7811,13 +7909,21 @@ void lockbox__v1__lockbox__create_principal(ProtobufCService *service,
   assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
   service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void lockbox__v1__lockbox__bind_certificate(ProtobufCService *service,
+                                            const Lockbox__V1__BindCertificateRequest *input,
+                                            Lockbox__V1__Principal_Closure closure,
+                                            void *closure_data)
+{
+  assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void lockbox__v1__lockbox__suspend_principal(ProtobufCService *service,
                                              const Lockbox__V1__SuspendPrincipalRequest *input,
                                              Lockbox__V1__Principal_Closure closure,
                                              void *closure_data)
 {
   assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
-  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void lockbox__v1__lockbox__reactivate_principal(ProtobufCService *service,
                                                 const Lockbox__V1__ReactivatePrincipalRequest *input,
@@ -7825,7 +7931,7 @@ void lockbox__v1__lockbox__reactivate_principal(ProtobufCService *service,
                                                 void *closure_data)
 {
   assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
-  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void lockbox__v1__lockbox__list_principals(ProtobufCService *service,
                                            const Lockbox__V1__ListPrincipalsRequest *input,
@@ -7833,7 +7939,7 @@ void lockbox__v1__lockbox__list_principals(ProtobufCService *service,
                                            void *closure_data)
 {
   assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
-  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void lockbox__v1__lockbox__issue_token(ProtobufCService *service,
                                        const Lockbox__V1__IssueTokenRequest *input,
@@ -7841,7 +7947,7 @@ void lockbox__v1__lockbox__issue_token(ProtobufCService *service,
                                        void *closure_data)
 {
   assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
-  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void lockbox__v1__lockbox__revoke_token(ProtobufCService *service,
                                         const Lockbox__V1__RevokeTokenRequest *input,
@@ -7849,7 +7955,7 @@ void lockbox__v1__lockbox__revoke_token(ProtobufCService *service,
                                         void *closure_data)
 {
   assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
-  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void lockbox__v1__lockbox__assign_role(ProtobufCService *service,
                                        const Lockbox__V1__RoleAssignment *input,
@@ -7857,7 +7963,7 @@ void lockbox__v1__lockbox__assign_role(ProtobufCService *service,
                                        void *closure_data)
 {
   assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
-  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void lockbox__v1__lockbox__remove_role(ProtobufCService *service,
                                        const Lockbox__V1__RoleAssignment *input,
@@ -7865,7 +7971,7 @@ void lockbox__v1__lockbox__remove_role(ProtobufCService *service,
                                        void *closure_data)
 {
   assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
-  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void lockbox__v1__lockbox__list_role_assignments(ProtobufCService *service,
                                                  const Lockbox__V1__ListRoleAssignmentsRequest *input,
@@ -7873,7 +7979,7 @@ void lockbox__v1__lockbox__list_role_assignments(ProtobufCService *service,
                                                  void *closure_data)
 {
   assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
-  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void lockbox__v1__lockbox__list_preapproved_operations(ProtobufCService *service,
                                                        const Lockbox__V1__ListPreapprovedOperationsRequest *input,
@@ -7881,7 +7987,7 @@ void lockbox__v1__lockbox__list_preapproved_operations(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
-  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void lockbox__v1__lockbox__add_preapproved_operation(ProtobufCService *service,
                                                      const Lockbox__V1__PreapprovedOperation *input,
@@ -7889,7 +7995,7 @@ void lockbox__v1__lockbox__add_preapproved_operation(ProtobufCService *service,
                                                      void *closure_data)
 {
   assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
-  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void lockbox__v1__lockbox__remove_preapproved_operation(ProtobufCService *service,
                                                         const Lockbox__V1__RemovePreapprovedOperationRequest *input,
@@ -7897,7 +8003,7 @@ void lockbox__v1__lockbox__remove_preapproved_operation(ProtobufCService *servic
                                                         void *closure_data)
 {
   assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
-  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void lockbox__v1__lockbox__search_audit(ProtobufCService *service,
                                         const Lockbox__V1__SearchAuditRequest *input,
@@ -7905,7 +8011,7 @@ void lockbox__v1__lockbox__search_audit(ProtobufCService *service,
                                         void *closure_data)
 {
   assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
-  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void lockbox__v1__lockbox__export_audit(ProtobufCService *service,
                                         const Lockbox__V1__ExportAuditRequest *input,
@@ -7913,7 +8019,7 @@ void lockbox__v1__lockbox__export_audit(ProtobufCService *service,
                                         void *closure_data)
 {
   assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
-  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void lockbox__v1__lockbox__list_signing_keys(ProtobufCService *service,
                                              const Lockbox__V1__ListSigningKeysRequest *input,
@@ -7921,7 +8027,7 @@ void lockbox__v1__lockbox__list_signing_keys(ProtobufCService *service,
                                              void *closure_data)
 {
   assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
-  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void lockbox__v1__lockbox__list_checkpoints(ProtobufCService *service,
                                             const Lockbox__V1__ListCheckpointsRequest *input,
@@ -7929,7 +8035,7 @@ void lockbox__v1__lockbox__list_checkpoints(ProtobufCService *service,
                                             void *closure_data)
 {
   assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
-  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void lockbox__v1__lockbox__create_checkpoint(ProtobufCService *service,
                                              const Lockbox__V1__CreateCheckpointRequest *input,
@@ -7937,7 +8043,7 @@ void lockbox__v1__lockbox__create_checkpoint(ProtobufCService *service,
                                              void *closure_data)
 {
   assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
-  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 34, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void lockbox__v1__lockbox__init (Lockbox__V1__Lockbox_Service *service,
                                  Lockbox__V1__Lockbox_ServiceDestroy destroy)

@@ -107,6 +107,9 @@ public struct Caller: Sendable, Hashable {
     /// caller's actions write names it, so that a record made with a token someone else issued
     /// (a provider admin's IssueToken for another principal) traces back to that issuance.
     public var tokenID: String
+    /// The client certificate the principal is bound to (SHA-256 of its DER bytes): its tokens
+    /// count only on connections that present it. nil when unbound.
+    public var certificateSHA256: [UInt8]?
 
     public init(
         id: String,
@@ -114,7 +117,8 @@ public struct Caller: Sendable, Hashable {
         tenantID: String?,
         assignments: Set<Assignment>,
         ip: String,
-        tokenID: String = ""
+        tokenID: String = "",
+        certificateSHA256: [UInt8]? = nil
     ) {
         self.id = id
         self.displayName = displayName
@@ -122,6 +126,7 @@ public struct Caller: Sendable, Hashable {
         self.assignments = assignments
         self.ip = ip
         self.tokenID = tokenID
+        self.certificateSHA256 = certificateSHA256
     }
 
     public var roles: Set<Role> { Set(assignments.map(\.role)) }

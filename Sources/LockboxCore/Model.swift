@@ -129,6 +129,8 @@ public enum Activity {
     public static let tenantAdminEnrolled = "TenantAdminEnrolled"
     public static let enrollmentRefused = "EnrollmentRefused"
     public static let principalSuspended = "PrincipalSuspended"
+    public static let certificateBound = "PrincipalCertificateBound"
+    public static let certificateUnbound = "PrincipalCertificateUnbound"
     public static let principalReactivated = "PrincipalReactivated"
     public static let lockboxEnabled = "LockboxEnabled"
     public static let lockboxDisabled = "LockboxDisabled"
@@ -141,7 +143,7 @@ public enum Activity {
             tenantSettingsChanged,
             principalCreated, tokenIssued, tokenRevoked, roleAssigned, roleRemoved, operationAdded, operationRemoved,
             enrollmentCodeIssued, tenantAdminEnrolled, enrollmentRefused, principalSuspended, principalReactivated,
-            lockboxEnabled, lockboxDisabled,
+            lockboxEnabled, lockboxDisabled, certificateBound, certificateUnbound,
         ].map { $0.lowercased() }
     )
 

@@ -59,3 +59,9 @@ public struct Signer: Sendable {
         SignedCheckpoint(statement: statement, signature: sign(statement.canonicalBytes))
     }
 }
+
+/// SHA-256, for callers that do not link swift-crypto themselves (the CLI's certificate
+/// fingerprints).
+public enum Digest {
+    public static func sha256(_ bytes: [UInt8]) -> [UInt8] { Array(SHA256.hash(data: bytes)) }
+}

@@ -507,6 +507,39 @@ extension SetLockboxEnabledRequest: CBinding {
     }
 }
 
+/// Binds a principal to its client certificate; an empty fingerprint removes the binding.
+public struct BindCertificateRequest: ProtoMessage {
+    public var principalID: String
+    /// SHA-256 of the certificate's DER bytes.
+    public var certificateSHA256: [UInt8]
+
+    public init(principalID: String = "", certificateSHA256: [UInt8] = []) {
+        self.principalID = principalID
+        self.certificateSHA256 = certificateSHA256
+    }
+
+    public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
+    public func encode() -> [UInt8] { cEncode() }
+}
+
+extension BindCertificateRequest: CBinding {
+    static func cInit(_ message: UnsafeMutablePointer<Lockbox__V1__BindCertificateRequest>) {
+        lockbox__v1__bind_certificate_request__init(message)
+    }
+
+    init(c: Lockbox__V1__BindCertificateRequest) throws(ProtoDecodeError) {
+        self.init(
+            principalID: try CRead.string(c.principal_id, in: Self.self),
+            certificateSHA256: CRead.bytes(c.certificate_sha256)
+        )
+    }
+
+    func fill(_ c: inout Lockbox__V1__BindCertificateRequest, _ arena: Arena) {
+        c.principal_id = arena.string(principalID)
+        c.certificate_sha256 = arena.bytes(certificateSHA256)
+    }
+}
+
 public struct SuspendPrincipalRequest: ProtoMessage {
     public var principalID: String
     public var reason: String

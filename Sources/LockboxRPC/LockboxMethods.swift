@@ -64,6 +64,7 @@ public enum LockboxMethods {
     )
     public static let issueToken = UnaryMethod<IssueTokenRequest, IssuedToken>(service + "/IssueToken")
     public static let revokeToken = UnaryMethod<RevokeTokenRequest, Token>(service + "/RevokeToken")
+    public static let bindCertificate = UnaryMethod<BindCertificateRequest, Principal>(service + "/BindCertificate")
     public static let suspendPrincipal = UnaryMethod<SuspendPrincipalRequest, Principal>(service + "/SuspendPrincipal")
     public static let reactivatePrincipal = UnaryMethod<ReactivatePrincipalRequest, Principal>(
         service + "/ReactivatePrincipal"
@@ -94,7 +95,8 @@ public enum LockboxMethods {
         revokeAccess.erased, checkAccess.erased, listGrants.erased, listPreapprovedOperations.erased,
         addPreapprovedOperation.erased, removePreapprovedOperation.erased, createTenant.erased,
         issueEnrollmentCode.erased, enrollTenantAdmin.erased, getTenantSettings.erased, setTenantSettings.erased,
-        setLockboxEnabled.erased, createPrincipal.erased, suspendPrincipal.erased, reactivatePrincipal.erased,
+        setLockboxEnabled.erased, createPrincipal.erased, bindCertificate.erased, suspendPrincipal.erased,
+        reactivatePrincipal.erased,
         listPrincipals.erased, issueToken.erased, revokeToken.erased, assignRole.erased, removeRole.erased,
         listRoleAssignments.erased, searchAudit.erased, exportAudit.erased, listSigningKeys.erased,
         listCheckpoints.erased, createCheckpoint.erased,

@@ -15,6 +15,8 @@ public struct RPCCallContext: Sendable {
     public let idempotencyKey: String
     /// The peer's IP address as the server's socket sees it (never taken from the client's payload).
     public let peerIP: String
+    /// SHA-256 of the client certificate's DER bytes, when the connection is mutual TLS.
+    public let peerCertificateSHA256: [UInt8]?
     public let logger: Logger
 
     public init(
@@ -24,6 +26,7 @@ public struct RPCCallContext: Sendable {
         authToken: String,
         idempotencyKey: String,
         peerIP: String,
+        peerCertificateSHA256: [UInt8]? = nil,
         logger: Logger
     ) {
         self.callID = callID
@@ -32,6 +35,7 @@ public struct RPCCallContext: Sendable {
         self.authToken = authToken
         self.idempotencyKey = idempotencyKey
         self.peerIP = peerIP
+        self.peerCertificateSHA256 = peerCertificateSHA256
         self.logger = logger
     }
 }

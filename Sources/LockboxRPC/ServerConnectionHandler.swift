@@ -1,5 +1,7 @@
 import Logging
 import Metrics
+import Crypto
+import NIOSSL
 import LockboxProto
 import NIOCore
 import NIOExtras
@@ -29,6 +31,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private var logger: Logger
     private var context: ChannelHandlerContext?
     private var peerIP = ""
+    /// The client certificate's SHA-256, once read (the inner nil: no certificate).
+    private var peerCertificate: [UInt8]??
     private var readPending = false
     private var timer: Scheduled<Void>?
     private var timerAt: NIODeadlineClock.Instant?
@@ -296,6 +300,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             )
             return
         }
+        if peerCertificate == nil {
+            // Read once per connection, after the handshake: the client certificate's fingerprint.
+            let certificate = (try? context.pipeline.syncOperations.nioSSL_peerCertificate()) ?? nil
+            let der = certificate.flatMap { try? $0.toDERBytes() }
+            peerCertificate = .some(der.map { Array(SHA256.hash(data: $0)) })
+        }
         var callLogger = logger
         callLogger[metadataKey: "call.id"] = "\(callID)"
         callLogger[metadataKey: "call.method"] = "\(method)"
@@ -306,6 +316,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             authToken: call.header.authToken,
             idempotencyKey: call.header.idempotencyKey,
             peerIP: peerIP,
+            peerCertificateSHA256: peerCertificate ?? nil,
             logger: callLogger
         )
         if case .inline(let body) = handler {

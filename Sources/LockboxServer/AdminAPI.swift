@@ -30,6 +30,9 @@ struct AdminAPI: Sendable {
         router.register(LockboxMethods.setLockboxEnabled) { request, context in
             try await gate.unary(context) { call in try setLockboxEnabled(request, call) }
         }
+        router.register(LockboxMethods.bindCertificate) { request, context in
+            try await gate.unary(context) { call in try bindCertificate(request, call) }
+        }
         router.register(LockboxMethods.suspendPrincipal) { request, context in
             try await gate.unary(context) { call in try suspend(request, call) }
         }
@@ -372,6 +375,31 @@ struct AdminAPI: Sendable {
         var revoked = token.proto
         revoked.revoked = true
         return revoked
+    }
+
+    /// Binds a principal to its client certificate (or unbinds it): whoever may manage the
+    /// principal may. Its tokens then authenticate only over mutual TLS with that certificate.
+    func bindCertificate(_ request: BindCertificateRequest, _ call: Call) throws -> Principal {
+        try InputLimits.check(request.principalID, field: "principal_id", max: InputLimits.idLength)
+        guard request.certificateSHA256.isEmpty || request.certificateSHA256.count == 32 else {
+            throw DomainError.invalidArgument("certificate_sha256 must be 32 bytes (SHA-256), or empty to unbind")
+        }
+        let target = try principal(request.principalID, call)
+        try Authorization.require(call.caller, .managePrincipals, on: target.target, notFound: "no such principal")
+        let sha256 = request.certificateSHA256.isEmpty ? nil : request.certificateSHA256
+        try principals.bindCertificate(id: target.id, sha256: sha256, call.db)
+        try ChangeFeed.announcePrincipal(target.id, call.db)
+        try record(
+            call,
+            tenant: target.tenantID ?? "",
+            .principal,
+            sha256 == nil ? Activity.certificateUnbound : Activity.certificateBound,
+            [
+                "principal_id": .string(target.id),
+                "certificate_sha256": .string(sha256.map { $0.map { String(format: "%02x", $0) }.joined() } ?? ""),
+            ]
+        )
+        return try principal(target.id, call).proto
     }
 
     /// Suspends a principal: revokes all of its tokens and ends its active grants, in one

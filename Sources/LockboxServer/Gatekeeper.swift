@@ -132,6 +132,11 @@ struct Gatekeeper: Sendable {
                 db
             )
         else { throw RPCError.unauthenticated() }
+        // A principal bound to its client certificate: its token alone is not enough.
+        if let bound = caller.certificateSHA256, bound != context.peerCertificateSHA256 {
+            context.logger.notice("token refused: its principal is bound to another client certificate")
+            throw RPCError(.unauthenticated, "this principal's tokens need its bound client certificate (mutual TLS)")
+        }
         guard let permission = MethodPermissions.table[context.method] else {
             context.logger.error("method has no permission; refused")
             throw RPCError.permissionDenied()

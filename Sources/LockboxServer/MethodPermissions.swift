@@ -38,6 +38,7 @@ enum MethodPermissions {
         LockboxMethods.listPrincipals.name: .managePrincipals,
         LockboxMethods.issueToken.name: .managePrincipals,
         LockboxMethods.revokeToken.name: .managePrincipals,
+        LockboxMethods.bindCertificate.name: .managePrincipals,
         LockboxMethods.suspendPrincipal.name: .suspendPrincipals,
         LockboxMethods.reactivatePrincipal.name: .suspendPrincipals,
         LockboxMethods.assignRole.name: .manageRoles,

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LockboxIntegrity
 import LockboxProto
 import LockboxRPC
 
@@ -151,9 +152,56 @@ struct Tenants: AsyncParsableCommand {
 
 struct Principals: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Create, list, suspend and reactivate principals.",
-        subcommands: [Create.self, List.self, Suspend.self, Reactivate.self]
+        abstract: "Create, list, suspend and reactivate principals, and bind them to client certificates.",
+        subcommands: [Create.self, List.self, Suspend.self, Reactivate.self, BindCertificate.self]
     )
+
+    struct BindCertificate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "bind-certificate",
+            abstract: """
+                Bind a principal (a data-plane service's, typically) to its client certificate: its tokens then \
+                work only over mutual TLS with that certificate. --clear removes the binding.
+                """
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Principal id.") var principal: String
+        @Option(help: "The client certificate, PEM.") var certificate: String?
+        @Flag(help: "Remove the binding.") var clear = false
+
+        func run() async throws {
+            var sha256: [UInt8] = []
+            switch (certificate, clear) {
+            case (let path?, false):
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    throw ValidationError("cannot read \(path)")
+                }
+                guard let der = Self.der(fromPEM: String(decoding: data, as: UTF8.self)) else {
+                    throw ValidationError("\(path) holds no PEM certificate")
+                }
+                sha256 = Digest.sha256(der)
+            case (nil, true):
+                break
+            default:
+                throw ValidationError("give either --certificate FILE or --clear")
+            }
+            connection.show(
+                try await connection.call(
+                    LockboxMethods.bindCertificate,
+                    BindCertificateRequest(principalID: principal, certificateSHA256: sha256)
+                )
+            )
+        }
+
+        /// The DER bytes of the first certificate in a PEM file.
+        static func der(fromPEM text: String) -> [UInt8]? {
+            guard let begin = text.range(of: "-----BEGIN CERTIFICATE-----"),
+                let end = text.range(of: "-----END CERTIFICATE-----", range: begin.upperBound..<text.endIndex)
+            else { return nil }
+            let body = text[begin.upperBound..<end.lowerBound].filter { !$0.isWhitespace }
+            return Data(base64Encoded: String(body)).map(Array.init)
+        }
+    }
 
     struct Suspend: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

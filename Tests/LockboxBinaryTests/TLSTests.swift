@@ -150,6 +150,77 @@ import Testing
         #expect(try await daemon.waitForExit() == 0, "\(daemon.stderr)")
     }
 
+    /// A service principal bound to its client certificate: its token works over mutual TLS
+    /// with that certificate, and not with another certificate from the same CA.
+    @Test func aBoundServiceTokenNeedsItsCertificate() async throws {
+        let certificates = try Self.certificates()
+        defer { try? FileManager.default.removeItem(at: certificates) }
+        // A second client certificate from the same CA.
+        let sibling = FileManager.default.temporaryDirectory.appending(path: "tls-sibling-\(UUID().uuidString)")
+        try FileManager.default.copyItem(at: certificates, to: sibling)
+        defer { try? FileManager.default.removeItem(at: sibling) }
+        for file in ["client.pem", "client.key"] {
+            try FileManager.default.removeItem(at: sibling.appending(path: file))
+        }
+        let reissued = try Binaries.runPath(packageRoot.appending(path: "scripts/tls-dev-certs").path, [sibling.path])
+        try #require(reissued.status == 0, "\(reissued.stderr)")
+
+        let url = try await TestDatabase.migratedURLs().runtime
+        let daemon = try Self.serve(
+            certificates,
+            ["--tls-client-ca-file", certificates.appending(path: "ca.pem").path],
+            database: url
+        )
+        let port = try await daemon.waitUntilListening()
+        let own = try Self.api(port: port, trusting: certificates, client: certificates)
+        let other = try Self.api(port: port, trusting: certificates, client: sibling)
+        let world = try await own.makeWorld(adminToken: try Self.bootstrap(url))
+        let check = CheckAccessRequest(
+            tenantID: "contoso",
+            service: .exchange,
+            operatorID: world.operatorID,
+            operation: "Get-Mailbox",
+            clientIP: "203.0.113.7"
+        )
+        // Unbound, the token works from either certificate.
+        #expect(await other.status(LockboxMethods.checkAccess, check, token: world.serviceToken) == .ok)
+        // Bound with the CLI to the first client certificate.
+        let service = try await own.call(
+            LockboxMethods.listPrincipals,
+            ListPrincipalsRequest(),
+            token: world.providerAdmin
+        )
+        .principals.first { $0.displayName == "Mail Store" }
+        let bind = try Binaries.run(
+            "lockbox",
+            [
+                "principals", "bind-certificate", try #require(service?.id),
+                "--certificate", certificates.appending(path: "client.pem").path,
+                "--tls-ca-file", certificates.appending(path: "ca.pem").path,
+                "--tls-client-cert-file", certificates.appending(path: "client.pem").path,
+                "--tls-client-key-file", certificates.appending(path: "client.key").path,
+            ],
+            environment: ["LOCKBOX_SERVER": "127.0.0.1:\(port)", "LOCKBOX_TOKEN": world.providerAdmin]
+        )
+        #expect(bind.status == 0, "\(bind.stdout)\(bind.stderr)")
+        #expect(await own.status(LockboxMethods.checkAccess, check, token: world.serviceToken) == .ok)
+        #expect(await other.status(LockboxMethods.checkAccess, check, token: world.serviceToken) == .unauthenticated)
+        // Other principals are not bound.
+        #expect(
+            await other.status(LockboxMethods.listGrants, ListGrantsRequest(), token: world.operatorToken) == .ok
+        )
+        // The binding is audited.
+        let records = try await own.call(
+            LockboxMethods.searchAudit,
+            SearchAuditRequest(activity: "PrincipalCertificateBound"),
+            token: world.auditorToken
+        )
+        #expect(records.records.count == 1)
+        for api in [own, other] { await api.client.close() }
+        daemon.terminate()
+        #expect(try await daemon.waitForExit() == 0, "\(daemon.stderr)")
+    }
+
     /// SIGHUP with a new certificate: new connections see it, and a connection opened before
     /// goes on with its calls.
     @Test func sighupLoadsANewCertificateWithoutDroppingConnections() async throws {

@@ -133,6 +133,13 @@ import Testing
                 token: token
             )
         },
+        Entry(method: LockboxMethods.bindCertificate.name, allowed: admins) { h, _, _, token in
+            await h.status(
+                LockboxMethods.bindCertificate,
+                BindCertificateRequest(principalID: "p_none", certificateSHA256: Array(repeating: 1, count: 32)),
+                token: token
+            )
+        },
         Entry(method: LockboxMethods.suspendPrincipal.name, allowed: admins) { h, _, _, token in
             await h.status(
                 LockboxMethods.suspendPrincipal,

@@ -212,6 +212,7 @@ enum Samples {
         ListCheckpointsRequest(tenantID: "contoso", afterSeq: .max, pageSize: .max),
         ListCheckpointsResponse(checkpoints: [checkpoint, Checkpoint(seq: 1)]),
         CreateCheckpointRequest(tenantID: unicode),
+        BindCertificateRequest(principalID: "p-1", certificateSHA256: binary + Array(repeating: 0xC3, count: 25)),
         AuditExportChunk(data: binary),
         ListPreapprovedOperationsRequest(service: .exchange),
         ListPreapprovedOperationsResponse(operations: [operation]),

@@ -47,6 +47,7 @@ import Testing
             LockboxMethods.getTenantSettings.name: customer,
             LockboxMethods.setTenantSettings.name: [.globalAdmin],
             LockboxMethods.createPrincipal.name: admins,
+            LockboxMethods.bindCertificate.name: admins,
             LockboxMethods.listPrincipals.name: admins,
             LockboxMethods.issueToken.name: admins,
             LockboxMethods.revokeToken.name: admins,

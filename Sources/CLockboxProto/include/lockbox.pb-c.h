@@ -58,6 +58,7 @@ typedef struct Lockbox__V1__EnrollTenantAdminRequest Lockbox__V1__EnrollTenantAd
 typedef struct Lockbox__V1__EnrollTenantAdminResponse Lockbox__V1__EnrollTenantAdminResponse;
 typedef struct Lockbox__V1__SetTenantSettingsRequest Lockbox__V1__SetTenantSettingsRequest;
 typedef struct Lockbox__V1__SetLockboxEnabledRequest Lockbox__V1__SetLockboxEnabledRequest;
+typedef struct Lockbox__V1__BindCertificateRequest Lockbox__V1__BindCertificateRequest;
 typedef struct Lockbox__V1__SuspendPrincipalRequest Lockbox__V1__SuspendPrincipalRequest;
 typedef struct Lockbox__V1__ReactivatePrincipalRequest Lockbox__V1__ReactivatePrincipalRequest;
 typedef struct Lockbox__V1__GetTenantSettingsRequest Lockbox__V1__GetTenantSettingsRequest;
@@ -1032,6 +1033,25 @@ struct  Lockbox__V1__SetLockboxEnabledRequest
 #define LOCKBOX__V1__SET_LOCKBOX_ENABLED_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__set_lockbox_enabled_request__descriptor) \
     , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+
+
+/*
+ * Binds a principal (typically a data-plane service's) to its client certificate:
+ * from then on its tokens authenticate only on connections that present that
+ * certificate (mutual TLS), so a stolen token alone is not enough.
+ */
+struct  Lockbox__V1__BindCertificateRequest
+{
+  ProtobufCMessage base;
+  char *principal_id;
+  /*
+   * SHA-256 of the certificate's DER bytes (32 bytes); empty removes the binding.
+   */
+  ProtobufCBinaryData certificate_sha256;
+};
+#define LOCKBOX__V1__BIND_CERTIFICATE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__bind_certificate_request__descriptor) \
+    , (char *)protobuf_c_empty_string, {0,NULL} }
 
 
 struct  Lockbox__V1__SuspendPrincipalRequest
@@ -2153,6 +2173,25 @@ Lockbox__V1__SetLockboxEnabledRequest *
 void   lockbox__v1__set_lockbox_enabled_request__free_unpacked
                      (Lockbox__V1__SetLockboxEnabledRequest *message,
                       ProtobufCAllocator *allocator);
+/* Lockbox__V1__BindCertificateRequest methods */
+void   lockbox__v1__bind_certificate_request__init
+                     (Lockbox__V1__BindCertificateRequest         *message);
+size_t lockbox__v1__bind_certificate_request__get_packed_size
+                     (const Lockbox__V1__BindCertificateRequest   *message);
+size_t lockbox__v1__bind_certificate_request__pack
+                     (const Lockbox__V1__BindCertificateRequest   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__bind_certificate_request__pack_to_buffer
+                     (const Lockbox__V1__BindCertificateRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__BindCertificateRequest *
+       lockbox__v1__bind_certificate_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__bind_certificate_request__free_unpacked
+                     (Lockbox__V1__BindCertificateRequest *message,
+                      ProtobufCAllocator *allocator);
 /* Lockbox__V1__SuspendPrincipalRequest methods */
 void   lockbox__v1__suspend_principal_request__init
                      (Lockbox__V1__SuspendPrincipalRequest         *message);
@@ -2721,6 +2760,9 @@ typedef void (*Lockbox__V1__SetTenantSettingsRequest_Closure)
 typedef void (*Lockbox__V1__SetLockboxEnabledRequest_Closure)
                  (const Lockbox__V1__SetLockboxEnabledRequest *message,
                   void *closure_data);
+typedef void (*Lockbox__V1__BindCertificateRequest_Closure)
+                 (const Lockbox__V1__BindCertificateRequest *message,
+                  void *closure_data);
 typedef void (*Lockbox__V1__SuspendPrincipalRequest_Closure)
                  (const Lockbox__V1__SuspendPrincipalRequest *message,
                   void *closure_data);
@@ -2869,6 +2911,10 @@ struct Lockbox__V1__Lockbox_Service
                            const Lockbox__V1__CreatePrincipalRequest *input,
                            Lockbox__V1__Principal_Closure closure,
                            void *closure_data);
+  void (*bind_certificate)(Lockbox__V1__Lockbox_Service *service,
+                           const Lockbox__V1__BindCertificateRequest *input,
+                           Lockbox__V1__Principal_Closure closure,
+                           void *closure_data);
   void (*suspend_principal)(Lockbox__V1__Lockbox_Service *service,
                             const Lockbox__V1__SuspendPrincipalRequest *input,
                             Lockbox__V1__Principal_Closure closure,
@@ -2959,6 +3005,7 @@ void lockbox__v1__lockbox__init (Lockbox__V1__Lockbox_Service *service,
       function_prefix__ ## set_tenant_settings,\
       function_prefix__ ## set_lockbox_enabled,\
       function_prefix__ ## create_principal,\
+      function_prefix__ ## bind_certificate,\
       function_prefix__ ## suspend_principal,\
       function_prefix__ ## reactivate_principal,\
       function_prefix__ ## list_principals,\
@@ -3045,6 +3092,10 @@ void lockbox__v1__lockbox__set_lockbox_enabled(ProtobufCService *service,
                                                void *closure_data);
 void lockbox__v1__lockbox__create_principal(ProtobufCService *service,
                                             const Lockbox__V1__CreatePrincipalRequest *input,
+                                            Lockbox__V1__Principal_Closure closure,
+                                            void *closure_data);
+void lockbox__v1__lockbox__bind_certificate(ProtobufCService *service,
+                                            const Lockbox__V1__BindCertificateRequest *input,
                                             Lockbox__V1__Principal_Closure closure,
                                             void *closure_data);
 void lockbox__v1__lockbox__suspend_principal(ProtobufCService *service,
@@ -3165,6 +3216,7 @@ extern const ProtobufCMessageDescriptor lockbox__v1__enroll_tenant_admin_request
 extern const ProtobufCMessageDescriptor lockbox__v1__enroll_tenant_admin_response__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__set_tenant_settings_request__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__set_lockbox_enabled_request__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__bind_certificate_request__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__suspend_principal_request__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__reactivate_principal_request__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__get_tenant_settings_request__descriptor;

@@ -28,6 +28,9 @@ public protocol PrincipalStore: Sendable {
     /// Suspends an active principal; false when it was suspended already.
     func suspend(id: String, nowMs: Int64, _ db: PGConnection) throws -> Bool
 
+    /// Binds the principal to a client certificate's SHA-256, or unbinds it (nil).
+    func bindCertificate(id: String, sha256: [UInt8]?, _ db: PGConnection) throws
+
     /// Reactivates a suspended principal; false when it was active.
     func reactivate(id: String, _ db: PGConnection) throws -> Bool
 }
@@ -167,6 +170,12 @@ public struct PostgresPrincipalStore: PrincipalStore {
 
     public func lockBootstrap(_ db: PGConnection) throws {
         try db.query("SELECT pg_advisory_xact_lock(\(Self.bootstrapLockKey))")
+    }
+
+    public func bindCertificate(id: String, sha256: [UInt8]?, _ db: PGConnection) throws {
+        try db.query(
+            "UPDATE principals SET certificate_sha256 = \(sha256.map(PGBytes.init)) WHERE principal_id = \(id)"
+        )
     }
 
     public func suspend(id: String, nowMs: Int64, _ db: PGConnection) throws -> Bool {

@@ -35,7 +35,8 @@ public struct PostgresTokenStore: TokenStore {
     public func authenticate(secretHash: [UInt8], ip: String, nowMs: Int64, _ db: PGConnection) throws -> Caller? {
         let rows = try db.query(
             """
-            SELECT t.token_id, p.principal_id, p.display_name, p.tenant_id, r.role, r.tenant_id AS role_tenant_id
+            SELECT t.token_id, p.principal_id, p.display_name, p.tenant_id, p.certificate_sha256, r.role,
+                   r.tenant_id AS role_tenant_id
             FROM api_tokens t
             JOIN principals p ON p.principal_id = t.principal_id
             LEFT JOIN role_assignments r ON r.principal_id = p.principal_id
@@ -58,7 +59,8 @@ public struct PostgresTokenStore: TokenStore {
             tenantID: try first.decode("tenant_id"),
             assignments: assignments,
             ip: ip,
-            tokenID: try first.decode("token_id")
+            tokenID: try first.decode("token_id"),
+            certificateSHA256: try first.decode("certificate_sha256", as: PGBytes?.self)?.bytes
         )
     }
 
