@@ -10,7 +10,7 @@ import Yams
         let text = try String(contentsOf: packageRoot.appending(path: "docker-compose.yml"), encoding: .utf8)
         let compose = try #require(try Yams.load(yaml: text) as? [String: Any])
         let services = try #require(compose["services"] as? [String: Any])
-        #expect(Set(services.keys) == ["postgres", "migrate", "lockboxd"])
+        #expect(Set(services.keys) == ["postgres", "migrate", "certs", "lockboxd", "prometheus"])
         let postgres = try #require(services["postgres"] as? [String: Any])
         let migrate = try #require(services["migrate"] as? [String: Any])
         let lockboxd = try #require(services["lockboxd"] as? [String: Any])
@@ -57,6 +57,36 @@ import Yams
             let check = try Binaries.run("lockboxd", ["serve", "--grace-period", grace, "--port", "70000"])
             #expect(!check.stderr.contains("must be a duration"), "\(grace) is not a duration lockboxd reads")
         }
+        // TLS from the certs one-shot's volume, and the metrics port Prometheus scrapes.
+        #expect(environment["LOCKBOX_PLAINTEXT"] == nil)
+        #expect(environment["LOCKBOX_TLS_CERT_FILE"] == "/tls/server.pem")
+        #expect(environment["LOCKBOX_TLS_KEY_FILE"] == "/tls/server.key")
+        #expect((dependsOn["certs"] as? [String: Any])?["condition"] as? String == "service_completed_successfully")
+        let certs = try #require(services["certs"] as? [String: Any])
+        let certsEntrypoint = try #require(certs["entrypoint"] as? [String])
+        #expect(certsEntrypoint.first == "tls-dev-certs")
+        let image = try String(contentsOf: packageRoot.appending(path: "Dockerfile"), encoding: .utf8)
+        #expect(image.contains("install -D scripts/tls-dev-certs /out/bin/tls-dev-certs"))
+        // The one-shot makes what lockboxd is told to read, with a name other containers use.
+        let made = FileManager.default.temporaryDirectory.appending(path: "compose-tls-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: made) }
+        let run = try Binaries.runPath(
+            packageRoot.appending(path: "scripts/tls-dev-certs").path,
+            [made.path] + Array(certsEntrypoint.dropFirst(2))
+        )
+        #expect(run.status == 0, "\(run.stderr)")
+        for file in ["server.pem", "server.key", "ca.pem"] {
+            #expect(FileManager.default.fileExists(atPath: made.appending(path: file).path), "\(file)")
+        }
+        let metricsPort = try #require(environment["LOCKBOX_METRICS_PORT"])
+        let prometheusConfig = try String(
+            contentsOf: packageRoot.appending(path: "deploy/prometheus.yml"),
+            encoding: .utf8
+        )
+        #expect(prometheusConfig.contains("lockboxd:\(metricsPort)"))
+        let prometheus = try #require(services["prometheus"] as? [String: Any])
+        let prometheusVolumes = try #require(prometheus["volumes"] as? [String])
+        #expect(prometheusVolumes.contains { $0.hasPrefix("./deploy/prometheus.yml:") })
         // The healthcheck runs a real lockbox command.
         let health = try #require((lockboxd["healthcheck"] as? [String: Any])?["test"] as? [String])
         #expect(Array(health.prefix(3)) == ["CMD", "lockbox", "ping"])
