@@ -369,7 +369,7 @@ struct AdminAPI: Sendable {
                 tenant: token.tenantID ?? "",
                 .token,
                 Activity.tokenRevoked,
-                ["token_id": .string(token.id), "principal_id": .string(token.principalID)]
+                ["revoked_token_id": .string(token.id), "principal_id": .string(token.principalID)]
             )
         }
         var revoked = token.proto
@@ -552,7 +552,7 @@ struct AdminAPI: Sendable {
             .token,
             Activity.tokenIssued,
             [
-                "token_id": .string(token.id), "principal_id": .string(principalID),
+                "issued_token_id": .string(token.id), "principal_id": .string(principalID),
                 "expires_at_ms": token.expiresAtMs.map { .int($0) } ?? .null,
             ]
         )

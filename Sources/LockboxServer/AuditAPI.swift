@@ -10,13 +10,15 @@ struct AuditAPI: Sendable {
     let audit: any AuditStore
     let chain: any ChainStore
     let integrity: AuditIntegrity
+    /// A hot standby for searches and plain exports (`--read-database-url`); nil: the primary.
+    let readPool: PGPool?
 
     /// Records per page of an export, each page read in a short statement of its own.
     static let exportPageSize = 500
 
     func register(on router: inout RPCRouter) {
         router.register(LockboxMethods.searchAudit) { request, context in
-            try await gate.unary(context) { call in try search(request, call) }
+            try await readAudit(context) { caller, db in try search(request, caller, db) }
         }
         router.register(LockboxMethods.exportAudit) { request, context, writer in
             if request.includeIntegrity {
@@ -129,8 +131,20 @@ struct AuditAPI: Sendable {
         return try Authorization.scope(caller, .readAudit, requestedTenant: requested).tenantID
     }
 
-    func search(_ request: SearchAuditRequest, _ call: Call) throws -> SearchAuditResponse {
-        let tenant = try scope(call.caller, requested: request.tenantID)
+    /// Runs a read of the audit log. With a read replica, the caller passes the gate on the
+    /// primary (its token and roles as they are now), then the read runs on the standby;
+    /// without one, both run in the call's transaction.
+    private func readAudit<Value: Sendable>(
+        _ context: RPCCallContext,
+        _ body: @escaping @Sendable (Caller, PGConnection) throws -> Value
+    ) async throws -> Value {
+        guard let readPool else { return try await gate.unary(context) { call in try body(call.caller, call.db) } }
+        let caller = try await gate.admit(context)
+        return try await gate.guarded(context) { try await readPool.withConnection { db in try body(caller, db) } }
+    }
+
+    func search(_ request: SearchAuditRequest, _ caller: Caller, _ db: PGConnection) throws -> SearchAuditResponse {
+        let tenant = try scope(caller, requested: request.tenantID)
         try InputLimits.check(request.activity, field: "activity", max: InputLimits.operationLength, required: false)
         try InputLimits.check(request.actorID, field: "actor_id", max: InputLimits.idLength, required: false)
         try InputLimits.check(request.item, field: "item", max: InputLimits.idLength, required: false)
@@ -153,7 +167,7 @@ struct AuditAPI: Sendable {
         let pageSize = InputLimits.pageSize(request.pageSize)
         // Newest first, keyed by id: records that arrive while paging land before the first page,
         // never inside a later one.
-        let records = try audit.search(filter, beforeID: before, limit: pageSize + 1, call.db)
+        let records = try audit.search(filter, beforeID: before, limit: pageSize + 1, db)
         let page = records.prefix(pageSize)
         var response = SearchAuditResponse(records: page.map(\.proto))
         if records.count > pageSize, let last = page.last { response.nextPageToken = String(last.id) }
@@ -189,11 +203,11 @@ struct AuditAPI: Sendable {
             // Each page passes the gate again, in the transaction that reads it: a token revoked
             // or a role removed since the export began ends it with UNAUTHENTICATED or
             // PERMISSION_DENIED before another record is read.
-            let records = try await gate.unary(context) { call in
-                guard try scope(call.caller, requested: request.tenantID) == tenant else {
+            let records = try await readAudit(context) { caller, db in
+                guard try scope(caller, requested: request.tenantID) == tenant else {
                     throw DomainError.permissionDenied
                 }
-                return try audit.page(filter, after: cursor, limit: Self.exportPageSize, call.db)
+                return try audit.page(filter, after: cursor, limit: Self.exportPageSize, db)
             }
             if records.isEmpty { break }
             var text = ""

@@ -56,7 +56,7 @@ public enum Bootstrap {
                     .roleChange, Activity.roleAssigned,
                     ["principal_id": .string(id), "role": .string(Role.providerAdmin.rawValue)]
                 ),
-                (.token, Activity.tokenIssued, ["principal_id": .string(id), "token_id": .string(token.id)]),
+                (.token, Activity.tokenIssued, ["principal_id": .string(id), "issued_token_id": .string(token.id)]),
             ]
             for (kind, activity, details) in records {
                 try stores.audit.append(

@@ -164,6 +164,12 @@ struct Gatekeeper: Sendable {
             case .unavailable, .retryable:
                 logger.warning("database unavailable", metadata: ["error": "\(error)"])
                 return RPCError.unavailable("database unavailable; try again")
+            case .commitUnknown:
+                logger.warning("commit outcome unknown", metadata: ["error": "\(error)"])
+                return RPCError.unavailable(
+                    "the database went away during commit: the call may or may not have taken effect; "
+                        + "retry with the same idempotency key, or read the state before acting again"
+                )
             case .timedOut:
                 logger.warning("database timed out", metadata: ["error": "\(error)"])
                 return RPCError.unavailable("the database did not answer in time; try again")

@@ -32,6 +32,7 @@ public struct LockboxService: Sendable {
     /// - Parameters:
     ///   - integrity: seals the audit chains, signs checkpoints and customer decisions.
     ///   - notifier: feeds WatchAccessRequests; without one that method answers UNAVAILABLE.
+    ///   - readPool: a hot standby that audit searches and plain exports read from.
     public init(
         pool: PGPool,
         stores: Stores = .postgres,
@@ -39,6 +40,7 @@ public struct LockboxService: Sendable {
         integrity: AuditIntegrity,
         configuration: LockboxServiceConfiguration = LockboxServiceConfiguration(),
         notifier: RequestNotifier? = nil,
+        readPool: PGPool? = nil,
         logger: Logger
     ) {
         let gate = Gatekeeper(pool: pool, tokens: stores.tokens, clock: clock, logger: logger)
@@ -66,7 +68,13 @@ public struct LockboxService: Sendable {
             transitions: transitions,
             policy: configuration.policy
         )
-        auditing = AuditAPI(gate: gate, audit: stores.audit, chain: stores.chain, integrity: integrity)
+        auditing = AuditAPI(
+            gate: gate,
+            audit: stores.audit,
+            chain: stores.chain,
+            integrity: integrity,
+            readPool: readPool
+        )
         self.clock = clock
     }
 

@@ -122,7 +122,12 @@ public final class PGPool: Sendable {
             try connection.execute(script: "BEGIN")
             do {
                 let value = try body(connection)
-                try connection.execute(script: "COMMIT")
+                do {
+                    try connection.execute(script: "COMMIT")
+                } catch let error as StoreError where !connection.isHealthy || error.code == .timedOut {
+                    // The connection broke with COMMIT in flight: whether it committed is unknown.
+                    throw StoreError(.commitUnknown, detail: "\(error)")
+                }
                 return value
             } catch {
                 if connection.isHealthy { try? connection.execute(script: "ROLLBACK") }

@@ -5,6 +5,8 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
         let name: String
         /// The database cannot be reached, or the connection broke mid-call (SQLSTATE class 08, 57P0x).
         public static let unavailable = Code(name: "unavailable")
+        /// COMMIT was sent and no answer came: the transaction may or may not have committed.
+        public static let commitUnknown = Code(name: "commitUnknown")
         /// A statement ran past its time: the server's statement or lock timeout (57014, 55P03),
         /// or no reply within the client's reply timeout (the connection is then discarded).
         public static let timedOut = Code(name: "timedOut")

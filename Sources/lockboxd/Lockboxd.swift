@@ -257,6 +257,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Address of the metrics port. (env LOCKBOX_METRICS_HOST, default 127.0.0.1)")
     var metricsHost: String?
 
+    @Option(
+        help: """
+            A hot standby (same roles) that audit searches and plain exports read from, so that batch \
+            exports leave the primary to writes. Every decision, check and authentication stays on the \
+            primary. (env LOCKBOX_READ_DATABASE_URL)
+            """
+    )
+    var readDatabaseURL: String?
+
     @Option(help: "text or json (one JSON object per line). (env LOCKBOX_LOG_FORMAT, default text)")
     var logFormat: String?
 
@@ -344,6 +353,16 @@ struct Serve: AsyncParsableCommand {
             configuration: watches,
             logger: logger
         )
+        let readPool = (readDatabaseURL ?? env["LOCKBOX_READ_DATABASE_URL"]).map { url in
+            PGPool(
+                configuration: PGPoolConfiguration(
+                    url: url,
+                    size: max(2, pool.configuration.size / 2),
+                    connection: pool.configuration.connection
+                ),
+                logger: logger
+            )
+        }
         let clock = SystemClock()
         let integrity = AuditIntegrity(
             pool: pool,
@@ -361,6 +380,7 @@ struct Serve: AsyncParsableCommand {
             integrity: integrity,
             configuration: serviceConfiguration,
             notifier: notifier,
+            readPool: readPool,
             logger: logger
         )
         let sweeper = Sweeper(pool: pool, clock: clock, configuration: serviceConfiguration, logger: logger)
@@ -381,9 +401,9 @@ struct Serve: AsyncParsableCommand {
             )
         }
         // Shut down in reverse order: the server drains its calls first, the pool closes last.
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: pool), .init(service: notifier), .init(service: sweeper), .init(service: integrity),
-        ]
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: pool)]
+        if let readPool { services.append(.init(service: readPool)) }
+        services += [.init(service: notifier), .init(service: sweeper), .init(service: integrity)]
         if let endpoint { services.append(.init(service: endpoint)) }
         services.append(.init(service: server))
         let group = ServiceGroup(

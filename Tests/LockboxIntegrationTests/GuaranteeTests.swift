@@ -548,6 +548,15 @@ import Testing
                 """
             )
             #expect(try traced.first?.int64("n") == 1)
+            // An issuance names both tokens: the one issued, and the one it was issued with.
+            let issued = try await h.sql(
+                """
+                SELECT count(*) AS n FROM audit_records a
+                JOIN api_tokens t ON t.token_id = a.details->>'issued_token_id'
+                WHERE a.activity = 'TokenIssued' AND a.details->>'token_id' <> a.details->>'issued_token_id'
+                """
+            )
+            #expect(try issued.first?.int64("n") ?? 0 > 0)
             // An approval that committed just after the suspension read the operator's grants.
             let now = h.clock.nowMillis()
             _ = try await h.sql(

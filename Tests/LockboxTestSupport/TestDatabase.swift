@@ -192,8 +192,52 @@ package final class PrivatePostgres: Sendable {
     package func stop() throws { _ = try Self.run(script, "stop", directory) }
     package func start() throws { _ = try Self.run(script, "start", directory, String(port)) }
 
+    /// A copy of `urls` with the host and port of another cluster (a standby's), or several.
+    package static func url(_ url: String, hosts: [(String, Int)], options: String? = nil) -> String {
+        var components = URLComponents(string: url)!
+        let authority = hosts.map { "\($0.0):\($0.1)" }.joined(separator: ",")
+        components.host = "HOSTS"
+        components.port = nil
+        if let options { components.query = options }
+        return components.string!.replacingOccurrences(of: "HOSTS", with: authority)
+    }
+
     package func destroy() {
         try? stop()
+        try? FileManager.default.removeItem(atPath: directory)
+        try? FileManager.default.removeItem(atPath: directory + ".secrets")
+    }
+}
+
+/// A streaming standby of a ``PrivatePostgres`` (pg_basebackup), with the same roles.
+package final class PrivateStandby: Sendable {
+    package let directory: String
+    package let port: Int
+    let script: String
+    /// The same roles' URLs, on this standby.
+    package let urls: TestDatabaseURLs
+
+    package init(of primary: PrivatePostgres) throws {
+        script = primary.script
+        directory =
+            FileManager.default.temporaryDirectory.appending(path: "lockbox-standby-\(UUID().uuidString.prefix(8))")
+            .path
+        let port = try PrivatePostgres.freePort()
+        self.port = port
+        _ = try PrivatePostgres.run(script, "standby", directory, String(port), primary.directory, String(primary.port))
+        let here = { (url: String) in PrivatePostgres.url(url, hosts: [("127.0.0.1", port)]) }
+        urls = TestDatabaseURLs(
+            name: primary.urls.name,
+            superuser: here(primary.urls.superuser),
+            owner: here(primary.urls.owner),
+            runtime: here(primary.urls.runtime)
+        )
+    }
+
+    package func promote() throws { _ = try PrivatePostgres.run(script, "promote", directory) }
+
+    package func destroy() {
+        _ = try? PrivatePostgres.run(script, "stop", directory)
         try? FileManager.default.removeItem(atPath: directory)
         try? FileManager.default.removeItem(atPath: directory + ".secrets")
     }
