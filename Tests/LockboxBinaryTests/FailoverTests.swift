@@ -88,6 +88,24 @@ import Testing
                                     key: key
                                 )
                                 acknowledged.withLockedValue { $0[key] = created.id }
+                                // Decisions and checks run beside the creates; across the
+                                // failover they may fail UNAVAILABLE, and that is all.
+                                _ = await api.status(
+                                    LockboxMethods.decideInternal,
+                                    InternalDecision(requestID: created.id, approve: true),
+                                    token: world.managerToken
+                                )
+                                _ = await api.status(
+                                    LockboxMethods.checkAccess,
+                                    CheckAccessRequest(
+                                        tenantID: "contoso",
+                                        service: .exchange,
+                                        operatorID: world.operatorID,
+                                        operation: "Get-Mailbox",
+                                        clientIP: "203.0.113.7"
+                                    ),
+                                    token: world.serviceToken
+                                )
                                 if failedOver.withLockedValue({ $0 }) != nil {
                                     firstAfter.withLockedValue { $0 = $0 ?? ContinuousClock.now }
                                 }
