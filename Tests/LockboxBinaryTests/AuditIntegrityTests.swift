@@ -67,12 +67,9 @@ import Testing
             "serve", "--port", "0", "--database-url", database.runtime, "--seal-interval", "100ms",
         ])
         let port = try await daemon.waitUntilListening()
-        let bootstrap = try Binaries.run("lockboxd", ["bootstrap", "--database-url", database.runtime])
-        let admin = try #require(
-            bootstrap.stdout.split(separator: "\n").first { $0.hasPrefix("token") }?.split(separator: " ").last
-        )
+        let admin = try ReplicaTests.bootstrap(database.runtime)
         let api = API(client: RPCClient(configuration: RPCClientConfiguration(port: port)))
-        let world = try await api.makeWorld(adminToken: String(admin))
+        let world = try await api.makeWorld(adminToken: admin)
         for _ in 0..<4 {
             let created = try await api.call(
                 LockboxMethods.createAccessRequest,
@@ -308,12 +305,9 @@ import Testing
         let first = try Daemon(arguments: arguments)
         let second = try Daemon(arguments: arguments)
         let ports = [try await first.waitUntilListening(), try await second.waitUntilListening()]
-        let bootstrap = try Binaries.run("lockboxd", ["bootstrap", "--database-url", database.runtime])
-        let admin = try #require(
-            bootstrap.stdout.split(separator: "\n").first { $0.hasPrefix("token") }?.split(separator: " ").last
-        )
+        let admin = try ReplicaTests.bootstrap(database.runtime)
         let apis = ports.map { API(client: RPCClient(configuration: RPCClientConfiguration(port: $0))) }
-        let world = try await apis[0].makeWorld(adminToken: String(admin))
+        let world = try await apis[0].makeWorld(adminToken: admin)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in 0..<6 {
                 let api = apis[worker % 2]

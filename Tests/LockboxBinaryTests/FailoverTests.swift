@@ -54,12 +54,8 @@ import Testing
         ])
         let port = try await daemon.waitUntilListening()
         let api = API(client: RPCClient(configuration: RPCClientConfiguration(port: port, defaultTimeout: .seconds(5))))
-        let bootstrap = try Binaries.run("lockboxd", ["bootstrap", "--database-url", both])
-        let admin = try #require(
-            bootstrap.stdout.split(separator: "\n").first { $0.hasPrefix("token") }?.split(separator: " ").last,
-            "\(bootstrap.stderr)"
-        )
-        let world = try await api.makeWorld(adminToken: String(admin))
+        let admin = try ReplicaTests.bootstrap(both)
+        let world = try await api.makeWorld(adminToken: admin)
 
         // Workers file requests, each under its own idempotency key, retrying a key until it is
         // answered OK: what a careful client does across a failover.
@@ -175,11 +171,8 @@ import Testing
         ])
         let port = try await daemon.waitUntilListening()
         let api = API(client: RPCClient(configuration: RPCClientConfiguration(port: port)))
-        let bootstrap = try Binaries.run("lockboxd", ["bootstrap", "--database-url", primary.urls.runtime])
-        let admin = try #require(
-            bootstrap.stdout.split(separator: "\n").first { $0.hasPrefix("token") }?.split(separator: " ").last
-        )
-        let world = try await api.makeWorld(adminToken: String(admin))
+        let admin = try ReplicaTests.bootstrap(primary.urls.runtime)
+        let world = try await api.makeWorld(adminToken: admin)
         func search(_ item: String) async throws -> Int {
             try await api.call(
                 LockboxMethods.searchAudit,

@@ -38,11 +38,7 @@ import Testing
         )
     }
 
-    static func bootstrap(_ url: String) throws -> String {
-        let output = try Binaries.run("lockboxd", ["bootstrap", "--database-url", url])
-        let line = output.stdout.split(separator: "\n").first { $0.hasPrefix("token") }
-        return String(try #require(line?.split(separator: " ").last, "\(output.stderr)"))
-    }
+    static func bootstrap(_ url: String) throws -> String { try ReplicaTests.bootstrap(url) }
 
     @Test func aWholeLifecycleOverTLSAndOnlyForClientsThatTrustTheServer() async throws {
         let certificates = try Self.certificates()

@@ -6,6 +6,7 @@ import LockboxRPC
 import LockboxServer
 import LockboxStore
 import LockboxTestSupport
+import NIOConcurrencyHelpers
 import Testing
 
 /// The audit log's hash chains, checkpoints and signed approvals, in process, against a real
@@ -227,6 +228,68 @@ import Testing
                 signature: deniedSigned.signature
             ).verify(with: [h.signer.publicKey]).get()
             #expect(deniedStatement.decision == "Deny" && deniedStatement.endsAtMs == 0)
+        }
+    }
+}
+
+/// Cancelling an export on the wire: the server reads no further page, and the connection
+/// carries on.
+@Suite struct ExportCancelTests {
+    /// The audit store, counting the export pages it reads.
+    struct CountingAudit: AuditStore {
+        let inner = PostgresAuditStore()
+        let pages = NIOLockedValueBox(0)
+
+        func append(_ entry: AuditEntry, nowMs: Int64, _ db: PGConnection) throws {
+            try inner.append(entry, nowMs: nowMs, db)
+        }
+        func search(_ filter: AuditFilter, beforeID: Int64, limit: Int, _ db: PGConnection) throws
+            -> [StoredAuditRecord]
+        {
+            try inner.search(filter, beforeID: beforeID, limit: limit, db)
+        }
+        func page(_ filter: AuditFilter, after cursor: AuditCursor, limit: Int, _ db: PGConnection) throws
+            -> [StoredAuditRecord]
+        {
+            pages.withLockedValue { $0 += 1 }
+            return try inner.page(filter, after: cursor, limit: limit, db)
+        }
+    }
+
+    @Test func aCancelledExportStopsReadingAndItsConnectionGoesOn() async throws {
+        let audit = CountingAudit()
+        try await Harness.with(audit: audit) { h in
+            let w = try await h.makeWorld()
+            // 20 pages of records.
+            _ = try await h.sql(
+                """
+                INSERT INTO audit_records (tenant_id, recorded_at_ms, kind, actor_id, actor_display, activity, item)
+                SELECT 'contoso', i, 'lifecycle', 'someone', 'Someone', 'Filler', 'req_' || i
+                FROM generate_series(1, 10000) i
+                """
+            )
+            var chunks = 0
+            for try await _ in h.client.serverStream(
+                LockboxMethods.exportAudit,
+                ExportAuditRequest(tenantID: "contoso", format: .jsonLines),
+                options: CallOptions(authToken: w.contosoAdmin)
+            ) {
+                chunks += 1
+                break
+            }
+            #expect(chunks == 1)
+            try await Task.sleep(for: .milliseconds(500))
+            let read = audit.pages.withLockedValue { $0 }
+            #expect(read < 5, "the export read \(read) of 20 pages after it was cancelled")
+            // The same client, and its connection, go on.
+            let settings = try await h.call(
+                LockboxMethods.getTenantSettings,
+                GetTenantSettingsRequest(tenantID: "contoso"),
+                token: w.contosoAdmin
+            )
+            #expect(settings.tenantID == "contoso")
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(audit.pages.withLockedValue { $0 } == read, "no page read after the cancel")
         }
     }
 }

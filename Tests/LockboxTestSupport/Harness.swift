@@ -62,6 +62,7 @@ package final class Harness: Sendable {
         poolSize: Int = 4,
         watches: WatchConfiguration = WatchConfiguration(),
         requests: any RequestStore = PostgresRequestStore(),
+        audit: any AuditStore = PostgresAuditStore(),
         signer: Signer? = nil,
         _ body: (Harness) async throws -> Void
     ) async throws {
@@ -91,8 +92,11 @@ package final class Harness: Sendable {
             logger: testLogger
         )
         try await integrity.publishKey()
+        var stores = Stores.postgres
+        stores.audit = audit
         let service = LockboxService(
             pool: pool,
+            stores: stores,
             clock: clock,
             integrity: integrity,
             notifier: notifier,
