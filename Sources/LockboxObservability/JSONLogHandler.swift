@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Logging
 
 /// Writes each log record as one JSON object on one line of standard error:
@@ -46,7 +49,15 @@ public struct JSONLogHandler: LogHandler {
             )
         else { return }
         data.append(UInt8(ascii: "\n"))
-        FileHandle.standardError.write(data)
+        // write(2), not FileHandle.write: a full disk or a closed stderr must not stop the server.
+        data.withUnsafeBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = write(2, bytes.baseAddress! + offset, bytes.count - offset)
+                if written <= 0 { return }
+                offset += written
+            }
+        }
     }
 
     static func plain(_ value: Logger.MetadataValue) -> Any {
@@ -59,8 +70,6 @@ public struct JSONLogHandler: LogHandler {
     }
 
     static func timestamp() -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date())
+        Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(Date())
     }
 }

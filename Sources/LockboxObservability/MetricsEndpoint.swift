@@ -1,5 +1,6 @@
 import Logging
 import Metrics
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -60,16 +61,35 @@ public final class MetricsEndpoint: Service, Sendable {
         get async throws { try await bound.futureResult.get() }
     }
 
+    /// Scrapers and health checks are few: more connections than this are closed at once.
+    static let maxConnections = 64
+
     public func run() async throws {
         let registry = self.registry
-        let readiness = configuration.readiness
+        let readiness = ReadinessCache(check: configuration.readiness)
+        let open = NIOLockedValueBox(0)
         let channel: any Channel
         do {
             channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelInitializer { channel in
-                    channel.pipeline.configureHTTPServerPipeline().flatMap {
-                        channel.pipeline.addHandler(HTTPEndpointHandler(registry: registry, readiness: readiness))
+                    let admitted = open.withLockedValue { count in
+                        guard count < Self.maxConnections else { return false }
+                        count += 1
+                        return true
+                    }
+                    guard admitted else { return channel.eventLoop.makeCompletedFuture { channel.close(promise: nil) } }
+                    channel.closeFuture.whenComplete { _ in open.withLockedValue { $0 -= 1 } }
+                    return channel.eventLoop.makeCompletedFuture {
+                        // A connection that sends nothing for 10 s is closed: no slow client holds one.
+                        try channel.pipeline.syncOperations.addHandler(
+                            IdleStateHandler(allTimeout: .seconds(10))
+                        )
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                        try channel.pipeline.syncOperations.addHandlers(
+                            IdleCloser(),
+                            HTTPEndpointHandler(registry: registry, readiness: readiness)
+                        )
                     }
                 }
                 .bind(host: configuration.host, port: configuration.port)
@@ -95,10 +115,10 @@ final class HTTPEndpointHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias OutboundOut = HTTPServerResponsePart
 
     let registry: PrometheusCollectorRegistry
-    let readiness: @Sendable () async -> Bool
+    let readiness: ReadinessCache
     private var head: HTTPRequestHead?
 
-    init(registry: PrometheusCollectorRegistry, readiness: @escaping @Sendable () async -> Bool) {
+    init(registry: PrometheusCollectorRegistry, readiness: ReadinessCache) {
         self.registry = registry
         self.readiness = readiness
     }
@@ -139,7 +159,7 @@ final class HTTPEndpointHandler: ChannelInboundHandler, @unchecked Sendable {
             let loop = context.eventLoop
             let bound = NIOLoopBound((self, context), eventLoop: loop)
             Task {
-                let ready = await readiness()
+                let ready = await readiness.ready()
                 loop.execute {
                     let (handler, context) = bound.value
                     handler.write(
@@ -189,5 +209,49 @@ final class HTTPEndpointHandler: ChannelInboundHandler, @unchecked Sendable {
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
             if !keepAlive { context.close(promise: nil) }
         }
+    }
+}
+
+/// Closes a connection the idle handler says has gone quiet.
+final class IdleCloser: ChannelInboundHandler, Sendable {
+    typealias InboundIn = HTTPServerRequestPart
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+}
+
+/// One readiness check at a time, its answer kept for a second: however often load balancers
+/// ask, the database sees at most one check a second from here.
+final class ReadinessCache: Sendable {
+    private let check: @Sendable () async -> Bool
+    private let state = NIOLockedValueBox<(answer: Bool, at: ContinuousClock.Instant)?>(nil)
+    private let running = NIOLockedValueBox<Task<Bool, Never>?>(nil)
+
+    init(check: @escaping @Sendable () async -> Bool) { self.check = check }
+
+    func ready() async -> Bool {
+        if let cached = state.withLockedValue({ $0 }), ContinuousClock.now - cached.at < .seconds(1) {
+            return cached.answer
+        }
+        let task = running.withLockedValue { running -> Task<Bool, Never> in
+            if let running { return running }
+            let check = self.check
+            let state = self.state
+            let fresh = Task {
+                let answer = await check()
+                state.withLockedValue { $0 = (answer, ContinuousClock.now) }
+                return answer
+            }
+            running = fresh
+            return fresh
+        }
+        let answer = await task.value
+        running.withLockedValue { if $0 == task { $0 = nil } }
+        return answer
     }
 }

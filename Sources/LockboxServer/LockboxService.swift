@@ -12,6 +12,9 @@ public struct LockboxServiceConfiguration: Sendable {
     public var sweepInterval: Duration
     /// Requests a sweeper moves per transaction.
     public var sweepBatchSize: Int
+    /// Whether the sweepers count requests per state once a minute for the `lockbox_requests`
+    /// gauge (a whole-table count: on only when metrics are served).
+    public var recordRequestStates = false
 
     public init(policy: Policy = Policy(), sweepInterval: Duration = .seconds(5), sweepBatchSize: Int = 100) {
         self.policy = policy

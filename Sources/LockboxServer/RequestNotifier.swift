@@ -132,6 +132,13 @@ public final class RequestNotifier: Service, Sendable {
         return (id, subscription)
     }
 
+    /// Ends a watch: whatever way its call ended (the client cancelled or went away, a send
+    /// failed), its slot and its buffer go at once.
+    func unsubscribe(_ id: Int) {
+        let continuation = state.withLockedValue { $0.watchers[id]?.continuation }
+        continuation?.finish()
+    }
+
     /// Replaces a watch's filter: after a re-check, what its caller may see now.
     func update(_ id: Int, filter: @escaping @Sendable (RequestRecord) -> Bool) {
         state.withLockedValue { $0.watchers[id]?.filter = filter }

@@ -358,6 +358,7 @@ struct RequestsAPI: Sendable {
                 "at most \(notifier.configuration.maxWatchesPerPrincipal) open watches per principal"
             )
         }
+        defer { notifier.unsubscribe(watch.id) }
         // Subscribed: every change that commits from here on reaches this watch. Said once,
         // so that a portal that lists first and then watches knows from when it misses nothing.
         try await writer.send(AccessRequestEvent(live: true))

@@ -48,14 +48,20 @@ public struct Sweeper: Service {
                     Counter(label: "lockbox_sweeper_moved_total").increment(by: moved)
                     logger.info("sweeper moved requests", metadata: ["sweep.count": "\(moved)"])
                 }
-                // Requests per stored state, for a gauge: a whole-table count, so once a minute.
-                if lastCount.map({ ContinuousClock.now - $0 >= .seconds(60) }) ?? true {
-                    lastCount = ContinuousClock.now
-                    try await recordStates()
-                }
             } catch {
                 Counter(label: "lockbox_sweeper_failures_total").increment()
                 logger.warning("sweep failed", metadata: ["error": "\(error)"])
+            }
+            // Requests per stored state, for a gauge: a whole-table count, so once a minute.
+            if configuration.recordRequestStates,
+                lastCount.map({ ContinuousClock.now - $0 >= .seconds(60) }) ?? true
+            {
+                lastCount = ContinuousClock.now
+                do {
+                    try await recordStates()
+                } catch {
+                    logger.warning("counting requests per state failed", metadata: ["error": "\(error)"])
+                }
             }
             try? await Task.sleep(for: configuration.sweepInterval)
         }

@@ -21,6 +21,8 @@ public struct PGPoolConfiguration: Sendable {
     public var reconnectInterval: Duration
     /// Timeouts and keepalives of each connection.
     public var connection: PGConnectionSettings
+    /// The `pool` label of its metrics: "primary", or "read" for a replica's.
+    public var name = "primary"
 
     public init(
         url: String,
@@ -124,7 +126,7 @@ public final class PGPool: Sendable {
                 let value = try body(connection)
                 do {
                     try connection.execute(script: "COMMIT")
-                } catch let error as StoreError where !connection.isHealthy || error.code == .timedOut {
+                } catch let error as StoreError where !connection.isHealthy {
                     // The connection broke with COMMIT in flight: whether it committed is unknown.
                     throw StoreError(.commitUnknown, detail: "\(error)")
                 }
@@ -183,7 +185,9 @@ public final class PGPool: Sendable {
         let started = ContinuousClock.now
         defer {
             let (seconds, attoseconds) = started.duration(to: .now).components
-            PoolMetrics.wait(lane).recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+            PoolMetrics.wait(configuration.name, lane).recordNanoseconds(
+                seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+            )
             reportLoad()
         }
         let id = state.withLockedValue { state in
@@ -227,20 +231,22 @@ public final class PGPool: Sendable {
     /// Connections lent out and calls waiting, for the pool's gauges.
     private func reportLoad() {
         let load = self.load
-        PoolMetrics.inUse.record(load.leased)
-        PoolMetrics.waiting.record(load.priorityWaiting + load.standardWaiting)
+        PoolMetrics.inUse(configuration.name).record(load.leased)
+        PoolMetrics.waiting(configuration.name).record(load.priorityWaiting + load.standardWaiting)
     }
 }
 
 /// The pool's metrics, through swift-metrics.
 enum PoolMetrics {
-    static let inUse = Gauge(label: "lockbox_db_pool_in_use")
-    static let waiting = Gauge(label: "lockbox_db_pool_waiting")
-    /// How long a call waited for a connection, by lane (`priority` is CheckAccess's share).
-    static func wait(_ lane: PGLane) -> Metrics.Timer {
+    static func inUse(_ pool: String) -> Gauge { Gauge(label: "lockbox_db_pool_in_use", dimensions: [("pool", pool)]) }
+    static func waiting(_ pool: String) -> Gauge {
+        Gauge(label: "lockbox_db_pool_waiting", dimensions: [("pool", pool)])
+    }
+    /// How long a call waited for a connection, by pool and lane (`priority` is CheckAccess's share).
+    static func wait(_ pool: String, _ lane: PGLane) -> Metrics.Timer {
         Metrics.Timer(
             label: "lockbox_db_pool_wait_seconds",
-            dimensions: [("lane", lane == .priority ? "priority" : "standard")],
+            dimensions: [("pool", pool), ("lane", lane == .priority ? "priority" : "standard")],
             preferredDisplayUnit: .seconds
         )
     }

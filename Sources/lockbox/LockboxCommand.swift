@@ -55,12 +55,23 @@ struct ConnectionOptions: ParsableArguments {
     @Flag(help: "Speak TLS, trusting the system's roots. (env LOCKBOX_TLS=1)")
     var tls = false
 
+    @Flag(
+        help: """
+            Speak plaintext to a server that is not on loopback (the token crosses the network in clear). \
+            (env LOCKBOX_PLAINTEXT=1)
+            """
+    )
+    var plaintext = false
+
     /// TLS when any TLS option is given; plaintext otherwise.
     func tlsConfiguration(_ env: Environment) throws -> RPCClientTLS? {
         let ca = tlsCaFile ?? env["LOCKBOX_TLS_CA_FILE"]
         let cert = tlsClientCertFile ?? env["LOCKBOX_TLS_CLIENT_CERT_FILE"]
         let key = tlsClientKeyFile ?? env["LOCKBOX_TLS_CLIENT_KEY_FILE"]
-        guard tls || env["LOCKBOX_TLS"] == "1" || ca != nil || cert != nil else { return nil }
+        let serverName = tlsServerName ?? env["LOCKBOX_TLS_SERVER_NAME"]
+        guard tls || env["LOCKBOX_TLS"] == "1" || ca != nil || cert != nil || key != nil || serverName != nil else {
+            return nil
+        }
         guard (cert == nil) == (key == nil) else {
             throw ValidationError("give both --tls-client-cert-file and --tls-client-key-file")
         }
@@ -69,7 +80,7 @@ struct ConnectionOptions: ParsableArguments {
                 caFile: ca,
                 certificateChain: cert,
                 privateKey: key,
-                serverName: tlsServerName ?? env["LOCKBOX_TLS_SERVER_NAME"]
+                serverName: serverName
             )
         } catch {
             throw ValidationError("cannot use the TLS files: \(error)")
@@ -89,13 +100,16 @@ struct ConnectionOptions: ParsableArguments {
             }
             callTimeout = parsed
         }
-        let client = RPCClient(
-            configuration: RPCClientConfiguration(
-                host: host,
-                port: port,
-                defaultTimeout: callTimeout,
-                tls: try tlsConfiguration(env)
+        let tls = try tlsConfiguration(env)
+        if tls == nil, !(plaintext || env["LOCKBOX_PLAINTEXT"] == "1"),
+            !["127.0.0.1", "::1", "localhost"].contains(host)
+        {
+            throw ValidationError(
+                "\(host) is not loopback: give --tls-ca-file (or --tls) to speak TLS, or --plaintext to send the token in clear"
             )
+        }
+        let client = RPCClient(
+            configuration: RPCClientConfiguration(host: host, port: port, defaultTimeout: callTimeout, tls: tls)
         )
         return (client, CallOptions(authToken: token ?? env["LOCKBOX_TOKEN"] ?? ""))
     }

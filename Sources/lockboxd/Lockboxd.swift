@@ -354,16 +354,19 @@ struct Serve: AsyncParsableCommand {
             logger: logger
         )
         let readPool = (readDatabaseURL ?? env["LOCKBOX_READ_DATABASE_URL"]).map { url in
-            PGPool(
-                configuration: PGPoolConfiguration(
-                    url: url,
-                    size: max(2, pool.configuration.size / 2),
-                    connection: pool.configuration.connection
-                ),
-                logger: logger
+            // Only audit reads use it: no share kept for CheckAccess.
+            var configuration = PGPoolConfiguration(
+                url: url,
+                size: max(2, pool.configuration.size / 2),
+                reservedForPriority: 0,
+                connection: pool.configuration.connection
             )
+            configuration.name = "read"
+            return PGPool(configuration: configuration, logger: logger)
         }
         let clock = SystemClock()
+        // A whole-table count once a minute: only when someone collects it.
+        serviceConfiguration.recordRequestStates = metrics != nil
         let integrity = AuditIntegrity(
             pool: pool,
             signer: signer,
@@ -392,8 +395,17 @@ struct Serve: AsyncParsableCommand {
                     host: metricsHost ?? env["LOCKBOX_METRICS_HOST"] ?? "127.0.0.1",
                     port: port,
                     readiness: {
-                        guard case .current = try? await Migrator.verify(migrations, pool: pool) else { return false }
-                        return true
+                        do {
+                            guard case .current = try await Migrator.verify(migrations, pool: pool) else {
+                                return false
+                            }
+                            return true
+                        } catch let error as StoreError where error.code == .overloaded {
+                            // Busy, not broken: taking every busy replica out at once helps nobody.
+                            return true
+                        } catch {
+                            return false
+                        }
                     }
                 ),
                 registry: registry,

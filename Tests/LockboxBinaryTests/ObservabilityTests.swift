@@ -94,6 +94,8 @@ import Testing
         let metrics = try await Self.metricsPort(daemon)
         #expect(try httpRequest(port: metrics, path: "/readyz").status == 200)
         proxy.pause()
+        // Answers are kept for a second, so that health checks cannot load the database.
+        try await Task.sleep(for: .milliseconds(1100))
         #expect(try httpRequest(port: metrics, path: "/readyz").status == 503)
         #expect(try httpRequest(port: metrics, path: "/healthz").status == 200)
         proxy.resume()
