@@ -253,9 +253,7 @@ public enum ChainVerifier {
         func signed(_ checkpoints: [SignedCheckpoint]) -> [Int64: SignedCheckpoint] {
             var result: [Int64: SignedCheckpoint] = [:]
             for checkpoint in checkpoints {
-                guard let key = keys.first(where: { $0.keyID == checkpoint.statement.keyID }),
-                    key.verifies(checkpoint.signature, over: checkpoint.statement.canonicalBytes)
-                else { continue }
+                guard checkpoint.verifies(with: keys) else { continue }
                 result[checkpoint.statement.seq] = checkpoint
             }
             return result

@@ -7,3 +7,6 @@ public func parseHostPort(_ address: String) -> (host: String, port: Int)? {
     if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
     return (host, port)
 }
+
+/// Whether `host` names this machine's loopback: where plaintext stays on the machine.
+public func isLoopback(_ host: String) -> Bool { ["127.0.0.1", "::1", "localhost"].contains(host) }

@@ -1,4 +1,5 @@
 import LockboxCore
+import LockboxIntegrity
 import LockboxProto
 import LockboxRPC
 import LockboxStore
@@ -396,7 +397,7 @@ struct AdminAPI: Sendable {
             sha256 == nil ? Activity.certificateUnbound : Activity.certificateBound,
             [
                 "principal_id": .string(target.id),
-                "certificate_sha256": .string(sha256.map { $0.map { String(format: "%02x", $0) }.joined() } ?? ""),
+                "certificate_sha256": .string(sha256?.hex ?? ""),
             ]
         )
         return try principal(target.id, call).proto

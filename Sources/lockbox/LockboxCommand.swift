@@ -102,7 +102,7 @@ struct ConnectionOptions: ParsableArguments {
         }
         let tls = try tlsConfiguration(env)
         if tls == nil, !(plaintext || env["LOCKBOX_PLAINTEXT"] == "1"),
-            !["127.0.0.1", "::1", "localhost"].contains(host)
+            !isLoopback(host)
         {
             throw ValidationError(
                 "\(host) is not loopback: give --tls-ca-file (or --tls) to speak TLS, or --plaintext to send the token in clear"

@@ -326,7 +326,7 @@ struct Serve: AsyncParsableCommand {
         // Before any metric is made: the RPC layer, the pool and the sweepers record into it.
         let registry = metrics.map { _ in MetricsEndpoint.bootstrapMetrics() }
         let logger = bootstrapLogging(level, json: format == "json")
-        if config.tls == nil, !["127.0.0.1", "::1", "localhost"].contains(config.host) {
+        if config.tls == nil, !isLoopback(config.host) {
             logger.warning(
                 "serving plaintext on a non-loopback address: bearer tokens cross the network in clear text",
                 metadata: ["host": "\(config.host)"]
