@@ -88,6 +88,19 @@ let package = Package(
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
         ),
+        // libcurl, for SMTP and HTTPS delivery (Debian libcurl4-openssl-dev).
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        // Email and webhook delivery: the SMTP relay and HTTPS endpoints over libcurl, the
+        // words of the emails, webhook signatures. No database.
+        .target(
+            name: "LockboxDelivery",
+            dependencies: ["CCurl", "LockboxCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
         // The one rulebook: states and transitions, the access decision, the authorization policy,
         // input limits, the injectable clock. Pure: no I/O.
         .target(name: "LockboxCore", swiftSettings: swiftSettings),
@@ -112,6 +125,7 @@ let package = Package(
             name: "LockboxServer",
             dependencies: [
                 "LockboxCore",
+                "LockboxDelivery",
                 "LockboxIntegrity",
                 "LockboxProto",
                 "LockboxRPC",
@@ -130,6 +144,7 @@ let package = Package(
                 "LockboxObservability",
                 "LockboxOptionParsing",
                 "LockboxCore",
+                "LockboxDelivery",
                 "LockboxIntegrity",
                 "LockboxServer",
                 "LockboxStore",
@@ -221,6 +236,12 @@ let package = Package(
         .testTarget(
             name: "LockboxIntegrityTests",
             dependencies: ["LockboxIntegrity"],
+            swiftSettings: swiftSettings
+        ),
+        // Pure tables: email text and encoding, webhook signatures, which addresses webhooks may reach.
+        .testTarget(
+            name: "LockboxDeliveryTests",
+            dependencies: ["LockboxDelivery", "LockboxCore"],
             swiftSettings: swiftSettings
         ),
         // Pure tables: lifecycle, access decision, authorization matrix, input limits.

@@ -2977,6 +2977,456 @@ void   lockbox__v1__remove_preapproved_operation_request__free_unpacked
   assert(message->base.descriptor == &lockbox__v1__remove_preapproved_operation_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   lockbox__v1__set_principal_email_request__init
+                     (Lockbox__V1__SetPrincipalEmailRequest         *message)
+{
+  static const Lockbox__V1__SetPrincipalEmailRequest init_value = LOCKBOX__V1__SET_PRINCIPAL_EMAIL_REQUEST__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__set_principal_email_request__get_packed_size
+                     (const Lockbox__V1__SetPrincipalEmailRequest *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__set_principal_email_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__set_principal_email_request__pack
+                     (const Lockbox__V1__SetPrincipalEmailRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__set_principal_email_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__set_principal_email_request__pack_to_buffer
+                     (const Lockbox__V1__SetPrincipalEmailRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__set_principal_email_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__SetPrincipalEmailRequest *
+       lockbox__v1__set_principal_email_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__SetPrincipalEmailRequest *)
+     protobuf_c_message_unpack (&lockbox__v1__set_principal_email_request__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__set_principal_email_request__free_unpacked
+                     (Lockbox__V1__SetPrincipalEmailRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__set_principal_email_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lockbox__v1__webhook__init
+                     (Lockbox__V1__Webhook         *message)
+{
+  static const Lockbox__V1__Webhook init_value = LOCKBOX__V1__WEBHOOK__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__webhook__get_packed_size
+                     (const Lockbox__V1__Webhook *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__webhook__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__webhook__pack
+                     (const Lockbox__V1__Webhook *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__webhook__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__webhook__pack_to_buffer
+                     (const Lockbox__V1__Webhook *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__webhook__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__Webhook *
+       lockbox__v1__webhook__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__Webhook *)
+     protobuf_c_message_unpack (&lockbox__v1__webhook__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__webhook__free_unpacked
+                     (Lockbox__V1__Webhook *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__webhook__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lockbox__v1__add_webhook_request__init
+                     (Lockbox__V1__AddWebhookRequest         *message)
+{
+  static const Lockbox__V1__AddWebhookRequest init_value = LOCKBOX__V1__ADD_WEBHOOK_REQUEST__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__add_webhook_request__get_packed_size
+                     (const Lockbox__V1__AddWebhookRequest *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__add_webhook_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__add_webhook_request__pack
+                     (const Lockbox__V1__AddWebhookRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__add_webhook_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__add_webhook_request__pack_to_buffer
+                     (const Lockbox__V1__AddWebhookRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__add_webhook_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__AddWebhookRequest *
+       lockbox__v1__add_webhook_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__AddWebhookRequest *)
+     protobuf_c_message_unpack (&lockbox__v1__add_webhook_request__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__add_webhook_request__free_unpacked
+                     (Lockbox__V1__AddWebhookRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__add_webhook_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lockbox__v1__add_webhook_response__init
+                     (Lockbox__V1__AddWebhookResponse         *message)
+{
+  static const Lockbox__V1__AddWebhookResponse init_value = LOCKBOX__V1__ADD_WEBHOOK_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__add_webhook_response__get_packed_size
+                     (const Lockbox__V1__AddWebhookResponse *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__add_webhook_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__add_webhook_response__pack
+                     (const Lockbox__V1__AddWebhookResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__add_webhook_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__add_webhook_response__pack_to_buffer
+                     (const Lockbox__V1__AddWebhookResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__add_webhook_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__AddWebhookResponse *
+       lockbox__v1__add_webhook_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__AddWebhookResponse *)
+     protobuf_c_message_unpack (&lockbox__v1__add_webhook_response__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__add_webhook_response__free_unpacked
+                     (Lockbox__V1__AddWebhookResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__add_webhook_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lockbox__v1__list_webhooks_request__init
+                     (Lockbox__V1__ListWebhooksRequest         *message)
+{
+  static const Lockbox__V1__ListWebhooksRequest init_value = LOCKBOX__V1__LIST_WEBHOOKS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__list_webhooks_request__get_packed_size
+                     (const Lockbox__V1__ListWebhooksRequest *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__list_webhooks_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__list_webhooks_request__pack
+                     (const Lockbox__V1__ListWebhooksRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__list_webhooks_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__list_webhooks_request__pack_to_buffer
+                     (const Lockbox__V1__ListWebhooksRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__list_webhooks_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__ListWebhooksRequest *
+       lockbox__v1__list_webhooks_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__ListWebhooksRequest *)
+     protobuf_c_message_unpack (&lockbox__v1__list_webhooks_request__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__list_webhooks_request__free_unpacked
+                     (Lockbox__V1__ListWebhooksRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__list_webhooks_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lockbox__v1__list_webhooks_response__init
+                     (Lockbox__V1__ListWebhooksResponse         *message)
+{
+  static const Lockbox__V1__ListWebhooksResponse init_value = LOCKBOX__V1__LIST_WEBHOOKS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__list_webhooks_response__get_packed_size
+                     (const Lockbox__V1__ListWebhooksResponse *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__list_webhooks_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__list_webhooks_response__pack
+                     (const Lockbox__V1__ListWebhooksResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__list_webhooks_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__list_webhooks_response__pack_to_buffer
+                     (const Lockbox__V1__ListWebhooksResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__list_webhooks_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__ListWebhooksResponse *
+       lockbox__v1__list_webhooks_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__ListWebhooksResponse *)
+     protobuf_c_message_unpack (&lockbox__v1__list_webhooks_response__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__list_webhooks_response__free_unpacked
+                     (Lockbox__V1__ListWebhooksResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__list_webhooks_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lockbox__v1__remove_webhook_request__init
+                     (Lockbox__V1__RemoveWebhookRequest         *message)
+{
+  static const Lockbox__V1__RemoveWebhookRequest init_value = LOCKBOX__V1__REMOVE_WEBHOOK_REQUEST__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__remove_webhook_request__get_packed_size
+                     (const Lockbox__V1__RemoveWebhookRequest *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__remove_webhook_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__remove_webhook_request__pack
+                     (const Lockbox__V1__RemoveWebhookRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__remove_webhook_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__remove_webhook_request__pack_to_buffer
+                     (const Lockbox__V1__RemoveWebhookRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__remove_webhook_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__RemoveWebhookRequest *
+       lockbox__v1__remove_webhook_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__RemoveWebhookRequest *)
+     protobuf_c_message_unpack (&lockbox__v1__remove_webhook_request__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__remove_webhook_request__free_unpacked
+                     (Lockbox__V1__RemoveWebhookRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__remove_webhook_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lockbox__v1__notification__init
+                     (Lockbox__V1__Notification         *message)
+{
+  static const Lockbox__V1__Notification init_value = LOCKBOX__V1__NOTIFICATION__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__notification__get_packed_size
+                     (const Lockbox__V1__Notification *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__notification__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__notification__pack
+                     (const Lockbox__V1__Notification *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__notification__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__notification__pack_to_buffer
+                     (const Lockbox__V1__Notification *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__notification__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__Notification *
+       lockbox__v1__notification__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__Notification *)
+     protobuf_c_message_unpack (&lockbox__v1__notification__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__notification__free_unpacked
+                     (Lockbox__V1__Notification *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__notification__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lockbox__v1__list_notifications_request__init
+                     (Lockbox__V1__ListNotificationsRequest         *message)
+{
+  static const Lockbox__V1__ListNotificationsRequest init_value = LOCKBOX__V1__LIST_NOTIFICATIONS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__list_notifications_request__get_packed_size
+                     (const Lockbox__V1__ListNotificationsRequest *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__list_notifications_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__list_notifications_request__pack
+                     (const Lockbox__V1__ListNotificationsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__list_notifications_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__list_notifications_request__pack_to_buffer
+                     (const Lockbox__V1__ListNotificationsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__list_notifications_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__ListNotificationsRequest *
+       lockbox__v1__list_notifications_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__ListNotificationsRequest *)
+     protobuf_c_message_unpack (&lockbox__v1__list_notifications_request__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__list_notifications_request__free_unpacked
+                     (Lockbox__V1__ListNotificationsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__list_notifications_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lockbox__v1__list_notifications_response__init
+                     (Lockbox__V1__ListNotificationsResponse         *message)
+{
+  static const Lockbox__V1__ListNotificationsResponse init_value = LOCKBOX__V1__LIST_NOTIFICATIONS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__list_notifications_response__get_packed_size
+                     (const Lockbox__V1__ListNotificationsResponse *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__list_notifications_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__list_notifications_response__pack
+                     (const Lockbox__V1__ListNotificationsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__list_notifications_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__list_notifications_response__pack_to_buffer
+                     (const Lockbox__V1__ListNotificationsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__list_notifications_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__ListNotificationsResponse *
+       lockbox__v1__list_notifications_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__ListNotificationsResponse *)
+     protobuf_c_message_unpack (&lockbox__v1__list_notifications_response__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__list_notifications_response__free_unpacked
+                     (Lockbox__V1__ListNotificationsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__list_notifications_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   lockbox__v1__empty__init
                      (Lockbox__V1__Empty         *message)
 {
@@ -4579,7 +5029,7 @@ const ProtobufCMessageDescriptor lockbox__v1__tenant__descriptor =
   (ProtobufCMessageInit) lockbox__v1__tenant__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lockbox__v1__principal__field_descriptors[6] =
+static const ProtobufCFieldDescriptor lockbox__v1__principal__field_descriptors[7] =
 {
   {
     "id",
@@ -4653,10 +5103,23 @@ static const ProtobufCFieldDescriptor lockbox__v1__principal__field_descriptors[
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "email",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Principal, email),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lockbox__v1__principal__field_indices_by_name[] = {
   4,   /* field[4] = created_at_ms */
   1,   /* field[1] = display_name */
+  6,   /* field[6] = email */
   0,   /* field[0] = id */
   3,   /* field[3] = roles */
   5,   /* field[5] = suspended_at_ms */
@@ -4665,7 +5128,7 @@ static const unsigned lockbox__v1__principal__field_indices_by_name[] = {
 static const ProtobufCIntRange lockbox__v1__principal__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor lockbox__v1__principal__descriptor =
 {
@@ -4675,7 +5138,7 @@ const ProtobufCMessageDescriptor lockbox__v1__principal__descriptor =
   "Lockbox__V1__Principal",
   "lockbox.v1",
   sizeof(Lockbox__V1__Principal),
-  6,
+  7,
   lockbox__v1__principal__field_descriptors,
   lockbox__v1__principal__field_indices_by_name,
   1,  lockbox__v1__principal__number_ranges,
@@ -5455,7 +5918,7 @@ const ProtobufCMessageDescriptor lockbox__v1__revoke_access_request__descriptor 
   (ProtobufCMessageInit) lockbox__v1__revoke_access_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lockbox__v1__watch_access_requests_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor lockbox__v1__watch_access_requests_request__field_descriptors[2] =
 {
   {
     "tenant_id",
@@ -5469,14 +5932,27 @@ static const ProtobufCFieldDescriptor lockbox__v1__watch_access_requests_request
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "since",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__WatchAccessRequestsRequest, since),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lockbox__v1__watch_access_requests_request__field_indices_by_name[] = {
+  1,   /* field[1] = since */
   0,   /* field[0] = tenant_id */
 };
 static const ProtobufCIntRange lockbox__v1__watch_access_requests_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor lockbox__v1__watch_access_requests_request__descriptor =
 {
@@ -5486,14 +5962,14 @@ const ProtobufCMessageDescriptor lockbox__v1__watch_access_requests_request__des
   "Lockbox__V1__WatchAccessRequestsRequest",
   "lockbox.v1",
   sizeof(Lockbox__V1__WatchAccessRequestsRequest),
-  1,
+  2,
   lockbox__v1__watch_access_requests_request__field_descriptors,
   lockbox__v1__watch_access_requests_request__field_indices_by_name,
   1,  lockbox__v1__watch_access_requests_request__number_ranges,
   (ProtobufCMessageInit) lockbox__v1__watch_access_requests_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lockbox__v1__access_request_event__field_descriptors[3] =
+static const ProtobufCFieldDescriptor lockbox__v1__access_request_event__field_descriptors[6] =
 {
   {
     "request",
@@ -5531,16 +6007,55 @@ static const ProtobufCFieldDescriptor lockbox__v1__access_request_event__field_d
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "event_id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__AccessRequestEvent, event_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "status",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__AccessRequestEvent, status),
+    &lockbox__v1__request_status__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "occurred_at_ms",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__AccessRequestEvent, occurred_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lockbox__v1__access_request_event__field_indices_by_name[] = {
   1,   /* field[1] = activity */
+  3,   /* field[3] = event_id */
   2,   /* field[2] = live */
+  5,   /* field[5] = occurred_at_ms */
   0,   /* field[0] = request */
+  4,   /* field[4] = status */
 };
 static const ProtobufCIntRange lockbox__v1__access_request_event__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor lockbox__v1__access_request_event__descriptor =
 {
@@ -5550,7 +6065,7 @@ const ProtobufCMessageDescriptor lockbox__v1__access_request_event__descriptor =
   "Lockbox__V1__AccessRequestEvent",
   "lockbox.v1",
   sizeof(Lockbox__V1__AccessRequestEvent),
-  3,
+  6,
   lockbox__v1__access_request_event__field_descriptors,
   lockbox__v1__access_request_event__field_indices_by_name,
   1,  lockbox__v1__access_request_event__number_ranges,
@@ -7337,6 +7852,737 @@ const ProtobufCMessageDescriptor lockbox__v1__remove_preapproved_operation_reque
   (ProtobufCMessageInit) lockbox__v1__remove_preapproved_operation_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor lockbox__v1__set_principal_email_request__field_descriptors[2] =
+{
+  {
+    "principal_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__SetPrincipalEmailRequest, principal_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "email",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__SetPrincipalEmailRequest, email),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__set_principal_email_request__field_indices_by_name[] = {
+  1,   /* field[1] = email */
+  0,   /* field[0] = principal_id */
+};
+static const ProtobufCIntRange lockbox__v1__set_principal_email_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__set_principal_email_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.SetPrincipalEmailRequest",
+  "SetPrincipalEmailRequest",
+  "Lockbox__V1__SetPrincipalEmailRequest",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__SetPrincipalEmailRequest),
+  2,
+  lockbox__v1__set_principal_email_request__field_descriptors,
+  lockbox__v1__set_principal_email_request__field_indices_by_name,
+  1,  lockbox__v1__set_principal_email_request__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__set_principal_email_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__webhook__field_descriptors[7] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Webhook, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tenant_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Webhook, tenant_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "url",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Webhook, url),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created_by",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Webhook, created_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created_at_ms",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Webhook, created_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "consecutive_failures",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Webhook, consecutive_failures),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "disabled_at_ms",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Webhook, disabled_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__webhook__field_indices_by_name[] = {
+  5,   /* field[5] = consecutive_failures */
+  4,   /* field[4] = created_at_ms */
+  3,   /* field[3] = created_by */
+  6,   /* field[6] = disabled_at_ms */
+  0,   /* field[0] = id */
+  1,   /* field[1] = tenant_id */
+  2,   /* field[2] = url */
+};
+static const ProtobufCIntRange lockbox__v1__webhook__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 7 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__webhook__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.Webhook",
+  "Webhook",
+  "Lockbox__V1__Webhook",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__Webhook),
+  7,
+  lockbox__v1__webhook__field_descriptors,
+  lockbox__v1__webhook__field_indices_by_name,
+  1,  lockbox__v1__webhook__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__webhook__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__add_webhook_request__field_descriptors[2] =
+{
+  {
+    "tenant_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__AddWebhookRequest, tenant_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "url",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__AddWebhookRequest, url),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__add_webhook_request__field_indices_by_name[] = {
+  0,   /* field[0] = tenant_id */
+  1,   /* field[1] = url */
+};
+static const ProtobufCIntRange lockbox__v1__add_webhook_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__add_webhook_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.AddWebhookRequest",
+  "AddWebhookRequest",
+  "Lockbox__V1__AddWebhookRequest",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__AddWebhookRequest),
+  2,
+  lockbox__v1__add_webhook_request__field_descriptors,
+  lockbox__v1__add_webhook_request__field_indices_by_name,
+  1,  lockbox__v1__add_webhook_request__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__add_webhook_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__add_webhook_response__field_descriptors[2] =
+{
+  {
+    "webhook",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__AddWebhookResponse, webhook),
+    &lockbox__v1__webhook__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "secret",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__AddWebhookResponse, secret),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__add_webhook_response__field_indices_by_name[] = {
+  1,   /* field[1] = secret */
+  0,   /* field[0] = webhook */
+};
+static const ProtobufCIntRange lockbox__v1__add_webhook_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__add_webhook_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.AddWebhookResponse",
+  "AddWebhookResponse",
+  "Lockbox__V1__AddWebhookResponse",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__AddWebhookResponse),
+  2,
+  lockbox__v1__add_webhook_response__field_descriptors,
+  lockbox__v1__add_webhook_response__field_indices_by_name,
+  1,  lockbox__v1__add_webhook_response__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__add_webhook_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__list_webhooks_request__field_descriptors[1] =
+{
+  {
+    "tenant_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__ListWebhooksRequest, tenant_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__list_webhooks_request__field_indices_by_name[] = {
+  0,   /* field[0] = tenant_id */
+};
+static const ProtobufCIntRange lockbox__v1__list_webhooks_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__list_webhooks_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.ListWebhooksRequest",
+  "ListWebhooksRequest",
+  "Lockbox__V1__ListWebhooksRequest",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__ListWebhooksRequest),
+  1,
+  lockbox__v1__list_webhooks_request__field_descriptors,
+  lockbox__v1__list_webhooks_request__field_indices_by_name,
+  1,  lockbox__v1__list_webhooks_request__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__list_webhooks_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__list_webhooks_response__field_descriptors[1] =
+{
+  {
+    "webhooks",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Lockbox__V1__ListWebhooksResponse, n_webhooks),
+    offsetof(Lockbox__V1__ListWebhooksResponse, webhooks),
+    &lockbox__v1__webhook__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__list_webhooks_response__field_indices_by_name[] = {
+  0,   /* field[0] = webhooks */
+};
+static const ProtobufCIntRange lockbox__v1__list_webhooks_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__list_webhooks_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.ListWebhooksResponse",
+  "ListWebhooksResponse",
+  "Lockbox__V1__ListWebhooksResponse",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__ListWebhooksResponse),
+  1,
+  lockbox__v1__list_webhooks_response__field_descriptors,
+  lockbox__v1__list_webhooks_response__field_indices_by_name,
+  1,  lockbox__v1__list_webhooks_response__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__list_webhooks_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__remove_webhook_request__field_descriptors[1] =
+{
+  {
+    "webhook_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__RemoveWebhookRequest, webhook_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__remove_webhook_request__field_indices_by_name[] = {
+  0,   /* field[0] = webhook_id */
+};
+static const ProtobufCIntRange lockbox__v1__remove_webhook_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__remove_webhook_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.RemoveWebhookRequest",
+  "RemoveWebhookRequest",
+  "Lockbox__V1__RemoveWebhookRequest",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__RemoveWebhookRequest),
+  1,
+  lockbox__v1__remove_webhook_request__field_descriptors,
+  lockbox__v1__remove_webhook_request__field_indices_by_name,
+  1,  lockbox__v1__remove_webhook_request__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__remove_webhook_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__notification__field_descriptors[15] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Notification, id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tenant_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Notification, tenant_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "request_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Notification, request_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "event_id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Notification, event_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "channel",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Notification, channel),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kind",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Notification, kind),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "recipient",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Notification, recipient),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "address",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Notification, address),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "message_id",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Notification, message_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "state",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Notification, state),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "attempts",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Notification, attempts),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "next_attempt_at_ms",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Notification, next_attempt_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "last_error",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Notification, last_error),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created_at_ms",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Notification, created_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "finished_at_ms",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Notification, finished_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__notification__field_indices_by_name[] = {
+  7,   /* field[7] = address */
+  10,   /* field[10] = attempts */
+  4,   /* field[4] = channel */
+  13,   /* field[13] = created_at_ms */
+  3,   /* field[3] = event_id */
+  14,   /* field[14] = finished_at_ms */
+  0,   /* field[0] = id */
+  5,   /* field[5] = kind */
+  12,   /* field[12] = last_error */
+  8,   /* field[8] = message_id */
+  11,   /* field[11] = next_attempt_at_ms */
+  6,   /* field[6] = recipient */
+  2,   /* field[2] = request_id */
+  9,   /* field[9] = state */
+  1,   /* field[1] = tenant_id */
+};
+static const ProtobufCIntRange lockbox__v1__notification__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 15 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__notification__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.Notification",
+  "Notification",
+  "Lockbox__V1__Notification",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__Notification),
+  15,
+  lockbox__v1__notification__field_descriptors,
+  lockbox__v1__notification__field_indices_by_name,
+  1,  lockbox__v1__notification__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__notification__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__list_notifications_request__field_descriptors[4] =
+{
+  {
+    "tenant_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__ListNotificationsRequest, tenant_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "state",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__ListNotificationsRequest, state),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_size",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__ListNotificationsRequest, page_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_token",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__ListNotificationsRequest, page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__list_notifications_request__field_indices_by_name[] = {
+  2,   /* field[2] = page_size */
+  3,   /* field[3] = page_token */
+  1,   /* field[1] = state */
+  0,   /* field[0] = tenant_id */
+};
+static const ProtobufCIntRange lockbox__v1__list_notifications_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__list_notifications_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.ListNotificationsRequest",
+  "ListNotificationsRequest",
+  "Lockbox__V1__ListNotificationsRequest",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__ListNotificationsRequest),
+  4,
+  lockbox__v1__list_notifications_request__field_descriptors,
+  lockbox__v1__list_notifications_request__field_indices_by_name,
+  1,  lockbox__v1__list_notifications_request__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__list_notifications_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__list_notifications_response__field_descriptors[2] =
+{
+  {
+    "notifications",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Lockbox__V1__ListNotificationsResponse, n_notifications),
+    offsetof(Lockbox__V1__ListNotificationsResponse, notifications),
+    &lockbox__v1__notification__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "next_page_token",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__ListNotificationsResponse, next_page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__list_notifications_response__field_indices_by_name[] = {
+  1,   /* field[1] = next_page_token */
+  0,   /* field[0] = notifications */
+};
+static const ProtobufCIntRange lockbox__v1__list_notifications_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__list_notifications_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.ListNotificationsResponse",
+  "ListNotificationsResponse",
+  "Lockbox__V1__ListNotificationsResponse",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__ListNotificationsResponse),
+  2,
+  lockbox__v1__list_notifications_response__field_descriptors,
+  lockbox__v1__list_notifications_response__field_indices_by_name,
+  1,  lockbox__v1__list_notifications_response__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__list_notifications_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 #define lockbox__v1__empty__field_descriptors NULL
 #define lockbox__v1__empty__field_indices_by_name NULL
 #define lockbox__v1__empty__number_ranges NULL
@@ -7635,7 +8881,7 @@ const ProtobufCEnumDescriptor lockbox__v1__access_deny_reason__descriptor =
   lockbox__v1__access_deny_reason__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCEnumValue lockbox__v1__audit_kind__enum_values_by_number[10] =
+static const ProtobufCEnumValue lockbox__v1__audit_kind__enum_values_by_number[11] =
 {
   { "AUDIT_KIND_UNSPECIFIED", "LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_UNSPECIFIED", 0 },
   { "AUDIT_KIND_LIFECYCLE", "LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_LIFECYCLE", 1 },
@@ -7647,14 +8893,16 @@ static const ProtobufCEnumValue lockbox__v1__audit_kind__enum_values_by_number[1
   { "AUDIT_KIND_TENANT", "LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_TENANT", 7 },
   { "AUDIT_KIND_OPERATION", "LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_OPERATION", 8 },
   { "AUDIT_KIND_ENROLLMENT", "LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_ENROLLMENT", 9 },
+  { "AUDIT_KIND_NOTIFICATION", "LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_NOTIFICATION", 10 },
 };
 static const ProtobufCIntRange lockbox__v1__audit_kind__value_ranges[] = {
-{0, 0},{0, 10}
+{0, 0},{0, 11}
 };
-static const ProtobufCEnumValueIndex lockbox__v1__audit_kind__enum_values_by_name[10] =
+static const ProtobufCEnumValueIndex lockbox__v1__audit_kind__enum_values_by_name[11] =
 {
   { "AUDIT_KIND_ENROLLMENT", 9 },
   { "AUDIT_KIND_LIFECYCLE", 1 },
+  { "AUDIT_KIND_NOTIFICATION", 10 },
   { "AUDIT_KIND_OPERATION", 8 },
   { "AUDIT_KIND_OPERATOR_ACTION", 2 },
   { "AUDIT_KIND_PRINCIPAL", 5 },
@@ -7671,15 +8919,15 @@ const ProtobufCEnumDescriptor lockbox__v1__audit_kind__descriptor =
   "AuditKind",
   "Lockbox__V1__AuditKind",
   "lockbox.v1",
-  10,
+  11,
   lockbox__v1__audit_kind__enum_values_by_number,
-  10,
+  11,
   lockbox__v1__audit_kind__enum_values_by_name,
   1,
   lockbox__v1__audit_kind__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor lockbox__v1__lockbox__method_descriptors[35] =
+static const ProtobufCMethodDescriptor lockbox__v1__lockbox__method_descriptors[40] =
 {
   { "Ping", &lockbox__v1__ping_request__descriptor, &lockbox__v1__ping_response__descriptor },
   { "CreateAccessRequest", &lockbox__v1__create_access_request_request__descriptor, &lockbox__v1__access_request__descriptor },
@@ -7716,9 +8964,15 @@ static const ProtobufCMethodDescriptor lockbox__v1__lockbox__method_descriptors[
   { "ListSigningKeys", &lockbox__v1__list_signing_keys_request__descriptor, &lockbox__v1__list_signing_keys_response__descriptor },
   { "ListCheckpoints", &lockbox__v1__list_checkpoints_request__descriptor, &lockbox__v1__list_checkpoints_response__descriptor },
   { "CreateCheckpoint", &lockbox__v1__create_checkpoint_request__descriptor, &lockbox__v1__checkpoint__descriptor },
+  { "SetPrincipalEmail", &lockbox__v1__set_principal_email_request__descriptor, &lockbox__v1__principal__descriptor },
+  { "AddWebhook", &lockbox__v1__add_webhook_request__descriptor, &lockbox__v1__add_webhook_response__descriptor },
+  { "ListWebhooks", &lockbox__v1__list_webhooks_request__descriptor, &lockbox__v1__list_webhooks_response__descriptor },
+  { "RemoveWebhook", &lockbox__v1__remove_webhook_request__descriptor, &lockbox__v1__webhook__descriptor },
+  { "ListNotifications", &lockbox__v1__list_notifications_request__descriptor, &lockbox__v1__list_notifications_response__descriptor },
 };
 const unsigned lockbox__v1__lockbox__method_indices_by_name[] = {
   28,        /* AddPreapprovedOperation */
+  36,        /* AddWebhook */
   24,        /* AssignRole */
   18,        /* BindCertificate */
   2,        /* CancelAccessRequest */
@@ -7738,18 +8992,22 @@ const unsigned lockbox__v1__lockbox__method_indices_by_name[] = {
   4,        /* ListAccessRequests */
   33,        /* ListCheckpoints */
   10,        /* ListGrants */
+  39,        /* ListNotifications */
   27,        /* ListPreapprovedOperations */
   21,        /* ListPrincipals */
   26,        /* ListRoleAssignments */
   32,        /* ListSigningKeys */
+  37,        /* ListWebhooks */
   0,        /* Ping */
   20,        /* ReactivatePrincipal */
   29,        /* RemovePreapprovedOperation */
   25,        /* RemoveRole */
+  38,        /* RemoveWebhook */
   8,        /* RevokeAccess */
   23,        /* RevokeToken */
   30,        /* SearchAudit */
   16,        /* SetLockboxEnabled */
+  35,        /* SetPrincipalEmail */
   15,        /* SetTenantSettings */
   19,        /* SuspendPrincipal */
   5         /* WatchAccessRequests */
@@ -7761,7 +9019,7 @@ const ProtobufCServiceDescriptor lockbox__v1__lockbox__descriptor =
   "Lockbox",
   "Lockbox__V1__Lockbox",
   "lockbox.v1",
-  35,
+  40,
   lockbox__v1__lockbox__method_descriptors,
   lockbox__v1__lockbox__method_indices_by_name
 };
@@ -8044,6 +9302,46 @@ void lockbox__v1__lockbox__create_checkpoint(ProtobufCService *service,
 {
   assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
   service->invoke(service, 34, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void lockbox__v1__lockbox__set_principal_email(ProtobufCService *service,
+                                               const Lockbox__V1__SetPrincipalEmailRequest *input,
+                                               Lockbox__V1__Principal_Closure closure,
+                                               void *closure_data)
+{
+  assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
+  service->invoke(service, 35, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void lockbox__v1__lockbox__add_webhook(ProtobufCService *service,
+                                       const Lockbox__V1__AddWebhookRequest *input,
+                                       Lockbox__V1__AddWebhookResponse_Closure closure,
+                                       void *closure_data)
+{
+  assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
+  service->invoke(service, 36, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void lockbox__v1__lockbox__list_webhooks(ProtobufCService *service,
+                                         const Lockbox__V1__ListWebhooksRequest *input,
+                                         Lockbox__V1__ListWebhooksResponse_Closure closure,
+                                         void *closure_data)
+{
+  assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
+  service->invoke(service, 37, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void lockbox__v1__lockbox__remove_webhook(ProtobufCService *service,
+                                          const Lockbox__V1__RemoveWebhookRequest *input,
+                                          Lockbox__V1__Webhook_Closure closure,
+                                          void *closure_data)
+{
+  assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
+  service->invoke(service, 38, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void lockbox__v1__lockbox__list_notifications(ProtobufCService *service,
+                                              const Lockbox__V1__ListNotificationsRequest *input,
+                                              Lockbox__V1__ListNotificationsResponse_Closure closure,
+                                              void *closure_data)
+{
+  assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
+  service->invoke(service, 39, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void lockbox__v1__lockbox__init (Lockbox__V1__Lockbox_Service *service,
                                  Lockbox__V1__Lockbox_ServiceDestroy destroy)

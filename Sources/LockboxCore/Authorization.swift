@@ -19,6 +19,10 @@ public enum Permission: String, CaseIterable, Sendable {
     case readGrants
     case readOperations
     case manageOperations
+    /// Registering and removing webhook endpoints.
+    case manageWebhooks
+    /// The delivery state of emails and webhooks.
+    case readNotifications
 
     /// How far `role` grants this permission; nil when it does not. The permission table of
     /// DESIGN.md ("Actors and roles"), and the only one.
@@ -50,6 +54,10 @@ public enum Permission: String, CaseIterable, Sendable {
         case (.readGrants, .globalAdmin), (.readGrants, .lockboxApprover): .ownTenant
         case (.readOperations, _): .everywhere
         case (.manageOperations, .providerAdmin): .provider
+        case (.manageWebhooks, .providerAdmin): .provider
+        case (.manageWebhooks, .globalAdmin): .ownTenant
+        case (.readNotifications, .providerAdmin): .everywhere
+        case (.readNotifications, .globalAdmin): .ownTenant
         default: nil
         }
     }

@@ -99,6 +99,9 @@ public enum AuditKind: String, Sendable, Hashable, CaseIterable {
     case operation
     /// An enrollment code issued, redeemed or refused.
     case enrollment
+    /// An email or webhook delivered or given up on; an endpoint added, removed or disabled;
+    /// a principal's address set.
+    case notification
 }
 
 /// Audit activities written by Lockbox itself; operator actions use the operation's name,
@@ -134,6 +137,12 @@ public enum Activity {
     public static let principalReactivated = "PrincipalReactivated"
     public static let lockboxEnabled = "LockboxEnabled"
     public static let lockboxDisabled = "LockboxDisabled"
+    public static let notificationSent = "NotificationSent"
+    public static let notificationFailed = "NotificationFailed"
+    public static let webhookAdded = "WebhookAdded"
+    public static let webhookRemoved = "WebhookRemoved"
+    public static let webhookDisabled = "WebhookDisabled"
+    public static let principalEmailSet = "PrincipalEmailSet"
 
     /// Every activity Lockbox writes itself, lower-cased.
     static let reserved: Set<String> = Set(
@@ -143,7 +152,8 @@ public enum Activity {
             tenantSettingsChanged,
             principalCreated, tokenIssued, tokenRevoked, roleAssigned, roleRemoved, operationAdded, operationRemoved,
             enrollmentCodeIssued, tenantAdminEnrolled, enrollmentRefused, principalSuspended, principalReactivated,
-            lockboxEnabled, lockboxDisabled, certificateBound, certificateUnbound,
+            lockboxEnabled, lockboxDisabled, certificateBound, certificateUnbound, notificationSent,
+            notificationFailed, webhookAdded, webhookRemoved, webhookDisabled, principalEmailSet,
         ].map { $0.lowercased() }
     )
 

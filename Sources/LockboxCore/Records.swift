@@ -303,6 +303,8 @@ public struct PrincipalRecord: Sendable, Hashable {
     public var roles: [RoleAssignmentRecord]
     /// Set while the principal is suspended.
     public var suspendedAtMs: Int64?
+    /// Where Lockbox emails the principal.
+    public var email: String?
 
     public init(
         id: String,
@@ -310,8 +312,10 @@ public struct PrincipalRecord: Sendable, Hashable {
         tenantID: String?,
         createdAtMs: Int64,
         roles: [RoleAssignmentRecord],
-        suspendedAtMs: Int64? = nil
+        suspendedAtMs: Int64? = nil,
+        email: String? = nil
     ) {
+        self.email = email
         self.id = id
         self.displayName = displayName
         self.tenantID = tenantID

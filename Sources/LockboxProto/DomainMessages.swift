@@ -534,6 +534,8 @@ public struct Principal: ProtoMessage {
     /// 0 when active. A suspended principal cannot authenticate, and an operator's
     /// checks are denied.
     public var suspendedAtMs: Int64
+    /// Where Lockbox emails the principal; "" when it has no address.
+    public var email: String
 
     public init(
         id: String = "",
@@ -541,8 +543,10 @@ public struct Principal: ProtoMessage {
         tenantID: String = "",
         roles: [RoleAssignment] = [],
         createdAtMs: Int64 = 0,
-        suspendedAtMs: Int64 = 0
+        suspendedAtMs: Int64 = 0,
+        email: String = ""
     ) {
+        self.email = email
         self.id = id
         self.displayName = displayName
         self.tenantID = tenantID
@@ -565,7 +569,8 @@ extension Principal: CBinding {
             tenantID: try CRead.string(c.tenant_id, in: Self.self),
             roles: try CRead.repeated(c.n_roles, c.roles),
             createdAtMs: c.created_at_ms,
-            suspendedAtMs: c.suspended_at_ms
+            suspendedAtMs: c.suspended_at_ms,
+            email: try CRead.string(c.email, in: Self.self)
         )
     }
 
@@ -576,6 +581,7 @@ extension Principal: CBinding {
         (c.n_roles, c.roles) = arena.repeated(roles)
         c.created_at_ms = createdAtMs
         c.suspended_at_ms = suspendedAtMs
+        c.email = arena.string(email)
     }
 }
 

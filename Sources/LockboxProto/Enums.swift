@@ -184,6 +184,7 @@ public struct AuditKind: ProtoEnum {
     public static let tenant = AuditKind(rawValue: 7)
     public static let operation = AuditKind(rawValue: 8)
     public static let enrollment = AuditKind(rawValue: 9)
+    public static let notification = AuditKind(rawValue: 10)
     public static let names: [Int32: String] = [
         0: "AUDIT_KIND_UNSPECIFIED",
         1: "AUDIT_KIND_LIFECYCLE",
@@ -195,6 +196,7 @@ public struct AuditKind: ProtoEnum {
         7: "AUDIT_KIND_TENANT",
         8: "AUDIT_KIND_OPERATION",
         9: "AUDIT_KIND_ENROLLMENT",
+        10: "AUDIT_KIND_NOTIFICATION",
     ]
 }
 extension ProtoEnum {

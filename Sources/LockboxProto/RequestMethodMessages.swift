@@ -305,11 +305,15 @@ extension RevokeAccessRequest: CBinding {
 public struct WatchAccessRequestsRequest: ProtoMessage {
     /// Required for tenant principals.
     public var tenantID: String
+    /// Resume after this event id (the last one seen); 0 starts at the present.
+    public var since: Int64
 
     public init(
-        tenantID: String = ""
+        tenantID: String = "",
+        since: Int64 = 0
     ) {
         self.tenantID = tenantID
+        self.since = since
     }
 
     public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
@@ -323,12 +327,14 @@ extension WatchAccessRequestsRequest: CBinding {
 
     init(c: Lockbox__V1__WatchAccessRequestsRequest) throws(ProtoDecodeError) {
         self.init(
-            tenantID: try CRead.string(c.tenant_id, in: Self.self)
+            tenantID: try CRead.string(c.tenant_id, in: Self.self),
+            since: c.since
         )
     }
 
     func fill(_ c: inout Lockbox__V1__WatchAccessRequestsRequest, _ arena: Arena) {
         c.tenant_id = arena.string(tenantID)
+        c.since = since
     }
 }
 
@@ -338,15 +344,26 @@ public struct AccessRequestEvent: ProtoMessage {
     public var activity: String
     /// Sent once, first, with no request: from here on every committed change is delivered.
     public var live: Bool
+    /// The event's place in the feed; on the live marker, the place the watch starts after.
+    public var eventID: Int64
+    /// The request's status after this change.
+    public var status: RequestStatus
+    public var occurredAtMs: Int64
 
     public init(
         request: AccessRequest? = nil,
         activity: String = "",
-        live: Bool = false
+        live: Bool = false,
+        eventID: Int64 = 0,
+        status: RequestStatus = RequestStatus(rawValue: 0),
+        occurredAtMs: Int64 = 0
     ) {
         self.request = request
         self.activity = activity
         self.live = live
+        self.eventID = eventID
+        self.status = status
+        self.occurredAtMs = occurredAtMs
     }
 
     public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
@@ -362,7 +379,10 @@ extension AccessRequestEvent: CBinding {
         self.init(
             request: try CRead.message(c.request),
             activity: try CRead.string(c.activity, in: Self.self),
-            live: Bool(protobuf: c.live)
+            live: Bool(protobuf: c.live),
+            eventID: c.event_id,
+            status: RequestStatus(cRaw: c.status.rawValue),
+            occurredAtMs: c.occurred_at_ms
         )
     }
 
@@ -370,5 +390,8 @@ extension AccessRequestEvent: CBinding {
         c.request = arena.optionalMessage(request)
         c.activity = arena.string(activity)
         c.live = live.protobuf
+        c.event_id = eventID
+        c.status = .init(rawValue: status.cRaw)
+        c.occurred_at_ms = occurredAtMs
     }
 }

@@ -88,6 +88,17 @@ public enum LockboxMethods {
     )
     public static let createCheckpoint = UnaryMethod<CreateCheckpointRequest, Checkpoint>(service + "/CreateCheckpoint")
 
+    // Notifications.
+    public static let setPrincipalEmail = UnaryMethod<SetPrincipalEmailRequest, Principal>(
+        service + "/SetPrincipalEmail"
+    )
+    public static let addWebhook = UnaryMethod<AddWebhookRequest, AddWebhookResponse>(service + "/AddWebhook")
+    public static let listWebhooks = UnaryMethod<ListWebhooksRequest, ListWebhooksResponse>(service + "/ListWebhooks")
+    public static let removeWebhook = UnaryMethod<RemoveWebhookRequest, Webhook>(service + "/RemoveWebhook")
+    public static let listNotifications = UnaryMethod<ListNotificationsRequest, ListNotificationsResponse>(
+        service + "/ListNotifications"
+    )
+
     /// Every method above.
     public static let all: [AnyRPCMethod] = [
         ping.erased, createAccessRequest.erased, cancelAccessRequest.erased, getAccessRequest.erased,
@@ -99,6 +110,7 @@ public enum LockboxMethods {
         reactivatePrincipal.erased,
         listPrincipals.erased, issueToken.erased, revokeToken.erased, assignRole.erased, removeRole.erased,
         listRoleAssignments.erased, searchAudit.erased, exportAudit.erased, listSigningKeys.erased,
-        listCheckpoints.erased, createCheckpoint.erased,
+        listCheckpoints.erased, createCheckpoint.erased, setPrincipalEmail.erased, addWebhook.erased,
+        listWebhooks.erased, removeWebhook.erased, listNotifications.erased,
     ]
 }

@@ -138,6 +138,7 @@ extension LockboxCore.AuditKind {
         case .tenant: .tenant
         case .operation: .operation
         case .enrollment: .enrollment
+        case .notification: .notification
         }
     }
 }
@@ -248,7 +249,8 @@ extension PrincipalRecord {
             tenantID: tenantID ?? "",
             roles: roles.map(\.proto),
             createdAtMs: createdAtMs,
-            suspendedAtMs: suspendedAtMs ?? 0
+            suspendedAtMs: suspendedAtMs ?? 0,
+            email: email ?? ""
         )
     }
 }

@@ -30,6 +30,7 @@ public struct LockboxService: Sendable {
     let access: AccessAPI
     let admin: AdminAPI
     let auditing: AuditAPI
+    let notifications: NotificationsAPI
     let clock: any LockboxClock
 
     /// - Parameters:
@@ -47,7 +48,12 @@ public struct LockboxService: Sendable {
         logger: Logger
     ) {
         let gate = Gatekeeper(pool: pool, tokens: stores.tokens, clock: clock, logger: logger)
-        let transitions = TransitionWriter(requests: stores.requests, grants: stores.grants, audit: stores.audit)
+        let transitions = TransitionWriter(
+            requests: stores.requests,
+            grants: stores.grants,
+            audit: stores.audit,
+            events: stores.events
+        )
         requests = RequestsAPI(
             gate: gate,
             requests: stores.requests,
@@ -78,6 +84,13 @@ public struct LockboxService: Sendable {
             integrity: integrity,
             readPool: readPool
         )
+        notifications = NotificationsAPI(
+            gate: gate,
+            principals: stores.principals,
+            webhooks: stores.webhooks,
+            notifications: stores.notifications,
+            audit: stores.audit
+        )
         self.clock = clock
     }
 
@@ -91,6 +104,7 @@ public struct LockboxService: Sendable {
         access.register(on: &router)
         admin.register(on: &router)
         auditing.register(on: &router)
+        notifications.register(on: &router)
         // What data planes call before every operation runs ahead of everything else, on the
         // executor as in the pool.
         for method in MethodPermissions.priority { router.setPriority(.high, for: method) }

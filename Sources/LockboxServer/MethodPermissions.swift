@@ -48,5 +48,10 @@ enum MethodPermissions {
         LockboxMethods.exportAudit.name: .readAudit,
         LockboxMethods.listCheckpoints.name: .readAudit,
         LockboxMethods.createCheckpoint.name: .readAudit,
+        LockboxMethods.setPrincipalEmail.name: .managePrincipals,
+        LockboxMethods.addWebhook.name: .manageWebhooks,
+        LockboxMethods.listWebhooks.name: .manageWebhooks,
+        LockboxMethods.removeWebhook.name: .manageWebhooks,
+        LockboxMethods.listNotifications.name: .readNotifications,
     ]
 }

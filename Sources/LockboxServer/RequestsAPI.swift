@@ -106,8 +106,16 @@ struct RequestsAPI: Sendable {
             nowMs: call.nowMs,
             call.db
         )
-        try ChangeFeed.announce(
-            RequestChange(tenantID: request.tenantID, requestID: id, activity: Activity.requestCreated),
+        try transitions.events.append(
+            NewRequestEvent(
+                tenantID: request.tenantID,
+                requestID: id,
+                requesterID: call.caller.id,
+                activity: Activity.requestCreated,
+                state: .pendingInternal,
+                actorID: call.caller.id
+            ),
+            nowMs: call.nowMs,
             call.db
         )
         return try stored(id, call).proto(nowMs: call.nowMs)
@@ -333,25 +341,20 @@ struct RequestsAPI: Sendable {
         guard let notifier else { throw RPCError.unavailable("request notifications are not available") }
         try gate.guarded(context) {
             try InputLimits.check(request.tenantID, field: "tenant_id", max: InputLimits.idLength, required: false)
+            guard request.since >= 0 else { throw DomainError.invalidArgument("since must not be negative") }
         }
-        /// What a caller may see of the stream, as it is now.
-        func admitted() async throws -> (Caller, @Sendable (RequestRecord) -> Bool) {
+        /// What a caller may see of the feed, as it is now.
+        func admitted() async throws -> (caller: Caller, tenantID: String?, filter: @Sendable (RequestEvent) -> Bool) {
             let caller = try await gate.admit(context)
             let scope = try gate.guarded(context) {
                 try Authorization.scope(caller, .readRequests, requestedTenant: request.tenantID)
             }
-            return (
-                caller,
-                { record in
-                    (scope.tenantID == nil || record.tenantID == scope.tenantID)
-                        && Authorization.mayRead(caller, request: record.target)
-                }
-            )
+            return (caller, scope.tenantID, { event in Authorization.mayRead(caller, request: event.target) })
         }
-        let (caller, filter) = try await admitted()
-        let watch: (id: Int, subscription: RequestNotifier.Subscription)
+        var (caller, tenantID, filter) = try await admitted()
+        let watch: RequestNotifier.Subscription
         do {
-            watch = try notifier.subscribe(principalID: caller.id, filter: filter)
+            watch = try notifier.subscribe(principalID: caller.id)
         } catch {
             throw RPCError(
                 .resourceExhausted,
@@ -359,24 +362,65 @@ struct RequestsAPI: Sendable {
             )
         }
         defer { notifier.unsubscribe(watch.id) }
-        // Subscribed: every change that commits from here on reaches this watch. Said once,
-        // so that a portal that lists first and then watches knows from when it misses nothing.
-        try await writer.send(AccessRequestEvent(live: true))
-        for await signal in watch.subscription.stream {
-            switch signal {
-            case .recheck:
-                let (_, filter) = try await admitted()
-                notifier.update(watch.id, filter: filter)
-            case .change(let record, let activity):
-                let event = AccessRequestEvent(request: record.proto(nowMs: gate.clock.nowMillis()), activity: activity)
-                try await writer.send(event)
+        let events = transitions.events
+        let positions = try await gate.read(context) { db in try events.positions(db) }
+        var cursor = positions.sequenced
+        if request.since > 0 {
+            guard request.since >= positions.pruned else {
+                throw RPCError(
+                    .outOfRange,
+                    "events after \(request.since) are no longer kept (the feed keeps those after \(positions.pruned)); "
+                        + "list the requests again, then watch without since"
+                )
             }
+            guard request.since <= positions.sequenced else {
+                throw RPCError(
+                    .outOfRange,
+                    "event \(request.since) is ahead of the feed (its last event is \(positions.sequenced)); "
+                        + "list the requests again, then watch without since"
+                )
+            }
+            cursor = request.since
         }
-        if watch.subscription.overflowed {
-            throw RPCError(
-                .resourceExhausted,
-                "this watch fell behind the changes; list the requests to catch up, then watch again"
-            )
+        // From here on every event after the cursor reaches this watch, in order, once.
+        try await writer.send(AccessRequestEvent(live: true, eventID: cursor))
+        let pageSize = notifier.configuration.pageSize
+        for await _ in watch.wakes {
+            while true {
+                if notifier.takeRecheck(watch.id) { (caller, tenantID, filter) = try await admitted() }
+                let page: FeedPage
+                if let recent = notifier.recent(after: cursor, tenantID: tenantID, limit: pageSize) {
+                    page = recent
+                } else {
+                    // Further behind than the shared window: read the feed itself, a page at a time.
+                    let head = notifier.head ?? cursor
+                    page = try await gate.read(context) { [requests, cursor, tenantID] db in
+                        let found = try events.events(after: cursor, tenantID: tenantID, limit: pageSize, db)
+                        let records = try requests.find(ids: Array(Set(found.map(\.requestID))), db)
+                        let byID = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+                        // A short page holds every event of the scope up to what the hub had read before it.
+                        let through = max(found.last?.seq ?? cursor, found.count < pageSize ? head : cursor)
+                        return FeedPage(
+                            entries: found.map { FeedEntry(event: $0, request: byID[$0.requestID]) },
+                            through: through
+                        )
+                    }
+                }
+                guard page.through > cursor else { break }
+                let nowMs = gate.clock.nowMillis()
+                for entry in page.entries where filter(entry.event) {
+                    try await writer.send(
+                        AccessRequestEvent(
+                            request: entry.request?.proto(nowMs: nowMs),
+                            activity: entry.event.activity,
+                            eventID: entry.event.seq,
+                            status: entry.event.state.proto,
+                            occurredAtMs: entry.event.occurredAtMs
+                        )
+                    )
+                }
+                cursor = page.through
+            }
         }
     }
 }

@@ -15,6 +15,7 @@ public struct Sweeper: Service {
     let pool: PGPool
     let requests: any RequestStore
     let audit: any AuditStore
+    let events: any EventStore
     let clock: any LockboxClock
     let configuration: LockboxServiceConfiguration
     let logger: Logger
@@ -29,6 +30,7 @@ public struct Sweeper: Service {
         self.pool = pool
         self.requests = stores.requests
         self.audit = stores.audit
+        self.events = stores.events
         self.clock = clock
         self.configuration = configuration
         self.logger = logger
@@ -93,7 +95,7 @@ public struct Sweeper: Service {
     /// Moves one batch of requests that `rule` has overtaken, in one transaction.
     private func sweep(_ rule: ClockRule) async throws -> Int {
         let batch = configuration.sweepBatchSize
-        return try await pool.transaction { [requests, audit, clock] db in
+        return try await pool.transaction { [requests, audit, events, clock] db in
             let now = clock.nowMillis()
             let overtaken = try requests.overtaken(by: rule, nowMs: now, limit: batch, db)
             for request in overtaken {
@@ -113,8 +115,14 @@ public struct Sweeper: Service {
                     nowMs: now,
                     db
                 )
-                try ChangeFeed.announce(
-                    RequestChange(tenantID: request.tenantID, requestID: request.id, activity: transition.activity),
+                try events.append(
+                    NewRequestEvent(
+                        request,
+                        activity: transition.activity,
+                        state: transition.to,
+                        actorID: AuditEntry.systemActorID
+                    ),
+                    nowMs: now,
                     db
                 )
             }

@@ -2,12 +2,13 @@ import LockboxCore
 import LockboxStore
 
 /// Writes a lifecycle transition: the request's new state and decision, the grant it starts
-/// or ends, its audit record and its change announcement, all in the call's transaction.
+/// or ends, its audit record and its event in the feed, all in the call's transaction.
 /// Used by every path that moves a request on a principal's behalf.
 struct TransitionWriter: Sendable {
     let requests: any RequestStore
     let grants: any GrantStore
     let audit: any AuditStore
+    let events: any EventStore
 
     func write(
         _ transition: Transition,
@@ -58,8 +59,9 @@ struct TransitionWriter: Sendable {
             nowMs: nowMs,
             db
         )
-        try ChangeFeed.announce(
-            RequestChange(tenantID: request.tenantID, requestID: request.id, activity: transition.activity),
+        try events.append(
+            NewRequestEvent(request, activity: transition.activity, state: transition.to, actorID: caller.id),
+            nowMs: nowMs,
             db
         )
     }

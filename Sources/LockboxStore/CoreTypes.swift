@@ -15,3 +15,6 @@ extension AuditDecision: PGEncodable, PGNonNullDecodable {
         self.init(rawValue: number)
     }
 }
+extension NotificationChannel: PGTextEnum, PGNonNullDecodable {}
+extension NotificationKind: PGTextEnum, PGNonNullDecodable {}
+extension NotificationState: PGTextEnum, PGNonNullDecodable {}

@@ -308,6 +308,32 @@ private func withCStrings<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar
     import Darwin
 #endif
 
+// MARK: - Transactions
+
+extension PGConnection {
+    /// Runs `body` inside BEGIN … COMMIT; any error rolls back. A connection that breaks with
+    /// COMMIT in flight throws `.commitUnknown`: whether it committed cannot be known.
+    public func transaction<T>(_ body: (PGConnection) throws -> T) throws -> T {
+        try execute(script: "BEGIN")
+        let value: T
+        do {
+            value = try body(self)
+        } catch {
+            if isHealthy { try? execute(script: "ROLLBACK") }
+            throw error
+        }
+        do {
+            try execute(script: "COMMIT")
+        } catch {
+            // The connection broke with COMMIT in flight: whether it committed is unknown.
+            guard isHealthy else { throw StoreError(.commitUnknown, detail: "\(error)") }
+            try? execute(script: "ROLLBACK")
+            throw error
+        }
+        return value
+    }
+}
+
 // MARK: - LISTEN / NOTIFY
 
 /// A notification received on a LISTEN connection.

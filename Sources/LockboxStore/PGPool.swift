@@ -120,22 +120,7 @@ public final class PGPool: Sendable {
         lane: PGLane = .standard,
         _ body: @escaping @Sendable (PGConnection) throws -> T
     ) async throws -> T {
-        try await withConnection(lane: lane) { connection in
-            try connection.execute(script: "BEGIN")
-            do {
-                let value = try body(connection)
-                do {
-                    try connection.execute(script: "COMMIT")
-                } catch let error as StoreError where !connection.isHealthy {
-                    // The connection broke with COMMIT in flight: whether it committed is unknown.
-                    throw StoreError(.commitUnknown, detail: "\(error)")
-                }
-                return value
-            } catch {
-                if connection.isHealthy { try? connection.execute(script: "ROLLBACK") }
-                throw error
-            }
-        }
+        try await withConnection(lane: lane) { connection in try connection.transaction(body) }
     }
 
     private func run<T>(slot: Int, _ body: (PGConnection) throws -> T) throws -> T {

@@ -22,6 +22,10 @@ public enum RuntimeRole {
         ("signing_keys", "SELECT, INSERT"),
         ("preapproved_operations", "SELECT, INSERT, DELETE"),
         ("enrollment_codes", "SELECT, INSERT, UPDATE"),
+        ("request_events", "SELECT, INSERT, UPDATE, DELETE"),
+        ("event_positions", "SELECT, UPDATE"),
+        ("webhooks", "SELECT, INSERT, UPDATE"),
+        ("notifications", "SELECT, INSERT, UPDATE"),
     ]
 
     /// Makes the runtime role's rights exactly ``privileges``, revoking anything else it held

@@ -152,8 +152,11 @@ struct Tenants: AsyncParsableCommand {
 
 struct Principals: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Create, list, suspend and reactivate principals, and bind them to client certificates.",
-        subcommands: [Create.self, List.self, Suspend.self, Reactivate.self, BindCertificate.self]
+        abstract: """
+            Create, list, suspend and reactivate principals, bind them to client certificates, and set where \
+            they are emailed.
+            """,
+        subcommands: [Create.self, List.self, Suspend.self, Reactivate.self, BindCertificate.self, SetEmail.self]
     )
 
     struct BindCertificate: AsyncParsableCommand {

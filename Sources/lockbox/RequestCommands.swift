@@ -92,15 +92,26 @@ struct Requests: AsyncParsableCommand {
         )
         @OptionGroup var connection: ConnectionOptions
         @Option(help: "Tenant id (tenant principals: their own).") var tenant: String = ""
+        @Option(
+            help: """
+                Resume after this event id (the last one printed, or the one the watch began at): every \
+                change since is printed first, in order. Refused once the server no longer keeps it.
+                """
+        )
+        var since: Int64 = 0
 
         func run() async throws {
+            guard since >= 0 else { throw ValidationError("--since must not be negative") }
             try await connection.stream(
                 LockboxMethods.watchAccessRequests,
-                WatchAccessRequestsRequest(tenantID: tenant)
+                WatchAccessRequestsRequest(tenantID: tenant, since: since)
             ) { event in
                 // Written at once, unbuffered, so a pipe sees each change as it happens.
                 if event.live && !connection.json {
-                    FileHandle.standardError.write(Data("watching: every change from now on follows\n".utf8))
+                    let from = since > 0 ? "every change after event \(since)" : "every change from now on"
+                    FileHandle.standardError.write(
+                        Data("watching from event \(event.eventID): \(from) follows\n".utf8)
+                    )
                     return
                 }
                 var line = ""
@@ -110,7 +121,8 @@ struct Requests: AsyncParsableCommand {
                 } else if let request = event.request {
                     let status = Render.shortName(request.status)
                     line =
-                        "\(Render.time(request.updatedAtMs))  \(event.activity)  \(request.id)  \(request.tenantID)  \(status)"
+                        "\(event.eventID)  \(Render.time(event.occurredAtMs))  \(event.activity)  \(request.id)  "
+                        + "\(request.tenantID)  \(status)"
                 }
                 FileHandle.standardOutput.write(Data((line + "\n").utf8))
             }

@@ -245,6 +245,7 @@ struct Serve: AsyncParsableCommand {
     var watchRecheckInterval: String?
 
     @OptionGroup var signingKey: SigningKeyOptions
+    @OptionGroup(title: "Notifications") var notifications: NotificationOptions
 
     @Option(
         help: """
@@ -311,6 +312,7 @@ struct Serve: AsyncParsableCommand {
             integrityConfiguration.checkpointInterval = interval
         }
         let signer = try signingKey.load(env)
+        let notificationConfiguration = try notifications.resolve(env)
         let allowPrivileged = allowPrivilegedDatabaseRole || env["LOCKBOX_ALLOW_PRIVILEGED_DATABASE_ROLE"] == "1"
         let format = logFormat ?? env["LOCKBOX_LOG_FORMAT"] ?? "text"
         guard format == "text" || format == "json" else {
@@ -387,6 +389,18 @@ struct Serve: AsyncParsableCommand {
             logger: logger
         )
         let sweeper = Sweeper(pool: pool, clock: clock, configuration: serviceConfiguration, logger: logger)
+        let dispatcher = NotificationDispatcher(
+            databaseURL: pool.configuration.url,
+            settings: pool.configuration.connection,
+            clock: clock,
+            configuration: notificationConfiguration,
+            logger: logger
+        )
+        if let smtp = notificationConfiguration.smtp {
+            logger.info("emailing through \(smtp.host):\(smtp.port) (\(smtp.security.rawValue)) as \(smtp.sender)")
+        } else {
+            logger.info("no SMTP relay configured (--smtp-host): no email is sent")
+        }
         let server = RPCServer(configuration: config, router: service.makeRouter(), logger: logger)
         var endpoint: MetricsEndpoint?
         if let port = metrics, let registry {
@@ -415,7 +429,9 @@ struct Serve: AsyncParsableCommand {
         // Shut down in reverse order: the server drains its calls first, the pool closes last.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: pool)]
         if let readPool { services.append(.init(service: readPool)) }
-        services += [.init(service: notifier), .init(service: sweeper), .init(service: integrity)]
+        services += [
+            .init(service: notifier), .init(service: sweeper), .init(service: integrity), .init(service: dispatcher),
+        ]
         if let endpoint { services.append(.init(service: endpoint)) }
         services.append(.init(service: server))
         let group = ServiceGroup(

@@ -63,6 +63,10 @@ import Testing
         ],
         .readOperations: Dictionary(uniqueKeysWithValues: Role.allCases.map { ($0, everything) }),
         .manageOperations: [.providerAdmin: providerOnly],
+        // A tenant's endpoints by its global admins; the provider's (every tenant's events) by provider admins.
+        .manageWebhooks: [.providerAdmin: providerOnly, .globalAdmin: ownTenant],
+        // Delivery failures are the provider's to fix: its admins see every tenant's (addresses masked).
+        .readNotifications: [.providerAdmin: everything, .globalAdmin: ownTenant],
     ]
 
     /// A caller holding only `role`: tenant roles in contoso.

@@ -16,14 +16,14 @@ import Testing
         let failure = NIOLockedValueBox<RPCError?>(nil)
         let task: Task<Void, Never>
 
-        init(_ api: API, tenant: String = "", token: String) {
+        init(_ api: API, tenant: String = "", since: Int64 = 0, token: String) {
             let events = self.events
             let failure = self.failure
             task = Task {
                 do {
                     for try await event in api.client.serverStream(
                         LockboxMethods.watchAccessRequests,
-                        WatchAccessRequestsRequest(tenantID: tenant),
+                        WatchAccessRequestsRequest(tenantID: tenant, since: since),
                         options: CallOptions(timeout: nil, authToken: token)
                     ) {
                         events.withLockedValue { $0.append(event) }
@@ -271,21 +271,83 @@ import Testing
         }
     }
 
-    /// A watch whose consumer falls further behind than its buffer is ended, and says so;
-    /// it is never silently thinned.
-    @Test func aWatchThatFallsBehindIsEndedAndToldSo() async throws {
-        try await Harness.with(watches: WatchConfiguration(bufferedChanges: 4)) { h in
+    /// A portal's connection is cut while requests change; it resumes from the last event it
+    /// saw and receives every event after it once, in order, then live ones. With a small
+    /// window of recent events the missed ones come from the database instead.
+    @Test(arguments: [4096, 4])
+    func aWatchResumesFromItsCursorAndMissesNothing(recentEvents: Int) async throws {
+        try await Harness.with(watches: WatchConfiguration(recentEvents: recentEvents, pageSize: 3)) { h in
             let w = try await h.makeWorld()
-            let watch = try h.notifier.subscribe(principalID: "slow", filter: { _ in true })
-            for _ in 0..<10 { _ = try await h.createRequest(w) }
-            // Nothing is consumed until the notifier has offered more than the buffer holds.
-            for _ in 0..<200 where !watch.subscription.overflowed { try await Task.sleep(for: .milliseconds(50)) }
-            var changes = 0
-            for await signal in watch.subscription.stream {
-                if case .change = signal { changes += 1 }
+            let portal = API(client: RPCClient(configuration: RPCClientConfiguration(port: h.port)))
+            let first = Watcher(portal, token: w.contosoApprover)
+            try await first.warmUp { try await h.createRequest(w).id }
+            let seen = first.events.withLockedValue { $0 }.filter { !$0.live }
+            let cursor = try #require(seen.last?.eventID)
+            #expect(seen.map(\.eventID) == seen.map(\.eventID).sorted())
+            // The connection is cut.
+            first.task.cancel()
+            await portal.client.close()
+            // Changes happen meanwhile: some of this tenant, some of another.
+            var missed: [String] = []
+            for index in 0..<8 {
+                let id = try await h.createRequest(w, tenant: index % 3 == 2 ? "fabrikam" : "contoso").id
+                if index % 3 != 2 { missed.append(id) }
+                if index == 4 { try await h.approveInternally(w, missed[0]) }
             }
-            #expect(watch.subscription.overflowed)
-            #expect(changes == 4)
+            let resumed = Watcher(h.api, since: cursor, token: w.contosoApprover)
+            defer { resumed.task.cancel() }
+            let live = try await h.createRequest(w).id
+            #expect(try await resumed.wait { events in events.contains { $0.request?.id == live } })
+            let events = resumed.events.withLockedValue { $0 }
+            #expect(events.first?.live == true && events.first?.eventID == cursor)
+            let delivered = events.filter { !$0.live }
+            // In order, each once, none from before the cursor, none of the other tenant.
+            #expect(delivered.map(\.eventID) == delivered.map(\.eventID).sorted())
+            #expect(Set(delivered.map(\.eventID)).count == delivered.count)
+            #expect(delivered.allSatisfy { $0.eventID > cursor && $0.request?.tenantID == "contoso" })
+            let created = delivered.filter { $0.activity == "AccessRequestCreated" }.compactMap(\.request?.id)
+            #expect(created == missed + [live])
+            #expect(
+                delivered.contains {
+                    $0.request?.id == missed[0] && $0.activity == "InternalApprove" && $0.status == .pendingCustomer
+                }
+            )
+        }
+    }
+
+    /// A cursor from before what the feed keeps is refused with a clear error; so is one from
+    /// its future.
+    @Test func aCursorTheFeedNoLongerKeepsIsRefused() async throws {
+        try await Harness.with { h in
+            let w = try await h.makeWorld()
+            for _ in 0..<3 { _ = try await h.createRequest(w) }
+            let events = PostgresEventStore()
+            // The feed sequenced, dispatched, and pruned up to its end.
+            var sequenced: Int64 = 0
+            for _ in 0..<100 {
+                sequenced = try await h.pool.withConnection { db in try events.positions(db).sequenced }
+                if sequenced >= 3 { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(sequenced >= 3)
+            let removed = try await h.pool.transaction { [sequenced] db in
+                try events.setDispatched(sequenced, db)
+                return try events.prune(beforeMs: Harness.start + 1, limit: 1000, db)
+            }
+            #expect(removed >= 3)
+            let stale = Watcher(h.api, since: 1, token: w.contosoApprover)
+            await stale.task.value
+            let failure = try #require(stale.failure.withLockedValue { $0 })
+            #expect(failure.code == .outOfRange)
+            #expect(failure.message.contains("list the requests again"))
+            let future = Watcher(h.api, since: sequenced + 1000, token: w.contosoApprover)
+            await future.task.value
+            #expect(future.failure.withLockedValue { $0 }?.code == .outOfRange)
+            // From the pruned position itself, the watch resumes.
+            let current = Watcher(h.api, since: sequenced, token: w.contosoApprover)
+            defer { current.task.cancel() }
+            let id = try await h.createRequest(w).id
+            #expect(try await current.wait { $0.contains { $0.request?.id == id } })
         }
     }
 }

@@ -63,6 +63,11 @@ import Testing
             LockboxMethods.listPreapprovedOperations.name: Set(Role.allCases),
             LockboxMethods.addPreapprovedOperation.name: [.providerAdmin],
             LockboxMethods.removePreapprovedOperation.name: [.providerAdmin],
+            LockboxMethods.setPrincipalEmail.name: admins,
+            LockboxMethods.addWebhook.name: admins,
+            LockboxMethods.listWebhooks.name: admins,
+            LockboxMethods.removeWebhook.name: admins,
+            LockboxMethods.listNotifications.name: admins,
         ]
     }()
 

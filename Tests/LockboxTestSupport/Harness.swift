@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
 import LockboxCore
 import LockboxIntegrity
 import LockboxProto
@@ -26,6 +29,8 @@ package final class Harness: Sendable {
     package let integrity: AuditIntegrity
     /// The signing key this server was given.
     package let signer: Signer
+    /// Delivers email and webhooks when a test says so (``deliverNotifications()``).
+    package let dispatcher: NotificationDispatcher
 
     package let database: TestDatabaseURLs
 
@@ -38,8 +43,10 @@ package final class Harness: Sendable {
         notifier: RequestNotifier,
         integrity: AuditIntegrity,
         signer: Signer,
+        dispatcher: NotificationDispatcher,
         port: Int
     ) {
+        self.dispatcher = dispatcher
         self.notifier = notifier
         self.integrity = integrity
         self.signer = signer
@@ -55,6 +62,18 @@ package final class Harness: Sendable {
 
     package var sweeper: Sweeper { Sweeper(pool: pool, clock: clock, logger: testLogger) }
 
+    /// Sequences the events that committed, then queues and makes every delivery due by the
+    /// harness clock: one turn of the dispatcher's loop, now.
+    package func deliverNotifications() async throws {
+        try await pool.withConnection { [dispatcher] db in
+            // Until this call holds the sequencer itself: then everything committed before it is placed.
+            while try db.transaction({ db in try PostgresEventStore().sequence(limit: 10_000, db) }) == nil {
+                usleep(5000)
+            }
+            try dispatcher.work(db)
+        }
+    }
+
     /// Runs `body` against a server on a fresh database (or `database`, as a second replica
     /// would), migrated by the owner and served as the runtime role; tears both down after.
     package static func with(
@@ -64,6 +83,7 @@ package final class Harness: Sendable {
         requests: any RequestStore = PostgresRequestStore(),
         audit: any AuditStore = PostgresAuditStore(),
         signer: Signer? = nil,
+        notifications: NotificationConfiguration = NotificationConfiguration(),
         _ body: (Harness) async throws -> Void
     ) async throws {
         let urls: TestDatabaseURLs
@@ -92,6 +112,12 @@ package final class Harness: Sendable {
             logger: testLogger
         )
         try await integrity.publishKey()
+        let dispatcher = NotificationDispatcher(
+            databaseURL: urls.runtime,
+            clock: clock,
+            configuration: notifications,
+            logger: testLogger
+        )
         var stores = Stores.postgres
         stores.audit = audit
         let service = LockboxService(
@@ -120,6 +146,7 @@ package final class Harness: Sendable {
                 notifier: notifier,
                 integrity: integrity,
                 signer: signer,
+                dispatcher: dispatcher,
                 port: port
             )
             do {

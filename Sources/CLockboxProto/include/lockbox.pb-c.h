@@ -81,6 +81,16 @@ typedef struct Lockbox__V1__AuditExportChunk Lockbox__V1__AuditExportChunk;
 typedef struct Lockbox__V1__ListPreapprovedOperationsRequest Lockbox__V1__ListPreapprovedOperationsRequest;
 typedef struct Lockbox__V1__ListPreapprovedOperationsResponse Lockbox__V1__ListPreapprovedOperationsResponse;
 typedef struct Lockbox__V1__RemovePreapprovedOperationRequest Lockbox__V1__RemovePreapprovedOperationRequest;
+typedef struct Lockbox__V1__SetPrincipalEmailRequest Lockbox__V1__SetPrincipalEmailRequest;
+typedef struct Lockbox__V1__Webhook Lockbox__V1__Webhook;
+typedef struct Lockbox__V1__AddWebhookRequest Lockbox__V1__AddWebhookRequest;
+typedef struct Lockbox__V1__AddWebhookResponse Lockbox__V1__AddWebhookResponse;
+typedef struct Lockbox__V1__ListWebhooksRequest Lockbox__V1__ListWebhooksRequest;
+typedef struct Lockbox__V1__ListWebhooksResponse Lockbox__V1__ListWebhooksResponse;
+typedef struct Lockbox__V1__RemoveWebhookRequest Lockbox__V1__RemoveWebhookRequest;
+typedef struct Lockbox__V1__Notification Lockbox__V1__Notification;
+typedef struct Lockbox__V1__ListNotificationsRequest Lockbox__V1__ListNotificationsRequest;
+typedef struct Lockbox__V1__ListNotificationsResponse Lockbox__V1__ListNotificationsResponse;
 typedef struct Lockbox__V1__Empty Lockbox__V1__Empty;
 
 
@@ -250,7 +260,11 @@ typedef enum _Lockbox__V1__AuditKind {
   /*
    * an enrollment code issued, redeemed or refused
    */
-  LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_ENROLLMENT = 9
+  LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_ENROLLMENT = 9,
+  /*
+   * an email or webhook sent or given up on, an endpoint added, removed or disabled, an address set
+   */
+  LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_NOTIFICATION = 10
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(LOCKBOX__V1__AUDIT_KIND)
 } Lockbox__V1__AuditKind;
 
@@ -643,10 +657,14 @@ struct  Lockbox__V1__Principal
    * checks are denied.
    */
   int64_t suspended_at_ms;
+  /*
+   * Where Lockbox emails the principal; "" when it has no address.
+   */
+  char *email;
 };
 #define LOCKBOX__V1__PRINCIPAL__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__principal__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, 0, (char *)protobuf_c_empty_string }
 
 
 /*
@@ -853,10 +871,16 @@ struct  Lockbox__V1__WatchAccessRequestsRequest
    * Required for tenant principals.
    */
   char *tenant_id;
+  /*
+   * Resume after this event id (the last one seen): every event after it is sent, in
+   * order, before the watch goes live. 0 starts at the present. An id older than the
+   * retention is refused with OUT_OF_RANGE: list the requests again, then watch anew.
+   */
+  int64_t since;
 };
 #define LOCKBOX__V1__WATCH_ACCESS_REQUESTS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__watch_access_requests_request__descriptor) \
-    , (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Lockbox__V1__AccessRequestEvent
@@ -873,10 +897,21 @@ struct  Lockbox__V1__AccessRequestEvent
    * committed after this marker is missed.
    */
   protobuf_c_boolean live;
+  /*
+   * The event's place in the feed; it only grows. On the live marker: the place the
+   * watch starts after, to pass as `since` when resuming before any event arrived.
+   */
+  int64_t event_id;
+  /*
+   * The request's status after this change (`request` is the request as read just after
+   * the change was recorded, and may already be further on).
+   */
+  Lockbox__V1__RequestStatus status;
+  int64_t occurred_at_ms;
 };
 #define LOCKBOX__V1__ACCESS_REQUEST_EVENT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__access_request_event__descriptor) \
-    , NULL, (char *)protobuf_c_empty_string, 0 }
+    , NULL, (char *)protobuf_c_empty_string, 0, 0, LOCKBOX__V1__REQUEST_STATUS__REQUEST_STATUS_UNSPECIFIED, 0 }
 
 
 struct  Lockbox__V1__CheckAccessRequest
@@ -1345,6 +1380,187 @@ struct  Lockbox__V1__RemovePreapprovedOperationRequest
 #define LOCKBOX__V1__REMOVE_PREAPPROVED_OPERATION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__remove_preapproved_operation_request__descriptor) \
     , LOCKBOX__V1__SERVICE__SERVICE_UNSPECIFIED, (char *)protobuf_c_empty_string }
+
+
+/*
+ * Sets or clears ("") a principal's email address: a tenant's global admins for their
+ * tenant's principals, provider admins for provider principals.
+ */
+struct  Lockbox__V1__SetPrincipalEmailRequest
+{
+  ProtobufCMessage base;
+  char *principal_id;
+  char *email;
+};
+#define LOCKBOX__V1__SET_PRINCIPAL_EMAIL_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__set_principal_email_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+/*
+ * A webhook endpoint. Its secret is shown once, when it is added.
+ */
+struct  Lockbox__V1__Webhook
+{
+  ProtobufCMessage base;
+  char *id;
+  /*
+   * "" for a provider endpoint, which receives every tenant's events.
+   */
+  char *tenant_id;
+  char *url;
+  char *created_by;
+  int64_t created_at_ms;
+  int32_t consecutive_failures;
+  /*
+   * Set once it was disabled after failing repeatedly; 0 while enabled.
+   */
+  int64_t disabled_at_ms;
+};
+#define LOCKBOX__V1__WEBHOOK__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__webhook__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0 }
+
+
+struct  Lockbox__V1__AddWebhookRequest
+{
+  ProtobufCMessage base;
+  /*
+   * "" adds a provider endpoint (provider admins).
+   */
+  char *tenant_id;
+  /*
+   * https only, at most 2048 bytes.
+   */
+  char *url;
+};
+#define LOCKBOX__V1__ADD_WEBHOOK_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__add_webhook_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Lockbox__V1__AddWebhookResponse
+{
+  ProtobufCMessage base;
+  Lockbox__V1__Webhook *webhook;
+  /*
+   * Signs every delivery (docs/notifications.md). Shown this once.
+   */
+  char *secret;
+};
+#define LOCKBOX__V1__ADD_WEBHOOK_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__add_webhook_response__descriptor) \
+    , NULL, (char *)protobuf_c_empty_string }
+
+
+struct  Lockbox__V1__ListWebhooksRequest
+{
+  ProtobufCMessage base;
+  /*
+   * A tenant's endpoints; "" for provider principals lists the provider's endpoints.
+   */
+  char *tenant_id;
+};
+#define LOCKBOX__V1__LIST_WEBHOOKS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__list_webhooks_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Lockbox__V1__ListWebhooksResponse
+{
+  ProtobufCMessage base;
+  size_t n_webhooks;
+  Lockbox__V1__Webhook **webhooks;
+};
+#define LOCKBOX__V1__LIST_WEBHOOKS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__list_webhooks_response__descriptor) \
+    , 0,NULL }
+
+
+struct  Lockbox__V1__RemoveWebhookRequest
+{
+  ProtobufCMessage base;
+  char *webhook_id;
+};
+#define LOCKBOX__V1__REMOVE_WEBHOOK_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__remove_webhook_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+/*
+ * One email or webhook delivery and where it stands.
+ */
+struct  Lockbox__V1__Notification
+{
+  ProtobufCMessage base;
+  int64_t id;
+  char *tenant_id;
+  char *request_id;
+  int64_t event_id;
+  /*
+   * "email" or "webhook".
+   */
+  char *channel;
+  /*
+   * "awaiting_decision", "reminder", "outcome" or "event".
+   */
+  char *kind;
+  /*
+   * The principal emailed, or the webhook's id.
+   */
+  char *recipient;
+  /*
+   * The email address or URL it goes to.
+   */
+  char *address;
+  char *message_id;
+  /*
+   * "pending", "sent", "failed" or "skipped".
+   */
+  char *state;
+  int32_t attempts;
+  int64_t next_attempt_at_ms;
+  /*
+   * Why the last attempt failed, as the far side answered.
+   */
+  char *last_error;
+  int64_t created_at_ms;
+  int64_t finished_at_ms;
+};
+#define LOCKBOX__V1__NOTIFICATION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__notification__descriptor) \
+    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, 0, 0 }
+
+
+struct  Lockbox__V1__ListNotificationsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * Provider admins may leave it "" for every tenant.
+   */
+  char *tenant_id;
+  /*
+   * "" for every state.
+   */
+  char *state;
+  uint32_t page_size;
+  char *page_token;
+};
+#define LOCKBOX__V1__LIST_NOTIFICATIONS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__list_notifications_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+
+
+struct  Lockbox__V1__ListNotificationsResponse
+{
+  ProtobufCMessage base;
+  size_t n_notifications;
+  Lockbox__V1__Notification **notifications;
+  char *next_page_token;
+};
+#define LOCKBOX__V1__LIST_NOTIFICATIONS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__list_notifications_response__descriptor) \
+    , 0,NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Lockbox__V1__Empty
@@ -2610,6 +2826,196 @@ Lockbox__V1__RemovePreapprovedOperationRequest *
 void   lockbox__v1__remove_preapproved_operation_request__free_unpacked
                      (Lockbox__V1__RemovePreapprovedOperationRequest *message,
                       ProtobufCAllocator *allocator);
+/* Lockbox__V1__SetPrincipalEmailRequest methods */
+void   lockbox__v1__set_principal_email_request__init
+                     (Lockbox__V1__SetPrincipalEmailRequest         *message);
+size_t lockbox__v1__set_principal_email_request__get_packed_size
+                     (const Lockbox__V1__SetPrincipalEmailRequest   *message);
+size_t lockbox__v1__set_principal_email_request__pack
+                     (const Lockbox__V1__SetPrincipalEmailRequest   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__set_principal_email_request__pack_to_buffer
+                     (const Lockbox__V1__SetPrincipalEmailRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__SetPrincipalEmailRequest *
+       lockbox__v1__set_principal_email_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__set_principal_email_request__free_unpacked
+                     (Lockbox__V1__SetPrincipalEmailRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Lockbox__V1__Webhook methods */
+void   lockbox__v1__webhook__init
+                     (Lockbox__V1__Webhook         *message);
+size_t lockbox__v1__webhook__get_packed_size
+                     (const Lockbox__V1__Webhook   *message);
+size_t lockbox__v1__webhook__pack
+                     (const Lockbox__V1__Webhook   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__webhook__pack_to_buffer
+                     (const Lockbox__V1__Webhook   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__Webhook *
+       lockbox__v1__webhook__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__webhook__free_unpacked
+                     (Lockbox__V1__Webhook *message,
+                      ProtobufCAllocator *allocator);
+/* Lockbox__V1__AddWebhookRequest methods */
+void   lockbox__v1__add_webhook_request__init
+                     (Lockbox__V1__AddWebhookRequest         *message);
+size_t lockbox__v1__add_webhook_request__get_packed_size
+                     (const Lockbox__V1__AddWebhookRequest   *message);
+size_t lockbox__v1__add_webhook_request__pack
+                     (const Lockbox__V1__AddWebhookRequest   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__add_webhook_request__pack_to_buffer
+                     (const Lockbox__V1__AddWebhookRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__AddWebhookRequest *
+       lockbox__v1__add_webhook_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__add_webhook_request__free_unpacked
+                     (Lockbox__V1__AddWebhookRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Lockbox__V1__AddWebhookResponse methods */
+void   lockbox__v1__add_webhook_response__init
+                     (Lockbox__V1__AddWebhookResponse         *message);
+size_t lockbox__v1__add_webhook_response__get_packed_size
+                     (const Lockbox__V1__AddWebhookResponse   *message);
+size_t lockbox__v1__add_webhook_response__pack
+                     (const Lockbox__V1__AddWebhookResponse   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__add_webhook_response__pack_to_buffer
+                     (const Lockbox__V1__AddWebhookResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__AddWebhookResponse *
+       lockbox__v1__add_webhook_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__add_webhook_response__free_unpacked
+                     (Lockbox__V1__AddWebhookResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Lockbox__V1__ListWebhooksRequest methods */
+void   lockbox__v1__list_webhooks_request__init
+                     (Lockbox__V1__ListWebhooksRequest         *message);
+size_t lockbox__v1__list_webhooks_request__get_packed_size
+                     (const Lockbox__V1__ListWebhooksRequest   *message);
+size_t lockbox__v1__list_webhooks_request__pack
+                     (const Lockbox__V1__ListWebhooksRequest   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__list_webhooks_request__pack_to_buffer
+                     (const Lockbox__V1__ListWebhooksRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__ListWebhooksRequest *
+       lockbox__v1__list_webhooks_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__list_webhooks_request__free_unpacked
+                     (Lockbox__V1__ListWebhooksRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Lockbox__V1__ListWebhooksResponse methods */
+void   lockbox__v1__list_webhooks_response__init
+                     (Lockbox__V1__ListWebhooksResponse         *message);
+size_t lockbox__v1__list_webhooks_response__get_packed_size
+                     (const Lockbox__V1__ListWebhooksResponse   *message);
+size_t lockbox__v1__list_webhooks_response__pack
+                     (const Lockbox__V1__ListWebhooksResponse   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__list_webhooks_response__pack_to_buffer
+                     (const Lockbox__V1__ListWebhooksResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__ListWebhooksResponse *
+       lockbox__v1__list_webhooks_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__list_webhooks_response__free_unpacked
+                     (Lockbox__V1__ListWebhooksResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Lockbox__V1__RemoveWebhookRequest methods */
+void   lockbox__v1__remove_webhook_request__init
+                     (Lockbox__V1__RemoveWebhookRequest         *message);
+size_t lockbox__v1__remove_webhook_request__get_packed_size
+                     (const Lockbox__V1__RemoveWebhookRequest   *message);
+size_t lockbox__v1__remove_webhook_request__pack
+                     (const Lockbox__V1__RemoveWebhookRequest   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__remove_webhook_request__pack_to_buffer
+                     (const Lockbox__V1__RemoveWebhookRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__RemoveWebhookRequest *
+       lockbox__v1__remove_webhook_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__remove_webhook_request__free_unpacked
+                     (Lockbox__V1__RemoveWebhookRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Lockbox__V1__Notification methods */
+void   lockbox__v1__notification__init
+                     (Lockbox__V1__Notification         *message);
+size_t lockbox__v1__notification__get_packed_size
+                     (const Lockbox__V1__Notification   *message);
+size_t lockbox__v1__notification__pack
+                     (const Lockbox__V1__Notification   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__notification__pack_to_buffer
+                     (const Lockbox__V1__Notification   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__Notification *
+       lockbox__v1__notification__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__notification__free_unpacked
+                     (Lockbox__V1__Notification *message,
+                      ProtobufCAllocator *allocator);
+/* Lockbox__V1__ListNotificationsRequest methods */
+void   lockbox__v1__list_notifications_request__init
+                     (Lockbox__V1__ListNotificationsRequest         *message);
+size_t lockbox__v1__list_notifications_request__get_packed_size
+                     (const Lockbox__V1__ListNotificationsRequest   *message);
+size_t lockbox__v1__list_notifications_request__pack
+                     (const Lockbox__V1__ListNotificationsRequest   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__list_notifications_request__pack_to_buffer
+                     (const Lockbox__V1__ListNotificationsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__ListNotificationsRequest *
+       lockbox__v1__list_notifications_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__list_notifications_request__free_unpacked
+                     (Lockbox__V1__ListNotificationsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Lockbox__V1__ListNotificationsResponse methods */
+void   lockbox__v1__list_notifications_response__init
+                     (Lockbox__V1__ListNotificationsResponse         *message);
+size_t lockbox__v1__list_notifications_response__get_packed_size
+                     (const Lockbox__V1__ListNotificationsResponse   *message);
+size_t lockbox__v1__list_notifications_response__pack
+                     (const Lockbox__V1__ListNotificationsResponse   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__list_notifications_response__pack_to_buffer
+                     (const Lockbox__V1__ListNotificationsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__ListNotificationsResponse *
+       lockbox__v1__list_notifications_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__list_notifications_response__free_unpacked
+                     (Lockbox__V1__ListNotificationsResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Lockbox__V1__Empty methods */
 void   lockbox__v1__empty__init
                      (Lockbox__V1__Empty         *message);
@@ -2829,6 +3235,36 @@ typedef void (*Lockbox__V1__ListPreapprovedOperationsResponse_Closure)
 typedef void (*Lockbox__V1__RemovePreapprovedOperationRequest_Closure)
                  (const Lockbox__V1__RemovePreapprovedOperationRequest *message,
                   void *closure_data);
+typedef void (*Lockbox__V1__SetPrincipalEmailRequest_Closure)
+                 (const Lockbox__V1__SetPrincipalEmailRequest *message,
+                  void *closure_data);
+typedef void (*Lockbox__V1__Webhook_Closure)
+                 (const Lockbox__V1__Webhook *message,
+                  void *closure_data);
+typedef void (*Lockbox__V1__AddWebhookRequest_Closure)
+                 (const Lockbox__V1__AddWebhookRequest *message,
+                  void *closure_data);
+typedef void (*Lockbox__V1__AddWebhookResponse_Closure)
+                 (const Lockbox__V1__AddWebhookResponse *message,
+                  void *closure_data);
+typedef void (*Lockbox__V1__ListWebhooksRequest_Closure)
+                 (const Lockbox__V1__ListWebhooksRequest *message,
+                  void *closure_data);
+typedef void (*Lockbox__V1__ListWebhooksResponse_Closure)
+                 (const Lockbox__V1__ListWebhooksResponse *message,
+                  void *closure_data);
+typedef void (*Lockbox__V1__RemoveWebhookRequest_Closure)
+                 (const Lockbox__V1__RemoveWebhookRequest *message,
+                  void *closure_data);
+typedef void (*Lockbox__V1__Notification_Closure)
+                 (const Lockbox__V1__Notification *message,
+                  void *closure_data);
+typedef void (*Lockbox__V1__ListNotificationsRequest_Closure)
+                 (const Lockbox__V1__ListNotificationsRequest *message,
+                  void *closure_data);
+typedef void (*Lockbox__V1__ListNotificationsResponse_Closure)
+                 (const Lockbox__V1__ListNotificationsResponse *message,
+                  void *closure_data);
 typedef void (*Lockbox__V1__Empty_Closure)
                  (const Lockbox__V1__Empty *message,
                   void *closure_data);
@@ -2979,6 +3415,26 @@ struct Lockbox__V1__Lockbox_Service
                             const Lockbox__V1__CreateCheckpointRequest *input,
                             Lockbox__V1__Checkpoint_Closure closure,
                             void *closure_data);
+  void (*set_principal_email)(Lockbox__V1__Lockbox_Service *service,
+                              const Lockbox__V1__SetPrincipalEmailRequest *input,
+                              Lockbox__V1__Principal_Closure closure,
+                              void *closure_data);
+  void (*add_webhook)(Lockbox__V1__Lockbox_Service *service,
+                      const Lockbox__V1__AddWebhookRequest *input,
+                      Lockbox__V1__AddWebhookResponse_Closure closure,
+                      void *closure_data);
+  void (*list_webhooks)(Lockbox__V1__Lockbox_Service *service,
+                        const Lockbox__V1__ListWebhooksRequest *input,
+                        Lockbox__V1__ListWebhooksResponse_Closure closure,
+                        void *closure_data);
+  void (*remove_webhook)(Lockbox__V1__Lockbox_Service *service,
+                         const Lockbox__V1__RemoveWebhookRequest *input,
+                         Lockbox__V1__Webhook_Closure closure,
+                         void *closure_data);
+  void (*list_notifications)(Lockbox__V1__Lockbox_Service *service,
+                             const Lockbox__V1__ListNotificationsRequest *input,
+                             Lockbox__V1__ListNotificationsResponse_Closure closure,
+                             void *closure_data);
 };
 typedef void (*Lockbox__V1__Lockbox_ServiceDestroy)(Lockbox__V1__Lockbox_Service *);
 void lockbox__v1__lockbox__init (Lockbox__V1__Lockbox_Service *service,
@@ -3021,7 +3477,12 @@ void lockbox__v1__lockbox__init (Lockbox__V1__Lockbox_Service *service,
       function_prefix__ ## export_audit,\
       function_prefix__ ## list_signing_keys,\
       function_prefix__ ## list_checkpoints,\
-      function_prefix__ ## create_checkpoint  }
+      function_prefix__ ## create_checkpoint,\
+      function_prefix__ ## set_principal_email,\
+      function_prefix__ ## add_webhook,\
+      function_prefix__ ## list_webhooks,\
+      function_prefix__ ## remove_webhook,\
+      function_prefix__ ## list_notifications  }
 void lockbox__v1__lockbox__ping(ProtobufCService *service,
                                 const Lockbox__V1__PingRequest *input,
                                 Lockbox__V1__PingResponse_Closure closure,
@@ -3162,6 +3623,26 @@ void lockbox__v1__lockbox__create_checkpoint(ProtobufCService *service,
                                              const Lockbox__V1__CreateCheckpointRequest *input,
                                              Lockbox__V1__Checkpoint_Closure closure,
                                              void *closure_data);
+void lockbox__v1__lockbox__set_principal_email(ProtobufCService *service,
+                                               const Lockbox__V1__SetPrincipalEmailRequest *input,
+                                               Lockbox__V1__Principal_Closure closure,
+                                               void *closure_data);
+void lockbox__v1__lockbox__add_webhook(ProtobufCService *service,
+                                       const Lockbox__V1__AddWebhookRequest *input,
+                                       Lockbox__V1__AddWebhookResponse_Closure closure,
+                                       void *closure_data);
+void lockbox__v1__lockbox__list_webhooks(ProtobufCService *service,
+                                         const Lockbox__V1__ListWebhooksRequest *input,
+                                         Lockbox__V1__ListWebhooksResponse_Closure closure,
+                                         void *closure_data);
+void lockbox__v1__lockbox__remove_webhook(ProtobufCService *service,
+                                          const Lockbox__V1__RemoveWebhookRequest *input,
+                                          Lockbox__V1__Webhook_Closure closure,
+                                          void *closure_data);
+void lockbox__v1__lockbox__list_notifications(ProtobufCService *service,
+                                              const Lockbox__V1__ListNotificationsRequest *input,
+                                              Lockbox__V1__ListNotificationsResponse_Closure closure,
+                                              void *closure_data);
 
 /* --- descriptors --- */
 
@@ -3239,6 +3720,16 @@ extern const ProtobufCMessageDescriptor lockbox__v1__audit_export_chunk__descrip
 extern const ProtobufCMessageDescriptor lockbox__v1__list_preapproved_operations_request__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__list_preapproved_operations_response__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__remove_preapproved_operation_request__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__set_principal_email_request__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__webhook__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__add_webhook_request__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__add_webhook_response__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__list_webhooks_request__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__list_webhooks_response__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__remove_webhook_request__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__notification__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__list_notifications_request__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__list_notifications_response__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__empty__descriptor;
 extern const ProtobufCServiceDescriptor lockbox__v1__lockbox__descriptor;
 

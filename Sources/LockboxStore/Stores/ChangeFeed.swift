@@ -1,57 +1,44 @@
-import Foundation
 import LockboxCore
 
-/// A change to an access request, as announced in the transaction that made it.
-public struct RequestChange: Sendable, Hashable {
-    public var tenantID: String
-    public var requestID: String
-    public var activity: String
-
-    public init(tenantID: String, requestID: String, activity: String) {
-        self.tenantID = tenantID
-        self.requestID = requestID
-        self.activity = activity
-    }
-}
-
-/// What the change feed carries.
+/// What the change feed's wake-ups say. They carry no data: the event feed in PostgreSQL
+/// (``EventStore``) is the data, and a lost wake-up only delays a reader until its next look.
 public enum FeedEvent: Sendable, Hashable {
-    /// A request changed.
-    case request(RequestChange)
+    /// Request events were appended: a sequencer has work.
+    case eventsAppended
+    /// The feed was sequenced up to this place: readers have events to read.
+    case sequenced(Int64)
     /// A principal's roles, tokens or suspension changed: what it may watch may have changed.
     case principal(String)
 }
 
-/// Request changes over PostgreSQL's LISTEN/NOTIFY: every replica's transactions announce,
-/// and every replica listens, so a watcher on one replica hears of decisions taken on another.
+/// Wake-ups over PostgreSQL's LISTEN/NOTIFY: every replica's transactions announce, and every
+/// replica listens, so a watcher on one replica hears at once of decisions taken on another.
 public enum ChangeFeed {
     static let channel = "lockbox_requests"
 
-    /// Announces a change from inside the transaction that makes it; PostgreSQL delivers it to
-    /// every listener when, and only if, that transaction commits.
-    public static func announce(_ change: RequestChange, _ db: PGConnection) throws {
-        let payload = JSONValue.object([
-            "tenant_id": .string(change.tenantID), "request_id": .string(change.requestID),
-            "activity": .string(change.activity),
-        ])
-        try db.query("SELECT pg_notify(\(channel), \(payload))")
+    /// From inside a transaction that appended events; delivered when, and only if, it commits.
+    static func announceEvents(_ db: PGConnection) throws {
+        try db.query("SELECT pg_notify(\(channel), 'appended')")
+    }
+
+    /// From inside the sequencer's transaction.
+    static func announceSequenced(_ seq: Int64, _ db: PGConnection) throws {
+        try db.query("SELECT pg_notify(\(channel), \("sequenced \(seq)"))")
     }
 
     /// Announces that a principal's roles, tokens or suspension changed, from inside the
     /// transaction that changes them: its open watches check their authorization again.
     public static func announcePrincipal(_ principalID: String, _ db: PGConnection) throws {
-        let payload = JSONValue.object(["principal_id": .string(principalID)])
-        try db.query("SELECT pg_notify(\(channel), \(payload))")
+        try db.query("SELECT pg_notify(\(channel), \("principal " + principalID))")
     }
 
     static func parse(_ payload: String) -> FeedEvent? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: String] else {
-            return nil
+        if payload == "appended" { return .eventsAppended }
+        if payload.hasPrefix("sequenced "), let seq = Int64(payload.dropFirst("sequenced ".count)) {
+            return .sequenced(seq)
         }
-        if let principal = object["principal_id"] { return .principal(principal) }
-        guard let tenant = object["tenant_id"], let request = object["request_id"], let activity = object["activity"]
-        else { return nil }
-        return .request(RequestChange(tenantID: tenant, requestID: request, activity: activity))
+        if payload.hasPrefix("principal ") { return .principal(String(payload.dropFirst("principal ".count))) }
+        return nil
     }
 }
 

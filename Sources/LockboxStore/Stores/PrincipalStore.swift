@@ -33,6 +33,14 @@ public protocol PrincipalStore: Sendable {
 
     /// Reactivates a suspended principal; false when it was active.
     func reactivate(id: String, _ db: PGConnection) throws -> Bool
+
+    /// Sets or clears (nil) a principal's email address.
+    func setEmail(id: String, email: String?, _ db: PGConnection) throws
+
+    /// The addresses of a tenant's active global admins and approvers, one per principal.
+    func approverAddresses(tenantID: String, limit: Int, _ db: PGConnection) throws -> [(
+        principalID: String, email: String
+    )]
 }
 
 public struct PostgresPrincipalStore: PrincipalStore {
@@ -63,7 +71,7 @@ public struct PostgresPrincipalStore: PrincipalStore {
     public func find(id: String, _ db: PGConnection) throws -> PrincipalRecord? {
         try principals(
             """
-            SELECT p.principal_id, p.display_name, p.tenant_id, p.created_at_ms, p.suspended_at_ms,
+            SELECT p.principal_id, p.display_name, p.tenant_id, p.created_at_ms, p.suspended_at_ms, p.email,
                    r.role, r.tenant_id AS role_tenant_id, r.assigned_by, r.assigned_at_ms
             FROM principals p LEFT JOIN role_assignments r ON r.principal_id = p.principal_id
             WHERE p.principal_id = \(id)
@@ -82,7 +90,7 @@ public struct PostgresPrincipalStore: PrincipalStore {
     public func list(tenantID: String?, limit: Int, _ db: PGConnection) throws -> [PrincipalRecord] {
         try principals(
             """
-            SELECT p.principal_id, p.display_name, p.tenant_id, p.created_at_ms, p.suspended_at_ms,
+            SELECT p.principal_id, p.display_name, p.tenant_id, p.created_at_ms, p.suspended_at_ms, p.email,
                    r.role, r.tenant_id AS role_tenant_id, r.assigned_by, r.assigned_at_ms
             FROM (SELECT * FROM principals
                   WHERE \(Self.home(tenantID))
@@ -107,7 +115,8 @@ public struct PostgresPrincipalStore: PrincipalStore {
                         tenantID: try row.decode("tenant_id"),
                         createdAtMs: try row.decode("created_at_ms"),
                         roles: [],
-                        suspendedAtMs: try row.decode("suspended_at_ms")
+                        suspendedAtMs: try row.decode("suspended_at_ms"),
+                        email: try row.decode("email")
                     )
                 )
             }
@@ -196,5 +205,23 @@ public struct PostgresPrincipalStore: PrincipalStore {
             """
         )
         return !updated.isEmpty
+    }
+
+    public func setEmail(id: String, email: String?, _ db: PGConnection) throws {
+        try db.query("UPDATE principals SET email = \(email) WHERE principal_id = \(id)")
+    }
+
+    public func approverAddresses(tenantID: String, limit: Int, _ db: PGConnection) throws
+        -> [(principalID: String, email: String)]
+    {
+        try db.query(
+            """
+            SELECT DISTINCT p.principal_id, p.email FROM principals p
+            JOIN role_assignments r ON r.principal_id = p.principal_id
+            WHERE r.tenant_id = \(tenantID) AND r.role IN ('global_admin', 'lockbox_approver')
+              AND p.tenant_id = \(tenantID) AND p.suspended_at_ms IS NULL AND p.email IS NOT NULL
+            ORDER BY p.principal_id LIMIT \(limit)
+            """
+        ).rows.map { (try $0.decode("principal_id"), try $0.decode("email")) }
     }
 }

@@ -9,6 +9,9 @@ public struct Stores: Sendable {
     public var operations: any OperationStore
     public var enrollment: any EnrollmentStore
     public var chain: any ChainStore
+    public var events: any EventStore
+    public var notifications: any NotificationStore
+    public var webhooks: any WebhookStore
 
     public init(
         requests: any RequestStore,
@@ -19,8 +22,14 @@ public struct Stores: Sendable {
         audit: any AuditStore,
         operations: any OperationStore,
         enrollment: any EnrollmentStore,
-        chain: any ChainStore
+        chain: any ChainStore,
+        events: any EventStore,
+        notifications: any NotificationStore,
+        webhooks: any WebhookStore
     ) {
+        self.events = events
+        self.notifications = notifications
+        self.webhooks = webhooks
         self.requests = requests
         self.grants = grants
         self.tenants = tenants
@@ -42,6 +51,9 @@ public struct Stores: Sendable {
         audit: PostgresAuditStore(),
         operations: PostgresOperationStore(),
         enrollment: PostgresEnrollmentStore(),
-        chain: PostgresChainStore()
+        chain: PostgresChainStore(),
+        events: PostgresEventStore(),
+        notifications: PostgresNotificationStore(),
+        webhooks: PostgresWebhookStore()
     )
 }

@@ -1,0 +1,121 @@
+import Foundation
+import LockboxCore
+
+/// The words of Lockbox's emails (docs/notifications.md has them in full).
+///
+/// An email carries no link of any kind: approvers decide in their own portal or CLI, so an
+/// email that asks them to follow a link is never Lockbox's. Text a requester typed
+/// (ticket, justification) is defanged: a URL in it loses its scheme separator.
+public enum NotificationText {
+    public static func subject(_ kind: NotificationKind, request: RequestRecord, event: RequestEvent) -> String {
+        switch kind {
+        case .awaitingDecision: "Lockbox: access request \(request.id) awaits your decision"
+        case .reminder: "Lockbox reminder: access request \(request.id) still awaits your decision"
+        case .outcome: "Lockbox: access request \(request.id) is \(event.state.rawValue.lowercased())"
+        case .event: "Lockbox: access request \(request.id)"
+        }
+    }
+
+    public static func body(_ kind: NotificationKind, request: RequestRecord, event: RequestEvent) -> String {
+        var lines: [String] = []
+        switch kind {
+        case .awaitingDecision, .reminder:
+            if kind == .reminder {
+                lines.append("Reminder: this request still awaits your decision.")
+                lines.append("")
+            }
+            lines.append("A support engineer of your service provider asks for access to your organization's data.")
+            lines.append("The provider's support manager has approved the request; it now needs a decision from")
+            lines.append("your organization. Nobody gets access unless one of your approvers approves it.")
+            lines.append("")
+            lines += details(request)
+            lines.append("Decide by:       \(time(request.customerDeadlineMs ?? event.occurredAtMs))")
+            lines.append("")
+            lines.append("How to decide: sign in to your organization's Lockbox admin portal as you usually do,")
+            lines.append("or use the Lockbox command-line tool:")
+            lines.append("")
+            lines.append("    lockbox requests approve \(request.id)")
+            lines.append("    lockbox requests deny \(request.id) --reason \"...\"")
+            lines.append("")
+            lines.append("If nobody decides by the deadline, the request expires and no access is granted.")
+        case .outcome, .event:
+            lines.append("Your access request \(request.id) is now \(event.state.rawValue).")
+            lines.append("")
+            lines += details(request)
+            switch event.state {
+            case .approved:
+                if let grant = request.grant {
+                    lines.append("Access from:     \(time(grant.startsAtMs))")
+                    lines.append("Access until:    \(time(grant.endsAtMs))")
+                }
+                if let note = request.customerDecision?.comment, !note.isEmpty {
+                    lines.append("Approver's note: \(defang(note))")
+                }
+            case .denied:
+                let reason = request.customerDecision?.comment ?? request.internalDecision?.comment ?? ""
+                if !reason.isEmpty { lines.append("Reason:          \(defang(reason))") }
+            case .expired:
+                lines.append("The customer did not decide before the deadline; no access was granted.")
+            case .revoked:
+                lines.append("The grant was ended before its time.")
+            case .completed:
+                lines.append("The grant ran its course; access has ended.")
+            default:
+                break
+            }
+        }
+        lines.append("")
+        lines.append("This message contains no links, and Lockbox never sends any. Do not act on a")
+        lines.append("Lockbox message that asks you to open a link or to sign in through it.")
+        return lines.joined(separator: "\n")
+    }
+
+    static func details(_ request: RequestRecord) -> [String] {
+        [
+            "Request:         \(request.id)",
+            "Tenant:          \(request.tenantID)",
+            "Service:         \(request.service.rawValue)",
+            "Ticket:          \(defang(request.ticketNumber))",
+            "Justification:   \(defang(request.justification).replacingOccurrences(of: "\n", with: "\n                 "))",
+            "Duration:        \(duration(request.requestedDurationSeconds))",
+            "Requested by:    \(request.requesterID)",
+        ]
+    }
+
+    /// Text a requester typed, with anything a mail reader would turn into a link broken up:
+    /// `://` becomes `[:]//`, `www.` becomes `www[.]`, and schemes such as `mailto:` lose their colon.
+    public static func defang(_ text: String) -> String {
+        var result = text.replacingOccurrences(of: "://", with: "[:]//")
+        for pattern in ["www.", "WWW.", "Www."] {
+            result = result.replacingOccurrences(of: pattern, with: pattern.dropLast() + "[.]")
+        }
+        for scheme in ["mailto:", "tel:", "sms:", "data:", "javascript:", "file:", "ftp:", "http", "HTTP", "Http"] {
+            let colon = scheme.hasSuffix(":")
+            result = result.replacingOccurrences(
+                of: scheme,
+                with: colon
+                    ? scheme.dropLast() + "[:]"
+                    : scheme.replacingOccurrences(of: "tt", with: "xx")
+                        .replacingOccurrences(of: "TT", with: "XX")
+            )
+        }
+        return result
+    }
+
+    static func duration(_ seconds: Int64) -> String {
+        let hours = seconds / 3600
+        let minutes = seconds % 3600 / 60
+        let rest = seconds % 60
+        var parts: [String] = []
+        if hours > 0 { parts.append("\(hours) h") }
+        if minutes > 0 { parts.append("\(minutes) min") }
+        if rest > 0 || parts.isEmpty { parts.append("\(rest) s") }
+        return parts.joined(separator: " ")
+    }
+
+    static func time(_ millis: Int64) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(millis) / 1000)) + " (UTC)"
+    }
+}

@@ -1,0 +1,420 @@
+import Crypto
+import LockboxCore
+import LockboxDelivery
+import LockboxStore
+import Logging
+import Metrics
+import NIOConcurrencyHelpers
+import NIOPosix
+import ServiceLifecycle
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// How Lockbox delivers email and webhooks.
+public struct NotificationConfiguration: Sendable {
+    /// The SMTP relay; without one no email is sent (and none is queued).
+    public var smtp: SMTPRelayConfiguration?
+    public var webhooks: WebhookTransportConfiguration
+    public var policy: DeliveryPolicy
+    /// How long events are kept for watches to resume from; older ones are removed once
+    /// every delivery they call for has been queued.
+    public var eventRetention: Duration
+    /// How often the dispatcher looks for work with no wake-up.
+    public var pollInterval: Duration
+
+    public init(
+        smtp: SMTPRelayConfiguration? = nil,
+        webhooks: WebhookTransportConfiguration = WebhookTransportConfiguration(),
+        policy: DeliveryPolicy = DeliveryPolicy(),
+        eventRetention: Duration = .seconds(7 * 86400),
+        pollInterval: Duration = .seconds(1)
+    ) {
+        self.smtp = smtp
+        self.webhooks = webhooks
+        self.policy = policy
+        self.eventRetention = eventRetention
+        self.pollInterval = pollInterval
+    }
+}
+
+/// Turns events into deliveries and makes them, at least once, on every replica.
+///
+/// - Dispatch: one replica at a time (it holds the dispatch position's row) reads the events
+///   after that position and queues every email and webhook delivery each calls for, then
+///   moves the position, in one transaction. The queue's unique key makes a repeat harmless.
+/// - Delivery: each replica takes the next due delivery with `FOR UPDATE SKIP LOCKED` and
+///   keeps it locked while it sends, in one transaction with the delivery's new state and its
+///   audit record. Two replicas never send the same delivery at once; a replica that dies
+///   mid-send releases it with its connection, and another sends it again, under the same
+///   Message-ID. A send the relay accepted but whose record did not commit is the one case
+///   that reaches a recipient twice, and the Message-ID makes it recognisable.
+///
+/// Runs on a thread of its own with a connection of its own: libpq and libcurl both block.
+public final class NotificationDispatcher: Service, Sendable {
+    private let url: String
+    private let settings: PGConnectionSettings
+    private let stores: Stores
+    private let clock: any LockboxClock
+    let configuration: NotificationConfiguration
+    private let logger: Logger
+    private let thread = NIOThreadPool(numberOfThreads: 1)
+    private let stopping = NIOLockedValueBox(false)
+
+    public init(
+        databaseURL: String,
+        settings: PGConnectionSettings = PGConnectionSettings(),
+        stores: Stores = .postgres,
+        clock: any LockboxClock,
+        configuration: NotificationConfiguration,
+        logger: Logger
+    ) {
+        self.url = databaseURL
+        self.settings = settings
+        self.stores = stores
+        self.clock = clock
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        thread.start()
+        await withGracefulShutdownHandler {
+            try? await thread.runIfActive { self.loop() }
+        } onGracefulShutdown: { [stopping] in
+            stopping.withLockedValue { $0 = true }
+        }
+        try? await thread.shutdownGracefully()
+    }
+
+    private var isStopping: Bool { stopping.withLockedValue { $0 } }
+
+    private func loop() {
+        let pollMs = Int32(
+            configuration.pollInterval.components.seconds * 1000
+                + configuration.pollInterval.components.attoseconds / 1_000_000_000_000_000
+        )
+        var lastPrune = ContinuousClock.now - .seconds(3600)
+        while !isStopping {
+            do {
+                let listener = try ChangeListener(url: url, settings: settings)
+                while !isStopping {
+                    try listener.read { db in
+                        try work(db)
+                        if ContinuousClock.now - lastPrune >= .seconds(60) {
+                            lastPrune = ContinuousClock.now
+                            try prune(db)
+                        }
+                    }
+                    _ = try listener.next(timeoutMilliseconds: max(50, pollMs))
+                }
+            } catch {
+                Counter(label: "lockbox_notification_failures_total").increment()
+                logger.warning("notification delivery interrupted; reconnecting", metadata: ["error": "\(error)"])
+                usleep(1_000_000)
+            }
+        }
+    }
+
+    /// Dispatches what is new and sends what is due, until neither has anything left (or
+    /// shutdown begins). Public for tests that drive it step by step.
+    public func work(_ db: PGConnection) throws {
+        while !isStopping, try dispatch(db) > 0 {}
+        while !isStopping, try deliverOne(db) {}
+    }
+
+    /// Queues the deliveries of the next events; returns how many events it handled.
+    func dispatch(_ db: PGConnection) throws -> Int {
+        try db.transaction { db in
+            guard let position = try stores.events.lockDispatch(db) else { return 0 }
+            let events = try stores.events.events(after: position, tenantID: nil, limit: 200, db)
+            guard let last = events.last else { return 0 }
+            let nowMs = clock.nowMillis()
+            let records = try stores.requests.find(ids: Array(Set(events.map(\.requestID))), db)
+            let byID = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+            for event in events {
+                try queue(event, request: byID[event.requestID], nowMs: nowMs, db)
+            }
+            try stores.events.setDispatched(last.seq, db)
+            return events.count
+        }
+    }
+
+    private func queue(_ event: RequestEvent, request: RequestRecord?, nowMs: Int64, _ db: PGConnection) throws {
+        if let smtp = configuration.smtp, let request {
+            let planned = NotificationRules.emails(
+                for: event,
+                customerDeadlineMs: request.customerDeadlineMs,
+                policy: configuration.policy
+            )
+            for email in planned {
+                let recipients: [(principalID: String, email: String)]
+                switch email.audience {
+                case .approvers:
+                    recipients = try stores.principals.approverAddresses(tenantID: event.tenantID, limit: 500, db)
+                case .requester:
+                    let requester = try stores.principals.find(id: event.requesterID, db)
+                    recipients =
+                        requester.flatMap { principal in principal.email.map { (principal.id, $0) } }
+                        .map { [$0] } ?? []
+                }
+                for recipient in recipients {
+                    try stores.notifications.enqueue(
+                        NotificationRecord(
+                            tenantID: event.tenantID,
+                            eventSeq: event.seq,
+                            requestID: event.requestID,
+                            channel: .email,
+                            kind: email.kind,
+                            recipient: recipient.principalID,
+                            address: recipient.email,
+                            messageID: Self.messageID(event, email.kind, recipient.principalID, smtp.senderDomain),
+                            nextAttemptAtMs: email.notBeforeMs,
+                            createdAtMs: nowMs
+                        ),
+                        db
+                    )
+                }
+            }
+        }
+        for hook in try stores.webhooks.receiving(tenantID: event.tenantID, limit: 100, db) {
+            try stores.notifications.enqueue(
+                NotificationRecord(
+                    tenantID: event.tenantID,
+                    eventSeq: event.seq,
+                    requestID: event.requestID,
+                    channel: .webhook,
+                    kind: .event,
+                    recipient: hook.id,
+                    address: hook.url,
+                    messageID: "\(event.seq)",
+                    nextAttemptAtMs: nowMs,
+                    createdAtMs: nowMs
+                ),
+                db
+            )
+        }
+    }
+
+    /// The same for every attempt at one email: the event, why, and to whom.
+    static func messageID(_ event: RequestEvent, _ kind: NotificationKind, _ principalID: String, _ domain: String)
+        -> String
+    {
+        let recipient = SHA256.hash(data: Array(principalID.utf8)).prefix(8).map { byte in
+            byte < 16 ? "0" + String(byte, radix: 16) : String(byte, radix: 16)
+        }.joined()
+        return "lockbox.\(event.seq).\(kind.rawValue).\(recipient)@\(domain)"
+    }
+
+    /// Sends the next due delivery, if any; returns whether there was one.
+    func deliverOne(_ db: PGConnection) throws -> Bool {
+        try db.transaction { db in
+            let nowMs = clock.nowMillis()
+            guard var notification = try stores.notifications.claimDue(nowMs: nowMs, db) else { return false }
+            let event = try stores.events.event(seq: notification.eventSeq, db)
+            let request = try stores.requests.find(id: notification.requestID, lock: false, db)
+            guard let event else {
+                try finish(&notification, .failed, error: "the event is no longer kept", nowMs: nowMs, db)
+                return true
+            }
+            let outcome: Result<Void, DeliveryError>
+            switch notification.channel {
+            case .email:
+                guard let smtp = configuration.smtp, let request else {
+                    try finish(&notification, .failed, error: "email is not configured", nowMs: nowMs, db)
+                    return true
+                }
+                let state = Lifecycle.effectiveState(request.facts, nowMs: nowMs)
+                guard NotificationRules.stillCalledFor(notification.kind, effectiveState: state) else {
+                    try finish(&notification, .skipped, error: "", nowMs: nowMs, db)
+                    return true
+                }
+                let message = EmailMessage(
+                    from: smtp.sender,
+                    to: notification.address,
+                    subject: NotificationText.subject(notification.kind, request: request, event: event),
+                    messageID: notification.messageID,
+                    dateSeconds: nowMs / 1000,
+                    body: NotificationText.body(notification.kind, request: request, event: event)
+                )
+                logger.info(
+                    "sending email",
+                    metadata: ["notification.id": "\(notification.id)", "message.id": "\(notification.messageID)"]
+                )
+                outcome = Result { () throws(DeliveryError) in try SMTPRelay(configuration: smtp).send(message) }
+            case .webhook:
+                guard let hook = try stores.webhooks.find(id: notification.recipient, db), hook.disabledAtMs == nil
+                else {
+                    try finish(&notification, .failed, error: "the endpoint was removed or disabled", nowMs: nowMs, db)
+                    return true
+                }
+                let body = EventPayload.json(event, request: request)
+                let signature = WebhookSignature.sign(secret: hook.secret, timestampSeconds: nowMs / 1000, body: body)
+                logger.info(
+                    "posting webhook",
+                    metadata: ["notification.id": "\(notification.id)", "webhook.id": "\(hook.id)"]
+                )
+                outcome = Result { () throws(DeliveryError) in
+                    _ = try WebhookTransport(configuration: configuration.webhooks).post(
+                        url: hook.url,
+                        body: body,
+                        headers: [
+                            (WebhookSignature.header, signature),
+                            ("Lockbox-Event-Id", "\(event.seq)"),
+                            ("Lockbox-Delivery-Id", "\(notification.id)"),
+                        ]
+                    )
+                }
+            }
+            notification.attempts += 1
+            switch outcome {
+            case .success:
+                if notification.channel == .webhook {
+                    try stores.webhooks.recordSuccess(id: notification.recipient, db)
+                }
+                try finish(&notification, .sent, error: "", nowMs: nowMs, db)
+                Counter(
+                    label: "lockbox_notifications_sent_total",
+                    dimensions: [("channel", notification.channel.rawValue)]
+                )
+                .increment()
+            case .failure(let error):
+                logger.notice(
+                    "delivery failed",
+                    metadata: ["notification.id": "\(notification.id)", "error": "\(error.detail)"]
+                )
+                try failed(&notification, error, nowMs: nowMs, db)
+            }
+            return true
+        }
+    }
+
+    private func failed(
+        _ notification: inout NotificationRecord,
+        _ error: DeliveryError,
+        nowMs: Int64,
+        _ db: PGConnection
+    )
+        throws
+    {
+        if notification.channel == .webhook {
+            let disabled = try stores.webhooks.recordFailure(
+                id: notification.recipient,
+                disableAfter: configuration.policy.disableWebhookAfterFailures,
+                nowMs: nowMs,
+                db
+            )
+            if disabled {
+                let reason =
+                    "disabled after \(configuration.policy.disableWebhookAfterFailures) failed deliveries in a row"
+                let abandoned = try stores.notifications.failPending(
+                    webhookID: notification.recipient,
+                    reason: "the endpoint was disabled",
+                    nowMs: nowMs,
+                    db
+                )
+                try audit(
+                    Activity.webhookDisabled,
+                    tenant: notification.tenantID,
+                    item: "",
+                    [
+                        "webhook_id": .string(notification.recipient), "reason": .string(reason),
+                        "deliveries_abandoned": .int(Int64(abandoned)), "last_error": .string(error.detail),
+                    ],
+                    nowMs: nowMs,
+                    db
+                )
+                logger.warning("webhook endpoint disabled", metadata: ["webhook.id": "\(notification.recipient)"])
+                try finish(&notification, .failed, error: error.detail, nowMs: nowMs, db)
+                return
+            }
+        }
+        let next =
+            error.code == .notAllowed
+            ? .giveUp
+            : NotificationRules.afterFailure(
+                attempts: notification.attempts,
+                nowMs: nowMs,
+                policy: configuration.policy
+            )
+        switch next {
+        case .retry(let atMs):
+            notification.nextAttemptAtMs = atMs
+            notification.lastError = error.detail
+            try stores.notifications.update(notification, db)
+        case .giveUp:
+            try finish(&notification, .failed, error: error.detail, nowMs: nowMs, db)
+        }
+    }
+
+    /// Records a delivery's final state, and audits a send or a final failure.
+    private func finish(
+        _ notification: inout NotificationRecord,
+        _ state: NotificationState,
+        error: String,
+        nowMs: Int64,
+        _ db: PGConnection
+    ) throws {
+        notification.state = state
+        notification.lastError = error
+        notification.finishedAtMs = nowMs
+        try stores.notifications.update(notification, db)
+        guard state == .sent || state == .failed else { return }
+        if state == .failed {
+            Counter(
+                label: "lockbox_notifications_failed_total",
+                dimensions: [("channel", notification.channel.rawValue)]
+            )
+            .increment()
+        }
+        var details: [String: JSONValue] = [
+            "notification_id": .int(notification.id), "channel": .string(notification.channel.rawValue),
+            "kind": .string(notification.kind.rawValue), "recipient": .string(notification.recipient),
+            "message_id": .string(notification.messageID), "event_id": .int(notification.eventSeq),
+            "attempts": .int(Int64(notification.attempts)),
+        ]
+        if state == .failed { details["error"] = .string(error) }
+        try audit(
+            state == .sent ? Activity.notificationSent : Activity.notificationFailed,
+            tenant: notification.tenantID,
+            item: notification.requestID,
+            details,
+            nowMs: nowMs,
+            db
+        )
+    }
+
+    private func audit(
+        _ activity: String,
+        tenant: String,
+        item: String,
+        _ details: [String: JSONValue],
+        nowMs: Int64,
+        _ db: PGConnection
+    ) throws {
+        try stores.audit.append(
+            AuditEntry(
+                tenantID: tenant,
+                kind: .notification,
+                actorID: AuditEntry.systemActorID,
+                actorDisplay: AuditEntry.systemActorDisplay,
+                actorIP: "",
+                activity: activity,
+                item: item,
+                details: details
+            ),
+            nowMs: nowMs,
+            db
+        )
+    }
+
+    /// Removes events past retention that have been dispatched.
+    private func prune(_ db: PGConnection) throws {
+        let retention = configuration.eventRetention.components.seconds * 1000
+        let removed = try db.transaction { db in
+            try stores.events.prune(beforeMs: clock.nowMillis() - retention, limit: 10_000, db)
+        }
+        if removed > 0 { logger.info("removed old request events", metadata: ["events.removed": "\(removed)"]) }
+    }
+}

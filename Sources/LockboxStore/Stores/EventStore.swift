@@ -1,0 +1,199 @@
+import LockboxCore
+
+/// A request change to record in the feed; the store gives it its place after commit.
+public struct NewRequestEvent: Sendable, Hashable {
+    public var tenantID: String
+    public var requestID: String
+    public var requesterID: String
+    public var activity: String
+    public var state: RequestState
+    public var actorID: String
+
+    public init(
+        tenantID: String,
+        requestID: String,
+        requesterID: String,
+        activity: String,
+        state: RequestState,
+        actorID: String
+    ) {
+        self.tenantID = tenantID
+        self.requestID = requestID
+        self.requesterID = requesterID
+        self.activity = activity
+        self.state = state
+        self.actorID = actorID
+    }
+
+    public init(_ request: RequestRecord, activity: String, state: RequestState, actorID: String) {
+        self.init(
+            tenantID: request.tenantID,
+            requestID: request.id,
+            requesterID: request.requesterID,
+            activity: activity,
+            state: state,
+            actorID: actorID
+        )
+    }
+}
+
+/// Where the feed stands.
+public struct FeedPositions: Sendable, Hashable {
+    /// The last sequence number given.
+    public var sequenced: Int64
+    /// The last event turned into notifications.
+    public var dispatched: Int64
+    /// Events up to here were removed by retention.
+    public var pruned: Int64
+
+    public init(sequenced: Int64, dispatched: Int64, pruned: Int64) {
+        self.sequenced = sequenced
+        self.dispatched = dispatched
+        self.pruned = pruned
+    }
+}
+
+/// The durable request-event feed (a transactional outbox; docs/notifications.md).
+public protocol EventStore: Sendable {
+    /// Records a change in the transaction that makes it, and wakes the feed's readers when,
+    /// and only if, that transaction commits.
+    func append(_ event: NewRequestEvent, nowMs: Int64, _ db: PGConnection) throws
+
+    /// Gives committed events their places after the last one, up to `limit` of them, unless
+    /// another sequencer holds the feed (then nil). Returns how many it placed.
+    func sequence(limit: Int, _ db: PGConnection) throws -> Int?
+
+    /// Sequenced events after `seq`, of one tenant or of all, in feed order.
+    func events(after seq: Int64, tenantID: String?, limit: Int, _ db: PGConnection) throws -> [RequestEvent]
+
+    /// One sequenced event, while it is kept.
+    func event(seq: Int64, _ db: PGConnection) throws -> RequestEvent?
+
+    func positions(_ db: PGConnection) throws -> FeedPositions
+
+    /// Takes the dispatch position for the rest of the transaction, unless someone holds it (then nil).
+    func lockDispatch(_ db: PGConnection) throws -> Int64?
+
+    func setDispatched(_ seq: Int64, _ db: PGConnection) throws
+
+    /// Removes up to `limit` events that occurred before `beforeMs` and were dispatched; returns how many.
+    func prune(beforeMs: Int64, limit: Int, _ db: PGConnection) throws -> Int
+}
+
+public struct PostgresEventStore: EventStore {
+    public init() {}
+
+    static func event(_ row: PGRow) throws -> RequestEvent {
+        RequestEvent(
+            seq: try row.decode("seq"),
+            tenantID: try row.decode("tenant_id"),
+            requestID: try row.decode("request_id"),
+            requesterID: try row.decode("requester_id"),
+            activity: try row.decode("activity"),
+            state: try row.decode("state"),
+            actorID: try row.decode("actor_id"),
+            occurredAtMs: try row.decode("occurred_at_ms")
+        )
+    }
+
+    public func append(_ event: NewRequestEvent, nowMs: Int64, _ db: PGConnection) throws {
+        try db.query(
+            """
+            INSERT INTO request_events (tenant_id, request_id, requester_id, activity, state, actor_id, occurred_at_ms)
+            VALUES (\(event.tenantID), \(event.requestID), \(event.requesterID), \(event.activity), \(event.state),
+                    \(event.actorID), \(nowMs))
+            """
+        )
+        try ChangeFeed.announceEvents(db)
+    }
+
+    public func sequence(limit: Int, _ db: PGConnection) throws -> Int? {
+        guard
+            let row = try db.query(
+                "SELECT position FROM event_positions WHERE name = 'sequenced' FOR UPDATE SKIP LOCKED"
+            ).first
+        else { return nil }
+        let last: Int64 = try row.decode("position")
+        let given = try db.query(
+            """
+            WITH pending AS (
+                SELECT tenant_id, event_id, row_number() OVER (ORDER BY event_id) AS n
+                FROM request_events WHERE seq IS NULL ORDER BY event_id LIMIT \(limit)
+            )
+            UPDATE request_events e SET seq = \(last) + p.n
+            FROM pending p WHERE e.tenant_id = p.tenant_id AND e.event_id = p.event_id
+            """
+        ).affected
+        guard given > 0 else { return 0 }
+        let next = last + Int64(given)
+        try db.query("UPDATE event_positions SET position = \(next) WHERE name = 'sequenced'")
+        try ChangeFeed.announceSequenced(next, db)
+        return given
+    }
+
+    public func events(after seq: Int64, tenantID: String?, limit: Int, _ db: PGConnection) throws -> [RequestEvent] {
+        let scope: PGQuery = tenantID.map { "tenant_id = \($0) AND " } ?? ""
+        return try db.query(
+            """
+            SELECT seq, tenant_id, request_id, requester_id, activity, state, actor_id, occurred_at_ms
+            FROM request_events WHERE \(scope)seq > \(seq) ORDER BY seq LIMIT \(limit)
+            """
+        ).rows.map(Self.event)
+    }
+
+    public func event(seq: Int64, _ db: PGConnection) throws -> RequestEvent? {
+        try db.query(
+            """
+            SELECT seq, tenant_id, request_id, requester_id, activity, state, actor_id, occurred_at_ms
+            FROM request_events WHERE seq = \(seq)
+            """
+        ).first.map(Self.event)
+    }
+
+    public func positions(_ db: PGConnection) throws -> FeedPositions {
+        var positions: [String: Int64] = [:]
+        for row in try db.query("SELECT name, position FROM event_positions").rows {
+            positions[try row.decode("name")] = try row.decode("position")
+        }
+        return FeedPositions(
+            sequenced: positions["sequenced"] ?? 0,
+            dispatched: positions["dispatched"] ?? 0,
+            pruned: positions["pruned"] ?? 0
+        )
+    }
+
+    public func lockDispatch(_ db: PGConnection) throws -> Int64? {
+        try db.query("SELECT position FROM event_positions WHERE name = 'dispatched' FOR UPDATE SKIP LOCKED")
+            .first.map { try $0.decode("position") }
+    }
+
+    public func setDispatched(_ seq: Int64, _ db: PGConnection) throws {
+        try db.query("UPDATE event_positions SET position = \(seq) WHERE name = 'dispatched'")
+    }
+
+    public func prune(beforeMs: Int64, limit: Int, _ db: PGConnection) throws -> Int {
+        guard
+            let row = try db.query(
+                "SELECT position FROM event_positions WHERE name = 'pruned' FOR UPDATE SKIP LOCKED"
+            ).first
+        else { return 0 }
+        let pruned: Int64 = try row.decode("position")
+        let through = try db.query(
+            """
+            SELECT max(seq) AS through FROM (
+                SELECT seq FROM request_events WHERE seq > \(pruned) ORDER BY seq LIMIT \(limit)
+            ) oldest
+            WHERE seq <= (SELECT position FROM event_positions WHERE name = 'dispatched')
+              AND seq <= coalesce((SELECT max(seq) FROM (
+                    SELECT seq, occurred_at_ms FROM request_events WHERE seq > \(pruned) ORDER BY seq LIMIT \(limit)
+                  ) window_ WHERE occurred_at_ms < \(beforeMs)), 0)
+            """
+        ).first.flatMap { try $0.decode("through", as: Int64?.self) }
+        guard let through, through > pruned else { return 0 }
+        let removed = try db.query(
+            "DELETE FROM request_events WHERE seq > \(pruned) AND seq <= \(through)"
+        ).affected
+        try db.query("UPDATE event_positions SET position = \(through) WHERE name = 'pruned'")
+        return removed
+    }
+}

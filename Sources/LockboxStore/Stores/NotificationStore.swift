@@ -1,0 +1,175 @@
+import LockboxCore
+
+/// One email or webhook delivery, and where it stands.
+public struct NotificationRecord: Sendable, Hashable {
+    public var id: Int64
+    public var tenantID: String
+    public var eventSeq: Int64
+    public var requestID: String
+    public var channel: NotificationChannel
+    public var kind: NotificationKind
+    /// The principal emailed, or the webhook's id.
+    public var recipient: String
+    /// The email address or URL, as it was when the event was dispatched.
+    public var address: String
+    public var messageID: String
+    public var state: NotificationState
+    public var attempts: Int
+    public var nextAttemptAtMs: Int64
+    public var lastError: String
+    public var createdAtMs: Int64
+    public var finishedAtMs: Int64?
+
+    public init(
+        id: Int64 = 0,
+        tenantID: String,
+        eventSeq: Int64,
+        requestID: String,
+        channel: NotificationChannel,
+        kind: NotificationKind,
+        recipient: String,
+        address: String,
+        messageID: String,
+        state: NotificationState = .pending,
+        attempts: Int = 0,
+        nextAttemptAtMs: Int64,
+        lastError: String = "",
+        createdAtMs: Int64,
+        finishedAtMs: Int64? = nil
+    ) {
+        self.id = id
+        self.tenantID = tenantID
+        self.eventSeq = eventSeq
+        self.requestID = requestID
+        self.channel = channel
+        self.kind = kind
+        self.recipient = recipient
+        self.address = address
+        self.messageID = messageID
+        self.state = state
+        self.attempts = attempts
+        self.nextAttemptAtMs = nextAttemptAtMs
+        self.lastError = lastError
+        self.createdAtMs = createdAtMs
+        self.finishedAtMs = finishedAtMs
+    }
+}
+
+/// Deliveries: at least once, never two senders at a time (a sender holds the row locked
+/// while it sends; a sender that dies releases it with its connection).
+public protocol NotificationStore: Sendable {
+    /// Adds a delivery; nothing when the same event already has it for the same recipient.
+    func enqueue(_ notification: NotificationRecord, _ db: PGConnection) throws
+
+    /// Locks the next due pending delivery for the rest of the transaction, skipping those
+    /// another sender holds.
+    func claimDue(nowMs: Int64, _ db: PGConnection) throws -> NotificationRecord?
+
+    /// Records an attempt's outcome.
+    func update(_ notification: NotificationRecord, _ db: PGConnection) throws
+
+    /// Marks the pending deliveries to a webhook failed (it was disabled or removed).
+    func failPending(webhookID: String, reason: String, nowMs: Int64, _ db: PGConnection) throws -> Int
+
+    /// Deliveries by id, newest first, of one tenant or all, in one state or all, before `beforeID`.
+    func list(tenantID: String?, state: NotificationState?, beforeID: Int64?, limit: Int, _ db: PGConnection) throws
+        -> [NotificationRecord]
+
+    /// The earliest time a pending delivery is due, if any.
+    func nextDue(_ db: PGConnection) throws -> Int64?
+}
+
+public struct PostgresNotificationStore: NotificationStore {
+    public init() {}
+
+    static let columns: PGQuery = """
+        tenant_id, notification_id, event_seq, request_id, channel, kind, recipient, address, message_id, state,
+        attempts, next_attempt_at_ms, last_error, created_at_ms, finished_at_ms
+        """
+
+    static func record(_ row: PGRow) throws -> NotificationRecord {
+        NotificationRecord(
+            id: try row.decode("notification_id"),
+            tenantID: try row.decode("tenant_id"),
+            eventSeq: try row.decode("event_seq"),
+            requestID: try row.decode("request_id"),
+            channel: try row.decode("channel"),
+            kind: try row.decode("kind"),
+            recipient: try row.decode("recipient"),
+            address: try row.decode("address"),
+            messageID: try row.decode("message_id"),
+            state: try row.decode("state"),
+            attempts: Int(try row.decode("attempts", as: Int64.self)),
+            nextAttemptAtMs: try row.decode("next_attempt_at_ms"),
+            lastError: try row.decode("last_error"),
+            createdAtMs: try row.decode("created_at_ms"),
+            finishedAtMs: try row.decode("finished_at_ms")
+        )
+    }
+
+    public func enqueue(_ n: NotificationRecord, _ db: PGConnection) throws {
+        try db.query(
+            """
+            INSERT INTO notifications (tenant_id, event_seq, request_id, channel, kind, recipient, address, message_id,
+                                       next_attempt_at_ms, created_at_ms)
+            VALUES (\(n.tenantID), \(n.eventSeq), \(n.requestID), \(n.channel), \(n.kind), \(n.recipient),
+                    \(n.address), \(n.messageID), \(n.nextAttemptAtMs), \(n.createdAtMs))
+            ON CONFLICT DO NOTHING
+            """
+        )
+    }
+
+    public func claimDue(nowMs: Int64, _ db: PGConnection) throws -> NotificationRecord? {
+        try db.query(
+            """
+            SELECT \(Self.columns) FROM notifications
+            WHERE state = 'pending' AND next_attempt_at_ms <= \(nowMs)
+            ORDER BY next_attempt_at_ms LIMIT 1 FOR UPDATE SKIP LOCKED
+            """
+        ).first.map(Self.record)
+    }
+
+    public func update(_ n: NotificationRecord, _ db: PGConnection) throws {
+        try db.query(
+            """
+            UPDATE notifications SET state = \(n.state), attempts = \(n.attempts),
+                   next_attempt_at_ms = \(n.nextAttemptAtMs), last_error = \(n.lastError),
+                   finished_at_ms = \(n.finishedAtMs)
+            WHERE tenant_id = \(n.tenantID) AND notification_id = \(n.id)
+            """
+        )
+    }
+
+    public func failPending(webhookID: String, reason: String, nowMs: Int64, _ db: PGConnection) throws -> Int {
+        try db.query(
+            """
+            UPDATE notifications SET state = 'failed', last_error = \(reason), finished_at_ms = \(nowMs)
+            WHERE channel = 'webhook' AND recipient = \(webhookID) AND state = 'pending'
+            """
+        ).affected
+    }
+
+    public func list(
+        tenantID: String?,
+        state: NotificationState?,
+        beforeID: Int64?,
+        limit: Int,
+        _ db: PGConnection
+    ) throws -> [NotificationRecord] {
+        var conditions: [PGQuery] = []
+        if let tenantID { conditions.append("tenant_id = \(tenantID)") }
+        if let state { conditions.append("state = \(state)") }
+        if let beforeID { conditions.append("notification_id < \(beforeID)") }
+        return try db.query(
+            """
+            SELECT \(Self.columns) FROM notifications WHERE \(PGQuery.all(conditions))
+            ORDER BY notification_id DESC LIMIT \(limit)
+            """
+        ).rows.map(Self.record)
+    }
+
+    public func nextDue(_ db: PGConnection) throws -> Int64? {
+        try db.query("SELECT min(next_attempt_at_ms) AS due FROM notifications WHERE state = 'pending'")
+            .first.flatMap { try $0.decode("due", as: Int64?.self) }
+    }
+}

@@ -1,0 +1,135 @@
+import LockboxCore
+
+/// A registered webhook endpoint.
+public struct WebhookRecord: Sendable, Hashable {
+    public var id: String
+    /// nil for a provider endpoint, which receives every tenant's events.
+    public var tenantID: String?
+    public var url: String
+    /// Signs deliveries; never shown after registration.
+    public var secret: String
+    public var createdBy: String
+    public var createdAtMs: Int64
+    public var consecutiveFailures: Int
+    public var disabledAtMs: Int64?
+
+    public init(
+        id: String,
+        tenantID: String?,
+        url: String,
+        secret: String,
+        createdBy: String,
+        createdAtMs: Int64,
+        consecutiveFailures: Int = 0,
+        disabledAtMs: Int64? = nil
+    ) {
+        self.id = id
+        self.tenantID = tenantID
+        self.url = url
+        self.secret = secret
+        self.createdBy = createdBy
+        self.createdAtMs = createdAtMs
+        self.consecutiveFailures = consecutiveFailures
+        self.disabledAtMs = disabledAtMs
+    }
+
+    /// What authorization looks at: the tenant's, or the provider's ("").
+    public var target: Target { Target(tenantID: tenantID ?? "") }
+}
+
+public protocol WebhookStore: Sendable {
+    func add(_ webhook: WebhookRecord, _ db: PGConnection) throws
+
+    /// Endpoints not removed, of a tenant, or the provider's (nil).
+    func list(tenantID: String?, limit: Int, _ db: PGConnection) throws -> [WebhookRecord]
+
+    func find(id: String, _ db: PGConnection) throws -> WebhookRecord?
+
+    /// Removes an endpoint; false when it was removed already.
+    func remove(id: String, nowMs: Int64, _ db: PGConnection) throws -> Bool
+
+    /// Enabled endpoints that receive `tenantID`'s events: the tenant's and the provider's.
+    func receiving(tenantID: String, limit: Int, _ db: PGConnection) throws -> [WebhookRecord]
+
+    /// Counts a failed delivery; disables the endpoint when it reaches `disableAfter` failures
+    /// in a row, and then returns true (only once).
+    func recordFailure(id: String, disableAfter: Int, nowMs: Int64, _ db: PGConnection) throws -> Bool
+
+    func recordSuccess(id: String, _ db: PGConnection) throws
+}
+
+public struct PostgresWebhookStore: WebhookStore {
+    public init() {}
+
+    static func record(_ row: PGRow) throws -> WebhookRecord {
+        WebhookRecord(
+            id: try row.decode("webhook_id"),
+            tenantID: try row.decode("tenant_id"),
+            url: try row.decode("url"),
+            secret: try row.decode("secret"),
+            createdBy: try row.decode("created_by"),
+            createdAtMs: try row.decode("created_at_ms"),
+            consecutiveFailures: Int(try row.decode("consecutive_failures", as: Int64.self)),
+            disabledAtMs: try row.decode("disabled_at_ms")
+        )
+    }
+
+    static let columns: PGQuery =
+        "webhook_id, tenant_id, url, secret, created_by, created_at_ms, consecutive_failures, disabled_at_ms"
+
+    public func add(_ w: WebhookRecord, _ db: PGConnection) throws {
+        try db.query(
+            """
+            INSERT INTO webhooks (webhook_id, tenant_id, url, secret, created_by, created_at_ms)
+            VALUES (\(w.id), \(w.tenantID), \(w.url), \(w.secret), \(w.createdBy), \(w.createdAtMs))
+            """
+        )
+    }
+
+    public func list(tenantID: String?, limit: Int, _ db: PGConnection) throws -> [WebhookRecord] {
+        try db.query(
+            """
+            SELECT \(Self.columns) FROM webhooks WHERE \(PostgresPrincipalStore.home(tenantID)) AND removed_at_ms IS NULL
+            ORDER BY created_at_ms, webhook_id LIMIT \(limit)
+            """
+        ).rows.map(Self.record)
+    }
+
+    public func find(id: String, _ db: PGConnection) throws -> WebhookRecord? {
+        try db.query("SELECT \(Self.columns) FROM webhooks WHERE webhook_id = \(id) AND removed_at_ms IS NULL")
+            .first.map(Self.record)
+    }
+
+    public func remove(id: String, nowMs: Int64, _ db: PGConnection) throws -> Bool {
+        try db.query(
+            "UPDATE webhooks SET removed_at_ms = \(nowMs) WHERE webhook_id = \(id) AND removed_at_ms IS NULL"
+        ).affected > 0
+    }
+
+    public func receiving(tenantID: String, limit: Int, _ db: PGConnection) throws -> [WebhookRecord] {
+        try db.query(
+            """
+            SELECT \(Self.columns) FROM webhooks
+            WHERE (tenant_id = \(tenantID) OR tenant_id IS NULL) AND removed_at_ms IS NULL AND disabled_at_ms IS NULL
+            ORDER BY webhook_id LIMIT \(limit)
+            """
+        ).rows.map(Self.record)
+    }
+
+    public func recordFailure(id: String, disableAfter: Int, nowMs: Int64, _ db: PGConnection) throws -> Bool {
+        let row = try db.query(
+            """
+            UPDATE webhooks SET consecutive_failures = consecutive_failures + 1,
+                   disabled_at_ms = CASE WHEN disabled_at_ms IS NULL AND consecutive_failures + 1 >= \(disableAfter)
+                                         THEN \(nowMs) ELSE disabled_at_ms END
+            WHERE webhook_id = \(id)
+            RETURNING disabled_at_ms = \(nowMs) AS disabled_now
+            """
+        ).first
+        return try row?.decode("disabled_now", as: Bool?.self) ?? false
+    }
+
+    public func recordSuccess(id: String, _ db: PGConnection) throws {
+        try db.query("UPDATE webhooks SET consecutive_failures = 0 WHERE webhook_id = \(id)")
+    }
+}

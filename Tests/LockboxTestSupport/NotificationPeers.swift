@@ -1,0 +1,161 @@
+import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A port on loopback that was free a moment ago.
+package func freeLoopbackPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+            bind(fd, raw, length) == 0 && getsockname(fd, raw, &length) == 0
+        }
+    }
+    guard bound else { throw PeerFailed(what: "no free port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+package struct PeerFailed: Error, CustomStringConvertible {
+    package let what: String
+    package var description: String { what }
+}
+
+/// A real helper process of `scripts/` (Debian's Python 3): started, waited for, stopped.
+package class ScriptPeer {
+    package let process = Process()
+    package let directory: URL
+    package let port: Int
+
+    init(script: String, arguments: [String]) async throws {
+        directory = FileManager.default.temporaryDirectory.appending(path: "\(script)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        port = try freeLoopbackPort()
+        let ready = directory.appending(path: "ready")
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments =
+            [packageRoot.appending(path: "scripts/\(script)").path, "--port", "\(port)", "--dir", directory.path]
+            + ["--ready-file", ready.path]
+            + arguments.map { $0.replacingOccurrences(of: "{dir}", with: directory.path) }
+        let log = directory.appending(path: "stderr")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: log)
+        try process.run()
+        for _ in 0..<200 {
+            if FileManager.default.fileExists(atPath: ready.path) { return }
+            guard process.isRunning else { break }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        throw PeerFailed(what: "\(script) did not start: \(text)")
+    }
+
+    /// Stops the process: SIGTERM, then SIGKILL if it is still there a second later.
+    package func stop() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGTERM)
+        for _ in 0..<100 where process.isRunning { usleep(10_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+}
+
+/// `scripts/smtp-sink`: a real SMTP server (aiosmtpd) that stores what it accepts.
+package final class SMTPSink: ScriptPeer {
+    /// One accepted message, as the sink decoded it.
+    package struct Message: Decodable, Sendable {
+        package var mail_from: String
+        package var rcpt_tos: [String]
+        package var message_id: String
+        package var subject: String?
+        package var headers: [String: String]
+        package var body: String?
+    }
+
+    /// - Parameters:
+    ///   - refuseFirst: answers each message's first attempts 451 (try again later).
+    ///   - stallFirst: holds the first RCPT this long, for a test to kill the sender meanwhile.
+    package init(refuseFirst: Int = 0, stallFirst: Int = 0) async throws {
+        try await super.init(
+            script: "smtp-sink",
+            arguments: ["--refuse-first", "\(refuseFirst)", "--stall-first", "\(stallFirst)"]
+        )
+    }
+
+    package func messages() -> [Message] {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
+            .filter { $0.hasSuffix(".json") }.sorted()
+        return names.compactMap { name in
+            guard let data = try? Data(contentsOf: directory.appending(path: name)) else { return nil }
+            return try? JSONDecoder().decode(Message.self, from: data)
+        }
+    }
+
+    /// Lines of events.log: `attempt <message-id> accepted|refused`, `stalled <peer>`.
+    package func events() -> [String] {
+        let text = (try? String(contentsOf: directory.appending(path: "events.log"), encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").map(String.init)
+    }
+
+    /// Waits until `condition` holds on the messages, for up to `timeout`.
+    package func wait(
+        timeout: Duration = .seconds(20),
+        until condition: ([Message]) -> Bool
+    ) async throws -> [Message] {
+        let end = ContinuousClock.now + timeout
+        while ContinuousClock.now < end {
+            let current = messages()
+            if condition(current) { return current }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return messages()
+    }
+}
+
+/// `scripts/webhook-receiver`: an HTTPS server that records webhook deliveries and checks
+/// their signatures with the secret a test writes to `secretFile`.
+package final class WebhookReceiver: ScriptPeer {
+    package struct Delivery: Decodable, Sendable {
+        package var headers: [String: String]
+        package var body: String
+        package var status: Int
+        package var signature_valid: Bool?
+    }
+
+    package var secretFile: URL { directory.appending(path: "secret") }
+
+    package init(certificate: String, key: String, failFirst: Int = 0, alwaysFail: Bool = false) async throws {
+        var arguments = [
+            "--cert", certificate, "--key", key, "--fail-first", "\(failFirst)", "--secret-file", "{dir}/secret",
+        ]
+        if alwaysFail { arguments.append("--always-fail") }
+        try await super.init(script: "webhook-receiver", arguments: arguments)
+    }
+
+    package func setSecret(_ secret: String) throws {
+        try Data(secret.utf8).write(to: secretFile)
+    }
+
+    package func deliveries() -> [Delivery] {
+        let text = (try? String(contentsOf: directory.appending(path: "requests.jsonl"), encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { try? JSONDecoder().decode(Delivery.self, from: Data($0.utf8)) }
+    }
+
+    package func wait(timeout: Duration = .seconds(20), until condition: ([Delivery]) -> Bool) async throws
+        -> [Delivery]
+    {
+        let end = ContinuousClock.now + timeout
+        while ContinuousClock.now < end {
+            let current = deliveries()
+            if condition(current) { return current }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return deliveries()
+    }
+}
