@@ -294,6 +294,7 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let env = Environment(ProcessInfo.processInfo.environment)
         let (config, level) = try options.resolve(env)
+        let notificationConfiguration = try notifications.resolve(env)
         var serviceConfiguration = LockboxServiceConfiguration()
         if let interval = try positiveDuration(sweepInterval, env, "LOCKBOX_SWEEP_INTERVAL") {
             serviceConfiguration.sweepInterval = interval
@@ -312,7 +313,6 @@ struct Serve: AsyncParsableCommand {
             integrityConfiguration.checkpointInterval = interval
         }
         let signer = try signingKey.load(env)
-        let notificationConfiguration = try notifications.resolve(env)
         let allowPrivileged = allowPrivilegedDatabaseRole || env["LOCKBOX_ALLOW_PRIVILEGED_DATABASE_ROLE"] == "1"
         let format = logFormat ?? env["LOCKBOX_LOG_FORMAT"] ?? "text"
         guard format == "text" || format == "json" else {
@@ -398,6 +398,12 @@ struct Serve: AsyncParsableCommand {
         )
         if let smtp = notificationConfiguration.smtp {
             logger.info("emailing through \(smtp.host):\(smtp.port) (\(smtp.security.rawValue)) as \(smtp.sender)")
+            if smtp.security == .none && !isLoopback(smtp.host) {
+                logger.warning(
+                    "plain SMTP to a relay that is not on loopback: request details cross the network in clear text",
+                    metadata: ["smtp.host": "\(smtp.host)"]
+                )
+            }
         } else {
             logger.info("no SMTP relay configured (--smtp-host): no email is sent")
         }

@@ -15,8 +15,9 @@ struct NotificationOptions: ParsableArguments {
 
     @Option(
         help: """
-            starttls (required: a relay that does not offer it is refused), tls (SMTPS), or none (plain SMTP, \
-            for a relay on loopback). (env LOCKBOX_SMTP_SECURITY, default starttls)
+            starttls (required: a relay that does not offer it is refused), tls (SMTPS), or none (plain SMTP: \
+            for a relay on loopback or a private network; a warning is logged otherwise). \
+            (env LOCKBOX_SMTP_SECURITY, default starttls)
             """
     )
     var smtpSecurity: String?
@@ -95,11 +96,6 @@ struct NotificationOptions: ParsableArguments {
             let securityText = smtpSecurity ?? env["LOCKBOX_SMTP_SECURITY"] ?? "starttls"
             guard let security = SMTPRelayConfiguration.Security(rawValue: securityText) else {
                 throw ValidationError("smtp security must be starttls, tls or none, got \"\(securityText)\"")
-            }
-            if security == .none && !isLoopback(host) {
-                throw ValidationError(
-                    "plain SMTP (--smtp-security none) is allowed only to a relay on loopback; use starttls or tls"
-                )
             }
             let port =
                 try smtpPort ?? env["LOCKBOX_SMTP_PORT"].map { text in

@@ -53,6 +53,15 @@ import Testing
         #expect(badPort.stderr.contains("port must be 0...65535"))
         let badDuration = try Binaries.run("lockboxd", ["--idle-timeout", "soon"])
         #expect(badDuration.stderr.contains("must be a duration such as 10s, 5m or 1h"))
+        // Email options are checked before anything starts, with a message that says what to give.
+        let noSender = try Binaries.run("lockboxd", ["serve", "--smtp-host", "relay.example"])
+        #expect(noSender.status != 0)
+        #expect(noSender.stderr.contains("--smtp-from must be the sender's address"), "\(noSender.stderr)")
+        let badSecurity = try Binaries.run(
+            "lockboxd",
+            ["serve", "--smtp-host", "relay.example", "--smtp-from", "a@b.example", "--smtp-security", "ssl"]
+        )
+        #expect(badSecurity.stderr.contains("smtp security must be starttls, tls or none"), "\(badSecurity.stderr)")
         let badServer = try Binaries.run("lockbox", ["ping", "--server", "nowhere"])
         #expect(badServer.status != 0)
         #expect(badServer.stderr.contains("server must be host:port"))
@@ -65,7 +74,11 @@ import Testing
             "LOCKBOX_HOST", "LOCKBOX_PORT", "LOCKBOX_MAX_FRAME_SIZE", "LOCKBOX_MAX_CONCURRENT_CALLS",
             "LOCKBOX_IDLE_TIMEOUT", "LOCKBOX_FRAME_READ_TIMEOUT", "LOCKBOX_GRACE_PERIOD", "LOCKBOX_DEFAULT_TIMEOUT",
             "LOCKBOX_LOG_LEVEL", "LOCKBOX_DATABASE_URL", "LOCKBOX_POOL_SIZE", "LOCKBOX_MIGRATIONS_DIR",
-            "LOCKBOX_DATABASE_WAIT", "LOCKBOX_SWEEP_INTERVAL",
+            "LOCKBOX_DATABASE_WAIT", "LOCKBOX_SWEEP_INTERVAL", "LOCKBOX_SMTP_HOST", "LOCKBOX_SMTP_PORT",
+            "LOCKBOX_SMTP_SECURITY", "LOCKBOX_SMTP_USERNAME", "LOCKBOX_SMTP_PASSWORD_FILE", "LOCKBOX_SMTP_FROM",
+            "LOCKBOX_SMTP_CA_FILE", "LOCKBOX_REMINDER_BEFORE", "LOCKBOX_NOTIFICATION_RETRY_BASE",
+            "LOCKBOX_NOTIFICATION_ATTEMPTS", "LOCKBOX_WEBHOOK_DISABLE_AFTER", "LOCKBOX_WEBHOOK_CA_FILE",
+            "LOCKBOX_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "LOCKBOX_EVENT_RETENTION",
         ] {
             #expect(help.stdout.contains(variable), "\(variable) missing from lockboxd serve --help")
         }

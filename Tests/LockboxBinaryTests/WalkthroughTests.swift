@@ -19,18 +19,26 @@ import Testing
         let verifyLines = try Self.walkthrough("walkthrough: verify")
         #expect(verifyLines.count >= 6)
 
+        // A scratch "repository root" with the demo and the binaries where the walkthrough
+        // expects them, and a mail sink keeping Lockbox's email in .lockbox/mail/ as scripts/run's does.
+        let work = FileManager.default.temporaryDirectory.appending(path: "walkthrough-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work.appending(path: ".build"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let sink = try await SMTPSink(directory: work.appending(path: ".lockbox/mail"))
+        defer { sink.stop() }
         let url = try await TestDatabase.migratedURLs().runtime
-        let daemon = try Daemon(arguments: ["serve", "--port", "0", "--database-url", url])
+        let daemon = try Daemon(
+            arguments: [
+                "serve", "--port", "0", "--database-url", url, "--smtp-host", "127.0.0.1", "--smtp-port",
+                "\(sink.port)", "--smtp-security", "none", "--smtp-from", "lockbox@lockbox.localhost",
+            ]
+        )
         let port = try await daemon.waitUntilListening()
         let bootstrap = try Binaries.run("lockboxd", ["bootstrap", "--database-url", url])
         let admin = try #require(
             bootstrap.stdout.split(separator: "\n").first { $0.hasPrefix("token") }?.split(separator: " ").last
         )
 
-        // A scratch "repository root" with the demo and the binaries where the walkthrough expects them.
-        let work = FileManager.default.temporaryDirectory.appending(path: "walkthrough-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: work.appending(path: ".build"), withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: work) }
         try FileManager.default.createSymbolicLink(
             at: work.appending(path: ".build/release"),
             withDestinationURL: Binaries.directory
@@ -52,15 +60,26 @@ import Testing
         try script.write(to: scriptURL, atomically: true, encoding: .utf8)
         let run = try Binaries.runPath("/bin/bash", [scriptURL.path])
         let output = run.stdout
-        let statuses = output.split(separator: "\n").filter { $0.hasPrefix("[[exit ") }.map {
+        // Split at every line end: the email the walkthrough shows ends its lines with CRLF,
+        // which is one Character in Swift, not "\n".
+        let statuses = output.split(whereSeparator: \.isNewline).filter { $0.hasPrefix("[[exit ") }.map {
             String($0.dropFirst(7).dropLast(2))
         }
-        // export, source, create, decide-internal, approve, check, revoke, check, search;
-        // then keys, export, verify, sed, verify the tampered copy, verify-approval
+        // export, source, create, decide-internal, the approver's email, approve, check, revoke, check,
+        // search; then keys, export, verify, sed, verify the tampered copy, verify-approval
         #expect(
-            statuses == ["0", "0", "0", "0", "0", "0", "0", "7", "0", "0", "0", "0", "0", "1", "0"],
+            statuses == ["0", "0", "0", "0", "0", "0", "0", "0", "7", "0", "0", "0", "0", "0", "1", "0"],
             "\(output)\n\(run.stderr)"
         )
+        // The approver's email, as the README shows it: to the approver, the facts, how to decide, no link.
+        #expect(output.contains("To: <chris@contoso.example>"), "\(output)")
+        #expect(output.contains("awaits your decision"))
+        #expect(output.contains("Ticket:          SR-1001"))
+        #expect(output.contains("lockbox requests approve req_"))
+        let emails = try FileManager.default.contentsOfDirectory(atPath: sink.directory.path)
+            .filter { $0.hasSuffix(".eml") }
+            .map { try String(contentsOf: sink.directory.appending(path: $0), encoding: .utf8) }
+        #expect(!emails.isEmpty && emails.allSatisfy { !$0.contains("http") && !$0.contains("://") })
         #expect(output.contains("ok: contoso-audit.jsonl: chain \"contoso\""), "\(output)")
         #expect(output.contains("FAILED: tampered.jsonl: record seq "), "\(output)")
         #expect(output.contains(") was edited: its content does not match its hash"), "\(output)")
@@ -147,7 +166,8 @@ import Testing
             ["roles", "list"], ["audit", "search"], ["audit", "export"], ["audit", "verify"], ["audit", "keys"],
             ["audit", "checkpoint"], ["audit", "checkpoints"], ["requests", "verify-approval"],
             ["operations", "list"], ["operations", "add"],
-            ["operations", "remove"],
+            ["operations", "remove"], ["principals", "set-email"], ["webhooks", "add"], ["webhooks", "list"],
+            ["webhooks", "remove"], ["notifications", "list"],
         ]
         for command in commands {
             let help = try Binaries.run("lockbox", command + ["--help"])

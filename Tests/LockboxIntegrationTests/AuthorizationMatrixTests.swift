@@ -304,6 +304,33 @@ import Testing
                 token: token
             )
         },
+        Entry(method: LockboxMethods.setPrincipalEmail.name, allowed: admins) { h, _, _, token in
+            await h.status(
+                LockboxMethods.setPrincipalEmail,
+                SetPrincipalEmailRequest(principalID: "p_none", email: "a@b.example"),
+                token: token
+            )
+        },
+        Entry(method: LockboxMethods.addWebhook.name, allowed: admins) { h, _, role, token in
+            await h.status(
+                LockboxMethods.addWebhook,
+                AddWebhookRequest(tenantID: scoped(role), url: "https://hooks.example/lockbox"),
+                token: token
+            )
+        },
+        Entry(method: LockboxMethods.listWebhooks.name, allowed: admins) { h, _, role, token in
+            await h.status(LockboxMethods.listWebhooks, ListWebhooksRequest(tenantID: scoped(role)), token: token)
+        },
+        Entry(method: LockboxMethods.removeWebhook.name, allowed: admins) { h, _, _, token in
+            await h.status(LockboxMethods.removeWebhook, RemoveWebhookRequest(webhookID: "wh_none"), token: token)
+        },
+        Entry(method: LockboxMethods.listNotifications.name, allowed: admins) { h, _, role, token in
+            await h.status(
+                LockboxMethods.listNotifications,
+                ListNotificationsRequest(tenantID: scoped(role)),
+                token: token
+            )
+        },
     ]
 
     /// Methods whose request carries its own credential instead of a token; EnrollmentTests

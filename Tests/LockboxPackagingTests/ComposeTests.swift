@@ -10,7 +10,7 @@ import Yams
         let text = try String(contentsOf: packageRoot.appending(path: "docker-compose.yml"), encoding: .utf8)
         let compose = try #require(try Yams.load(yaml: text) as? [String: Any])
         let services = try #require(compose["services"] as? [String: Any])
-        #expect(Set(services.keys) == ["postgres", "migrate", "certs", "lockboxd", "prometheus"])
+        #expect(Set(services.keys) == ["postgres", "migrate", "certs", "lockboxd", "prometheus", "mail"])
         let postgres = try #require(services["postgres"] as? [String: Any])
         let migrate = try #require(services["migrate"] as? [String: Any])
         let lockboxd = try #require(services["lockboxd"] as? [String: Any])
@@ -28,6 +28,11 @@ import Yams
             #expect(key.hasPrefix("LOCKBOX_"))
             #expect(help.contains(key), "lockboxd does not read \(key)")
         }
+        // Its email goes to the mail catcher, whose web page is published on loopback only.
+        let mail = try #require(services["mail"] as? [String: Any])
+        #expect(mail["ports"] as? [String] == ["127.0.0.1:8025:8025"])
+        #expect(environment["LOCKBOX_SMTP_HOST"] == "mail")
+        #expect(environment["LOCKBOX_SMTP_FROM"] != nil)
         // lockboxd listens on all of the container's interfaces, published on the host's loopback only.
         #expect(environment["LOCKBOX_HOST"] == "0.0.0.0")
         let port = try #require(environment["LOCKBOX_PORT"])

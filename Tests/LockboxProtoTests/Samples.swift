@@ -109,7 +109,34 @@ enum Samples {
         tenantID: "contoso",
         roles: [role, RoleAssignment(principalID: "p-1", role: .globalAdmin, tenantID: "contoso")],
         createdAtMs: 5,
-        suspendedAtMs: 6
+        suspendedAtMs: 6,
+        email: "ann@contoso.example"
+    )
+    static let webhook = Webhook(
+        id: "wh-1",
+        tenantID: "contoso",
+        url: "https://hooks.contoso.example/lockbox?k=" + unicode,
+        createdBy: "p-1",
+        createdAtMs: 7,
+        consecutiveFailures: .max,
+        disabledAtMs: 8
+    )
+    static let notification = LockboxProto.Notification(
+        id: .max,
+        tenantID: "contoso",
+        requestID: "req-1",
+        eventID: 42,
+        channel: "email",
+        kind: "awaiting_decision",
+        recipient: "p-1",
+        address: "ann@contoso.example",
+        messageID: "lockbox.42.awaiting_decision.0011223344556677@provider.example",
+        state: "failed",
+        attempts: 10,
+        nextAttemptAtMs: 9,
+        lastError: unicode,
+        createdAtMs: 1,
+        finishedAtMs: 2
     )
     static let enrollmentCode = EnrollmentCode(tenantID: "contoso", code: "lbxe_" + unicode, expiresAtMs: .max)
     static let token = Token(id: "t-1", principalID: "p-1", createdAtMs: 1, expiresAtMs: 2, revoked: true)
@@ -156,8 +183,25 @@ enum Samples {
         ListAccessRequestsResponse(requests: [accessRequest, AccessRequest(id: "req-2")], nextPageToken: "next"),
         CancelAccessRequestRequest(requestID: "req-1", reason: unicode),
         RevokeAccessRequest(requestID: "req-1", reason: unicode),
-        WatchAccessRequestsRequest(tenantID: "contoso"),
-        AccessRequestEvent(request: accessRequest, activity: "Approve", live: true),
+        WatchAccessRequestsRequest(tenantID: "contoso", since: .max),
+        AccessRequestEvent(
+            request: accessRequest,
+            activity: "Approve",
+            live: true,
+            eventID: 41,
+            status: .approved,
+            occurredAtMs: 1_790_000_000_000
+        ),
+        SetPrincipalEmailRequest(principalID: "p-1", email: "ann@contoso.example"),
+        webhook,
+        AddWebhookRequest(tenantID: "contoso", url: "https://hooks.contoso.example/" + unicode),
+        AddWebhookResponse(webhook: webhook, secret: "whsec_0123"),
+        ListWebhooksRequest(tenantID: "contoso"),
+        ListWebhooksResponse(webhooks: [webhook, Webhook(id: "wh-2")]),
+        RemoveWebhookRequest(webhookID: "wh-1"),
+        notification,
+        ListNotificationsRequest(tenantID: "contoso", state: "failed", pageSize: 100, pageToken: "99"),
+        ListNotificationsResponse(notifications: [notification, LockboxProto.Notification(id: 1)], nextPageToken: "1"),
         CheckAccessRequest(
             tenantID: "contoso",
             service: .exchange,

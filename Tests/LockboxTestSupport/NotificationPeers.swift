@@ -32,17 +32,18 @@ package class ScriptPeer {
     package let directory: URL
     package let port: Int
 
-    init(script: String, arguments: [String]) async throws {
-        directory = FileManager.default.temporaryDirectory.appending(path: "\(script)-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    init(script: String, arguments: [String], directory: URL? = nil) async throws {
+        self.directory =
+            directory ?? FileManager.default.temporaryDirectory.appending(path: "\(script)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
         port = try freeLoopbackPort()
-        let ready = directory.appending(path: "ready")
+        let ready = self.directory.appending(path: "ready")
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         process.arguments =
-            [packageRoot.appending(path: "scripts/\(script)").path, "--port", "\(port)", "--dir", directory.path]
+            [packageRoot.appending(path: "scripts/\(script)").path, "--port", "\(port)", "--dir", self.directory.path]
             + ["--ready-file", ready.path]
-            + arguments.map { $0.replacingOccurrences(of: "{dir}", with: directory.path) }
-        let log = directory.appending(path: "stderr")
+            + arguments.map { $0.replacingOccurrences(of: "{dir}", with: self.directory.path) }
+        let log = self.directory.appending(path: "stderr")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         process.standardError = try FileHandle(forWritingTo: log)
         try process.run()
@@ -81,10 +82,11 @@ package final class SMTPSink: ScriptPeer {
     /// - Parameters:
     ///   - refuseFirst: answers each message's first attempts 451 (try again later).
     ///   - stallFirst: holds the first RCPT this long, for a test to kill the sender meanwhile.
-    package init(refuseFirst: Int = 0, stallFirst: Int = 0) async throws {
+    package init(refuseFirst: Int = 0, stallFirst: Int = 0, directory: URL? = nil) async throws {
         try await super.init(
             script: "smtp-sink",
-            arguments: ["--refuse-first", "\(refuseFirst)", "--stall-first", "\(stallFirst)"]
+            arguments: ["--refuse-first", "\(refuseFirst)", "--stall-first", "\(stallFirst)"],
+            directory: directory
         )
     }
 
