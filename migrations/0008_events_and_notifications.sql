@@ -58,6 +58,9 @@ CREATE TABLE notifications (
     kind text NOT NULL,
     recipient text NOT NULL,
     address text NOT NULL,
+    -- The recipient is the provider's (the requester's email, a provider endpoint): a tenant
+    -- sees that such a delivery happened, not where it went.
+    provider_side boolean NOT NULL DEFAULT false,
     message_id text NOT NULL,
     state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed', 'skipped')),
     attempts integer NOT NULL DEFAULT 0,
@@ -68,5 +71,10 @@ CREATE TABLE notifications (
     PRIMARY KEY (tenant_id, notification_id),
     UNIQUE (tenant_id, event_seq, channel, kind, recipient)
 );
-CREATE INDEX notifications_due ON notifications (next_attempt_at_ms) WHERE state = 'pending';
+CREATE INDEX notifications_due ON notifications (channel, next_attempt_at_ms) WHERE state = 'pending';
+CREATE INDEX notifications_pending_recipient ON notifications (recipient) WHERE state = 'pending';
+CREATE INDEX notifications_pending_event ON notifications (event_seq) WHERE state = 'pending';
+CREATE INDEX notifications_finished ON notifications (finished_at_ms) WHERE state <> 'pending';
 CREATE INDEX notifications_by_id ON notifications (notification_id);
+CREATE INDEX notifications_by_state ON notifications (state, notification_id);
+CREATE INDEX notifications_tenant_state ON notifications (tenant_id, state, notification_id);

@@ -43,6 +43,25 @@ final class CurlTransfer {
         self.handle = handle
         set(CURLOPT_NOSIGNAL, 1)
         set(CURLOPT_FOLLOWLOCATION, 0)
+        // No proxy from the environment (http_proxy, ALL_PROXY): a proxy would resolve the
+        // host itself, around the address Lockbox checked.
+        set(CURLOPT_PROXY, "")
+    }
+
+    /// Sets an option that must hold; the transfer is refused when libcurl does not take it.
+    func require(_ option: CURLoption, _ value: String) throws(DeliveryError) {
+        let code = value.withCString { lockbox_curl_set_string(handle, option, $0) }
+        guard code == CURLE_OK else { throw DeliveryError(.notAllowed, "the transfer library refused a setting") }
+    }
+
+    func require(_ option: CURLoption, list values: [String]) throws(DeliveryError) {
+        var list: UnsafeMutablePointer<curl_slist>?
+        for value in values { list = curl_slist_append(list, value) }
+        guard let list else { throw DeliveryError(.notAllowed, "the transfer library refused a setting") }
+        lists.append(list)
+        guard lockbox_curl_set_slist(handle, option, list) == CURLE_OK else {
+            throw DeliveryError(.notAllowed, "the transfer library refused a setting")
+        }
     }
 
     deinit {

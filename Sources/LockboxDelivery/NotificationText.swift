@@ -83,20 +83,23 @@ public enum NotificationText {
     }
 
     /// Text a requester typed, with anything a mail reader would turn into a link broken up:
-    /// `://` becomes `[:]//`, `www.` becomes `www[.]`, and schemes such as `mailto:` lose their colon.
+    /// `://` becomes `[:]//`, `http` becomes `hxxp`, schemes such as `mailto:` lose their
+    /// colon, a dot inside a name becomes `[.]` (so `example.com` is no bare domain), an `@`
+    /// inside an address becomes `[at]`, and backslashes (UNC paths) become slashes.
     public static func defang(_ text: String) -> String {
-        var result = text.replacingOccurrences(of: "://", with: "[:]//")
-        for pattern in ["www.", "WWW.", "Www."] {
-            result = result.replacingOccurrences(of: pattern, with: pattern.dropLast() + "[.]")
-        }
-        for scheme in ["mailto:", "tel:", "sms:", "data:", "javascript:", "file:", "ftp:", "http", "HTTP", "Http"] {
-            let colon = scheme.hasSuffix(":")
-            result = result.replacingOccurrences(
-                of: scheme,
-                with: colon
-                    ? scheme.dropLast() + "[:]"
-                    : scheme.replacingOccurrences(of: "tt", with: "xx")
-                        .replacingOccurrences(of: "TT", with: "XX")
+        var result = text.replacingOccurrences(of: "://", with: "[:]//").replacingOccurrences(of: "\\", with: "/")
+        let rules: [(pattern: String, template: String)] = [
+            ("(?i)h(tt|xx)p", "hxxp"),
+            ("(?i)\\b(mailto|tel|sms|data|javascript|vbscript|file|ftp|news|callto|skype|ms-[a-z-]+):", "$1[:]"),
+            ("(?<=[\\p{L}\\p{N}])\\.(?=[\\p{L}\\p{N}])", "[.]"),
+            ("(?<=[\\p{L}\\p{N}._%+-])@(?=[\\p{L}\\p{N}])", "[at]"),
+        ]
+        for rule in rules {
+            guard let expression = try? NSRegularExpression(pattern: rule.pattern) else { continue }
+            result = expression.stringByReplacingMatches(
+                in: result,
+                range: NSRange(result.startIndex..., in: result),
+                withTemplate: rule.template
             )
         }
         return result

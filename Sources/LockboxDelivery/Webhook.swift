@@ -91,10 +91,10 @@ public struct WebhookTransport: Sendable {
         let endpoint = try WebhookURL.parse(url)
         let address = try resolve(endpoint)
         let transfer = try CurlTransfer()
-        transfer.set(CURLOPT_URL, url)
-        transfer.set(CURLOPT_PROTOCOLS_STR, "https")
-        transfer.set(CURLOPT_REDIR_PROTOCOLS_STR, "https")
-        transfer.set(CURLOPT_RESOLVE, list: ["\(endpoint.host):\(endpoint.port):\(address)"])
+        try transfer.require(CURLOPT_URL, url)
+        try transfer.require(CURLOPT_PROTOCOLS_STR, "https")
+        try transfer.require(CURLOPT_REDIR_PROTOCOLS_STR, "https")
+        try transfer.require(CURLOPT_RESOLVE, list: ["\(endpoint.host):\(endpoint.port):\(address)"])
         if let caFile = configuration.caFile { transfer.set(CURLOPT_CAINFO, caFile) }
         let millis =
             configuration.timeout.components.seconds * 1000 + configuration.timeout.components.attoseconds
@@ -118,21 +118,22 @@ public struct WebhookTransport: Sendable {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var result: UnsafeMutablePointer<addrinfo>?
+        // One answer for "does not resolve" and "is not public": a tenant learns nothing of the
+        // provider's own names from it.
+        let refusal = DeliveryError(.notAllowed, "the endpoint's host does not resolve to a public address")
         guard getaddrinfo(endpoint.host.trimmingCharacters(in: ["[", "]"]), nil, &hints, &result) == 0, let result
         else {
-            throw DeliveryError(.unreachable, "the endpoint's host name does not resolve")
+            throw refusal
         }
         defer { freeaddrinfo(result) }
         var cursor: UnsafeMutablePointer<addrinfo>? = result
         while let info = cursor {
             cursor = info.pointee.ai_next
             guard let address = NetworkAddress(info.pointee.ai_addr) else { continue }
-            guard configuration.allowPrivateNetworks || address.isPublic else {
-                throw DeliveryError(.notAllowed, "the endpoint resolves to a non-public address")
-            }
+            guard configuration.allowPrivateNetworks || address.isPublic else { throw refusal }
             return address.description
         }
-        throw DeliveryError(.unreachable, "the endpoint's host name does not resolve")
+        throw refusal
     }
 }
 
@@ -198,8 +199,13 @@ struct NetworkAddress: CustomStringConvertible {
             }
             if bytes.allSatisfy({ $0 == 0 }) { return false }  // ::
             if bytes[0..<15].allSatisfy({ $0 == 0 }) && bytes[15] == 1 { return false }  // ::1
+            if bytes[0..<12].allSatisfy({ $0 == 0 }) { return false }  // ::/96, IPv4-compatible
+            if bytes[0..<4] == [0x00, 0x64, 0xFF, 0x9B] { return false }  // 64:ff9b::/96, 64:ff9b:1::/48 NAT64
+            if bytes[0] == 0x20 && bytes[1] == 0x02 { return false }  // 2002::/16 6to4
+            if bytes[0] == 0x20 && bytes[1] == 0x01 && bytes[2] == 0 && bytes[3] == 0 { return false }  // Teredo
             if bytes[0] & 0xFE == 0xFC { return false }  // fc00::/7 unique local
-            if bytes[0] == 0xFE && bytes[1] & 0xC0 == 0x80 { return false }  // fe80::/10 link-local
+            // fe80::/10 link-local and fec0::/10 site-local.
+            if bytes[0] == 0xFE && bytes[1] & 0x80 == 0x80 { return false }
             if bytes[0] == 0xFF { return false }  // multicast
             return true
         }

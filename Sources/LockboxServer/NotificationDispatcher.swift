@@ -23,14 +23,19 @@ public struct NotificationConfiguration: Sendable {
     public var eventRetention: Duration
     /// How often the dispatcher looks for work with no wake-up.
     public var pollInterval: Duration
+    /// Threads, each with a database connection of its own, that post webhooks. Email has a
+    /// thread of its own, so that no endpoint, however slow, delays an approver's email.
+    public var webhookWorkers: Int
 
     public init(
         smtp: SMTPRelayConfiguration? = nil,
         webhooks: WebhookTransportConfiguration = WebhookTransportConfiguration(),
         policy: DeliveryPolicy = DeliveryPolicy(),
         eventRetention: Duration = .seconds(7 * 86400),
-        pollInterval: Duration = .seconds(1)
+        pollInterval: Duration = .seconds(1),
+        webhookWorkers: Int = 4
     ) {
+        self.webhookWorkers = webhookWorkers
         self.smtp = smtp
         self.webhooks = webhooks
         self.policy = policy
@@ -44,14 +49,16 @@ public struct NotificationConfiguration: Sendable {
 /// - Dispatch: one replica at a time (it holds the dispatch position's row) reads the events
 ///   after that position and queues every email and webhook delivery each calls for, then
 ///   moves the position, in one transaction. The queue's unique key makes a repeat harmless.
-/// - Delivery: each replica takes the next due delivery with `FOR UPDATE SKIP LOCKED` and
+/// - Delivery: on each replica one thread sends email and ``NotificationConfiguration/webhookWorkers``
+///   threads post webhooks, so that slow endpoints (a tenant's to choose) never hold up email.
+///   Each takes the next due delivery of its channel with `FOR UPDATE SKIP LOCKED` and
 ///   keeps it locked while it sends, in one transaction with the delivery's new state and its
 ///   audit record. Two replicas never send the same delivery at once; a replica that dies
 ///   mid-send releases it with its connection, and another sends it again, under the same
 ///   Message-ID. A send the relay accepted but whose record did not commit is the one case
 ///   that reaches a recipient twice, and the Message-ID makes it recognisable.
 ///
-/// Runs on a thread of its own with a connection of its own: libpq and libcurl both block.
+/// Each worker runs on a thread of its own with a connection of its own: libpq and libcurl both block.
 public final class NotificationDispatcher: Service, Sendable {
     private let url: String
     private let settings: PGConnectionSettings
@@ -59,7 +66,7 @@ public final class NotificationDispatcher: Service, Sendable {
     private let clock: any LockboxClock
     let configuration: NotificationConfiguration
     private let logger: Logger
-    private let thread = NIOThreadPool(numberOfThreads: 1)
+    private let threads: NIOThreadPool
     private let stopping = NIOLockedValueBox(false)
 
     public init(
@@ -76,21 +83,28 @@ public final class NotificationDispatcher: Service, Sendable {
         self.clock = clock
         self.configuration = configuration
         self.logger = logger
+        self.threads = NIOThreadPool(numberOfThreads: 1 + max(0, configuration.webhookWorkers))
     }
 
     public func run() async throws {
-        thread.start()
+        threads.start()
         await withGracefulShutdownHandler {
-            try? await thread.runIfActive { self.loop() }
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { try? await self.threads.runIfActive { self.loop(channel: .email) } }
+                for _ in 0..<max(0, configuration.webhookWorkers) {
+                    group.addTask { try? await self.threads.runIfActive { self.loop(channel: .webhook) } }
+                }
+            }
         } onGracefulShutdown: { [stopping] in
             stopping.withLockedValue { $0 = true }
         }
-        try? await thread.shutdownGracefully()
+        try? await threads.shutdownGracefully()
     }
 
     private var isStopping: Bool { stopping.withLockedValue { $0 } }
 
-    private func loop() {
+    /// One worker: the email worker also dispatches new events and prunes old ones.
+    private func loop(channel: NotificationChannel) {
         let pollMs = Int32(
             configuration.pollInterval.components.seconds * 1000
                 + configuration.pollInterval.components.attoseconds / 1_000_000_000_000_000
@@ -101,8 +115,11 @@ public final class NotificationDispatcher: Service, Sendable {
                 let listener = try ChangeListener(url: url, settings: settings)
                 while !isStopping {
                     try listener.read { db in
-                        try work(db)
-                        if ContinuousClock.now - lastPrune >= .seconds(60) {
+                        if channel == .email {
+                            while !isStopping, try dispatch(db) > 0 {}
+                        }
+                        while !isStopping, try deliverOne(channel: channel, db) {}
+                        if channel == .email, ContinuousClock.now - lastPrune >= .seconds(60) {
                             lastPrune = ContinuousClock.now
                             try prune(db)
                         }
@@ -121,7 +138,7 @@ public final class NotificationDispatcher: Service, Sendable {
     /// shutdown begins). Public for tests that drive it step by step.
     public func work(_ db: PGConnection) throws {
         while !isStopping, try dispatch(db) > 0 {}
-        while !isStopping, try deliverOne(db) {}
+        while !isStopping, try deliverOne(channel: nil, db) {}
     }
 
     /// Queues the deliveries of the next events; returns how many events it handled.
@@ -169,6 +186,8 @@ public final class NotificationDispatcher: Service, Sendable {
                             kind: email.kind,
                             recipient: recipient.principalID,
                             address: recipient.email,
+                            // The requester is a provider principal; approvers are the tenant's.
+                            providerSide: email.audience == .requester,
                             messageID: Self.messageID(event, email.kind, recipient.principalID, smtp.senderDomain),
                             nextAttemptAtMs: email.notBeforeMs,
                             createdAtMs: nowMs
@@ -188,6 +207,7 @@ public final class NotificationDispatcher: Service, Sendable {
                     kind: .event,
                     recipient: hook.id,
                     address: hook.url,
+                    providerSide: hook.tenantID == nil,
                     messageID: "\(event.seq)",
                     nextAttemptAtMs: nowMs,
                     createdAtMs: nowMs
@@ -207,11 +227,13 @@ public final class NotificationDispatcher: Service, Sendable {
         return "lockbox.\(event.seq).\(kind.rawValue).\(recipient)@\(domain)"
     }
 
-    /// Sends the next due delivery, if any; returns whether there was one.
-    func deliverOne(_ db: PGConnection) throws -> Bool {
+    /// Sends the next due delivery of `channel` (nil: of either), if any; returns whether there was one.
+    func deliverOne(channel: NotificationChannel?, _ db: PGConnection) throws -> Bool {
         try db.transaction { db in
             let nowMs = clock.nowMillis()
-            guard var notification = try stores.notifications.claimDue(nowMs: nowMs, db) else { return false }
+            guard var notification = try stores.notifications.claimDue(channel: channel, nowMs: nowMs, db) else {
+                return false
+            }
             let event = try stores.events.event(seq: notification.eventSeq, db)
             let request = try stores.requests.find(id: notification.requestID, lock: false, db)
             guard let event else {
@@ -316,7 +338,7 @@ public final class NotificationDispatcher: Service, Sendable {
                 )
                 try audit(
                     Activity.webhookDisabled,
-                    tenant: notification.tenantID,
+                    tenant: notification.scope,
                     item: "",
                     [
                         "webhook_id": .string(notification.recipient), "reason": .string(reason),
@@ -377,7 +399,7 @@ public final class NotificationDispatcher: Service, Sendable {
         if state == .failed { details["error"] = .string(error) }
         try audit(
             state == .sent ? Activity.notificationSent : Activity.notificationFailed,
-            tenant: notification.tenantID,
+            tenant: notification.scope,
             item: notification.requestID,
             details,
             nowMs: nowMs,
@@ -409,12 +431,25 @@ public final class NotificationDispatcher: Service, Sendable {
         )
     }
 
-    /// Removes events past retention that have been dispatched.
+    /// Removes events past retention that have been dispatched and are needed by no pending
+    /// delivery, and deliveries that finished longer ago than that.
     private func prune(_ db: PGConnection) throws {
         let retention = configuration.eventRetention.components.seconds * 1000
-        let removed = try db.transaction { db in
-            try stores.events.prune(beforeMs: clock.nowMillis() - retention, limit: 10_000, db)
+        let cutoff = clock.nowMillis() - retention
+        let events = try db.transaction { db in try stores.events.prune(beforeMs: cutoff, limit: 10_000, db) }
+        let deliveries = try db.transaction { db in try stores.notifications.prune(beforeMs: cutoff, limit: 10_000, db)
         }
-        if removed > 0 { logger.info("removed old request events", metadata: ["events.removed": "\(removed)"]) }
+        if events + deliveries > 0 {
+            logger.info(
+                "removed old request events and deliveries",
+                metadata: ["events.removed": "\(events)", "notifications.removed": "\(deliveries)"]
+            )
+        }
     }
+}
+
+extension NotificationRecord {
+    /// Whose audit chain records this delivery: a provider endpoint's in the provider's,
+    /// everything else in the request's tenant's.
+    var scope: String { channel == .webhook && providerSide ? "" : tenantID }
 }

@@ -130,6 +130,8 @@ struct NotificationsAPI: Sendable {
 
     /// Deliveries, newest first. A provider principal sees every tenant's, with the customer's
     /// addresses and endpoints masked: what failed and why, not where the customer's mail goes.
+    /// A tenant's admins see their own in full, and the provider's deliveries about their
+    /// requests (the requester's email, provider endpoints) without where they went.
     func listNotifications(_ request: ListNotificationsRequest, _ call: Call) throws -> ListNotificationsResponse {
         try InputLimits.check(request.tenantID, field: "tenant_id", max: InputLimits.idLength, required: false)
         try InputLimits.check(request.pageToken, field: "page_token", max: 32, required: false)
@@ -159,9 +161,9 @@ struct NotificationsAPI: Sendable {
             call.db
         )
         let page = found.prefix(limit)
-        let customerSide = call.caller.tenantID != nil
+        let viewer: NotificationRecord.Viewer = call.caller.tenantID == nil ? .provider : .tenant
         return ListNotificationsResponse(
-            notifications: page.map { $0.proto(masked: !customerSide) },
+            notifications: page.map { $0.proto(for: viewer) },
             nextPageToken: found.count > limit ? page.last.map { "\($0.id)" } ?? "" : ""
         )
     }
@@ -190,20 +192,30 @@ extension WebhookRecord {
 }
 
 extension NotificationRecord {
-    /// `masked` hides where a customer's email and webhooks go (for provider principals):
-    /// an approver's address keeps its first letter and domain, an endpoint its host.
-    func proto(masked: Bool) -> LockboxProto.Notification {
+    enum Viewer {
+        case provider
+        case tenant
+    }
+
+    /// What `viewer` may see of where a delivery went. Each side sees its own addresses;
+    /// of the other side's it sees only that a delivery was made: an email address keeps its
+    /// first letter and domain, an endpoint its host (a provider endpoint nothing); a tenant
+    /// is not told what the provider's side answered.
+    func proto(for viewer: Viewer) -> LockboxProto.Notification {
+        let own = (viewer == .provider) == providerSide
         var shown = address
-        if masked {
+        var error = lastError
+        if !own {
+            // The provider runs the relay and must see why its sends fail; a tenant is not told
+            // what the provider's endpoints answered.
+            if viewer == .tenant { error = lastError.isEmpty ? "" : "the delivery failed" }
             switch channel {
-            case .email where kind != .outcome:
-                if let at = address.firstIndex(of: "@") {
-                    shown = String(address.prefix(1)) + "***" + address[at...]
-                }
+            case .email:
+                if let at = address.firstIndex(of: "@") { shown = String(address.prefix(1)) + "***" + address[at...] }
+            case .webhook where providerSide:
+                shown = "(the provider's endpoint)"
             case .webhook:
                 shown = (try? WebhookURL.parse(address)).map { "https://\($0.host)/..." } ?? "https://..."
-            default:
-                break
             }
         }
         return LockboxProto.Notification(
@@ -219,7 +231,7 @@ extension NotificationRecord {
             state: state.rawValue,
             attempts: Int32(clamping: attempts),
             nextAttemptAtMs: nextAttemptAtMs,
-            lastError: lastError,
+            lastError: error,
             createdAtMs: createdAtMs,
             finishedAtMs: finishedAtMs ?? 0
         )

@@ -180,16 +180,19 @@ public final class RequestNotifier: Service, Sendable {
     /// The last event this replica has read, once it has read the feed.
     var head: Int64? { state.withLockedValue { $0.head } }
 
-    private func wakeAll(recheck principals: Set<String> = []) {
+    /// Wakes every watch when new events arrived (`all`), and otherwise only those that must
+    /// check their caller again: a changed principal's, and those whose interval passed.
+    private func wake(all: Bool, recheck principals: Set<String> = []) {
         let now = ContinuousClock.now
         let wakes: [AsyncStream<Void>.Continuation] = state.withLockedValue { state in
             var wakes: [AsyncStream<Void>.Continuation] = []
             for (id, watcher) in state.watchers {
-                if principals.contains(watcher.principalID) || watcher.nextRecheck <= now {
+                let recheck = principals.contains(watcher.principalID) || watcher.nextRecheck <= now
+                if recheck {
                     state.watchers[id]?.recheck = true
                     state.watchers[id]?.nextRecheck = now.advanced(by: configuration.recheckInterval)
                 }
-                wakes.append(watcher.wake)
+                if all || recheck { wakes.append(watcher.wake) }
             }
             return wakes
         }
@@ -230,7 +233,7 @@ public final class RequestNotifier: Service, Sendable {
                         lastLook = ContinuousClock.now
                         try catchUp(listener)
                     }
-                    wakeAll(recheck: principals)
+                    wake(all: false, recheck: principals)
                 }
             } catch {
                 logger.warning("request event feed interrupted; reconnecting", metadata: ["error": "\(error)"])
@@ -267,7 +270,7 @@ public final class RequestNotifier: Service, Sendable {
                 }
                 state.head = last.event.seq
             }
-            wakeAll()
+            wake(all: true)
             if page.count < 500 { return }
         }
     }

@@ -398,6 +398,15 @@ struct RequestsAPI: Sendable {
                         let found = try events.events(after: cursor, tenantID: tenantID, limit: pageSize, db)
                         let records = try requests.find(ids: Array(Set(found.map(\.requestID))), db)
                         let byID = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+                        // Events after the cursor removed by retention before this page was read
+                        // would be skipped silently: the position, read after the page, tells.
+                        let pruned = try events.positions(db).pruned
+                        guard pruned <= cursor else {
+                            throw RPCError(
+                                .outOfRange,
+                                "events after \(cursor) are no longer kept; list the requests again, then watch without since"
+                            )
+                        }
                         // A short page holds every event of the scope up to what the hub had read before it.
                         let through = max(found.last?.seq ?? cursor, found.count < pageSize ? head : cursor)
                         return FeedPage(

@@ -25,7 +25,7 @@ public enum RuntimeRole {
         ("request_events", "SELECT, INSERT, UPDATE, DELETE"),
         ("event_positions", "SELECT, UPDATE"),
         ("webhooks", "SELECT, INSERT, UPDATE"),
-        ("notifications", "SELECT, INSERT, UPDATE"),
+        ("notifications", "SELECT, INSERT, UPDATE, DELETE"),
     ]
 
     /// Makes the runtime role's rights exactly ``privileges``, revoking anything else it held

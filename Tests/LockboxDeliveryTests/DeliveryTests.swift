@@ -78,8 +78,10 @@ import Testing
     }
 
     @Test(arguments: [
-        ("https://a.example", "[:]//a.example"), ("see www.x.example", "see www[.]x.example"),
-        ("mailto:a@b.example", "mailto[:]a@b.example"), ("HTTP", "HXXP"), ("plain text", "plain text"),
+        ("https://a.example", "hxxps[:]//a[.]example"), ("see www.x.example", "see www[.]x[.]example"),
+        ("mailto:a@b.example", "mailto[:]a[at]b[.]example"), ("HTTP", "hxxp"), ("plain text", "plain text"),
+        ("contoso-lockbox.com/approve", "contoso-lockbox[.]com/approve"), ("\\\\host\\share", "//host/share"),
+        ("MAILTO:x", "MAILTO[:]x"), ("wWw.evil.example", "wWw[.]evil[.]example"),
     ])
     func defanging(input: String, contains expected: String) {
         #expect(NotificationText.defang(input).contains(expected))

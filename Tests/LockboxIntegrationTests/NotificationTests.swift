@@ -126,6 +126,20 @@ import Testing
             #expect(audit.records.filter { $0.activity == Activity.notificationSent }.count == 3)
             let listed = try await Self.notifications(h, w.contosoAdmin)
             #expect(listed.filter { $0.state == "sent" && $0.channel == "email" }.count == 3)
+            // The tenant sees its own approvers' addresses, and not the provider engineer's.
+            #expect(
+                Set(listed.map(\.address))
+                    == ["admin@contoso.example", "approver@contoso.example", "e***@provider.example"]
+            )
+            let provider = try await h.call(
+                LockboxMethods.listNotifications,
+                ListNotificationsRequest(tenantID: "contoso", pageSize: 100),
+                token: w.providerAdmin
+            ).notifications
+            #expect(
+                Set(provider.map(\.address))
+                    == ["a***@contoso.example", "engineer@provider.example"]
+            )
         }
     }
 
@@ -246,6 +260,33 @@ import Testing
                 _ = try await Self.notifications(h, w.fabrikamAdmin)
             }
         }
+    }
+
+    /// A relay that requires SMTP AUTH takes mail from Lockbox with the right password only;
+    /// with the wrong one the send fails with the relay's answer and is retried, not lost.
+    @Test func aRelayThatRequiresAuthenticationIsServed() async throws {
+        let sink = try await SMTPSink(requireAuth: "lockbox:s3cret")
+        defer { sink.stop() }
+        for (password, delivered) in [("wrong", false), ("s3cret", true)] {
+            var configuration = Self.configuration(sink)
+            configuration.smtp?.username = "lockbox"
+            configuration.smtp?.password = password
+            try await Harness.with(notifications: configuration) { h in
+                let w = try await h.makeWorld()
+                _ = try await h.call(
+                    LockboxMethods.setPrincipalEmail,
+                    SetPrincipalEmailRequest(principalID: w.contosoApproverID, email: "approver@contoso.example"),
+                    token: w.contosoAdmin
+                )
+                let id = try await h.createRequest(w).id
+                try await h.approveInternally(w, id)
+                try await h.deliverNotifications()
+                let listed = try await Self.notifications(h, w.contosoAdmin).filter { $0.kind == "awaiting_decision" }
+                #expect(listed.first?.state == (delivered ? "sent" : "pending"), "\(listed)")
+                if !delivered { #expect(listed.first?.lastError.isEmpty == false) }
+            }
+        }
+        #expect(sink.messages().count == 1)
     }
 
     /// Who may set whose address: a tenant's global admins their principals', provider admins

@@ -10,7 +10,7 @@ import Testing
 @Suite struct HotStatementPlanTests {
     static let large: Set<String> = [
         "access_requests", "grants", "grant_usage", "audit_records", "audit_seals", "audit_unsealed",
-        "audit_checkpoints",
+        "audit_checkpoints", "request_events", "notifications",
     ]
 
     /// Fills a fresh database in the shape of a deployment that has run for a long time: 100
@@ -56,6 +56,23 @@ import Testing
                     INSERT INTO audit_checkpoints (tenant_id, seq, hash, signed_at_ms, key_id, signature)
                     SELECT 't' || (i % 100), i, sha256(i::text::bytea), i, 'ed25519:0000000000000000', '\\x00'
                     FROM generate_series(1, 100000) i;
+                    INSERT INTO request_events (tenant_id, seq, request_id, requester_id, activity, state, actor_id,
+                                                occurred_at_ms)
+                    SELECT 't' || (i % 100), i, 'req' || i, 'op' || (i % 200), 'InternalApprove', 'PENDING_CUSTOMER',
+                           'mgr', i * 1000
+                    FROM generate_series(1, 200000) i;
+                    INSERT INTO request_events (tenant_id, request_id, requester_id, activity, state, actor_id,
+                                                occurred_at_ms)
+                    SELECT 't' || (i % 100), 'req' || i, 'op1', 'AccessRequestCreated', 'PENDING_INTERNAL', 'op1', 0
+                    FROM generate_series(1, 50) i;
+                    UPDATE event_positions SET position = 200000 WHERE name IN ('sequenced', 'dispatched');
+                    INSERT INTO notifications (tenant_id, event_seq, request_id, channel, kind, recipient, address,
+                                               message_id, state, next_attempt_at_ms, created_at_ms, finished_at_ms)
+                    SELECT 't' || (i % 100), i, 'req' || i, (ARRAY['email', 'webhook'])[1 + i % 2],
+                           'awaiting_decision', 'p' || (i % 500), 'a@b.example', 'm' || i,
+                           CASE WHEN i % 10000 = 0 THEN 'pending' WHEN i % 1000 = 0 THEN 'failed' ELSE 'sent' END,
+                           i * 1000, i * 1000, CASE WHEN i % 10000 = 0 THEN NULL ELSE i * 1000 + 10 END
+                    FROM generate_series(1, 200000) i;
                     ANALYZE;
                     """
             )
@@ -167,6 +184,31 @@ import Testing
         try record("the latest audit checkpoint") { _ = try stores.chain.latestCheckpoint(scope: "t7", db) }
         try record("a tenant's audit checkpoints") {
             _ = try stores.chain.checkpoints(scope: "t7", afterSeq: 5000, limit: 50, db)
+        }
+        try record("a watch's page of every tenant") {
+            _ = try stores.events.events(after: 150_000, tenantID: nil, limit: 64, db)
+        }
+        try record("a watch's page of a tenant") {
+            _ = try stores.events.events(after: 150_000, tenantID: "t7", limit: 64, db)
+        }
+        try record("an event") { _ = try stores.events.event(seq: 150_007, db) }
+        try record("sequencing events") { _ = try stores.events.sequence(limit: 1000, db) }
+        try record("the next email due") { _ = try stores.notifications.claimDue(channel: .email, nowMs: now, db) }
+        try record("the next webhook due") {
+            _ = try stores.notifications.claimDue(channel: .webhook, nowMs: now, db)
+        }
+        try record("failed deliveries, every tenant's") {
+            _ = try stores.notifications.list(tenantID: nil, state: .failed, beforeID: nil, limit: 50, db)
+        }
+        try record("a tenant's failed deliveries") {
+            _ = try stores.notifications.list(tenantID: "t7", state: .failed, beforeID: 150_000, limit: 50, db)
+        }
+        try record("a webhook's pending deliveries abandoned") {
+            _ = try stores.notifications.failPending(webhookID: "p7", reason: "gone", nowMs: now, db)
+        }
+        try record("pruning events") { _ = try stores.events.prune(beforeMs: 1_000_000, limit: 1000, db) }
+        try record("pruning deliveries") {
+            _ = try stores.notifications.prune(beforeMs: 1_000_000, limit: 1000, db)
         }
         for rule in Lifecycle.clockRules {
             try record("the sweeper: \(rule.from.rawValue) → \(rule.to.rawValue)") {

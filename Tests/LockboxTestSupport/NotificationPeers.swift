@@ -82,10 +82,14 @@ package final class SMTPSink: ScriptPeer {
     /// - Parameters:
     ///   - refuseFirst: answers each message's first attempts 451 (try again later).
     ///   - stallFirst: holds the first RCPT this long, for a test to kill the sender meanwhile.
-    package init(refuseFirst: Int = 0, stallFirst: Int = 0, directory: URL? = nil) async throws {
+    ///   - requireAuth: `user:password` the relay requires (SMTP AUTH) before it takes mail.
+    package init(refuseFirst: Int = 0, stallFirst: Int = 0, requireAuth: String? = nil, directory: URL? = nil)
+        async throws
+    {
         try await super.init(
             script: "smtp-sink",
-            arguments: ["--refuse-first", "\(refuseFirst)", "--stall-first", "\(stallFirst)"],
+            arguments: ["--refuse-first", "\(refuseFirst)", "--stall-first", "\(stallFirst)"]
+                + (requireAuth.map { ["--require-auth", $0] } ?? []),
             directory: directory
         )
     }

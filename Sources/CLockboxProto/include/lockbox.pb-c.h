@@ -872,9 +872,9 @@ struct  Lockbox__V1__WatchAccessRequestsRequest
    */
   char *tenant_id;
   /*
-   * Resume after this event id (the last one seen): every event after it is sent, in
-   * order, before the watch goes live. 0 starts at the present. An id older than the
-   * retention is refused with OUT_OF_RANGE: list the requests again, then watch anew.
+   * Resume after this event id (the last one seen): after the live marker, every event
+   * after it is sent, in order, then new ones. 0 starts at the present. An id older than
+   * the retention is refused with OUT_OF_RANGE: list the requests again, then watch anew.
    */
   int64_t since;
 };

@@ -76,7 +76,8 @@ public protocol EventStore: Sendable {
 
     func setDispatched(_ seq: Int64, _ db: PGConnection) throws
 
-    /// Removes up to `limit` events that occurred before `beforeMs` and were dispatched; returns how many.
+    /// Removes up to `limit` events that occurred before `beforeMs`, were dispatched, and that
+    /// no pending delivery still needs; returns how many.
     func prune(beforeMs: Int64, limit: Int, _ db: PGConnection) throws -> Int
 }
 
@@ -184,6 +185,8 @@ public struct PostgresEventStore: EventStore {
                 SELECT seq FROM request_events WHERE seq > \(pruned) ORDER BY seq LIMIT \(limit)
             ) oldest
             WHERE seq <= (SELECT position FROM event_positions WHERE name = 'dispatched')
+              -- A delivery still to be made reads its event: keep it.
+              AND seq < coalesce((SELECT min(event_seq) FROM notifications WHERE state = 'pending'), \(Int64.max))
               AND seq <= coalesce((SELECT max(seq) FROM (
                     SELECT seq, occurred_at_ms FROM request_events WHERE seq > \(pruned) ORDER BY seq LIMIT \(limit)
                   ) window_ WHERE occurred_at_ms < \(beforeMs)), 0)

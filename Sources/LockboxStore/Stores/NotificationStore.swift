@@ -12,6 +12,8 @@ public struct NotificationRecord: Sendable, Hashable {
     public var recipient: String
     /// The email address or URL, as it was when the event was dispatched.
     public var address: String
+    /// The recipient is the provider's (the requester's email, a provider endpoint).
+    public var providerSide: Bool
     public var messageID: String
     public var state: NotificationState
     public var attempts: Int
@@ -29,6 +31,7 @@ public struct NotificationRecord: Sendable, Hashable {
         kind: NotificationKind,
         recipient: String,
         address: String,
+        providerSide: Bool = false,
         messageID: String,
         state: NotificationState = .pending,
         attempts: Int = 0,
@@ -45,6 +48,7 @@ public struct NotificationRecord: Sendable, Hashable {
         self.kind = kind
         self.recipient = recipient
         self.address = address
+        self.providerSide = providerSide
         self.messageID = messageID
         self.state = state
         self.attempts = attempts
@@ -61,14 +65,15 @@ public protocol NotificationStore: Sendable {
     /// Adds a delivery; nothing when the same event already has it for the same recipient.
     func enqueue(_ notification: NotificationRecord, _ db: PGConnection) throws
 
-    /// Locks the next due pending delivery for the rest of the transaction, skipping those
-    /// another sender holds.
-    func claimDue(nowMs: Int64, _ db: PGConnection) throws -> NotificationRecord?
+    /// Locks the next due pending delivery (of `channel`, or of either) for the rest of the
+    /// transaction, skipping those another sender holds.
+    func claimDue(channel: NotificationChannel?, nowMs: Int64, _ db: PGConnection) throws -> NotificationRecord?
 
     /// Records an attempt's outcome.
     func update(_ notification: NotificationRecord, _ db: PGConnection) throws
 
-    /// Marks the pending deliveries to a webhook failed (it was disabled or removed).
+    /// Marks the pending deliveries to a webhook failed (it was disabled or removed), except
+    /// one a sender holds right now: that one finds the endpoint gone, or completes.
     func failPending(webhookID: String, reason: String, nowMs: Int64, _ db: PGConnection) throws -> Int
 
     /// Deliveries by id, newest first, of one tenant or all, in one state or all, before `beforeID`.
@@ -77,13 +82,16 @@ public protocol NotificationStore: Sendable {
 
     /// The earliest time a pending delivery is due, if any.
     func nextDue(_ db: PGConnection) throws -> Int64?
+
+    /// Removes up to `limit` finished deliveries that finished before `beforeMs`; returns how many.
+    func prune(beforeMs: Int64, limit: Int, _ db: PGConnection) throws -> Int
 }
 
 public struct PostgresNotificationStore: NotificationStore {
     public init() {}
 
     static let columns: PGQuery = """
-        tenant_id, notification_id, event_seq, request_id, channel, kind, recipient, address, message_id, state,
+        tenant_id, notification_id, event_seq, request_id, channel, kind, recipient, address, provider_side, message_id, state,
         attempts, next_attempt_at_ms, last_error, created_at_ms, finished_at_ms
         """
 
@@ -97,6 +105,7 @@ public struct PostgresNotificationStore: NotificationStore {
             kind: try row.decode("kind"),
             recipient: try row.decode("recipient"),
             address: try row.decode("address"),
+            providerSide: try row.decode("provider_side"),
             messageID: try row.decode("message_id"),
             state: try row.decode("state"),
             attempts: Int(try row.decode("attempts", as: Int64.self)),
@@ -110,23 +119,33 @@ public struct PostgresNotificationStore: NotificationStore {
     public func enqueue(_ n: NotificationRecord, _ db: PGConnection) throws {
         try db.query(
             """
-            INSERT INTO notifications (tenant_id, event_seq, request_id, channel, kind, recipient, address, message_id,
-                                       next_attempt_at_ms, created_at_ms)
+            INSERT INTO notifications (tenant_id, event_seq, request_id, channel, kind, recipient, address, provider_side,
+                                       message_id, next_attempt_at_ms, created_at_ms)
             VALUES (\(n.tenantID), \(n.eventSeq), \(n.requestID), \(n.channel), \(n.kind), \(n.recipient),
-                    \(n.address), \(n.messageID), \(n.nextAttemptAtMs), \(n.createdAtMs))
+                    \(n.address), \(n.providerSide), \(n.messageID), \(n.nextAttemptAtMs), \(n.createdAtMs))
             ON CONFLICT DO NOTHING
             """
         )
     }
 
-    public func claimDue(nowMs: Int64, _ db: PGConnection) throws -> NotificationRecord? {
-        try db.query(
-            """
-            SELECT \(Self.columns) FROM notifications
-            WHERE state = 'pending' AND next_attempt_at_ms <= \(nowMs)
-            ORDER BY next_attempt_at_ms LIMIT 1 FOR UPDATE SKIP LOCKED
-            """
-        ).first.map(Self.record)
+    public func claimDue(channel: NotificationChannel?, nowMs: Int64, _ db: PGConnection) throws
+        -> NotificationRecord?
+    {
+        let channels = channel.map { [$0] } ?? NotificationChannel.allCases
+        // One channel at a time, each by its own index; the earlier due of the two wins.
+        var due: [NotificationRecord] = []
+        for channel in channels {
+            if let next = try db.query(
+                """
+                SELECT \(Self.columns) FROM notifications
+                WHERE channel = \(channel) AND state = 'pending' AND next_attempt_at_ms <= \(nowMs)
+                ORDER BY next_attempt_at_ms LIMIT 1 FOR UPDATE SKIP LOCKED
+                """
+            ).first.map(Self.record) {
+                due.append(next)
+            }
+        }
+        return due.min { $0.nextAttemptAtMs < $1.nextAttemptAtMs }
     }
 
     public func update(_ n: NotificationRecord, _ db: PGConnection) throws {
@@ -144,7 +163,11 @@ public struct PostgresNotificationStore: NotificationStore {
         try db.query(
             """
             UPDATE notifications SET state = 'failed', last_error = \(reason), finished_at_ms = \(nowMs)
-            WHERE channel = 'webhook' AND recipient = \(webhookID) AND state = 'pending'
+            WHERE (tenant_id, notification_id) IN (
+                SELECT tenant_id, notification_id FROM notifications
+                WHERE recipient = \(webhookID) AND state = 'pending' AND channel = 'webhook'
+                FOR UPDATE SKIP LOCKED
+            )
             """
         ).affected
     }
@@ -166,6 +189,17 @@ public struct PostgresNotificationStore: NotificationStore {
             ORDER BY notification_id DESC LIMIT \(limit)
             """
         ).rows.map(Self.record)
+    }
+
+    public func prune(beforeMs: Int64, limit: Int, _ db: PGConnection) throws -> Int {
+        try db.query(
+            """
+            DELETE FROM notifications WHERE (tenant_id, notification_id) IN (
+                SELECT tenant_id, notification_id FROM notifications
+                WHERE state <> 'pending' AND finished_at_ms < \(beforeMs) LIMIT \(limit)
+            )
+            """
+        ).affected
     }
 
     public func nextDue(_ db: PGConnection) throws -> Int64? {

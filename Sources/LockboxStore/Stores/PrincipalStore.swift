@@ -37,7 +37,8 @@ public protocol PrincipalStore: Sendable {
     /// Sets or clears (nil) a principal's email address.
     func setEmail(id: String, email: String?, _ db: PGConnection) throws
 
-    /// The addresses of a tenant's active global admins and approvers, one per principal.
+    /// The addresses of a tenant's active global admins and approvers: each address once,
+    /// however many principals share it.
     func approverAddresses(tenantID: String, limit: Int, _ db: PGConnection) throws -> [(
         principalID: String, email: String
     )]
@@ -216,11 +217,11 @@ public struct PostgresPrincipalStore: PrincipalStore {
     {
         try db.query(
             """
-            SELECT DISTINCT p.principal_id, p.email FROM principals p
+            SELECT DISTINCT ON (lower(p.email)) p.principal_id, p.email FROM principals p
             JOIN role_assignments r ON r.principal_id = p.principal_id
             WHERE r.tenant_id = \(tenantID) AND r.role IN ('global_admin', 'lockbox_approver')
               AND p.tenant_id = \(tenantID) AND p.suspended_at_ms IS NULL AND p.email IS NOT NULL
-            ORDER BY p.principal_id LIMIT \(limit)
+            ORDER BY lower(p.email), p.principal_id LIMIT \(limit)
             """
         ).rows.map { (try $0.decode("principal_id"), try $0.decode("email")) }
     }
