@@ -22,7 +22,7 @@ public final class ManualClock: LockboxClock {
 
     public func nowMillis() -> Int64 { millis.withLock { $0 } }
     public func advance(by duration: Duration) {
-        let delta = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        let delta = duration.wholeMilliseconds
         millis.withLock { $0 += delta }
     }
     public func set(millis value: Int64) { millis.withLock { $0 = value } }
@@ -39,5 +39,12 @@ extension SystemClock {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
         return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+    }
+}
+
+extension Duration {
+    /// The duration in whole milliseconds, rounded toward zero.
+    public var wholeMilliseconds: Int64 {
+        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
     }
 }

@@ -1,4 +1,5 @@
 import CCurl
+import LockboxCore
 
 /// The SMTP relay Lockbox hands its email to.
 public struct SMTPRelayConfiguration: Sendable, Hashable {
@@ -76,9 +77,7 @@ public struct SMTPRelay: Sendable {
             transfer.set(CURLOPT_USERNAME, username)
             transfer.set(CURLOPT_PASSWORD, configuration.password ?? "")
         }
-        let millis =
-            configuration.timeout.components.seconds * 1000
-            + configuration.timeout.components.attoseconds / 1_000_000_000_000_000
+        let millis = configuration.timeout.wholeMilliseconds
         transfer.set(CURLOPT_TIMEOUT_MS, Int(millis))
         transfer.set(CURLOPT_CONNECTTIMEOUT_MS, Int(min(millis, 10_000)))
         transfer.set(CURLOPT_MAIL_FROM, "<\(configuration.sender)>")

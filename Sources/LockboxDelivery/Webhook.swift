@@ -96,9 +96,7 @@ public struct WebhookTransport: Sendable {
         try transfer.require(CURLOPT_REDIR_PROTOCOLS_STR, "https")
         try transfer.require(CURLOPT_RESOLVE, list: ["\(endpoint.host):\(endpoint.port):\(address)"])
         if let caFile = configuration.caFile { transfer.set(CURLOPT_CAINFO, caFile) }
-        let millis =
-            configuration.timeout.components.seconds * 1000 + configuration.timeout.components.attoseconds
-            / 1_000_000_000_000_000
+        let millis = configuration.timeout.wholeMilliseconds
         transfer.set(CURLOPT_TIMEOUT_MS, Int(millis))
         transfer.set(CURLOPT_CONNECTTIMEOUT_MS, Int(min(millis, 5000)))
         transfer.set(CURLOPT_POST, 1)

@@ -105,10 +105,7 @@ public final class NotificationDispatcher: Service, Sendable {
 
     /// One worker: the email worker also dispatches new events and prunes old ones.
     private func loop(channel: NotificationChannel) {
-        let pollMs = Int32(
-            configuration.pollInterval.components.seconds * 1000
-                + configuration.pollInterval.components.attoseconds / 1_000_000_000_000_000
-        )
+        let pollMs = Int32(clamping: configuration.pollInterval.wholeMilliseconds)
         var lastPrune = ContinuousClock.now - .seconds(3600)
         while !isStopping {
             do {
@@ -434,7 +431,7 @@ public final class NotificationDispatcher: Service, Sendable {
     /// Removes events past retention that have been dispatched and are needed by no pending
     /// delivery, and deliveries that finished longer ago than that.
     private func prune(_ db: PGConnection) throws {
-        let retention = configuration.eventRetention.components.seconds * 1000
+        let retention = configuration.eventRetention.wholeMilliseconds
         let cutoff = clock.nowMillis() - retention
         let events = try db.transaction { db in try stores.events.prune(beforeMs: cutoff, limit: 10_000, db) }
         let deliveries = try db.transaction { db in try stores.notifications.prune(beforeMs: cutoff, limit: 10_000, db)

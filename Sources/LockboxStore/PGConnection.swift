@@ -70,7 +70,7 @@ public struct PGConnectionSettings: Sendable, Hashable {
     }
 
     static func milliseconds(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        duration.wholeMilliseconds
     }
 
     static func seconds(_ duration: Duration) -> Int64 { max(1, (milliseconds(duration) + 999) / 1000) }

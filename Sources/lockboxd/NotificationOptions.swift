@@ -133,16 +133,14 @@ struct NotificationOptions: ParsableArguments {
                 throw ValidationError("reminder lead must be a duration such as 2h, or 0, got \"\(text)\"")
             }
             configuration.policy.reminderLeadMs =
-                lead.components.seconds * 1000
-                + lead.components.attoseconds / 1_000_000_000_000_000
+                lead.wholeMilliseconds
         }
         if let text = notificationRetryBase ?? env["LOCKBOX_NOTIFICATION_RETRY_BASE"] {
             guard let base = parseDuration(text), base >= .milliseconds(10), base <= .seconds(3600) else {
                 throw ValidationError("notification retry base must be 10ms...1h, got \"\(text)\"")
             }
             configuration.policy.baseDelayMs =
-                base.components.seconds * 1000
-                + base.components.attoseconds / 1_000_000_000_000_000
+                base.wholeMilliseconds
         }
         if let attempts = try count(notificationAttempts, env, "LOCKBOX_NOTIFICATION_ATTEMPTS") {
             configuration.policy.maximumAttempts = attempts

@@ -352,11 +352,7 @@ import Testing
     /// keeps failing is disabled, and that is audited.
     @Test func deliveriesAreSignedRetriedAndAFailingEndpointIsDisabled() async throws {
         let certificates = try Self.certificates()
-        let receiver = try await WebhookReceiver(
-            certificate: certificates.appending(path: "server.pem").path,
-            key: certificates.appending(path: "server.key").path,
-            failFirst: 1
-        )
+        let receiver = try await WebhookReceiver(certificates: certificates, failFirst: 1)
         defer { receiver.stop() }
         let policy = DeliveryPolicy(baseDelayMs: 1000, disableWebhookAfterFailures: 3)
         try await Harness.with(notifications: Self.configuration(certificates, policy: policy)) { h in
@@ -430,11 +426,7 @@ import Testing
 
     @Test func anEndpointThatKeepsFailingIsDisabled() async throws {
         let certificates = try Self.certificates()
-        let receiver = try await WebhookReceiver(
-            certificate: certificates.appending(path: "server.pem").path,
-            key: certificates.appending(path: "server.key").path,
-            alwaysFail: true
-        )
+        let receiver = try await WebhookReceiver(certificates: certificates, alwaysFail: true)
         defer { receiver.stop() }
         let policy = DeliveryPolicy(baseDelayMs: 1000, maximumDelayMs: 1000, disableWebhookAfterFailures: 3)
         try await Harness.with(notifications: Self.configuration(certificates, policy: policy)) { h in

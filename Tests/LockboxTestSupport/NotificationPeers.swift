@@ -3,24 +3,6 @@ import Foundation
     import Glibc
 #endif
 
-/// A port on loopback that was free a moment ago.
-package func freeLoopbackPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-            bind(fd, raw, length) == 0 && getsockname(fd, raw, &length) == 0
-        }
-    }
-    guard bound else { throw PeerFailed(what: "no free port") }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
-
 package struct PeerFailed: Error, CustomStringConvertible {
     package let what: String
     package var description: String { what }
@@ -36,7 +18,7 @@ package class ScriptPeer {
         self.directory =
             directory ?? FileManager.default.temporaryDirectory.appending(path: "\(script)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
-        port = try freeLoopbackPort()
+        port = try PrivatePostgres.freePort()
         let ready = self.directory.appending(path: "ready")
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         process.arguments =
@@ -57,6 +39,17 @@ package class ScriptPeer {
     }
 
     /// Stops the process: SIGTERM, then SIGKILL if it is still there a second later.
+    /// Reads until `condition` holds on what `read` returns, for up to `timeout`; returns the last read.
+    func poll<Value>(timeout: Duration, _ read: () -> Value, until condition: (Value) -> Bool) async throws -> Value {
+        let end = ContinuousClock.now + timeout
+        while ContinuousClock.now < end {
+            let current = read()
+            if condition(current) { return current }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return read()
+    }
+
     package func stop() {
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGTERM)
@@ -110,17 +103,10 @@ package final class SMTPSink: ScriptPeer {
     }
 
     /// Waits until `condition` holds on the messages, for up to `timeout`.
-    package func wait(
-        timeout: Duration = .seconds(20),
-        until condition: ([Message]) -> Bool
-    ) async throws -> [Message] {
-        let end = ContinuousClock.now + timeout
-        while ContinuousClock.now < end {
-            let current = messages()
-            if condition(current) { return current }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return messages()
+    package func wait(timeout: Duration = .seconds(20), until condition: ([Message]) -> Bool) async throws
+        -> [Message]
+    {
+        try await poll(timeout: timeout, messages, until: condition)
     }
 }
 
@@ -136,9 +122,12 @@ package final class WebhookReceiver: ScriptPeer {
 
     package var secretFile: URL { directory.appending(path: "secret") }
 
-    package init(certificate: String, key: String, failFirst: Int = 0, alwaysFail: Bool = false) async throws {
+    /// - Parameter certificates: a directory scripts/tls-dev-certs made (server.pem, server.key).
+    package init(certificates: URL, failFirst: Int = 0, alwaysFail: Bool = false) async throws {
         var arguments = [
-            "--cert", certificate, "--key", key, "--fail-first", "\(failFirst)", "--secret-file", "{dir}/secret",
+            "--cert", certificates.appending(path: "server.pem").path, "--key",
+            certificates.appending(path: "server.key").path, "--fail-first", "\(failFirst)", "--secret-file",
+            "{dir}/secret",
         ]
         if alwaysFail { arguments.append("--always-fail") }
         try await super.init(script: "webhook-receiver", arguments: arguments)
@@ -156,12 +145,6 @@ package final class WebhookReceiver: ScriptPeer {
     package func wait(timeout: Duration = .seconds(20), until condition: ([Delivery]) -> Bool) async throws
         -> [Delivery]
     {
-        let end = ContinuousClock.now + timeout
-        while ContinuousClock.now < end {
-            let current = deliveries()
-            if condition(current) { return current }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return deliveries()
+        try await poll(timeout: timeout, deliveries, until: condition)
     }
 }
