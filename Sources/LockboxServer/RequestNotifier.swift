@@ -252,6 +252,8 @@ public final class RequestNotifier: Service, Sendable {
         if state.withLockedValue({ $0.head }) == nil {
             let start = try listener.read { db in try events.positions(db).sequenced }
             state.withLockedValue { $0.head = start }
+            // Watches opened before the feed was first read may be behind it already.
+            wake(all: true)
         }
         while true {
             let head = state.withLockedValue { $0.head } ?? 0
