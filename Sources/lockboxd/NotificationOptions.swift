@@ -15,9 +15,8 @@ struct NotificationOptions: ParsableArguments {
 
     @Option(
         help: """
-            starttls (required: a relay that does not offer it is refused), tls (SMTPS), or none (plain SMTP: \
-            for a relay on loopback or a private network; a warning is logged otherwise). \
-            (env LOCKBOX_SMTP_SECURITY, default starttls)
+            starttls (required: a relay that does not offer it is refused), tls (SMTPS), or none (plain SMTP; \
+            a warning is logged when the relay is not on loopback). (env LOCKBOX_SMTP_SECURITY, default starttls)
             """
     )
     var smtpSecurity: String?
@@ -108,7 +107,7 @@ struct NotificationOptions: ParsableArguments {
             }
             var password: String?
             if let path = smtpPasswordFile ?? env["LOCKBOX_SMTP_PASSWORD_FILE"] {
-                password = try SigningKeyOptions.readPrivateFile(path)
+                password = try SigningKeyOptions.readPrivateFile(path, what: "SMTP password file")
                     .trimmingCharacters(in: .whitespacesAndNewlines)
             } else if let value = env["LOCKBOX_SMTP_PASSWORD"] {
                 password = value

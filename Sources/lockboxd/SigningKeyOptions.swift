@@ -44,27 +44,27 @@ struct SigningKeyOptions: ParsableArguments {
 extension SigningKeyOptions {
     /// Reads a key file (following a symlink, as a mounted secret often is), refusing one that
     /// group or others may read. The mode is checked on the descriptor that is read.
-    static func readPrivateFile(_ path: String) throws -> String {
+    static func readPrivateFile(_ path: String, what: String = "signing key file") throws -> String {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw ValidationError("cannot read the signing key file \(path): \(String(cString: strerror(errno)))")
+            throw ValidationError("cannot read the \(what) \(path): \(String(cString: strerror(errno)))")
         }
         defer { close(fd) }
         var status = stat()
         guard fstat(fd, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
-            throw ValidationError("the signing key file \(path) is not a regular file")
+            throw ValidationError("the \(what) \(path) is not a regular file")
         }
         let mode = Int(status.st_mode & 0o777)
         guard mode & 0o077 == 0 else {
             throw ValidationError(
-                "the signing key file \(path) is readable by others (mode \(String(mode, radix: 8))); chmod 600 it"
+                "the \(what) \(path) is readable by others (mode \(String(mode, radix: 8))); chmod 600 it"
             )
         }
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while bytes.count <= 4096 {
             let count = read(fd, &buffer, buffer.count)
-            guard count >= 0 else { throw ValidationError("cannot read the signing key file \(path)") }
+            guard count >= 0 else { throw ValidationError("cannot read the \(what) \(path)") }
             if count == 0 { break }
             bytes += buffer[0..<count]
         }

@@ -62,6 +62,20 @@ import Testing
             ["serve", "--smtp-host", "relay.example", "--smtp-from", "a@b.example", "--smtp-security", "ssl"]
         )
         #expect(badSecurity.stderr.contains("smtp security must be starttls, tls or none"), "\(badSecurity.stderr)")
+        let passwordFile = FileManager.default.temporaryDirectory.appending(path: "smtp-\(UUID().uuidString)")
+        try Data("secret\n".utf8).write(to: passwordFile)
+        defer { try? FileManager.default.removeItem(at: passwordFile) }
+        chmod(passwordFile.path, 0o644)
+        let readable = try Binaries.run(
+            "lockboxd",
+            [
+                "serve", "--smtp-host", "relay.example", "--smtp-from", "a@b.example", "--smtp-username", "u",
+                "--smtp-password-file", passwordFile.path,
+            ]
+        )
+        #expect(readable.status != 0)
+        #expect(readable.stderr.contains("the SMTP password file"), "\(readable.stderr)")
+        #expect(readable.stderr.contains("readable by others"), "\(readable.stderr)")
         let badServer = try Binaries.run("lockbox", ["ping", "--server", "nowhere"])
         #expect(badServer.status != 0)
         #expect(badServer.stderr.contains("server must be host:port"))
