@@ -24,20 +24,22 @@ public enum NotificationText {
                 lines.append("Reminder: this request still awaits your decision.")
                 lines.append("")
             }
-            lines.append("A support engineer of your service provider asks for access to your organization's data.")
-            lines.append("The provider's support manager has approved the request; it now needs a decision from")
-            lines.append("your organization. Nobody gets access unless one of your approvers approves it.")
+            lines.append("A support engineer of your service provider asks for access to your")
+            lines.append("organization's data. The provider's support manager has approved the")
+            lines.append("request; it now needs a decision from your organization. Nobody gets")
+            lines.append("access unless one of your approvers approves it.")
             lines.append("")
             lines += details(request)
             lines.append("Decide by:       \(time(request.customerDeadlineMs ?? event.occurredAtMs))")
             lines.append("")
-            lines.append("How to decide: sign in to your organization's Lockbox admin portal as you usually do,")
-            lines.append("or use the Lockbox command-line tool:")
+            lines.append("How to decide: sign in to your organization's Lockbox admin portal")
+            lines.append("as you usually do, or use the Lockbox command-line tool:")
             lines.append("")
-            lines.append("    lockbox requests approve \(request.id)")
-            lines.append("    lockbox requests deny \(request.id) --reason \"...\"")
+            lines.append("  lockbox requests approve \(request.id)")
+            lines.append("  lockbox requests deny \(request.id) --reason WHY")
             lines.append("")
-            lines.append("If nobody decides by the deadline, the request expires and no access is granted.")
+            lines.append("If nobody decides by the deadline, the request expires and no access")
+            lines.append("is granted.")
         case .outcome, .event:
             lines.append("Your access request \(request.id) is now \(event.state.rawValue).")
             lines.append("")
@@ -55,7 +57,8 @@ public enum NotificationText {
                 let reason = request.customerDecision?.comment ?? request.internalDecision?.comment ?? ""
                 if !reason.isEmpty { lines.append("Reason:          \(defang(reason))") }
             case .expired:
-                lines.append("The customer did not decide before the deadline; no access was granted.")
+                lines.append("The customer did not decide before the deadline; no access was")
+                lines.append("granted.")
             case .revoked:
                 lines.append("The grant was ended before its time.")
             case .completed:
@@ -65,8 +68,9 @@ public enum NotificationText {
             }
         }
         lines.append("")
-        lines.append("This message contains no links, and Lockbox never sends any. Do not act on a")
-        lines.append("Lockbox message that asks you to open a link or to sign in through it.")
+        lines.append("This message contains no links, and Lockbox never sends any. Do not")
+        lines.append("act on a Lockbox message that asks you to open a link or to sign in")
+        lines.append("through it.")
         return lines.joined(separator: "\n")
     }
 

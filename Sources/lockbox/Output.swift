@@ -46,6 +46,7 @@ enum Render {
         if let number = value as? Int64 { return number }
         if let number = value as? UInt64 { return number }
         if let number = value as? UInt32 { return number }
+        if let number = value as? Int32 { return number }
         let mirror = Mirror(reflecting: value)
         if mirror.displayStyle == .optional {
             guard let child = mirror.children.first else { return NSNull() }

@@ -117,6 +117,23 @@ import Testing
             ] + server
         )
         #expect(export.status == 0, "\(export.stderr)")
+        // Where the approver's email stands, as Contoso's admin sees it.
+        let deliveries = try Binaries.run(
+            "lockbox",
+            ["notifications", "list", "--json", "--token", demoValues["CONTOSO_ADMIN_TOKEN"]!] + server
+        )
+        #expect(deliveries.status == 0, "\(deliveries.stderr)")
+        let listed = try #require(
+            try JSONSerialization.jsonObject(with: Data(deliveries.stdout.utf8)) as? [String: Any]
+        )
+        let items = try #require(listed["items"] as? [[String: Any]])
+        #expect(
+            items.contains {
+                $0["kind"] as? String == "awaiting_decision" && $0["state"] as? String == "sent"
+                    && $0["attempts"] as? Int == 1 && $0["address"] as? String == "chris@contoso.example"
+            },
+            "\(deliveries.stdout)"
+        )
         let csv = export.stdout.split(separator: "\n")
         #expect(csv.first == "id,time,tenant_id,kind,actor_id,actor_display,actor_ip,activity,item,decision,details")
         #expect(csv.contains { $0.contains(",AccessRevoked,") })

@@ -46,6 +46,18 @@ import Testing
         #expect(Self.hasNoLink(subject))
     }
 
+    /// Lockbox's own lines fit in 75 columns, so quoted-printable needs no soft line breaks
+    /// and the message reads as it is (only what the requester typed may run longer).
+    @Test(arguments: NotificationKind.allCases)
+    func lockboxsOwnLinesNeedNoSoftBreaks(kind: NotificationKind) {
+        let body = NotificationText.body(kind, request: Self.request, event: Self.event)
+        // The requester's text: the ticket, and the justification with its continuation lines.
+        let typed = ["Ticket:", "Justification:", String(repeating: " ", count: 17)]
+        for line in body.split(separator: "\n") where !typed.contains(where: { line.hasPrefix($0) }) {
+            #expect(line.utf8.count <= 75, "\(line)")
+        }
+    }
+
     @Test func theApproversEmailStatesWhatTheyNeedToDecide() {
         let body = NotificationText.body(.awaitingDecision, request: Self.request, event: Self.event)
         for needle in [
