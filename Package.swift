@@ -98,7 +98,9 @@ let package = Package(
         // words of the emails, webhook signatures. No database.
         .target(
             name: "LockboxDelivery",
-            dependencies: ["CCurl", "LockboxCore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "CCurl", "LockboxCore", "LockboxIntegrity", .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         // The one rulebook: states and transitions, the access decision, the authorization policy,

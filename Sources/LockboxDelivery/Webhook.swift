@@ -1,6 +1,7 @@
 import CCurl
 import Crypto
 import Foundation
+import LockboxIntegrity
 
 #if canImport(Glibc)
     import Glibc
@@ -19,10 +20,7 @@ public enum WebhookSignature {
         var message = Array("\(timestampSeconds).".utf8)
         message += body
         let code = HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: Array(secret.utf8)))
-        return code.map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        return Array(code).hex
     }
 
     /// Checks a header value against the body, accepting timestamps within `tolerance` seconds
@@ -54,10 +52,7 @@ public enum WebhookSignature {
     /// A new secret: 32 random bytes, hex, prefixed so that it is recognisable in a vault.
     public static func newSecret() -> String {
         let key = SymmetricKey(size: .bits256)
-        let hex = key.withUnsafeBytes { bytes in
-            bytes.map { byte in byte < 16 ? "0" + String(byte, radix: 16) : String(byte, radix: 16) }.joined()
-        }
-        return "whsec_" + hex
+        return "whsec_" + key.withUnsafeBytes { Array($0).hex }
     }
 }
 

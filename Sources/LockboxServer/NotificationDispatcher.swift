@@ -1,6 +1,7 @@
 import Crypto
 import LockboxCore
 import LockboxDelivery
+import LockboxIntegrity
 import LockboxStore
 import Logging
 import Metrics
@@ -145,10 +146,8 @@ public final class NotificationDispatcher: Service, Sendable {
             let events = try stores.events.events(after: position, tenantID: nil, limit: 200, db)
             guard let last = events.last else { return 0 }
             let nowMs = clock.nowMillis()
-            let records = try stores.requests.find(ids: Array(Set(events.map(\.requestID))), db)
-            let byID = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-            for event in events {
-                try queue(event, request: byID[event.requestID], nowMs: nowMs, db)
+            for entry in try FeedEntry.read(events, requests: stores.requests, db) {
+                try queue(entry.event, request: entry.request, nowMs: nowMs, db)
             }
             try stores.events.setDispatched(last.seq, db)
             return events.count
@@ -218,9 +217,7 @@ public final class NotificationDispatcher: Service, Sendable {
     static func messageID(_ event: RequestEvent, _ kind: NotificationKind, _ principalID: String, _ domain: String)
         -> String
     {
-        let recipient = SHA256.hash(data: Array(principalID.utf8)).prefix(8).map { byte in
-            byte < 16 ? "0" + String(byte, radix: 16) : String(byte, radix: 16)
-        }.joined()
+        let recipient = Array(SHA256.hash(data: Array(principalID.utf8)).prefix(8)).hex
         return "lockbox.\(event.seq).\(kind.rawValue).\(recipient)@\(domain)"
     }
 

@@ -38,6 +38,14 @@ public struct WatchConfiguration: Sendable {
 struct FeedEntry: Sendable {
     var event: RequestEvent
     var request: RequestRecord?
+
+    /// The events with their requests, read in one statement for the whole page.
+    static func read(_ events: [RequestEvent], requests: any RequestStore, _ db: PGConnection) throws -> [FeedEntry] {
+        guard !events.isEmpty else { return [] }
+        let records = try requests.find(ids: Array(Set(events.map(\.requestID))), db)
+        let byID = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        return events.map { FeedEntry(event: $0, request: byID[$0.requestID]) }
+    }
 }
 
 /// Events of a scope after a cursor, and how far the feed was looked through for them.
@@ -258,11 +266,7 @@ public final class RequestNotifier: Service, Sendable {
         while true {
             let head = state.withLockedValue { $0.head } ?? 0
             let page: [FeedEntry] = try listener.read { db in
-                let new = try events.events(after: head, tenantID: nil, limit: 500, db)
-                guard !new.isEmpty else { return [] }
-                let records = try requests.find(ids: Array(Set(new.map(\.requestID))), db)
-                let byID = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-                return new.map { FeedEntry(event: $0, request: byID[$0.requestID]) }
+                try FeedEntry.read(events.events(after: head, tenantID: nil, limit: 500, db), requests: requests, db)
             }
             guard let last = page.last else { return }
             state.withLockedValue { state in

@@ -396,8 +396,6 @@ struct RequestsAPI: Sendable {
                     let head = notifier.head ?? cursor
                     page = try await gate.read(context) { [requests, cursor, tenantID] db in
                         let found = try events.events(after: cursor, tenantID: tenantID, limit: pageSize, db)
-                        let records = try requests.find(ids: Array(Set(found.map(\.requestID))), db)
-                        let byID = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
                         // Events after the cursor removed by retention before this page was read
                         // would be skipped silently: the position, read after the page, tells.
                         let pruned = try events.positions(db).pruned
@@ -409,10 +407,7 @@ struct RequestsAPI: Sendable {
                         }
                         // A short page holds every event of the scope up to what the hub had read before it.
                         let through = max(found.last?.seq ?? cursor, found.count < pageSize ? head : cursor)
-                        return FeedPage(
-                            entries: found.map { FeedEntry(event: $0, request: byID[$0.requestID]) },
-                            through: through
-                        )
+                        return FeedPage(entries: try FeedEntry.read(found, requests: requests, db), through: through)
                     }
                 }
                 guard page.through > cursor else { break }

@@ -84,6 +84,8 @@ public protocol EventStore: Sendable {
 public struct PostgresEventStore: EventStore {
     public init() {}
 
+    static let columns: PGQuery = "seq, tenant_id, request_id, requester_id, activity, state, actor_id, occurred_at_ms"
+
     static func event(_ row: PGRow) throws -> RequestEvent {
         RequestEvent(
             seq: try row.decode("seq"),
@@ -136,8 +138,7 @@ public struct PostgresEventStore: EventStore {
         let scope: PGQuery = tenantID.map { "tenant_id = \($0) AND " } ?? ""
         return try db.query(
             """
-            SELECT seq, tenant_id, request_id, requester_id, activity, state, actor_id, occurred_at_ms
-            FROM request_events WHERE \(scope)seq > \(seq) ORDER BY seq LIMIT \(limit)
+            SELECT \(Self.columns) FROM request_events WHERE \(scope)seq > \(seq) ORDER BY seq LIMIT \(limit)
             """
         ).rows.map(Self.event)
     }
@@ -145,8 +146,7 @@ public struct PostgresEventStore: EventStore {
     public func event(seq: Int64, _ db: PGConnection) throws -> RequestEvent? {
         try db.query(
             """
-            SELECT seq, tenant_id, request_id, requester_id, activity, state, actor_id, occurred_at_ms
-            FROM request_events WHERE seq = \(seq)
+            SELECT \(Self.columns) FROM request_events WHERE seq = \(seq)
             """
         ).first.map(Self.event)
     }

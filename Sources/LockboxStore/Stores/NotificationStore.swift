@@ -80,9 +80,6 @@ public protocol NotificationStore: Sendable {
     func list(tenantID: String?, state: NotificationState?, beforeID: Int64?, limit: Int, _ db: PGConnection) throws
         -> [NotificationRecord]
 
-    /// The earliest time a pending delivery is due, if any.
-    func nextDue(_ db: PGConnection) throws -> Int64?
-
     /// Removes up to `limit` finished deliveries that finished before `beforeMs`; returns how many.
     func prune(beforeMs: Int64, limit: Int, _ db: PGConnection) throws -> Int
 }
@@ -200,10 +197,5 @@ public struct PostgresNotificationStore: NotificationStore {
             )
             """
         ).affected
-    }
-
-    public func nextDue(_ db: PGConnection) throws -> Int64? {
-        try db.query("SELECT min(next_attempt_at_ms) AS due FROM notifications WHERE state = 'pending'")
-            .first.flatMap { try $0.decode("due", as: Int64?.self) }
     }
 }
