@@ -113,6 +113,7 @@ let package = Package(
             dependencies: [
                 "CLibPQ",
                 "LockboxCore",
+                "LockboxIntegrity",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -85,7 +85,7 @@ public struct AuditEntry: Sendable, Hashable {
         by caller: Caller,
         tenantID: String,
         kind: AuditKind,
-        activity: String,
+        activity: Activity,
         item: String = "",
         decision: AuditDecision = .none,
         details: [String: JSONValue] = [:]
@@ -98,9 +98,29 @@ public struct AuditEntry: Sendable, Hashable {
             actorID: caller.id,
             actorDisplay: caller.displayName,
             actorIP: caller.ip,
-            activity: activity,
+            activity: activity.rawValue,
             item: item,
             decision: decision,
+            details: details
+        )
+    }
+
+    /// The record of what Lockbox does by itself (the sweepers' moves).
+    public init(
+        system activity: Activity,
+        tenantID: String,
+        kind: AuditKind,
+        item: String = "",
+        details: [String: JSONValue] = [:]
+    ) {
+        self.init(
+            tenantID: tenantID,
+            kind: kind,
+            actorID: Self.systemActorID,
+            actorDisplay: Self.systemActorDisplay,
+            actorIP: "",
+            activity: activity.rawValue,
+            item: item,
             details: details
         )
     }

@@ -24,21 +24,20 @@ public enum Permission: String, CaseIterable, Sendable {
     /// The delivery state of emails and webhooks.
     case readNotifications
 
+    /// The action on a request this permission stands for, if it is one: who may take it is
+    /// ``Lifecycle/actorRules``'s to say, not this table's.
+    public var requestAction: RequestAction? { RequestAction.allCases.first { $0.permission == self } }
+
     /// How far `role` grants this permission; nil when it does not. The permission table of
-    /// DESIGN.md ("Actors and roles"), and the only one.
+    /// DESIGN.md ("Actors and roles"), and the only one; actions on requests come from
+    /// ``Lifecycle/actorRules``.
     public func reach(for role: Role) -> Reach? {
-        switch (self, role) {
+        if let action = requestAction { return Lifecycle.reach(action, for: role) }
+        return switch (self, role) {
         case (.createRequest, .operator): .everywhere
-        case (.cancelRequest, .operator): .ownRequests
-        case (.cancelRequest, .globalAdmin), (.cancelRequest, .lockboxApprover): .ownTenant
         case (.readRequests, .operator): .ownRequests
         case (.readRequests, .supportManager), (.readRequests, .auditor): .everywhere
         case (.readRequests, .globalAdmin), (.readRequests, .lockboxApprover): .ownTenant
-        case (.decideInternal, .supportManager): .everywhere
-        case (.decideCustomer, .globalAdmin), (.decideCustomer, .lockboxApprover): .ownTenant
-        case (.revokeAccess, .operator): .ownRequests
-        case (.revokeAccess, .supportManager): .everywhere
-        case (.revokeAccess, .globalAdmin), (.revokeAccess, .lockboxApprover): .ownTenant
         case (.createTenant, .providerAdmin), (.issueEnrollmentCode, .providerAdmin): .everywhere
         case (.readTenantSettings, .globalAdmin), (.readTenantSettings, .lockboxApprover): .ownTenant
         case (.writeTenantSettings, .globalAdmin): .ownTenant
@@ -191,27 +190,6 @@ public enum Authorization {
     /// Whether the caller may see a request. What it may not see does not exist for it.
     public static func mayRead(_ caller: Caller, request: Target) -> Bool {
         allows(caller, .readRequests, on: request)
-    }
-
-    /// Checks an action on a request: NOT_FOUND unless the caller may see it, then
-    /// PERMISSION_DENIED unless `permission` covers it.
-    public static func requireAction(_ caller: Caller, _ permission: Permission, on request: Target) throws(DomainError)
-    {
-        guard mayRead(caller, request: request) else { throw DomainError.notFound("no such request") }
-        guard allows(caller, permission, on: request) else { throw DomainError.permissionDenied }
-    }
-
-    /// Who acts, for the lifecycle: a tenant principal acting in its own tenant acts as the
-    /// customer; a support manager as one; anyone else as the provider. No provider principal
-    /// can hold a tenant role (the schema refuses it), so none ever acts as the customer.
-    public static func actor(_ caller: Caller, _ permission: Permission, on request: Target) -> LifecycleActor {
-        let customer = caller.assignments.contains { assignment in
-            assignment.role.isTenantRole && permission.reach(for: assignment.role) == .ownTenant
-                && assignment.tenantID == request.tenantID
-        }
-        if customer { return .customer(caller.id) }
-        if caller.roles.contains(.supportManager) { return .supportManager(caller.id) }
-        return .provider(caller.id)
     }
 
     /// The rows of a list, search or stream that the caller may see, given the tenant it asked

@@ -1,25 +1,5 @@
-/// Who acts on a request, as far as the lifecycle rules care.
-public enum LifecycleActor: Sendable, Hashable {
-    /// A provider principal that is not a support manager (an operator), by id.
-    case provider(String)
-    /// A support manager: decides requests internally, and may revoke any grant (the
-    /// provider's emergency stop).
-    case supportManager(String)
-    /// A provider admin suspending an operator, which withdraws the operator's pending requests
-    /// and ends its grants.
-    case providerAdmin(String)
-    /// A customer approver or global admin of the request's tenant, by id.
-    case customer(String)
-
-    var providerID: String? {
-        switch self {
-        case .provider(let id), .supportManager(let id), .providerAdmin(let id): id
-        case .customer: nil
-        }
-    }
-}
-
-/// What a principal does to a request. The clock's own moves are ``ClockRule``s.
+/// What a principal does to a request. The clock's own moves are ``ClockRule``s; a
+/// suspension's are ``Lifecycle/withdraw(_:nowMs:)``'s.
 public enum LifecycleAction: Sendable, Hashable {
     case approveInternal
     case denyInternal
@@ -28,6 +8,79 @@ public enum LifecycleAction: Sendable, Hashable {
     case denyCustomer
     case cancel
     case revoke
+
+    /// Which of the actions of ``Lifecycle/actorRules`` this is.
+    public var kind: RequestAction {
+        switch self {
+        case .approveInternal, .denyInternal: .decideInternal
+        case .approveCustomer, .denyCustomer: .decideCustomer
+        case .cancel: .cancel
+        case .revoke: .revoke
+        }
+    }
+}
+
+/// The kinds of action a principal takes on a request, as the question "who may?" sees them.
+public enum RequestAction: String, Sendable, Hashable, CaseIterable {
+    /// A support manager approves or denies a request internally.
+    case decideInternal
+    /// The customer approves or denies.
+    case decideCustomer
+    /// A pending request is withdrawn.
+    case cancel
+    /// An approved grant is ended early.
+    case revoke
+
+    /// The states (by the clock) in which the action may be taken: their one definition.
+    public var states: Set<RequestState> {
+        switch self {
+        case .decideInternal: [.pendingInternal]
+        case .decideCustomer: [.pendingCustomer]
+        case .cancel: [.pendingInternal, .pendingCustomer]
+        case .revoke: [.approved]
+        }
+    }
+
+    /// The permission the gatekeeper checks for the method that takes this action.
+    public var permission: Permission {
+        switch self {
+        case .decideInternal: .decideInternal
+        case .decideCustomer: .decideCustomer
+        case .cancel: .cancelRequest
+        case .revoke: .revokeAccess
+        }
+    }
+}
+
+/// In which capacity a principal acts on a request: what the rules and the audit log make of it.
+public enum ActingAs: Sendable, Hashable {
+    /// The operator who filed the request.
+    case requester
+    /// A support manager: decides internally, and may revoke any grant (the provider's emergency stop).
+    case supportManager
+    /// An approver or global admin of the request's tenant.
+    case customer
+}
+
+/// One row of who may act on a request: a role, how the principal must stand to the request,
+/// and in which capacity it then acts.
+public struct ActorRule: Sendable, Hashable {
+    /// How the principal must stand to the request.
+    public enum Relation: Sendable, Hashable {
+        /// It filed the request.
+        case ownRequest
+        /// It did not file the request.
+        case othersRequest
+        /// Any request.
+        case anyRequest
+        /// The role is assigned in the request's tenant.
+        case ownTenant
+    }
+
+    public let action: RequestAction
+    public let role: Role
+    public let relation: Relation
+    public let actingAs: ActingAs
 }
 
 /// A move the clock makes by itself: past its deadline, a state becomes another.
@@ -50,14 +103,14 @@ public struct ClockRule: Sendable, Hashable {
     public let to: RequestState
     public let deadline: Deadline
     /// The audit activity of the stored move.
-    public let activity: String
+    public let activity: Activity
 }
 
 /// The outcome of an allowed action: the new state and what the audit record says.
 public struct Transition: Sendable, Hashable {
     public var from: RequestState
     public var to: RequestState
-    public var activity: String
+    public var activity: Activity
     public var decision: AuditDecision
     public var customerDeadlineMs: Int64?
     /// Set when the transition starts a grant.
@@ -76,10 +129,73 @@ public struct Transition: Sendable, Hashable {
 /// depends on a sweeper having run.
 public enum Lifecycle {
     public static let clockRules: [ClockRule] = [
-        ClockRule(from: .pendingInternal, to: .expired, deadline: .internalDecision, activity: Activity.requestExpired),
-        ClockRule(from: .pendingCustomer, to: .expired, deadline: .customerDecision, activity: Activity.requestExpired),
-        ClockRule(from: .approved, to: .completed, deadline: .grantEnd, activity: Activity.grantCompleted),
+        ClockRule(from: .pendingInternal, to: .expired, deadline: .internalDecision, activity: .requestExpired),
+        ClockRule(from: .pendingCustomer, to: .expired, deadline: .customerDecision, activity: .requestExpired),
+        ClockRule(from: .approved, to: .completed, deadline: .grantEnd, activity: .grantCompleted),
     ]
+
+    /// Who may act on a request, and as what: the only definition. The gatekeeper's coarse
+    /// check (``reach(_:for:)``, through ``Permission/reach(for:)``) and every transition
+    /// (``allows(_:by:facts:)``) read it. Rows are tried in order; the first that holds says
+    /// in which capacity the principal acts.
+    public static let actorRules: [ActorRule] = [
+        ActorRule(action: .decideInternal, role: .supportManager, relation: .othersRequest, actingAs: .supportManager),
+        ActorRule(action: .decideCustomer, role: .globalAdmin, relation: .ownTenant, actingAs: .customer),
+        ActorRule(action: .decideCustomer, role: .lockboxApprover, relation: .ownTenant, actingAs: .customer),
+        ActorRule(action: .cancel, role: .operator, relation: .ownRequest, actingAs: .requester),
+        ActorRule(action: .cancel, role: .globalAdmin, relation: .ownTenant, actingAs: .customer),
+        ActorRule(action: .cancel, role: .lockboxApprover, relation: .ownTenant, actingAs: .customer),
+        ActorRule(action: .revoke, role: .operator, relation: .ownRequest, actingAs: .requester),
+        ActorRule(action: .revoke, role: .supportManager, relation: .anyRequest, actingAs: .supportManager),
+        ActorRule(action: .revoke, role: .globalAdmin, relation: .ownTenant, actingAs: .customer),
+        ActorRule(action: .revoke, role: .lockboxApprover, relation: .ownTenant, actingAs: .customer),
+    ]
+
+    /// How far `role` may take `action`, for the gatekeeper's check before any request is read;
+    /// nil when no row gives the role the action.
+    public static func reach(_ action: RequestAction, for role: Role) -> Reach? {
+        guard let rule = actorRules.first(where: { $0.action == action && $0.role == role }) else { return nil }
+        switch rule.relation {
+        case .ownRequest: return .ownRequests
+        case .ownTenant: return .ownTenant
+        case .othersRequest, .anyRequest: return .everywhere
+        }
+    }
+
+    /// In which capacity `caller` may take `action` on the request; nil when no row allows it.
+    public static func allows(_ action: RequestAction, by caller: Caller, facts: RequestFacts) -> ActingAs? {
+        for rule in actorRules where rule.action == action {
+            let holds = caller.assignments.contains { assignment in
+                guard assignment.role == rule.role else { return false }
+                switch rule.relation {
+                case .ownRequest: return caller.id == facts.requesterID
+                case .othersRequest: return caller.id != facts.requesterID
+                case .anyRequest: return true
+                case .ownTenant: return !facts.tenantID.isEmpty && assignment.tenantID == facts.tenantID
+                }
+            }
+            if holds { return rule.actingAs }
+        }
+        return nil
+    }
+
+    /// Why ``allows(_:by:facts:)`` said no, in words the caller may see.
+    static func refusal(_ action: RequestAction, by caller: Caller) -> DomainError {
+        let roles = caller.roles
+        switch action {
+        case .decideInternal where roles.contains(.supportManager):
+            return DomainError(.permissionDenied, "the requester cannot decide their own request")
+        case .cancel where roles.contains(.operator) || roles.contains(.supportManager):
+            return DomainError(.permissionDenied, "only the requester can withdraw a request")
+        case .revoke where roles.contains(.operator):
+            return DomainError(
+                .permissionDenied,
+                "only the requester, a support manager or the customer can revoke access"
+            )
+        default:
+            return DomainError.permissionDenied
+        }
+    }
 
     /// The state by the clock: the stored state, unless a ``ClockRule`` has overtaken it.
     public static func effectiveState(stored: RequestState, deadlines: Deadlines, nowMs: Int64) -> RequestState {
@@ -113,22 +229,37 @@ public enum Lifecycle {
         return Transition(from: facts.state, to: current, activity: rule.activity, decision: .none)
     }
 
-    /// Applies a principal's action, or throws why it is not allowed now.
+    /// The move a suspension of the requester makes: a pending request is withdrawn and an
+    /// approved grant ends. Nil when the request is in neither state by the clock.
+    public static func withdraw(_ facts: RequestFacts, nowMs: Int64) -> Transition? {
+        let current = effectiveState(facts, nowMs: nowMs)
+        if RequestAction.cancel.states.contains(current) {
+            return Transition(from: facts.state, to: .canceled, activity: .suspensionCancel, decision: .cancel)
+        }
+        if RequestAction.revoke.states.contains(current) {
+            return Transition(from: facts.state, to: .revoked, activity: .accessRevoked, decision: .none)
+        }
+        return nil
+    }
+
+    /// Applies a principal's action, or throws why it is not allowed now: who may act
+    /// (``allows(_:by:facts:)``) first, then the state by the clock, then the action's own rules.
     public static func transition(
         _ action: LifecycleAction,
         facts: RequestFacts,
-        actor: LifecycleActor,
+        by caller: Caller,
         nowMs: Int64,
         rules: TenantRules,
         policy: Policy = Policy()
     ) throws(DomainError) -> Transition {
-        let current = effectiveState(facts, nowMs: nowMs)
-        func require(_ states: RequestState...) throws(DomainError) {
-            guard states.contains(current) else {
-                throw DomainError(.failedPrecondition, "request is \(current.rawValue)")
-            }
+        guard let actingAs = allows(action.kind, by: caller, facts: facts) else {
+            throw refusal(action.kind, by: caller)
         }
-        var transition = Transition(from: facts.state, to: current, activity: "", decision: .none)
+        let current = effectiveState(facts, nowMs: nowMs)
+        guard action.kind.states.contains(current) else {
+            throw DomainError(.failedPrecondition, "request is \(current.rawValue)")
+        }
+        var transition = Transition(from: facts.state, to: current, activity: .requestCreated, decision: .none)
         // A grant from now, cut to the tenant's cap as it is now: it may have been lowered
         // since the request was filed.
         func startGrant(seconds: Int64) {
@@ -138,33 +269,22 @@ public enum Lifecycle {
         }
 
         switch action {
-        case .approveInternal, .denyInternal:
-            guard case .supportManager(let id) = actor else { throw DomainError.permissionDenied }
-            try require(.pendingInternal)
-            guard id != facts.requesterID else {
-                throw DomainError(.permissionDenied, "the requester cannot decide their own request")
-            }
-            if action == .denyInternal {
-                transition.to = .denied
-                transition.activity = Activity.internalDeny
-                transition.decision = .deny
-            } else if rules.lockboxEnabled {
+        case .denyInternal:
+            transition.to = .denied
+            transition.activity = .internalDeny
+            transition.decision = .deny
+        case .approveInternal:
+            transition.activity = .internalApprove
+            transition.decision = .approve
+            transition.customerApprovalRequired = rules.lockboxEnabled
+            if rules.lockboxEnabled {
                 transition.to = .pendingCustomer
-                transition.activity = Activity.internalApprove
-                transition.decision = .approve
                 transition.customerDeadlineMs = nowMs + rules.approvalWindowSeconds * 1000
-                transition.customerApprovalRequired = true
             } else {
                 transition.to = .approved
-                transition.activity = Activity.internalApprove
-                transition.decision = .approve
                 startGrant(seconds: facts.requestedDurationSeconds)
-                transition.customerApprovalRequired = false
             }
-
         case .approveCustomer(let approvedDuration):
-            guard case .customer = actor else { throw DomainError.permissionDenied }
-            try require(.pendingCustomer)
             var duration = facts.requestedDurationSeconds
             if approvedDuration != 0 {
                 guard approvedDuration <= facts.requestedDurationSeconds else {
@@ -179,44 +299,20 @@ public enum Lifecycle {
                 duration = approvedDuration
             }
             transition.to = .approved
-            transition.activity = Activity.customerApprove
+            transition.activity = .customerApprove
             transition.decision = .approve
             startGrant(seconds: duration)
-
         case .denyCustomer:
-            guard case .customer = actor else { throw DomainError.permissionDenied }
-            try require(.pendingCustomer)
             transition.to = .denied
-            transition.activity = Activity.customerDeny
+            transition.activity = .customerDeny
             transition.decision = .deny
-
         case .cancel:
-            switch actor {
-            case .provider(let id), .supportManager(let id):
-                guard id == facts.requesterID else {
-                    throw DomainError(.permissionDenied, "only the requester can withdraw a request")
-                }
-                transition.activity = Activity.requesterCancel
-            case .providerAdmin:
-                // Suspending the requester withdraws what it asked for.
-                transition.activity = Activity.suspensionCancel
-            case .customer:
-                transition.activity = Activity.customerCancel
-            }
-            try require(.pendingInternal, .pendingCustomer)
             transition.to = .canceled
+            transition.activity = actingAs == .customer ? .customerCancel : .requesterCancel
             transition.decision = .cancel
-
         case .revoke:
-            if case .provider(let id) = actor, id != facts.requesterID {
-                throw DomainError(
-                    .permissionDenied,
-                    "only the requester, a support manager or the customer can revoke access"
-                )
-            }
-            try require(.approved)
             transition.to = .revoked
-            transition.activity = Activity.accessRevoked
+            transition.activity = .accessRevoked
         }
         return transition
     }

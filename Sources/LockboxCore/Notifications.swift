@@ -9,7 +9,7 @@ public struct RequestEvent: Sendable, Hashable {
     public var requestID: String
     public var requesterID: String
     /// The audit activity of the change.
-    public var activity: String
+    public var activity: Activity
     /// The request's state after the change.
     public var state: RequestState
     public var actorID: String
@@ -20,7 +20,7 @@ public struct RequestEvent: Sendable, Hashable {
         tenantID: String,
         requestID: String,
         requesterID: String,
-        activity: String,
+        activity: Activity,
         state: RequestState,
         actorID: String,
         occurredAtMs: Int64

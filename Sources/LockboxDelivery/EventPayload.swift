@@ -5,7 +5,7 @@ import LockboxCore
 public enum EventPayload {
     public static func json(_ event: RequestEvent, request: RequestRecord?) -> [UInt8] {
         var out = "{"
-        out += "\"activity\":" + string(event.activity)
+        out += "\"activity\":" + string(event.activity.rawValue)
         out += ",\"actor_id\":" + string(event.actorID)
         out += ",\"event_id\":\(event.seq)"
         out += ",\"occurred_at_ms\":\(event.occurredAtMs)"

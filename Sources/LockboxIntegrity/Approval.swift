@@ -9,7 +9,7 @@ public struct ApprovalStatement: Sendable, Hashable {
     public var endsAtMs: Int64
     /// The customer principal who decided.
     public var approverID: String
-    /// "Approve".
+    /// A ``DecisionWord``: approvals and denials are signed.
     public var decision: String
     public var decidedAtMs: Int64
     /// The key that signs it.

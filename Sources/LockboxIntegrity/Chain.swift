@@ -1,5 +1,12 @@
 import Crypto
 
+/// The words a record or a signed statement uses for a decision: the one spelling of each.
+public enum DecisionWord: String, Sendable, Hashable, CaseIterable {
+    case approve = "Approve"
+    case deny = "Deny"
+    case cancel = "Cancel"
+}
+
 /// One audit record as the chain covers it: the fields of an integrity export line, in the
 /// form they are exported (docs/audit-integrity.md, "Record hash").
 public struct ChainedRecord: Sendable, Hashable {
@@ -14,7 +21,7 @@ public struct ChainedRecord: Sendable, Hashable {
     public var actorIP: String
     public var activity: String
     public var item: String
-    /// "Approve", "Deny", "Cancel" or "".
+    /// A ``DecisionWord``, or "" for none.
     public var decision: String
     /// The details JSON, exactly as stored and exported; never re-encoded.
     public var details: String

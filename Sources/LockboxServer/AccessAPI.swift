@@ -6,26 +6,16 @@ import LockboxStore
 /// What data-plane services call: access checks, grant lists, and the pre-approved operations.
 struct AccessAPI: Sendable {
     let gate: Gatekeeper
-    let grants: any GrantStore
-    let operations: any OperationStore
-    let audit: any AuditStore
+    let grants = GrantStore()
+    let operations = OperationStore()
+    let audit = AuditStore()
 
     func register(on router: inout RPCRouter) {
-        router.register(LockboxMethods.checkAccess) { request, context in
-            try await gate.unary(context) { call in try checkAccess(request, call) }
-        }
-        router.register(LockboxMethods.listGrants) { request, context in
-            try await gate.unary(context) { call in try listGrants(request, call) }
-        }
-        router.register(LockboxMethods.listPreapprovedOperations) { request, context in
-            try await gate.unary(context) { call in try listOperations(request, call) }
-        }
-        router.register(LockboxMethods.addPreapprovedOperation) { request, context in
-            try await gate.unary(context) { call in try addOperation(request, call) }
-        }
-        router.register(LockboxMethods.removePreapprovedOperation) { request, context in
-            try await gate.unary(context) { call in try removeOperation(request, call) }
-        }
+        router.register(LockboxMethods.checkAccess, gate: gate, checkAccess)
+        router.register(LockboxMethods.listGrants, gate: gate, listGrants)
+        router.register(LockboxMethods.listPreapprovedOperations, gate: gate, listOperations)
+        router.register(LockboxMethods.addPreapprovedOperation, gate: gate, addOperation)
+        router.register(LockboxMethods.removePreapprovedOperation, gate: gate, removeOperation)
     }
 
     /// Decides whether an operator may perform an operation now, and records the check.

@@ -8,65 +8,34 @@ import Logging
 /// Tenants and their settings, principals, tokens and role assignments.
 struct AdminAPI: Sendable {
     let gate: Gatekeeper
-    let tenants: any TenantStore
-    let principals: any PrincipalStore
-    let tokens: any TokenStore
-    let enrollment: any EnrollmentStore
-    let requests: any RequestStore
-    let grants: any GrantStore
-    let audit: any AuditStore
-    let transitions: TransitionWriter
+    /// Suspension withdraws the principal's requests and ends its grants through it.
+    let workflow: RequestWorkflow
     let policy: Policy
+    let tenants = TenantStore()
+    let principals = PrincipalStore()
+    let tokens = TokenStore()
+    let enrollment = EnrollmentStore()
+    let audit = AuditStore()
 
     func register(on router: inout RPCRouter) {
-        router.register(LockboxMethods.createTenant) { request, context in
-            try await gate.unary(context) { call in try createTenant(request, call) }
-        }
-        router.register(LockboxMethods.issueEnrollmentCode) { request, context in
-            try await gate.unary(context) { call in try issueEnrollmentCode(request, call) }
-        }
+        router.register(LockboxMethods.createTenant, gate: gate, createTenant)
+        router.register(LockboxMethods.issueEnrollmentCode, gate: gate, issueEnrollmentCode)
         router.register(LockboxMethods.enrollTenantAdmin) { request, context in
             try await gate.open(context) { call in try enroll(request, call) }
         }
-        router.register(LockboxMethods.setLockboxEnabled) { request, context in
-            try await gate.unary(context) { call in try setLockboxEnabled(request, call) }
-        }
-        router.register(LockboxMethods.bindCertificate) { request, context in
-            try await gate.unary(context) { call in try bindCertificate(request, call) }
-        }
-        router.register(LockboxMethods.suspendPrincipal) { request, context in
-            try await gate.unary(context) { call in try suspend(request, call) }
-        }
-        router.register(LockboxMethods.reactivatePrincipal) { request, context in
-            try await gate.unary(context) { call in try reactivate(request, call) }
-        }
-        router.register(LockboxMethods.getTenantSettings) { request, context in
-            try await gate.unary(context) { call in try settings(request, call) }
-        }
-        router.register(LockboxMethods.setTenantSettings) { request, context in
-            try await gate.unary(context) { call in try setSettings(request, call) }
-        }
-        router.register(LockboxMethods.createPrincipal) { request, context in
-            try await gate.unary(context) { call in try createPrincipal(request, call) }
-        }
-        router.register(LockboxMethods.listPrincipals) { request, context in
-            try await gate.unary(context) { call in try listPrincipals(request, call) }
-        }
-        router.register(LockboxMethods.issueToken) { request, context in
-            try await gate.unary(context) { call in try issueToken(request, call) }
-        }
-        router.register(LockboxMethods.revokeToken) { request, context in
-            try await gate.unary(context) { call in try revokeToken(request, call) }
-        }
-        router.register(LockboxMethods.assignRole) { request, context in
-            try await gate.unary(context) { call in try assignRole(request, call) }
-        }
-        router.register(LockboxMethods.removeRole) { request, context in
-            try await gate.unary(context) { call in try removeRole(request, call) }
-        }
-        router.register(LockboxMethods.listRoleAssignments) { request, context in
-            try await gate.unary(context) { call in try listRoleAssignments(request, call) }
-        }
+        router.register(LockboxMethods.setLockboxEnabled, gate: gate, setLockboxEnabled)
+        router.register(LockboxMethods.bindCertificate, gate: gate, bindCertificate)
+        router.register(LockboxMethods.suspendPrincipal, gate: gate, suspend)
+        router.register(LockboxMethods.reactivatePrincipal, gate: gate, reactivate)
+        router.register(LockboxMethods.getTenantSettings, gate: gate, settings)
+        router.register(LockboxMethods.setTenantSettings, gate: gate, setSettings)
+        router.register(LockboxMethods.createPrincipal, gate: gate, createPrincipal)
+        router.register(LockboxMethods.listPrincipals, gate: gate, listPrincipals)
+        router.register(LockboxMethods.issueToken, gate: gate, issueToken)
+        router.register(LockboxMethods.revokeToken, gate: gate, revokeToken)
+        router.register(LockboxMethods.assignRole, gate: gate, assignRole)
+        router.register(LockboxMethods.removeRole, gate: gate, removeRole)
+        router.register(LockboxMethods.listRoleAssignments, gate: gate, listRoleAssignments)
     }
 
     // MARK: Tenants
@@ -174,7 +143,7 @@ struct AdminAPI: Sendable {
                     actorID: "",
                     actorDisplay: AuditEntry.unauthenticatedDisplay,
                     actorIP: call.peerIP,
-                    activity: Activity.enrollmentRefused,
+                    activity: Activity.enrollmentRefused.rawValue,
                     details: details
                 ),
                 nowMs: call.nowMs,
@@ -364,7 +333,6 @@ struct AdminAPI: Sendable {
         }
         try Authorization.require(call.caller, .managePrincipals, on: Target(tenantID: token.tenantID ?? ""))
         if try tokens.revoke(id: token.id, nowMs: call.nowMs, call.db) {
-            try ChangeFeed.announcePrincipal(token.principalID, call.db)
             try record(
                 call,
                 tenant: token.tenantID ?? "",
@@ -389,7 +357,6 @@ struct AdminAPI: Sendable {
         try Authorization.require(call.caller, .managePrincipals, on: target.target, notFound: "no such principal")
         let sha256 = request.certificateSHA256.isEmpty ? nil : request.certificateSHA256
         try principals.bindCertificate(id: target.id, sha256: sha256, call.db)
-        try ChangeFeed.announcePrincipal(target.id, call.db)
         try record(
             call,
             tenant: target.tenantID ?? "",
@@ -418,8 +385,13 @@ struct AdminAPI: Sendable {
             throw DomainError(.failedPrecondition, "the principal is suspended already")
         }
         let revokedTokens = try tokens.revokeAll(principalID: target.id, nowMs: call.nowMs, call.db)
-        try ChangeFeed.announcePrincipal(target.id, call.db)
-        let ended = try endOpenWork(of: target.id, reason: "operator suspended: " + request.reason, call)
+        let ended = try workflow.withdraw(
+            requesterID: target.id,
+            reason: "operator suspended: " + request.reason,
+            by: call.caller,
+            nowMs: call.nowMs,
+            call.db
+        )
         try record(
             call,
             tenant: target.tenantID ?? "",
@@ -446,7 +418,13 @@ struct AdminAPI: Sendable {
         guard try principals.reactivate(id: target.id, call.db) else {
             throw DomainError(.failedPrecondition, "the principal is not suspended")
         }
-        let ended = try endOpenWork(of: target.id, reason: "decided while the operator was suspended", call)
+        let ended = try workflow.withdraw(
+            requesterID: target.id,
+            reason: "decided while the operator was suspended",
+            by: call.caller,
+            nowMs: call.nowMs,
+            call.db
+        )
         try record(
             call,
             tenant: target.tenantID ?? "",
@@ -459,60 +437,6 @@ struct AdminAPI: Sendable {
             ]
         )
         return try principal(target.id, call).proto
-    }
-
-    /// Withdraws a principal's pending requests and ends its grants, as a provider admin, each
-    /// with its own lifecycle record. One that another call moved meanwhile is skipped, so a
-    /// concurrent revocation or decision never undoes the suspension.
-    private func endOpenWork(of principalID: String, reason: String, _ call: Call) throws
-        -> (requests: [String], grants: [String])
-    {
-        var candidates: [(id: String, action: LifecycleAction)] = []
-        for state in [RequestState.pendingInternal, .pendingCustomer] {
-            let pending = try requests.list(
-                RequestFilter(requesterID: principalID, state: state),
-                nowMs: call.nowMs,
-                limit: InputLimits.maximumListLength,
-                call.db
-            )
-            candidates += pending.map { ($0.id, .cancel) }
-        }
-        let open = try grants.openGrants(
-            tenantID: nil,
-            operatorID: principalID,
-            nowMs: call.nowMs,
-            limit: InputLimits.maximumListLength,
-            call.db
-        )
-        candidates += open.map { ($0.requestID, .revoke) }
-        var ended: (requests: [String], grants: [String]) = ([], [])
-        for (id, action) in candidates {
-            guard let stored = try requests.find(id: id, lock: true, call.db),
-                let rules = try tenants.rules(tenantID: stored.tenantID, call.db)
-            else { continue }
-            let state = Lifecycle.effectiveState(stored.facts, nowMs: call.nowMs)
-            let open: Set<RequestState> = action == .revoke ? [.approved] : [.pendingInternal, .pendingCustomer]
-            guard open.contains(state) else { continue }
-            let transition = try Lifecycle.transition(
-                action,
-                facts: stored.facts,
-                actor: .providerAdmin(call.caller.id),
-                nowMs: call.nowMs,
-                rules: rules,
-                policy: policy
-            )
-            try transitions.write(
-                transition,
-                of: stored,
-                update: RequestUpdate(state: transition.to),
-                details: ["reason": .string(reason)],
-                by: call.caller,
-                nowMs: call.nowMs,
-                call.db
-            )
-            if action == .revoke { ended.grants.append(id) } else { ended.requests.append(id) }
-        }
-        return ended
     }
 
     private func principal(_ id: String, _ call: Call) throws -> PrincipalRecord {
@@ -591,7 +515,6 @@ struct AdminAPI: Sendable {
                 call.db
             )
         else { throw DomainError.notFound("the principal does not hold that role") }
-        try ChangeFeed.announcePrincipal(request.principalID, call.db)
         try record(
             call,
             tenant: request.tenantID,
@@ -645,7 +568,6 @@ struct AdminAPI: Sendable {
         guard try principals.assign(assignment, call.db) else {
             throw DomainError(.alreadyExists, "the principal already holds that role")
         }
-        try ChangeFeed.announcePrincipal(principalID, call.db)
         try record(
             call,
             tenant: tenantID,
@@ -659,7 +581,7 @@ struct AdminAPI: Sendable {
         _ call: Call,
         tenant: String,
         _ kind: LockboxCore.AuditKind,
-        _ activity: String,
+        _ activity: Activity,
         _ details: [String: JSONValue]
     ) throws {
         try audit.append(

@@ -7,8 +7,8 @@ import LockboxStore
 /// Searching and exporting the audit log.
 struct AuditAPI: Sendable {
     let gate: Gatekeeper
-    let audit: any AuditStore
-    let chain: any ChainStore
+    let audit = AuditStore()
+    let chain = ChainStore()
     let integrity: AuditIntegrity
     /// A hot standby for searches and plain exports (`--read-database-url`); nil: the primary.
     let readPool: PGPool?
@@ -32,9 +32,7 @@ struct AuditAPI: Sendable {
                 ListSigningKeysResponse(keys: try await integrity.publishedKeyRecords().map(\.proto))
             }
         }
-        router.register(LockboxMethods.listCheckpoints) { request, context in
-            try await gate.unary(context) { call in try listCheckpoints(request, call) }
-        }
+        router.register(LockboxMethods.listCheckpoints, gate: gate, listCheckpoints)
         router.register(LockboxMethods.createCheckpoint) { request, context in
             let scope = try await chainScope(request.tenantID, context)
             return try await gate.guarded(context) {

@@ -1,5 +1,18 @@
 import Foundation
 import LockboxCore
+import LockboxIntegrity
+
+extension DecisionWord {
+    /// How a stored decision is spelled in records and statements; nil for none.
+    init?(_ decision: AuditDecision) {
+        switch decision {
+        case .approve: self = .approve
+        case .deny: self = .deny
+        case .cancel: self = .cancel
+        case .none: return nil
+        }
+    }
+}
 
 /// The export formats of the audit log. One is made per export, so its date formatter and
 /// JSON coders serve every line of it rather than being built again for each record.
@@ -21,14 +34,7 @@ struct AuditFormat {
         timeFormatter.string(from: Date(timeIntervalSince1970: Double(millis) / 1000))
     }
 
-    static func decisionName(_ decision: AuditDecision) -> String {
-        switch decision {
-        case .approve: "Approve"
-        case .deny: "Deny"
-        case .cancel: "Cancel"
-        case .none: ""
-        }
-    }
+    static func decisionName(_ decision: AuditDecision) -> String { DecisionWord(decision)?.rawValue ?? "" }
 
     static func csvField(_ value: String) -> String {
         var value = value

@@ -36,7 +36,7 @@ public struct IntegrityConfiguration: Sendable {
 /// never does, and one that commits late is sealed late, never skipped.
 public final class AuditIntegrity: Service, Sendable {
     let pool: PGPool
-    let chain: any ChainStore
+    let chain = ChainStore()
     let signer: Signer
     let clock: any LockboxClock
     let configuration: IntegrityConfiguration
@@ -51,14 +51,12 @@ public final class AuditIntegrity: Service, Sendable {
 
     public init(
         pool: PGPool,
-        stores: Stores = .postgres,
         signer: Signer,
         clock: any LockboxClock,
         configuration: IntegrityConfiguration = IntegrityConfiguration(),
         logger: Logger
     ) {
         self.pool = pool
-        self.chain = stores.chain
         self.signer = signer
         self.clock = clock
         self.configuration = configuration

@@ -17,14 +17,16 @@ public enum Bootstrap {
     public static func createProviderAdmin(
         displayName: String,
         pool: PGPool,
-        stores: Stores = .postgres,
         clock: any LockboxClock
     ) async throws -> Result {
+        let principals = PrincipalStore()
+        let tokens = TokenStore()
+        let audit = AuditStore()
         try InputLimits.checkDisplayName(displayName)
         return try await pool.transaction { db in
             // One bootstrap at a time, even from two processes.
-            try stores.principals.lockBootstrap(db)
-            guard try stores.principals.holders(of: .providerAdmin, tenantID: "", db) == 0 else {
+            try principals.lockBootstrap(db)
+            guard try principals.holders(of: .providerAdmin, tenantID: "", db) == 0 else {
                 throw AlreadyBootstrapped()
             }
             let now = clock.nowMillis()
@@ -37,7 +39,7 @@ public enum Bootstrap {
                 createdAtMs: now,
                 expiresAtMs: nil
             )
-            try stores.principals.create(id: id, tenantID: nil, displayName: displayName, nowMs: now, db)
+            try principals.create(id: id, tenantID: nil, displayName: displayName, nowMs: now, db)
             let assignment = RoleAssignmentRecord(
                 principalID: id,
                 role: .providerAdmin,
@@ -45,9 +47,9 @@ public enum Bootstrap {
                 assignedBy: "bootstrap",
                 assignedAtMs: now
             )
-            _ = try stores.principals.assign(assignment, db)
-            try stores.tokens.insert(token, secretHash: Credentials.hash(secret), db)
-            let records: [(AuditKind, String, [String: JSONValue])] = [
+            _ = try principals.assign(assignment, db)
+            try tokens.insert(token, secretHash: Credentials.hash(secret), db)
+            let records: [(AuditKind, Activity, [String: JSONValue])] = [
                 (
                     .principal, Activity.principalCreated,
                     ["principal_id": .string(id), "display_name": .string(displayName)]
@@ -59,14 +61,14 @@ public enum Bootstrap {
                 (.token, Activity.tokenIssued, ["principal_id": .string(id), "issued_token_id": .string(token.id)]),
             ]
             for (kind, activity, details) in records {
-                try stores.audit.append(
+                try audit.append(
                     AuditEntry(
                         tenantID: "",
                         kind: kind,
                         actorID: "bootstrap",
                         actorDisplay: "lockboxd bootstrap",
                         actorIP: "",
-                        activity: activity,
+                        activity: activity.rawValue,
                         details: details
                     ),
                     nowMs: now,

@@ -30,7 +30,7 @@ struct OpenCall {
 /// the check to the data they touch with ``Authorization``.
 struct Gatekeeper: Sendable {
     let pool: PGPool
-    let tokens: any TokenStore
+    let tokens = TokenStore()
     let clock: any LockboxClock
     let logger: Logger
     /// Token hashes that recently passed admission for a priority method.
@@ -157,6 +157,7 @@ struct Gatekeeper: Sendable {
             case .notFound: return RPCError(.notFound, error.message)
             case .alreadyExists: return RPCError(.alreadyExists, error.message)
             case .unauthenticated: return RPCError(.unauthenticated, error.message)
+            case .outOfRange: return RPCError(.outOfRange, error.message)
             default: return RPCError(.permissionDenied, error.message)
             }
         case let error as StoreError:
@@ -216,5 +217,17 @@ final class ProvenTokens: Sendable {
             }
             entries[hash] = now.advanced(by: Self.lifetime)
         }
+    }
+}
+
+extension RPCRouter {
+    /// Registers a unary method whose body runs behind the gate: the caller authenticated and
+    /// admitted, one transaction, every failure mapped to a safe status.
+    mutating func register<Request, Response>(
+        _ method: UnaryMethod<Request, Response>,
+        gate: Gatekeeper,
+        _ body: @escaping @Sendable (Request, Call) throws -> Response
+    ) {
+        register(method) { request, context in try await gate.unary(context) { call in try body(request, call) } }
     }
 }

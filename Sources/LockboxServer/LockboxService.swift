@@ -39,7 +39,6 @@ public struct LockboxService: Sendable {
     ///   - readPool: a hot standby that audit searches and plain exports read from.
     public init(
         pool: PGPool,
-        stores: Stores = .postgres,
         clock: any LockboxClock,
         integrity: AuditIntegrity,
         configuration: LockboxServiceConfiguration = LockboxServiceConfiguration(),
@@ -47,50 +46,13 @@ public struct LockboxService: Sendable {
         readPool: PGPool? = nil,
         logger: Logger
     ) {
-        let gate = Gatekeeper(pool: pool, tokens: stores.tokens, clock: clock, logger: logger)
-        let transitions = TransitionWriter(
-            requests: stores.requests,
-            grants: stores.grants,
-            audit: stores.audit,
-            events: stores.events
-        )
-        requests = RequestsAPI(
-            gate: gate,
-            requests: stores.requests,
-            tenants: stores.tenants,
-            audit: stores.audit,
-            transitions: transitions,
-            policy: configuration.policy,
-            notifier: notifier,
-            integrity: integrity
-        )
-        access = AccessAPI(gate: gate, grants: stores.grants, operations: stores.operations, audit: stores.audit)
-        admin = AdminAPI(
-            gate: gate,
-            tenants: stores.tenants,
-            principals: stores.principals,
-            tokens: stores.tokens,
-            enrollment: stores.enrollment,
-            requests: stores.requests,
-            grants: stores.grants,
-            audit: stores.audit,
-            transitions: transitions,
-            policy: configuration.policy
-        )
-        auditing = AuditAPI(
-            gate: gate,
-            audit: stores.audit,
-            chain: stores.chain,
-            integrity: integrity,
-            readPool: readPool
-        )
-        notifications = NotificationsAPI(
-            gate: gate,
-            principals: stores.principals,
-            webhooks: stores.webhooks,
-            notifications: stores.notifications,
-            audit: stores.audit
-        )
+        let gate = Gatekeeper(pool: pool, clock: clock, logger: logger)
+        let workflow = RequestWorkflow(policy: configuration.policy, integrity: integrity)
+        requests = RequestsAPI(gate: gate, workflow: workflow, notifier: notifier)
+        access = AccessAPI(gate: gate)
+        admin = AdminAPI(gate: gate, workflow: workflow, policy: configuration.policy)
+        auditing = AuditAPI(gate: gate, integrity: integrity, readPool: readPool)
+        notifications = NotificationsAPI(gate: gate)
         self.clock = clock
     }
 

@@ -63,7 +63,12 @@ public struct NotificationConfiguration: Sendable {
 public final class NotificationDispatcher: Service, Sendable {
     private let url: String
     private let settings: PGConnectionSettings
-    private let stores: Stores
+    private let events = EventStore()
+    private let notifications = NotificationStore()
+    private let principals = PrincipalStore()
+    private let webhooks = WebhookStore()
+    private let audit = AuditStore()
+    private let requests = RequestStore()
     private let clock: any LockboxClock
     let configuration: NotificationConfiguration
     private let logger: Logger
@@ -73,14 +78,12 @@ public final class NotificationDispatcher: Service, Sendable {
     public init(
         databaseURL: String,
         settings: PGConnectionSettings = PGConnectionSettings(),
-        stores: Stores = .postgres,
         clock: any LockboxClock,
         configuration: NotificationConfiguration,
         logger: Logger
     ) {
         self.url = databaseURL
         self.settings = settings
-        self.stores = stores
         self.clock = clock
         self.configuration = configuration
         self.logger = logger
@@ -142,15 +145,15 @@ public final class NotificationDispatcher: Service, Sendable {
     /// Queues the deliveries of the next events; returns how many events it handled.
     func dispatch(_ db: PGConnection) throws -> Int {
         try db.transaction { db in
-            guard let position = try stores.events.lockDispatch(db) else { return 0 }
-            let events = try stores.events.events(after: position, tenantID: nil, limit: 200, db)
-            guard let last = events.last else { return 0 }
+            guard let position = try events.lockDispatch(db) else { return 0 }
+            let page = try events.events(after: position, tenantID: nil, limit: 200, db)
+            guard let last = page.last else { return 0 }
             let nowMs = clock.nowMillis()
-            for entry in try FeedEntry.read(events, requests: stores.requests, db) {
+            for entry in try FeedEntry.read(page, db) {
                 try queue(entry.event, request: entry.request, nowMs: nowMs, db)
             }
-            try stores.events.setDispatched(last.seq, db)
-            return events.count
+            try events.setDispatched(last.seq, db)
+            return page.count
         }
     }
 
@@ -165,15 +168,15 @@ public final class NotificationDispatcher: Service, Sendable {
                 let recipients: [(principalID: String, email: String)]
                 switch email.audience {
                 case .approvers:
-                    recipients = try stores.principals.approverAddresses(tenantID: event.tenantID, limit: 500, db)
+                    recipients = try principals.approverAddresses(tenantID: event.tenantID, limit: 500, db)
                 case .requester:
-                    let requester = try stores.principals.find(id: event.requesterID, db)
+                    let requester = try principals.find(id: event.requesterID, db)
                     recipients =
                         requester.flatMap { principal in principal.email.map { (principal.id, $0) } }
                         .map { [$0] } ?? []
                 }
                 for recipient in recipients {
-                    try stores.notifications.enqueue(
+                    try notifications.enqueue(
                         NotificationRecord(
                             tenantID: event.tenantID,
                             eventSeq: event.seq,
@@ -193,8 +196,8 @@ public final class NotificationDispatcher: Service, Sendable {
                 }
             }
         }
-        for hook in try stores.webhooks.receiving(tenantID: event.tenantID, limit: 100, db) {
-            try stores.notifications.enqueue(
+        for hook in try webhooks.receiving(tenantID: event.tenantID, limit: 100, db) {
+            try notifications.enqueue(
                 NotificationRecord(
                     tenantID: event.tenantID,
                     eventSeq: event.seq,
@@ -225,11 +228,11 @@ public final class NotificationDispatcher: Service, Sendable {
     func deliverOne(channel: NotificationChannel?, _ db: PGConnection) throws -> Bool {
         try db.transaction { db in
             let nowMs = clock.nowMillis()
-            guard var notification = try stores.notifications.claimDue(channel: channel, nowMs: nowMs, db) else {
+            guard var notification = try notifications.claimDue(channel: channel, nowMs: nowMs, db) else {
                 return false
             }
-            let event = try stores.events.event(seq: notification.eventSeq, db)
-            let request = try stores.requests.find(id: notification.requestID, lock: false, db)
+            let event = try events.event(seq: notification.eventSeq, db)
+            let request = try requests.find(id: notification.requestID, lock: false, db)
             guard let event else {
                 try finish(&notification, .failed, error: "the event is no longer kept", nowMs: nowMs, db)
                 return true
@@ -260,7 +263,7 @@ public final class NotificationDispatcher: Service, Sendable {
                 )
                 outcome = Result { () throws(DeliveryError) in try SMTPRelay(configuration: smtp).send(message) }
             case .webhook:
-                guard let hook = try stores.webhooks.find(id: notification.recipient, db), hook.disabledAtMs == nil
+                guard let hook = try webhooks.find(id: notification.recipient, db), hook.disabledAtMs == nil
                 else {
                     try finish(&notification, .failed, error: "the endpoint was removed or disabled", nowMs: nowMs, db)
                     return true
@@ -287,7 +290,7 @@ public final class NotificationDispatcher: Service, Sendable {
             switch outcome {
             case .success:
                 if notification.channel == .webhook {
-                    try stores.webhooks.recordSuccess(id: notification.recipient, db)
+                    try webhooks.recordSuccess(id: notification.recipient, db)
                 }
                 try finish(&notification, .sent, error: "", nowMs: nowMs, db)
                 Counter(
@@ -315,7 +318,7 @@ public final class NotificationDispatcher: Service, Sendable {
         throws
     {
         if notification.channel == .webhook {
-            let disabled = try stores.webhooks.recordFailure(
+            let disabled = try webhooks.recordFailure(
                 id: notification.recipient,
                 disableAfter: configuration.policy.disableWebhookAfterFailures,
                 nowMs: nowMs,
@@ -324,7 +327,7 @@ public final class NotificationDispatcher: Service, Sendable {
             if disabled {
                 let reason =
                     "disabled after \(configuration.policy.disableWebhookAfterFailures) failed deliveries in a row"
-                let abandoned = try stores.notifications.failPending(
+                let abandoned = try notifications.failPending(
                     webhookID: notification.recipient,
                     reason: "the endpoint was disabled",
                     nowMs: nowMs,
@@ -358,7 +361,7 @@ public final class NotificationDispatcher: Service, Sendable {
         case .retry(let atMs):
             notification.nextAttemptAtMs = atMs
             notification.lastError = error.detail
-            try stores.notifications.update(notification, db)
+            try notifications.update(notification, db)
         case .giveUp:
             try finish(&notification, .failed, error: error.detail, nowMs: nowMs, db)
         }
@@ -375,7 +378,7 @@ public final class NotificationDispatcher: Service, Sendable {
         notification.state = state
         notification.lastError = error
         notification.finishedAtMs = nowMs
-        try stores.notifications.update(notification, db)
+        try notifications.update(notification, db)
         guard state == .sent || state == .failed else { return }
         if state == .failed {
             Counter(
@@ -402,24 +405,15 @@ public final class NotificationDispatcher: Service, Sendable {
     }
 
     private func audit(
-        _ activity: String,
+        _ activity: Activity,
         tenant: String,
         item: String,
         _ details: [String: JSONValue],
         nowMs: Int64,
         _ db: PGConnection
     ) throws {
-        try stores.audit.append(
-            AuditEntry(
-                tenantID: tenant,
-                kind: .notification,
-                actorID: AuditEntry.systemActorID,
-                actorDisplay: AuditEntry.systemActorDisplay,
-                actorIP: "",
-                activity: activity,
-                item: item,
-                details: details
-            ),
+        try audit.append(
+            AuditEntry(system: activity, tenantID: tenant, kind: .notification, item: item, details: details),
             nowMs: nowMs,
             db
         )
@@ -430,13 +424,13 @@ public final class NotificationDispatcher: Service, Sendable {
     private func prune(_ db: PGConnection) throws {
         let retention = configuration.eventRetention.wholeMilliseconds
         let cutoff = clock.nowMillis() - retention
-        let events = try db.transaction { db in try stores.events.prune(beforeMs: cutoff, limit: 10_000, db) }
-        let deliveries = try db.transaction { db in try stores.notifications.prune(beforeMs: cutoff, limit: 10_000, db)
+        let pruned = try db.transaction { db in try events.prune(beforeMs: cutoff, limit: 10_000, db) }
+        let deliveries = try db.transaction { db in try notifications.prune(beforeMs: cutoff, limit: 10_000, db)
         }
-        if events + deliveries > 0 {
+        if pruned + deliveries > 0 {
             logger.info(
                 "removed old request events and deliveries",
-                metadata: ["events.removed": "\(events)", "notifications.removed": "\(deliveries)"]
+                metadata: ["events.removed": "\(pruned)", "notifications.removed": "\(deliveries)"]
             )
         }
     }

@@ -7,30 +7,20 @@ import LockboxStore
 /// Principals' email addresses, webhook endpoints, and the delivery list.
 struct NotificationsAPI: Sendable {
     let gate: Gatekeeper
-    let principals: any PrincipalStore
-    let webhooks: any WebhookStore
-    let notifications: any NotificationStore
-    let audit: any AuditStore
+    let principals = PrincipalStore()
+    let webhooks = WebhookStore()
+    let notifications = NotificationStore()
+    let audit = AuditStore()
 
     /// Endpoints one tenant (or the provider) may register.
     static let maxWebhooks = 10
 
     func register(on router: inout RPCRouter) {
-        router.register(LockboxMethods.setPrincipalEmail) { request, context in
-            try await gate.unary(context) { call in try setEmail(request, call) }
-        }
-        router.register(LockboxMethods.addWebhook) { request, context in
-            try await gate.unary(context) { call in try addWebhook(request, call) }
-        }
-        router.register(LockboxMethods.listWebhooks) { request, context in
-            try await gate.unary(context) { call in try listWebhooks(request, call) }
-        }
-        router.register(LockboxMethods.removeWebhook) { request, context in
-            try await gate.unary(context) { call in try removeWebhook(request, call) }
-        }
-        router.register(LockboxMethods.listNotifications) { request, context in
-            try await gate.unary(context) { call in try listNotifications(request, call) }
-        }
+        router.register(LockboxMethods.setPrincipalEmail, gate: gate, setEmail)
+        router.register(LockboxMethods.addWebhook, gate: gate, addWebhook)
+        router.register(LockboxMethods.listWebhooks, gate: gate, listWebhooks)
+        router.register(LockboxMethods.removeWebhook, gate: gate, removeWebhook)
+        router.register(LockboxMethods.listNotifications, gate: gate, listNotifications)
     }
 
     /// A tenant's global admins set their principals' addresses, provider admins the
@@ -168,7 +158,7 @@ struct NotificationsAPI: Sendable {
         )
     }
 
-    private func record(_ call: Call, tenant: String, _ activity: String, _ details: [String: JSONValue]) throws {
+    private func record(_ call: Call, tenant: String, _ activity: Activity, _ details: [String: JSONValue]) throws {
         try audit.append(
             AuditEntry(by: call.caller, tenantID: tenant, kind: .notification, activity: activity, details: details),
             nowMs: call.nowMs,

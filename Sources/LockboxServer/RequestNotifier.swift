@@ -34,25 +34,14 @@ public struct WatchConfiguration: Sendable {
     }
 }
 
-/// One event with its request as read just after it was sequenced (nil if it is gone).
-struct FeedEntry: Sendable {
-    var event: RequestEvent
-    var request: RequestRecord?
-
+extension FeedEntry {
     /// The events with their requests, read in one statement for the whole page.
-    static func read(_ events: [RequestEvent], requests: any RequestStore, _ db: PGConnection) throws -> [FeedEntry] {
+    static func read(_ events: [RequestEvent], _ db: PGConnection) throws -> [FeedEntry] {
         guard !events.isEmpty else { return [] }
-        let records = try requests.find(ids: Array(Set(events.map(\.requestID))), db)
+        let records = try RequestStore().find(ids: Array(Set(events.map(\.requestID))), db)
         let byID = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         return events.map { FeedEntry(event: $0, request: byID[$0.requestID]) }
     }
-}
-
-/// Events of a scope after a cursor, and how far the feed was looked through for them.
-struct FeedPage: Sendable {
-    var entries: [FeedEntry]
-    /// Every event of the scope up to here is in `entries`: the watch's next cursor.
-    var through: Int64
 }
 
 /// Follows the durable event feed (``EventStore``) on one dedicated connection, and wakes watches.
@@ -70,12 +59,11 @@ struct FeedPage: Sendable {
 public final class RequestNotifier: Service, Sendable {
     private let url: String
     private let settings: PGConnectionSettings
-    private let requests: any RequestStore
-    private let events: any EventStore
+    private let events = EventStore()
     let configuration: WatchConfiguration
     private let logger: Logger
     private let thread = NIOThreadPool(numberOfThreads: 1)
-    private let state = NIOLockedValueBox(State())
+    private let state: NIOLockedValueBox<State>
     private let stopping = NIOLockedValueBox(false)
     /// How often the feed is looked at with no wake-up.
     let pollInterval: Duration = .seconds(2)
@@ -84,10 +72,7 @@ public final class RequestNotifier: Service, Sendable {
         var next = 0
         var watchers: [Int: Watcher] = [:]
         var perPrincipal: [String: Int] = [:]
-        /// Recent events, by seq, contiguous up to `head`.
-        var window: [FeedEntry] = []
-        /// The last event read; nil until the feed was first read.
-        var head: Int64?
+        var window: FeedWindow
     }
 
     private struct Watcher {
@@ -97,32 +82,25 @@ public final class RequestNotifier: Service, Sendable {
         var recheck = false
     }
 
-    /// One open watch: wake-ups, at most one waiting.
-    struct Subscription: Sendable {
-        let id: Int
-        let wakes: AsyncStream<Void>
-    }
-
     struct TooManyWatches: Error {}
 
     public init(
         databaseURL: String,
         settings: PGConnectionSettings = PGConnectionSettings(),
-        requests: any RequestStore = PostgresRequestStore(),
-        events: any EventStore = PostgresEventStore(),
         configuration: WatchConfiguration = WatchConfiguration(),
         logger: Logger
     ) {
         self.url = databaseURL
         self.settings = settings
-        self.requests = requests
-        self.events = events
         self.configuration = configuration
         self.logger = logger
+        state = NIOLockedValueBox(State(window: FeedWindow(capacity: configuration.recentEvents)))
     }
 
-    /// Opens a watch for a principal. Throws ``TooManyWatches`` when it holds its limit already.
-    func subscribe(principalID: String) throws -> Subscription {
+    /// Opens a watch for a principal, after `since` (0: at the feed's end, see ``WatchCursor``).
+    /// Throws ``TooManyWatches`` when the principal holds its limit already.
+    func session(principalID: String, since: Int64, positions: FeedPositions) throws -> WatchSession {
+        let cursor = try WatchCursor(since: since, feed: positions)
         let (wakes, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let recheck = ContinuousClock.now.advanced(by: configuration.recheckInterval)
         let id: Int? = state.withLockedValue { state in
@@ -141,11 +119,11 @@ public final class RequestNotifier: Service, Sendable {
             }
         }
         continuation.yield()
-        return Subscription(id: id, wakes: wakes)
+        return WatchSession(id: id, cursor: cursor, wakes: wakes, notifier: self)
     }
 
     /// Ends a watch: whatever way its call ended, its slot goes at once.
-    func unsubscribe(_ id: Int) {
+    func close(_ id: Int) {
         let continuation = state.withLockedValue { $0.watchers[id]?.wake }
         continuation?.finish()
     }
@@ -162,31 +140,28 @@ public final class RequestNotifier: Service, Sendable {
     /// Watches open now.
     var openWatches: Int { state.withLockedValue { $0.watchers.count } }
 
-    /// Events after `cursor` of `tenantID` (nil: of all), at most `limit`, from the window of
-    /// recent events; nil when the window no longer reaches back to `cursor` (read the
-    /// database instead).
+    /// What the window holds: its oldest event and its head.
+    var windowSpan: (first: Int64?, head: Int64?) { state.withLockedValue { ($0.window.first, $0.window.head) } }
+
+    /// Events after `cursor` of `tenantID` (nil: of all) from the window; nil when it no longer
+    /// reaches back that far.
     func recent(after cursor: Int64, tenantID: String?, limit: Int) -> FeedPage? {
-        state.withLockedValue { state in
-            guard let head = state.head, cursor < head else { return FeedPage(entries: [], through: cursor) }
-            guard let first = state.window.first, first.event.seq <= cursor + 1 else { return nil }
-            var result: [FeedEntry] = []
-            // The window is in seq order: find the first entry after the cursor.
-            var low = 0
-            var high = state.window.count
-            while low < high {
-                let middle = (low + high) / 2
-                if state.window[middle].event.seq <= cursor { low = middle + 1 } else { high = middle }
-            }
-            for entry in state.window[low...] where tenantID == nil || entry.event.tenantID == tenantID {
-                result.append(entry)
-                if result.count == limit { return FeedPage(entries: result, through: entry.event.seq) }
-            }
-            return FeedPage(entries: result, through: head)
-        }
+        state.withLockedValue { $0.window.page(after: cursor, tenantID: tenantID, limit: limit) }
     }
 
-    /// The last event this replica has read, once it has read the feed.
-    var head: Int64? { state.withLockedValue { $0.head } }
+    /// A page of the feed after `cursor`, read from the database: for a watch further behind
+    /// than the window. OUT_OF_RANGE when retention removed events the watch had not read.
+    func databasePage(after cursor: WatchCursor, tenantID: String?, head: Int64?, _ db: PGConnection) throws -> FeedPage
+    {
+        let pageSize = configuration.pageSize
+        let found = try events.events(after: cursor.position, tenantID: tenantID, limit: pageSize, db)
+        // Read after the page: a prune that ran before it would have removed what it skipped.
+        try cursor.check(prunedAfterRead: try events.positions(db).pruned)
+        return FeedPage(
+            entries: try FeedEntry.read(found, db),
+            through: cursor.through(databasePage: found, pageSize: pageSize, head: head)
+        )
+    }
 
     /// Wakes every watch when new events arrived (`all`), and otherwise only those that must
     /// check their caller again: a changed principal's, and those whose interval passed.
@@ -257,27 +232,86 @@ public final class RequestNotifier: Service, Sendable {
             let placed = try listener.read { db in try db.transaction { db in try events.sequence(limit: batch, db) } }
             guard placed == batch else { break }
         }
-        if state.withLockedValue({ $0.head }) == nil {
+        if state.withLockedValue({ $0.window.head }) == nil {
             let start = try listener.read { db in try events.positions(db).sequenced }
-            state.withLockedValue { $0.head = start }
+            state.withLockedValue { $0.window.start(at: start) }
             // Watches opened before the feed was first read may be behind it already.
             wake(all: true)
         }
         while true {
-            let head = state.withLockedValue { $0.head } ?? 0
+            let head = state.withLockedValue { $0.window.head } ?? 0
             let page: [FeedEntry] = try listener.read { db in
-                try FeedEntry.read(events.events(after: head, tenantID: nil, limit: 500, db), requests: requests, db)
+                try FeedEntry.read(events.events(after: head, tenantID: nil, limit: 500, db), db)
             }
-            guard let last = page.last else { return }
-            state.withLockedValue { state in
-                state.window += page
-                if state.window.count > configuration.recentEvents {
-                    state.window.removeFirst(state.window.count - configuration.recentEvents)
-                }
-                state.head = last.event.seq
-            }
+            guard !page.isEmpty else { return }
+            state.withLockedValue { $0.window.append(page) }
             wake(all: true)
             if page.count < 500 { return }
         }
     }
+}
+
+/// One open watch: its cursor, its wake-ups, and where it reads each page. Owned by the call
+/// that serves the watch; ``next(tenantID:read:)`` is its one verb.
+final class WatchSession {
+    let id: Int
+    private(set) var cursor: WatchCursor
+    private var wakes: AsyncStream<Void>.AsyncIterator
+    private let notifier: RequestNotifier
+
+    init(id: Int, cursor: WatchCursor, wakes: AsyncStream<Void>, notifier: RequestNotifier) {
+        self.id = id
+        self.cursor = cursor
+        self.wakes = wakes.makeAsyncIterator()
+        self.notifier = notifier
+    }
+
+    /// What the watch does next.
+    enum Step {
+        /// The caller's principal changed, or its re-check interval passed: admit it again.
+        case recheck
+        /// Events after the cursor, of the scope asked for; the cursor has moved past them.
+        case page([FeedEntry])
+    }
+
+    /// A database read on the watch caller's behalf (its admission, its errors).
+    typealias Read = (@escaping @Sendable (PGConnection) throws -> FeedPage) async throws -> FeedPage
+
+    /// The next step: a page from the shared window, or from the database when the watch is
+    /// further behind than the window; otherwise it waits for a wake-up. Nil once the notifier
+    /// shuts down.
+    func next(tenantID: String?, read: Read) async throws -> Step? {
+        while true {
+            if notifier.takeRecheck(id) { return .recheck }
+            let span = notifier.windowSpan
+            var page: FeedPage?
+            switch cursor.source(windowFirst: span.first, head: span.head) {
+            case .caughtUp:
+                guard await wakes.next() != nil else { return nil }
+                continue
+            case .window:
+                page = notifier.recent(
+                    after: cursor.position,
+                    tenantID: tenantID,
+                    limit: notifier.configuration.pageSize
+                )
+            case .database:
+                break
+            }
+            if page == nil {
+                // Further behind than the window (or it moved on since): the database, a page at a time.
+                page = try await read { [notifier, cursor] db in
+                    try notifier.databasePage(after: cursor, tenantID: tenantID, head: span.head, db)
+                }
+            }
+            guard let page, cursor.advance(to: page.through) else {
+                guard await wakes.next() != nil else { return nil }
+                continue
+            }
+            return .page(page.entries)
+        }
+    }
+
+    /// Ends the watch: its slot goes at once.
+    func close() { notifier.close(id) }
 }

@@ -4,41 +4,24 @@ import LockboxProto
 import LockboxRPC
 import LockboxStore
 
-/// Filing, reading, deciding, cancelling, revoking and watching access requests.
+/// Filing, reading, deciding, cancelling, revoking and watching access requests. Every change
+/// goes through the ``RequestWorkflow``.
 struct RequestsAPI: Sendable {
     let gate: Gatekeeper
-    let requests: any RequestStore
-    let tenants: any TenantStore
-    let audit: any AuditStore
-    let transitions: TransitionWriter
-    let policy: Policy
+    let workflow: RequestWorkflow
     /// Feeds WatchAccessRequests; without one that method answers UNAVAILABLE.
     let notifier: RequestNotifier?
-    /// Signs customer decisions.
-    let integrity: AuditIntegrity
+    let requests = RequestStore()
+    let events = EventStore()
 
     func register(on router: inout RPCRouter) {
-        router.register(LockboxMethods.createAccessRequest) { request, context in
-            try await gate.unary(context) { call in try create(request, call) }
-        }
-        router.register(LockboxMethods.getAccessRequest) { request, context in
-            try await gate.unary(context) { call in try get(request, call) }
-        }
-        router.register(LockboxMethods.listAccessRequests) { request, context in
-            try await gate.unary(context) { call in try list(request, call) }
-        }
-        router.register(LockboxMethods.decideInternal) { request, context in
-            try await gate.unary(context) { call in try decideInternal(request, call) }
-        }
-        router.register(LockboxMethods.decideCustomer) { request, context in
-            try await gate.unary(context) { call in try decideCustomer(request, call) }
-        }
-        router.register(LockboxMethods.cancelAccessRequest) { request, context in
-            try await gate.unary(context) { call in try cancel(request, call) }
-        }
-        router.register(LockboxMethods.revokeAccess) { request, context in
-            try await gate.unary(context) { call in try revoke(request, call) }
-        }
+        router.register(LockboxMethods.createAccessRequest, gate: gate, create)
+        router.register(LockboxMethods.getAccessRequest, gate: gate, get)
+        router.register(LockboxMethods.listAccessRequests, gate: gate, list)
+        router.register(LockboxMethods.decideInternal, gate: gate, decideInternal)
+        router.register(LockboxMethods.decideCustomer, gate: gate, decideCustomer)
+        router.register(LockboxMethods.cancelAccessRequest, gate: gate, cancel)
+        router.register(LockboxMethods.revokeAccess, gate: gate, revoke)
         router.register(LockboxMethods.watchAccessRequests) { request, context, writer in
             try await watch(request, context: context, writer: writer)
         }
@@ -65,77 +48,8 @@ struct RequestsAPI: Sendable {
             requestedDurationSeconds: request.requestedDurationSeconds
         )
         let key: String? = call.idempotencyKey.isEmpty ? nil : call.idempotencyKey
-        // A retry is answered from what was stored, before rules that may have changed since
-        // (a lowered tenant cap) are applied again.
-        if let key, let original = try original(new, key: key, call) { return original }
-        guard let rules = try tenants.rules(tenantID: request.tenantID, call.db) else {
-            throw DomainError.notFound("no such tenant")
-        }
-        try policy.validateDuration(request.requestedDurationSeconds, tenantCap: rules.maxAccessDurationSeconds)
-        let id = Credentials.newID("req")
-        let inserted = try requests.insert(
-            new,
-            id: id,
-            requesterID: call.caller.id,
-            idempotencyKey: key,
-            internalDeadlineMs: call.nowMs + policy.internalApprovalWindowSeconds * 1000,
-            nowMs: call.nowMs,
-            call.db
-        )
-        guard inserted else {
-            // A concurrent create with the same key won the insert.
-            guard let key, let original = try original(new, key: key, call) else {
-                throw RPCError.unavailable("try again")
-            }
-            return original
-        }
-        try audit.append(
-            AuditEntry(
-                by: call.caller,
-                tenantID: request.tenantID,
-                kind: .lifecycle,
-                activity: Activity.requestCreated,
-                item: id,
-                details: [
-                    "service": .string(service.rawValue),
-                    "ticket_number": .string(request.ticketNumber),
-                    "requested_duration_seconds": .int(request.requestedDurationSeconds),
-                    "justification": .string(request.justification),
-                ]
-            ),
-            nowMs: call.nowMs,
-            call.db
-        )
-        try transitions.events.append(
-            NewRequestEvent(
-                tenantID: request.tenantID,
-                requestID: id,
-                requesterID: call.caller.id,
-                activity: Activity.requestCreated,
-                state: .pendingInternal,
-                actorID: call.caller.id
-            ),
-            nowMs: call.nowMs,
-            call.db
-        )
-        return try stored(id, call).proto(nowMs: call.nowMs)
-    }
-
-    /// The request this caller filed before under `key`: the original for the same payload,
-    /// ALREADY_EXISTS for another; nil when the key is new.
-    private func original(_ new: NewAccessRequest, key: String, _ call: Call) throws -> AccessRequest? {
-        guard
-            let (existing, samePayload) = try requests.find(
-                requesterID: call.caller.id,
-                idempotencyKey: key,
-                payload: new,
-                call.db
-            )
-        else { return nil }
-        guard samePayload else {
-            throw DomainError(.alreadyExists, "this idempotency key was already used for a different request")
-        }
-        return existing.proto(nowMs: call.nowMs)
+        return try workflow.file(new, idempotencyKey: key, by: call.caller, nowMs: call.nowMs, call.db)
+            .proto(nowMs: call.nowMs)
     }
 
     func get(_ request: GetAccessRequestRequest, _ call: Call) throws -> AccessRequest {
@@ -180,36 +94,15 @@ struct RequestsAPI: Sendable {
         return response
     }
 
-    private func stored(_ id: String, _ call: Call) throws -> RequestRecord {
-        guard let record = try requests.find(id: id, lock: false, call.db) else {
-            throw DomainError.notFound("no such request")
-        }
-        return record
-    }
-
     // MARK: Decisions
 
     func decideInternal(_ request: InternalDecision, _ call: Call) throws -> AccessRequest {
         try InputLimits.check(request.comment, field: "comment", max: InputLimits.commentLength, required: false)
-        return try transition(
+        return try move(
             request.requestID,
-            .decideInternal,
-            request.approve ? .approveInternal : .denyInternal,
+            RequestMove(action: request.approve ? .approveInternal : .denyInternal, note: request.comment),
             call
-        ) { transition, _ in
-            var details: [String: JSONValue] = ["comment": .string(request.comment)]
-            if let required = transition.customerApprovalRequired {
-                details["customer_approval_required"] = .bool(required)
-            }
-            if let deadline = transition.customerDeadlineMs { details["customer_deadline_ms"] = .int(deadline) }
-            let decision = InternalDecisionRecord(
-                approve: request.approve,
-                comment: request.comment,
-                decidedBy: call.caller.id,
-                decidedAtMs: call.nowMs
-            )
-            return (RequestUpdate(state: transition.to, internalDecision: decision), details)
-        }
+        )
     }
 
     func decideCustomer(_ request: CustomerDecision, _ call: Call) throws -> AccessRequest {
@@ -225,103 +118,22 @@ struct RequestsAPI: Sendable {
         guard request.approvedDurationSeconds >= 0 else {
             throw DomainError.invalidArgument("approved_duration_seconds must not be negative")
         }
-        return try transition(request.requestID, .decideCustomer, action, call) { transition, stored in
-            // The customer's own decision, signed: what a data plane or an auditor can check
-            // without trusting the server's database (a cancellation decides nothing).
-            let signed =
-                transition.decision == .cancel
-                ? nil
-                : integrity.sign(
-                    ApprovalStatement(
-                        tenantID: stored.tenantID,
-                        requestID: stored.id,
-                        operatorID: stored.requesterID,
-                        service: stored.service.rawValue,
-                        startsAtMs: transition.grant?.startsAtMs ?? 0,
-                        endsAtMs: transition.grant?.endsAtMs ?? 0,
-                        approverID: call.caller.id,
-                        decision: AuditFormat.decisionName(transition.decision),
-                        decidedAtMs: call.nowMs,
-                        keyID: ""
-                    )
-                )
-            let decision = CustomerDecisionRecord(
-                decision: transition.decision,
-                comment: request.comment,
-                approvedDurationSeconds: transition.grant.map { ($0.endsAtMs - $0.startsAtMs) / 1000 },
-                decidedBy: call.caller.id,
-                decidedAtMs: call.nowMs,
-                signed: signed
-            )
-            return (
-                RequestUpdate(state: transition.to, customerDecision: decision), ["comment": .string(request.comment)]
-            )
-        }
+        return try move(request.requestID, RequestMove(action: action, note: request.comment), call)
     }
 
     func cancel(_ request: CancelAccessRequestRequest, _ call: Call) throws -> AccessRequest {
         try InputLimits.check(request.reason, field: "reason", max: InputLimits.commentLength, required: false)
-        return try transition(request.requestID, .cancelRequest, .cancel, call) { transition, _ in
-            var update = RequestUpdate(state: transition.to)
-            if transition.activity == Activity.customerCancel {
-                update.customerDecision = CustomerDecisionRecord(
-                    decision: .cancel,
-                    comment: request.reason,
-                    approvedDurationSeconds: nil,
-                    decidedBy: call.caller.id,
-                    decidedAtMs: call.nowMs
-                )
-            }
-            return (update, ["reason": .string(request.reason)])
-        }
+        return try move(request.requestID, RequestMove(action: .cancel, note: request.reason), call)
     }
 
     func revoke(_ request: RevokeAccessRequest, _ call: Call) throws -> AccessRequest {
         try InputLimits.check(request.reason, field: "reason", max: InputLimits.commentLength, required: false)
-        return try transition(request.requestID, .revokeAccess, .revoke, call) { transition, _ in
-            (RequestUpdate(state: transition.to), ["reason": .string(request.reason)])
-        }
+        return try move(request.requestID, RequestMove(action: .revoke, note: request.reason), call)
     }
 
-    /// Locks the request row, applies the lifecycle rule, and writes the new state, the grant
-    /// and the audit record in the call's transaction. Of two concurrent deciders the second
-    /// waits for the row lock, then sees the new state and gets FAILED_PRECONDITION.
-    ///
-    /// `record` says what the transition writes besides its state, and the audit details.
-    private func transition(
-        _ requestID: String,
-        _ permission: Permission,
-        _ action: LifecycleAction,
-        _ call: Call,
-        record: (Transition, RequestRecord) -> (RequestUpdate, [String: JSONValue])
-    ) throws -> AccessRequest {
+    private func move(_ requestID: String, _ move: RequestMove, _ call: Call) throws -> AccessRequest {
         try InputLimits.check(requestID, field: "request_id", max: InputLimits.idLength)
-        guard let request = try requests.find(id: requestID, lock: true, call.db) else {
-            throw DomainError.notFound("no such request")
-        }
-        try Authorization.requireAction(call.caller, permission, on: request.target)
-        guard let rules = try tenants.rules(tenantID: request.tenantID, call.db) else {
-            throw DomainError.notFound("no such tenant")
-        }
-        let transition = try Lifecycle.transition(
-            action,
-            facts: request.facts,
-            actor: Authorization.actor(call.caller, permission, on: request.target),
-            nowMs: call.nowMs,
-            rules: rules,
-            policy: policy
-        )
-        let (update, details) = record(transition, request)
-        try transitions.write(
-            transition,
-            of: request,
-            update: update,
-            details: details,
-            by: call.caller,
-            nowMs: call.nowMs,
-            call.db
-        )
-        return try stored(requestID, call).proto(nowMs: call.nowMs)
+        return try workflow.move(requestID, move, by: call.caller, nowMs: call.nowMs, call.db).proto(nowMs: call.nowMs)
     }
 
     // MARK: Watch
@@ -341,89 +153,52 @@ struct RequestsAPI: Sendable {
         guard let notifier else { throw RPCError.unavailable("request notifications are not available") }
         try gate.guarded(context) {
             try InputLimits.check(request.tenantID, field: "tenant_id", max: InputLimits.idLength, required: false)
-            guard request.since >= 0 else { throw DomainError.invalidArgument("since must not be negative") }
         }
-        /// What a caller may see of the feed, as it is now.
-        func admitted() async throws -> (caller: Caller, tenantID: String?, filter: @Sendable (RequestEvent) -> Bool) {
+        /// What the caller may see of the feed, as it is now.
+        func admitted() async throws -> (caller: Caller, tenantID: String?, mayRead: @Sendable (RequestEvent) -> Bool) {
             let caller = try await gate.admit(context)
             let scope = try gate.guarded(context) {
                 try Authorization.scope(caller, .readRequests, requestedTenant: request.tenantID)
             }
             return (caller, scope.tenantID, { event in Authorization.mayRead(caller, request: event.target) })
         }
-        var (caller, tenantID, filter) = try await admitted()
-        let watch: RequestNotifier.Subscription
+        let first = try await admitted()
+        var (tenantID, mayRead) = (first.tenantID, first.mayRead)
+        let positions = try await gate.read(context) { [events] db in try events.positions(db) }
+        let session: WatchSession
         do {
-            watch = try notifier.subscribe(principalID: caller.id)
-        } catch {
+            session = try notifier.session(principalID: first.caller.id, since: request.since, positions: positions)
+        } catch is RequestNotifier.TooManyWatches {
             throw RPCError(
                 .resourceExhausted,
                 "at most \(notifier.configuration.maxWatchesPerPrincipal) open watches per principal"
             )
+        } catch {
+            throw gate.rpcError(error, context.logger)
         }
-        defer { notifier.unsubscribe(watch.id) }
-        let events = transitions.events
-        let positions = try await gate.read(context) { db in try events.positions(db) }
-        var cursor = positions.sequenced
-        if request.since > 0 {
-            guard request.since >= positions.pruned else {
-                throw RPCError(
-                    .outOfRange,
-                    "events after \(request.since) are no longer kept (the feed keeps those after \(positions.pruned)); "
-                        + "list the requests again, then watch without since"
-                )
-            }
-            guard request.since <= positions.sequenced else {
-                throw RPCError(
-                    .outOfRange,
-                    "event \(request.since) is ahead of the feed (its last event is \(positions.sequenced)); "
-                        + "list the requests again, then watch without since"
-                )
-            }
-            cursor = request.since
-        }
+        defer { session.close() }
         // From here on every event after the cursor reaches this watch, in order, once.
-        try await writer.send(AccessRequestEvent(live: true, eventID: cursor))
-        let pageSize = notifier.configuration.pageSize
-        for await _ in watch.wakes {
-            while true {
-                if notifier.takeRecheck(watch.id) { (caller, tenantID, filter) = try await admitted() }
-                let page: FeedPage
-                if let recent = notifier.recent(after: cursor, tenantID: tenantID, limit: pageSize) {
-                    page = recent
-                } else {
-                    // Further behind than the shared window: read the feed itself, a page at a time.
-                    let head = notifier.head ?? cursor
-                    page = try await gate.read(context) { [requests, cursor, tenantID] db in
-                        let found = try events.events(after: cursor, tenantID: tenantID, limit: pageSize, db)
-                        // Events after the cursor removed by retention before this page was read
-                        // would be skipped silently: the position, read after the page, tells.
-                        let pruned = try events.positions(db).pruned
-                        guard pruned <= cursor else {
-                            throw RPCError(
-                                .outOfRange,
-                                "events after \(cursor) are no longer kept; list the requests again, then watch without since"
-                            )
-                        }
-                        // A short page holds every event of the scope up to what the hub had read before it.
-                        let through = max(found.last?.seq ?? cursor, found.count < pageSize ? head : cursor)
-                        return FeedPage(entries: try FeedEntry.read(found, requests: requests, db), through: through)
-                    }
-                }
-                guard page.through > cursor else { break }
+        try await writer.send(AccessRequestEvent(live: true, eventID: session.cursor.position))
+        while let step = try await session.next(
+            tenantID: tenantID,
+            read: { body in try await gate.read(context, body) }
+        ) {
+            switch step {
+            case .recheck:
+                (_, tenantID, mayRead) = try await admitted()
+            case .page(let entries):
                 let nowMs = gate.clock.nowMillis()
-                for entry in page.entries where filter(entry.event) {
+                for entry in entries where mayRead(entry.event) {
                     try await writer.send(
                         AccessRequestEvent(
                             request: entry.request?.proto(nowMs: nowMs),
-                            activity: entry.event.activity,
+                            activity: entry.event.activity.rawValue,
                             eventID: entry.event.seq,
                             status: entry.event.state.proto,
                             occurredAtMs: entry.event.occurredAtMs
                         )
                     )
                 }
-                cursor = page.through
             }
         }
     }

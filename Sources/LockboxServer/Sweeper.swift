@@ -6,31 +6,28 @@ import ServiceLifecycle
 
 /// Brings stored states and the audit log up to date with the clock: each ``ClockRule``
 /// (PENDING_CUSTOMER past its deadline becomes EXPIRED, APPROVED past its grant end becomes
-/// COMPLETED) is applied to the stored state, each move with one audit record. Correctness
+/// COMPLETED) is applied to the stored state through ``RequestWorkflow/settle(_:limit:nowMs:_:)``,
+/// each move with one audit record and one event. Correctness
 /// never depends on it (the clock decides on every call); it only tidies.
 ///
 /// Safe with many replicas: each batch locks its rows with `FOR UPDATE SKIP LOCKED`, so two
 /// sweepers never move the same request, and each move is audited exactly once.
 public struct Sweeper: Service {
     let pool: PGPool
-    let requests: any RequestStore
-    let audit: any AuditStore
-    let events: any EventStore
+    let workflow: RequestWorkflow
+    let requests = RequestStore()
     let clock: any LockboxClock
     let configuration: LockboxServiceConfiguration
     let logger: Logger
 
     public init(
         pool: PGPool,
-        stores: Stores = .postgres,
         clock: any LockboxClock,
         configuration: LockboxServiceConfiguration = LockboxServiceConfiguration(),
         logger: Logger
     ) {
         self.pool = pool
-        self.requests = stores.requests
-        self.audit = stores.audit
-        self.events = stores.events
+        self.workflow = RequestWorkflow(policy: configuration.policy, integrity: nil)
         self.clock = clock
         self.configuration = configuration
         self.logger = logger
@@ -94,39 +91,8 @@ public struct Sweeper: Service {
 
     /// Moves one batch of requests that `rule` has overtaken, in one transaction.
     private func sweep(_ rule: ClockRule) async throws -> Int {
-        let batch = configuration.sweepBatchSize
-        return try await pool.transaction { [requests, audit, events, clock] db in
-            let now = clock.nowMillis()
-            let overtaken = try requests.overtaken(by: rule, nowMs: now, limit: batch, db)
-            for request in overtaken {
-                guard let transition = Lifecycle.settle(request.facts, nowMs: now) else { continue }
-                try requests.update(id: request.id, RequestUpdate(state: transition.to), nowMs: now, db)
-                try audit.append(
-                    AuditEntry(
-                        tenantID: request.tenantID,
-                        kind: .lifecycle,
-                        actorID: AuditEntry.systemActorID,
-                        actorDisplay: AuditEntry.systemActorDisplay,
-                        actorIP: "",
-                        activity: transition.activity,
-                        item: request.id,
-                        details: ["from": .string(transition.from.rawValue), "to": .string(transition.to.rawValue)]
-                    ),
-                    nowMs: now,
-                    db
-                )
-                try events.append(
-                    NewRequestEvent(
-                        request,
-                        activity: transition.activity,
-                        state: transition.to,
-                        actorID: AuditEntry.systemActorID
-                    ),
-                    nowMs: now,
-                    db
-                )
-            }
-            return overtaken.count
+        try await pool.transaction { [workflow, clock, configuration] db in
+            try workflow.settle(rule, limit: configuration.sweepBatchSize, nowMs: clock.nowMillis(), db)
         }
     }
 }

@@ -18,3 +18,5 @@ extension AuditDecision: PGEncodable, PGNonNullDecodable {
 extension NotificationChannel: PGTextEnum, PGNonNullDecodable {}
 extension NotificationKind: PGTextEnum, PGNonNullDecodable {}
 extension NotificationState: PGTextEnum, PGNonNullDecodable {}
+extension OperatorStatus: PGTextEnum, PGNonNullDecodable {}
+extension Activity: PGTextEnum, PGNonNullDecodable {}

@@ -24,6 +24,8 @@ public struct PGConnectionSettings: Sendable, Hashable {
     /// The kernel drops the connection when data it sent stays unacknowledged this long
     /// (`tcp_user_timeout`).
     public var tcpUserTimeout: Duration
+    /// Sees the text of every statement before it is sent; nil in production.
+    public var observer: PGStatementObserver?
 
     public init(
         connectTimeout: Duration = .seconds(5),
@@ -92,6 +94,17 @@ public struct PGConnectionSettings: Sendable, Hashable {
     }
 }
 
+/// Sees the SQL text of each statement a connection sends, before it goes: how a test counts
+/// the statements, and so the round trips, that a call makes. Compared by identity.
+public final class PGStatementObserver: Sendable, Hashable {
+    let observe: @Sendable (String) -> Void
+
+    public init(_ observe: @escaping @Sendable (String) -> Void) { self.observe = observe }
+
+    public static func == (lhs: PGStatementObserver, rhs: PGStatementObserver) -> Bool { lhs === rhs }
+    public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
+}
+
 /// One libpq connection. Blocking: use it only from a pool thread.
 ///
 /// The one `@unchecked Sendable` type of the store: the pool hands a connection
@@ -106,6 +119,7 @@ public final class PGConnection: @unchecked Sendable {
     /// nil once closed after a reply timed out.
     private var handle: OpaquePointer?
     private let replyTimeout: Duration
+    private let observer: PGStatementObserver?
     /// Statements prepared on this connection, by SQL text and parameter types. Lockbox's SQL
     /// is a fixed set of texts (values are always bound), so this stays small; past the
     /// limit, statements run unprepared.
@@ -113,7 +127,7 @@ public final class PGConnection: @unchecked Sendable {
     package static let preparedStatementLimit = 256
     /// When set, every statement ``query(_:)`` runs is appended: how a test finds the
     /// statements a store call makes, to EXPLAIN them.
-    package var recorded: [PGQuery]?
+    var recorded: [PGQuery]?
 
     private struct PreparedKey: Hashable {
         var sql: String
@@ -140,6 +154,7 @@ public final class PGConnection: @unchecked Sendable {
         }
         self.handle = connection
         self.replyTimeout = settings.replyTimeout
+        self.observer = settings.observer
     }
 
     deinit { if let handle { PQfinish(handle) } }
@@ -152,11 +167,12 @@ public final class PGConnection: @unchecked Sendable {
     /// The statement is prepared on this connection the first time its text is seen, then
     /// executed by name: PostgreSQL parses it once per connection, not once per call.
     @discardableResult
-    package func query(_ query: PGQuery) throws(StoreError) -> PGRows {
+    func query(_ query: PGQuery) throws(StoreError) -> PGRows {
         recorded?.append(query)
         let binds = query.binds
         let types = binds.map(\.type.oid)
         let sql = query.sql
+        observer?.observe(sql)
         let name = try preparedName(for: PreparedKey(sql: sql, types: types))
         let result = try roundTrip { handle in
             withCStrings(binds.map(\.text)) { values in
@@ -204,7 +220,8 @@ public final class PGConnection: @unchecked Sendable {
     }
 
     /// Runs SQL without parameters; may hold several statements (migrations, BEGIN, COMMIT).
-    package func execute(script sql: String) throws(StoreError) {
+    func execute(script sql: String) throws(StoreError) {
+        observer?.observe(sql)
         let result = try roundTrip { handle in PQsendQuery(handle, sql) }
         defer { PQclear(result) }
         let status = PQresultStatus(result)

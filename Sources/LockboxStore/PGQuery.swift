@@ -1,3 +1,5 @@
+import LockboxIntegrity
+
 /// A PostgreSQL type, by its OID, as libpq is told for each bound parameter.
 package struct PGType: Hashable, Sendable {
     package let oid: UInt32
@@ -57,16 +59,7 @@ package struct PGBytes: PGEncodable, Hashable {
     package init(_ bytes: [UInt8]) { self.bytes = bytes }
 
     package static var pgType: PGType { .bytea }
-    package var pgText: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = Array("\\x".utf8)
-        out.reserveCapacity(2 + bytes.count * 2)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    package var pgText: String { "\\x" + bytes.hex }
 }
 
 /// JSON text, bound as `jsonb`.
@@ -153,6 +146,18 @@ package struct PGQuery: Sendable, Hashable, ExpressibleByStringInterpolation {
 
         package mutating func appendInterpolation<Value: PGEncodable>(_ value: Value?) {
             query.append(PGBind(type: Value.pgType, text: value?.pgText))
+        }
+
+        /// A stored enum's value written into the SQL text as a literal, not bound: for the values
+        /// a partial index's predicate names (`state = 'pending'`), which the generic plan of a
+        /// bound parameter would not match. Enum values are the program's own constants, never
+        /// a caller's text.
+        package mutating func appendInterpolation<Value: PGTextEnum>(literal value: Value) {
+            precondition(
+                value.rawValue.unicodeScalars.allSatisfy { $0 != "'" && $0 != "\\" && $0.value >= 0x20 },
+                "an enum value that cannot be a plain SQL literal"
+            )
+            query.parts.append(.sql("'" + value.rawValue + "'"))
         }
 
         /// A fragment of SQL with its own parameters.

@@ -247,7 +247,7 @@ extension Requests {
                 print(
                     "decision    \(statement.decision) by \(statement.approverID) at \(Render.time(statement.decidedAtMs))"
                 )
-                if statement.decision == "Approve" {
+                if statement.decision == DecisionWord.approve.rawValue {
                     print("window      \(Render.time(statement.startsAtMs)) to \(Render.time(statement.endsAtMs))")
                     print(
                         statement.isInForce(atMs: now)

@@ -3,7 +3,7 @@ import LockboxCore
 import LockboxIntegrity
 import LockboxProto
 import LockboxRPC
-import LockboxStore
+@testable import LockboxStore
 import LockboxTestSupport
 import Testing
 
@@ -329,7 +329,7 @@ import Testing
                 }
             }
             group.addTask {
-                let audit = PostgresAuditStore()
+                let audit = AuditStore()
                 let connection = try PGConnection(url: database.runtime)
                 for index in 0..<40 {
                     try connection.execute(script: "BEGIN")

@@ -1,7 +1,7 @@
 import Foundation
 import LockboxProto
 import LockboxRPC
-import LockboxStore
+@testable import LockboxStore
 import LockboxTestSupport
 import NIOConcurrencyHelpers
 import Testing

@@ -2,7 +2,7 @@ import Foundation
 import LockboxProto
 import LockboxRPC
 import LockboxServer
-import LockboxStore
+@testable import LockboxStore
 import LockboxTestSupport
 import Testing
 

@@ -37,6 +37,7 @@ import Testing
             id: id,
             facts: RequestFacts(
                 state: state,
+                tenantID: "contoso",
                 requesterID: "op",
                 requestedDurationSeconds: 3600,
                 internalDeadlineMs: internalDeadline,

@@ -8,6 +8,7 @@ import Testing
     static func facts(_ state: RequestState) -> RequestFacts {
         RequestFacts(
             state: state,
+            tenantID: "contoso",
             requesterID: requester,
             requestedDurationSeconds: 3600,
             internalDeadlineMs: state == .pendingInternal ? now + 1000 : nil,
@@ -21,11 +22,11 @@ import Testing
     static func transition(
         _ action: LifecycleAction,
         _ facts: RequestFacts,
-        by actor: LifecycleActor,
+        by actor: Caller,
         at nowMs: Int64 = now,
         rules: TenantRules = rules
     ) throws(DomainError) -> Transition {
-        try Lifecycle.transition(action, facts: facts, actor: actor, nowMs: nowMs, rules: rules)
+        try Lifecycle.transition(action, facts: facts, by: actor, nowMs: nowMs, rules: rules)
     }
 
     enum Expected: Sendable, Equatable {
@@ -36,67 +37,71 @@ import Testing
     struct Row: Sendable, CustomTestStringConvertible {
         var state: RequestState
         var action: LifecycleAction
-        var actor: LifecycleActor
+        var actor: Caller
         /// The new state, or the error code.
         var expected: Expected
-        var testDescription: String { "\(state) \(action) by \(actor)" }
+        var testDescription: String { "\(state) \(action) by \(actor.displayName)" }
     }
 
-    static let manager = LifecycleActor.supportManager("mgr-1")
-    static let operatorActor = LifecycleActor.provider("op-2")
-    static let providerAdmin = LifecycleActor.providerAdmin("admin-1")
-    static let ownRequester = LifecycleActor.provider(requester)
-    static let customer = LifecycleActor.customer("cust-1")
+    static func principal(_ id: String, _ roles: [Role], tenant: String = "") -> Caller {
+        Caller(
+            id: id,
+            displayName: id,
+            tenantID: tenant.isEmpty ? nil : tenant,
+            assignments: Set(roles.map { Caller.Assignment(role: $0, tenantID: tenant) }),
+            ip: ""
+        )
+    }
+
+    static let manager = principal("mgr-1", [.supportManager])
+    static let operatorActor = principal("op-2", [.operator])
+    static let providerAdmin = principal("admin-1", [.providerAdmin])
+    static let ownRequester = principal(requester, [.operator])
+    static let customer = principal("cust-1", [.lockboxApprover], tenant: "contoso")
+    static let otherTenant = principal("cust-2", [.globalAdmin], tenant: "fabrikam")
 
     static let rows: [Row] = {
         var rows: [Row] = []
         let failed = Expected.error(.failedPrecondition)
+        let denied = Expected.error(.permissionDenied)
         for state in RequestState.allCases {
-            func expect(_ action: LifecycleAction, _ actor: LifecycleActor, _ outcome: Expected) {
+            func expect(_ action: LifecycleAction, _ actor: Caller, _ outcome: Expected) {
                 rows.append(Row(state: state, action: action, actor: actor, expected: outcome))
             }
             expect(.approveInternal, manager, state == .pendingInternal ? .state(.pendingCustomer) : failed)
             expect(.denyInternal, manager, state == .pendingInternal ? .state(.denied) : failed)
-            // A support manager who filed the request may not decide it; an operator decides nothing.
-            expect(
-                .approveInternal,
-                .supportManager(requester),
-                state == .pendingInternal ? .error(.permissionDenied) : failed
-            )
-            expect(.approveInternal, ownRequester, .error(.permissionDenied))
-            expect(.approveInternal, customer, .error(.permissionDenied))
+            // Who may act is asked before the state: a support manager who filed the request may
+            // never decide it; an operator decides nothing.
+            expect(.approveInternal, principal(requester, [.operator, .supportManager]), denied)
+            expect(.approveInternal, ownRequester, denied)
+            expect(.approveInternal, customer, denied)
             expect(
                 .approveCustomer(approvedDurationSeconds: 0),
                 customer,
                 state == .pendingCustomer ? .state(.approved) : failed
             )
-            expect(.approveCustomer(approvedDurationSeconds: 0), manager, .error(.permissionDenied))
+            expect(.approveCustomer(approvedDurationSeconds: 0), manager, denied)
+            expect(.approveCustomer(approvedDurationSeconds: 0), otherTenant, denied)
             expect(.denyCustomer, customer, state == .pendingCustomer ? .state(.denied) : failed)
+            let cancellable: Set<RequestState> = [.pendingInternal, .pendingCustomer]
+            expect(.cancel, customer, cancellable.contains(state) ? .state(.canceled) : failed)
+            expect(.cancel, ownRequester, cancellable.contains(state) ? .state(.canceled) : failed)
+            // A support manager who filed the request may withdraw it, as its requester.
             expect(
                 .cancel,
-                customer,
-                [.pendingInternal, .pendingCustomer].contains(state) ? .state(.canceled) : failed
+                principal(requester, [.operator, .supportManager]),
+                cancellable.contains(state) ? .state(.canceled) : failed
             )
-            expect(
-                .cancel,
-                ownRequester,
-                [.pendingInternal, .pendingCustomer].contains(state) ? .state(.canceled) : failed
-            )
-            expect(.cancel, manager, .error(.permissionDenied))
-            expect(.approveInternal, operatorActor, .error(.permissionDenied))
+            expect(.cancel, manager, denied)
+            expect(.cancel, providerAdmin, denied)
+            expect(.approveInternal, operatorActor, denied)
             expect(.revoke, customer, state == .approved ? .state(.revoked) : failed)
             expect(.revoke, ownRequester, state == .approved ? .state(.revoked) : failed)
-            // The provider's emergency stop: a support manager, or a provider admin suspending the operator.
+            // The provider's emergency stop: any support manager.
             expect(.revoke, manager, state == .approved ? .state(.revoked) : failed)
-            expect(.revoke, providerAdmin, state == .approved ? .state(.revoked) : failed)
-            expect(.revoke, operatorActor, .error(.permissionDenied))
-            expect(.approveCustomer(approvedDurationSeconds: 0), providerAdmin, .error(.permissionDenied))
-            // Suspending the requester withdraws its pending requests.
-            expect(
-                .cancel,
-                providerAdmin,
-                [.pendingInternal, .pendingCustomer].contains(state) ? .state(.canceled) : failed
-            )
+            expect(.revoke, operatorActor, denied)
+            expect(.revoke, otherTenant, denied)
+            expect(.approveCustomer(approvedDurationSeconds: 0), providerAdmin, denied)
         }
         return rows
     }()
@@ -110,6 +115,40 @@ import Testing
             got = .error(error.code)
         }
         #expect(got == row.expected)
+    }
+
+    /// A suspension withdraws what is pending and ends what is approved; nothing else moves.
+    @Test(arguments: RequestState.allCases)
+    func suspensionWithdraws(state: RequestState) {
+        let moved = Lifecycle.withdraw(Self.facts(state), nowMs: Self.now)
+        switch state {
+        case .pendingInternal, .pendingCustomer:
+            #expect(moved?.to == .canceled && moved?.activity == .suspensionCancel && moved?.decision == .cancel)
+        case .approved:
+            #expect(moved?.to == .revoked && moved?.activity == .accessRevoked)
+        default:
+            #expect(moved == nil)
+        }
+        // By the clock: a grant past its end is not revoked, a request past its deadline not withdrawn.
+        #expect(Lifecycle.withdraw(Self.facts(state), nowMs: Self.now + 1000) == nil)
+    }
+
+    /// Every move a request makes is one of the lifecycle's activities, which the event feed's
+    /// CHECK constraint lists.
+    @Test func everyMoveIsALifecycleActivity() {
+        var seen: Set<Activity> = [.requestCreated]
+        for row in Self.rows {
+            if let moved = try? Self.transition(row.action, Self.facts(row.state), by: row.actor) {
+                seen.insert(moved.activity)
+            }
+        }
+        for state in RequestState.allCases {
+            if let settled = Lifecycle.settle(Self.facts(state), nowMs: .max) { seen.insert(settled.activity) }
+            if let withdrawn = Lifecycle.withdraw(Self.facts(state), nowMs: Self.now) {
+                seen.insert(withdrawn.activity)
+            }
+        }
+        #expect(seen == Activity.lifecycle)
     }
 
     @Test func terminalStatesRejectEverything() {
@@ -226,17 +265,17 @@ import Testing
         var state: RequestState
         var at: Int64
         var to: RequestState?
-        var activity: String?
+        var activity: Activity?
         var testDescription: String { "\(state) at +\(at - LifecycleTests.now)" }
     }
 
     /// The sweeper's moves come from the clock rules alone.
     static let settleRows: [SettleRow] = RequestState.allCases.flatMap { state -> [SettleRow] in
-        let due: (RequestState, String)? =
+        let due: (RequestState, Activity)? =
             switch state {
-            case .pendingInternal: (.expired, Activity.requestExpired)
-            case .pendingCustomer: (.expired, Activity.requestExpired)
-            case .approved: (.completed, Activity.grantCompleted)
+            case .pendingInternal: (.expired, .requestExpired)
+            case .pendingCustomer: (.expired, .requestExpired)
+            case .approved: (.completed, .grantCompleted)
             default: nil
             }
         return [

@@ -8,7 +8,7 @@ import Testing
             tenantID: "t",
             requestID: "r",
             requesterID: "op",
-            activity: "X",
+            activity: .requestCreated,
             state: state,
             actorID: "a",
             occurredAtMs: ms

@@ -24,7 +24,7 @@ import Testing
         tenantID: "contoso",
         requestID: "req_1",
         requesterID: "p_op",
-        activity: "InternalApprove",
+        activity: .internalApprove,
         state: .pendingCustomer,
         actorID: "p_mgr",
         occurredAtMs: 1_800_000_000_000

@@ -4,7 +4,7 @@ import LockboxIntegrity
 import LockboxProto
 import LockboxRPC
 import LockboxServer
-import LockboxStore
+@testable import LockboxStore
 import LockboxTestSupport
 import NIOConcurrencyHelpers
 import Testing
@@ -146,7 +146,7 @@ import Testing
     /// takes each committed record once, in commit order, and no rolled-back one.
     @Test func theChainFollowsCommitOrderAndSkipsRollbacks() async throws {
         try await Harness.with { h in
-            let audit = PostgresAuditStore()
+            let audit = AuditStore()
             let first = try PGConnection(url: h.databaseURL)
             let second = try PGConnection(url: h.databaseURL)
             let third = try PGConnection(url: h.databaseURL)
@@ -235,30 +235,10 @@ import Testing
 /// Cancelling an export on the wire: the server reads no further page, and the connection
 /// carries on.
 @Suite struct ExportCancelTests {
-    /// The audit store, counting the export pages it reads.
-    struct CountingAudit: AuditStore {
-        let inner = PostgresAuditStore()
-        let pages = NIOLockedValueBox(0)
-
-        func append(_ entry: AuditEntry, nowMs: Int64, _ db: PGConnection) throws {
-            try inner.append(entry, nowMs: nowMs, db)
-        }
-        func search(_ filter: AuditFilter, beforeID: Int64, limit: Int, _ db: PGConnection) throws
-            -> [StoredAuditRecord]
-        {
-            try inner.search(filter, beforeID: beforeID, limit: limit, db)
-        }
-        func page(_ filter: AuditFilter, after cursor: AuditCursor, limit: Int, _ db: PGConnection) throws
-            -> [StoredAuditRecord]
-        {
-            pages.withLockedValue { $0 += 1 }
-            return try inner.page(filter, after: cursor, limit: limit, db)
-        }
-    }
-
     @Test func aCancelledExportStopsReadingAndItsConnectionGoesOn() async throws {
-        let audit = CountingAudit()
-        try await Harness.with(audit: audit) { h in
+        // An export page's statement.
+        let pages = WatchTests.StatementCounter("(recorded_at_ms, audit_id) >")
+        try await Harness.with(statements: pages.observer) { h in
             let w = try await h.makeWorld()
             // 20 pages of records.
             _ = try await h.sql(
@@ -279,7 +259,7 @@ import Testing
             }
             #expect(chunks == 1)
             try await Task.sleep(for: .milliseconds(500))
-            let read = audit.pages.withLockedValue { $0 }
+            let read = pages.value
             #expect(read < 5, "the export read \(read) of 20 pages after it was cancelled")
             // The same client, and its connection, go on.
             let settings = try await h.call(
@@ -289,7 +269,7 @@ import Testing
             )
             #expect(settings.tenantID == "contoso")
             try await Task.sleep(for: .milliseconds(500))
-            #expect(audit.pages.withLockedValue { $0 } == read, "no page read after the cancel")
+            #expect(pages.value == read, "no page read after the cancel")
         }
     }
 }

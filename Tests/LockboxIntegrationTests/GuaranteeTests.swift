@@ -3,7 +3,7 @@ import LockboxCore
 import LockboxProto
 import LockboxRPC
 import LockboxServer
-import LockboxStore
+@testable import LockboxStore
 import LockboxTestSupport
 import Testing
 

@@ -123,7 +123,7 @@ import Testing
                 SearchAuditRequest(tenantID: "contoso", item: request.id, pageSize: 100),
                 token: w.contosoAdmin
             )
-            #expect(audit.records.filter { $0.activity == Activity.notificationSent }.count == 3)
+            #expect(audit.records.filter { $0.activity == Activity.notificationSent.rawValue }.count == 3)
             let listed = try await Self.notifications(h, w.contosoAdmin)
             #expect(listed.filter { $0.state == "sent" && $0.channel == "email" }.count == 3)
             // The tenant sees its own approvers' addresses, and not the provider engineer's.
@@ -251,7 +251,7 @@ import Testing
                 SearchAuditRequest(tenantID: "contoso", item: id, pageSize: 100),
                 token: w.contosoAdmin
             )
-            #expect(audit.records.filter { $0.activity == Activity.notificationFailed }.count == 2)
+            #expect(audit.records.filter { $0.activity == Activity.notificationFailed.rawValue }.count == 2)
             // Operators, support managers and other tenants see none of it.
             await #expect(throws: RPCError.self) {
                 _ = try await Self.notifications(h, w.operatorToken)
@@ -457,7 +457,7 @@ import Testing
             #expect(notifications.count == 2 && notifications.allSatisfy { $0.state == "failed" })
             let audit = try await h.call(
                 LockboxMethods.searchAudit,
-                SearchAuditRequest(tenantID: "contoso", activity: Activity.webhookDisabled, pageSize: 10),
+                SearchAuditRequest(tenantID: "contoso", activity: Activity.webhookDisabled.rawValue, pageSize: 10),
                 token: w.contosoAdmin
             )
             #expect(audit.records.count == 1)

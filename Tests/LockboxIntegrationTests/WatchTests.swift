@@ -156,59 +156,28 @@ import Testing
         }
     }
 
-    /// The notifier's request store, counting the batch reads it makes.
-    struct CountingRequests: RequestStore {
-        let inner = PostgresRequestStore()
-        let batchReads = NIOLockedValueBox(0)
+    /// Counts the statements whose text contains `fragment`, on every connection of the server.
+    final class StatementCounter: Sendable {
+        let count = NIOLockedValueBox(0)
+        let observer: PGStatementObserver
 
-        func insert(
-            _ request: NewAccessRequest,
-            id: String,
-            requesterID: String,
-            idempotencyKey: String?,
-            internalDeadlineMs: Int64,
-            nowMs: Int64,
-            _ db: PGConnection
-        ) throws -> Bool {
-            try inner.insert(
-                request,
-                id: id,
-                requesterID: requesterID,
-                idempotencyKey: idempotencyKey,
-                internalDeadlineMs: internalDeadlineMs,
-                nowMs: nowMs,
-                db
-            )
+        init(_ fragment: String) {
+            let count = self.count
+            observer = PGStatementObserver { sql in if sql.contains(fragment) { count.withLockedValue { $0 += 1 } } }
         }
-        func find(id: String, lock: Bool, _ db: PGConnection) throws -> RequestRecord? {
-            try inner.find(id: id, lock: lock, db)
-        }
-        func find(ids: [String], _ db: PGConnection) throws -> [RequestRecord] {
-            batchReads.withLockedValue { $0 += 1 }
-            return try inner.find(ids: ids, db)
-        }
-        func find(requesterID: String, idempotencyKey: String, payload: NewAccessRequest, _ db: PGConnection) throws
-            -> (request: RequestRecord, samePayload: Bool)?
-        {
-            try inner.find(requesterID: requesterID, idempotencyKey: idempotencyKey, payload: payload, db)
-        }
-        func list(_ filter: RequestFilter, nowMs: Int64, limit: Int, _ db: PGConnection) throws -> [RequestRecord] {
-            try inner.list(filter, nowMs: nowMs, limit: limit, db)
-        }
-        func update(id: String, _ update: RequestUpdate, nowMs: Int64, _ db: PGConnection) throws {
-            try inner.update(id: id, update, nowMs: nowMs, db)
-        }
-        func overtaken(by rule: ClockRule, nowMs: Int64, limit: Int, _ db: PGConnection) throws -> [RequestRecord] {
-            try inner.overtaken(by: rule, nowMs: nowMs, limit: limit, db)
-        }
-        func countByState(_ db: PGConnection) throws -> [RequestState: Int64] { try inner.countByState(db) }
+
+        var value: Int { count.withLockedValue { $0 } }
     }
 
     /// Forty watches and five changes: every watch hears every change, and the changes are
     /// read at most once each, not once per watch.
     @Test func eachChangeIsReadOnceForEveryWatch() async throws {
-        let requests = CountingRequests()
-        try await Harness.with(watches: WatchConfiguration(maxWatchesPerPrincipal: 100), requests: requests) { h in
+        // The batch read of a page's requests.
+        let batchReads = StatementCounter("r.request_id = ANY(")
+        try await Harness.with(
+            watches: WatchConfiguration(maxWatchesPerPrincipal: 100),
+            statements: batchReads.observer
+        ) { h in
             let w = try await h.makeWorld()
             // Watches are streams: at most 16 per connection, so four connections.
             let apis = (0..<4).map { _ in API(client: RPCClient(configuration: RPCClientConfiguration(port: h.port))) }
@@ -221,7 +190,7 @@ import Testing
                 watchers.append(watcher)
                 try await watcher.warmUp { try await h.createRequest(w).id }
             }
-            let before = requests.batchReads.withLockedValue { $0 }
+            let before = batchReads.value
             var ids: [String] = []
             for _ in 0..<5 { ids.append(try await h.createRequest(w).id) }
             for watcher in watchers {
@@ -230,7 +199,7 @@ import Testing
                     }
                 )
             }
-            let reads = requests.batchReads.withLockedValue { $0 } - before
+            let reads = batchReads.value - before
             #expect(reads >= 1 && reads <= 5, "\(reads) reads for 5 changes and 40 watches")
             for api in apis { await api.client.close() }
         }
@@ -321,7 +290,7 @@ import Testing
         try await Harness.with { h in
             let w = try await h.makeWorld()
             for _ in 0..<3 { _ = try await h.createRequest(w) }
-            let events = PostgresEventStore()
+            let events = EventStore()
             // The feed sequenced, dispatched, and pruned up to its end.
             var sequenced: Int64 = 0
             for _ in 0..<100 {

@@ -93,7 +93,6 @@ import Testing
                 configuration: PGPoolConfiguration(url: "postgresql://nobody@127.0.0.1:1/none", size: 1),
                 logger: Logger(label: "test")
             ),
-            tokens: PostgresTokenStore(),
             clock: ManualClock(millis: 0),
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         )

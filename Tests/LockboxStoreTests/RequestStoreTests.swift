@@ -37,6 +37,7 @@ import Testing
                 let expected = Self.cases.filter { row in
                     let facts = RequestFacts(
                         state: row.state,
+                        tenantID: "contoso",
                         requesterID: "op",
                         requestedDurationSeconds: 3600,
                         customerDeadlineMs: row.deadline,

@@ -1,6 +1,20 @@
 import LockboxCore
-import LockboxStore
+@testable import LockboxStore
 import LockboxTestSupport
+
+/// Every store, for tests that reach several.
+struct Stores: Sendable {
+    static let postgres = Stores()
+    let requests = RequestStore()
+    let grants = GrantStore()
+    let tenants = TenantStore()
+    let principals = PrincipalStore()
+    let tokens = TokenStore()
+    let audit = AuditStore()
+    let chain = ChainStore()
+    let events = EventStore()
+    let notifications = NotificationStore()
+}
 
 /// A migrated database with a tenant ("contoso") and an operator ("op"), for store tests.
 struct Fixture {

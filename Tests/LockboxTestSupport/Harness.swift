@@ -7,7 +7,7 @@ import LockboxIntegrity
 import LockboxProto
 import LockboxRPC
 import LockboxServer
-import LockboxStore
+@testable import LockboxStore
 import Logging
 import ServiceLifecycle
 
@@ -67,7 +67,7 @@ package final class Harness: Sendable {
     package func deliverNotifications() async throws {
         try await pool.withConnection { [dispatcher] db in
             // Until this call holds the sequencer itself: then everything committed before it is placed.
-            while try db.transaction({ db in try PostgresEventStore().sequence(limit: 10_000, db) }) == nil {
+            while try db.transaction({ db in try EventStore().sequence(limit: 10_000, db) }) == nil {
                 usleep(5000)
             }
             try dispatcher.work(db)
@@ -80,8 +80,7 @@ package final class Harness: Sendable {
         database: TestDatabaseURLs? = nil,
         poolSize: Int = 4,
         watches: WatchConfiguration = WatchConfiguration(),
-        requests: any RequestStore = PostgresRequestStore(),
-        audit: any AuditStore = PostgresAuditStore(),
+        statements: PGStatementObserver? = nil,
         signer: Signer? = nil,
         notifications: NotificationConfiguration = NotificationConfiguration(),
         _ body: (Harness) async throws -> Void
@@ -93,12 +92,18 @@ package final class Harness: Sendable {
             urls = try await TestDatabase.create()
         }
         try await TestDatabase.migrate(urls)
-        let pool = PGPool(configuration: PGPoolConfiguration(url: urls.runtime, size: poolSize), logger: testLogger)
+        // The server's connections, each seen by `statements` when a test counts them.
+        var settings = PGConnectionSettings()
+        settings.observer = statements
+        let pool = PGPool(
+            configuration: PGPoolConfiguration(url: urls.runtime, size: poolSize, connection: settings),
+            logger: testLogger
+        )
         let ownerPool = PGPool(configuration: PGPoolConfiguration(url: urls.owner, size: 2), logger: testLogger)
         let clock = ManualClock(millis: start)
         let notifier = RequestNotifier(
             databaseURL: urls.runtime,
-            requests: requests,
+            settings: settings,
             configuration: watches,
             logger: testLogger
         )
@@ -118,11 +123,8 @@ package final class Harness: Sendable {
             configuration: notifications,
             logger: testLogger
         )
-        var stores = Stores.postgres
-        stores.audit = audit
         let service = LockboxService(
             pool: pool,
-            stores: stores,
             clock: clock,
             integrity: integrity,
             notifier: notifier,

@@ -1,5 +1,5 @@
 import Foundation
-import LockboxStore
+@testable import LockboxStore
 import Logging
 
 #if canImport(Glibc)

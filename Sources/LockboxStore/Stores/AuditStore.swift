@@ -30,20 +30,6 @@ public struct AuditFilter: Sendable, Hashable {
     }
 }
 
-/// The append-only audit log. There is deliberately no update or delete here, and the
-/// database refuses both (migrations/0001_initial.sql).
-public protocol AuditStore: Sendable {
-    /// Appends a record at `nowMs`, in the caller's transaction.
-    func append(_ entry: AuditEntry, nowMs: Int64, _ db: PGConnection) throws
-
-    /// Records with an id below `beforeID`, newest first.
-    func search(_ filter: AuditFilter, beforeID: Int64, limit: Int, _ db: PGConnection) throws -> [StoredAuditRecord]
-
-    /// Records after `cursor`, in time order: one page of an export, one index range scan.
-    func page(_ filter: AuditFilter, after cursor: AuditCursor, limit: Int, _ db: PGConnection) throws
-        -> [StoredAuditRecord]
-}
-
 /// Where an export is: the time and id of the last record it sent.
 public struct AuditCursor: Sendable, Hashable {
     public var timeMs: Int64
@@ -61,7 +47,9 @@ public struct AuditCursor: Sendable, Hashable {
     public init(after record: StoredAuditRecord) { self.init(timeMs: record.timeMs, id: record.id) }
 }
 
-public struct PostgresAuditStore: AuditStore {
+/// The append-only audit log. There is deliberately no update or delete here, and the
+/// database refuses both (migrations/0001_initial.sql).
+public struct AuditStore: Sendable {
     public init() {}
 
     /// Each record with its seal, if it has one yet. The seal comes from a lateral lookup so
@@ -124,6 +112,7 @@ public struct PostgresAuditStore: AuditStore {
         )
     }
 
+    /// Records with an id below `beforeID`, newest first.
     public func search(_ filter: AuditFilter, beforeID: Int64, limit: Int, _ db: PGConnection) throws
         -> [StoredAuditRecord]
     {
@@ -138,6 +127,7 @@ public struct PostgresAuditStore: AuditStore {
         return try rows.rows.map(Self.record)
     }
 
+    /// Records after `cursor`, in time order: one page of an export, one index range scan.
     public func page(_ filter: AuditFilter, after cursor: AuditCursor, limit: Int, _ db: PGConnection) throws
         -> [StoredAuditRecord]
     {

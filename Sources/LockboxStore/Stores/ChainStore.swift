@@ -29,49 +29,7 @@ public struct NewSeal: Sendable, Hashable {
 /// The audit log's hash chains (docs/audit-integrity.md): one per tenant and one for
 /// provider-wide records (scope ""). Appends never touch them; the sealer moves committed
 /// records from the queue into their chain, one scope at a time, under that scope's lock.
-public protocol ChainStore: Sendable {
-    /// Scopes with records waiting to be sealed, in order, after `after` (from the first when nil).
-    func pendingScopes(after: String?, limit: Int, _ db: PGConnection) throws -> [String]
-
-    /// The hash of the record at `seq` in `scope`'s chain.
-    func sealHash(scope: String, seq: Int64, _ db: PGConnection) throws -> [UInt8]?
-
-    /// Takes the scope's sealing lock for the rest of the transaction, if no one holds it.
-    func tryLock(scope: String, _ db: PGConnection) throws -> Bool
-
-    /// Takes the scope's sealing lock for the rest of the transaction, waiting for it.
-    func lock(scope: String, _ db: PGConnection) throws
-
-    func head(scope: String, _ db: PGConnection) throws -> ChainHead
-
-    /// Committed records of `scope` not sealed yet, oldest id first.
-    func unsealed(scope: String, limit: Int, _ db: PGConnection) throws -> [StoredAuditRecord]
-
-    /// Stores the seals and takes their records off the queue.
-    func seal(scope: String, _ seals: [NewSeal], nowMs: Int64, _ db: PGConnection) throws
-
-    /// Sealed records of `scope` after `afterSeq`, up to `upToSeq`, in chain order.
-    func chain(scope: String, afterSeq: Int64, upToSeq: Int64, limit: Int, _ db: PGConnection) throws
-        -> [StoredAuditRecord]
-
-    func addCheckpoint(_ checkpoint: StoredCheckpoint, _ db: PGConnection) throws -> StoredCheckpoint
-
-    func latestCheckpoint(scope: String, _ db: PGConnection) throws -> StoredCheckpoint?
-
-    /// Checkpoints of `scope` with an id above `afterID` and at most `upToID`, oldest first.
-    func checkpoints(scope: String, afterID: Int64, upToID: Int64, limit: Int, _ db: PGConnection) throws
-        -> [StoredCheckpoint]
-
-    /// Checkpoints of `scope` at a sequence number above `afterSeq`, by sequence number.
-    func checkpoints(scope: String, afterSeq: Int64, limit: Int, _ db: PGConnection) throws -> [StoredCheckpoint]
-
-    /// Publishes a public key; publishing one already published changes nothing.
-    func publish(_ key: StoredSigningKey, _ db: PGConnection) throws
-
-    func keys(_ db: PGConnection) throws -> [StoredSigningKey]
-}
-
-public struct PostgresChainStore: ChainStore {
+public struct ChainStore: Sendable {
     public init() {}
 
     static func checkpoint(_ row: PGRow) throws -> StoredCheckpoint {
@@ -109,16 +67,19 @@ public struct PostgresChainStore: ChainStore {
         return try rows.rows.map { try $0.decode("tenant_id") }
     }
 
+    /// The hash of the record at `seq` in `scope`'s chain.
     public func sealHash(scope: String, seq: Int64, _ db: PGConnection) throws -> [UInt8]? {
         let rows = try db.query("SELECT hash FROM audit_seals WHERE tenant_id = \(scope) AND seq = \(seq)")
         return try rows.rows.first.map { (try $0.decode("hash") as PGBytes).bytes }
     }
 
+    /// Takes the scope's sealing lock for the rest of the transaction, if no one holds it.
     public func tryLock(scope: String, _ db: PGConnection) throws -> Bool {
         let rows = try db.query("SELECT pg_try_advisory_xact_lock(\(Self.lockKey(scope))) AS locked")
         return try rows.rows.first?.decode("locked") ?? false
     }
 
+    /// Takes the scope's sealing lock for the rest of the transaction, waiting for it.
     public func lock(scope: String, _ db: PGConnection) throws {
         try db.query("SELECT pg_advisory_xact_lock(\(Self.lockKey(scope)))")
     }
@@ -131,6 +92,7 @@ public struct PostgresChainStore: ChainStore {
         return ChainHead(scope: scope, seq: try row.decode("seq"), hash: (try row.decode("hash") as PGBytes).bytes)
     }
 
+    /// Committed records of `scope` not sealed yet, oldest id first.
     public func unsealed(scope: String, limit: Int, _ db: PGConnection) throws -> [StoredAuditRecord] {
         let rows = try db.query(
             """
@@ -144,9 +106,10 @@ public struct PostgresChainStore: ChainStore {
             LIMIT \(limit)
             """
         )
-        return try rows.rows.map(PostgresAuditStore.record)
+        return try rows.rows.map(AuditStore.record)
     }
 
+    /// Stores the seals and takes their records off the queue.
     public func seal(scope: String, _ seals: [NewSeal], nowMs: Int64, _ db: PGConnection) throws {
         guard !seals.isEmpty else { return }
         let seqs = PGTextArray(seals.map { String($0.seq) })
@@ -164,6 +127,7 @@ public struct PostgresChainStore: ChainStore {
         )
     }
 
+    /// Sealed records of `scope` after `afterSeq`, up to `upToSeq`, in chain order.
     public func chain(scope: String, afterSeq: Int64, upToSeq: Int64, limit: Int, _ db: PGConnection) throws
         -> [StoredAuditRecord]
     {
@@ -178,7 +142,7 @@ public struct PostgresChainStore: ChainStore {
             LIMIT \(limit)
             """
         )
-        return try rows.rows.map(PostgresAuditStore.record)
+        return try rows.rows.map(AuditStore.record)
     }
 
     public func addCheckpoint(_ checkpoint: StoredCheckpoint, _ db: PGConnection) throws -> StoredCheckpoint {
@@ -205,6 +169,7 @@ public struct PostgresChainStore: ChainStore {
         return try rows.rows.first.map(Self.checkpoint)
     }
 
+    /// Checkpoints of `scope` with an id above `afterID` and at most `upToID`, oldest first.
     public func checkpoints(scope: String, afterID: Int64, upToID: Int64, limit: Int, _ db: PGConnection) throws
         -> [StoredCheckpoint]
     {
@@ -219,6 +184,7 @@ public struct PostgresChainStore: ChainStore {
         return try rows.rows.map(Self.checkpoint)
     }
 
+    /// Checkpoints of `scope` at a sequence number above `afterSeq`, by sequence number.
     public func checkpoints(scope: String, afterSeq: Int64, limit: Int, _ db: PGConnection) throws
         -> [StoredCheckpoint]
     {
@@ -233,6 +199,7 @@ public struct PostgresChainStore: ChainStore {
         return try rows.rows.map(Self.checkpoint)
     }
 
+    /// Publishes a public key; publishing one already published changes nothing.
     public func publish(_ key: StoredSigningKey, _ db: PGConnection) throws {
         try db.query(
             """

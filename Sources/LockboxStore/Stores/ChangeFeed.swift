@@ -7,7 +7,8 @@ public enum FeedEvent: Sendable, Hashable {
     case eventsAppended
     /// The feed was sequenced up to this place: readers have events to read.
     case sequenced(Int64)
-    /// A principal's roles, tokens or suspension changed: what it may watch may have changed.
+    /// A principal's roles, tokens, suspension or certificate binding changed: what it may watch
+    /// may have changed. The database announces it (migrations/0009), whatever writes the change.
     case principal(String)
 }
 
@@ -24,12 +25,6 @@ public enum ChangeFeed {
     /// From inside the sequencer's transaction.
     static func announceSequenced(_ seq: Int64, _ db: PGConnection) throws {
         try db.query("SELECT pg_notify(\(channel), \("sequenced \(seq)"))")
-    }
-
-    /// Announces that a principal's roles, tokens or suspension changed, from inside the
-    /// transaction that changes them: its open watches check their authorization again.
-    public static func announcePrincipal(_ principalID: String, _ db: PGConnection) throws {
-        try db.query("SELECT pg_notify(\(channel), \("principal " + principalID))")
     }
 
     static func parse(_ payload: String) -> FeedEvent? {

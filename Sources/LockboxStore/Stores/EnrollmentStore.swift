@@ -1,22 +1,11 @@
 import LockboxCore
 
 /// Enrollment codes: how a tenant's first global admin gets a credential the provider never sees.
-public protocol EnrollmentStore: Sendable {
-    /// Stores a new code under the hash of its secret, and supersedes the tenant's codes that
-    /// were not redeemed: only the newest one works.
-    func issue(_ code: EnrollmentCodeRecord, secretHash: [UInt8], _ db: PGConnection) throws
-
-    /// The tenant's code with this hash, locked until the transaction ends when `lock`; nil when
-    /// there is none.
-    func find(tenantID: String, secretHash: [UInt8], lock: Bool, _ db: PGConnection) throws -> EnrollmentCodeRecord?
-
-    /// Marks a code redeemed by a principal.
-    func redeem(tenantID: String, codeID: String, by principalID: String, nowMs: Int64, _ db: PGConnection) throws
-}
-
-public struct PostgresEnrollmentStore: EnrollmentStore {
+public struct EnrollmentStore: Sendable {
     public init() {}
 
+    /// Stores a new code under the hash of its secret, and supersedes the tenant's codes that
+    /// were not redeemed: only the newest one works.
     public func issue(_ code: EnrollmentCodeRecord, secretHash: [UInt8], _ db: PGConnection) throws {
         try db.query(
             """
@@ -33,6 +22,8 @@ public struct PostgresEnrollmentStore: EnrollmentStore {
         )
     }
 
+    /// The tenant's code with this hash, locked until the transaction ends when `lock`; nil when
+    /// there is none.
     public func find(tenantID: String, secretHash: [UInt8], lock: Bool, _ db: PGConnection) throws
         -> EnrollmentCodeRecord?
     {
@@ -54,6 +45,7 @@ public struct PostgresEnrollmentStore: EnrollmentStore {
         }
     }
 
+    /// Marks a code redeemed by a principal.
     public func redeem(tenantID: String, codeID: String, by principalID: String, nowMs: Int64, _ db: PGConnection)
         throws
     {

@@ -5,7 +5,7 @@ public struct NewRequestEvent: Sendable, Hashable {
     public var tenantID: String
     public var requestID: String
     public var requesterID: String
-    public var activity: String
+    public var activity: Activity
     public var state: RequestState
     public var actorID: String
 
@@ -13,7 +13,7 @@ public struct NewRequestEvent: Sendable, Hashable {
         tenantID: String,
         requestID: String,
         requesterID: String,
-        activity: String,
+        activity: Activity,
         state: RequestState,
         actorID: String
     ) {
@@ -25,7 +25,7 @@ public struct NewRequestEvent: Sendable, Hashable {
         self.actorID = actorID
     }
 
-    public init(_ request: RequestRecord, activity: String, state: RequestState, actorID: String) {
+    public init(_ request: RequestRecord, activity: Activity, state: RequestState, actorID: String) {
         self.init(
             tenantID: request.tenantID,
             requestID: request.id,
@@ -37,51 +37,19 @@ public struct NewRequestEvent: Sendable, Hashable {
     }
 }
 
-/// Where the feed stands.
-public struct FeedPositions: Sendable, Hashable {
-    /// The last sequence number given.
-    public var sequenced: Int64
+/// The feed's positions, one row each in `event_positions`, so that their writers never wait
+/// on one another.
+enum FeedPositionName: String, PGTextEnum, PGNonNullDecodable, CaseIterable {
+    /// The last seq given.
+    case sequenced
     /// The last event turned into notifications.
-    public var dispatched: Int64
-    /// Events up to here were removed by retention.
-    public var pruned: Int64
-
-    public init(sequenced: Int64, dispatched: Int64, pruned: Int64) {
-        self.sequenced = sequenced
-        self.dispatched = dispatched
-        self.pruned = pruned
-    }
+    case dispatched
+    /// Events up to here are gone.
+    case pruned
 }
 
 /// The durable request-event feed (a transactional outbox; docs/notifications.md).
-public protocol EventStore: Sendable {
-    /// Records a change in the transaction that makes it, and wakes the feed's readers when,
-    /// and only if, that transaction commits.
-    func append(_ event: NewRequestEvent, nowMs: Int64, _ db: PGConnection) throws
-
-    /// Gives committed events their places after the last one, up to `limit` of them, unless
-    /// another sequencer holds the feed (then nil). Returns how many it placed.
-    func sequence(limit: Int, _ db: PGConnection) throws -> Int?
-
-    /// Sequenced events after `seq`, of one tenant or of all, in feed order.
-    func events(after seq: Int64, tenantID: String?, limit: Int, _ db: PGConnection) throws -> [RequestEvent]
-
-    /// One sequenced event, while it is kept.
-    func event(seq: Int64, _ db: PGConnection) throws -> RequestEvent?
-
-    func positions(_ db: PGConnection) throws -> FeedPositions
-
-    /// Takes the dispatch position for the rest of the transaction, unless someone holds it (then nil).
-    func lockDispatch(_ db: PGConnection) throws -> Int64?
-
-    func setDispatched(_ seq: Int64, _ db: PGConnection) throws
-
-    /// Removes up to `limit` events that occurred before `beforeMs`, were dispatched, and that
-    /// no pending delivery still needs; returns how many.
-    func prune(beforeMs: Int64, limit: Int, _ db: PGConnection) throws -> Int
-}
-
-public struct PostgresEventStore: EventStore {
+public struct EventStore: Sendable {
     public init() {}
 
     static let columns: PGQuery = "seq, tenant_id, request_id, requester_id, activity, state, actor_id, occurred_at_ms"
@@ -99,6 +67,8 @@ public struct PostgresEventStore: EventStore {
         )
     }
 
+    /// Records a change in the transaction that makes it, and wakes the feed's readers when,
+    /// and only if, that transaction commits.
     public func append(_ event: NewRequestEvent, nowMs: Int64, _ db: PGConnection) throws {
         try db.query(
             """
@@ -110,10 +80,12 @@ public struct PostgresEventStore: EventStore {
         try ChangeFeed.announceEvents(db)
     }
 
+    /// Gives committed events their places after the last one, up to `limit` of them, unless
+    /// another sequencer holds the feed (then nil). Returns how many it placed.
     public func sequence(limit: Int, _ db: PGConnection) throws -> Int? {
         guard
             let row = try db.query(
-                "SELECT position FROM event_positions WHERE name = 'sequenced' FOR UPDATE SKIP LOCKED"
+                "SELECT position FROM event_positions WHERE name = \(literal: FeedPositionName.sequenced) FOR UPDATE SKIP LOCKED"
             ).first
         else { return nil }
         let last: Int64 = try row.decode("position")
@@ -129,11 +101,14 @@ public struct PostgresEventStore: EventStore {
         ).affected
         guard given > 0 else { return 0 }
         let next = last + Int64(given)
-        try db.query("UPDATE event_positions SET position = \(next) WHERE name = 'sequenced'")
+        try db.query(
+            "UPDATE event_positions SET position = \(next) WHERE name = \(literal: FeedPositionName.sequenced)"
+        )
         try ChangeFeed.announceSequenced(next, db)
         return given
     }
 
+    /// Sequenced events after `seq`, of one tenant or of all, in feed order.
     public func events(after seq: Int64, tenantID: String?, limit: Int, _ db: PGConnection) throws -> [RequestEvent] {
         let scope: PGQuery = tenantID.map { "tenant_id = \($0) AND " } ?? ""
         return try db.query(
@@ -143,6 +118,7 @@ public struct PostgresEventStore: EventStore {
         ).rows.map(Self.event)
     }
 
+    /// One sequenced event, while it is kept.
     public func event(seq: Int64, _ db: PGConnection) throws -> RequestEvent? {
         try db.query(
             """
@@ -152,30 +128,37 @@ public struct PostgresEventStore: EventStore {
     }
 
     public func positions(_ db: PGConnection) throws -> FeedPositions {
-        var positions: [String: Int64] = [:]
+        var positions: [FeedPositionName: Int64] = [:]
         for row in try db.query("SELECT name, position FROM event_positions").rows {
-            positions[try row.decode("name")] = try row.decode("position")
+            positions[try row.decode("name", as: FeedPositionName.self)] = try row.decode("position")
         }
         return FeedPositions(
-            sequenced: positions["sequenced"] ?? 0,
-            dispatched: positions["dispatched"] ?? 0,
-            pruned: positions["pruned"] ?? 0
+            sequenced: positions[.sequenced] ?? 0,
+            dispatched: positions[.dispatched] ?? 0,
+            pruned: positions[.pruned] ?? 0
         )
     }
 
+    /// Takes the dispatch position for the rest of the transaction, unless someone holds it (then nil).
     public func lockDispatch(_ db: PGConnection) throws -> Int64? {
-        try db.query("SELECT position FROM event_positions WHERE name = 'dispatched' FOR UPDATE SKIP LOCKED")
-            .first.map { try $0.decode("position") }
+        try db.query(
+            "SELECT position FROM event_positions WHERE name = \(literal: FeedPositionName.dispatched) FOR UPDATE SKIP LOCKED"
+        )
+        .first.map { try $0.decode("position") }
     }
 
     public func setDispatched(_ seq: Int64, _ db: PGConnection) throws {
-        try db.query("UPDATE event_positions SET position = \(seq) WHERE name = 'dispatched'")
+        try db.query(
+            "UPDATE event_positions SET position = \(seq) WHERE name = \(literal: FeedPositionName.dispatched)"
+        )
     }
 
+    /// Removes up to `limit` events that occurred before `beforeMs`, were dispatched, and that
+    /// no pending delivery still needs; returns how many.
     public func prune(beforeMs: Int64, limit: Int, _ db: PGConnection) throws -> Int {
         guard
             let row = try db.query(
-                "SELECT position FROM event_positions WHERE name = 'pruned' FOR UPDATE SKIP LOCKED"
+                "SELECT position FROM event_positions WHERE name = \(literal: FeedPositionName.pruned) FOR UPDATE SKIP LOCKED"
             ).first
         else { return 0 }
         let pruned: Int64 = try row.decode("position")
@@ -184,9 +167,9 @@ public struct PostgresEventStore: EventStore {
             SELECT max(seq) AS through FROM (
                 SELECT seq FROM request_events WHERE seq > \(pruned) ORDER BY seq LIMIT \(limit)
             ) oldest
-            WHERE seq <= (SELECT position FROM event_positions WHERE name = 'dispatched')
+            WHERE seq <= (SELECT position FROM event_positions WHERE name = \(literal: FeedPositionName.dispatched))
               -- A delivery still to be made reads its event: keep it.
-              AND seq < coalesce((SELECT min(event_seq) FROM notifications WHERE state = 'pending'), \(Int64.max))
+              AND seq < coalesce((SELECT min(event_seq) FROM notifications WHERE state = \(literal: NotificationState.pending)), \(Int64.max))
               AND seq <= coalesce((SELECT max(seq) FROM (
                     SELECT seq, occurred_at_ms FROM request_events WHERE seq > \(pruned) ORDER BY seq LIMIT \(limit)
                   ) window_ WHERE occurred_at_ms < \(beforeMs)), 0)
@@ -196,7 +179,9 @@ public struct PostgresEventStore: EventStore {
         let removed = try db.query(
             "DELETE FROM request_events WHERE seq > \(pruned) AND seq <= \(through)"
         ).affected
-        try db.query("UPDATE event_positions SET position = \(through) WHERE name = 'pruned'")
+        try db.query(
+            "UPDATE event_positions SET position = \(through) WHERE name = \(literal: FeedPositionName.pruned)"
+        )
         return removed
     }
 }

@@ -4,44 +4,7 @@ import LockboxCore
 ///
 /// Reads return open grants: not revoked, and not ended by `nowMs`, the narrowing an index
 /// can serve. Whether one is active is ``Lifecycle/grantIsActive(state:window:nowMs:)``'s to say.
-public protocol GrantStore: Sendable {
-    /// Starts the grant of an approved request.
-    func insert(_ grant: GrantRecord, _ db: PGConnection) throws
-
-    /// Ends a grant early.
-    func revoke(tenantID: String, requestID: String, nowMs: Int64, _ db: PGConnection) throws
-
-    /// The operator's status and open grants for a tenant and service, each with whether
-    /// `operation` is pre-approved for the service: everything an allowed check reads, in one
-    /// statement. The grants are share-locked, so a revocation in progress is waited for and
-    /// then seen.
-    func checkFacts(
-        operatorID: String,
-        tenantID: String,
-        service: ContentService,
-        operation: String,
-        nowMs: Int64,
-        _ db: PGConnection
-    ) throws -> CheckFacts
-
-    /// What explains a denial (``AccessCheck``).
-    func denialFacts(
-        operatorID: String,
-        tenantID: String,
-        service: ContentService,
-        nowMs: Int64,
-        _ db: PGConnection
-    ) throws -> DenialFacts
-
-    /// Open grants (not revoked, not ended), soonest end first; nil filters match any.
-    func openGrants(tenantID: String?, operatorID: String?, nowMs: Int64, limit: Int, _ db: PGConnection) throws
-        -> [GrantRecord]
-
-    /// Counts one allowed operation under the grant, in the check's own transaction.
-    func recordUse(tenantID: String, requestID: String, nowMs: Int64, _ db: PGConnection) throws
-}
-
-public struct PostgresGrantStore: GrantStore {
+public struct GrantStore: Sendable {
     public init() {}
 
     /// Open grants an allowed check reads, newest end first. An operator has one at a time in
@@ -71,6 +34,7 @@ public struct PostgresGrantStore: GrantStore {
         )
     }
 
+    /// Starts the grant of an approved request.
     public func insert(_ grant: GrantRecord, _ db: PGConnection) throws {
         try db.query(
             """
@@ -81,29 +45,31 @@ public struct PostgresGrantStore: GrantStore {
         )
     }
 
+    /// Ends a grant early.
     public func revoke(tenantID: String, requestID: String, nowMs: Int64, _ db: PGConnection) throws {
         try db.query(
             "UPDATE grants SET revoked_at_ms = \(nowMs) WHERE tenant_id = \(tenantID) AND request_id = \(requestID)"
         )
     }
 
-    /// The operator's standing, as a column: 'active', 'suspended' or NULL (no such operator).
+    /// The operator's standing, as a column: ``OperatorStatus`` `active` or `suspended`, or NULL
+    /// (no such operator).
     static func operatorStatus(_ operatorID: String) -> PGQuery {
         """
-        (SELECT CASE WHEN p.suspended_at_ms IS NULL THEN 'active' ELSE 'suspended' END
+        (SELECT CASE WHEN p.suspended_at_ms IS NULL THEN \(literal: OperatorStatus.active) ELSE \(literal: OperatorStatus.suspended) END
            FROM principals p JOIN role_assignments ra ON ra.principal_id = p.principal_id
           WHERE p.principal_id = \(operatorID) AND ra.role = \(Role.operator) AND ra.tenant_id = '')
         """
     }
 
     static func operatorStatus(_ row: PGRow) throws -> OperatorStatus {
-        switch try row.decode("operator_status", as: String?.self) {
-        case "active": .active
-        case "suspended": .suspended
-        default: .unknown
-        }
+        try row.decode("operator_status", as: OperatorStatus?.self) ?? .unknown
     }
 
+    /// The operator's status and open grants for a tenant and service, each with whether
+    /// `operation` is pre-approved for the service: everything an allowed check reads, in one
+    /// statement. The grants are share-locked, so a revocation in progress is waited for and
+    /// then seen.
     public func checkFacts(
         operatorID: String,
         tenantID: String,
@@ -132,6 +98,7 @@ public struct PostgresGrantStore: GrantStore {
         return CheckFacts(operatorStatus: try rows.first.map(Self.operatorStatus), candidates: candidates)
     }
 
+    /// What explains a denial (``AccessCheck``).
     public func denialFacts(
         operatorID: String,
         tenantID: String,
@@ -174,6 +141,7 @@ public struct PostgresGrantStore: GrantStore {
                 id: try row.decode("request_id"),
                 facts: RequestFacts(
                     state: try row.decode("status"),
+                    tenantID: tenantID,
                     requesterID: operatorID,
                     requestedDurationSeconds: try row.decode("requested_duration_seconds"),
                     internalDeadlineMs: try row.decode("internal_deadline_ms"),
@@ -186,6 +154,7 @@ public struct PostgresGrantStore: GrantStore {
         return facts
     }
 
+    /// Open grants (not revoked, not ended), soonest end first; nil filters match any.
     public func openGrants(tenantID: String?, operatorID: String?, nowMs: Int64, limit: Int, _ db: PGConnection) throws
         -> [GrantRecord]
     {
@@ -203,6 +172,7 @@ public struct PostgresGrantStore: GrantStore {
         return try rows.rows.map(Self.grant)
     }
 
+    /// Counts one allowed operation under the grant, in the check's own transaction.
     public func recordUse(tenantID: String, requestID: String, nowMs: Int64, _ db: PGConnection) throws {
         try db.query(
             """

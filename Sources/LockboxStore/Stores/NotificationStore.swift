@@ -61,30 +61,7 @@ public struct NotificationRecord: Sendable, Hashable {
 
 /// Deliveries: at least once, never two senders at a time (a sender holds the row locked
 /// while it sends; a sender that dies releases it with its connection).
-public protocol NotificationStore: Sendable {
-    /// Adds a delivery; nothing when the same event already has it for the same recipient.
-    func enqueue(_ notification: NotificationRecord, _ db: PGConnection) throws
-
-    /// Locks the next due pending delivery (of `channel`, or of either) for the rest of the
-    /// transaction, skipping those another sender holds.
-    func claimDue(channel: NotificationChannel?, nowMs: Int64, _ db: PGConnection) throws -> NotificationRecord?
-
-    /// Records an attempt's outcome.
-    func update(_ notification: NotificationRecord, _ db: PGConnection) throws
-
-    /// Marks the pending deliveries to a webhook failed (it was disabled or removed), except
-    /// one a sender holds right now: that one finds the endpoint gone, or completes.
-    func failPending(webhookID: String, reason: String, nowMs: Int64, _ db: PGConnection) throws -> Int
-
-    /// Deliveries by id, newest first, of one tenant or all, in one state or all, before `beforeID`.
-    func list(tenantID: String?, state: NotificationState?, beforeID: Int64?, limit: Int, _ db: PGConnection) throws
-        -> [NotificationRecord]
-
-    /// Removes up to `limit` finished deliveries that finished before `beforeMs`; returns how many.
-    func prune(beforeMs: Int64, limit: Int, _ db: PGConnection) throws -> Int
-}
-
-public struct PostgresNotificationStore: NotificationStore {
+public struct NotificationStore: Sendable {
     public init() {}
 
     static let columns: PGQuery = """
@@ -113,6 +90,7 @@ public struct PostgresNotificationStore: NotificationStore {
         )
     }
 
+    /// Adds a delivery; nothing when the same event already has it for the same recipient.
     public func enqueue(_ n: NotificationRecord, _ db: PGConnection) throws {
         try db.query(
             """
@@ -125,6 +103,8 @@ public struct PostgresNotificationStore: NotificationStore {
         )
     }
 
+    /// Locks the next due pending delivery (of `channel`, or of either) for the rest of the
+    /// transaction, skipping those another sender holds.
     public func claimDue(channel: NotificationChannel?, nowMs: Int64, _ db: PGConnection) throws
         -> NotificationRecord?
     {
@@ -135,7 +115,7 @@ public struct PostgresNotificationStore: NotificationStore {
             if let next = try db.query(
                 """
                 SELECT \(Self.columns) FROM notifications
-                WHERE channel = \(channel) AND state = 'pending' AND next_attempt_at_ms <= \(nowMs)
+                WHERE channel = \(channel) AND state = \(literal: NotificationState.pending) AND next_attempt_at_ms <= \(nowMs)
                 ORDER BY next_attempt_at_ms LIMIT 1 FOR UPDATE SKIP LOCKED
                 """
             ).first.map(Self.record) {
@@ -145,6 +125,7 @@ public struct PostgresNotificationStore: NotificationStore {
         return due.min { $0.nextAttemptAtMs < $1.nextAttemptAtMs }
     }
 
+    /// Records an attempt's outcome.
     public func update(_ n: NotificationRecord, _ db: PGConnection) throws {
         try db.query(
             """
@@ -156,19 +137,22 @@ public struct PostgresNotificationStore: NotificationStore {
         )
     }
 
+    /// Marks the pending deliveries to a webhook failed (it was disabled or removed), except
+    /// one a sender holds right now: that one finds the endpoint gone, or completes.
     public func failPending(webhookID: String, reason: String, nowMs: Int64, _ db: PGConnection) throws -> Int {
         try db.query(
             """
-            UPDATE notifications SET state = 'failed', last_error = \(reason), finished_at_ms = \(nowMs)
+            UPDATE notifications SET state = \(literal: NotificationState.failed), last_error = \(reason), finished_at_ms = \(nowMs)
             WHERE (tenant_id, notification_id) IN (
                 SELECT tenant_id, notification_id FROM notifications
-                WHERE recipient = \(webhookID) AND state = 'pending' AND channel = 'webhook'
+                WHERE recipient = \(webhookID) AND state = \(literal: NotificationState.pending) AND channel = \(literal: NotificationChannel.webhook)
                 FOR UPDATE SKIP LOCKED
             )
             """
         ).affected
     }
 
+    /// Deliveries by id, newest first, of one tenant or all, in one state or all, before `beforeID`.
     public func list(
         tenantID: String?,
         state: NotificationState?,
@@ -188,12 +172,13 @@ public struct PostgresNotificationStore: NotificationStore {
         ).rows.map(Self.record)
     }
 
+    /// Removes up to `limit` finished deliveries that finished before `beforeMs`; returns how many.
     public func prune(beforeMs: Int64, limit: Int, _ db: PGConnection) throws -> Int {
         try db.query(
             """
             DELETE FROM notifications WHERE (tenant_id, notification_id) IN (
                 SELECT tenant_id, notification_id FROM notifications
-                WHERE state <> 'pending' AND finished_at_ms < \(beforeMs) LIMIT \(limit)
+                WHERE state <> \(literal: NotificationState.pending) AND finished_at_ms < \(beforeMs) LIMIT \(limit)
             )
             """
         ).affected

@@ -1,19 +1,7 @@
 import LockboxCore
 
 /// The operations an engineer may run under a grant, per service. Provider-wide.
-public protocol OperationStore: Sendable {
-    /// The operations of a service (nil: of every service), by service and name.
-    func list(service: ContentService?, limit: Int, _ db: PGConnection) throws -> [PreapprovedOperationRecord]
-
-    /// Adds an operation; false when the service has it already (names match case-insensitively).
-    func add(_ operation: PreapprovedOperationRecord, by principalID: String, nowMs: Int64, _ db: PGConnection) throws
-        -> Bool
-
-    /// Removes an operation, matched case-insensitively, and returns it as it was stored; nil when absent.
-    func remove(service: ContentService, operation: String, _ db: PGConnection) throws -> PreapprovedOperationRecord?
-}
-
-public struct PostgresOperationStore: OperationStore {
+public struct OperationStore: Sendable {
     public init() {}
 
     static func record(_ row: PGRow) throws -> PreapprovedOperationRecord {
@@ -24,6 +12,7 @@ public struct PostgresOperationStore: OperationStore {
         )
     }
 
+    /// The operations of a service (nil: of every service), by service and name.
     public func list(service: ContentService?, limit: Int, _ db: PGConnection) throws -> [PreapprovedOperationRecord] {
         let rows = try db.query(
             """
@@ -35,6 +24,7 @@ public struct PostgresOperationStore: OperationStore {
         return try rows.rows.map(Self.record)
     }
 
+    /// Adds an operation; false when the service has it already (names match case-insensitively).
     public func add(_ operation: PreapprovedOperationRecord, by principalID: String, nowMs: Int64, _ db: PGConnection)
         throws -> Bool
     {
@@ -48,6 +38,7 @@ public struct PostgresOperationStore: OperationStore {
         return !inserted.isEmpty
     }
 
+    /// Removes an operation, matched case-insensitively, and returns it as it was stored; nil when absent.
     public func remove(service: ContentService, operation: String, _ db: PGConnection) throws
         -> PreapprovedOperationRecord?
     {

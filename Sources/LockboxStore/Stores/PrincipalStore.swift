@@ -1,50 +1,7 @@
 import LockboxCore
 
 /// Principals and their role assignments.
-public protocol PrincipalStore: Sendable {
-    func create(id: String, tenantID: String?, displayName: String, nowMs: Int64, _ db: PGConnection) throws
-
-    /// The principal with its roles, or nil.
-    func find(id: String, _ db: PGConnection) throws -> PrincipalRecord?
-
-    /// The principals of a tenant (nil: the provider's), oldest first, with their roles.
-    func list(tenantID: String?, limit: Int, _ db: PGConnection) throws -> [PrincipalRecord]
-
-    /// Assigns a role; false when the principal already holds it.
-    func assign(_ assignment: RoleAssignmentRecord, _ db: PGConnection) throws -> Bool
-
-    /// Removes a role and returns the assignment, or nil when the principal did not hold it.
-    func remove(principalID: String, role: Role, tenantID: String, _ db: PGConnection) throws -> RoleAssignmentRecord?
-
-    /// The role assignments in a tenant ("" for provider roles), oldest first.
-    func assignments(tenantID: String, limit: Int, _ db: PGConnection) throws -> [RoleAssignmentRecord]
-
-    /// How many principals hold `role` in `tenantID` ("" for provider roles).
-    func holders(of role: Role, tenantID: String, _ db: PGConnection) throws -> Int
-
-    /// Holds a transaction-scoped lock that serializes bootstrapping, across processes.
-    func lockBootstrap(_ db: PGConnection) throws
-
-    /// Suspends an active principal; false when it was suspended already.
-    func suspend(id: String, nowMs: Int64, _ db: PGConnection) throws -> Bool
-
-    /// Binds the principal to a client certificate's SHA-256, or unbinds it (nil).
-    func bindCertificate(id: String, sha256: [UInt8]?, _ db: PGConnection) throws
-
-    /// Reactivates a suspended principal; false when it was active.
-    func reactivate(id: String, _ db: PGConnection) throws -> Bool
-
-    /// Sets or clears (nil) a principal's email address.
-    func setEmail(id: String, email: String?, _ db: PGConnection) throws
-
-    /// The addresses of a tenant's active global admins and approvers: each address once,
-    /// however many principals share it.
-    func approverAddresses(tenantID: String, limit: Int, _ db: PGConnection) throws -> [(
-        principalID: String, email: String
-    )]
-}
-
-public struct PostgresPrincipalStore: PrincipalStore {
+public struct PrincipalStore: Sendable {
     public init() {}
 
     /// The advisory lock key of `lockboxd bootstrap`.
@@ -69,6 +26,7 @@ public struct PostgresPrincipalStore: PrincipalStore {
         )
     }
 
+    /// The principal with its roles, or nil.
     public func find(id: String, _ db: PGConnection) throws -> PrincipalRecord? {
         try principals(
             """
@@ -88,6 +46,7 @@ public struct PostgresPrincipalStore: PrincipalStore {
         return "tenant_id = \(tenantID)"
     }
 
+    /// The principals of a tenant (nil: the provider's), oldest first, with their roles.
     public func list(tenantID: String?, limit: Int, _ db: PGConnection) throws -> [PrincipalRecord] {
         try principals(
             """
@@ -136,6 +95,7 @@ public struct PostgresPrincipalStore: PrincipalStore {
         return result
     }
 
+    /// Assigns a role; false when the principal already holds it.
     public func assign(_ assignment: RoleAssignmentRecord, _ db: PGConnection) throws -> Bool {
         let inserted = try db.query(
             """
@@ -148,6 +108,7 @@ public struct PostgresPrincipalStore: PrincipalStore {
         return !inserted.isEmpty
     }
 
+    /// Removes a role and returns the assignment, or nil when the principal did not hold it.
     public func remove(principalID: String, role: Role, tenantID: String, _ db: PGConnection) throws
         -> RoleAssignmentRecord?
     {
@@ -161,6 +122,7 @@ public struct PostgresPrincipalStore: PrincipalStore {
         return try removed.first.map(Self.assignment)
     }
 
+    /// The role assignments in a tenant ("" for provider roles), oldest first.
     public func assignments(tenantID: String, limit: Int, _ db: PGConnection) throws -> [RoleAssignmentRecord] {
         let rows = try db.query(
             """
@@ -171,6 +133,7 @@ public struct PostgresPrincipalStore: PrincipalStore {
         return try rows.rows.map(Self.assignment)
     }
 
+    /// How many principals hold `role` in `tenantID` ("" for provider roles).
     public func holders(of role: Role, tenantID: String, _ db: PGConnection) throws -> Int {
         let rows = try db.query(
             "SELECT count(*) AS n FROM role_assignments WHERE tenant_id = \(tenantID) AND role = \(role)"
@@ -178,16 +141,19 @@ public struct PostgresPrincipalStore: PrincipalStore {
         return try rows.first?.decode("n") ?? 0
     }
 
+    /// Holds a transaction-scoped lock that serializes bootstrapping, across processes.
     public func lockBootstrap(_ db: PGConnection) throws {
         try db.query("SELECT pg_advisory_xact_lock(\(Self.bootstrapLockKey))")
     }
 
+    /// Binds the principal to a client certificate's SHA-256, or unbinds it (nil).
     public func bindCertificate(id: String, sha256: [UInt8]?, _ db: PGConnection) throws {
         try db.query(
             "UPDATE principals SET certificate_sha256 = \(sha256.map(PGBytes.init)) WHERE principal_id = \(id)"
         )
     }
 
+    /// Suspends an active principal; false when it was suspended already.
     public func suspend(id: String, nowMs: Int64, _ db: PGConnection) throws -> Bool {
         let updated = try db.query(
             """
@@ -198,6 +164,7 @@ public struct PostgresPrincipalStore: PrincipalStore {
         return !updated.isEmpty
     }
 
+    /// Reactivates a suspended principal; false when it was active.
     public func reactivate(id: String, _ db: PGConnection) throws -> Bool {
         let updated = try db.query(
             """
@@ -208,10 +175,13 @@ public struct PostgresPrincipalStore: PrincipalStore {
         return !updated.isEmpty
     }
 
+    /// Sets or clears (nil) a principal's email address.
     public func setEmail(id: String, email: String?, _ db: PGConnection) throws {
         try db.query("UPDATE principals SET email = \(email) WHERE principal_id = \(id)")
     }
 
+    /// The addresses of a tenant's active global admins and approvers: each address once,
+    /// however many principals share it.
     public func approverAddresses(tenantID: String, limit: Int, _ db: PGConnection) throws
         -> [(principalID: String, email: String)]
     {
@@ -219,7 +189,7 @@ public struct PostgresPrincipalStore: PrincipalStore {
             """
             SELECT DISTINCT ON (lower(p.email)) p.principal_id, p.email FROM principals p
             JOIN role_assignments r ON r.principal_id = p.principal_id
-            WHERE r.tenant_id = \(tenantID) AND r.role IN ('global_admin', 'lockbox_approver')
+            WHERE r.tenant_id = \(tenantID) AND r.role IN (\(literal: Role.globalAdmin), \(literal: Role.lockboxApprover))
               AND p.tenant_id = \(tenantID) AND p.suspended_at_ms IS NULL AND p.email IS NOT NULL
             ORDER BY lower(p.email), p.principal_id LIMIT \(limit)
             """

@@ -53,48 +53,7 @@ public struct RequestUpdate: Sendable, Hashable {
 }
 
 /// Access requests, with their grant and usage.
-public protocol RequestStore: Sendable {
-    /// Stores a new PENDING_INTERNAL request, unless the requester already used
-    /// `idempotencyKey`; returns false then, and stores nothing.
-    func insert(
-        _ request: NewAccessRequest,
-        id: String,
-        requesterID: String,
-        idempotencyKey: String?,
-        internalDeadlineMs: Int64,
-        nowMs: Int64,
-        _ db: PGConnection
-    ) throws -> Bool
-
-    /// The request, locked against concurrent transitions until the transaction ends when `lock` is set.
-    func find(id: String, lock: Bool, _ db: PGConnection) throws -> RequestRecord?
-
-    /// The requests with these ids that exist, in no particular order: one statement for a batch.
-    func find(ids: [String], _ db: PGConnection) throws -> [RequestRecord]
-
-    /// The request a requester filed under an idempotency key, and whether its payload was `payload`.
-    func find(
-        requesterID: String,
-        idempotencyKey: String,
-        payload: NewAccessRequest,
-        _ db: PGConnection
-    ) throws -> (request: RequestRecord, samePayload: Bool)?
-
-    /// Requests newest first, by the clock's state at `nowMs`.
-    func list(_ filter: RequestFilter, nowMs: Int64, limit: Int, _ db: PGConnection) throws -> [RequestRecord]
-
-    /// Writes a transition's new state and decision.
-    func update(id: String, _ update: RequestUpdate, nowMs: Int64, _ db: PGConnection) throws
-
-    /// Requests whose stored state a clock rule has overtaken by `nowMs`, oldest deadline first,
-    /// locked; rows another transaction holds are skipped, so sweepers on several replicas share the work.
-    func overtaken(by rule: ClockRule, nowMs: Int64, limit: Int, _ db: PGConnection) throws -> [RequestRecord]
-
-    /// How many requests are in each stored state (for a gauge; it reads the table whole).
-    func countByState(_ db: PGConnection) throws -> [RequestState: Int64]
-}
-
-public struct PostgresRequestStore: RequestStore {
+public struct RequestStore: Sendable {
     public init() {}
 
     static func signedStatement(_ row: PGRow) throws -> SignedStatement? {
@@ -196,6 +155,8 @@ public struct PostgresRequestStore: RequestStore {
         return record
     }
 
+    /// Stores a new PENDING_INTERNAL request, unless the requester already used
+    /// `idempotencyKey`; returns false then, and stores nothing.
     public func insert(
         _ request: NewAccessRequest,
         id: String,
@@ -220,17 +181,20 @@ public struct PostgresRequestStore: RequestStore {
         return !inserted.isEmpty
     }
 
+    /// The request, locked against concurrent transitions until the transaction ends when `lock` is set.
     public func find(id: String, lock: Bool, _ db: PGConnection) throws -> RequestRecord? {
         let query: PGQuery = "\(Self.select) WHERE r.request_id = \(id)"
         let rows = try db.query(lock ? "\(query) FOR NO KEY UPDATE OF r" : query)
         return try rows.first.map(Self.record)
     }
 
+    /// The requests with these ids that exist, in no particular order: one statement for a batch.
     public func find(ids: [String], _ db: PGConnection) throws -> [RequestRecord] {
         guard !ids.isEmpty else { return [] }
         return try db.query("\(Self.select) WHERE r.request_id = ANY(\(PGTextArray(ids)))").rows.map(Self.record)
     }
 
+    /// The request a requester filed under an idempotency key, and whether its payload was `payload`.
     public func find(
         requesterID: String,
         idempotencyKey: String,
@@ -249,6 +213,7 @@ public struct PostgresRequestStore: RequestStore {
         return (try Self.record(row), stored == Self.fingerprint(payload))
     }
 
+    /// Requests newest first, by the clock's state at `nowMs`.
     public func list(_ filter: RequestFilter, nowMs: Int64, limit: Int, _ db: PGConnection) throws -> [RequestRecord] {
         var conditions: [PGQuery] = []
         if let tenantID = filter.tenantID { conditions.append("r.tenant_id = \(tenantID)") }
@@ -271,6 +236,7 @@ public struct PostgresRequestStore: RequestStore {
         return try rows.rows.map(Self.record)
     }
 
+    /// Writes a transition's new state and decision.
     public func update(id: String, _ update: RequestUpdate, nowMs: Int64, _ db: PGConnection) throws {
         var query: PGQuery = "UPDATE access_requests SET status = \(update.state), updated_at_ms = \(nowMs)"
         if let decision = update.internalDecision {
@@ -306,6 +272,8 @@ public struct PostgresRequestStore: RequestStore {
         try db.query(query)
     }
 
+    /// Requests whose stored state a clock rule has overtaken by `nowMs`, oldest deadline first,
+    /// locked; rows another transaction holds are skipped, so sweepers on several replicas share the work.
     public func overtaken(by rule: ClockRule, nowMs: Int64, limit: Int, _ db: PGConnection) throws -> [RequestRecord] {
         let deadline = Self.column(rule.deadline)
         let rows = try db.query(
@@ -320,6 +288,7 @@ public struct PostgresRequestStore: RequestStore {
         return try rows.rows.map(Self.record)
     }
 
+    /// How many requests are in each stored state (for a gauge; it reads the table whole).
     public func countByState(_ db: PGConnection) throws -> [RequestState: Int64] {
         let rows = try db.query("SELECT status, count(*) AS n FROM access_requests GROUP BY status")
         var counts: [RequestState: Int64] = [:]

@@ -1,33 +1,10 @@
 import LockboxCore
 
 /// Tenants and their settings.
-public protocol TenantStore: Sendable {
-    /// Creates a tenant with the default settings; false when the id is taken.
-    func create(id: String, displayName: String, nowMs: Int64, _ db: PGConnection) throws -> Bool
-
-    /// The tenant's settings, or nil when there is no such tenant. `lock` holds the tenant row
-    /// until the transaction ends, serializing changes that must see each other.
-    func rules(tenantID: String, lock: Bool, _ db: PGConnection) throws -> TenantRules?
-
-    /// Changes the settings given; nil leaves one as it is.
-    func update(
-        tenantID: String,
-        lockboxEnabled: Bool?,
-        approvalWindowSeconds: Int64?,
-        maxAccessDurationSeconds: Int64?,
-        _ db: PGConnection
-    ) throws
-}
-
-extension TenantStore {
-    public func rules(tenantID: String, _ db: PGConnection) throws -> TenantRules? {
-        try rules(tenantID: tenantID, lock: false, db)
-    }
-}
-
-public struct PostgresTenantStore: TenantStore {
+public struct TenantStore: Sendable {
     public init() {}
 
+    /// Creates a tenant with the default settings; false when the id is taken.
     public func create(id: String, displayName: String, nowMs: Int64, _ db: PGConnection) throws -> Bool {
         let inserted = try db.query(
             """
@@ -38,7 +15,9 @@ public struct PostgresTenantStore: TenantStore {
         return !inserted.isEmpty
     }
 
-    public func rules(tenantID: String, lock: Bool, _ db: PGConnection) throws -> TenantRules? {
+    /// The tenant's settings, or nil when there is no such tenant. `lock` holds the tenant row
+    /// until the transaction ends, serializing changes that must see each other.
+    public func rules(tenantID: String, lock: Bool = false, _ db: PGConnection) throws -> TenantRules? {
         let select: PGQuery = """
             SELECT lockbox_enabled, approval_window_seconds, max_access_duration_seconds
             FROM tenants WHERE tenant_id = \(tenantID)
@@ -53,6 +32,7 @@ public struct PostgresTenantStore: TenantStore {
         }
     }
 
+    /// Changes the settings given; nil leaves one as it is.
     public func update(
         tenantID: String,
         lockboxEnabled: Bool?,

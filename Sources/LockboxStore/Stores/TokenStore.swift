@@ -1,27 +1,10 @@
 import LockboxCore
 
 /// Bearer tokens, kept only as SHA-256 hashes, and authentication by them.
-public protocol TokenStore: Sendable {
-    /// Stores a new token under the hash of its secret.
-    func insert(_ token: TokenRecord, secretHash: [UInt8], _ db: PGConnection) throws
-
-    /// The caller behind a token's hash, with the roles its principal holds now; nil when
-    /// the token is unknown, revoked or expired at `nowMs`.
-    func authenticate(secretHash: [UInt8], ip: String, nowMs: Int64, _ db: PGConnection) throws -> Caller?
-
-    /// The token, locked until the transaction ends when `lock` is set.
-    func find(id: String, lock: Bool, _ db: PGConnection) throws -> TokenRecord?
-
-    /// Revokes the token; false when it was revoked already.
-    func revoke(id: String, nowMs: Int64, _ db: PGConnection) throws -> Bool
-
-    /// Revokes every token of a principal that is not revoked yet; returns their ids.
-    func revokeAll(principalID: String, nowMs: Int64, _ db: PGConnection) throws -> [String]
-}
-
-public struct PostgresTokenStore: TokenStore {
+public struct TokenStore: Sendable {
     public init() {}
 
+    /// Stores a new token under the hash of its secret.
     public func insert(_ token: TokenRecord, secretHash: [UInt8], _ db: PGConnection) throws {
         try db.query(
             """
@@ -32,6 +15,8 @@ public struct PostgresTokenStore: TokenStore {
         )
     }
 
+    /// The caller behind a token's hash, with the roles its principal holds now; nil when
+    /// the token is unknown, revoked or expired at `nowMs`.
     public func authenticate(secretHash: [UInt8], ip: String, nowMs: Int64, _ db: PGConnection) throws -> Caller? {
         let rows = try db.query(
             """
@@ -64,6 +49,7 @@ public struct PostgresTokenStore: TokenStore {
         )
     }
 
+    /// The token, locked until the transaction ends when `lock` is set.
     public func find(id: String, lock: Bool, _ db: PGConnection) throws -> TokenRecord? {
         let select: PGQuery = """
             SELECT token_id, principal_id, tenant_id, created_at_ms, expires_at_ms, revoked_at_ms
@@ -82,6 +68,7 @@ public struct PostgresTokenStore: TokenStore {
         }
     }
 
+    /// Revokes every token of a principal that is not revoked yet; returns their ids.
     public func revokeAll(principalID: String, nowMs: Int64, _ db: PGConnection) throws -> [String] {
         let updated = try db.query(
             """
@@ -93,6 +80,7 @@ public struct PostgresTokenStore: TokenStore {
         return try updated.rows.map { try $0.decode("token_id") }.sorted()
     }
 
+    /// Revokes the token; false when it was revoked already.
     public func revoke(id: String, nowMs: Int64, _ db: PGConnection) throws -> Bool {
         let updated = try db.query(
             """

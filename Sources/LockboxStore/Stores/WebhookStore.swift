@@ -37,28 +37,7 @@ public struct WebhookRecord: Sendable, Hashable {
     public var target: Target { Target(tenantID: tenantID ?? "") }
 }
 
-public protocol WebhookStore: Sendable {
-    func add(_ webhook: WebhookRecord, _ db: PGConnection) throws
-
-    /// Endpoints not removed, of a tenant, or the provider's (nil).
-    func list(tenantID: String?, limit: Int, _ db: PGConnection) throws -> [WebhookRecord]
-
-    func find(id: String, _ db: PGConnection) throws -> WebhookRecord?
-
-    /// Removes an endpoint; false when it was removed already.
-    func remove(id: String, nowMs: Int64, _ db: PGConnection) throws -> Bool
-
-    /// Enabled endpoints that receive `tenantID`'s events: the tenant's and the provider's.
-    func receiving(tenantID: String, limit: Int, _ db: PGConnection) throws -> [WebhookRecord]
-
-    /// Counts a failed delivery; disables the endpoint when it reaches `disableAfter` failures
-    /// in a row, and then returns true (only once).
-    func recordFailure(id: String, disableAfter: Int, nowMs: Int64, _ db: PGConnection) throws -> Bool
-
-    func recordSuccess(id: String, _ db: PGConnection) throws
-}
-
-public struct PostgresWebhookStore: WebhookStore {
+public struct WebhookStore: Sendable {
     public init() {}
 
     static func record(_ row: PGRow) throws -> WebhookRecord {
@@ -86,10 +65,11 @@ public struct PostgresWebhookStore: WebhookStore {
         )
     }
 
+    /// Endpoints not removed, of a tenant, or the provider's (nil).
     public func list(tenantID: String?, limit: Int, _ db: PGConnection) throws -> [WebhookRecord] {
         try db.query(
             """
-            SELECT \(Self.columns) FROM webhooks WHERE \(PostgresPrincipalStore.home(tenantID)) AND removed_at_ms IS NULL
+            SELECT \(Self.columns) FROM webhooks WHERE \(PrincipalStore.home(tenantID)) AND removed_at_ms IS NULL
             ORDER BY created_at_ms, webhook_id LIMIT \(limit)
             """
         ).rows.map(Self.record)
@@ -100,12 +80,14 @@ public struct PostgresWebhookStore: WebhookStore {
             .first.map(Self.record)
     }
 
+    /// Removes an endpoint; false when it was removed already.
     public func remove(id: String, nowMs: Int64, _ db: PGConnection) throws -> Bool {
         try db.query(
             "UPDATE webhooks SET removed_at_ms = \(nowMs) WHERE webhook_id = \(id) AND removed_at_ms IS NULL"
         ).affected > 0
     }
 
+    /// Enabled endpoints that receive `tenantID`'s events: the tenant's and the provider's.
     public func receiving(tenantID: String, limit: Int, _ db: PGConnection) throws -> [WebhookRecord] {
         try db.query(
             """
@@ -116,6 +98,8 @@ public struct PostgresWebhookStore: WebhookStore {
         ).rows.map(Self.record)
     }
 
+    /// Counts a failed delivery; disables the endpoint when it reaches `disableAfter` failures
+    /// in a row, and then returns true (only once).
     public func recordFailure(id: String, disableAfter: Int, nowMs: Int64, _ db: PGConnection) throws -> Bool {
         let row = try db.query(
             """

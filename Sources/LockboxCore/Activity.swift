@@ -1,0 +1,85 @@
+/// What an audit record is about. Search filters on it and exports include it, so a
+/// lifecycle activity such as `CustomerApprove` can never be read from an operator action.
+public enum AuditKind: String, Sendable, Hashable, CaseIterable {
+    /// A request's state changed.
+    case lifecycle
+    /// A CheckAccess, allowed or denied; its activity is the operation's name.
+    case operatorAction = "operator_action"
+    case roleChange = "role_change"
+    /// A tenant's settings, the lockbox switched on or off.
+    case settings
+    /// A principal created, suspended or reactivated.
+    case principal
+    case token
+    case tenant
+    /// A pre-approved operation added or removed.
+    case operation
+    /// An enrollment code issued, redeemed or refused.
+    case enrollment
+    /// An email or webhook delivered or given up on; an endpoint added, removed or disabled;
+    /// a principal's address set.
+    case notification
+}
+
+/// The decision recorded in an audit record, where one applies.
+public enum AuditDecision: Int16, Sendable, Hashable, CaseIterable {
+    case none = 0
+    case approve = 1
+    case deny = 2
+    case cancel = 3
+}
+
+/// Audit activities written by Lockbox itself: the one list. Operator actions use the
+/// operation's name instead, which may be none of these (``isReserved(_:)``).
+public enum Activity: String, Sendable, Hashable, CaseIterable {
+    case requestCreated = "AccessRequestCreated"
+    case internalApprove = "InternalApprove"
+    case internalDeny = "InternalDeny"
+    case customerApprove = "CustomerApprove"
+    case customerDeny = "CustomerDeny"
+    case customerCancel = "CustomerCancel"
+    case requesterCancel = "RequesterCancel"
+    /// A provider admin suspended the requester, which withdraws its pending requests.
+    case suspensionCancel = "SuspensionCancel"
+    case accessRevoked = "AccessRevoked"
+    case requestExpired = "RequestExpired"
+    case grantCompleted = "GrantCompleted"
+    case tenantCreated = "TenantCreated"
+    case tenantSettingsChanged = "TenantSettingsChanged"
+    case principalCreated = "PrincipalCreated"
+    case tokenIssued = "TokenIssued"
+    case tokenRevoked = "TokenRevoked"
+    case roleAssigned = "RoleAssigned"
+    case roleRemoved = "RoleRemoved"
+    case operationAdded = "PreapprovedOperationAdded"
+    case operationRemoved = "PreapprovedOperationRemoved"
+    case enrollmentCodeIssued = "EnrollmentCodeIssued"
+    case tenantAdminEnrolled = "TenantAdminEnrolled"
+    case enrollmentRefused = "EnrollmentRefused"
+    case principalSuspended = "PrincipalSuspended"
+    case certificateBound = "PrincipalCertificateBound"
+    case certificateUnbound = "PrincipalCertificateUnbound"
+    case principalReactivated = "PrincipalReactivated"
+    case lockboxEnabled = "LockboxEnabled"
+    case lockboxDisabled = "LockboxDisabled"
+    case notificationSent = "NotificationSent"
+    case notificationFailed = "NotificationFailed"
+    case webhookAdded = "WebhookAdded"
+    case webhookRemoved = "WebhookRemoved"
+    case webhookDisabled = "WebhookDisabled"
+    case principalEmailSet = "PrincipalEmailSet"
+
+    /// The activities of a request's own moves: what the event feed records.
+    public static let lifecycle: Set<Activity> = [
+        .requestCreated, .internalApprove, .internalDeny, .customerApprove, .customerDeny, .customerCancel,
+        .requesterCancel, .suspensionCancel, .accessRevoked, .requestExpired, .grantCompleted,
+    ]
+
+    /// Every activity above, lower-cased: derived from the list, so a new activity is reserved
+    /// the moment it exists.
+    static let reserved: Set<String> = Set(allCases.map { $0.rawValue.lowercased() })
+
+    /// Whether an operation name would read as one of Lockbox's own activities (compared
+    /// case-insensitively, as operation names are). Such names are refused.
+    public static func isReserved(_ name: String) -> Bool { reserved.contains(name.lowercased()) }
+}

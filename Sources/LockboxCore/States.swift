@@ -1,0 +1,40 @@
+/// The state of an access request (DESIGN.md, "Request lifecycle").
+public enum RequestState: String, Sendable, CaseIterable, Hashable {
+    case pendingInternal = "PENDING_INTERNAL"
+    case pendingCustomer = "PENDING_CUSTOMER"
+    case approved = "APPROVED"
+    case denied = "DENIED"
+    case expired = "EXPIRED"
+    case canceled = "CANCELED"
+    case revoked = "REVOKED"
+    case completed = "COMPLETED"
+
+    /// Terminal states never change again.
+    public var isTerminal: Bool {
+        switch self {
+        case .pendingInternal, .pendingCustomer, .approved: false
+        case .denied, .expired, .canceled, .revoked, .completed: true
+        }
+    }
+}
+
+/// A role a principal holds. Provider roles belong to no tenant; tenant roles to exactly one.
+public enum Role: String, Sendable, CaseIterable, Hashable {
+    case `operator` = "operator"
+    case supportManager = "support_manager"
+    case providerAdmin = "provider_admin"
+    case service = "service"
+    case auditor = "auditor"
+    case globalAdmin = "global_admin"
+    case lockboxApprover = "lockbox_approver"
+
+    public var isTenantRole: Bool { self == .globalAdmin || self == .lockboxApprover }
+}
+
+/// A customer-content service that a request can cover.
+public enum ContentService: String, Sendable, CaseIterable, Hashable {
+    case exchange
+    case sharepoint
+    case onedrive
+    case teams
+}

@@ -1,0 +1,347 @@
+import LockboxCore
+import LockboxIntegrity
+import LockboxStore
+
+/// A principal's action on a request, with the words it carries: a comment on a decision, a
+/// reason for a cancellation or a revocation.
+struct RequestMove: Sendable {
+    var action: LifecycleAction
+    var note: String
+}
+
+/// The one place a request is filed, moved and settled: by a caller (decisions, cancels,
+/// revocations), by the clock (the sweepers) and by a suspension. Every move writes the
+/// request's new state, the grant it starts or ends, its audit record and its event in the
+/// feed, in the caller's transaction: together, or not at all.
+struct RequestWorkflow: Sendable {
+    let policy: Policy
+    /// Signs customer decisions.
+    let integrity: AuditIntegrity?
+    let requests = RequestStore()
+    let grants = GrantStore()
+    let tenants = TenantStore()
+    let audit = AuditStore()
+    let events = EventStore()
+
+    // MARK: Filing
+
+    /// Files a new request as `caller`, or answers a retry under the same idempotency key
+    /// with what was stored (ALREADY_EXISTS for a key used with another payload).
+    func file(_ new: NewAccessRequest, idempotencyKey key: String?, by caller: Caller, nowMs: Int64, _ db: PGConnection)
+        throws -> RequestRecord
+    {
+        // A retry is answered from what was stored, before rules that may have changed since
+        // (a lowered tenant cap) are applied again.
+        if let key, let original = try original(new, key: key, by: caller, db) { return original }
+        guard let rules = try tenants.rules(tenantID: new.tenantID, db) else {
+            throw DomainError.notFound("no such tenant")
+        }
+        try policy.validateDuration(new.requestedDurationSeconds, tenantCap: rules.maxAccessDurationSeconds)
+        let id = Credentials.newID("req")
+        let inserted = try requests.insert(
+            new,
+            id: id,
+            requesterID: caller.id,
+            idempotencyKey: key,
+            internalDeadlineMs: nowMs + policy.internalApprovalWindowSeconds * 1000,
+            nowMs: nowMs,
+            db
+        )
+        guard inserted else {
+            // A concurrent create with the same key won the insert.
+            guard let key, let original = try original(new, key: key, by: caller, db) else {
+                throw StoreError(.retryable, detail: "an idempotent create lost its race and found nothing")
+            }
+            return original
+        }
+        try record(
+            AuditEntry(
+                by: caller,
+                tenantID: new.tenantID,
+                kind: .lifecycle,
+                activity: .requestCreated,
+                item: id,
+                details: [
+                    "service": .string(new.service.rawValue),
+                    "ticket_number": .string(new.ticketNumber),
+                    "requested_duration_seconds": .int(new.requestedDurationSeconds),
+                    "justification": .string(new.justification),
+                ]
+            ),
+            NewRequestEvent(
+                tenantID: new.tenantID,
+                requestID: id,
+                requesterID: caller.id,
+                activity: .requestCreated,
+                state: .pendingInternal,
+                actorID: caller.id
+            ),
+            nowMs: nowMs,
+            db
+        )
+        return try stored(id, db)
+    }
+
+    /// The request this caller filed before under `key`: the original for the same payload,
+    /// ALREADY_EXISTS for another; nil when the key is new.
+    private func original(_ new: NewAccessRequest, key: String, by caller: Caller, _ db: PGConnection) throws
+        -> RequestRecord?
+    {
+        guard
+            let (existing, samePayload) = try requests.find(
+                requesterID: caller.id,
+                idempotencyKey: key,
+                payload: new,
+                db
+            )
+        else { return nil }
+        guard samePayload else {
+            throw DomainError(.alreadyExists, "this idempotency key was already used for a different request")
+        }
+        return existing
+    }
+
+    // MARK: Moves by a caller
+
+    /// Applies a caller's move. The request row is locked first: of two concurrent movers the
+    /// second waits, then sees the new state and gets FAILED_PRECONDITION naming it. A request
+    /// the caller may not see is NOT_FOUND; who may move it is ``Lifecycle``'s to say.
+    func move(_ requestID: String, _ move: RequestMove, by caller: Caller, nowMs: Int64, _ db: PGConnection) throws
+        -> RequestRecord
+    {
+        guard let request = try requests.find(id: requestID, lock: true, db),
+            Authorization.mayRead(caller, request: request.target)
+        else { throw DomainError.notFound("no such request") }
+        guard let rules = try tenants.rules(tenantID: request.tenantID, db) else {
+            throw DomainError.notFound("no such tenant")
+        }
+        let transition = try Lifecycle.transition(
+            move.action,
+            facts: request.facts,
+            by: caller,
+            nowMs: nowMs,
+            rules: rules,
+            policy: policy
+        )
+        var update = RequestUpdate(state: transition.to)
+        var details: [String: JSONValue] = [:]
+        switch move.action.kind {
+        case .decideInternal:
+            details["comment"] = .string(move.note)
+            if let required = transition.customerApprovalRequired {
+                details["customer_approval_required"] = .bool(required)
+            }
+            update.internalDecision = InternalDecisionRecord(
+                approve: transition.decision == .approve,
+                comment: move.note,
+                decidedBy: caller.id,
+                decidedAtMs: nowMs
+            )
+        case .decideCustomer:
+            details["comment"] = .string(move.note)
+            update.customerDecision = customerDecision(transition, of: request, note: move.note, by: caller, nowMs)
+        case .cancel, .revoke:
+            details["reason"] = .string(move.note)
+            if transition.activity == .customerCancel {
+                update.customerDecision = customerDecision(transition, of: request, note: move.note, by: caller, nowMs)
+            }
+        }
+        try write(transition, of: request, update: update, details: details, by: .caller(caller), nowMs: nowMs, db)
+        return try stored(requestID, db)
+    }
+
+    /// The customer's decision as stored. An approval or a denial is signed: what a data plane
+    /// or an auditor can check without trusting the server's database (a cancellation decides
+    /// nothing, and is not).
+    private func customerDecision(
+        _ transition: Transition,
+        of request: RequestRecord,
+        note: String,
+        by caller: Caller,
+        _ nowMs: Int64
+    ) -> CustomerDecisionRecord {
+        let signed: SignedStatement? =
+            transition.decision == .cancel
+            ? nil
+            : integrity?.sign(
+                ApprovalStatement(
+                    tenantID: request.tenantID,
+                    requestID: request.id,
+                    operatorID: request.requesterID,
+                    service: request.service.rawValue,
+                    startsAtMs: transition.grant?.startsAtMs ?? 0,
+                    endsAtMs: transition.grant?.endsAtMs ?? 0,
+                    approverID: caller.id,
+                    decision: DecisionWord(transition.decision)?.rawValue ?? "",
+                    decidedAtMs: nowMs,
+                    keyID: ""
+                )
+            )
+        return CustomerDecisionRecord(
+            decision: transition.decision,
+            comment: note,
+            approvedDurationSeconds: transition.grant.map { ($0.endsAtMs - $0.startsAtMs) / 1000 },
+            decidedBy: caller.id,
+            decidedAtMs: nowMs,
+            signed: signed
+        )
+    }
+
+    // MARK: Moves by the system
+
+    /// Moves one batch of requests that a clock rule has overtaken (the sweepers' work), each
+    /// with its record and event. Rows another transaction holds are skipped, so sweepers on
+    /// several replicas share the work and never move one request twice.
+    func settle(_ rule: ClockRule, limit: Int, nowMs: Int64, _ db: PGConnection) throws -> Int {
+        let overtaken = try requests.overtaken(by: rule, nowMs: nowMs, limit: limit, db)
+        for request in overtaken {
+            guard let transition = Lifecycle.settle(request.facts, nowMs: nowMs) else { continue }
+            try write(
+                transition,
+                of: request,
+                update: RequestUpdate(state: transition.to),
+                details: [:],
+                by: .system,
+                nowMs: nowMs,
+                db
+            )
+        }
+        return overtaken.count
+    }
+
+    /// Withdraws a suspended principal's pending requests and ends its grants, each with its
+    /// own record, acting as `caller` (who suspended it). One that another call moved
+    /// meanwhile is skipped, so a concurrent revocation or decision never undoes the suspension.
+    func withdraw(
+        requesterID: String,
+        reason: String,
+        by caller: Caller,
+        nowMs: Int64,
+        _ db: PGConnection
+    ) throws -> (requests: [String], grants: [String]) {
+        var candidates: [String] = []
+        for state in RequestAction.cancel.states.sorted(by: { $0.rawValue < $1.rawValue }) {
+            candidates += try requests.list(
+                RequestFilter(requesterID: requesterID, state: state),
+                nowMs: nowMs,
+                limit: InputLimits.maximumListLength,
+                db
+            ).map(\.id)
+        }
+        candidates += try grants.openGrants(
+            tenantID: nil,
+            operatorID: requesterID,
+            nowMs: nowMs,
+            limit: InputLimits.maximumListLength,
+            db
+        ).map(\.requestID)
+        var ended: (requests: [String], grants: [String]) = ([], [])
+        for id in candidates {
+            guard let request = try requests.find(id: id, lock: true, db),
+                let transition = Lifecycle.withdraw(request.facts, nowMs: nowMs)
+            else { continue }
+            try write(
+                transition,
+                of: request,
+                update: RequestUpdate(state: transition.to),
+                details: ["reason": .string(reason)],
+                by: .caller(caller),
+                nowMs: nowMs,
+                db
+            )
+            if transition.to == .revoked { ended.grants.append(id) } else { ended.requests.append(id) }
+        }
+        return ended
+    }
+
+    // MARK: Writing
+
+    /// Who a move's record names.
+    private enum Mover {
+        case caller(Caller)
+        /// Lockbox itself: the clock's moves.
+        case system
+    }
+
+    /// Writes a transition: the request's new state and decision, the grant it starts or ends,
+    /// its audit record and its event.
+    private func write(
+        _ transition: Transition,
+        of request: RequestRecord,
+        update: RequestUpdate,
+        details: [String: JSONValue],
+        by mover: Mover,
+        nowMs: Int64,
+        _ db: PGConnection
+    ) throws {
+        var update = update
+        var details = details
+        update.customerDeadlineMs = transition.customerDeadlineMs
+        try requests.update(id: request.id, update, nowMs: nowMs, db)
+        if let window = transition.grant {
+            try grants.insert(
+                GrantRecord(
+                    requestID: request.id,
+                    operatorID: request.requesterID,
+                    tenantID: request.tenantID,
+                    service: request.service,
+                    requestState: transition.to,
+                    window: window
+                ),
+                db
+            )
+            details["grant_starts_at_ms"] = .int(window.startsAtMs)
+            details["grant_ends_at_ms"] = .int(window.endsAtMs)
+        }
+        if let deadline = transition.customerDeadlineMs { details["customer_deadline_ms"] = .int(deadline) }
+        if let cap = transition.cappedToSeconds { details["capped_to_tenant_max_seconds"] = .int(cap) }
+        if transition.to == .revoked {
+            try grants.revoke(tenantID: request.tenantID, requestID: request.id, nowMs: nowMs, db)
+        }
+        details["from"] = .string(transition.from.rawValue)
+        details["to"] = .string(transition.to.rawValue)
+        let entry: AuditEntry
+        let actorID: String
+        switch mover {
+        case .caller(let caller):
+            actorID = caller.id
+            entry = AuditEntry(
+                by: caller,
+                tenantID: request.tenantID,
+                kind: .lifecycle,
+                activity: transition.activity,
+                item: request.id,
+                decision: transition.decision,
+                details: details
+            )
+        case .system:
+            actorID = AuditEntry.systemActorID
+            entry = AuditEntry(
+                system: transition.activity,
+                tenantID: request.tenantID,
+                kind: .lifecycle,
+                item: request.id,
+                details: details
+            )
+        }
+        try record(
+            entry,
+            NewRequestEvent(request, activity: transition.activity, state: transition.to, actorID: actorID),
+            nowMs: nowMs,
+            db
+        )
+    }
+
+    /// A request change's audit record and its event in the feed: the only place either is written.
+    private func record(_ entry: AuditEntry, _ event: NewRequestEvent, nowMs: Int64, _ db: PGConnection) throws {
+        try audit.append(entry, nowMs: nowMs, db)
+        try events.append(event, nowMs: nowMs, db)
+    }
+
+    private func stored(_ id: String, _ db: PGConnection) throws -> RequestRecord {
+        guard let record = try requests.find(id: id, lock: false, db) else {
+            throw DomainError.notFound("no such request")
+        }
+        return record
+    }
+}
