@@ -1,8 +1,12 @@
 import NIOCore
 
-/// NIO's monotonic clock (`NIODeadline`) as a Swift `Clock`, so the connection state machine
-/// reads the same time the event loop schedules its timers on.
+/// An event loop's time (`NIODeadline`) as a Swift `Clock`, so the connection state machine
+/// reads the same time the loop schedules its timers on: the monotonic clock on a real loop,
+/// the test's own on a testing loop.
 struct NIODeadlineClock: Clock {
+    /// Whose time; nil for the monotonic clock.
+    var eventLoop: (any EventLoop)?
+
     struct Instant: InstantProtocol {
         var deadline: NIODeadline
 
@@ -13,7 +17,7 @@ struct NIODeadlineClock: Clock {
         static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.deadline < rhs.deadline }
     }
 
-    var now: Instant { Instant(deadline: .now()) }
+    var now: Instant { Instant(deadline: eventLoop?.now ?? .now()) }
 
     var minimumResolution: Duration { .nanoseconds(1) }
 

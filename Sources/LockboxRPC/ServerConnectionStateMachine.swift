@@ -1,3 +1,10 @@
+/// Why a connection's timer closes it.
+enum ConnectionCloseReason: Equatable, Sendable {
+    case idle
+    case frameReadTimeout
+    case gracePeriodOver
+}
+
 /// The state of one server connection, as a value type: its calls, their deadlines, whether
 /// it may read, and its idle, frame-read and grace-period timers.
 ///
@@ -28,6 +35,8 @@ struct ServerConnectionStateMachine<Call, Handle, Clock: _Concurrency.Clock> whe
         var frameReadTimeout: Duration
         /// After shutdown begins, calls in flight get this long.
         var gracePeriod: Duration
+        /// Unsent response bytes the connection may hold before it is cut off.
+        var maxOutboundBytes: Int = .max
     }
 
     enum State: Equatable {
@@ -68,11 +77,7 @@ struct ServerConnectionStateMachine<Call, Handle, Clock: _Concurrency.Clock> whe
         var handle: Handle?
     }
 
-    enum CloseReason: Equatable {
-        case idle
-        case frameReadTimeout
-        case gracePeriodOver
-    }
+    typealias CloseReason = ConnectionCloseReason
 
     struct TimerAction {
         var expired: [Expired] = []
@@ -119,6 +124,14 @@ struct ServerConnectionStateMachine<Call, Handle, Clock: _Concurrency.Clock> whe
     private var frameTimeLeft: Duration?
     /// No call's deadline is earlier than this (it may be stale, and then the timer fires for nothing).
     private var earliestCallDeadline: Instant?
+    /// The channel asked to read while reading was not allowed: the read waits here.
+    private var readHeld = false
+    /// A read's frames are being delivered: responses wait for its end to be flushed together.
+    private var delivering = false
+    /// Responses were written and not flushed yet.
+    private var flushHeld = false
+    /// The client let its unsent responses pile up past the cap: the connection is closing.
+    private(set) var isCutOff = false
 
     init(configuration: Configuration) {
         precondition(configuration.maxConcurrentCalls > 0)
@@ -360,6 +373,7 @@ struct ServerConnectionStateMachine<Call, Handle, Clock: _Concurrency.Clock> whe
         calls.removeAll()
         queue.removeAll()
         queueHead = 0
+        readHeld = false
         runningCount = 0
         streamingCount = 0
         idleDeadline = nil
@@ -367,6 +381,51 @@ struct ServerConnectionStateMachine<Call, Handle, Clock: _Concurrency.Clock> whe
         frameTimeLeft = nil
         earliestCallDeadline = nil
         return handles
+    }
+
+    // MARK: Reading, flushing and the outbound cap
+
+    /// The channel asks to read. True: read now; false: the read is held until reading is
+    /// allowed again (``releaseHeldRead()``).
+    mutating func readRequested() -> Bool {
+        if mayRead { return true }
+        readHeld = true
+        return false
+    }
+
+    /// After anything that may allow reading again: true, once, when a held read may go now.
+    mutating func releaseHeldRead() -> Bool {
+        guard readHeld, mayRead else { return false }
+        readHeld = false
+        return true
+    }
+
+    /// A read's frames start to arrive.
+    mutating func readBegan() { delivering = true }
+
+    /// The read's frames have all arrived: true to flush the responses written meanwhile, in
+    /// one write for a batch of pipelined calls.
+    mutating func readEnded() -> Bool {
+        delivering = false
+        defer { flushHeld = false }
+        return flushHeld
+    }
+
+    /// A response was written: true to flush it now; false when the end of the read under way
+    /// will flush it with the others.
+    mutating func responseWritten() -> Bool {
+        guard delivering else { return true }
+        flushHeld = true
+        return false
+    }
+
+    /// The socket holds `bytes` the client has not taken. Past the cap, once: cut the
+    /// connection off (a client that does not read cannot make the server hold its responses
+    /// without bound); its calls are then cancelled with ``closed()``.
+    mutating func outboundBacklog(_ bytes: Int) -> Bool {
+        guard !isCutOff, bytes > configuration.maxOutboundBytes else { return false }
+        isCutOff = true
+        return true
     }
 
     // MARK: Internals
@@ -409,5 +468,19 @@ struct ServerConnectionStateMachine<Call, Handle, Clock: _Concurrency.Clock> whe
             return (id, call)
         }
         return nil
+    }
+}
+
+extension ServerConnectionStateMachine.Configuration {
+    /// A connection's limits, from the server's.
+    init(_ server: RPCServerConfiguration) {
+        self.init(
+            maxConcurrentCalls: server.maxConcurrentCallsPerConnection,
+            maxStreamingCalls: server.maxStreamingCallsPerConnection,
+            idleTimeout: server.idleTimeout,
+            frameReadTimeout: server.frameReadTimeout,
+            gracePeriod: server.shutdownGracePeriod,
+            maxOutboundBytes: server.maxOutboundBytesPerConnection
+        )
     }
 }

@@ -1,3 +1,4 @@
+import Crypto
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOSSL
@@ -137,5 +138,14 @@ final class TLSHandshakeDeadline: ChannelInboundHandler, RemovableChannelHandler
         timer?.cancel()
         timer = nil
         context.fireChannelInactive()
+    }
+}
+
+extension ChannelHandlerContext {
+    /// SHA-256 of the client certificate's DER bytes on a mutual-TLS connection; nil without one.
+    /// Read after the handshake.
+    func peerCertificateSHA256() -> [UInt8]? {
+        let certificate = (try? pipeline.syncOperations.nioSSL_peerCertificate()) ?? nil
+        return certificate.flatMap { try? $0.toDERBytes() }.map { Array(SHA256.hash(data: $0)) }
     }
 }

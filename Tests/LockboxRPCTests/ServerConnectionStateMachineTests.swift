@@ -251,4 +251,51 @@ struct TestClock: Clock {
         #expect(!action.respond && action.start.isEmpty && !action.close)
         #expect(machine.isIdle)
     }
+
+    @Test func aReadAskedForWhileCallsWaitIsHeldUntilTheyStart() {
+        var machine = Self.machine(maxConcurrentCalls: 1)
+        let idle = machine.readRequested()
+        #expect(idle, "nothing waits: read")
+        _ = receive(&machine, 1)
+        guard case .enqueued = receive(&machine, 2) else {
+            Issue.record("2 waits")
+            return
+        }
+        let held = machine.readRequested()
+        let early = machine.releaseHeldRead()
+        #expect(!held && !early, "a call waits: the read is held")
+        _ = machine.finished(id: 1, now: Self.at(1))
+        let released = machine.releaseHeldRead()
+        let again = machine.releaseHeldRead()
+        #expect(released && !again, "the slot freed: the held read goes, once")
+    }
+
+    @Test func responsesDuringAReadAreFlushedOnceAtItsEnd() {
+        var machine = Self.machine()
+        let outside = machine.responseWritten()
+        machine.readBegan()
+        let first = machine.responseWritten()
+        let second = machine.responseWritten()
+        let atEnd = machine.readEnded()
+        #expect(outside && !first && !second && atEnd, "outside a read at once; inside it, once at its end")
+        machine.readBegan()
+        let nothing = machine.readEnded()
+        #expect(!nothing, "nothing written: nothing to flush")
+    }
+
+    @Test func aBacklogPastTheCapCutsTheConnectionOffOnce() {
+        var machine = Machine(
+            configuration: .init(
+                maxConcurrentCalls: 2,
+                idleTimeout: .seconds(300),
+                frameReadTimeout: .seconds(10),
+                gracePeriod: .seconds(10),
+                maxOutboundBytes: 1000
+            )
+        )
+        let atCap = machine.outboundBacklog(1000)
+        let over = machine.outboundBacklog(1001)
+        let again = machine.outboundBacklog(5000)
+        #expect(!atCap && over && !again && machine.isCutOff)
+    }
 }
