@@ -1,5 +1,5 @@
 /// Why `CheckAccess` denied an operation.
-public enum AccessDenyReason: String, Sendable, Hashable, CaseIterable {
+package enum AccessDenyReason: String, Sendable, Hashable, CaseIterable {
     /// No request or grant of this operator for this tenant and service.
     case noGrant = "NO_GRANT"
     /// The operator's newest request here waits for a decision.
@@ -21,18 +21,18 @@ public enum AccessDenyReason: String, Sendable, Hashable, CaseIterable {
 }
 
 /// The outcome of an access check.
-public enum AccessDecision: Sendable, Hashable {
+package enum AccessDecision: Sendable, Hashable {
     case allowed(requestID: String, grantEndsAtMs: Int64)
     /// `requestID` names the request the reason is about, or is "".
     case denied(AccessDenyReason, requestID: String)
 
-    public var isAllowed: Bool {
+    package var isAllowed: Bool {
         if case .allowed = self { return true }
         return false
     }
 
     /// The request the decision is about, or "".
-    public var requestID: String {
+    package var requestID: String {
         switch self {
         case .allowed(let id, _): id
         case .denied(_, let id): id
@@ -42,50 +42,50 @@ public enum AccessDecision: Sendable, Hashable {
 
 /// A grant that might allow a check: one of the operator's grants for the tenant and service
 /// that had not ended by the store's reading, with whether the operation is pre-approved.
-public struct AccessCandidate: Sendable, Hashable {
-    public var grant: GrantRecord
-    public var operationPreapproved: Bool
+package struct AccessCandidate: Sendable, Hashable {
+    package var grant: GrantRecord
+    package var operationPreapproved: Bool
 
-    public init(grant: GrantRecord, operationPreapproved: Bool) {
+    package init(grant: GrantRecord, operationPreapproved: Bool) {
         self.grant = grant
         self.operationPreapproved = operationPreapproved
     }
 }
 
 /// What the allowed path of a check reads, in one statement.
-public struct CheckFacts: Sendable, Hashable {
+package struct CheckFacts: Sendable, Hashable {
     /// Whether the operator may act as one; nil when the statement found no candidate row to carry it.
-    public var operatorStatus: OperatorStatus?
-    public var candidates: [AccessCandidate]
+    package var operatorStatus: OperatorStatus?
+    package var candidates: [AccessCandidate]
 
-    public init(operatorStatus: OperatorStatus?, candidates: [AccessCandidate]) {
+    package init(operatorStatus: OperatorStatus?, candidates: [AccessCandidate]) {
         self.operatorStatus = operatorStatus
         self.candidates = candidates
     }
 }
 
 /// The operator's newest request for the tenant and service, with what the clock needs.
-public struct NewestRequest: Sendable, Hashable {
-    public var id: String
-    public var facts: RequestFacts
+package struct NewestRequest: Sendable, Hashable {
+    package var id: String
+    package var facts: RequestFacts
 
-    public init(id: String, facts: RequestFacts) {
+    package init(id: String, facts: RequestFacts) {
         self.id = id
         self.facts = facts
     }
 }
 
 /// What explains a denial when no candidate allows the check.
-public struct DenialFacts: Sendable, Hashable {
+package struct DenialFacts: Sendable, Hashable {
     /// Whether the tenant exists: a check on one that does not is refused, not recorded.
-    public var tenantExists: Bool
-    public var operatorStatus: OperatorStatus
+    package var tenantExists: Bool
+    package var operatorStatus: OperatorStatus
     /// The operator's newest request for this tenant and service, in any state.
-    public var newestRequest: NewestRequest?
+    package var newestRequest: NewestRequest?
     /// The operator's grants, on any tenant and service, that had not ended by the store's reading.
-    public var otherGrants: [GrantRecord]
+    package var otherGrants: [GrantRecord]
 
-    public init(
+    package init(
         tenantExists: Bool = true,
         operatorStatus: OperatorStatus = .active,
         newestRequest: NewestRequest? = nil,
@@ -101,10 +101,10 @@ public struct DenialFacts: Sendable, Hashable {
 /// The rule of `CheckAccess` (DESIGN.md, "Access enforcement"): allowed only for an active
 /// operator, under an active grant for that operator, tenant and service, for a pre-approved
 /// operation.
-public enum AccessCheck {
+package enum AccessCheck {
     /// Decides a check. `denialFacts` is asked for only when no candidate allows the
     /// operation, so the allowed path reads the database once.
-    public static func decide<Failure: Error>(
+    package static func decide<Failure: Error>(
         _ facts: CheckFacts,
         nowMs: Int64,
         denialFacts: () throws(Failure) -> DenialFacts

@@ -1,6 +1,6 @@
 /// What an audit record is about. Search filters on it and exports include it, so a
 /// lifecycle activity such as `CustomerApprove` can never be read from an operator action.
-public enum AuditKind: String, Sendable, Hashable, CaseIterable {
+package enum AuditKind: String, Sendable, Hashable, CaseIterable {
     /// A request's state changed.
     case lifecycle
     /// A CheckAccess, allowed or denied; its activity is the operation's name.
@@ -22,7 +22,7 @@ public enum AuditKind: String, Sendable, Hashable, CaseIterable {
 }
 
 /// The decision recorded in an audit record, where one applies.
-public enum AuditDecision: Int16, Sendable, Hashable, CaseIterable {
+package enum AuditDecision: Int16, Sendable, Hashable, CaseIterable {
     case none = 0
     case approve = 1
     case deny = 2
@@ -31,7 +31,7 @@ public enum AuditDecision: Int16, Sendable, Hashable, CaseIterable {
 
 /// Audit activities written by Lockbox itself: the one list. Operator actions use the
 /// operation's name instead, which may be none of these (``isReserved(_:)``).
-public enum Activity: String, Sendable, Hashable, CaseIterable {
+package enum Activity: String, Sendable, Hashable, CaseIterable {
     case requestCreated = "AccessRequestCreated"
     case internalApprove = "InternalApprove"
     case internalDeny = "InternalDeny"
@@ -70,7 +70,7 @@ public enum Activity: String, Sendable, Hashable, CaseIterable {
     case principalEmailSet = "PrincipalEmailSet"
 
     /// The activities of a request's own moves: what the event feed records.
-    public static let lifecycle: Set<Activity> = [
+    package static let lifecycle: Set<Activity> = [
         .requestCreated, .internalApprove, .internalDeny, .customerApprove, .customerDeny, .customerCancel,
         .requesterCancel, .suspensionCancel, .accessRevoked, .requestExpired, .grantCompleted,
     ]
@@ -81,5 +81,5 @@ public enum Activity: String, Sendable, Hashable, CaseIterable {
 
     /// Whether an operation name would read as one of Lockbox's own activities (compared
     /// case-insensitively, as operation names are). Such names are refused.
-    public static func isReserved(_ name: String) -> Bool { reserved.contains(name.lowercased()) }
+    package static func isReserved(_ name: String) -> Bool { reserved.contains(name.lowercased()) }
 }

@@ -1,12 +1,12 @@
 /// A JSON value for audit details.
-public enum JSONValue: Hashable, Sendable {
+package enum JSONValue: Hashable, Sendable {
     case string(String)
     case int(Int64)
     case bool(Bool)
     case null
 
     /// Writes the value as JSON text.
-    public func write(to out: inout String) {
+    package func write(to out: inout String) {
         switch self {
         case .string(let value): JSONValue.writeString(value, to: &out)
         case .int(let value): out += String(value)
@@ -34,7 +34,7 @@ public enum JSONValue: Hashable, Sendable {
     }
 
     /// An object with sorted keys, as compact JSON.
-    public static func object(_ fields: [String: JSONValue]) -> String {
+    package static func object(_ fields: [String: JSONValue]) -> String {
         var out = "{"
         for (index, key) in fields.keys.sorted().enumerated() {
             if index > 0 { out += "," }
@@ -47,18 +47,18 @@ public enum JSONValue: Hashable, Sendable {
 }
 
 /// One audit record to append. The store adds the id and the time.
-public struct AuditEntry: Sendable, Hashable {
-    public var tenantID: String
-    public var kind: AuditKind
-    public var actorID: String
-    public var actorDisplay: String
-    public var actorIP: String
-    public var activity: String
-    public var item: String
-    public var decision: AuditDecision
-    public var details: [String: JSONValue]
+package struct AuditEntry: Sendable, Hashable {
+    package var tenantID: String
+    package var kind: AuditKind
+    package var actorID: String
+    package var actorDisplay: String
+    package var actorIP: String
+    package var activity: String
+    package var item: String
+    package var decision: AuditDecision
+    package var details: [String: JSONValue]
 
-    public init(
+    package init(
         tenantID: String,
         kind: AuditKind,
         actorID: String,
@@ -81,7 +81,7 @@ public struct AuditEntry: Sendable, Hashable {
     }
 
     /// The record a caller's own action writes; its details name the token the call carried.
-    public init(
+    package init(
         by caller: Caller,
         tenantID: String,
         kind: AuditKind,
@@ -106,7 +106,7 @@ public struct AuditEntry: Sendable, Hashable {
     }
 
     /// The record of what Lockbox does by itself (the sweepers' moves).
-    public init(
+    package init(
         system activity: Activity,
         tenantID: String,
         kind: AuditKind,
@@ -126,12 +126,12 @@ public struct AuditEntry: Sendable, Hashable {
     }
 
     /// The actor of what Lockbox does by itself (sweepers).
-    public static let systemActorID = "lockbox"
-    public static let systemActorDisplay = "Lockbox"
+    package static let systemActorID = "lockbox"
+    package static let systemActorDisplay = "Lockbox"
     /// The display name of every operator action; the operator's own identity is in the details.
-    public static let providerOperatorDisplay = "Provider Operator"
+    package static let providerOperatorDisplay = "Provider Operator"
     /// The actor of a call that carried no credential (enrollment refusals).
-    public static let unauthenticatedDisplay = "Unauthenticated caller"
+    package static let unauthenticatedDisplay = "Unauthenticated caller"
     /// The names above, lower-cased: no principal may take one.
     static let reservedDisplayNames: Set<String> = Set(
         [systemActorDisplay, providerOperatorDisplay, unauthenticatedDisplay].map { $0.lowercased() }
@@ -139,24 +139,24 @@ public struct AuditEntry: Sendable, Hashable {
 }
 
 /// An audit record as stored.
-public struct StoredAuditRecord: Sendable, Hashable {
-    public var id: Int64
-    public var timeMs: Int64
-    public var tenantID: String
+package struct StoredAuditRecord: Sendable, Hashable {
+    package var id: Int64
+    package var timeMs: Int64
+    package var tenantID: String
     /// nil for records written before kinds existed.
-    public var kind: AuditKind?
-    public var actorID: String
-    public var actorDisplay: String
-    public var actorIP: String
-    public var activity: String
-    public var item: String
-    public var decision: AuditDecision
+    package var kind: AuditKind?
+    package var actorID: String
+    package var actorDisplay: String
+    package var actorIP: String
+    package var activity: String
+    package var item: String
+    package var decision: AuditDecision
     /// The details, a JSON object as text.
-    public var detailsJSON: String
+    package var detailsJSON: String
     /// The record's place in its chain and its hash, once sealed; nil before.
-    public var seal: AuditSeal?
+    package var seal: AuditSeal?
 
-    public init(
+    package init(
         id: Int64,
         timeMs: Int64,
         tenantID: String,
@@ -186,23 +186,23 @@ public struct StoredAuditRecord: Sendable, Hashable {
 }
 
 /// Where a record sits in its hash chain (a tenant's, or the provider-wide one, "").
-public struct AuditSeal: Sendable, Hashable {
-    public var seq: Int64
-    public var hash: [UInt8]
+package struct AuditSeal: Sendable, Hashable {
+    package var seq: Int64
+    package var hash: [UInt8]
 
-    public init(seq: Int64, hash: [UInt8]) {
+    package init(seq: Int64, hash: [UInt8]) {
         self.seq = seq
         self.hash = hash
     }
 }
 
 /// Bytes the server signed: the exact statement, the key's id and the Ed25519 signature.
-public struct SignedStatement: Sendable, Hashable {
-    public var statement: [UInt8]
-    public var keyID: String
-    public var signature: [UInt8]
+package struct SignedStatement: Sendable, Hashable {
+    package var statement: [UInt8]
+    package var keyID: String
+    package var signature: [UInt8]
 
-    public init(statement: [UInt8], keyID: String, signature: [UInt8]) {
+    package init(statement: [UInt8], keyID: String, signature: [UInt8]) {
         self.statement = statement
         self.keyID = keyID
         self.signature = signature
@@ -210,17 +210,17 @@ public struct SignedStatement: Sendable, Hashable {
 }
 
 /// A signed head of one chain, as stored.
-public struct StoredCheckpoint: Sendable, Hashable {
-    public var id: Int64
+package struct StoredCheckpoint: Sendable, Hashable {
+    package var id: Int64
     /// A tenant's id, or "" for the provider-wide chain.
-    public var scope: String
-    public var seq: Int64
-    public var hash: [UInt8]
-    public var signedAtMs: Int64
-    public var keyID: String
-    public var signature: [UInt8]
+    package var scope: String
+    package var seq: Int64
+    package var hash: [UInt8]
+    package var signedAtMs: Int64
+    package var keyID: String
+    package var signature: [UInt8]
 
-    public init(
+    package init(
         id: Int64 = 0,
         scope: String,
         seq: Int64,
@@ -240,12 +240,12 @@ public struct StoredCheckpoint: Sendable, Hashable {
 }
 
 /// A public key the server has signed with, and when it was first published.
-public struct StoredSigningKey: Sendable, Hashable {
-    public var keyID: String
-    public var publicKey: [UInt8]
-    public var firstSeenAtMs: Int64
+package struct StoredSigningKey: Sendable, Hashable {
+    package var keyID: String
+    package var publicKey: [UInt8]
+    package var firstSeenAtMs: Int64
 
-    public init(keyID: String, publicKey: [UInt8], firstSeenAtMs: Int64) {
+    package init(keyID: String, publicKey: [UInt8], firstSeenAtMs: Int64) {
         self.keyID = keyID
         self.publicKey = publicKey
         self.firstSeenAtMs = firstSeenAtMs

@@ -1,5 +1,5 @@
 /// What a call needs to be allowed to do. The server names one for every method it serves.
-public enum Permission: String, CaseIterable, Sendable {
+package enum Permission: String, CaseIterable, Sendable {
     case createRequest
     case cancelRequest
     case readRequests
@@ -26,12 +26,12 @@ public enum Permission: String, CaseIterable, Sendable {
 
     /// The action on a request this permission stands for, if it is one: who may take it is
     /// ``Lifecycle/actorRules``'s to say, not this table's.
-    public var requestAction: RequestAction? { RequestAction.allCases.first { $0.permission == self } }
+    package var requestAction: RequestAction? { RequestAction.allCases.first { $0.permission == self } }
 
     /// How far `role` grants this permission; nil when it does not. The permission table of
     /// DESIGN.md ("Actors and roles"), and the only one; actions on requests come from
     /// ``Lifecycle/actorRules``.
-    public func reach(for role: Role) -> Reach? {
+    package func reach(for role: Role) -> Reach? {
         if let action = requestAction { return Lifecycle.reach(action, for: role) }
         return switch (self, role) {
         case (.createRequest, .operator): .everywhere
@@ -63,7 +63,7 @@ public enum Permission: String, CaseIterable, Sendable {
 }
 
 /// Which data a role's permission covers.
-public enum Reach: Sendable, Hashable {
+package enum Reach: Sendable, Hashable {
     /// Every tenant's data and provider-wide data.
     case everywhere
     /// Provider-wide data only: provider principals, roles and operations.
@@ -75,50 +75,50 @@ public enum Reach: Sendable, Hashable {
 }
 
 /// What a call acts on, as authorization sees it.
-public struct Target: Sendable, Hashable {
+package struct Target: Sendable, Hashable {
     /// "" for provider-wide data.
-    public var tenantID: String
+    package var tenantID: String
     /// The principal that owns it (a request's requester), if any.
-    public var ownerID: String?
+    package var ownerID: String?
 
-    public init(tenantID: String, ownerID: String? = nil) {
+    package init(tenantID: String, ownerID: String? = nil) {
         self.tenantID = tenantID
         self.ownerID = ownerID
     }
 
-    public static let provider = Target(tenantID: "")
-    public static func tenant(_ id: String) -> Target { Target(tenantID: id) }
+    package static let provider = Target(tenantID: "")
+    package static func tenant(_ id: String) -> Target { Target(tenantID: id) }
 }
 
 /// An authenticated caller, with its role assignments as the database holds them now.
-public struct Caller: Sendable, Hashable {
-    public struct Assignment: Hashable, Sendable {
-        public var role: Role
+package struct Caller: Sendable, Hashable {
+    package struct Assignment: Hashable, Sendable {
+        package var role: Role
         /// "" for provider roles.
-        public var tenantID: String
+        package var tenantID: String
 
-        public init(role: Role, tenantID: String) {
+        package init(role: Role, tenantID: String) {
             self.role = role
             self.tenantID = tenantID
         }
     }
 
-    public var id: String
-    public var displayName: String
+    package var id: String
+    package var displayName: String
     /// nil for provider principals.
-    public var tenantID: String?
-    public var assignments: Set<Assignment>
+    package var tenantID: String?
+    package var assignments: Set<Assignment>
     /// The peer IP the server's socket saw.
-    public var ip: String
+    package var ip: String
     /// The id of the token the call carried; "" for calls that carry none. Every record the
     /// caller's actions write names it, so that a record made with a token someone else issued
     /// (a provider admin's IssueToken for another principal) traces back to that issuance.
-    public var tokenID: String
+    package var tokenID: String
     /// The client certificate the principal is bound to (SHA-256 of its DER bytes): its tokens
     /// count only on connections that present it. nil when unbound.
-    public var certificateSHA256: [UInt8]?
+    package var certificateSHA256: [UInt8]?
 
-    public init(
+    package init(
         id: String,
         displayName: String,
         tenantID: String?,
@@ -136,17 +136,17 @@ public struct Caller: Sendable, Hashable {
         self.certificateSHA256 = certificateSHA256
     }
 
-    public var roles: Set<Role> { Set(assignments.map(\.role)) }
+    package var roles: Set<Role> { Set(assignments.map(\.role)) }
 }
 
 /// The rows a list or stream may return to a caller: a tenant filter and a requester filter.
-public struct QueryScope: Sendable, Hashable {
+package struct QueryScope: Sendable, Hashable {
     /// nil: any tenant.
-    public var tenantID: String?
+    package var tenantID: String?
     /// nil: any requester (or operator, for grants).
-    public var requesterID: String?
+    package var requesterID: String?
 
-    public init(tenantID: String?, requesterID: String?) {
+    package init(tenantID: String?, requesterID: String?) {
         self.tenantID = tenantID
         self.requesterID = requesterID
     }
@@ -154,14 +154,14 @@ public struct QueryScope: Sendable, Hashable {
 
 /// The authorization policy: who may do what, on which data. Denies by default; the server
 /// asks it on every call, against the roles the database holds at that moment.
-public enum Authorization {
+package enum Authorization {
     /// Whether some role of the caller grants `permission` anywhere. Checked before any handler runs.
-    public static func admits(_ caller: Caller, _ permission: Permission) -> Bool {
+    package static func admits(_ caller: Caller, _ permission: Permission) -> Bool {
         caller.assignments.contains { permission.reach(for: $0.role) != nil }
     }
 
     /// Whether the caller holds `permission` for `target`.
-    public static func allows(_ caller: Caller, _ permission: Permission, on target: Target) -> Bool {
+    package static func allows(_ caller: Caller, _ permission: Permission, on target: Target) -> Bool {
         caller.assignments.contains { assignment in
             switch permission.reach(for: assignment.role) {
             case .everywhere: true
@@ -175,7 +175,7 @@ public enum Authorization {
 
     /// Throws unless allowed. To a tenant principal, another tenant's data does not exist, so
     /// that is NOT_FOUND; otherwise PERMISSION_DENIED.
-    public static func require(
+    package static func require(
         _ caller: Caller,
         _ permission: Permission,
         on target: Target,
@@ -188,7 +188,7 @@ public enum Authorization {
     }
 
     /// Whether the caller may see a request. What it may not see does not exist for it.
-    public static func mayRead(_ caller: Caller, request: Target) -> Bool {
+    package static func mayRead(_ caller: Caller, request: Target) -> Bool {
         allows(caller, .readRequests, on: request)
     }
 
@@ -196,7 +196,7 @@ public enum Authorization {
     /// for ("" for none). Tenant principals see their own tenant, and "" means it; another
     /// tenant is NOT_FOUND. Roles that reach everywhere see what they ask for. Operators see
     /// their own requests and grants.
-    public static func scope(
+    package static func scope(
         _ caller: Caller,
         _ permission: Permission,
         requestedTenant requested: String

@@ -1,31 +1,31 @@
 import Synchronization
 
 /// The server's notion of now. Injected, so tests can move time; never the client's clock.
-public protocol LockboxClock: Sendable {
+package protocol LockboxClock: Sendable {
     /// Unix time in milliseconds.
     func nowMillis() -> Int64
 }
 
 /// The system's real-time clock.
-public struct SystemClock: LockboxClock {
-    public init() {}
-    public func nowMillis() -> Int64 {
+package struct SystemClock: LockboxClock {
+    package init() {}
+    package func nowMillis() -> Int64 {
         return SystemClock.realtimeMillis()
     }
 }
 
 /// A clock that tests set and advance by hand.
-public final class ManualClock: LockboxClock {
+package final class ManualClock: LockboxClock {
     private let millis: Mutex<Int64>
 
-    public init(millis: Int64) { self.millis = Mutex(millis) }
+    package init(millis: Int64) { self.millis = Mutex(millis) }
 
-    public func nowMillis() -> Int64 { millis.withLock { $0 } }
-    public func advance(by duration: Duration) {
+    package func nowMillis() -> Int64 { millis.withLock { $0 } }
+    package func advance(by duration: Duration) {
         let delta = duration.wholeMilliseconds
         millis.withLock { $0 += delta }
     }
-    public func set(millis value: Int64) { millis.withLock { $0 = value } }
+    package func set(millis value: Int64) { millis.withLock { $0 = value } }
 }
 
 #if canImport(Glibc)
@@ -44,7 +44,7 @@ extension SystemClock {
 
 extension Duration {
     /// The duration in whole milliseconds, rounded toward zero.
-    public var wholeMilliseconds: Int64 {
+    package var wholeMilliseconds: Int64 {
         components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
     }
 }

@@ -1,32 +1,32 @@
 /// A broken domain rule, with the gRPC-style class of the failure.
-public struct DomainError: Error, Hashable, Sendable, CustomStringConvertible {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
+package struct DomainError: Error, Hashable, Sendable, CustomStringConvertible {
+    package struct Code: Hashable, Sendable, CustomStringConvertible {
         let name: String
-        public static let invalidArgument = Code(name: "invalidArgument")
-        public static let failedPrecondition = Code(name: "failedPrecondition")
-        public static let permissionDenied = Code(name: "permissionDenied")
+        package static let invalidArgument = Code(name: "invalidArgument")
+        package static let failedPrecondition = Code(name: "failedPrecondition")
+        package static let permissionDenied = Code(name: "permissionDenied")
         /// The thing does not exist, or the caller may not know that it does.
-        public static let notFound = Code(name: "notFound")
-        public static let alreadyExists = Code(name: "alreadyExists")
+        package static let notFound = Code(name: "notFound")
+        package static let alreadyExists = Code(name: "alreadyExists")
         /// A credential the request carries (an enrollment code) is not valid.
-        public static let unauthenticated = Code(name: "unauthenticated")
+        package static let unauthenticated = Code(name: "unauthenticated")
         /// A position (a watch cursor) outside what is kept.
-        public static let outOfRange = Code(name: "outOfRange")
-        public var description: String { name }
+        package static let outOfRange = Code(name: "outOfRange")
+        package var description: String { name }
     }
 
-    public let code: Code
+    package let code: Code
     /// Safe to show to the caller.
-    public let message: String
+    package let message: String
 
-    public init(_ code: Code, _ message: String) {
+    package init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
     }
 
-    public var description: String { "\(code.name): \(message)" }
+    package var description: String { "\(code.name): \(message)" }
 
-    public static func invalidArgument(_ message: String) -> DomainError { DomainError(.invalidArgument, message) }
-    public static func notFound(_ message: String) -> DomainError { DomainError(.notFound, message) }
-    public static let permissionDenied = DomainError(.permissionDenied, "permission denied")
+    package static func invalidArgument(_ message: String) -> DomainError { DomainError(.invalidArgument, message) }
+    package static func notFound(_ message: String) -> DomainError { DomainError(.notFound, message) }
+    package static let permissionDenied = DomainError(.permissionDenied, "permission denied")
 }

@@ -1,6 +1,6 @@
 /// What a principal does to a request. The clock's own moves are ``ClockRule``s; a
 /// suspension's are ``Lifecycle/withdraw(_:nowMs:)``'s.
-public enum LifecycleAction: Sendable, Hashable {
+package enum LifecycleAction: Sendable, Hashable {
     case approveInternal
     case denyInternal
     /// `approvedDurationSeconds` 0 means as requested; otherwise it may only shorten the grant.
@@ -10,7 +10,7 @@ public enum LifecycleAction: Sendable, Hashable {
     case revoke
 
     /// Which of the actions of ``Lifecycle/actorRules`` this is.
-    public var kind: RequestAction {
+    package var kind: RequestAction {
         switch self {
         case .approveInternal, .denyInternal: .decideInternal
         case .approveCustomer, .denyCustomer: .decideCustomer
@@ -21,7 +21,7 @@ public enum LifecycleAction: Sendable, Hashable {
 }
 
 /// The kinds of action a principal takes on a request, as the question "who may?" sees them.
-public enum RequestAction: String, Sendable, Hashable, CaseIterable {
+package enum RequestAction: String, Sendable, Hashable, CaseIterable {
     /// A support manager approves or denies a request internally.
     case decideInternal
     /// The customer approves or denies.
@@ -32,7 +32,7 @@ public enum RequestAction: String, Sendable, Hashable, CaseIterable {
     case revoke
 
     /// The states (by the clock) in which the action may be taken: their one definition.
-    public var states: Set<RequestState> {
+    package var states: Set<RequestState> {
         switch self {
         case .decideInternal: [.pendingInternal]
         case .decideCustomer: [.pendingCustomer]
@@ -42,7 +42,7 @@ public enum RequestAction: String, Sendable, Hashable, CaseIterable {
     }
 
     /// The permission the gatekeeper checks for the method that takes this action.
-    public var permission: Permission {
+    package var permission: Permission {
         switch self {
         case .decideInternal: .decideInternal
         case .decideCustomer: .decideCustomer
@@ -53,7 +53,7 @@ public enum RequestAction: String, Sendable, Hashable, CaseIterable {
 }
 
 /// In which capacity a principal acts on a request: what the rules and the audit log make of it.
-public enum ActingAs: Sendable, Hashable {
+package enum ActingAs: Sendable, Hashable {
     /// The operator who filed the request.
     case requester
     /// A support manager: decides internally, and may revoke any grant (the provider's emergency stop).
@@ -64,9 +64,9 @@ public enum ActingAs: Sendable, Hashable {
 
 /// One row of who may act on a request: a role, how the principal must stand to the request,
 /// and in which capacity it then acts.
-public struct ActorRule: Sendable, Hashable {
+package struct ActorRule: Sendable, Hashable {
     /// How the principal must stand to the request.
-    public enum Relation: Sendable, Hashable {
+    package enum Relation: Sendable, Hashable {
         /// It filed the request.
         case ownRequest
         /// It did not file the request.
@@ -77,10 +77,10 @@ public struct ActorRule: Sendable, Hashable {
         case ownTenant
     }
 
-    public let action: RequestAction
-    public let role: Role
-    public let relation: Relation
-    public let actingAs: ActingAs
+    package let action: RequestAction
+    package let role: Role
+    package let relation: Relation
+    package let actingAs: ActingAs
 }
 
 /// A move the clock makes by itself: past its deadline, a state becomes another.
@@ -88,9 +88,9 @@ public struct ActorRule: Sendable, Hashable {
 /// ``Lifecycle/effectiveState(_:nowMs:)`` applies these on every read, so no decision waits for
 /// a sweeper; the sweeper applies the same rules to the stored state (``Lifecycle/settle(_:nowMs:)``),
 /// and the store compiles them into SQL for filters. This table is their one definition.
-public struct ClockRule: Sendable, Hashable {
+package struct ClockRule: Sendable, Hashable {
     /// The time a rule compares the clock with.
-    public enum Deadline: Sendable, Hashable, CaseIterable {
+    package enum Deadline: Sendable, Hashable, CaseIterable {
         /// The support managers' deadline for a decision.
         case internalDecision
         /// The customer's deadline for a decision.
@@ -99,27 +99,27 @@ public struct ClockRule: Sendable, Hashable {
         case grantEnd
     }
 
-    public let from: RequestState
-    public let to: RequestState
-    public let deadline: Deadline
+    package let from: RequestState
+    package let to: RequestState
+    package let deadline: Deadline
     /// The audit activity of the stored move.
-    public let activity: Activity
+    package let activity: Activity
 }
 
 /// The outcome of an allowed action: the new state and what the audit record says.
-public struct Transition: Sendable, Hashable {
-    public var from: RequestState
-    public var to: RequestState
-    public var activity: Activity
-    public var decision: AuditDecision
-    public var customerDeadlineMs: Int64?
+package struct Transition: Sendable, Hashable {
+    package var from: RequestState
+    package var to: RequestState
+    package var activity: Activity
+    package var decision: AuditDecision
+    package var customerDeadlineMs: Int64?
     /// Set when the transition starts a grant.
-    public var grant: GrantWindow?
+    package var grant: GrantWindow?
     /// For an internal approval: false when the tenant has the lockbox off.
-    public var customerApprovalRequired: Bool?
+    package var customerApprovalRequired: Bool?
     /// Set when the grant was cut to the tenant's duration cap, which was lowered after the
     /// request was filed: the cap, in seconds.
-    public var cappedToSeconds: Int64?
+    package var cappedToSeconds: Int64?
 }
 
 /// The request state machine of DESIGN.md. Pure: no I/O, time comes in as `nowMs`.
@@ -127,8 +127,8 @@ public struct Transition: Sendable, Hashable {
 /// The clock decides: a request past its customer deadline is EXPIRED and a grant
 /// past its end is COMPLETED here, whatever the stored state says, so no action
 /// depends on a sweeper having run.
-public enum Lifecycle {
-    public static let clockRules: [ClockRule] = [
+package enum Lifecycle {
+    package static let clockRules: [ClockRule] = [
         ClockRule(from: .pendingInternal, to: .expired, deadline: .internalDecision, activity: .requestExpired),
         ClockRule(from: .pendingCustomer, to: .expired, deadline: .customerDecision, activity: .requestExpired),
         ClockRule(from: .approved, to: .completed, deadline: .grantEnd, activity: .grantCompleted),
@@ -138,7 +138,7 @@ public enum Lifecycle {
     /// check (``reach(_:for:)``, through ``Permission/reach(for:)``) and every transition
     /// (``allows(_:by:facts:)``) read it. Rows are tried in order; the first that holds says
     /// in which capacity the principal acts.
-    public static let actorRules: [ActorRule] = [
+    package static let actorRules: [ActorRule] = [
         ActorRule(action: .decideInternal, role: .supportManager, relation: .othersRequest, actingAs: .supportManager),
         ActorRule(action: .decideCustomer, role: .globalAdmin, relation: .ownTenant, actingAs: .customer),
         ActorRule(action: .decideCustomer, role: .lockboxApprover, relation: .ownTenant, actingAs: .customer),
@@ -153,7 +153,7 @@ public enum Lifecycle {
 
     /// How far `role` may take `action`, for the gatekeeper's check before any request is read;
     /// nil when no row gives the role the action.
-    public static func reach(_ action: RequestAction, for role: Role) -> Reach? {
+    package static func reach(_ action: RequestAction, for role: Role) -> Reach? {
         guard let rule = actorRules.first(where: { $0.action == action && $0.role == role }) else { return nil }
         switch rule.relation {
         case .ownRequest: return .ownRequests
@@ -163,7 +163,7 @@ public enum Lifecycle {
     }
 
     /// In which capacity `caller` may take `action` on the request; nil when no row allows it.
-    public static func allows(_ action: RequestAction, by caller: Caller, facts: RequestFacts) -> ActingAs? {
+    package static func allows(_ action: RequestAction, by caller: Caller, facts: RequestFacts) -> ActingAs? {
         for rule in actorRules where rule.action == action {
             let holds = caller.assignments.contains { assignment in
                 guard assignment.role == rule.role else { return false }
@@ -198,31 +198,31 @@ public enum Lifecycle {
     }
 
     /// The state by the clock: the stored state, unless a ``ClockRule`` has overtaken it.
-    public static func effectiveState(stored: RequestState, deadlines: Deadlines, nowMs: Int64) -> RequestState {
+    package static func effectiveState(stored: RequestState, deadlines: Deadlines, nowMs: Int64) -> RequestState {
         for rule in clockRules where rule.from == stored {
             if let at = deadlines[rule.deadline], nowMs >= at { return rule.to }
         }
         return stored
     }
 
-    public static func effectiveState(_ facts: RequestFacts, nowMs: Int64) -> RequestState {
+    package static func effectiveState(_ facts: RequestFacts, nowMs: Int64) -> RequestState {
         effectiveState(stored: facts.state, deadlines: facts.deadlines, nowMs: nowMs)
     }
 
     /// Whether a grant may be used at `nowMs`: its request is approved by the clock, it has
     /// started, and it was not revoked. The one definition of an active grant.
-    public static func grantIsActive(state: RequestState, window: GrantWindow, nowMs: Int64) -> Bool {
+    package static func grantIsActive(state: RequestState, window: GrantWindow, nowMs: Int64) -> Bool {
         window.revokedAtMs == nil && window.startsAtMs <= nowMs
             && effectiveState(stored: state, deadlines: Deadlines(grantEnd: window.endsAtMs), nowMs: nowMs) == .approved
     }
 
-    public static func grantIsActive(_ facts: RequestFacts, nowMs: Int64) -> Bool {
+    package static func grantIsActive(_ facts: RequestFacts, nowMs: Int64) -> Bool {
         guard let grant = facts.grant else { return false }
         return grantIsActive(state: facts.state, window: grant, nowMs: nowMs)
     }
 
     /// The stored move a sweeper makes, when the clock has overtaken the stored state; nil otherwise.
-    public static func settle(_ facts: RequestFacts, nowMs: Int64) -> Transition? {
+    package static func settle(_ facts: RequestFacts, nowMs: Int64) -> Transition? {
         let current = effectiveState(facts, nowMs: nowMs)
         guard current != facts.state, let rule = clockRules.first(where: { $0.from == facts.state && $0.to == current })
         else { return nil }
@@ -231,7 +231,7 @@ public enum Lifecycle {
 
     /// The move a suspension of the requester makes: a pending request is withdrawn and an
     /// approved grant ends. Nil when the request is in neither state by the clock.
-    public static func withdraw(_ facts: RequestFacts, nowMs: Int64) -> Transition? {
+    package static func withdraw(_ facts: RequestFacts, nowMs: Int64) -> Transition? {
         let current = effectiveState(facts, nowMs: nowMs)
         if RequestAction.cancel.states.contains(current) {
             return Transition(from: facts.state, to: .canceled, activity: .suspensionCancel, decision: .cancel)
@@ -244,7 +244,7 @@ public enum Lifecycle {
 
     /// Applies a principal's action, or throws why it is not allowed now: who may act
     /// (``allows(_:by:facts:)``) first, then the state by the clock, then the action's own rules.
-    public static func transition(
+    package static func transition(
         _ action: LifecycleAction,
         facts: RequestFacts,
         by caller: Caller,

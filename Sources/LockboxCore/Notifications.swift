@@ -3,19 +3,19 @@
 /// Written in the transaction that makes the change; its `seq` is its place in the feed, given
 /// once the change has committed, and only ever grows: a watch or a delivery worker that has
 /// handled `seq` has handled everything before it.
-public struct RequestEvent: Sendable, Hashable {
-    public var seq: Int64
-    public var tenantID: String
-    public var requestID: String
-    public var requesterID: String
+package struct RequestEvent: Sendable, Hashable {
+    package var seq: Int64
+    package var tenantID: String
+    package var requestID: String
+    package var requesterID: String
     /// The audit activity of the change.
-    public var activity: Activity
+    package var activity: Activity
     /// The request's state after the change.
-    public var state: RequestState
-    public var actorID: String
-    public var occurredAtMs: Int64
+    package var state: RequestState
+    package var actorID: String
+    package var occurredAtMs: Int64
 
-    public init(
+    package init(
         seq: Int64,
         tenantID: String,
         requestID: String,
@@ -36,16 +36,16 @@ public struct RequestEvent: Sendable, Hashable {
     }
 
     /// What authorization looks at, as for the request itself.
-    public var target: Target { Target(tenantID: tenantID, ownerID: requesterID) }
+    package var target: Target { Target(tenantID: tenantID, ownerID: requesterID) }
 }
 
-public enum NotificationChannel: String, Sendable, Hashable, CaseIterable {
+package enum NotificationChannel: String, Sendable, Hashable, CaseIterable {
     case email
     case webhook
 }
 
 /// Why a notification is sent.
-public enum NotificationKind: String, Sendable, Hashable, CaseIterable {
+package enum NotificationKind: String, Sendable, Hashable, CaseIterable {
     /// To the tenant's approvers and global admins: a request awaits their decision.
     case awaitingDecision = "awaiting_decision"
     /// The same people, some time before the deadline, if the request is still pending.
@@ -56,7 +56,7 @@ public enum NotificationKind: String, Sendable, Hashable, CaseIterable {
     case event
 }
 
-public enum NotificationState: String, Sendable, Hashable, CaseIterable {
+package enum NotificationState: String, Sendable, Hashable, CaseIterable {
     /// Not sent yet, or to be tried again.
     case pending
     case sent
@@ -67,7 +67,7 @@ public enum NotificationState: String, Sendable, Hashable, CaseIterable {
 }
 
 /// Who an email goes to.
-public enum EmailAudience: Sendable, Hashable {
+package enum EmailAudience: Sendable, Hashable {
     /// Every global admin and approver of the request's tenant with an address.
     case approvers
     /// The principal that filed the request.
@@ -75,12 +75,12 @@ public enum EmailAudience: Sendable, Hashable {
 }
 
 /// One email an event calls for, and the earliest time it may go.
-public struct PlannedEmail: Sendable, Hashable {
-    public var audience: EmailAudience
-    public var kind: NotificationKind
-    public var notBeforeMs: Int64
+package struct PlannedEmail: Sendable, Hashable {
+    package var audience: EmailAudience
+    package var kind: NotificationKind
+    package var notBeforeMs: Int64
 
-    public init(audience: EmailAudience, kind: NotificationKind, notBeforeMs: Int64) {
+    package init(audience: EmailAudience, kind: NotificationKind, notBeforeMs: Int64) {
         self.audience = audience
         self.kind = kind
         self.notBeforeMs = notBeforeMs
@@ -88,18 +88,18 @@ public struct PlannedEmail: Sendable, Hashable {
 }
 
 /// When retries happen, how long they go on, and when an endpoint is given up on.
-public struct DeliveryPolicy: Sendable, Hashable {
+package struct DeliveryPolicy: Sendable, Hashable {
     /// The wait after the first failed attempt; each later one doubles it, up to `maximumDelay`.
-    public var baseDelayMs: Int64
-    public var maximumDelayMs: Int64
+    package var baseDelayMs: Int64
+    package var maximumDelayMs: Int64
     /// Attempts before a notification is marked failed.
-    public var maximumAttempts: Int
+    package var maximumAttempts: Int
     /// Consecutive failed deliveries after which a webhook endpoint is disabled.
-    public var disableWebhookAfterFailures: Int
+    package var disableWebhookAfterFailures: Int
     /// How long before a customer's deadline approvers are reminded; 0 sends no reminder.
-    public var reminderLeadMs: Int64
+    package var reminderLeadMs: Int64
 
-    public init(
+    package init(
         baseDelayMs: Int64 = 30_000,
         maximumDelayMs: Int64 = 3_600_000,
         maximumAttempts: Int = 10,
@@ -115,14 +115,14 @@ public struct DeliveryPolicy: Sendable, Hashable {
 }
 
 /// The notification rules: which emails an event calls for, and what happens after a failed attempt.
-public enum NotificationRules {
+package enum NotificationRules {
     /// States the requester hears about.
-    public static let requesterOutcomes: Set<RequestState> = [
+    package static let requesterOutcomes: Set<RequestState> = [
         .approved, .denied, .canceled, .expired, .revoked, .completed,
     ]
 
     /// The emails `event` calls for. `customerDeadlineMs` is the request's deadline, when it has one.
-    public static func emails(
+    package static func emails(
         for event: RequestEvent,
         customerDeadlineMs: Int64?,
         policy: DeliveryPolicy
@@ -146,17 +146,17 @@ public enum NotificationRules {
 
     /// Whether a notification of `kind` is still called for when it is due. A reminder is sent
     /// only while the request still awaits the customer (by the clock, not the stored state).
-    public static func stillCalledFor(_ kind: NotificationKind, effectiveState: RequestState) -> Bool {
+    package static func stillCalledFor(_ kind: NotificationKind, effectiveState: RequestState) -> Bool {
         kind != .reminder || effectiveState == .pendingCustomer
     }
 
     /// What to do after attempt number `attempts` (1 for the first) failed.
-    public enum AfterFailure: Sendable, Hashable {
+    package enum AfterFailure: Sendable, Hashable {
         case retry(atMs: Int64)
         case giveUp
     }
 
-    public static func afterFailure(attempts: Int, nowMs: Int64, policy: DeliveryPolicy) -> AfterFailure {
+    package static func afterFailure(attempts: Int, nowMs: Int64, policy: DeliveryPolicy) -> AfterFailure {
         guard attempts < policy.maximumAttempts else { return .giveUp }
         var delay = policy.baseDelayMs
         for _ in 1..<max(1, attempts) {
@@ -169,10 +169,10 @@ public enum NotificationRules {
 
 /// Email addresses as Lockbox accepts them: one `@`, a local part and a dotted domain, printable
 /// ASCII without spaces or the characters that delimit addresses, at most 254 bytes.
-public enum EmailAddress {
-    public static let maxLength = 254
+package enum EmailAddress {
+    package static let maxLength = 254
 
-    public static func isValid(_ text: String) -> Bool {
+    package static func isValid(_ text: String) -> Bool {
         guard (3...maxLength).contains(text.utf8.count) else { return false }
         let forbidden = Set("<>()[]\\,;:\"@ ".unicodeScalars)
         let parts = text.split(separator: "@", omittingEmptySubsequences: false)

@@ -5,24 +5,24 @@
 #endif
 
 /// The provider-wide numeric rules of DESIGN.md: request durations and approval windows.
-public struct Policy: Sendable, Hashable {
+package struct Policy: Sendable, Hashable {
     /// Shortest access a request may ask for.
-    public var minimumDurationSeconds: Int64 = 60
+    package var minimumDurationSeconds: Int64 = 60
     /// Longest access any request may ask for: 4 hours.
-    public var maximumDurationSeconds: Int64 = 4 * 3600
+    package var maximumDurationSeconds: Int64 = 4 * 3600
     /// Customer approval window when the tenant sets none: 12 hours.
-    public var defaultApprovalWindowSeconds: Int64 = 12 * 3600
+    package var defaultApprovalWindowSeconds: Int64 = 12 * 3600
     /// How long a request may wait for a support manager before it expires: 24 hours.
-    public var internalApprovalWindowSeconds: Int64 = 24 * 3600
+    package var internalApprovalWindowSeconds: Int64 = 24 * 3600
     /// How long an enrollment code may be redeemed: 72 hours.
-    public var enrollmentCodeLifetimeSeconds: Int64 = 72 * 3600
+    package var enrollmentCodeLifetimeSeconds: Int64 = 72 * 3600
     /// Bounds on a tenant's approval window.
-    public var approvalWindowRange: ClosedRange<Int64> = 300...(7 * 24 * 3600)
+    package var approvalWindowRange: ClosedRange<Int64> = 300...(7 * 24 * 3600)
 
-    public init() {}
+    package init() {}
 
     /// Checks a requested duration against the global bounds and the tenant's cap.
-    public func validateDuration(_ seconds: Int64, tenantCap: Int64) throws(DomainError) {
+    package func validateDuration(_ seconds: Int64, tenantCap: Int64) throws(DomainError) {
         let cap = min(maximumDurationSeconds, tenantCap)
         guard seconds >= minimumDurationSeconds && seconds <= cap else {
             throw DomainError(
@@ -32,7 +32,7 @@ public struct Policy: Sendable, Hashable {
         }
     }
 
-    public func validateTenantCap(_ seconds: Int64) throws(DomainError) {
+    package func validateTenantCap(_ seconds: Int64) throws(DomainError) {
         guard seconds >= minimumDurationSeconds && seconds <= maximumDurationSeconds else {
             throw DomainError(
                 .invalidArgument,
@@ -41,7 +41,7 @@ public struct Policy: Sendable, Hashable {
         }
     }
 
-    public func validateApprovalWindow(_ seconds: Int64) throws(DomainError) {
+    package func validateApprovalWindow(_ seconds: Int64) throws(DomainError) {
         guard approvalWindowRange.contains(seconds) else {
             throw DomainError(
                 .invalidArgument,
@@ -52,25 +52,25 @@ public struct Policy: Sendable, Hashable {
 }
 
 /// Bounds on every string and list a caller sends.
-public enum InputLimits {
-    public static let idLength = 128
-    public static let ticketLength = 64
-    public static let displayNameLength = 200
-    public static let justificationLength = 2000
-    public static let commentLength = 2000
-    public static let operationLength = 128
-    public static let idempotencyKeyLength = 128
-    public static let ipLength = 64
-    public static let listLength = 32
+package enum InputLimits {
+    package static let idLength = 128
+    package static let ticketLength = 64
+    package static let displayNameLength = 200
+    package static let justificationLength = 2000
+    package static let commentLength = 2000
+    package static let operationLength = 128
+    package static let idempotencyKeyLength = 128
+    package static let ipLength = 64
+    package static let listLength = 32
     /// The most rows an unpaged list returns (grants, principals, role assignments).
-    public static let maximumListLength = 1000
+    package static let maximumListLength = 1000
     /// The longest a token may live: ten years.
-    public static let maximumTokenLifetimeSeconds: Int64 = 10 * 365 * 86400
-    public static let defaultPageSize: UInt32 = 50
-    public static let maximumPageSize: UInt32 = 500
+    package static let maximumTokenLifetimeSeconds: Int64 = 10 * 365 * 86400
+    package static let defaultPageSize: UInt32 = 50
+    package static let maximumPageSize: UInt32 = 500
 
     /// Checks length, and that the text is free of control characters that have no place in it.
-    public static func check(_ value: String, field: String, max: Int, required: Bool = true) throws(DomainError) {
+    package static func check(_ value: String, field: String, max: Int, required: Bool = true) throws(DomainError) {
         if required && value.isEmpty { throw DomainError(.invalidArgument, "\(field) is required") }
         guard value.utf8.count <= max else {
             throw DomainError(.invalidArgument, "\(field) is longer than \(max) bytes")
@@ -81,12 +81,12 @@ public enum InputLimits {
         }
     }
 
-    public static func pageSize(_ requested: UInt32) -> Int {
+    package static func pageSize(_ requested: UInt32) -> Int {
         Int(requested == 0 ? defaultPageSize : Swift.min(requested, maximumPageSize))
     }
 
     /// Tenant ids: 2 to 63 characters of a-z, 0-9 and '-', not starting with '-'.
-    public static func checkTenantID(_ id: String) throws(DomainError) {
+    package static func checkTenantID(_ id: String) throws(DomainError) {
         let valid =
             (2...63).contains(id.utf8.count)
             && id.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2d }
@@ -98,7 +98,7 @@ public enum InputLimits {
 
     /// A principal's display name: bounded, and never one of the names Lockbox gives the actors
     /// of its own records, so that nobody can pass for them in the audit log.
-    public static func checkDisplayName(_ name: String) throws(DomainError) {
+    package static func checkDisplayName(_ name: String) throws(DomainError) {
         try check(name, field: "display_name", max: displayNameLength)
         let folded = name.split(separator: " ").joined(separator: " ").lowercased()
         guard !AuditEntry.reservedDisplayNames.contains(folded) else {
@@ -108,7 +108,7 @@ public enum InputLimits {
 
     /// Operation names such as `Get-Mailbox`: letters, digits, '.', '_' and '-', starting with a
     /// letter or digit; no wildcards; never one of Lockbox's own activity names.
-    public static func checkOperation(_ operation: String) throws(DomainError) {
+    package static func checkOperation(_ operation: String) throws(DomainError) {
         func isNameByte(_ byte: UInt8) -> Bool {
             (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a)
                 || byte == 0x2d || byte == 0x2e || byte == 0x5f
@@ -127,7 +127,7 @@ public enum InputLimits {
     }
 
     /// An IPv4 or IPv6 address in its usual text form.
-    public static func checkIP(_ text: String, field: String) throws(DomainError) {
+    package static func checkIP(_ text: String, field: String) throws(DomainError) {
         var v4 = in_addr()
         var v6 = in6_addr()
         let valid =

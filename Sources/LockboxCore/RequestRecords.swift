@@ -1,11 +1,11 @@
 /// The access window of an approved request.
-public struct GrantWindow: Sendable, Hashable {
-    public var startsAtMs: Int64
-    public var endsAtMs: Int64
+package struct GrantWindow: Sendable, Hashable {
+    package var startsAtMs: Int64
+    package var endsAtMs: Int64
     /// Set when the grant was revoked.
-    public var revokedAtMs: Int64?
+    package var revokedAtMs: Int64?
 
-    public init(startsAtMs: Int64, endsAtMs: Int64, revokedAtMs: Int64? = nil) {
+    package init(startsAtMs: Int64, endsAtMs: Int64, revokedAtMs: Int64? = nil) {
         self.startsAtMs = startsAtMs
         self.endsAtMs = endsAtMs
         self.revokedAtMs = revokedAtMs
@@ -13,20 +13,20 @@ public struct GrantWindow: Sendable, Hashable {
 }
 
 /// What the lifecycle needs to know about a stored request.
-public struct RequestFacts: Sendable, Hashable {
+package struct RequestFacts: Sendable, Hashable {
     /// The state as stored, which the clock may have overtaken (see ``Lifecycle/effectiveState(_:nowMs:)``).
-    public var state: RequestState
-    public var tenantID: String
-    public var requesterID: String
-    public var requestedDurationSeconds: Int64
+    package var state: RequestState
+    package var tenantID: String
+    package var requesterID: String
+    package var requestedDurationSeconds: Int64
     /// When a support manager must have decided by.
-    public var internalDeadlineMs: Int64?
+    package var internalDeadlineMs: Int64?
     /// Set once the request waits for the customer.
-    public var customerDeadlineMs: Int64?
+    package var customerDeadlineMs: Int64?
     /// Set once the request is approved.
-    public var grant: GrantWindow?
+    package var grant: GrantWindow?
 
-    public init(
+    package init(
         state: RequestState,
         tenantID: String,
         requesterID: String,
@@ -45,7 +45,7 @@ public struct RequestFacts: Sendable, Hashable {
     }
 
     /// The times the clock rules compare with.
-    public var deadlines: Deadlines {
+    package var deadlines: Deadlines {
         Deadlines(
             internalDecision: internalDeadlineMs,
             customerDecision: customerDeadlineMs,
@@ -55,18 +55,18 @@ public struct RequestFacts: Sendable, Hashable {
 }
 
 /// The times a request's ``ClockRule``s compare the clock with; nil where not set.
-public struct Deadlines: Sendable, Hashable {
-    public var internalDecision: Int64?
-    public var customerDecision: Int64?
-    public var grantEnd: Int64?
+package struct Deadlines: Sendable, Hashable {
+    package var internalDecision: Int64?
+    package var customerDecision: Int64?
+    package var grantEnd: Int64?
 
-    public init(internalDecision: Int64? = nil, customerDecision: Int64? = nil, grantEnd: Int64? = nil) {
+    package init(internalDecision: Int64? = nil, customerDecision: Int64? = nil, grantEnd: Int64? = nil) {
         self.internalDecision = internalDecision
         self.customerDecision = customerDecision
         self.grantEnd = grantEnd
     }
 
-    public subscript(_ deadline: ClockRule.Deadline) -> Int64? {
+    package subscript(_ deadline: ClockRule.Deadline) -> Int64? {
         switch deadline {
         case .internalDecision: internalDecision
         case .customerDecision: customerDecision
@@ -76,13 +76,13 @@ public struct Deadlines: Sendable, Hashable {
 }
 
 /// The internal decision on a request.
-public struct InternalDecisionRecord: Sendable, Hashable {
-    public var approve: Bool
-    public var comment: String
-    public var decidedBy: String
-    public var decidedAtMs: Int64
+package struct InternalDecisionRecord: Sendable, Hashable {
+    package var approve: Bool
+    package var comment: String
+    package var decidedBy: String
+    package var decidedAtMs: Int64
 
-    public init(approve: Bool, comment: String, decidedBy: String, decidedAtMs: Int64) {
+    package init(approve: Bool, comment: String, decidedBy: String, decidedAtMs: Int64) {
         self.approve = approve
         self.comment = comment
         self.decidedBy = decidedBy
@@ -91,18 +91,18 @@ public struct InternalDecisionRecord: Sendable, Hashable {
 }
 
 /// The customer's decision on a request: approve, deny or cancel.
-public struct CustomerDecisionRecord: Sendable, Hashable {
-    public var decision: AuditDecision
-    public var comment: String
+package struct CustomerDecisionRecord: Sendable, Hashable {
+    package var decision: AuditDecision
+    package var comment: String
     /// The grant's length, for an approval.
-    public var approvedDurationSeconds: Int64?
-    public var decidedBy: String
-    public var decidedAtMs: Int64
+    package var approvedDurationSeconds: Int64?
+    package var decidedBy: String
+    package var decidedAtMs: Int64
     /// The server's signed statement of the decision and the grant it created
     /// (docs/audit-integrity.md, "Signed approvals"); nil for a cancellation.
-    public var signed: SignedStatement?
+    package var signed: SignedStatement?
 
-    public init(
+    package init(
         decision: AuditDecision,
         comment: String,
         approvedDurationSeconds: Int64?,
@@ -120,37 +120,37 @@ public struct CustomerDecisionRecord: Sendable, Hashable {
 }
 
 /// How much a grant was used: operations allowed under it, and the last one's time.
-public struct GrantUsage: Sendable, Hashable {
-    public var operationsPerformed: Int64
-    public var lastOperationAtMs: Int64?
+package struct GrantUsage: Sendable, Hashable {
+    package var operationsPerformed: Int64
+    package var lastOperationAtMs: Int64?
 
-    public init(operationsPerformed: Int64 = 0, lastOperationAtMs: Int64? = nil) {
+    package init(operationsPerformed: Int64 = 0, lastOperationAtMs: Int64? = nil) {
         self.operationsPerformed = operationsPerformed
         self.lastOperationAtMs = lastOperationAtMs
     }
 }
 
 /// An access request as stored, with its decisions, grant and usage.
-public struct RequestRecord: Sendable, Hashable {
-    public var id: String
-    public var tenantID: String
-    public var service: ContentService
-    public var ticketNumber: String
-    public var justification: String
-    public var requestedDurationSeconds: Int64
-    public var requesterID: String
+package struct RequestRecord: Sendable, Hashable {
+    package var id: String
+    package var tenantID: String
+    package var service: ContentService
+    package var ticketNumber: String
+    package var justification: String
+    package var requestedDurationSeconds: Int64
+    package var requesterID: String
     /// As stored; ``Lifecycle/effectiveState(_:nowMs:)`` gives the state by the clock.
-    public var state: RequestState
-    public var createdAtMs: Int64
-    public var updatedAtMs: Int64
-    public var internalDeadlineMs: Int64?
-    public var customerDeadlineMs: Int64?
-    public var internalDecision: InternalDecisionRecord?
-    public var customerDecision: CustomerDecisionRecord?
-    public var grant: GrantWindow?
-    public var usage: GrantUsage
+    package var state: RequestState
+    package var createdAtMs: Int64
+    package var updatedAtMs: Int64
+    package var internalDeadlineMs: Int64?
+    package var customerDeadlineMs: Int64?
+    package var internalDecision: InternalDecisionRecord?
+    package var customerDecision: CustomerDecisionRecord?
+    package var grant: GrantWindow?
+    package var usage: GrantUsage
 
-    public init(
+    package init(
         id: String,
         tenantID: String,
         service: ContentService,
@@ -186,7 +186,7 @@ public struct RequestRecord: Sendable, Hashable {
         self.usage = usage
     }
 
-    public var facts: RequestFacts {
+    package var facts: RequestFacts {
         RequestFacts(
             state: state,
             tenantID: tenantID,
@@ -199,20 +199,20 @@ public struct RequestRecord: Sendable, Hashable {
     }
 
     /// What authorization looks at: the request's tenant and its requester.
-    public var target: Target { Target(tenantID: tenantID, ownerID: requesterID) }
+    package var target: Target { Target(tenantID: tenantID, ownerID: requesterID) }
 }
 
 /// A grant with the stored state of its request: what access checks and grant lists read.
-public struct GrantRecord: Sendable, Hashable {
-    public var requestID: String
-    public var operatorID: String
-    public var tenantID: String
-    public var service: ContentService
+package struct GrantRecord: Sendable, Hashable {
+    package var requestID: String
+    package var operatorID: String
+    package var tenantID: String
+    package var service: ContentService
     /// The stored state of the grant's request.
-    public var requestState: RequestState
-    public var window: GrantWindow
+    package var requestState: RequestState
+    package var window: GrantWindow
 
-    public init(
+    package init(
         requestID: String,
         operatorID: String,
         tenantID: String,
@@ -229,20 +229,20 @@ public struct GrantRecord: Sendable, Hashable {
     }
 
     /// Whether the grant may be used at `nowMs` (``Lifecycle/grantIsActive(state:window:nowMs:)``).
-    public func isActive(nowMs: Int64) -> Bool {
+    package func isActive(nowMs: Int64) -> Bool {
         Lifecycle.grantIsActive(state: requestState, window: window, nowMs: nowMs)
     }
 }
 
 /// A new access request, as validated, before it is stored.
-public struct NewAccessRequest: Sendable, Hashable {
-    public var tenantID: String
-    public var service: ContentService
-    public var ticketNumber: String
-    public var justification: String
-    public var requestedDurationSeconds: Int64
+package struct NewAccessRequest: Sendable, Hashable {
+    package var tenantID: String
+    package var service: ContentService
+    package var ticketNumber: String
+    package var justification: String
+    package var requestedDurationSeconds: Int64
 
-    public init(
+    package init(
         tenantID: String,
         service: ContentService,
         ticketNumber: String,
@@ -258,19 +258,19 @@ public struct NewAccessRequest: Sendable, Hashable {
 
     /// What makes two creates "the same request" for an idempotency key: every field the caller
     /// chose, joined with a separator that input validation keeps out of the fields.
-    public var canonicalPayload: String {
+    package var canonicalPayload: String {
         [tenantID, service.rawValue, ticketNumber, justification, String(requestedDurationSeconds)]
             .joined(separator: "\u{1F}")
     }
 }
 
 /// An operation an engineer may run under a grant of its service.
-public struct PreapprovedOperationRecord: Sendable, Hashable {
-    public var service: ContentService
-    public var operation: String
-    public var description: String
+package struct PreapprovedOperationRecord: Sendable, Hashable {
+    package var service: ContentService
+    package var operation: String
+    package var description: String
 
-    public init(service: ContentService, operation: String, description: String) {
+    package init(service: ContentService, operation: String, description: String) {
         self.service = service
         self.operation = operation
         self.description = description
@@ -278,7 +278,7 @@ public struct PreapprovedOperationRecord: Sendable, Hashable {
 }
 
 /// Whether a principal named as an operator may act as one now.
-public enum OperatorStatus: String, Sendable, Hashable, CaseIterable {
+package enum OperatorStatus: String, Sendable, Hashable, CaseIterable {
     /// An existing principal that holds the operator role and is not suspended.
     case active
     case suspended

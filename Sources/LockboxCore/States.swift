@@ -1,5 +1,5 @@
 /// The state of an access request (DESIGN.md, "Request lifecycle").
-public enum RequestState: String, Sendable, CaseIterable, Hashable {
+package enum RequestState: String, Sendable, CaseIterable, Hashable {
     case pendingInternal = "PENDING_INTERNAL"
     case pendingCustomer = "PENDING_CUSTOMER"
     case approved = "APPROVED"
@@ -10,7 +10,7 @@ public enum RequestState: String, Sendable, CaseIterable, Hashable {
     case completed = "COMPLETED"
 
     /// Terminal states never change again.
-    public var isTerminal: Bool {
+    package var isTerminal: Bool {
         switch self {
         case .pendingInternal, .pendingCustomer, .approved: false
         case .denied, .expired, .canceled, .revoked, .completed: true
@@ -19,7 +19,7 @@ public enum RequestState: String, Sendable, CaseIterable, Hashable {
 }
 
 /// A role a principal holds. Provider roles belong to no tenant; tenant roles to exactly one.
-public enum Role: String, Sendable, CaseIterable, Hashable {
+package enum Role: String, Sendable, CaseIterable, Hashable {
     case `operator` = "operator"
     case supportManager = "support_manager"
     case providerAdmin = "provider_admin"
@@ -28,11 +28,11 @@ public enum Role: String, Sendable, CaseIterable, Hashable {
     case globalAdmin = "global_admin"
     case lockboxApprover = "lockbox_approver"
 
-    public var isTenantRole: Bool { self == .globalAdmin || self == .lockboxApprover }
+    package var isTenantRole: Bool { self == .globalAdmin || self == .lockboxApprover }
 }
 
 /// A customer-content service that a request can cover.
-public enum ContentService: String, Sendable, CaseIterable, Hashable {
+package enum ContentService: String, Sendable, CaseIterable, Hashable {
     case exchange
     case sharepoint
     case onedrive

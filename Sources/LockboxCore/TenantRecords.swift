@@ -1,13 +1,13 @@
 /// A tenant's own settings, which the lifecycle and the duration rules read.
-public struct TenantRules: Sendable, Hashable {
+package struct TenantRules: Sendable, Hashable {
     /// Off: an internal approval grants access without the customer.
-    public var lockboxEnabled: Bool
+    package var lockboxEnabled: Bool
     /// How long the customer has to decide.
-    public var approvalWindowSeconds: Int64
+    package var approvalWindowSeconds: Int64
     /// The tenant's cap on requested durations.
-    public var maxAccessDurationSeconds: Int64
+    package var maxAccessDurationSeconds: Int64
 
-    public init(lockboxEnabled: Bool, approvalWindowSeconds: Int64, maxAccessDurationSeconds: Int64) {
+    package init(lockboxEnabled: Bool, approvalWindowSeconds: Int64, maxAccessDurationSeconds: Int64) {
         self.lockboxEnabled = lockboxEnabled
         self.approvalWindowSeconds = approvalWindowSeconds
         self.maxAccessDurationSeconds = maxAccessDurationSeconds
@@ -15,14 +15,14 @@ public struct TenantRules: Sendable, Hashable {
 }
 
 /// A role held by a principal: in a tenant (tenant roles) or provider-wide (tenantID "").
-public struct RoleAssignmentRecord: Sendable, Hashable {
-    public var principalID: String
-    public var role: Role
-    public var tenantID: String
-    public var assignedBy: String
-    public var assignedAtMs: Int64
+package struct RoleAssignmentRecord: Sendable, Hashable {
+    package var principalID: String
+    package var role: Role
+    package var tenantID: String
+    package var assignedBy: String
+    package var assignedAtMs: Int64
 
-    public init(principalID: String, role: Role, tenantID: String, assignedBy: String, assignedAtMs: Int64) {
+    package init(principalID: String, role: Role, tenantID: String, assignedBy: String, assignedAtMs: Int64) {
         self.principalID = principalID
         self.role = role
         self.tenantID = tenantID
@@ -32,19 +32,19 @@ public struct RoleAssignmentRecord: Sendable, Hashable {
 }
 
 /// A principal with its role assignments.
-public struct PrincipalRecord: Sendable, Hashable {
-    public var id: String
-    public var displayName: String
+package struct PrincipalRecord: Sendable, Hashable {
+    package var id: String
+    package var displayName: String
     /// nil for provider principals.
-    public var tenantID: String?
-    public var createdAtMs: Int64
-    public var roles: [RoleAssignmentRecord]
+    package var tenantID: String?
+    package var createdAtMs: Int64
+    package var roles: [RoleAssignmentRecord]
     /// Set while the principal is suspended.
-    public var suspendedAtMs: Int64?
+    package var suspendedAtMs: Int64?
     /// Where Lockbox emails the principal.
-    public var email: String?
+    package var email: String?
 
-    public init(
+    package init(
         id: String,
         displayName: String,
         tenantID: String?,
@@ -63,20 +63,20 @@ public struct PrincipalRecord: Sendable, Hashable {
     }
 
     /// Where the principal's data lives for authorization: its tenant, or provider-wide.
-    public var target: Target { Target(tenantID: tenantID ?? "") }
+    package var target: Target { Target(tenantID: tenantID ?? "") }
 }
 
 /// A bearer token's metadata; the secret is never stored, only its hash.
-public struct TokenRecord: Sendable, Hashable {
-    public var id: String
-    public var principalID: String
+package struct TokenRecord: Sendable, Hashable {
+    package var id: String
+    package var principalID: String
     /// The principal's tenant; nil for provider principals.
-    public var tenantID: String?
-    public var createdAtMs: Int64
-    public var expiresAtMs: Int64?
-    public var revokedAtMs: Int64?
+    package var tenantID: String?
+    package var createdAtMs: Int64
+    package var expiresAtMs: Int64?
+    package var revokedAtMs: Int64?
 
-    public init(
+    package init(
         id: String,
         principalID: String,
         tenantID: String?,
@@ -94,17 +94,17 @@ public struct TokenRecord: Sendable, Hashable {
 }
 
 /// A single-use enrollment code, as stored (its secret only as a hash).
-public struct EnrollmentCodeRecord: Sendable, Hashable {
-    public var id: String
-    public var tenantID: String
-    public var issuedBy: String
-    public var issuedAtMs: Int64
-    public var expiresAtMs: Int64
-    public var redeemedAtMs: Int64?
+package struct EnrollmentCodeRecord: Sendable, Hashable {
+    package var id: String
+    package var tenantID: String
+    package var issuedBy: String
+    package var issuedAtMs: Int64
+    package var expiresAtMs: Int64
+    package var redeemedAtMs: Int64?
     /// Set when a newer code replaced it before it was redeemed.
-    public var supersededAtMs: Int64?
+    package var supersededAtMs: Int64?
 
-    public init(
+    package init(
         id: String,
         tenantID: String,
         issuedBy: String,
@@ -123,7 +123,7 @@ public struct EnrollmentCodeRecord: Sendable, Hashable {
     }
 
     /// Why the code cannot be redeemed at `nowMs`, or nil when it can.
-    public func refusal(nowMs: Int64) -> DomainError? {
+    package func refusal(nowMs: Int64) -> DomainError? {
         if redeemedAtMs != nil {
             return DomainError(.failedPrecondition, "this enrollment code was already redeemed")
         }

@@ -6,8 +6,8 @@ import CCurl
 
 /// Why a delivery failed, in words fit for the delivery list: what the far side answered or
 /// why it could not be reached, never a local path or a secret.
-public struct DeliveryError: Error, Sendable, Hashable, CustomStringConvertible {
-    public enum Code: String, Sendable {
+package struct DeliveryError: Error, Sendable, Hashable, CustomStringConvertible {
+    package enum Code: String, Sendable {
         /// The far side answered, and refused (an SMTP 4xx/5xx, an HTTP status outside 2xx).
         case refused
         /// It could not be reached, or the exchange broke off or timed out.
@@ -16,15 +16,15 @@ public struct DeliveryError: Error, Sendable, Hashable, CustomStringConvertible 
         case notAllowed
     }
 
-    public var code: Code
-    public var detail: String
+    package var code: Code
+    package var detail: String
 
-    public init(_ code: Code, _ detail: String) {
+    package init(_ code: Code, _ detail: String) {
         self.code = code
         self.detail = detail
     }
 
-    public var description: String { detail }
+    package var description: String { detail }
 }
 
 /// One libcurl easy handle for one transfer. libcurl blocks: call from a thread that may block.

@@ -4,17 +4,17 @@ import Foundation
 ///
 /// Every header value is Lockbox's own text or a validated address: nothing a requester
 /// typed reaches a header. The body is UTF-8 in quoted-printable, with CRLF line ends.
-public struct EmailMessage: Sendable, Hashable {
-    public var from: String
-    public var to: String
-    public var subject: String
+package struct EmailMessage: Sendable, Hashable {
+    package var from: String
+    package var to: String
+    package var subject: String
     /// Stable for an event and a recipient, so a retried send is recognisable (without the <>).
-    public var messageID: String
+    package var messageID: String
     /// Seconds since 1970, for the Date header.
-    public var dateSeconds: Int64
-    public var body: String
+    package var dateSeconds: Int64
+    package var body: String
 
-    public init(from: String, to: String, subject: String, messageID: String, dateSeconds: Int64, body: String) {
+    package init(from: String, to: String, subject: String, messageID: String, dateSeconds: Int64, body: String) {
         self.from = from
         self.to = to
         self.subject = subject
@@ -23,7 +23,7 @@ public struct EmailMessage: Sendable, Hashable {
         self.body = body
     }
 
-    public func rendered() -> [UInt8] {
+    package func rendered() -> [UInt8] {
         var out = ""
         out += "From: Lockbox <\(Self.headerSafe(from))>\r\n"
         out += "To: <\(Self.headerSafe(to))>\r\n"

@@ -2,8 +2,8 @@ import LockboxCore
 
 /// The JSON body of a webhook delivery: the event, and the request as it is when the delivery
 /// is made (docs/notifications.md gives an example). Keys are sorted; integers are numbers.
-public enum EventPayload {
-    public static func json(_ event: RequestEvent, request: RequestRecord?) -> [UInt8] {
+package enum EventPayload {
+    package static func json(_ event: RequestEvent, request: RequestRecord?) -> [UInt8] {
         var out = "{"
         out += "\"activity\":" + string(event.activity.rawValue)
         out += ",\"actor_id\":" + string(event.actorID)

@@ -6,8 +6,8 @@ import LockboxCore
 /// An email carries no link of any kind: approvers decide in their own portal or CLI, so an
 /// email that asks them to follow a link is never Lockbox's. Text a requester typed
 /// (ticket, justification) is defanged: a URL in it loses its scheme separator.
-public enum NotificationText {
-    public static func subject(_ kind: NotificationKind, request: RequestRecord, event: RequestEvent) -> String {
+package enum NotificationText {
+    package static func subject(_ kind: NotificationKind, request: RequestRecord, event: RequestEvent) -> String {
         switch kind {
         case .awaitingDecision: "Lockbox: access request \(request.id) awaits your decision"
         case .reminder: "Lockbox reminder: access request \(request.id) still awaits your decision"
@@ -16,7 +16,7 @@ public enum NotificationText {
         }
     }
 
-    public static func body(_ kind: NotificationKind, request: RequestRecord, event: RequestEvent) -> String {
+    package static func body(_ kind: NotificationKind, request: RequestRecord, event: RequestEvent) -> String {
         var lines: [String] = []
         switch kind {
         case .awaitingDecision, .reminder:
@@ -90,7 +90,7 @@ public enum NotificationText {
     /// `://` becomes `[:]//`, `http` becomes `hxxp`, schemes such as `mailto:` lose their
     /// colon, a dot inside a name becomes `[.]` (so `example.com` is no bare domain), an `@`
     /// inside an address becomes `[at]`, and backslashes (UNC paths) become slashes.
-    public static func defang(_ text: String) -> String {
+    package static func defang(_ text: String) -> String {
         var result = text.replacingOccurrences(of: "://", with: "[:]//").replacingOccurrences(of: "\\", with: "/")
         let rules: [(pattern: String, template: String)] = [
             ("(?i)h(tt|xx)p", "hxxp"),

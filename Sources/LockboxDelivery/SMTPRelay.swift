@@ -2,8 +2,8 @@ import CCurl
 import LockboxCore
 
 /// The SMTP relay Lockbox hands its email to.
-public struct SMTPRelayConfiguration: Sendable, Hashable {
-    public enum Security: String, Sendable, Hashable, CaseIterable {
+package struct SMTPRelayConfiguration: Sendable, Hashable {
+    package enum Security: String, Sendable, Hashable, CaseIterable {
         /// Plain SMTP; only for a relay on the same host or a trusted network.
         case none
         /// STARTTLS, required: a relay that does not offer it is refused.
@@ -12,19 +12,19 @@ public struct SMTPRelayConfiguration: Sendable, Hashable {
         case tls
     }
 
-    public var host: String
-    public var port: Int
-    public var security: Security
-    public var username: String?
-    public var password: String?
+    package var host: String
+    package var port: Int
+    package var security: Security
+    package var username: String?
+    package var password: String?
     /// The envelope sender and From address.
-    public var sender: String
+    package var sender: String
     /// CA certificates to trust for the relay's certificate, instead of the system's.
-    public var caFile: String?
+    package var caFile: String?
     /// How long one send may take, connection included.
-    public var timeout: Duration
+    package var timeout: Duration
 
-    public init(
+    package init(
         host: String,
         port: Int = 25,
         security: Security = .starttls,
@@ -45,7 +45,7 @@ public struct SMTPRelayConfiguration: Sendable, Hashable {
     }
 
     /// The domain of the sender address, used in Message-IDs and in EHLO.
-    public var senderDomain: String {
+    package var senderDomain: String {
         guard let at = sender.lastIndex(of: "@") else { return "lockbox.invalid" }
         let domain = sender[sender.index(after: at)...]
         return domain.isEmpty ? "lockbox.invalid" : String(domain)
@@ -53,16 +53,16 @@ public struct SMTPRelayConfiguration: Sendable, Hashable {
 }
 
 /// Sends email through the configured relay with libcurl's SMTP client. Blocking.
-public struct SMTPRelay: Sendable {
-    public let configuration: SMTPRelayConfiguration
+package struct SMTPRelay: Sendable {
+    package let configuration: SMTPRelayConfiguration
 
-    public init(configuration: SMTPRelayConfiguration) {
+    package init(configuration: SMTPRelayConfiguration) {
         self.configuration = configuration
     }
 
     /// Hands one message to the relay for one recipient. Returns once the relay has accepted
     /// it (its answer to the end of DATA); throws with the relay's answer otherwise.
-    public func send(_ message: EmailMessage) throws(DeliveryError) {
+    package func send(_ message: EmailMessage) throws(DeliveryError) {
         let transfer = try CurlTransfer()
         let scheme = configuration.security == .tls ? "smtps" : "smtp"
         let host = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host

@@ -9,10 +9,10 @@ import LockboxIntegrity
 
 /// The signature a webhook delivery carries in its `Lockbox-Signature` header:
 /// `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>` (docs/notifications.md).
-public enum WebhookSignature {
-    public static let header = "Lockbox-Signature"
+package enum WebhookSignature {
+    package static let header = "Lockbox-Signature"
 
-    public static func sign(secret: String, timestampSeconds: Int64, body: [UInt8]) -> String {
+    package static func sign(secret: String, timestampSeconds: Int64, body: [UInt8]) -> String {
         "t=\(timestampSeconds),v1=\(mac(secret: secret, timestampSeconds: timestampSeconds, body: body))"
     }
 
@@ -25,7 +25,7 @@ public enum WebhookSignature {
 
     /// Checks a header value against the body, accepting timestamps within `tolerance` seconds
     /// of `nowSeconds` (what a receiver does; the docs give the same in a few lines of Python).
-    public static func verify(
+    package static func verify(
         header value: String,
         secret: String,
         body: [UInt8],
@@ -50,22 +50,22 @@ public enum WebhookSignature {
     }
 
     /// A new secret: 32 random bytes, hex, prefixed so that it is recognisable in a vault.
-    public static func newSecret() -> String {
+    package static func newSecret() -> String {
         let key = SymmetricKey(size: .bits256)
         return "whsec_" + key.withUnsafeBytes { Array($0).hex }
     }
 }
 
 /// Where webhooks may go, and how long one delivery may take.
-public struct WebhookTransportConfiguration: Sendable, Hashable {
+package struct WebhookTransportConfiguration: Sendable, Hashable {
     /// CA certificates to trust for endpoints, instead of the system's.
-    public var caFile: String?
-    public var timeout: Duration
+    package var caFile: String?
+    package var timeout: Duration
     /// Deliver to loopback, private, link-local and other non-public addresses. Off by default:
     /// a tenant's endpoint must not reach into the provider's own network.
-    public var allowPrivateNetworks: Bool
+    package var allowPrivateNetworks: Bool
 
-    public init(caFile: String? = nil, timeout: Duration = .seconds(10), allowPrivateNetworks: Bool = false) {
+    package init(caFile: String? = nil, timeout: Duration = .seconds(10), allowPrivateNetworks: Bool = false) {
         self.caFile = caFile
         self.timeout = timeout
         self.allowPrivateNetworks = allowPrivateNetworks
@@ -74,15 +74,15 @@ public struct WebhookTransportConfiguration: Sendable, Hashable {
 
 /// Posts webhook deliveries with libcurl: HTTPS only, no redirects, to the address Lockbox
 /// resolved and checked itself (so DNS cannot swap in a private address afterwards). Blocking.
-public struct WebhookTransport: Sendable {
-    public let configuration: WebhookTransportConfiguration
+package struct WebhookTransport: Sendable {
+    package let configuration: WebhookTransportConfiguration
 
-    public init(configuration: WebhookTransportConfiguration) {
+    package init(configuration: WebhookTransportConfiguration) {
         self.configuration = configuration
     }
 
     /// Posts `body` as JSON with `headers`; returns the HTTP status, throwing unless it is 2xx.
-    public func post(url: String, body: [UInt8], headers: [(String, String)]) throws(DeliveryError) -> Int {
+    package func post(url: String, body: [UInt8], headers: [(String, String)]) throws(DeliveryError) -> Int {
         let endpoint = try WebhookURL.parse(url)
         let address = try resolve(endpoint)
         let transfer = try CurlTransfer()
@@ -132,13 +132,13 @@ public struct WebhookTransport: Sendable {
 
 /// An endpoint URL as Lockbox accepts it: https, a host, an optional port, no user info, at most
 /// 2,048 bytes.
-public struct WebhookURL: Sendable, Hashable {
-    public var host: String
-    public var port: Int
+package struct WebhookURL: Sendable, Hashable {
+    package var host: String
+    package var port: Int
 
-    public static let maxLength = 2048
+    package static let maxLength = 2048
 
-    public static func parse(_ text: String) throws(DeliveryError) -> WebhookURL {
+    package static func parse(_ text: String) throws(DeliveryError) -> WebhookURL {
         guard text.utf8.count <= maxLength, let components = URLComponents(string: text),
             components.scheme?.lowercased() == "https", let host = components.host, !host.isEmpty,
             components.user == nil, components.password == nil, components.fragment == nil

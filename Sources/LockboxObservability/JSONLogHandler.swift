@@ -7,23 +7,23 @@ import Logging
 /// Writes each log record as one JSON object on one line of standard error:
 /// `{"time":…,"level":…,"label":…,"message":…,` and the metadata's keys, such as
 /// `"call.id"` and `"call.method"` on every line a call logs.
-public struct JSONLogHandler: LogHandler {
-    public var metadata: Logger.Metadata = [:]
-    public var logLevel: Logger.Level = .info
-    public var metadataProvider: Logger.MetadataProvider?
+package struct JSONLogHandler: LogHandler {
+    package var metadata: Logger.Metadata = [:]
+    package var logLevel: Logger.Level = .info
+    package var metadataProvider: Logger.MetadataProvider?
     let label: String
 
-    public init(label: String, level: Logger.Level) {
+    package init(label: String, level: Logger.Level) {
         self.label = label
         self.logLevel = level
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    public func log(
+    package func log(
         level: Logger.Level,
         message: Logger.Message,
         metadata: Logger.Metadata?,

@@ -8,15 +8,15 @@ import Prometheus
 import ServiceLifecycle
 
 /// Where the metrics endpoint listens, and how it tells whether the server is ready.
-public struct MetricsEndpointConfiguration: Sendable {
-    public var host: String
+package struct MetricsEndpointConfiguration: Sendable {
+    package var host: String
     /// 0 picks a free port (see ``MetricsEndpoint/localAddress``).
-    public var port: Int
+    package var port: Int
     /// Whether the server can serve: the database answers and its migrations match.
     /// Answered by `/readyz`; `/healthz` only says the process is up.
-    public var readiness: @Sendable () async -> Bool
+    package var readiness: @Sendable () async -> Bool
 
-    public init(host: String = "127.0.0.1", port: Int, readiness: @escaping @Sendable () async -> Bool) {
+    package init(host: String = "127.0.0.1", port: Int, readiness: @escaping @Sendable () async -> Bool) {
         self.host = host
         self.port = port
         self.readiness = readiness
@@ -27,15 +27,15 @@ public struct MetricsEndpointConfiguration: Sendable {
 /// `GET /metrics` (Prometheus text format), `GET /healthz` (200 while the process runs) and
 /// `GET /readyz` (200 when the database answers and the schema matches, else 503).
 /// Anything else is 404; only GET is answered.
-public final class MetricsEndpoint: Service, Sendable {
-    public let configuration: MetricsEndpointConfiguration
+package final class MetricsEndpoint: Service, Sendable {
+    package let configuration: MetricsEndpointConfiguration
     let registry: PrometheusCollectorRegistry
     let logger: Logger
     private let group: MultiThreadedEventLoopGroup
     private let bound: EventLoopPromise<SocketAddress>
 
     /// - Parameter registry: the registry `MetricsSystem` was bootstrapped with (``bootstrapMetrics()``).
-    public init(configuration: MetricsEndpointConfiguration, registry: PrometheusCollectorRegistry, logger: Logger) {
+    package init(configuration: MetricsEndpointConfiguration, registry: PrometheusCollectorRegistry, logger: Logger) {
         self.configuration = configuration
         self.registry = registry
         self.logger = logger
@@ -44,7 +44,7 @@ public final class MetricsEndpoint: Service, Sendable {
     }
 
     /// Bootstraps swift-metrics with a Prometheus registry, once per process, and returns it.
-    public static func bootstrapMetrics() -> PrometheusCollectorRegistry {
+    package static func bootstrapMetrics() -> PrometheusCollectorRegistry {
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         // Calls take milliseconds; the default buckets start too high to tell them apart.
@@ -57,14 +57,14 @@ public final class MetricsEndpoint: Service, Sendable {
         return registry
     }
 
-    public var localAddress: SocketAddress {
+    package var localAddress: SocketAddress {
         get async throws { try await bound.futureResult.get() }
     }
 
     /// Scrapers and health checks are few: more connections than this are closed at once.
     static let maxConnections = 64
 
-    public func run() async throws {
+    package func run() async throws {
         let registry = self.registry
         let readiness = ReadinessCache(check: configuration.readiness)
         let open = NIOLockedValueBox(0)

@@ -1,7 +1,7 @@
 /// Parses human durations such as "500ms", "90s", "90m", "2h" or "1h30m".
 ///
 /// A bare number is taken in `bareUnit` (seconds unless told otherwise).
-public func parseDuration(_ text: String, bareUnit: Duration = .seconds(1)) -> Duration? {
+package func parseDuration(_ text: String, bareUnit: Duration = .seconds(1)) -> Duration? {
     let trimmed = text.trimmingCharacters(in: " ")
     guard !trimmed.isEmpty else { return nil }
     if let bare = Int64(trimmed) { return bare >= 0 ? bareUnit * bare : nil }
@@ -36,7 +36,7 @@ public func parseDuration(_ text: String, bareUnit: Duration = .seconds(1)) -> D
 }
 
 /// Formats a duration the way ``parseDuration(_:bareUnit:)`` reads it, such as "1h30m" or "250ms".
-public func formatDuration(_ duration: Duration) -> String {
+package func formatDuration(_ duration: Duration) -> String {
     let millis = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     if millis % 1000 != 0 { return "\(millis)ms" }
     var seconds = millis / 1000

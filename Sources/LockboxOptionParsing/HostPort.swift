@@ -1,5 +1,5 @@
 /// Splits "host:port" (or "[v6]:port") into its parts; nil unless the port is 1...65535.
-public func parseHostPort(_ address: String) -> (host: String, port: Int)? {
+package func parseHostPort(_ address: String) -> (host: String, port: Int)? {
     guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
         (1...65535).contains(port)
     else { return nil }
@@ -9,4 +9,4 @@ public func parseHostPort(_ address: String) -> (host: String, port: Int)? {
 }
 
 /// Whether `host` names this machine's loopback: where plaintext stays on the machine.
-public func isLoopback(_ host: String) -> Bool { ["127.0.0.1", "::1", "localhost"].contains(host) }
+package func isLoopback(_ host: String) -> Bool { ["127.0.0.1", "::1", "localhost"].contains(host) }

@@ -50,7 +50,7 @@ struct CallRecorder {
     /// The client let its unsent responses pile up past the cap.
     func cutOff(outboundBytes: Int) {
         logger.notice(
-            "cutting off connection: the client does not read",
+            "cutting off connection: the client does not read its responses",
             metadata: ["outbound.bytes": "\(outboundBytes)"]
         )
     }

@@ -7,16 +7,16 @@ import NIOConcurrencyHelpers
 import ServiceLifecycle
 
 /// Settings of the audit log's chains and checkpoints.
-public struct IntegrityConfiguration: Sendable {
+package struct IntegrityConfiguration: Sendable {
     /// How often the sealer moves committed records into their chains: the bound on how long
     /// a record stays unsealed while a lockboxd runs and keeps up.
-    public var sealInterval: Duration
+    package var sealInterval: Duration
     /// How often each chain that grew is signed.
-    public var checkpointInterval: Duration
+    package var checkpointInterval: Duration
     /// Records sealed per transaction.
-    public var sealBatchSize: Int
+    package var sealBatchSize: Int
 
-    public init(
+    package init(
         sealInterval: Duration = .seconds(1),
         checkpointInterval: Duration = .seconds(60),
         sealBatchSize: Int = 500
@@ -34,7 +34,7 @@ public struct IntegrityConfiguration: Sendable {
 /// Sealing takes one scope's lock at a time, so replicas seal different tenants side by side,
 /// and a record enters its chain only once its transaction has committed: a rolled-back record
 /// never does, and one that commits late is sealed late, never skipped.
-public final class AuditIntegrity: Service, Sendable {
+package final class AuditIntegrity: Service, Sendable {
     let pool: PGPool
     let chain = ChainStore()
     let signer: Signer
@@ -49,7 +49,7 @@ public final class AuditIntegrity: Service, Sendable {
         (keys: [PublicSigningKey], stored: [StoredSigningKey], at: ContinuousClock.Instant)?
     >(nil)
 
-    public init(
+    package init(
         pool: PGPool,
         signer: Signer,
         clock: any LockboxClock,
@@ -63,10 +63,10 @@ public final class AuditIntegrity: Service, Sendable {
         self.logger = logger
     }
 
-    public var keyID: String { signer.keyID }
+    package var keyID: String { signer.keyID }
 
     /// Publishes this process's public key, so that what it signs can be verified.
-    public func publishKey() async throws {
+    package func publishKey() async throws {
         let key = StoredSigningKey(
             keyID: signer.keyID,
             publicKey: signer.publicKey.publicKey,
@@ -76,7 +76,7 @@ public final class AuditIntegrity: Service, Sendable {
         keyCache.withLockedValue { $0 = nil }
     }
 
-    public func run() async throws {
+    package func run() async throws {
         await cancelWhenGracefulShutdown { await self.loop() }
     }
 
@@ -100,7 +100,7 @@ public final class AuditIntegrity: Service, Sendable {
     /// fails is logged and skipped, never holding up the others; each pass takes up to 1,000
     /// scopes and the next continues after the last, so every scope is reached however many
     /// have records waiting.
-    public func sealPending() async throws {
+    package func sealPending() async throws {
         let after = cursor.withLockedValue { $0 }
         let scopes = try await pool.withConnection { [chain] db in
             try chain.pendingScopes(after: after, limit: Self.scopesPerPass, db)
@@ -123,7 +123,7 @@ public final class AuditIntegrity: Service, Sendable {
 
     /// Seals everything `scope` has waiting. With `wait`, waits for another sealer of the scope
     /// to finish first (an export needs its chain sealed); without, leaves the scope to it.
-    public func seal(scope: String, wait: Bool) async throws {
+    package func seal(scope: String, wait: Bool) async throws {
         while true {
             let sealed = try await pool.transaction { [chain, clock, batch = configuration.sealBatchSize] db -> Int in
                 if wait {
@@ -178,7 +178,7 @@ public final class AuditIntegrity: Service, Sendable {
     /// Refuses, loudly, to sign a head that does not extend the latest checkpoint: a chain that
     /// got shorter, or whose record at that checkpoint's place has another hash, was changed
     /// behind lockboxd's back, and signing it would lend the change the server's key.
-    public func checkpoint(scope: String) async throws -> StoredCheckpoint {
+    package func checkpoint(scope: String) async throws -> StoredCheckpoint {
         let keys = try await publishedKeys()
         return try await pool.transaction { [chain, signer, clock, logger] db in
             let head = try chain.head(scope: scope, db)
@@ -227,7 +227,7 @@ public final class AuditIntegrity: Service, Sendable {
 
     /// The published public keys, read at most every 10 s: ListSigningKeys needs no token,
     /// so it must not cost a database call each time.
-    public func publishedKeys() async throws -> [PublicSigningKey] {
+    package func publishedKeys() async throws -> [PublicSigningKey] {
         if let cached = keyCache.withLockedValue({ $0 }), ContinuousClock.now - cached.at < .seconds(10) {
             return cached.keys
         }
@@ -238,7 +238,7 @@ public final class AuditIntegrity: Service, Sendable {
     }
 
     /// The published keys with when each was first used, as ListSigningKeys returns them.
-    public func publishedKeyRecords() async throws -> [StoredSigningKey] {
+    package func publishedKeyRecords() async throws -> [StoredSigningKey] {
         _ = try await publishedKeys()
         return keyCache.withLockedValue { $0?.stored ?? [] }
     }

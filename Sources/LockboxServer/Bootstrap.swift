@@ -2,19 +2,19 @@ import LockboxCore
 import LockboxStore
 
 /// Creates the first provider admin, directly in the database. Run once, by `lockboxd bootstrap`.
-public enum Bootstrap {
-    public struct Result: Sendable {
-        public let principalID: String
-        public let token: String
+package enum Bootstrap {
+    package struct Result: Sendable {
+        package let principalID: String
+        package let token: String
     }
 
-    public struct AlreadyBootstrapped: Error, CustomStringConvertible {
-        public var description: String {
+    package struct AlreadyBootstrapped: Error, CustomStringConvertible {
+        package var description: String {
             "a provider admin already exists; use its token to create more principals"
         }
     }
 
-    public static func createProviderAdmin(
+    package static func createProviderAdmin(
         displayName: String,
         pool: PGPool,
         clock: any LockboxClock

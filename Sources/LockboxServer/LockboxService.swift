@@ -5,18 +5,18 @@ import LockboxStore
 import Logging
 
 /// Settings of the Lockbox service itself (the RPC layer has its own).
-public struct LockboxServiceConfiguration: Sendable {
+package struct LockboxServiceConfiguration: Sendable {
     /// Provider-wide rules: request durations and approval windows.
-    public var policy: Policy
+    package var policy: Policy
     /// How often each sweeper looks for expired requests and finished grants.
-    public var sweepInterval: Duration
+    package var sweepInterval: Duration
     /// Requests a sweeper moves per transaction.
-    public var sweepBatchSize: Int
+    package var sweepBatchSize: Int
     /// Whether the sweepers count requests per state once a minute for the `lockbox_requests`
     /// gauge (a whole-table count: on only when metrics are served).
-    public var recordRequestStates = false
+    package var recordRequestStates = false
 
-    public init(policy: Policy = Policy(), sweepInterval: Duration = .seconds(5), sweepBatchSize: Int = 100) {
+    package init(policy: Policy = Policy(), sweepInterval: Duration = .seconds(5), sweepBatchSize: Int = 100) {
         self.policy = policy
         self.sweepInterval = sweepInterval
         self.sweepBatchSize = sweepBatchSize
@@ -25,7 +25,7 @@ public struct LockboxServiceConfiguration: Sendable {
 
 /// The Lockbox API: one API type per area, composed onto one router. Every call passes the
 /// ``Gatekeeper`` and runs as one transaction that includes its audit records.
-public struct LockboxService: Sendable {
+package struct LockboxService: Sendable {
     let requests: RequestsAPI
     let access: AccessAPI
     let admin: AdminAPI
@@ -37,7 +37,7 @@ public struct LockboxService: Sendable {
     ///   - integrity: seals the audit chains, signs checkpoints and customer decisions.
     ///   - notifier: feeds WatchAccessRequests; without one that method answers UNAVAILABLE.
     ///   - readPool: a hot standby that audit searches and plain exports read from.
-    public init(
+    package init(
         pool: PGPool,
         clock: any LockboxClock,
         integrity: AuditIntegrity,
@@ -57,7 +57,7 @@ public struct LockboxService: Sendable {
     }
 
     /// Every method of `service Lockbox` that this server implements, with its handler.
-    public func makeRouter() -> RPCRouter {
+    package func makeRouter() -> RPCRouter {
         var router = RPCRouter()
         router.registerInline(LockboxMethods.ping) { [clock] _, _ in
             PingResponse(version: LockboxVersion.current, serverTimeMs: clock.nowMillis())

@@ -1,4 +1,4 @@
 /// The version of lockboxd, reported by Ping.
-public enum LockboxVersion {
-    public static let current = "0.1.0"
+package enum LockboxVersion {
+    package static let current = "0.1.0"
 }

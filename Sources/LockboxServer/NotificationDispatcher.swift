@@ -14,21 +14,21 @@ import ServiceLifecycle
 #endif
 
 /// How Lockbox delivers email and webhooks.
-public struct NotificationConfiguration: Sendable {
+package struct NotificationConfiguration: Sendable {
     /// The SMTP relay; without one no email is sent (and none is queued).
-    public var smtp: SMTPRelayConfiguration?
-    public var webhooks: WebhookTransportConfiguration
-    public var policy: DeliveryPolicy
+    package var smtp: SMTPRelayConfiguration?
+    package var webhooks: WebhookTransportConfiguration
+    package var policy: DeliveryPolicy
     /// How long events are kept for watches to resume from; older ones are removed once
     /// every delivery they call for has been queued.
-    public var eventRetention: Duration
+    package var eventRetention: Duration
     /// How often the dispatcher looks for work with no wake-up.
-    public var pollInterval: Duration
+    package var pollInterval: Duration
     /// Threads, each with a database connection of its own, that post webhooks. Email has a
     /// thread of its own, so that no endpoint, however slow, delays an approver's email.
-    public var webhookWorkers: Int
+    package var webhookWorkers: Int
 
-    public init(
+    package init(
         smtp: SMTPRelayConfiguration? = nil,
         webhooks: WebhookTransportConfiguration = WebhookTransportConfiguration(),
         policy: DeliveryPolicy = DeliveryPolicy(),
@@ -60,7 +60,7 @@ public struct NotificationConfiguration: Sendable {
 ///   that reaches a recipient twice, and the Message-ID makes it recognisable.
 ///
 /// Each worker runs on a thread of its own with a connection of its own: libpq and libcurl both block.
-public final class NotificationDispatcher: Service, Sendable {
+package final class NotificationDispatcher: Service, Sendable {
     private let url: String
     private let settings: PGConnectionSettings
     private let events = EventStore()
@@ -75,7 +75,7 @@ public final class NotificationDispatcher: Service, Sendable {
     private let threads: NIOThreadPool
     private let stopping = NIOLockedValueBox(false)
 
-    public init(
+    package init(
         databaseURL: String,
         settings: PGConnectionSettings = PGConnectionSettings(),
         clock: any LockboxClock,
@@ -90,7 +90,7 @@ public final class NotificationDispatcher: Service, Sendable {
         self.threads = NIOThreadPool(numberOfThreads: 1 + max(0, configuration.webhookWorkers))
     }
 
-    public func run() async throws {
+    package func run() async throws {
         threads.start()
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
@@ -137,7 +137,7 @@ public final class NotificationDispatcher: Service, Sendable {
 
     /// Dispatches what is new and sends what is due, until neither has anything left (or
     /// shutdown begins). Public for tests that drive it step by step.
-    public func work(_ db: PGConnection) throws {
+    package func work(_ db: PGConnection) throws {
         while !isStopping, try dispatch(db) > 0 {}
         while !isStopping, try deliverOne(channel: nil, db) {}
     }

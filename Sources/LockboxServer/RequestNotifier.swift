@@ -10,18 +10,18 @@ import ServiceLifecycle
 #endif
 
 /// Limits of watches.
-public struct WatchConfiguration: Sendable {
+package struct WatchConfiguration: Sendable {
     /// Watches one principal may hold open at once, server-wide; one more is refused.
-    public var maxWatchesPerPrincipal: Int
+    package var maxWatchesPerPrincipal: Int
     /// How often a watch with no other reason to re-check its caller's authorization does.
-    public var recheckInterval: Duration
+    package var recheckInterval: Duration
     /// Recent events kept in memory, shared by every watch; a watch further behind reads the
     /// feed from the database, a page at a time, at the pace its client reads.
-    public var recentEvents: Int
+    package var recentEvents: Int
     /// Events one watch reads and sends at a time.
-    public var pageSize: Int
+    package var pageSize: Int
 
-    public init(
+    package init(
         maxWatchesPerPrincipal: Int = 32,
         recheckInterval: Duration = .seconds(60),
         recentEvents: Int = 4096,
@@ -56,7 +56,7 @@ extension FeedEntry {
 /// LISTEN/NOTIFY only wakes it; a lost wake-up delays nothing past the next poll
 /// (``pollInterval``). A principal's change makes its watches re-check their authorization;
 /// so does the passing of ``WatchConfiguration/recheckInterval``.
-public final class RequestNotifier: Service, Sendable {
+package final class RequestNotifier: Service, Sendable {
     private let url: String
     private let settings: PGConnectionSettings
     private let events = EventStore()
@@ -84,7 +84,7 @@ public final class RequestNotifier: Service, Sendable {
 
     struct TooManyWatches: Error {}
 
-    public init(
+    package init(
         databaseURL: String,
         settings: PGConnectionSettings = PGConnectionSettings(),
         configuration: WatchConfiguration = WatchConfiguration(),
@@ -182,7 +182,7 @@ public final class RequestNotifier: Service, Sendable {
         for wake in wakes { wake.yield() }
     }
 
-    public func run() async throws {
+    package func run() async throws {
         thread.start()
         await withGracefulShutdownHandler {
             try? await thread.runIfActive { self.listenLoop() }

@@ -12,7 +12,7 @@ import ServiceLifecycle
 ///
 /// Safe with many replicas: each batch locks its rows with `FOR UPDATE SKIP LOCKED`, so two
 /// sweepers never move the same request, and each move is audited exactly once.
-public struct Sweeper: Service {
+package struct Sweeper: Service {
     let pool: PGPool
     let workflow: RequestWorkflow
     let requests = RequestStore()
@@ -20,7 +20,7 @@ public struct Sweeper: Service {
     let configuration: LockboxServiceConfiguration
     let logger: Logger
 
-    public init(
+    package init(
         pool: PGPool,
         clock: any LockboxClock,
         configuration: LockboxServiceConfiguration = LockboxServiceConfiguration(),
@@ -33,7 +33,7 @@ public struct Sweeper: Service {
         self.logger = logger
     }
 
-    public func run() async throws {
+    package func run() async throws {
         await cancelWhenGracefulShutdown { await loop() }
     }
 
@@ -67,7 +67,7 @@ public struct Sweeper: Service {
     }
 
     /// Sets `lockbox_requests{state=…}` to the number of requests in each stored state.
-    public func recordStates() async throws {
+    package func recordStates() async throws {
         let counts = try await pool.withConnection { [requests] db in try requests.countByState(db) }
         for state in RequestState.allCases {
             Gauge(label: "lockbox_requests", dimensions: [("state", state.rawValue)]).record(counts[state] ?? 0)
@@ -76,7 +76,7 @@ public struct Sweeper: Service {
 
     /// Sweeps until nothing is left to move; returns how many requests it moved.
     @discardableResult
-    public func sweepOnce() async throws -> Int {
+    package func sweepOnce() async throws -> Int {
         var total = 0
         while true {
             var full = false

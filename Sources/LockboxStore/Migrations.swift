@@ -3,14 +3,14 @@ import Foundation
 import Logging
 
 /// One file of `migrations/`, named `NNNN_name.sql`.
-public struct Migration: Sendable, Hashable {
-    public let version: Int
-    public let name: String
-    public let sql: String
+package struct Migration: Sendable, Hashable {
+    package let version: Int
+    package let name: String
+    package let sql: String
     /// SHA-256 of the file, hex.
-    public let checksum: String
+    package let checksum: String
 
-    public init(version: Int, name: String, sql: String) {
+    package init(version: Int, name: String, sql: String) {
         self.version = version
         self.name = name
         self.sql = sql
@@ -23,12 +23,12 @@ public struct Migration: Sendable, Hashable {
 /// Replicas that start together serialize on a PostgreSQL advisory lock; the
 /// first applies what is missing and the others find it done. If a file that
 /// was already applied has changed, nothing is applied and `apply` throws.
-public enum Migrator {
+package enum Migrator {
     /// The advisory lock key ("LBXM").
     static let lockKey: Int64 = 0x4C42_584D
 
     /// Reads `NNNN_name.sql` files from a directory, in version order.
-    public static func load(directory: String) throws(StoreError) -> [Migration] {
+    package static func load(directory: String) throws(StoreError) -> [Migration] {
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory)
@@ -53,7 +53,7 @@ public enum Migrator {
     }
 
     /// How a database's schema stands against the migrations a lockboxd knows.
-    public enum SchemaState: Sendable, Hashable {
+    package enum SchemaState: Sendable, Hashable {
         /// Every migration applied, none changed, none unknown.
         case current
         /// Some are not applied yet (a `lockboxd migrate` may be on its way): which, for the log.
@@ -62,7 +62,7 @@ public enum Migrator {
 
     /// Whether the database's schema is exactly `migrations`. Throws `.migration` when an
     /// applied one changed or one is unknown, `.unavailable` when the database is unreachable.
-    public static func verify(_ migrations: [Migration], pool: PGPool) async throws -> SchemaState {
+    package static func verify(_ migrations: [Migration], pool: PGPool) async throws -> SchemaState {
         try await pool.withConnection { connection in
             let table = try connection.query(
                 """
@@ -119,7 +119,7 @@ public enum Migrator {
 
     /// Applies the migrations that are missing; returns the names it applied.
     @discardableResult
-    public static func apply(
+    package static func apply(
         _ migrations: [Migration],
         pool: PGPool,
         runtimeRole: String? = nil,

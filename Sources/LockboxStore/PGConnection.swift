@@ -4,30 +4,30 @@ import CLibPQ
 ///
 /// Each bounds one way a pool thread could otherwise wait forever inside libpq. A value also
 /// set in the connection URL (such as `?connect_timeout=3`) wins over the one here.
-public struct PGConnectionSettings: Sendable, Hashable {
+package struct PGConnectionSettings: Sendable, Hashable {
     /// Establishing a connection, authentication included (libpq's `connect_timeout`; whole
     /// seconds, at least 2).
-    public var connectTimeout: Duration
+    package var connectTimeout: Duration
     /// The server cancels a statement that runs longer (`statement_timeout`).
-    public var statementTimeout: Duration
+    package var statementTimeout: Duration
     /// The server cancels a statement that waits longer for a lock (`lock_timeout`).
-    public var lockTimeout: Duration
+    package var lockTimeout: Duration
     /// The client gives up on a statement whose reply has not arrived by then, and discards the
     /// connection: what ends the wait when the server or the network goes silent without a
     /// reset. Longer than `statementTimeout`, so a slow statement ends by the server's cancel.
-    public var replyTimeout: Duration
+    package var replyTimeout: Duration
     /// TCP keepalives: first probe after `keepaliveIdle` without traffic, then every
     /// `keepaliveInterval`, and the connection is dropped after `keepaliveCount` unanswered.
-    public var keepaliveIdle: Duration
-    public var keepaliveInterval: Duration
-    public var keepaliveCount: Int
+    package var keepaliveIdle: Duration
+    package var keepaliveInterval: Duration
+    package var keepaliveCount: Int
     /// The kernel drops the connection when data it sent stays unacknowledged this long
     /// (`tcp_user_timeout`).
-    public var tcpUserTimeout: Duration
+    package var tcpUserTimeout: Duration
     /// Sees the text of every statement before it is sent; nil in production.
-    public var observer: PGStatementObserver?
+    package var observer: PGStatementObserver?
 
-    public init(
+    package init(
         connectTimeout: Duration = .seconds(5),
         statementTimeout: Duration = .seconds(10),
         lockTimeout: Duration = .seconds(5),
@@ -50,14 +50,14 @@ public struct PGConnectionSettings: Sendable, Hashable {
     /// For `lockboxd migrate`: a migration may rewrite a large table, so its statements may
     /// run for hours, but it gives up within a minute of waiting for a lock a running server
     /// holds, rather than stall that server's calls behind it.
-    public static let forMigrations = PGConnectionSettings(
+    package static let forMigrations = PGConnectionSettings(
         statementTimeout: .seconds(6 * 3600),
         lockTimeout: .seconds(60),
         replyTimeout: .seconds(6 * 3600 + 60)
     )
 
     /// What is wrong with these settings, for a clear error at start; nil when they are sane.
-    public var problem: String? {
+    package var problem: String? {
         let positive: [(String, Duration)] = [
             ("connect timeout", connectTimeout), ("statement timeout", statementTimeout),
             ("lock timeout", lockTimeout), ("reply timeout", replyTimeout), ("keepalive idle", keepaliveIdle),
@@ -96,13 +96,13 @@ public struct PGConnectionSettings: Sendable, Hashable {
 
 /// Sees the SQL text of each statement a connection sends, before it goes: how a test counts
 /// the statements, and so the round trips, that a call makes. Compared by identity.
-public final class PGStatementObserver: Sendable, Hashable {
+package final class PGStatementObserver: Sendable, Hashable {
     let observe: @Sendable (String) -> Void
 
-    public init(_ observe: @escaping @Sendable (String) -> Void) { self.observe = observe }
+    package init(_ observe: @escaping @Sendable (String) -> Void) { self.observe = observe }
 
-    public static func == (lhs: PGStatementObserver, rhs: PGStatementObserver) -> Bool { lhs === rhs }
-    public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
+    package static func == (lhs: PGStatementObserver, rhs: PGStatementObserver) -> Bool { lhs === rhs }
+    package func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
 }
 
 /// One libpq connection. Blocking: use it only from a pool thread.
@@ -115,7 +115,7 @@ public final class PGStatementObserver: Sendable, Hashable {
 /// Statements are sent without blocking and their replies awaited with `poll`, so no wait
 /// outlasts ``PGConnectionSettings/replyTimeout``: past it the connection is closed, counts as
 /// broken, and the statement fails with ``StoreError/Code/timedOut``.
-public final class PGConnection: @unchecked Sendable {
+package final class PGConnection: @unchecked Sendable {
     /// nil once closed after a reply timed out.
     private var handle: OpaquePointer?
     private let replyTimeout: Duration
@@ -330,7 +330,7 @@ private func withCStrings<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar
 extension PGConnection {
     /// Runs `body` inside BEGIN … COMMIT; any error rolls back. A connection that breaks with
     /// COMMIT in flight throws `.commitUnknown`: whether it committed cannot be known.
-    public func transaction<T>(_ body: (PGConnection) throws -> T) throws -> T {
+    package func transaction<T>(_ body: (PGConnection) throws -> T) throws -> T {
         try execute(script: "BEGIN")
         let value: T
         do {

@@ -5,26 +5,26 @@ import NIOPosix
 import ServiceLifecycle
 
 /// How the store reaches PostgreSQL.
-public struct PGPoolConfiguration: Sendable {
+package struct PGPoolConfiguration: Sendable {
     /// A libpq connection string or URL, such as `postgresql://lockbox@127.0.0.1:5432/lockbox`.
-    public var url: String
+    package var url: String
     /// Connections, and threads that run their blocking calls. PostgreSQL's
     /// throughput on a 2-core machine levels off at about 8.
-    public var size: Int
+    package var size: Int
     /// Connections only ``PGLane/priority`` checkouts (`CheckAccess`) may use. Default: a
     /// quarter of the pool, at least one when the pool has two or more.
-    public var reservedForPriority: Int
+    package var reservedForPriority: Int
     /// Callers that may wait for a connection, per lane; one more is refused as overloaded.
-    public var maxWaiting: Int
+    package var maxWaiting: Int
     /// After the database could not be reached, calls that need a new connection fail at
     /// once for this long, then one tries again.
-    public var reconnectInterval: Duration
+    package var reconnectInterval: Duration
     /// Timeouts and keepalives of each connection.
-    public var connection: PGConnectionSettings
+    package var connection: PGConnectionSettings
     /// The `pool` label of its metrics: "primary", or "read" for a replica's.
-    public var name = "primary"
+    package var name = "primary"
 
-    public init(
+    package init(
         url: String,
         size: Int = 8,
         reservedForPriority: Int? = nil,
@@ -52,8 +52,8 @@ public struct PGPoolConfiguration: Sendable {
 ///
 /// A ServiceLifecycle `Service`: in lockboxd's `ServiceGroup` it closes its connections when
 /// the group shuts down, after the services listed after it.
-public final class PGPool: Sendable {
-    public let configuration: PGPoolConfiguration
+package final class PGPool: Sendable {
+    package let configuration: PGPoolConfiguration
     private let threads: NIOThreadPool
     private let state: NIOLockedValueBox<State>
     private let logger: Logger
@@ -66,7 +66,7 @@ public final class PGPool: Sendable {
         var nextWaiterID: UInt64 = 0
     }
 
-    public init(configuration: PGPoolConfiguration, logger: Logger) {
+    package init(configuration: PGPoolConfiguration, logger: Logger) {
         precondition(configuration.size > 0)
         self.configuration = configuration
         self.logger = logger
@@ -85,7 +85,7 @@ public final class PGPool: Sendable {
     }
 
     /// Refuses every waiter, stops the pool's threads and closes its connections.
-    public func shutdown() async {
+    package func shutdown() async {
         let waiters = state.withLockedValue { $0.machine.shutDown() }
         for waiter in waiters { waiter.resume(throwing: StoreError(.unavailable, detail: "the pool shut down")) }
         try? await threads.shutdownGracefully()
@@ -95,7 +95,7 @@ public final class PGPool: Sendable {
     }
 
     /// Checkouts waiting for a connection, per lane, and connections lent.
-    public var load: (priorityWaiting: Int, standardWaiting: Int, leased: Int) {
+    package var load: (priorityWaiting: Int, standardWaiting: Int, leased: Int) {
         state.withLockedValue {
             ($0.machine.waitingCount.priority, $0.machine.waitingCount.standard, $0.machine.leasedCount)
         }
@@ -104,7 +104,7 @@ public final class PGPool: Sendable {
     /// Runs `body` with a connection of its own, on a pool thread. Throws `.overloaded` at
     /// once when the lane's queue is full, and `CancellationError` when the task is cancelled
     /// before a connection was lent: then `body` never runs.
-    public func withConnection<T: Sendable>(
+    package func withConnection<T: Sendable>(
         lane: PGLane = .standard,
         _ body: @escaping @Sendable (PGConnection) throws -> T
     ) async throws -> T {
@@ -116,7 +116,7 @@ public final class PGPool: Sendable {
     }
 
     /// Runs `body` inside BEGIN … COMMIT on one connection; any error rolls back.
-    public func transaction<T: Sendable>(
+    package func transaction<T: Sendable>(
         lane: PGLane = .standard,
         _ body: @escaping @Sendable (PGConnection) throws -> T
     ) async throws -> T {
@@ -239,7 +239,7 @@ enum PoolMetrics {
 
 extension PGPool: Service {
     /// Waits for the service group's graceful shutdown, then shuts the pool down.
-    public func run() async throws {
+    package func run() async throws {
         try? await gracefulShutdown()
         await shutdown()
     }

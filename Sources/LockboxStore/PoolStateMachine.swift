@@ -1,5 +1,5 @@
 /// Which share of the pool a checkout draws on.
-public enum PGLane: Sendable, Hashable {
+package enum PGLane: Sendable, Hashable {
     /// `CheckAccess`: may use every connection, and alone may use the reserved ones.
     case priority
     /// Everything else.

@@ -3,10 +3,10 @@ import LockboxCore
 /// The database role lockboxd serves as: not a superuser, owning nothing, with only the rights
 /// its statements need, and on the audit log INSERT and SELECT only. Migrations run as another
 /// role, the owner, which grants these rights (`lockboxd migrate --runtime-role`).
-public enum RuntimeRole {
+package enum RuntimeRole {
     /// Every table of the schema and what the runtime role may do with it. A store test holds
     /// this list to the schema, so a new table cannot be forgotten.
-    public static let privileges: [(table: String, privileges: String)] = [
+    package static let privileges: [(table: String, privileges: String)] = [
         ("schema_migrations", "SELECT"),
         ("tenants", "SELECT, INSERT, UPDATE"),
         ("principals", "SELECT, INSERT, UPDATE"),
@@ -31,7 +31,7 @@ public enum RuntimeRole {
     /// Makes the runtime role's rights exactly ``privileges``, revoking anything else it held
     /// in the schema. Runs as the owner, after the migrations. Refuses a role that could make
     /// itself the owner, or otherwise reach past these rights (see ``problems(_:)``).
-    public static func grant(to role: String, _ db: PGConnection) throws {
+    package static func grant(to role: String, _ db: PGConnection) throws {
         guard
             let row = try db.query(
                 """
@@ -67,7 +67,7 @@ public enum RuntimeRole {
     /// could SET ROLE), CREATEROLE, the right to create objects in the schema (which could
     /// shadow functions the owner runs), or the right to set session_replication_role (which
     /// turns triggers off).
-    public static func problems(_ db: PGConnection) throws -> [String] {
+    package static func problems(_ db: PGConnection) throws -> [String] {
         guard
             let row = try db.query(
                 """

@@ -1,41 +1,41 @@
 /// A database failure, classified by SQLSTATE. The server maps it to a status code;
 /// `detail` is for logs only and never reaches a client.
-public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
+package struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
+    package struct Code: Hashable, Sendable, CustomStringConvertible {
         let name: String
         /// The database cannot be reached, or the connection broke mid-call (SQLSTATE class 08, 57P0x).
-        public static let unavailable = Code(name: "unavailable")
+        package static let unavailable = Code(name: "unavailable")
         /// COMMIT was sent and no answer came: the transaction may or may not have committed.
-        public static let commitUnknown = Code(name: "commitUnknown")
+        package static let commitUnknown = Code(name: "commitUnknown")
         /// A statement ran past its time: the server's statement or lock timeout (57014, 55P03),
         /// or no reply within the client's reply timeout (the connection is then discarded).
-        public static let timedOut = Code(name: "timedOut")
+        package static let timedOut = Code(name: "timedOut")
         /// The pool's queue of callers waiting for a connection is full: the server is
         /// overloaded, and refuses at once rather than queue without bound.
-        public static let overloaded = Code(name: "overloaded")
-        public static let uniqueViolation = Code(name: "uniqueViolation")
-        public static let foreignKeyViolation = Code(name: "foreignKeyViolation")
-        public static let checkViolation = Code(name: "checkViolation")
+        package static let overloaded = Code(name: "overloaded")
+        package static let uniqueViolation = Code(name: "uniqueViolation")
+        package static let foreignKeyViolation = Code(name: "foreignKeyViolation")
+        package static let checkViolation = Code(name: "checkViolation")
         /// A serialization failure or deadlock: the transaction may be retried.
-        public static let retryable = Code(name: "retryable")
+        package static let retryable = Code(name: "retryable")
         /// Raised by a trigger, such as the audit table refusing UPDATE and DELETE.
-        public static let raised = Code(name: "raised")
+        package static let raised = Code(name: "raised")
         /// A migration file changed after it was applied, or another migration problem.
-        public static let migration = Code(name: "migration")
+        package static let migration = Code(name: "migration")
         /// A row did not hold what the statement promised: a missing column, an unexpected NULL,
         /// text that does not parse. A bug, never the caller's fault.
-        public static let decoding = Code(name: "decoding")
-        public static let other = Code(name: "other")
-        public var description: String { name }
+        package static let decoding = Code(name: "decoding")
+        package static let other = Code(name: "other")
+        package var description: String { name }
     }
 
-    public let code: Code
+    package let code: Code
     /// The SQLSTATE, when the server sent one.
-    public let sqlState: String?
+    package let sqlState: String?
     /// Internal detail for logs.
-    public let detail: String
+    package let detail: String
 
-    public init(_ code: Code, sqlState: String? = nil, detail: String) {
+    package init(_ code: Code, sqlState: String? = nil, detail: String) {
         self.code = code
         self.sqlState = sqlState
         self.detail = detail
@@ -57,5 +57,5 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
         return StoreError(code, sqlState: state, detail: detail)
     }
 
-    public var description: String { "\(code) (SQLSTATE \(sqlState ?? "-")): \(detail)" }
+    package var description: String { "\(code) (SQLSTATE \(sqlState ?? "-")): \(detail)" }
 }

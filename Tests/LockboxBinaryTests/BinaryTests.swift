@@ -50,9 +50,11 @@ import Testing
     @Test func badConfigurationIsAClearError() throws {
         let badPort = try Binaries.run("lockboxd", ["--port", "70000"])
         #expect(badPort.status != 0)
-        #expect(badPort.stderr.contains("port must be 0...65535"))
+        #expect(badPort.stderr.contains("--port (LOCKBOX_PORT) must be an integer in 0...65535, got \"70000\""))
         let badDuration = try Binaries.run("lockboxd", ["--idle-timeout", "soon"])
-        #expect(badDuration.stderr.contains("must be a duration such as 10s, 5m or 1h"))
+        #expect(
+            badDuration.stderr.contains("--idle-timeout (LOCKBOX_IDLE_TIMEOUT) must be a positive duration such as 10s")
+        )
         // Email options are checked before anything starts, with a message that says what to give.
         let noSender = try Binaries.run("lockboxd", ["serve", "--smtp-host", "relay.example"])
         #expect(noSender.status != 0)
@@ -61,7 +63,7 @@ import Testing
             "lockboxd",
             ["serve", "--smtp-host", "relay.example", "--smtp-from", "a@b.example", "--smtp-security", "ssl"]
         )
-        #expect(badSecurity.stderr.contains("smtp security must be starttls, tls or none"), "\(badSecurity.stderr)")
+        #expect(badSecurity.stderr.contains("--smtp-security (LOCKBOX_SMTP_SECURITY) must be starttls, tls or none"))
         let passwordFile = FileManager.default.temporaryDirectory.appending(path: "smtp-\(UUID().uuidString)")
         try Data("secret\n".utf8).write(to: passwordFile)
         defer { try? FileManager.default.removeItem(at: passwordFile) }

@@ -1,17 +1,17 @@
 import LockboxCore
 
 /// Filters of an audit search; nil and "" match any.
-public struct AuditFilter: Sendable, Hashable {
-    public var tenantID: String?
-    public var kind: AuditKind?
+package struct AuditFilter: Sendable, Hashable {
+    package var tenantID: String?
+    package var kind: AuditKind?
     /// Inclusive lower and exclusive upper bound on the record's time.
-    public var fromMs: Int64
-    public var toMs: Int64
-    public var activity: String?
-    public var actorID: String?
-    public var item: String?
+    package var fromMs: Int64
+    package var toMs: Int64
+    package var activity: String?
+    package var actorID: String?
+    package var item: String?
 
-    public init(
+    package init(
         tenantID: String? = nil,
         kind: AuditKind? = nil,
         fromMs: Int64 = 0,
@@ -31,26 +31,26 @@ public struct AuditFilter: Sendable, Hashable {
 }
 
 /// Where an export is: the time and id of the last record it sent.
-public struct AuditCursor: Sendable, Hashable {
-    public var timeMs: Int64
-    public var id: Int64
+package struct AuditCursor: Sendable, Hashable {
+    package var timeMs: Int64
+    package var id: Int64
 
-    public init(timeMs: Int64, id: Int64) {
+    package init(timeMs: Int64, id: Int64) {
         self.timeMs = timeMs
         self.id = id
     }
 
     /// Before every record.
-    public static let start = AuditCursor(timeMs: .min, id: .min)
+    package static let start = AuditCursor(timeMs: .min, id: .min)
 
     /// Just after `record`.
-    public init(after record: StoredAuditRecord) { self.init(timeMs: record.timeMs, id: record.id) }
+    package init(after record: StoredAuditRecord) { self.init(timeMs: record.timeMs, id: record.id) }
 }
 
 /// The append-only audit log. There is deliberately no update or delete here, and the
 /// database refuses both (migrations/0001_initial.sql).
-public struct AuditStore: Sendable {
-    public init() {}
+package struct AuditStore: Sendable {
+    package init() {}
 
     /// Each record with its seal, if it has one yet. The seal comes from a lateral lookup so
     /// that the filters below name the record's own columns unqualified.
@@ -97,7 +97,7 @@ public struct AuditStore: Sendable {
 
     /// The record, and its place in the queue the sealer empties into the chain: one
     /// statement, so neither exists without the other, and no lock is shared with any other append.
-    public func append(_ entry: AuditEntry, nowMs: Int64, _ db: PGConnection) throws {
+    package func append(_ entry: AuditEntry, nowMs: Int64, _ db: PGConnection) throws {
         try db.query(
             """
             WITH record AS (
@@ -113,7 +113,7 @@ public struct AuditStore: Sendable {
     }
 
     /// Records with an id below `beforeID`, newest first.
-    public func search(_ filter: AuditFilter, beforeID: Int64, limit: Int, _ db: PGConnection) throws
+    package func search(_ filter: AuditFilter, beforeID: Int64, limit: Int, _ db: PGConnection) throws
         -> [StoredAuditRecord]
     {
         let rows = try db.query(
@@ -128,7 +128,7 @@ public struct AuditStore: Sendable {
     }
 
     /// Records after `cursor`, in time order: one page of an export, one index range scan.
-    public func page(_ filter: AuditFilter, after cursor: AuditCursor, limit: Int, _ db: PGConnection) throws
+    package func page(_ filter: AuditFilter, after cursor: AuditCursor, limit: Int, _ db: PGConnection) throws
         -> [StoredAuditRecord]
     {
         let rows = try db.query(

@@ -1,12 +1,12 @@
 import LockboxCore
 
 /// A chain's head: its last sealed record's sequence number and hash (0 and empty before the first).
-public struct ChainHead: Sendable, Hashable {
-    public var scope: String
-    public var seq: Int64
-    public var hash: [UInt8]
+package struct ChainHead: Sendable, Hashable {
+    package var scope: String
+    package var seq: Int64
+    package var hash: [UInt8]
 
-    public init(scope: String, seq: Int64, hash: [UInt8]) {
+    package init(scope: String, seq: Int64, hash: [UInt8]) {
         self.scope = scope
         self.seq = seq
         self.hash = hash
@@ -14,12 +14,12 @@ public struct ChainHead: Sendable, Hashable {
 }
 
 /// One record's place in its chain, as the sealer computed it.
-public struct NewSeal: Sendable, Hashable {
-    public var auditID: Int64
-    public var seq: Int64
-    public var hash: [UInt8]
+package struct NewSeal: Sendable, Hashable {
+    package var auditID: Int64
+    package var seq: Int64
+    package var hash: [UInt8]
 
-    public init(auditID: Int64, seq: Int64, hash: [UInt8]) {
+    package init(auditID: Int64, seq: Int64, hash: [UInt8]) {
         self.auditID = auditID
         self.seq = seq
         self.hash = hash
@@ -29,8 +29,8 @@ public struct NewSeal: Sendable, Hashable {
 /// The audit log's hash chains (docs/audit-integrity.md): one per tenant and one for
 /// provider-wide records (scope ""). Appends never touch them; the sealer moves committed
 /// records from the queue into their chain, one scope at a time, under that scope's lock.
-public struct ChainStore: Sendable {
-    public init() {}
+package struct ChainStore: Sendable {
+    package init() {}
 
     static func checkpoint(_ row: PGRow) throws -> StoredCheckpoint {
         StoredCheckpoint(
@@ -49,7 +49,7 @@ public struct ChainStore: Sendable {
 
     /// A skip scan over the queue's primary key: one index probe per scope, however long the
     /// queue grew while no sealer ran.
-    public func pendingScopes(after: String?, limit: Int, _ db: PGConnection) throws -> [String] {
+    package func pendingScopes(after: String?, limit: Int, _ db: PGConnection) throws -> [String] {
         var start: PGQuery = ""
         if let after { start = "WHERE tenant_id > \(after)" }
         let rows = try db.query(
@@ -68,23 +68,23 @@ public struct ChainStore: Sendable {
     }
 
     /// The hash of the record at `seq` in `scope`'s chain.
-    public func sealHash(scope: String, seq: Int64, _ db: PGConnection) throws -> [UInt8]? {
+    package func sealHash(scope: String, seq: Int64, _ db: PGConnection) throws -> [UInt8]? {
         let rows = try db.query("SELECT hash FROM audit_seals WHERE tenant_id = \(scope) AND seq = \(seq)")
         return try rows.rows.first.map { (try $0.decode("hash") as PGBytes).bytes }
     }
 
     /// Takes the scope's sealing lock for the rest of the transaction, if no one holds it.
-    public func tryLock(scope: String, _ db: PGConnection) throws -> Bool {
+    package func tryLock(scope: String, _ db: PGConnection) throws -> Bool {
         let rows = try db.query("SELECT pg_try_advisory_xact_lock(\(Self.lockKey(scope))) AS locked")
         return try rows.rows.first?.decode("locked") ?? false
     }
 
     /// Takes the scope's sealing lock for the rest of the transaction, waiting for it.
-    public func lock(scope: String, _ db: PGConnection) throws {
+    package func lock(scope: String, _ db: PGConnection) throws {
         try db.query("SELECT pg_advisory_xact_lock(\(Self.lockKey(scope)))")
     }
 
-    public func head(scope: String, _ db: PGConnection) throws -> ChainHead {
+    package func head(scope: String, _ db: PGConnection) throws -> ChainHead {
         let rows = try db.query(
             "SELECT seq, hash FROM audit_seals WHERE tenant_id = \(scope) ORDER BY seq DESC LIMIT 1"
         )
@@ -93,7 +93,7 @@ public struct ChainStore: Sendable {
     }
 
     /// Committed records of `scope` not sealed yet, oldest id first.
-    public func unsealed(scope: String, limit: Int, _ db: PGConnection) throws -> [StoredAuditRecord] {
+    package func unsealed(scope: String, limit: Int, _ db: PGConnection) throws -> [StoredAuditRecord] {
         let rows = try db.query(
             """
             SELECT a.audit_id, a.recorded_at_ms, a.tenant_id, a.kind, a.actor_id, a.actor_display, a.actor_ip,
@@ -110,7 +110,7 @@ public struct ChainStore: Sendable {
     }
 
     /// Stores the seals and takes their records off the queue.
-    public func seal(scope: String, _ seals: [NewSeal], nowMs: Int64, _ db: PGConnection) throws {
+    package func seal(scope: String, _ seals: [NewSeal], nowMs: Int64, _ db: PGConnection) throws {
         guard !seals.isEmpty else { return }
         let seqs = PGTextArray(seals.map { String($0.seq) })
         let ids = PGTextArray(seals.map { String($0.auditID) })
@@ -128,7 +128,7 @@ public struct ChainStore: Sendable {
     }
 
     /// Sealed records of `scope` after `afterSeq`, up to `upToSeq`, in chain order.
-    public func chain(scope: String, afterSeq: Int64, upToSeq: Int64, limit: Int, _ db: PGConnection) throws
+    package func chain(scope: String, afterSeq: Int64, upToSeq: Int64, limit: Int, _ db: PGConnection) throws
         -> [StoredAuditRecord]
     {
         let rows = try db.query(
@@ -145,7 +145,7 @@ public struct ChainStore: Sendable {
         return try rows.rows.map(AuditStore.record)
     }
 
-    public func addCheckpoint(_ checkpoint: StoredCheckpoint, _ db: PGConnection) throws -> StoredCheckpoint {
+    package func addCheckpoint(_ checkpoint: StoredCheckpoint, _ db: PGConnection) throws -> StoredCheckpoint {
         let rows = try db.query(
             """
             INSERT INTO audit_checkpoints (tenant_id, seq, hash, signed_at_ms, key_id, signature)
@@ -162,7 +162,7 @@ public struct ChainStore: Sendable {
     static let checkpointColumns: PGQuery =
         "SELECT checkpoint_id, tenant_id, seq, hash, signed_at_ms, key_id, signature FROM audit_checkpoints"
 
-    public func latestCheckpoint(scope: String, _ db: PGConnection) throws -> StoredCheckpoint? {
+    package func latestCheckpoint(scope: String, _ db: PGConnection) throws -> StoredCheckpoint? {
         let rows = try db.query(
             "\(Self.checkpointColumns) WHERE tenant_id = \(scope) ORDER BY checkpoint_id DESC LIMIT 1"
         )
@@ -170,7 +170,7 @@ public struct ChainStore: Sendable {
     }
 
     /// Checkpoints of `scope` with an id above `afterID` and at most `upToID`, oldest first.
-    public func checkpoints(scope: String, afterID: Int64, upToID: Int64, limit: Int, _ db: PGConnection) throws
+    package func checkpoints(scope: String, afterID: Int64, upToID: Int64, limit: Int, _ db: PGConnection) throws
         -> [StoredCheckpoint]
     {
         let rows = try db.query(
@@ -185,7 +185,7 @@ public struct ChainStore: Sendable {
     }
 
     /// Checkpoints of `scope` at a sequence number above `afterSeq`, by sequence number.
-    public func checkpoints(scope: String, afterSeq: Int64, limit: Int, _ db: PGConnection) throws
+    package func checkpoints(scope: String, afterSeq: Int64, limit: Int, _ db: PGConnection) throws
         -> [StoredCheckpoint]
     {
         let rows = try db.query(
@@ -200,7 +200,7 @@ public struct ChainStore: Sendable {
     }
 
     /// Publishes a public key; publishing one already published changes nothing.
-    public func publish(_ key: StoredSigningKey, _ db: PGConnection) throws {
+    package func publish(_ key: StoredSigningKey, _ db: PGConnection) throws {
         try db.query(
             """
             INSERT INTO signing_keys (key_id, public_key, first_seen_at_ms)
@@ -210,7 +210,7 @@ public struct ChainStore: Sendable {
         )
     }
 
-    public func keys(_ db: PGConnection) throws -> [StoredSigningKey] {
+    package func keys(_ db: PGConnection) throws -> [StoredSigningKey] {
         let rows = try db.query(
             "SELECT key_id, public_key, first_seen_at_ms FROM signing_keys ORDER BY first_seen_at_ms"
         )

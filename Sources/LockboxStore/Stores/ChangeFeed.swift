@@ -2,7 +2,7 @@ import LockboxCore
 
 /// What the change feed's wake-ups say. They carry no data: the event feed in PostgreSQL
 /// (``EventStore``) is the data, and a lost wake-up only delays a reader until its next look.
-public enum FeedEvent: Sendable, Hashable {
+package enum FeedEvent: Sendable, Hashable {
     /// Request events were appended: a sequencer has work.
     case eventsAppended
     /// The feed was sequenced up to this place: readers have events to read.
@@ -14,7 +14,7 @@ public enum FeedEvent: Sendable, Hashable {
 
 /// Wake-ups over PostgreSQL's LISTEN/NOTIFY: every replica's transactions announce, and every
 /// replica listens, so a watcher on one replica hears at once of decisions taken on another.
-public enum ChangeFeed {
+package enum ChangeFeed {
     static let channel = "lockbox_requests"
 
     /// From inside a transaction that appended events; delivered when, and only if, it commits.
@@ -38,23 +38,23 @@ public enum ChangeFeed {
 }
 
 /// A dedicated connection that listens to the change feed. Blocking: keep it on a thread of its own.
-public final class ChangeListener {
+package final class ChangeListener {
     private let connection: PGConnection
 
     /// Connects and starts listening; throws `.unavailable` when the database cannot be reached.
-    public init(url: String, settings: PGConnectionSettings = PGConnectionSettings()) throws(StoreError) {
+    package init(url: String, settings: PGConnectionSettings = PGConnectionSettings()) throws(StoreError) {
         connection = try PGConnection(url: url, settings: settings)
         try connection.execute(script: "LISTEN \(ChangeFeed.channel)")
     }
 
     /// Waits up to `timeoutMilliseconds` for changes, and returns those that arrived (possibly none).
     /// Throws `.unavailable` once the connection is lost.
-    public func next(timeoutMilliseconds: Int32) throws(StoreError) -> [FeedEvent] {
+    package func next(timeoutMilliseconds: Int32) throws(StoreError) -> [FeedEvent] {
         try connection.notifications(timeoutMilliseconds: timeoutMilliseconds).compactMap {
             ChangeFeed.parse($0.payload)
         }
     }
 
     /// Runs `body` on the listening connection, between waits: reads that follow the changes.
-    public func read<T>(_ body: (PGConnection) throws -> T) throws -> T { try body(connection) }
+    package func read<T>(_ body: (PGConnection) throws -> T) throws -> T { try body(connection) }
 }

@@ -1,12 +1,12 @@
 import LockboxCore
 
 /// Enrollment codes: how a tenant's first global admin gets a credential the provider never sees.
-public struct EnrollmentStore: Sendable {
-    public init() {}
+package struct EnrollmentStore: Sendable {
+    package init() {}
 
     /// Stores a new code under the hash of its secret, and supersedes the tenant's codes that
     /// were not redeemed: only the newest one works.
-    public func issue(_ code: EnrollmentCodeRecord, secretHash: [UInt8], _ db: PGConnection) throws {
+    package func issue(_ code: EnrollmentCodeRecord, secretHash: [UInt8], _ db: PGConnection) throws {
         try db.query(
             """
             UPDATE enrollment_codes SET superseded_at_ms = \(code.issuedAtMs)
@@ -24,7 +24,7 @@ public struct EnrollmentStore: Sendable {
 
     /// The tenant's code with this hash, locked until the transaction ends when `lock`; nil when
     /// there is none.
-    public func find(tenantID: String, secretHash: [UInt8], lock: Bool, _ db: PGConnection) throws
+    package func find(tenantID: String, secretHash: [UInt8], lock: Bool, _ db: PGConnection) throws
         -> EnrollmentCodeRecord?
     {
         let select: PGQuery = """
@@ -46,7 +46,7 @@ public struct EnrollmentStore: Sendable {
     }
 
     /// Marks a code redeemed by a principal.
-    public func redeem(tenantID: String, codeID: String, by principalID: String, nowMs: Int64, _ db: PGConnection)
+    package func redeem(tenantID: String, codeID: String, by principalID: String, nowMs: Int64, _ db: PGConnection)
         throws
     {
         try db.query(

@@ -1,15 +1,15 @@
 import LockboxCore
 
 /// A request change to record in the feed; the store gives it its place after commit.
-public struct NewRequestEvent: Sendable, Hashable {
-    public var tenantID: String
-    public var requestID: String
-    public var requesterID: String
-    public var activity: Activity
-    public var state: RequestState
-    public var actorID: String
+package struct NewRequestEvent: Sendable, Hashable {
+    package var tenantID: String
+    package var requestID: String
+    package var requesterID: String
+    package var activity: Activity
+    package var state: RequestState
+    package var actorID: String
 
-    public init(
+    package init(
         tenantID: String,
         requestID: String,
         requesterID: String,
@@ -25,7 +25,7 @@ public struct NewRequestEvent: Sendable, Hashable {
         self.actorID = actorID
     }
 
-    public init(_ request: RequestRecord, activity: Activity, state: RequestState, actorID: String) {
+    package init(_ request: RequestRecord, activity: Activity, state: RequestState, actorID: String) {
         self.init(
             tenantID: request.tenantID,
             requestID: request.id,
@@ -49,8 +49,8 @@ enum FeedPositionName: String, PGTextEnum, PGNonNullDecodable, CaseIterable {
 }
 
 /// The durable request-event feed (a transactional outbox; docs/notifications.md).
-public struct EventStore: Sendable {
-    public init() {}
+package struct EventStore: Sendable {
+    package init() {}
 
     static let columns: PGQuery = "seq, tenant_id, request_id, requester_id, activity, state, actor_id, occurred_at_ms"
 
@@ -69,7 +69,7 @@ public struct EventStore: Sendable {
 
     /// Records a change in the transaction that makes it, and wakes the feed's readers when,
     /// and only if, that transaction commits.
-    public func append(_ event: NewRequestEvent, nowMs: Int64, _ db: PGConnection) throws {
+    package func append(_ event: NewRequestEvent, nowMs: Int64, _ db: PGConnection) throws {
         try db.query(
             """
             INSERT INTO request_events (tenant_id, request_id, requester_id, activity, state, actor_id, occurred_at_ms)
@@ -82,7 +82,7 @@ public struct EventStore: Sendable {
 
     /// Gives committed events their places after the last one, up to `limit` of them, unless
     /// another sequencer holds the feed (then nil). Returns how many it placed.
-    public func sequence(limit: Int, _ db: PGConnection) throws -> Int? {
+    package func sequence(limit: Int, _ db: PGConnection) throws -> Int? {
         guard
             let row = try db.query(
                 "SELECT position FROM event_positions WHERE name = \(literal: FeedPositionName.sequenced) FOR UPDATE SKIP LOCKED"
@@ -109,7 +109,7 @@ public struct EventStore: Sendable {
     }
 
     /// Sequenced events after `seq`, of one tenant or of all, in feed order.
-    public func events(after seq: Int64, tenantID: String?, limit: Int, _ db: PGConnection) throws -> [RequestEvent] {
+    package func events(after seq: Int64, tenantID: String?, limit: Int, _ db: PGConnection) throws -> [RequestEvent] {
         let scope: PGQuery = tenantID.map { "tenant_id = \($0) AND " } ?? ""
         return try db.query(
             """
@@ -119,7 +119,7 @@ public struct EventStore: Sendable {
     }
 
     /// One sequenced event, while it is kept.
-    public func event(seq: Int64, _ db: PGConnection) throws -> RequestEvent? {
+    package func event(seq: Int64, _ db: PGConnection) throws -> RequestEvent? {
         try db.query(
             """
             SELECT \(Self.columns) FROM request_events WHERE seq = \(seq)
@@ -127,7 +127,7 @@ public struct EventStore: Sendable {
         ).first.map(Self.event)
     }
 
-    public func positions(_ db: PGConnection) throws -> FeedPositions {
+    package func positions(_ db: PGConnection) throws -> FeedPositions {
         var positions: [FeedPositionName: Int64] = [:]
         for row in try db.query("SELECT name, position FROM event_positions").rows {
             positions[try row.decode("name", as: FeedPositionName.self)] = try row.decode("position")
@@ -140,14 +140,14 @@ public struct EventStore: Sendable {
     }
 
     /// Takes the dispatch position for the rest of the transaction, unless someone holds it (then nil).
-    public func lockDispatch(_ db: PGConnection) throws -> Int64? {
+    package func lockDispatch(_ db: PGConnection) throws -> Int64? {
         try db.query(
             "SELECT position FROM event_positions WHERE name = \(literal: FeedPositionName.dispatched) FOR UPDATE SKIP LOCKED"
         )
         .first.map { try $0.decode("position") }
     }
 
-    public func setDispatched(_ seq: Int64, _ db: PGConnection) throws {
+    package func setDispatched(_ seq: Int64, _ db: PGConnection) throws {
         try db.query(
             "UPDATE event_positions SET position = \(seq) WHERE name = \(literal: FeedPositionName.dispatched)"
         )
@@ -155,7 +155,7 @@ public struct EventStore: Sendable {
 
     /// Removes up to `limit` events that occurred before `beforeMs`, were dispatched, and that
     /// no pending delivery still needs; returns how many.
-    public func prune(beforeMs: Int64, limit: Int, _ db: PGConnection) throws -> Int {
+    package func prune(beforeMs: Int64, limit: Int, _ db: PGConnection) throws -> Int {
         guard
             let row = try db.query(
                 "SELECT position FROM event_positions WHERE name = \(literal: FeedPositionName.pruned) FOR UPDATE SKIP LOCKED"

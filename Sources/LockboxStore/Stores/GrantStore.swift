@@ -4,8 +4,8 @@ import LockboxCore
 ///
 /// Reads return open grants: not revoked, and not ended by `nowMs`, the narrowing an index
 /// can serve. Whether one is active is ``Lifecycle/grantIsActive(state:window:nowMs:)``'s to say.
-public struct GrantStore: Sendable {
-    public init() {}
+package struct GrantStore: Sendable {
+    package init() {}
 
     /// Open grants an allowed check reads, newest end first. An operator has one at a time in
     /// practice; a few more keep a grant that has not started yet from hiding one that has.
@@ -35,7 +35,7 @@ public struct GrantStore: Sendable {
     }
 
     /// Starts the grant of an approved request.
-    public func insert(_ grant: GrantRecord, _ db: PGConnection) throws {
+    package func insert(_ grant: GrantRecord, _ db: PGConnection) throws {
         try db.query(
             """
             INSERT INTO grants (tenant_id, request_id, operator_id, service, starts_at_ms, ends_at_ms)
@@ -46,7 +46,7 @@ public struct GrantStore: Sendable {
     }
 
     /// Ends a grant early.
-    public func revoke(tenantID: String, requestID: String, nowMs: Int64, _ db: PGConnection) throws {
+    package func revoke(tenantID: String, requestID: String, nowMs: Int64, _ db: PGConnection) throws {
         try db.query(
             "UPDATE grants SET revoked_at_ms = \(nowMs) WHERE tenant_id = \(tenantID) AND request_id = \(requestID)"
         )
@@ -70,7 +70,7 @@ public struct GrantStore: Sendable {
     /// `operation` is pre-approved for the service: everything an allowed check reads, in one
     /// statement. The grants are share-locked, so a revocation in progress is waited for and
     /// then seen.
-    public func checkFacts(
+    package func checkFacts(
         operatorID: String,
         tenantID: String,
         service: ContentService,
@@ -99,7 +99,7 @@ public struct GrantStore: Sendable {
     }
 
     /// What explains a denial (``AccessCheck``).
-    public func denialFacts(
+    package func denialFacts(
         operatorID: String,
         tenantID: String,
         service: ContentService,
@@ -155,7 +155,7 @@ public struct GrantStore: Sendable {
     }
 
     /// Open grants (not revoked, not ended), soonest end first; nil filters match any.
-    public func openGrants(tenantID: String?, operatorID: String?, nowMs: Int64, limit: Int, _ db: PGConnection) throws
+    package func openGrants(tenantID: String?, operatorID: String?, nowMs: Int64, limit: Int, _ db: PGConnection) throws
         -> [GrantRecord]
     {
         var conditions: [PGQuery] = ["g.revoked_at_ms IS NULL", "g.ends_at_ms > \(nowMs)"]
@@ -173,7 +173,7 @@ public struct GrantStore: Sendable {
     }
 
     /// Counts one allowed operation under the grant, in the check's own transaction.
-    public func recordUse(tenantID: String, requestID: String, nowMs: Int64, _ db: PGConnection) throws {
+    package func recordUse(tenantID: String, requestID: String, nowMs: Int64, _ db: PGConnection) throws {
         try db.query(
             """
             INSERT INTO grant_usage AS u (tenant_id, request_id, shard, operations, last_operation_at_ms)

@@ -1,28 +1,28 @@
 import LockboxCore
 
 /// One email or webhook delivery, and where it stands.
-public struct NotificationRecord: Sendable, Hashable {
-    public var id: Int64
-    public var tenantID: String
-    public var eventSeq: Int64
-    public var requestID: String
-    public var channel: NotificationChannel
-    public var kind: NotificationKind
+package struct NotificationRecord: Sendable, Hashable {
+    package var id: Int64
+    package var tenantID: String
+    package var eventSeq: Int64
+    package var requestID: String
+    package var channel: NotificationChannel
+    package var kind: NotificationKind
     /// The principal emailed, or the webhook's id.
-    public var recipient: String
+    package var recipient: String
     /// The email address or URL, as it was when the event was dispatched.
-    public var address: String
+    package var address: String
     /// The recipient is the provider's (the requester's email, a provider endpoint).
-    public var providerSide: Bool
-    public var messageID: String
-    public var state: NotificationState
-    public var attempts: Int
-    public var nextAttemptAtMs: Int64
-    public var lastError: String
-    public var createdAtMs: Int64
-    public var finishedAtMs: Int64?
+    package var providerSide: Bool
+    package var messageID: String
+    package var state: NotificationState
+    package var attempts: Int
+    package var nextAttemptAtMs: Int64
+    package var lastError: String
+    package var createdAtMs: Int64
+    package var finishedAtMs: Int64?
 
-    public init(
+    package init(
         id: Int64 = 0,
         tenantID: String,
         eventSeq: Int64,
@@ -61,8 +61,8 @@ public struct NotificationRecord: Sendable, Hashable {
 
 /// Deliveries: at least once, never two senders at a time (a sender holds the row locked
 /// while it sends; a sender that dies releases it with its connection).
-public struct NotificationStore: Sendable {
-    public init() {}
+package struct NotificationStore: Sendable {
+    package init() {}
 
     static let columns: PGQuery = """
         tenant_id, notification_id, event_seq, request_id, channel, kind, recipient, address, provider_side, message_id, state,
@@ -91,7 +91,7 @@ public struct NotificationStore: Sendable {
     }
 
     /// Adds a delivery; nothing when the same event already has it for the same recipient.
-    public func enqueue(_ n: NotificationRecord, _ db: PGConnection) throws {
+    package func enqueue(_ n: NotificationRecord, _ db: PGConnection) throws {
         try db.query(
             """
             INSERT INTO notifications (tenant_id, event_seq, request_id, channel, kind, recipient, address, provider_side,
@@ -105,7 +105,7 @@ public struct NotificationStore: Sendable {
 
     /// Locks the next due pending delivery (of `channel`, or of either) for the rest of the
     /// transaction, skipping those another sender holds.
-    public func claimDue(channel: NotificationChannel?, nowMs: Int64, _ db: PGConnection) throws
+    package func claimDue(channel: NotificationChannel?, nowMs: Int64, _ db: PGConnection) throws
         -> NotificationRecord?
     {
         let channels = channel.map { [$0] } ?? NotificationChannel.allCases
@@ -126,7 +126,7 @@ public struct NotificationStore: Sendable {
     }
 
     /// Records an attempt's outcome.
-    public func update(_ n: NotificationRecord, _ db: PGConnection) throws {
+    package func update(_ n: NotificationRecord, _ db: PGConnection) throws {
         try db.query(
             """
             UPDATE notifications SET state = \(n.state), attempts = \(n.attempts),
@@ -139,7 +139,7 @@ public struct NotificationStore: Sendable {
 
     /// Marks the pending deliveries to a webhook failed (it was disabled or removed), except
     /// one a sender holds right now: that one finds the endpoint gone, or completes.
-    public func failPending(webhookID: String, reason: String, nowMs: Int64, _ db: PGConnection) throws -> Int {
+    package func failPending(webhookID: String, reason: String, nowMs: Int64, _ db: PGConnection) throws -> Int {
         try db.query(
             """
             UPDATE notifications SET state = \(literal: NotificationState.failed), last_error = \(reason), finished_at_ms = \(nowMs)
@@ -153,7 +153,7 @@ public struct NotificationStore: Sendable {
     }
 
     /// Deliveries by id, newest first, of one tenant or all, in one state or all, before `beforeID`.
-    public func list(
+    package func list(
         tenantID: String?,
         state: NotificationState?,
         beforeID: Int64?,
@@ -173,7 +173,7 @@ public struct NotificationStore: Sendable {
     }
 
     /// Removes up to `limit` finished deliveries that finished before `beforeMs`; returns how many.
-    public func prune(beforeMs: Int64, limit: Int, _ db: PGConnection) throws -> Int {
+    package func prune(beforeMs: Int64, limit: Int, _ db: PGConnection) throws -> Int {
         try db.query(
             """
             DELETE FROM notifications WHERE (tenant_id, notification_id) IN (

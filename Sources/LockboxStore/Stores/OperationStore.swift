@@ -1,8 +1,8 @@
 import LockboxCore
 
 /// The operations an engineer may run under a grant, per service. Provider-wide.
-public struct OperationStore: Sendable {
-    public init() {}
+package struct OperationStore: Sendable {
+    package init() {}
 
     static func record(_ row: PGRow) throws -> PreapprovedOperationRecord {
         PreapprovedOperationRecord(
@@ -13,7 +13,7 @@ public struct OperationStore: Sendable {
     }
 
     /// The operations of a service (nil: of every service), by service and name.
-    public func list(service: ContentService?, limit: Int, _ db: PGConnection) throws -> [PreapprovedOperationRecord] {
+    package func list(service: ContentService?, limit: Int, _ db: PGConnection) throws -> [PreapprovedOperationRecord] {
         let rows = try db.query(
             """
             SELECT service, operation, description FROM preapproved_operations
@@ -25,7 +25,7 @@ public struct OperationStore: Sendable {
     }
 
     /// Adds an operation; false when the service has it already (names match case-insensitively).
-    public func add(_ operation: PreapprovedOperationRecord, by principalID: String, nowMs: Int64, _ db: PGConnection)
+    package func add(_ operation: PreapprovedOperationRecord, by principalID: String, nowMs: Int64, _ db: PGConnection)
         throws -> Bool
     {
         let inserted = try db.query(
@@ -39,7 +39,7 @@ public struct OperationStore: Sendable {
     }
 
     /// Removes an operation, matched case-insensitively, and returns it as it was stored; nil when absent.
-    public func remove(service: ContentService, operation: String, _ db: PGConnection) throws
+    package func remove(service: ContentService, operation: String, _ db: PGConnection) throws
         -> PreapprovedOperationRecord?
     {
         let removed = try db.query(

@@ -1,8 +1,8 @@
 import LockboxCore
 
 /// Principals and their role assignments.
-public struct PrincipalStore: Sendable {
-    public init() {}
+package struct PrincipalStore: Sendable {
+    package init() {}
 
     /// The advisory lock key of `lockboxd bootstrap`.
     static let bootstrapLockKey: Int64 = 5_008_119
@@ -17,7 +17,7 @@ public struct PrincipalStore: Sendable {
         )
     }
 
-    public func create(id: String, tenantID: String?, displayName: String, nowMs: Int64, _ db: PGConnection) throws {
+    package func create(id: String, tenantID: String?, displayName: String, nowMs: Int64, _ db: PGConnection) throws {
         try db.query(
             """
             INSERT INTO principals (principal_id, tenant_id, display_name, created_at_ms)
@@ -27,7 +27,7 @@ public struct PrincipalStore: Sendable {
     }
 
     /// The principal with its roles, or nil.
-    public func find(id: String, _ db: PGConnection) throws -> PrincipalRecord? {
+    package func find(id: String, _ db: PGConnection) throws -> PrincipalRecord? {
         try principals(
             """
             SELECT p.principal_id, p.display_name, p.tenant_id, p.created_at_ms, p.suspended_at_ms, p.email,
@@ -47,7 +47,7 @@ public struct PrincipalStore: Sendable {
     }
 
     /// The principals of a tenant (nil: the provider's), oldest first, with their roles.
-    public func list(tenantID: String?, limit: Int, _ db: PGConnection) throws -> [PrincipalRecord] {
+    package func list(tenantID: String?, limit: Int, _ db: PGConnection) throws -> [PrincipalRecord] {
         try principals(
             """
             SELECT p.principal_id, p.display_name, p.tenant_id, p.created_at_ms, p.suspended_at_ms, p.email,
@@ -96,7 +96,7 @@ public struct PrincipalStore: Sendable {
     }
 
     /// Assigns a role; false when the principal already holds it.
-    public func assign(_ assignment: RoleAssignmentRecord, _ db: PGConnection) throws -> Bool {
+    package func assign(_ assignment: RoleAssignmentRecord, _ db: PGConnection) throws -> Bool {
         let inserted = try db.query(
             """
             INSERT INTO role_assignments (principal_id, role, tenant_id, assigned_by, assigned_at_ms)
@@ -109,7 +109,7 @@ public struct PrincipalStore: Sendable {
     }
 
     /// Removes a role and returns the assignment, or nil when the principal did not hold it.
-    public func remove(principalID: String, role: Role, tenantID: String, _ db: PGConnection) throws
+    package func remove(principalID: String, role: Role, tenantID: String, _ db: PGConnection) throws
         -> RoleAssignmentRecord?
     {
         let removed = try db.query(
@@ -123,7 +123,7 @@ public struct PrincipalStore: Sendable {
     }
 
     /// The role assignments in a tenant ("" for provider roles), oldest first.
-    public func assignments(tenantID: String, limit: Int, _ db: PGConnection) throws -> [RoleAssignmentRecord] {
+    package func assignments(tenantID: String, limit: Int, _ db: PGConnection) throws -> [RoleAssignmentRecord] {
         let rows = try db.query(
             """
             SELECT principal_id, role, tenant_id, assigned_by, assigned_at_ms FROM role_assignments
@@ -134,7 +134,7 @@ public struct PrincipalStore: Sendable {
     }
 
     /// How many principals hold `role` in `tenantID` ("" for provider roles).
-    public func holders(of role: Role, tenantID: String, _ db: PGConnection) throws -> Int {
+    package func holders(of role: Role, tenantID: String, _ db: PGConnection) throws -> Int {
         let rows = try db.query(
             "SELECT count(*) AS n FROM role_assignments WHERE tenant_id = \(tenantID) AND role = \(role)"
         )
@@ -142,19 +142,19 @@ public struct PrincipalStore: Sendable {
     }
 
     /// Holds a transaction-scoped lock that serializes bootstrapping, across processes.
-    public func lockBootstrap(_ db: PGConnection) throws {
+    package func lockBootstrap(_ db: PGConnection) throws {
         try db.query("SELECT pg_advisory_xact_lock(\(Self.bootstrapLockKey))")
     }
 
     /// Binds the principal to a client certificate's SHA-256, or unbinds it (nil).
-    public func bindCertificate(id: String, sha256: [UInt8]?, _ db: PGConnection) throws {
+    package func bindCertificate(id: String, sha256: [UInt8]?, _ db: PGConnection) throws {
         try db.query(
             "UPDATE principals SET certificate_sha256 = \(sha256.map(PGBytes.init)) WHERE principal_id = \(id)"
         )
     }
 
     /// Suspends an active principal; false when it was suspended already.
-    public func suspend(id: String, nowMs: Int64, _ db: PGConnection) throws -> Bool {
+    package func suspend(id: String, nowMs: Int64, _ db: PGConnection) throws -> Bool {
         let updated = try db.query(
             """
             UPDATE principals SET suspended_at_ms = \(nowMs)
@@ -165,7 +165,7 @@ public struct PrincipalStore: Sendable {
     }
 
     /// Reactivates a suspended principal; false when it was active.
-    public func reactivate(id: String, _ db: PGConnection) throws -> Bool {
+    package func reactivate(id: String, _ db: PGConnection) throws -> Bool {
         let updated = try db.query(
             """
             UPDATE principals SET suspended_at_ms = NULL
@@ -176,13 +176,13 @@ public struct PrincipalStore: Sendable {
     }
 
     /// Sets or clears (nil) a principal's email address.
-    public func setEmail(id: String, email: String?, _ db: PGConnection) throws {
+    package func setEmail(id: String, email: String?, _ db: PGConnection) throws {
         try db.query("UPDATE principals SET email = \(email) WHERE principal_id = \(id)")
     }
 
     /// The addresses of a tenant's active global admins and approvers: each address once,
     /// however many principals share it.
-    public func approverAddresses(tenantID: String, limit: Int, _ db: PGConnection) throws
+    package func approverAddresses(tenantID: String, limit: Int, _ db: PGConnection) throws
         -> [(principalID: String, email: String)]
     {
         try db.query(

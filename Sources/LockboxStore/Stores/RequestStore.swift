@@ -1,19 +1,19 @@
 import LockboxCore
 
 /// Filters of a request list; nil means any.
-public struct RequestFilter: Sendable {
-    public var tenantID: String?
-    public var requesterID: String?
+package struct RequestFilter: Sendable {
+    package var tenantID: String?
+    package var requesterID: String?
     /// Matched against the state by the clock, not the stored one.
-    public var state: RequestState?
-    public var service: ContentService?
-    public var requestID: String?
+    package var state: RequestState?
+    package var service: ContentService?
+    package var requestID: String?
     /// Only requests created after this time.
-    public var createdAfterMs: Int64
+    package var createdAfterMs: Int64
     /// Keyset cursor: only requests that sort after this one, newest first.
-    public var before: (createdAtMs: Int64, id: String)?
+    package var before: (createdAtMs: Int64, id: String)?
 
-    public init(
+    package init(
         tenantID: String? = nil,
         requesterID: String? = nil,
         state: RequestState? = nil,
@@ -33,13 +33,13 @@ public struct RequestFilter: Sendable {
 }
 
 /// What a transition writes to a request besides its new state.
-public struct RequestUpdate: Sendable, Hashable {
-    public var state: RequestState
-    public var internalDecision: InternalDecisionRecord?
-    public var customerDecision: CustomerDecisionRecord?
-    public var customerDeadlineMs: Int64?
+package struct RequestUpdate: Sendable, Hashable {
+    package var state: RequestState
+    package var internalDecision: InternalDecisionRecord?
+    package var customerDecision: CustomerDecisionRecord?
+    package var customerDeadlineMs: Int64?
 
-    public init(
+    package init(
         state: RequestState,
         internalDecision: InternalDecisionRecord? = nil,
         customerDecision: CustomerDecisionRecord? = nil,
@@ -53,8 +53,8 @@ public struct RequestUpdate: Sendable, Hashable {
 }
 
 /// Access requests, with their grant and usage.
-public struct RequestStore: Sendable {
-    public init() {}
+package struct RequestStore: Sendable {
+    package init() {}
 
     static func signedStatement(_ row: PGRow) throws -> SignedStatement? {
         guard let statement = try row.decode("approval_statement", as: PGBytes?.self) else { return nil }
@@ -157,7 +157,7 @@ public struct RequestStore: Sendable {
 
     /// Stores a new PENDING_INTERNAL request, unless the requester already used
     /// `idempotencyKey`; returns false then, and stores nothing.
-    public func insert(
+    package func insert(
         _ request: NewAccessRequest,
         id: String,
         requesterID: String,
@@ -182,20 +182,20 @@ public struct RequestStore: Sendable {
     }
 
     /// The request, locked against concurrent transitions until the transaction ends when `lock` is set.
-    public func find(id: String, lock: Bool, _ db: PGConnection) throws -> RequestRecord? {
+    package func find(id: String, lock: Bool, _ db: PGConnection) throws -> RequestRecord? {
         let query: PGQuery = "\(Self.select) WHERE r.request_id = \(id)"
         let rows = try db.query(lock ? "\(query) FOR NO KEY UPDATE OF r" : query)
         return try rows.first.map(Self.record)
     }
 
     /// The requests with these ids that exist, in no particular order: one statement for a batch.
-    public func find(ids: [String], _ db: PGConnection) throws -> [RequestRecord] {
+    package func find(ids: [String], _ db: PGConnection) throws -> [RequestRecord] {
         guard !ids.isEmpty else { return [] }
         return try db.query("\(Self.select) WHERE r.request_id = ANY(\(PGTextArray(ids)))").rows.map(Self.record)
     }
 
     /// The request a requester filed under an idempotency key, and whether its payload was `payload`.
-    public func find(
+    package func find(
         requesterID: String,
         idempotencyKey: String,
         payload: NewAccessRequest,
@@ -214,7 +214,7 @@ public struct RequestStore: Sendable {
     }
 
     /// Requests newest first, by the clock's state at `nowMs`.
-    public func list(_ filter: RequestFilter, nowMs: Int64, limit: Int, _ db: PGConnection) throws -> [RequestRecord] {
+    package func list(_ filter: RequestFilter, nowMs: Int64, limit: Int, _ db: PGConnection) throws -> [RequestRecord] {
         var conditions: [PGQuery] = []
         if let tenantID = filter.tenantID { conditions.append("r.tenant_id = \(tenantID)") }
         if let requesterID = filter.requesterID { conditions.append("r.requester_id = \(requesterID)") }
@@ -237,7 +237,7 @@ public struct RequestStore: Sendable {
     }
 
     /// Writes a transition's new state and decision.
-    public func update(id: String, _ update: RequestUpdate, nowMs: Int64, _ db: PGConnection) throws {
+    package func update(id: String, _ update: RequestUpdate, nowMs: Int64, _ db: PGConnection) throws {
         var query: PGQuery = "UPDATE access_requests SET status = \(update.state), updated_at_ms = \(nowMs)"
         if let decision = update.internalDecision {
             query.append(
@@ -274,7 +274,7 @@ public struct RequestStore: Sendable {
 
     /// Requests whose stored state a clock rule has overtaken by `nowMs`, oldest deadline first,
     /// locked; rows another transaction holds are skipped, so sweepers on several replicas share the work.
-    public func overtaken(by rule: ClockRule, nowMs: Int64, limit: Int, _ db: PGConnection) throws -> [RequestRecord] {
+    package func overtaken(by rule: ClockRule, nowMs: Int64, limit: Int, _ db: PGConnection) throws -> [RequestRecord] {
         let deadline = Self.column(rule.deadline)
         let rows = try db.query(
             """
@@ -289,7 +289,7 @@ public struct RequestStore: Sendable {
     }
 
     /// How many requests are in each stored state (for a gauge; it reads the table whole).
-    public func countByState(_ db: PGConnection) throws -> [RequestState: Int64] {
+    package func countByState(_ db: PGConnection) throws -> [RequestState: Int64] {
         let rows = try db.query("SELECT status, count(*) AS n FROM access_requests GROUP BY status")
         var counts: [RequestState: Int64] = [:]
         for row in rows.rows {

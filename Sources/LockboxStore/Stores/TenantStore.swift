@@ -1,11 +1,11 @@
 import LockboxCore
 
 /// Tenants and their settings.
-public struct TenantStore: Sendable {
-    public init() {}
+package struct TenantStore: Sendable {
+    package init() {}
 
     /// Creates a tenant with the default settings; false when the id is taken.
-    public func create(id: String, displayName: String, nowMs: Int64, _ db: PGConnection) throws -> Bool {
+    package func create(id: String, displayName: String, nowMs: Int64, _ db: PGConnection) throws -> Bool {
         let inserted = try db.query(
             """
             INSERT INTO tenants (tenant_id, display_name, created_at_ms) VALUES (\(id), \(displayName), \(nowMs))
@@ -17,7 +17,7 @@ public struct TenantStore: Sendable {
 
     /// The tenant's settings, or nil when there is no such tenant. `lock` holds the tenant row
     /// until the transaction ends, serializing changes that must see each other.
-    public func rules(tenantID: String, lock: Bool = false, _ db: PGConnection) throws -> TenantRules? {
+    package func rules(tenantID: String, lock: Bool = false, _ db: PGConnection) throws -> TenantRules? {
         let select: PGQuery = """
             SELECT lockbox_enabled, approval_window_seconds, max_access_duration_seconds
             FROM tenants WHERE tenant_id = \(tenantID)
@@ -33,7 +33,7 @@ public struct TenantStore: Sendable {
     }
 
     /// Changes the settings given; nil leaves one as it is.
-    public func update(
+    package func update(
         tenantID: String,
         lockboxEnabled: Bool?,
         approvalWindowSeconds: Int64?,

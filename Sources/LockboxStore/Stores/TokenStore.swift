@@ -1,11 +1,11 @@
 import LockboxCore
 
 /// Bearer tokens, kept only as SHA-256 hashes, and authentication by them.
-public struct TokenStore: Sendable {
-    public init() {}
+package struct TokenStore: Sendable {
+    package init() {}
 
     /// Stores a new token under the hash of its secret.
-    public func insert(_ token: TokenRecord, secretHash: [UInt8], _ db: PGConnection) throws {
+    package func insert(_ token: TokenRecord, secretHash: [UInt8], _ db: PGConnection) throws {
         try db.query(
             """
             INSERT INTO api_tokens (token_id, principal_id, tenant_id, token_hash, created_at_ms, expires_at_ms)
@@ -17,7 +17,7 @@ public struct TokenStore: Sendable {
 
     /// The caller behind a token's hash, with the roles its principal holds now; nil when
     /// the token is unknown, revoked or expired at `nowMs`.
-    public func authenticate(secretHash: [UInt8], ip: String, nowMs: Int64, _ db: PGConnection) throws -> Caller? {
+    package func authenticate(secretHash: [UInt8], ip: String, nowMs: Int64, _ db: PGConnection) throws -> Caller? {
         let rows = try db.query(
             """
             SELECT t.token_id, p.principal_id, p.display_name, p.tenant_id, p.certificate_sha256, r.role,
@@ -50,7 +50,7 @@ public struct TokenStore: Sendable {
     }
 
     /// The token, locked until the transaction ends when `lock` is set.
-    public func find(id: String, lock: Bool, _ db: PGConnection) throws -> TokenRecord? {
+    package func find(id: String, lock: Bool, _ db: PGConnection) throws -> TokenRecord? {
         let select: PGQuery = """
             SELECT token_id, principal_id, tenant_id, created_at_ms, expires_at_ms, revoked_at_ms
             FROM api_tokens WHERE token_id = \(id)
@@ -69,7 +69,7 @@ public struct TokenStore: Sendable {
     }
 
     /// Revokes every token of a principal that is not revoked yet; returns their ids.
-    public func revokeAll(principalID: String, nowMs: Int64, _ db: PGConnection) throws -> [String] {
+    package func revokeAll(principalID: String, nowMs: Int64, _ db: PGConnection) throws -> [String] {
         let updated = try db.query(
             """
             UPDATE api_tokens SET revoked_at_ms = \(nowMs)
@@ -81,7 +81,7 @@ public struct TokenStore: Sendable {
     }
 
     /// Revokes the token; false when it was revoked already.
-    public func revoke(id: String, nowMs: Int64, _ db: PGConnection) throws -> Bool {
+    package func revoke(id: String, nowMs: Int64, _ db: PGConnection) throws -> Bool {
         let updated = try db.query(
             """
             UPDATE api_tokens SET revoked_at_ms = \(nowMs) WHERE token_id = \(id) AND revoked_at_ms IS NULL

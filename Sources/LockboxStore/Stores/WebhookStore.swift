@@ -1,19 +1,19 @@
 import LockboxCore
 
 /// A registered webhook endpoint.
-public struct WebhookRecord: Sendable, Hashable {
-    public var id: String
+package struct WebhookRecord: Sendable, Hashable {
+    package var id: String
     /// nil for a provider endpoint, which receives every tenant's events.
-    public var tenantID: String?
-    public var url: String
+    package var tenantID: String?
+    package var url: String
     /// Signs deliveries; never shown after registration.
-    public var secret: String
-    public var createdBy: String
-    public var createdAtMs: Int64
-    public var consecutiveFailures: Int
-    public var disabledAtMs: Int64?
+    package var secret: String
+    package var createdBy: String
+    package var createdAtMs: Int64
+    package var consecutiveFailures: Int
+    package var disabledAtMs: Int64?
 
-    public init(
+    package init(
         id: String,
         tenantID: String?,
         url: String,
@@ -34,11 +34,11 @@ public struct WebhookRecord: Sendable, Hashable {
     }
 
     /// What authorization looks at: the tenant's, or the provider's ("").
-    public var target: Target { Target(tenantID: tenantID ?? "") }
+    package var target: Target { Target(tenantID: tenantID ?? "") }
 }
 
-public struct WebhookStore: Sendable {
-    public init() {}
+package struct WebhookStore: Sendable {
+    package init() {}
 
     static func record(_ row: PGRow) throws -> WebhookRecord {
         WebhookRecord(
@@ -56,7 +56,7 @@ public struct WebhookStore: Sendable {
     static let columns: PGQuery =
         "webhook_id, tenant_id, url, secret, created_by, created_at_ms, consecutive_failures, disabled_at_ms"
 
-    public func add(_ w: WebhookRecord, _ db: PGConnection) throws {
+    package func add(_ w: WebhookRecord, _ db: PGConnection) throws {
         try db.query(
             """
             INSERT INTO webhooks (webhook_id, tenant_id, url, secret, created_by, created_at_ms)
@@ -66,7 +66,7 @@ public struct WebhookStore: Sendable {
     }
 
     /// Endpoints not removed, of a tenant, or the provider's (nil).
-    public func list(tenantID: String?, limit: Int, _ db: PGConnection) throws -> [WebhookRecord] {
+    package func list(tenantID: String?, limit: Int, _ db: PGConnection) throws -> [WebhookRecord] {
         try db.query(
             """
             SELECT \(Self.columns) FROM webhooks WHERE \(PrincipalStore.home(tenantID)) AND removed_at_ms IS NULL
@@ -75,20 +75,20 @@ public struct WebhookStore: Sendable {
         ).rows.map(Self.record)
     }
 
-    public func find(id: String, _ db: PGConnection) throws -> WebhookRecord? {
+    package func find(id: String, _ db: PGConnection) throws -> WebhookRecord? {
         try db.query("SELECT \(Self.columns) FROM webhooks WHERE webhook_id = \(id) AND removed_at_ms IS NULL")
             .first.map(Self.record)
     }
 
     /// Removes an endpoint; false when it was removed already.
-    public func remove(id: String, nowMs: Int64, _ db: PGConnection) throws -> Bool {
+    package func remove(id: String, nowMs: Int64, _ db: PGConnection) throws -> Bool {
         try db.query(
             "UPDATE webhooks SET removed_at_ms = \(nowMs) WHERE webhook_id = \(id) AND removed_at_ms IS NULL"
         ).affected > 0
     }
 
     /// Enabled endpoints that receive `tenantID`'s events: the tenant's and the provider's.
-    public func receiving(tenantID: String, limit: Int, _ db: PGConnection) throws -> [WebhookRecord] {
+    package func receiving(tenantID: String, limit: Int, _ db: PGConnection) throws -> [WebhookRecord] {
         try db.query(
             """
             SELECT \(Self.columns) FROM webhooks
@@ -100,7 +100,7 @@ public struct WebhookStore: Sendable {
 
     /// Counts a failed delivery; disables the endpoint when it reaches `disableAfter` failures
     /// in a row, and then returns true (only once).
-    public func recordFailure(id: String, disableAfter: Int, nowMs: Int64, _ db: PGConnection) throws -> Bool {
+    package func recordFailure(id: String, disableAfter: Int, nowMs: Int64, _ db: PGConnection) throws -> Bool {
         let row = try db.query(
             """
             UPDATE webhooks SET consecutive_failures = consecutive_failures + 1,
@@ -113,7 +113,7 @@ public struct WebhookStore: Sendable {
         return try row?.decode("disabled_now", as: Bool?.self) ?? false
     }
 
-    public func recordSuccess(id: String, _ db: PGConnection) throws {
+    package func recordSuccess(id: String, _ db: PGConnection) throws {
         try db.query("UPDATE webhooks SET consecutive_failures = 0 WHERE webhook_id = \(id)")
     }
 }

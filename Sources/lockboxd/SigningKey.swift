@@ -7,25 +7,16 @@ import LockboxIntegrity
 import LockboxOptionParsing
 
 /// Where `serve` finds its Ed25519 signing key: a file, or the environment.
-struct SigningKeyOptions: ParsableArguments {
-    @Option(
-        help: """
-            File holding the server's Ed25519 signing key: 32 bytes, base64 (what `lockboxd keygen` writes). \
-            It must not be readable by group or others. Rotate by starting with a new key: every public key \
-            used before stays published. (env LOCKBOX_SIGNING_KEY_FILE, or the key itself in LOCKBOX_SIGNING_KEY)
-            """
-    )
-    var signingKeyFile: String?
-
-    /// The key, from `--signing-key-file`, `LOCKBOX_SIGNING_KEY_FILE` or `LOCKBOX_SIGNING_KEY`.
-    func load(_ env: Environment) throws -> Signer {
+enum SigningKey {
+    /// The key, from `file` (`--signing-key-file` or `LOCKBOX_SIGNING_KEY_FILE`) or else `LOCKBOX_SIGNING_KEY`.
+    static func load(file: String?) throws -> Signer {
         let howToFix = "create one with `lockboxd keygen --output FILE` and pass --signing-key-file FILE"
         let text: String
         let source: String
-        if let path = signingKeyFile ?? env["LOCKBOX_SIGNING_KEY_FILE"] {
+        if let path = file {
             source = path
-            text = try Self.readPrivateFile(path)
-        } else if let value = env["LOCKBOX_SIGNING_KEY"] {
+            text = try readPrivateFile(path)
+        } else if let value = environment["LOCKBOX_SIGNING_KEY"] {
             source = "LOCKBOX_SIGNING_KEY"
             text = value
             // Not left for child processes or crash reports to find.
@@ -41,7 +32,7 @@ struct SigningKeyOptions: ParsableArguments {
     }
 }
 
-extension SigningKeyOptions {
+extension SigningKey {
     /// Reads a key file (following a symlink, as a mounted secret often is), refusing one that
     /// group or others may read. The mode is checked on the descriptor that is read.
     static func readPrivateFile(_ path: String, what: String = "signing key file") throws -> String {
