@@ -3,6 +3,7 @@ import LockboxRPC
 import LockboxStore
 import Logging
 import NIOConcurrencyHelpers
+import NIOCore
 import NIOPosix
 
 /// What a handler body gets: the caller, its transaction, and the server's clock reading for this call.
@@ -49,7 +50,7 @@ struct Gatekeeper: Sendable {
         let priority = MethodPermissions.priority.contains(context.method)
         let lane: PGLane = priority && proven.contains(hash) ? .priority : .standard
         return try await guarded(context) {
-            try await pool.transaction(lane: lane) { db in
+            try await pool.transaction(checkout: checkout(context, lane: lane)) { db in
                 let now = clock.nowMillis()
                 let caller = try admit(context, hash: hash, db: db, nowMs: now)
                 if priority { proven.insert(hash) }
@@ -100,7 +101,16 @@ struct Gatekeeper: Sendable {
         _ context: RPCCallContext,
         _ body: @escaping @Sendable (PGConnection) throws -> Value
     ) async throws(RPCError) -> Value {
-        try await guarded(context) { try await pool.withConnection(body) }
+        try await guarded(context) { try await pool.withConnection(checkout: checkout(context), body) }
+    }
+
+    /// How a call waits for a connection: in its lane, fairly against its peer's other calls,
+    /// for as long as its deadline allows.
+    func checkout(_ context: RPCCallContext, lane: PGLane = .standard) -> PGCheckout {
+        let deadline = context.deadline.map { deadline in
+            ContinuousClock.now.advanced(by: .nanoseconds((deadline - .now()).nanoseconds))
+        }
+        return PGCheckout(lane: lane, key: context.peerIP, deadline: deadline)
     }
 
     /// Runs `body` and maps whatever it throws to a status that is safe to send.

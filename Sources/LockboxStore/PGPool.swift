@@ -14,8 +14,10 @@ package struct PGPoolConfiguration: Sendable {
     /// Connections only ``PGLane/priority`` checkouts (`CheckAccess`) may use. Default: a
     /// quarter of the pool, at least one when the pool has two or more.
     package var reservedForPriority: Int
-    /// Callers that may wait for a connection, per lane; one more is refused as overloaded.
-    package var maxWaiting: Int
+    /// Queueing delay above this for a whole ``overloadInterval`` is overload: each caller's
+    /// queue is then served newest first (CoDel's target and interval).
+    package var overloadTarget: Duration = .milliseconds(50)
+    package var overloadInterval: Duration = .milliseconds(500)
     /// After the database could not be reached, calls that need a new connection fail at
     /// once for this long, then one tries again.
     package var reconnectInterval: Duration
@@ -28,14 +30,12 @@ package struct PGPoolConfiguration: Sendable {
         url: String,
         size: Int = 8,
         reservedForPriority: Int? = nil,
-        maxWaiting: Int? = nil,
         reconnectInterval: Duration = .seconds(1),
         connection: PGConnectionSettings = PGConnectionSettings()
     ) {
         self.url = url
         self.size = size
         self.reservedForPriority = reservedForPriority ?? (size >= 2 ? max(1, size / 4) : 0)
-        self.maxWaiting = maxWaiting ?? max(16, size * 8)
         self.reconnectInterval = reconnectInterval
         self.connection = connection
     }
@@ -58,7 +58,7 @@ package final class PGPool: Sendable {
     private let state: NIOLockedValueBox<State>
     private let logger: Logger
 
-    typealias Machine = PoolStateMachine<CheckedContinuation<Int, any Error>, ContinuousClock.Instant>
+    typealias Machine = PoolStateMachine<CheckedContinuation<Int, any Error>, ContinuousClock>
 
     private struct State {
         var machine: Machine
@@ -76,7 +76,8 @@ package final class PGPool: Sendable {
             configuration: .init(
                 size: configuration.size,
                 reserved: min(configuration.reservedForPriority, configuration.size - 1),
-                maxWaiting: configuration.maxWaiting
+                target: configuration.overloadTarget,
+                interval: configuration.overloadInterval
             )
         )
         state = NIOLockedValueBox(
@@ -101,26 +102,28 @@ package final class PGPool: Sendable {
         }
     }
 
-    /// Runs `body` with a connection of its own, on a pool thread. Throws `.overloaded` at
-    /// once when the lane's queue is full, and `CancellationError` when the task is cancelled
-    /// before a connection was lent: then `body` never runs.
-    package func withConnection<T: Sendable>(
-        lane: PGLane = .standard,
+    /// Runs `body` with a connection of its own, on a pool thread. A caller waits for one as
+    /// long as its deadline leaves time to be served (``PoolStateMachine``); one that cannot be
+    /// served in time gets `.overloaded` at once, and one whose task is cancelled before a
+    /// connection was lent gets `CancellationError`: then `body` never runs.
+    public func withConnection<T: Sendable>(
+        checkout: PGCheckout = PGCheckout(),
         _ body: @escaping @Sendable (PGConnection) throws -> T
     ) async throws -> T {
-        let slot = try await acquire(lane)
-        defer { release(slot) }
+        let slot = try await acquire(checkout)
+        let leased = ContinuousClock.now
+        defer { release(slot, heldSince: leased) }
         // Lent just as the caller gave up: do not start its work.
         try Task.checkCancellation()
         return try await threads.runIfActive { try self.run(slot: slot, body) }
     }
 
     /// Runs `body` inside BEGIN … COMMIT on one connection; any error rolls back.
-    package func transaction<T: Sendable>(
-        lane: PGLane = .standard,
+    public func transaction<T: Sendable>(
+        checkout: PGCheckout = PGCheckout(),
         _ body: @escaping @Sendable (PGConnection) throws -> T
     ) async throws -> T {
-        try await withConnection(lane: lane) { connection in try connection.transaction(body) }
+        try await withConnection(checkout: checkout) { connection in try connection.transaction(body) }
     }
 
     private func run<T>(slot: Int, _ body: (PGConnection) throws -> T) throws -> T {
@@ -166,11 +169,11 @@ package final class PGPool: Sendable {
         }
     }
 
-    private func acquire(_ lane: PGLane) async throws -> Int {
+    private func acquire(_ checkout: PGCheckout) async throws -> Int {
         let started = ContinuousClock.now
         defer {
             let (seconds, attoseconds) = started.duration(to: .now).components
-            PoolMetrics.wait(configuration.name, lane).recordNanoseconds(
+            PoolMetrics.wait(configuration.name, checkout.lane).recordNanoseconds(
                 seconds * 1_000_000_000 + attoseconds / 1_000_000_000
             )
             reportLoad()
@@ -184,16 +187,28 @@ package final class PGPool: Sendable {
                 // Checked under the lock that `onCancel` takes too: a cancellation either comes
                 // before (and is seen here) or finds the waiter registered.
                 let action = state.withLockedValue { state in
-                    state.machine.acquire(id: id, lane: lane, waiter: continuation, cancelled: Task.isCancelled)
+                    state.machine.acquire(
+                        id: id,
+                        lane: checkout.lane,
+                        key: checkout.key,
+                        deadline: checkout.deadline,
+                        waiter: continuation,
+                        cancelled: Task.isCancelled,
+                        now: .now
+                    )
                 }
                 switch action {
                 case .lease(let slot):
                     continuation.resume(returning: slot)
                 case .wait:
                     break
-                case .overloaded:
+                case .overloaded(let expected):
+                    PoolMetrics.refused(configuration.name).increment()
                     continuation.resume(
-                        throwing: StoreError(.overloaded, detail: "every connection is busy and the queue is full")
+                        throwing: StoreError(
+                            .overloaded,
+                            detail: "the wait for a connection (about \(expected)) would outlast the call's deadline"
+                        )
                     )
                 case .cancelled:
                     continuation.resume(throwing: CancellationError())
@@ -207,8 +222,9 @@ package final class PGPool: Sendable {
         }
     }
 
-    private func release(_ slot: Int) {
-        let next = state.withLockedValue { $0.machine.release(slot: slot) }
+    private func release(_ slot: Int, heldSince leased: ContinuousClock.Instant) {
+        let now = ContinuousClock.now
+        let next = state.withLockedValue { $0.machine.release(slot: slot, held: leased.duration(to: now), now: now) }
         next?.waiter.resume(returning: next!.slot)
         reportLoad()
     }
@@ -226,6 +242,10 @@ enum PoolMetrics {
     static func inUse(_ pool: String) -> Gauge { Gauge(label: "lockbox_db_pool_in_use", dimensions: [("pool", pool)]) }
     static func waiting(_ pool: String) -> Gauge {
         Gauge(label: "lockbox_db_pool_waiting", dimensions: [("pool", pool)])
+    }
+    /// Calls refused because they could not be served before their deadline.
+    static func refused(_ pool: String) -> Counter {
+        Counter(label: "lockbox_db_pool_refused_total", dimensions: [("pool", pool)])
     }
     /// How long a call waited for a connection, by pool and lane (`priority` is CheckAccess's share).
     static func wait(_ pool: String, _ lane: PGLane) -> Metrics.Timer {

@@ -250,7 +250,6 @@ struct DatabaseOptions: ParsableArguments {
     @Option(Settings.databaseURL) var databaseURL: String?
     @Option(Settings.poolSize) var poolSize: String?
     @Option(Settings.poolReservedForChecks) var poolReservedForChecks: String?
-    @Option(Settings.poolMaxWaiting) var poolMaxWaiting: String?
     @Option(Settings.dbConnectTimeout) var dbConnectTimeout: String?
     @Option(Settings.dbStatementTimeout) var dbStatementTimeout: String?
     @Option(Settings.dbLockTimeout) var dbLockTimeout: String?
@@ -295,7 +294,6 @@ struct DatabaseOptions: ParsableArguments {
                 }
                 pool.reservedForPriority = reserved
             }
-            pool.maxWaiting = try Settings.poolMaxWaiting.value(poolMaxWaiting, env) ?? pool.maxWaiting
             var config = LockboxConfiguration(database: pool)
             config.databaseWait = try Settings.databaseWait.value(databaseWait, env) ?? config.databaseWait
             do {

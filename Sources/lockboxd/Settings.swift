@@ -241,13 +241,6 @@ enum Settings {
         in: 0...255,
         defaultText: "a quarter of the pool"
     )
-    static let poolMaxWaiting = Setting.integer(
-        "pool-max-waiting",
-        env: "LOCKBOX_POOL_MAX_WAITING",
-        "Calls that may wait for a database connection, per share; one more is refused at once as UNAVAILABLE (overloaded).",
-        in: 1...1_000_000,
-        defaultText: "8 per connection"
-    )
     static let dbConnectTimeout = Setting.duration(
         "db-connect-timeout",
         env: "LOCKBOX_DB_CONNECT_TIMEOUT",

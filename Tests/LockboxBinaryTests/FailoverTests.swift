@@ -27,12 +27,9 @@ import Testing
             try superuser.execute(script: "ALTER SYSTEM SET synchronous_standby_names = '*'")
             try superuser.execute(script: "SELECT pg_reload_conf()")
         }
-        for _ in 0..<100 {
-            let rows = try superuser.query(
-                "SELECT count(*) AS n FROM pg_stat_replication WHERE state = 'streaming'"
-            )
-            if try rows.first?.decode("n", as: Int64.self) == 1 { break }
-            try await Task.sleep(for: .milliseconds(100))
+        try await eventually {
+            let rows = try superuser.query("SELECT count(*) AS n FROM pg_stat_replication WHERE state = 'streaming'")
+            return try rows.first?.decode("n", as: Int64.self) == 1
         }
         return (primary, standby)
     }
@@ -199,12 +196,7 @@ import Testing
         #expect(try await search(id) == 0, "the search read the paused standby")
         #expect(try await exported(id) == false, "the export read the paused standby")
         try standbySuperuser.execute(script: "SELECT pg_wal_replay_resume()")
-        var seen = false
-        for _ in 0..<100 where !seen {
-            seen = try await search(id) == 1
-            if !seen { try await Task.sleep(for: .milliseconds(100)) }
-        }
-        #expect(seen)
+        #expect(try await eventually { try await search(id) == 1 })
         #expect(try await exported(id))
         await api.client.close()
         daemon.terminate()

@@ -38,12 +38,10 @@ import Testing
         try await api.approveInternally(world, request)
 
         // A replica is now inside a send: the relay holds it.
-        var stalled = false
-        for _ in 0..<400 where !stalled {
-            stalled = sink.events().contains { $0.hasPrefix("stalled") }
-            if !stalled { try await Task.sleep(for: .milliseconds(50)) }
-        }
-        try #require(stalled, "no delivery reached the relay")
+        try #require(
+            try await eventually { sink.events().contains { $0.hasPrefix("stalled") } },
+            "no delivery reached the relay"
+        )
         // The message it holds is the one not accepted yet; the replica that logged sending it
         // is the one holding it (the row is locked: the other cannot have claimed it).
         let accepted = Set(

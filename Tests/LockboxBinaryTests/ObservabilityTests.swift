@@ -16,16 +16,15 @@ enum Scrape {
 @Suite(.serialized) struct ObservabilityTests {
     /// The metrics port the daemon printed.
     static func metricsPort(_ daemon: Daemon) async throws -> Int {
-        for _ in 0..<100 {
+        var port: Int?
+        try await eventually {
             let out = (try? String(contentsOf: daemon.stdoutFile, encoding: .utf8)) ?? ""
-            if let line = out.split(separator: "\n").first(where: { $0.hasPrefix("lockboxd metrics on ") }),
-                let port = line.split(separator: ":").last.flatMap({ Int($0) })
-            {
-                return port
-            }
-            try await Task.sleep(for: .milliseconds(100))
+            let line = out.split(separator: "\n").first(where: { $0.hasPrefix("lockboxd metrics on ") })
+            port = line?.split(separator: ":").last.flatMap({ Int($0) })
+            return port != nil
         }
-        throw DaemonFailed(stderr: daemon.stderr)
+        guard let port else { throw DaemonFailed(stderr: daemon.stderr) }
+        return port
     }
 
     @Test func metricsCountKnownCallsAndHealthAnswers() async throws {
@@ -48,13 +47,14 @@ enum Scrape {
         #expect(status == 200)
         var samples = try PrometheusSamples(parsing: body)
         // A call is counted just after its answer is written: let the last one land.
-        for _ in 0..<50
-        where samples.value("lockbox_rpc_calls_total", ["method": "lockbox.v1.Lockbox/GetAccessRequest"]) != 3
-            || samples.value("lockbox_rpc_calls_in_flight") != 0
-        {
-            try await Task.sleep(for: .milliseconds(100))
+        try await eventually {
+            guard
+                samples.value("lockbox_rpc_calls_total", ["method": "lockbox.v1.Lockbox/GetAccessRequest"]) != 3
+                    || samples.value("lockbox_rpc_calls_in_flight") != 0
+            else { return true }
             (status, body) = try httpRequest(port: metrics, path: "/metrics")
             samples = try PrometheusSamples(parsing: body)
+            return false
         }
         let ping = "lockbox.v1.Lockbox/Ping"
         let get = "lockbox.v1.Lockbox/GetAccessRequest"
@@ -67,9 +67,10 @@ enum Scrape {
         #expect(samples.value("lockbox_db_pool_wait_seconds_count", ["lane": "standard"]) ?? 0 >= 3)
         // The sweeper's first pass (and its count of requests per state) may still be running.
         var background = samples
-        for _ in 0..<100 where background.value("lockbox_requests", ["state": "COMPLETED"]) == nil {
-            try await Task.sleep(for: .milliseconds(100))
+        try await eventually {
+            guard background.value("lockbox_requests", ["state": "COMPLETED"]) == nil else { return true }
             background = try Scrape.metrics(port: metrics)
+            return false
         }
         #expect(background.value("lockbox_sweeper_runs_total") ?? 0 >= 1)
         for state in ["PENDING_INTERNAL", "PENDING_CUSTOMER", "APPROVED", "REVOKED", "COMPLETED"] {
@@ -121,12 +122,7 @@ enum Scrape {
         #expect(try httpRequest(port: metrics, path: "/readyz").status == 503)
         #expect(try httpRequest(port: metrics, path: "/healthz").status == 200)
         proxy.resume()
-        var ready = false
-        for _ in 0..<30 where !ready {
-            ready = try httpRequest(port: metrics, path: "/readyz").status == 200
-            if !ready { try await Task.sleep(for: .milliseconds(500)) }
-        }
-        #expect(ready)
+        #expect(try await eventually { try httpRequest(port: metrics, path: "/readyz").status == 200 })
         daemon.terminate()
         #expect(try await daemon.waitForExit() == 0, "\(daemon.stderr)")
         await proxy.close()

@@ -242,12 +242,7 @@ import Testing
             try FileManager.default.copyItem(at: second.appending(path: file), to: live.appending(path: file))
         }
         daemon.terminate(signal: SIGHUP)
-        var reloaded = false
-        for _ in 0..<50 where !reloaded {
-            try await Task.sleep(for: .milliseconds(100))
-            reloaded = daemon.stderr.contains("reloaded the TLS certificate")
-        }
-        #expect(reloaded, "\(daemon.stderr)")
+        #expect(try await eventually { daemon.stderr.contains("reloaded the TLS certificate") }, "\(daemon.stderr)")
         let fresh = try Self.api(port: port, trusting: second)
         #expect(await fresh.status(LockboxMethods.ping, PingRequest(), token: "") == .ok)
         let stale = try Self.api(port: port, trusting: first)

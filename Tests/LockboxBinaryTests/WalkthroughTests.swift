@@ -143,29 +143,35 @@ import Testing
         let watch = Process()
         watch.executableURL = Binaries.url("lockbox")
         watch.arguments = ["requests", "watch", "--token", demoValues["APPROVER_TOKEN"]!] + server
+        let watchStatus = work.appending(path: "watch.err")
+        _ = FileManager.default.createFile(atPath: watchStatus.path, contents: nil)
         watch.standardOutput = try FileHandle(forWritingTo: watchOutput)
-        watch.standardError = FileHandle.nullDevice
+        watch.standardError = try FileHandle(forWritingTo: watchStatus)
         try watch.run()
         defer { if watch.isRunning { watch.terminate() } }
-        var heard = false
-        for attempt in 0..<40 where !heard {
-            let created = try Binaries.run(
-                "lockbox",
-                [
-                    "requests", "create", "--tenant", "contoso", "--service", "teams", "--ticket", "W-\(attempt)",
-                    "--justification", "watch",
-                    "--duration", "10m", "--id-only", "--token", demoValues["OPERATOR_TOKEN"]!,
-                ] + server
-            )
-            let id = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-            for _ in 0..<10 where !heard {
-                try await Task.sleep(for: .milliseconds(50))
-                heard = ((try? String(contentsOf: watchOutput, encoding: .utf8)) ?? "").contains(
+        // Live: every change committed from now on is printed.
+        #expect(
+            try await eventually {
+                ((try? String(contentsOf: watchStatus, encoding: .utf8)) ?? "").contains("watching from event")
+            },
+            "lockbox requests watch said it is live"
+        )
+        let created = try Binaries.run(
+            "lockbox",
+            [
+                "requests", "create", "--tenant", "contoso", "--service", "teams", "--ticket", "W-1",
+                "--justification", "watch", "--duration", "10m", "--id-only", "--token", demoValues["OPERATOR_TOKEN"]!,
+            ] + server
+        )
+        let id = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(
+            try await eventually {
+                ((try? String(contentsOf: watchOutput, encoding: .utf8)) ?? "").contains(
                     "AccessRequestCreated  \(id)  contoso  PENDING_INTERNAL"
                 )
-            }
-        }
-        #expect(heard, "lockbox requests watch printed the new request")
+            },
+            "lockbox requests watch printed the new request"
+        )
 
         daemon.terminate()
         #expect(try await daemon.waitForExit() == 0)

@@ -38,25 +38,24 @@ import Testing
             events.withLockedValue { $0.filter { $0.request?.id == id } }
         }
 
-        /// Waits until `condition` holds on the events, for up to 10 seconds.
-        func wait(until condition: ([AccessRequestEvent]) -> Bool) async throws -> Bool {
-            for _ in 0..<200 {
-                if condition(events.withLockedValue { $0 }) { return true }
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            return false
+        /// Waits until `condition` holds on the events, with a generous deadline.
+        func wait(until condition: @escaping ([AccessRequestEvent]) -> Bool) async throws -> Bool {
+            try await eventually { condition(self.events.withLockedValue { $0 }) }
         }
 
-        /// Makes changes until the watcher hears one: the subscription is then surely in place.
+        /// Whether the watch said it is live, or failed: it is settled either way.
+        var settled: Bool {
+            events.withLockedValue { $0.contains(where: \.live) } || failure.withLockedValue { $0 } != nil
+        }
+
+        /// Waits for the live marker, then makes a change and waits to hear it.
         func warmUp(_ makeChange: () async throws -> String) async throws {
-            for _ in 0..<20 {
-                let id = try await makeChange()
-                for _ in 0..<20 {
-                    if !about(id).isEmpty { return }
-                    try await Task.sleep(for: .milliseconds(50))
-                }
+            guard try await wait(until: { $0.contains(where: \.live) }) else {
+                Issue.record("the watch never said it is live: \(String(describing: failure.withLockedValue { $0 }))")
+                return
             }
-            Issue.record("the watcher never heard a change")
+            let id = try await makeChange()
+            #expect(try await wait { events in events.contains { $0.request?.id == id } }, "the watcher heard a change")
         }
     }
 
@@ -179,16 +178,14 @@ import Testing
             statements: batchReads.observer
         ) { h in
             let w = try await h.makeWorld()
-            // Watches are streams: at most 16 per connection, so four connections.
+            // Watches are streams: at most 16 per connection, so four connections. All forty
+            // open at once: their admissions wait for the pool's connections, none is refused.
             let apis = (0..<4).map { _ in API(client: RPCClient(configuration: RPCClientConfiguration(port: h.port))) }
-            // Opened one after another: forty admissions at once would overflow this small
-            // pool's queue, and some would be refused as overloaded.
-            var watchers: [Watcher] = []
+            let watchers = (0..<40).map { index in Watcher(apis[index % 4], token: w.contosoApprover) }
             defer { for watcher in watchers { watcher.task.cancel() } }
-            for index in 0..<40 {
-                let watcher = Watcher(apis[index % 4], token: w.contosoApprover)
-                watchers.append(watcher)
-                try await watcher.warmUp { try await h.createRequest(w).id }
+            #expect(try await eventually { watchers.allSatisfy(\.settled) })
+            for watcher in watchers {
+                #expect(watcher.failure.withLockedValue { $0 } == nil, "every watch opened")
             }
             let before = batchReads.value
             var ids: [String] = []
@@ -201,6 +198,82 @@ import Testing
             }
             let reads = batchReads.value - before
             #expect(reads >= 1 && reads <= 5, "\(reads) reads for 5 changes and 40 watches")
+            for api in apis { await api.client.close() }
+        }
+    }
+
+    /// Sixty watches on three principals, and changes committed by eight writers at once: each
+    /// watch receives every change of its scope exactly once, in feed order, whether it read
+    /// it from the shared window or (having fallen behind a window of 16) from the database.
+    @Test func manyWatchersReceiveEveryConcurrentChangeOnceInOrder() async throws {
+        let watches = WatchConfiguration(maxWatchesPerPrincipal: 100, recentEvents: 16, pageSize: 5)
+        try await Harness.with(watches: watches) { h in
+            let w = try await h.makeWorld()
+            // One change before the watches open, so that their cursor (where the feed ends) is
+            // a place a watch can resume from (0 would mean "from the end").
+            _ = try await h.createRequest(w, tenant: "fabrikam")
+            #expect(
+                try await eventually {
+                    try await h.pool.withConnection { db in try EventStore().positions(db).sequenced } >= 1
+                }
+            )
+            let apis = (0..<4).map { _ in API(client: RPCClient(configuration: RPCClientConfiguration(port: h.port))) }
+            // Contoso's approver and admin see Contoso's requests; the auditor sees every tenant's.
+            let tokens = [w.contosoApprover, w.contosoAdmin, w.auditorToken]
+            let watchers = (0..<60).map { index in Watcher(apis[index % 4], token: tokens[index % 3]) }
+            defer { for watcher in watchers { watcher.task.cancel() } }
+            #expect(try await eventually { watchers.allSatisfy(\.settled) })
+            #expect(watchers.allSatisfy { $0.failure.withLockedValue { $0 } == nil }, "every watch opened")
+            // Eight writers at once: each files eight requests (every third for Fabrikam) and
+            // approves every other one internally.
+            let changes = try await withThrowingTaskGroup(of: [(id: String, tenant: String, activity: String)].self) {
+                group in
+                for writer in 0..<8 {
+                    group.addTask {
+                        var made: [(id: String, tenant: String, activity: String)] = []
+                        for index in 0..<8 {
+                            let tenant = (writer + index) % 3 == 0 ? "fabrikam" : "contoso"
+                            let id = try await h.createRequest(w, tenant: tenant).id
+                            made.append((id, tenant, "AccessRequestCreated"))
+                            if index % 2 == 0 {
+                                try await h.approveInternally(w, id)
+                                made.append((id, tenant, "InternalApprove"))
+                            }
+                        }
+                        return made
+                    }
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+            #expect(changes.count == 8 * 12)
+            // Three more resume from where the first watch started, after every change: the
+            // window (16) no longer reaches back, so they read the database, a page at a time.
+            let start = try #require(watchers[0].events.withLockedValue { $0.first(where: \.live) }?.eventID)
+            #expect(start >= 1)
+            let resumed = tokens.map { Watcher(h.api, since: start, token: $0) }
+            defer { for watcher in resumed { watcher.task.cancel() } }
+            for (index, watcher) in (watchers + resumed).enumerated() {
+                let everyTenant = index % 3 == 2
+                let expected = Set(
+                    changes.filter { everyTenant || $0.tenant == "contoso" }.map { "\($0.id) \($0.activity)" }
+                )
+                func heard(_ events: [AccessRequestEvent]) -> [String] {
+                    events.filter { !$0.live }.compactMap { event in event.request.map { "\($0.id) \(event.activity)" }
+                    }
+                    .filter { expected.contains($0) }
+                }
+                #expect(
+                    try await watcher.wait { Set(heard($0)) == expected },
+                    "watch \(index) heard every change; \(String(describing: watcher.failure.withLockedValue { $0 }))"
+                )
+                let events = watcher.events.withLockedValue { $0 }.filter { !$0.live }
+                #expect(heard(events).count == expected.count, "watch \(index) heard each change once")
+                let ids = events.map(\.eventID)
+                #expect(ids == ids.sorted() && Set(ids).count == ids.count, "watch \(index) in feed order")
+                if !everyTenant {
+                    #expect(events.allSatisfy { $0.request?.tenantID == "contoso" }, "watch \(index) saw only Contoso")
+                }
+            }
             for api in apis { await api.client.close() }
         }
     }
@@ -225,15 +298,14 @@ import Testing
             first.task.cancel()
             await own.client.close()
             await first.task.value
+            // The server ends the closed watch as it sees the connection go: until then, one more is refused.
             var reopened: Watcher?
-            for _ in 0..<100 where reopened == nil {
+            try await eventually {
                 let attempt = Watcher(h.api, token: w.contosoApprover)
-                try await Task.sleep(for: .milliseconds(50))
-                if attempt.failure.withLockedValue({ $0 }) == nil {
-                    reopened = attempt
-                } else {
-                    await attempt.task.value
-                }
+                _ = try await eventually { attempt.settled }
+                guard attempt.failure.withLockedValue({ $0 }) == nil else { return false }
+                reopened = attempt
+                return true
             }
             #expect(reopened != nil, "a closed watch makes room")
             for watcher in [second, admin] + (reopened.map { [$0] } ?? []) { watcher.task.cancel() }
@@ -293,10 +365,9 @@ import Testing
             let events = EventStore()
             // The feed sequenced, dispatched, and pruned up to its end.
             var sequenced: Int64 = 0
-            for _ in 0..<100 {
+            try await eventually {
                 sequenced = try await h.pool.withConnection { db in try events.positions(db).sequenced }
-                if sequenced >= 3 { break }
-                try await Task.sleep(for: .milliseconds(50))
+                return sequenced >= 3
             }
             #expect(sequenced >= 3)
             let removed = try await h.pool.transaction { [sequenced] db in

@@ -29,10 +29,14 @@ package class ScriptPeer {
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         process.standardError = try FileHandle(forWritingTo: log)
         try process.run()
-        for _ in 0..<200 {
-            if FileManager.default.fileExists(atPath: ready.path) { return }
-            guard process.isRunning else { break }
-            try await Task.sleep(for: .milliseconds(25))
+        let process = self.process
+        if try await eventually(
+            timeout: .seconds(30),
+            { FileManager.default.fileExists(atPath: ready.path) || !process.isRunning }
+        ),
+            FileManager.default.fileExists(atPath: ready.path)
+        {
+            return
         }
         let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         throw PeerFailed(what: "\(script) did not start: \(text)")

@@ -57,7 +57,7 @@ package enum TestDatabase {
     static let admin: PGPool? = {
         guard let url = try? serverURL else { return nil }
         // Every test creates its database through this one pool, all at once: they may all wait.
-        return PGPool(configuration: PGPoolConfiguration(url: url, size: 2, maxWaiting: 100_000), logger: testLogger)
+        return PGPool(configuration: PGPoolConfiguration(url: url, size: 2), logger: testLogger)
     }()
 
     /// `url` with its database name replaced.
