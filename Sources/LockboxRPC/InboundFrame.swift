@@ -27,22 +27,26 @@ enum InboundFrame: Sendable {
         self = frame.cancel ? .cancel(callID: header.callID) : .call(header, payload: frame.payload)
     }
 
-    /// A method name as it may appear in a log line or a message: bounded, with control and
-    /// escape characters (`\n`, ESC) written as escapes, so a client cannot forge log lines.
-    static func printable(_ method: String) -> String {
-        var out = ""
-        for scalar in method.unicodeScalars.prefix(maxMethodLength) {
-            if scalar.value < 0x20 || scalar.value == 0x7f || (0x80..<0xa0).contains(scalar.value)
-                || scalar == "\u{2028}" || scalar == "\u{2029}"
-            {
-                out += "\\u{\(String(scalar.value, radix: 16))}"
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
+    /// A method name as it may appear in a log line or a message.
+    static func printable(_ method: String) -> String { LockboxRPC.printable(method, limit: maxMethodLength) }
+}
+
+/// Text a client sent, as it may appear in a log line or a message: bounded, with control and
+/// escape characters (`\n`, ESC, the C1 controls, line and paragraph separators) written as
+/// escapes, so that no client can forge a log line or move a terminal's cursor.
+package func printable(_ text: String, limit: Int = 200) -> String {
+    var out = ""
+    for scalar in text.unicodeScalars.prefix(limit) {
+        if scalar.value < 0x20 || scalar.value == 0x7f || (0x80..<0xa0).contains(scalar.value)
+            || scalar == "\u{2028}" || scalar == "\u{2029}"
+        {
+            out += "\\u{\(String(scalar.value, radix: 16))}"
+        } else {
+            out.unicodeScalars.append(scalar)
         }
-        if method.unicodeScalars.count > maxMethodLength { out += "…" }
-        return out
     }
+    if text.unicodeScalars.count > limit { out += "…" }
+    return out
 }
 
 /// What the connection itself answers, in one place.

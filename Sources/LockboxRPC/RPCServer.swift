@@ -78,10 +78,17 @@ public final class RPCServer: ServiceLifecycle.Service, Sendable {
                     value: .init(low: configuration.outboundWaterMarks.low, high: configuration.outboundWaterMarks.high)
                 )
                 .childChannelInitializer { channel in
-                    guard connections.admit(max: configuration.maxConnections) else {
+                    let address = channel.remoteAddress?.ipAddress ?? ""
+                    guard
+                        connections.admit(
+                            address: address,
+                            max: configuration.maxConnections,
+                            perAddress: configuration.maxConnectionsPerAddress
+                        )
+                    else {
                         if connections.shouldLogRefusal() {
                             logger.warning(
-                                "refusing connections: the server's limit is reached",
+                                "refusing connections: the server's or an address's limit is reached",
                                 metadata: [
                                     "connections.max": "\(configuration.maxConnections)",
                                     "connections.refused": "\(connections.refused)",
@@ -96,7 +103,7 @@ public final class RPCServer: ServiceLifecycle.Service, Sendable {
                             try channel.pipeline.syncOperations.addHandler(RefuseConnectionHandler())
                         }
                     }
-                    channel.closeFuture.whenComplete { _ in connections.release() }
+                    channel.closeFuture.whenComplete { _ in connections.release(address: address) }
                     return channel.eventLoop.makeCompletedFuture {
                         if let tls = configuration.tls {
                             try channel.pipeline.syncOperations.addHandlers(
@@ -147,21 +154,30 @@ public final class RPCServer: ServiceLifecycle.Service, Sendable {
     }
 }
 
-/// Counts open connections against the server's limit, and the ones refused.
+/// Counts open connections against the server's limit and each address's, and the ones refused.
 final class ConnectionCounter: Sendable {
-    private let state = NIOLockedValueBox((open: 0, refused: 0, lastLogged: NIODeadline.distantPast))
+    private struct State {
+        var open = 0
+        var byAddress: [String: Int] = [:]
+        var refused = 0
+        var lastLogged = NIODeadline.distantPast
+    }
+
+    private let state = NIOLockedValueBox(State())
 
     var open: Int { state.withLockedValue { $0.open } }
     var refused: Int { state.withLockedValue { $0.refused } }
 
-    /// Takes a place for a new connection, unless `max` are open.
-    func admit(max: Int) -> Bool {
+    /// Takes a place for a new connection from `address`, unless `max` are open, or
+    /// `perAddress` from that address.
+    func admit(address: String, max: Int, perAddress: Int) -> Bool {
         let admitted = state.withLockedValue { state in
-            guard state.open < max else {
+            guard state.open < max, state.byAddress[address, default: 0] < perAddress else {
                 state.refused += 1
                 return false
             }
             state.open += 1
+            state.byAddress[address, default: 0] += 1
             return true
         }
         if admitted {
@@ -172,8 +188,12 @@ final class ConnectionCounter: Sendable {
         return admitted
     }
 
-    func release() {
-        state.withLockedValue { $0.open -= 1 }
+    func release(address: String) {
+        state.withLockedValue { state in
+            state.open -= 1
+            state.byAddress[address, default: 1] -= 1
+            if state.byAddress[address] == 0 { state.byAddress[address] = nil }
+        }
         RPCMetrics.connections.decrement()
     }
 
@@ -194,7 +214,10 @@ private final class RefuseConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
     func channelActive(context: ChannelHandlerContext) {
-        let status = Status(code: .resourceExhausted, message: "the server has too many connections; try again")
+        let status = Status(
+            code: .resourceExhausted,
+            message: "too many connections to the server, or from this address; try again later"
+        )
         let frame = Framing.frame(
             ResponseFrame(callID: 0, end: StreamEnd(status: status)).encode(),
             allocator: context.channel.allocator

@@ -24,6 +24,9 @@ public struct RPCServerConfiguration: Sendable {
     /// Connections open at once, server-wide. One more is answered RESOURCE_EXHAUSTED on call
     /// id 0 and closed.
     public var maxConnections: Int
+    /// Connections open at once from one IP address; one more is answered RESOURCE_EXHAUSTED
+    /// on call id 0 and closed.
+    public var maxConnectionsPerAddress: Int
     /// Streaming calls (watches, exports) open at once on one connection; more are refused
     /// with RESOURCE_EXHAUSTED.
     public var maxStreamingCallsPerConnection: Int
@@ -49,6 +52,7 @@ public struct RPCServerConfiguration: Sendable {
         shutdownGracePeriod: Duration = .seconds(10),
         defaultUnaryTimeout: Duration? = .seconds(60),
         maxConnections: Int = 10_000,
+        maxConnectionsPerAddress: Int = 512,
         maxStreamingCallsPerConnection: Int = 16,
         outboundWaterMarks: (low: Int, high: Int) = (32 * 1024, 256 * 1024),
         maxOutboundBytesPerConnection: Int = 16 * 1024 * 1024,
@@ -64,6 +68,7 @@ public struct RPCServerConfiguration: Sendable {
         self.shutdownGracePeriod = shutdownGracePeriod
         self.defaultUnaryTimeout = defaultUnaryTimeout
         self.maxConnections = maxConnections
+        self.maxConnectionsPerAddress = maxConnectionsPerAddress
         self.maxStreamingCallsPerConnection = maxStreamingCallsPerConnection
         self.outboundWaterMarks = outboundWaterMarks
         self.maxOutboundBytesPerConnection = maxOutboundBytesPerConnection

@@ -21,7 +21,18 @@ struct AdminAPI: Sendable {
         router.register(LockboxMethods.createTenant, gate: gate, createTenant)
         router.register(LockboxMethods.issueEnrollmentCode, gate: gate, issueEnrollmentCode)
         router.register(LockboxMethods.enrollTenantAdmin) { request, context in
-            try await gate.open(context) { call in try enroll(request, call) }
+            // Every attempt spends the address's and the tenant's budget; a code that cannot be
+            // one of ours is refused then, with no database work.
+            try gate.spendEnrollmentAttempt(tenantID: request.tenantID, peerIP: context.peerIP)
+            let key = try await gate.credentialKey(context)
+            guard Credentials.judge(request.code, key: key, prefix: Credentials.enrollmentPrefix) == .checksummed else {
+                gate.logger.notice(
+                    "enrollment code refused: not one of ours",
+                    metadata: ["tenant_id": "\(printable(request.tenantID))", "peer_ip": "\(context.peerIP)"]
+                )
+                throw RPCError(.unauthenticated, Self.invalidCode.message)
+            }
+            return try await gate.open(context) { call in try enroll(request, call) }
         }
         router.register(LockboxMethods.setLockboxEnabled, gate: gate, setLockboxEnabled)
         router.register(LockboxMethods.bindCertificate, gate: gate, bindCertificate)
@@ -84,7 +95,7 @@ struct AdminAPI: Sendable {
     }
 
     private func newEnrollmentCode(for tenantID: String, _ call: Call) throws -> EnrollmentCode {
-        let secret = Credentials.newEnrollmentCode()
+        let secret = Credentials.newEnrollmentCode(key: try tokens.credentialKey(call.db))
         let code = EnrollmentCodeRecord(
             id: Credentials.newID("enr"),
             tenantID: tenantID,
@@ -103,6 +114,8 @@ struct AdminAPI: Sendable {
         return EnrollmentCode(tenantID: tenantID, code: secret, expiresAtMs: code.expiresAtMs)
     }
 
+    static let invalidCode = DomainError(.unauthenticated, "this enrollment code is not valid for this tenant")
+
     /// Redeems an enrollment code: the tenant's first global admin is created with their own
     /// token, which nobody else sees. A wrong, expired, superseded or spent code is refused,
     /// and the refusal is recorded in the tenant's audit log.
@@ -112,14 +125,12 @@ struct AdminAPI: Sendable {
         try InputLimits.check(request.tenantID, field: "tenant_id", max: InputLimits.idLength)
         try InputLimits.check(request.code, field: "code", max: InputLimits.idLength)
         try InputLimits.checkDisplayName(request.displayName)
-        let invalid = DomainError(.unauthenticated, "this enrollment code is not valid for this tenant")
+        let invalid = Self.invalidCode
         // A code that is not one of the tenant's is refused before any lock or write: anyone may
         // call this, so guesses must neither block the tenant's other calls nor fill its audit
         // log. They are logged; refusals of a real code are audited below.
         let secretHash = Credentials.hash(request.code)
-        guard
-            Credentials.isWellFormedEnrollmentCode(request.code),
-            try enrollment.find(tenantID: request.tenantID, secretHash: secretHash, lock: false, call.db) != nil
+        guard try enrollment.find(tenantID: request.tenantID, secretHash: secretHash, lock: false, call.db) != nil
         else {
             gate.logger.notice(
                 "enrollment code refused: no such code",
@@ -462,7 +473,7 @@ struct AdminAPI: Sendable {
     private func newToken(principalID: String, tenantID: String?, ttlSeconds: Int64, _ call: Call) throws
         -> IssuedToken
     {
-        let secret = Credentials.newSecret()
+        let secret = Credentials.newSecret(key: try tokens.credentialKey(call.db))
         let token = TokenRecord(
             id: Credentials.newID("tok"),
             principalID: principalID,

@@ -31,7 +31,7 @@ package enum Bootstrap {
             }
             let now = clock.nowMillis()
             let id = Credentials.newID("p")
-            let secret = Credentials.newSecret()
+            let secret = Credentials.newSecret(key: try tokens.credentialKey(db))
             let token = TokenRecord(
                 id: Credentials.newID("tok"),
                 principalID: id,

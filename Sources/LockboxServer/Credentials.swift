@@ -1,44 +1,91 @@
+import Crypto
 import Foundation
 import LockboxStore
 
-/// Bearer tokens and identifiers: 256 random bits per token, shown once, stored as SHA-256.
+/// Bearer tokens, enrollment codes and identifiers.
+///
+/// A token is `lbx_` and the URL-safe base64 of 32 random bytes followed by a 6-byte
+/// checksum: the first bytes of HMAC-SHA256 over the random bytes, keyed by the deployment's
+/// credential key (migrations/0010). A presented token whose checksum fails cannot be one of
+/// ours, and is refused before any database work. Only the SHA-256 of the whole token is stored.
+/// Enrollment codes are made the same way under `lbxe_`. Tokens issued before checksums
+/// (`lbx_` and 43 characters) are accepted by their hash, which every replica holds in memory.
 enum Credentials {
     static let tokenPrefix = "lbx_"
-    /// The longest token secret accepted; ours are 47 characters.
+    static let enrollmentPrefix = "lbxe_"
+    /// The longest token secret accepted; ours are 55 characters.
     static let maxTokenLength = 128
+    static let randomBytes = 32
+    static let checksumBytes = 6
+    /// The length of a token issued before checksums.
+    static let legacyTokenLength = tokenPrefix.count + 43
 
-    /// A new token secret from the system's CSPRNG (getrandom on Linux).
-    static func newSecret() -> String {
+    /// A new token from the system's CSPRNG (getrandom on Linux), with its checksum.
+    static func newSecret(key: [UInt8]) -> String { tokenPrefix + newBody(key: key) }
+
+    /// A new enrollment code: like a token, under its own prefix so that neither can be
+    /// mistaken for the other.
+    static func newEnrollmentCode(key: [UInt8]) -> String { enrollmentPrefix + newBody(key: key) }
+
+    private static func newBody(key: [UInt8]) -> String {
         var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        let base64 = Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-        return tokenPrefix + base64
+        let random = (0..<randomBytes).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        return base64URL(random + checksum(random, key: key))
     }
 
-    /// Whether a presented token could be one of ours at all.
-    static func isWellFormed(_ token: String) -> Bool {
-        token.hasPrefix(tokenPrefix) && token.utf8.count <= maxTokenLength
+    static func checksum(_ random: [UInt8], key: [UInt8]) -> [UInt8] {
+        Array(HMAC<SHA256>.authenticationCode(for: random, using: SymmetricKey(data: key)).prefix(checksumBytes))
+    }
+
+    /// What a presented credential is, judged in memory.
+    enum Presented: Equatable {
+        /// Its checksum holds: it may be one of ours.
+        case checksummed
+        /// A token of the form issued before checksums: one of ours only if its hash is known.
+        case legacy
+        /// It cannot be one of ours.
+        case refused
+    }
+
+    /// Judges a presented token (or, with `prefix`, an enrollment code) without the database.
+    static func judge(_ presented: String, key: [UInt8], prefix: String = tokenPrefix) -> Presented {
+        guard presented.hasPrefix(prefix), presented.utf8.count <= maxTokenLength else { return .refused }
+        if prefix == tokenPrefix, presented.utf8.count == legacyTokenLength { return .legacy }
+        guard let bytes = fromBase64URL(presented.dropFirst(prefix.count)), bytes.count == randomBytes + checksumBytes
+        else { return .refused }
+        let expected = checksum(Array(bytes.prefix(randomBytes)), key: key)
+        // Compared in constant time, as any check of a secret is.
+        var difference: UInt8 = 0
+        for (a, b) in zip(expected, bytes.suffix(checksumBytes)) { difference |= a ^ b }
+        return difference == 0 ? .checksummed : .refused
     }
 
     static func hash(_ secret: String) -> [UInt8] { Hashing.sha256(secret) }
 
-    static let enrollmentPrefix = "lbxe_"
-
-    /// A new enrollment code: 256 random bits, like a token, under its own prefix so that
-    /// neither can be mistaken for the other.
-    static func newEnrollmentCode() -> String {
-        enrollmentPrefix + newSecret().dropFirst(tokenPrefix.count)
+    static func base64URL(_ bytes: [UInt8]) -> String {
+        Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
     }
 
-    static func isWellFormedEnrollmentCode(_ code: String) -> Bool {
-        code.hasPrefix(enrollmentPrefix) && code.utf8.count <= maxTokenLength
+    static func fromBase64URL(_ text: Substring) -> [UInt8]? {
+        guard text.utf8.allSatisfy({ $0 < 0x80 && ($0.isAlphanumeric || $0 == 0x2d || $0 == 0x5f) }) else {
+            return nil
+        }
+        var standard = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while standard.count % 4 != 0 { standard += "=" }
+        return Data(base64Encoded: standard).map(Array.init)
     }
 
     /// A new id such as `req_3f2a…`: a kind and 128 random bits.
     static func newID(_ kind: String) -> String {
         kind + "_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+    }
+}
+
+extension UInt8 {
+    fileprivate var isAlphanumeric: Bool {
+        (self >= 0x30 && self <= 0x39) || (self >= 0x41 && self <= 0x5a) || (self >= 0x61 && self <= 0x7a)
     }
 }

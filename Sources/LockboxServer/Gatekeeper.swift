@@ -2,6 +2,7 @@ import LockboxCore
 import LockboxRPC
 import LockboxStore
 import Logging
+import Metrics
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -24,36 +25,53 @@ struct OpenCall {
 
 /// Every call's way in, and the one place that authorizes it.
 ///
-/// It authenticates the bearer token against the database (its principal and roles as they
-/// are now), checks that some role grants the permission ``MethodPermissions`` names for the
-/// method (deny by default), runs the body in one transaction with the server's clock
-/// reading, and maps every failure to a status that is safe to send. Handlers then narrow
-/// the check to the data they touch with ``Authorization``.
+/// Before any database work it refuses what cannot be a caller: an address past its budget of
+/// failed authentications, a token whose checksum fails (``Credentials``), a token of the
+/// old form whose hash no replica knows. It then knows the caller from its ``TokenCache`` (or
+/// reads it once), and so the lane and the fair queue the call waits in for a connection. In
+/// the call's one transaction it confirms the caller against the database as it is now (a
+/// revocation, a suspension or a removed role takes effect at once, on every replica), checks
+/// that some role grants the permission ``MethodPermissions`` names for the method (deny by
+/// default), runs the body with the server's clock reading, and maps every failure to a
+/// status that is safe to send. Handlers then narrow the check to the data they touch with
+/// ``Authorization``.
 struct Gatekeeper: Sendable {
     let pool: PGPool
     let tokens = TokenStore()
     let clock: any LockboxClock
     let logger: Logger
-    /// Token hashes that recently passed admission for a priority method.
-    let proven = ProvenTokens()
+    let budgets: BudgetConfiguration
+    let cache = TokenCache()
+    let keyring = Keyring()
+    let spent = Budgets()
+
+    init(pool: PGPool, clock: any LockboxClock, logger: Logger, budgets: BudgetConfiguration = BudgetConfiguration()) {
+        self.pool = pool
+        self.clock = clock
+        self.logger = logger
+        self.budgets = budgets
+    }
+
+    /// A caller known before its transaction: who, from which token, and whether from the cache.
+    struct Identified: Sendable {
+        var token: AuthenticatedToken
+        var hash: [UInt8]
+        var caller: Caller { token.caller }
+    }
 
     /// Runs a unary call's body in one transaction, after authenticating and admitting the caller.
     func unary<Value: Sendable>(
         _ context: RPCCallContext,
         _ body: @escaping @Sendable (Call) throws -> Value
     ) async throws(RPCError) -> Value {
-        // A token that cannot be ours costs no database work.
-        guard Credentials.isWellFormed(context.authToken) else { throw RPCError.unauthenticated() }
-        let hash = Credentials.hash(context.authToken)
-        // The reserved share serves a priority method only for a token that proved itself
-        // recently; a stranger's tokens, however many, queue with everything else.
-        let priority = MethodPermissions.priority.contains(context.method)
-        let lane: PGLane = priority && proven.contains(hash) ? .priority : .standard
+        let identified = try await identify(context)
+        let lane: PGLane =
+            MethodPermissions.priority.contains(context.method) && identified.caller.roles.contains(.service)
+            ? .priority : .standard
         return try await guarded(context) {
-            try await pool.transaction(checkout: checkout(context, lane: lane)) { db in
+            try await pool.transaction(checkout: checkout(context, lane: lane, key: identified.caller.id)) { db in
                 let now = clock.nowMillis()
-                let caller = try admit(context, hash: hash, db: db, nowMs: now)
-                if priority { proven.insert(hash) }
+                let caller = try confirm(identified, context, db: db, nowMs: now)
                 return try body(Call(caller: caller, db: db, nowMs: now, idempotencyKey: context.idempotencyKey))
             }
         }
@@ -68,7 +86,7 @@ struct Gatekeeper: Sendable {
     ) async throws(RPCError) -> Value {
         guard MethodPermissions.open.contains(context.method) else { throw RPCError.permissionDenied() }
         let outcome = try await guarded(context) {
-            try await pool.transaction { db in
+            try await pool.transaction(checkout: checkout(context)) { db in
                 try body(OpenCall(db: db, nowMs: clock.nowMillis(), peerIP: context.peerIP))
             }
         }
@@ -85,15 +103,138 @@ struct Gatekeeper: Sendable {
         return try await guarded(context) { try await body() }
     }
 
-    /// Authenticates and admits the caller in a transaction of its own: the start of a stream,
-    /// and each time a stream checks again that its caller may still read.
+    /// Authenticates and admits the caller, confirmed in a transaction of its own: the start of
+    /// a stream, and each time a stream checks again that its caller may still read.
     func admit(_ context: RPCCallContext) async throws(RPCError) -> Caller {
-        guard Credentials.isWellFormed(context.authToken) else { throw RPCError.unauthenticated() }
+        let identified = try await identify(context)
         return try await guarded(context) {
-            try await pool.transaction { db in
-                try admit(context, hash: Credentials.hash(context.authToken), db: db, nowMs: clock.nowMillis())
+            try await pool.transaction(checkout: checkout(context, key: identified.caller.id)) { db in
+                try confirm(identified, context, db: db, nowMs: clock.nowMillis())
             }
         }
+    }
+
+    /// The enrollment budget of an address and of a tenant: spent by every attempt, so that
+    /// guessing costs the guesser, and is refused without any work past it.
+    func spendEnrollmentAttempt(tenantID: String, peerIP: String) throws(RPCError) {
+        let now = clock.nowMillis()
+        let perSecond = budgets.enrollmentPerMinute / 60
+        let byAddress = spent.spend(
+            "enroll@" + peerIP,
+            capacity: budgets.enrollmentBurst,
+            perSecond: perSecond,
+            nowMs: now
+        )
+        let byTenant = spent.spend(
+            "enroll#" + tenantID,
+            capacity: budgets.enrollmentBurst,
+            perSecond: perSecond,
+            nowMs: now
+        )
+        guard byAddress && byTenant else {
+            Counter(label: "lockbox_auth_refused_total", dimensions: [("reason", "enrollment_budget")]).increment()
+            throw RPCError(.resourceExhausted, "too many enrollment attempts; wait a minute and try again")
+        }
+    }
+
+    /// The deployment's credential key, read once.
+    func credentialKey(_ context: RPCCallContext) async throws(RPCError) -> [UInt8] {
+        try await keys(context).key
+    }
+
+    private func keys(_ context: RPCCallContext) async throws(RPCError) -> Keyring.Keys {
+        try await guarded(context) {
+            try await keyring.current {
+                try await pool.withConnection(checkout: checkout(context, lane: .priority)) { [tokens, clock] db in
+                    Keyring.Keys(
+                        key: try tokens.credentialKey(db),
+                        legacy: Set(try tokens.legacyHashes(nowMs: clock.nowMillis(), db))
+                    )
+                }
+            }
+        }
+    }
+
+    /// Who calls, known without the database when it can be: the refusals that cost nothing,
+    /// then the cache, then one short read (on the priority lane, since a token that reaches it
+    /// passed its checksum and is most likely a data plane's first check).
+    private func identify(_ context: RPCCallContext) async throws(RPCError) -> Identified {
+        let now = clock.nowMillis()
+        let address = "auth@" + context.peerIP
+        guard spent.allows(address, nowMs: now) else {
+            Counter(label: "lockbox_auth_refused_total", dimensions: [("reason", "address_budget")]).increment()
+            throw RPCError(.resourceExhausted, "too many failed authentications from this address; wait and try again")
+        }
+        let keys = try await keys(context)
+        let hash = Credentials.hash(context.authToken)
+        let judged = Credentials.judge(context.authToken, key: keys.key)
+        guard judged == .checksummed || (judged == .legacy && keys.legacy.contains(hash)) else {
+            // Cost nothing, so charged nothing: an address that shares its clients (a NAT)
+            // does not lose its budget to one of them typing a token wrong.
+            Counter(label: "lockbox_auth_refused_total", dimensions: [("reason", "not_ours")]).increment()
+            throw RPCError.unauthenticated()
+        }
+        var token = cache.get(hash)
+        if let cached = token, let expires = cached.expiresAtMs, expires <= now {
+            cache.forget(hash)
+            token = nil
+        }
+        if token == nil {
+            token = try await guarded(context) {
+                try await pool.withConnection(checkout: checkout(context, lane: .priority)) { [tokens] db in
+                    try tokens.authenticated(secretHash: hash, ip: context.peerIP, nowMs: now, db)
+                }
+            }
+            guard let token else { throw refuse(context, address: address, reason: "unknown") }
+            cache.put(hash, token)
+        }
+        var identified = Identified(token: token!, hash: hash)
+        identified.token.caller.ip = context.peerIP
+        try admits(identified.caller, context)
+        return identified
+    }
+
+    /// Confirms, in the call's transaction, that what was known of the caller still holds;
+    /// reads it again when it does not. The caller as the database has it now.
+    private func confirm(_ identified: Identified, _ context: RPCCallContext, db: PGConnection, nowMs: Int64) throws
+        -> Caller
+    {
+        if try tokens.stillValid(identified.token, nowMs: nowMs, db) { return identified.caller }
+        cache.forget(identified.hash)
+        guard var fresh = try tokens.authenticated(secretHash: identified.hash, ip: context.peerIP, nowMs: nowMs, db)
+        else { throw RPCError.unauthenticated() }
+        cache.put(identified.hash, fresh)
+        fresh.caller.ip = context.peerIP
+        try admits(fresh.caller, context)
+        return fresh.caller
+    }
+
+    /// Whether the caller may call this method at all: its bound certificate, and some role
+    /// granting the method's permission.
+    private func admits(_ caller: Caller, _ context: RPCCallContext) throws(RPCError) {
+        // A principal bound to its client certificate: its token alone is not enough.
+        if let bound = caller.certificateSHA256, bound != context.peerCertificateSHA256 {
+            context.logger.notice("token refused: its principal is bound to another client certificate")
+            throw RPCError(.unauthenticated, "this principal's tokens need its bound client certificate (mutual TLS)")
+        }
+        guard let permission = MethodPermissions.table[context.method] else {
+            context.logger.error("method has no permission; refused")
+            throw RPCError.permissionDenied()
+        }
+        guard Authorization.admits(caller, permission) else { throw RPCError.permissionDenied() }
+    }
+
+    /// A failed authentication that took a database read: the address pays for it, and the
+    /// caller hears UNAUTHENTICATED.
+    private func refuse(_ context: RPCCallContext, address: String, reason: String) -> RPCError {
+        Counter(label: "lockbox_auth_refused_total", dimensions: [("reason", reason)]).increment()
+        spent.spend(
+            address,
+            capacity: budgets.unauthenticatedBurst,
+            perSecond: budgets.unauthenticatedPerSecond,
+            nowMs: clock.nowMillis()
+        )
+        return RPCError.unauthenticated()
     }
 
     /// Runs `body` on a connection of its own, outside any transaction (one page of an export).
@@ -104,13 +245,13 @@ struct Gatekeeper: Sendable {
         try await guarded(context) { try await pool.withConnection(checkout: checkout(context), body) }
     }
 
-    /// How a call waits for a connection: in its lane, fairly against its peer's other calls,
-    /// for as long as its deadline allows.
-    func checkout(_ context: RPCCallContext, lane: PGLane = .standard) -> PGCheckout {
+    /// How a call waits for a connection: in its lane, fairly against the other calls of its
+    /// key (its principal; before it is known, its address), for as long as its deadline allows.
+    func checkout(_ context: RPCCallContext, lane: PGLane = .standard, key: String? = nil) -> PGCheckout {
         let deadline = context.deadline.map { deadline in
             ContinuousClock.now.advanced(by: .nanoseconds((deadline - .now()).nanoseconds))
         }
-        return PGCheckout(lane: lane, key: context.peerIP, deadline: deadline)
+        return PGCheckout(lane: lane, key: key ?? "@" + context.peerIP, deadline: deadline)
     }
 
     /// Runs `body` and maps whatever it throws to a status that is safe to send.
@@ -129,30 +270,6 @@ struct Gatekeeper: Sendable {
         } catch {
             throw rpcError(error, context.logger)
         }
-    }
-
-    /// The caller behind the call's token, provided some role of theirs grants the method's
-    /// permission; UNAUTHENTICATED or PERMISSION_DENIED otherwise.
-    private func admit(_ context: RPCCallContext, hash: [UInt8], db: PGConnection, nowMs: Int64) throws -> Caller {
-        guard
-            let caller = try tokens.authenticate(
-                secretHash: hash,
-                ip: context.peerIP,
-                nowMs: nowMs,
-                db
-            )
-        else { throw RPCError.unauthenticated() }
-        // A principal bound to its client certificate: its token alone is not enough.
-        if let bound = caller.certificateSHA256, bound != context.peerCertificateSHA256 {
-            context.logger.notice("token refused: its principal is bound to another client certificate")
-            throw RPCError(.unauthenticated, "this principal's tokens need its bound client certificate (mutual TLS)")
-        }
-        guard let permission = MethodPermissions.table[context.method] else {
-            context.logger.error("method has no permission; refused")
-            throw RPCError.permissionDenied()
-        }
-        guard Authorization.admits(caller, permission) else { throw RPCError.permissionDenied() }
-        return caller
     }
 
     /// Maps any failure to a status that is safe to send: internals go to the log only.
@@ -201,31 +318,6 @@ struct Gatekeeper: Sendable {
                 metadata: ["error": "\(String(reflecting: error))"]
             )
             return RPCError.internal()
-        }
-    }
-}
-
-/// Hashes of tokens that recently passed admission for a priority method, each remembered
-/// for ``lifetime``. Bounded: when full, expired entries go, and if none has, all do (the
-/// tokens then prove themselves again on their next call).
-final class ProvenTokens: Sendable {
-    static let capacity = 10_000
-    static let lifetime: Duration = .seconds(600)
-    private let entries = NIOLockedValueBox<[[UInt8]: ContinuousClock.Instant]>([:])
-
-    func contains(_ hash: [UInt8]) -> Bool {
-        let now = ContinuousClock.now
-        return entries.withLockedValue { entries in entries[hash].map { now < $0 } ?? false }
-    }
-
-    func insert(_ hash: [UInt8]) {
-        let now = ContinuousClock.now
-        entries.withLockedValue { entries in
-            if entries[hash] == nil, entries.count >= Self.capacity {
-                entries = entries.filter { now < $0.value }
-                if entries.count >= Self.capacity { entries.removeAll() }
-            }
-            entries[hash] = now.advanced(by: Self.lifetime)
         }
     }
 }

@@ -73,8 +73,15 @@ package struct LockboxApplication: Sendable {
         var service = config.service
         // A whole-table count once a minute: only when someone collects it.
         service.recordRequestStates = config.metrics != nil
+        // The server's own work (sealing and signing the audit chains, the sweepers) has
+        // connections of its own: it never waits behind clients, nor they behind it. The feed
+        // follower and the deliveries keep a connection each.
+        var system = PGPoolConfiguration(url: config.database.url, size: 2, reservedForPriority: 0)
+        system.connection = config.database.connection
+        system.name = "system"
+        let systemPool = PGPool(configuration: system, logger: logger)
         let integrity = AuditIntegrity(
-            pool: pool,
+            pool: systemPool,
             signer: signer,
             clock: clock,
             configuration: config.integrity,
@@ -109,7 +116,7 @@ package struct LockboxApplication: Sendable {
             readPool: readPool,
             logger: logger
         )
-        let sweeper = Sweeper(pool: pool, clock: clock, configuration: service, logger: logger)
+        let sweeper = Sweeper(pool: systemPool, clock: clock, configuration: service, logger: logger)
         let dispatcher = NotificationDispatcher(
             databaseURL: config.database.url,
             settings: config.database.connection,
@@ -120,7 +127,9 @@ package struct LockboxApplication: Sendable {
         let server = RPCServer(configuration: config.rpc, router: lockbox.makeRouter(), logger: logger)
         let endpoint = metricsEndpoint(pool)
         // Shut down in reverse order: the server drains its calls first, the pool closes last.
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: pool)]
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: pool), .init(service: systemPool),
+        ]
         if let readPool { services.append(.init(service: readPool)) }
         services += [
             .init(service: notifier), .init(service: sweeper), .init(service: integrity), .init(service: dispatcher),

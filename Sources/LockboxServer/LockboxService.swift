@@ -15,6 +15,8 @@ package struct LockboxServiceConfiguration: Sendable {
     /// Whether the sweepers count requests per state once a minute for the `lockbox_requests`
     /// gauge (a whole-table count: on only when metrics are served).
     package var recordRequestStates = false
+    /// What addresses and tenants may spend on failed authentications and enrollment attempts.
+    package var budgets = BudgetConfiguration()
 
     package init(policy: Policy = Policy(), sweepInterval: Duration = .seconds(5), sweepBatchSize: Int = 100) {
         self.policy = policy
@@ -46,7 +48,10 @@ package struct LockboxService: Sendable {
         readPool: PGPool? = nil,
         logger: Logger
     ) {
-        let gate = Gatekeeper(pool: pool, clock: clock, logger: logger)
+        let gate = Gatekeeper(pool: pool, clock: clock, logger: logger, budgets: configuration.budgets)
+        // A principal whose authority changed is read again at its next call (which would
+        // notice anyway, by its auth_version): its cached authentications go at once.
+        notifier?.onPrincipalChange { [cache = gate.cache] principal in cache.forget(principalID: principal) }
         let workflow = RequestWorkflow(policy: configuration.policy, integrity: integrity)
         requests = RequestsAPI(gate: gate, workflow: workflow, notifier: notifier)
         access = AccessAPI(gate: gate)
@@ -67,8 +72,8 @@ package struct LockboxService: Sendable {
         admin.register(on: &router)
         auditing.register(on: &router)
         notifications.register(on: &router)
-        // What data planes call before every operation runs ahead of everything else, on the
-        // executor as in the pool.
+        // What data planes call before every operation runs ahead of everything else on the
+        // executor, as its service callers do in the pool.
         for method in MethodPermissions.priority { router.setPriority(.high, for: method) }
         return router
     }

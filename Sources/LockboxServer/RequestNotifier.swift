@@ -65,6 +65,8 @@ package final class RequestNotifier: Service, Sendable {
     private let thread = NIOThreadPool(numberOfThreads: 1)
     private let state: NIOLockedValueBox<State>
     private let stopping = NIOLockedValueBox(false)
+    /// Told of each principal whose authority changed (the token cache drops its entries).
+    private let principalListeners = NIOLockedValueBox<[@Sendable (String) -> Void]>([])
     /// How often the feed is looked at with no wake-up.
     let pollInterval: Duration = .seconds(2)
 
@@ -135,6 +137,12 @@ package final class RequestNotifier: Service, Sendable {
             state.watchers[id]?.recheck = false
             return true
         }
+    }
+
+    /// Calls `listener` with each principal whose roles, tokens, suspension or certificate
+    /// binding changed, as the database announces it.
+    func onPrincipalChange(_ listener: @escaping @Sendable (String) -> Void) {
+        principalListeners.withLockedValue { $0.append(listener) }
     }
 
     /// Watches open now.
@@ -215,6 +223,10 @@ package final class RequestNotifier: Service, Sendable {
                     if feed || ContinuousClock.now - lastLook >= pollInterval {
                         lastLook = ContinuousClock.now
                         try catchUp(listener)
+                    }
+                    if !principals.isEmpty {
+                        let listeners = principalListeners.withLockedValue { $0 }
+                        for principal in principals { for listener in listeners { listener(principal) } }
                     }
                     wake(all: false, recheck: principals)
                 }

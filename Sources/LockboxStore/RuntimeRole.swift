@@ -26,6 +26,7 @@ package enum RuntimeRole {
         ("event_positions", "SELECT, UPDATE"),
         ("webhooks", "SELECT, INSERT, UPDATE"),
         ("notifications", "SELECT, INSERT, UPDATE, DELETE"),
+        ("credential_keys", "SELECT"),
     ]
 
     /// Makes the runtime role's rights exactly ``privileges``, revoking anything else it held

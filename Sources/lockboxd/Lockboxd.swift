@@ -53,6 +53,7 @@ struct ServerOptions: ParsableArguments {
     @Option(Settings.maxFrameSize) var maxFrameSize: String?
     @Option(Settings.maxConcurrentCalls) var maxConcurrentCalls: String?
     @Option(Settings.maxConnections) var maxConnections: String?
+    @Option(Settings.maxConnectionsPerAddress) var maxConnectionsPerAddress: String?
     @Option(Settings.maxStreamsPerConnection) var maxStreamsPerConnection: String?
     @Option(Settings.maxOutboundBytes) var maxOutboundBytes: String?
     @Option(Settings.idleTimeout) var idleTimeout: String?
@@ -76,6 +77,9 @@ struct ServerOptions: ParsableArguments {
             config.maxConcurrentCallsPerConnection =
                 try Settings.maxConcurrentCalls.value(maxConcurrentCalls, env) ?? config.maxConcurrentCallsPerConnection
             config.maxConnections = try Settings.maxConnections.value(maxConnections, env) ?? config.maxConnections
+            config.maxConnectionsPerAddress =
+                try Settings.maxConnectionsPerAddress.value(maxConnectionsPerAddress, env)
+                ?? config.maxConnectionsPerAddress
             config.maxStreamingCallsPerConnection =
                 try Settings.maxStreamsPerConnection.value(maxStreamsPerConnection, env)
                 ?? config.maxStreamingCallsPerConnection
@@ -153,6 +157,10 @@ struct Serve: AsyncParsableCommand {
     @Option(Settings.metricsPort) var metricsPort: String?
     @Option(Settings.metricsHost) var metricsHost: String?
     @Flag(Settings.allowPrivilegedDatabaseRole) var allowPrivilegedDatabaseRole = false
+    @Option(Settings.unauthenticatedBurst) var unauthenticatedBurst: String?
+    @Option(Settings.unauthenticatedPerSecond) var unauthenticatedPerSecond: String?
+    @Option(Settings.enrollmentBurst) var enrollmentBurst: String?
+    @Option(Settings.enrollmentPerMinute) var enrollmentPerMinute: String?
     @OptionGroup(title: "Notifications") var notifications: NotificationOptions
 
     func configuration(_ env: Environment) throws -> LockboxConfiguration {
@@ -182,6 +190,21 @@ struct Serve: AsyncParsableCommand {
                 try Settings.sealInterval.value(sealInterval, env) ?? config.integrity.sealInterval
             config.integrity.checkpointInterval =
                 try Settings.checkpointInterval.value(checkpointInterval, env) ?? config.integrity.checkpointInterval
+            let budgets = config.service.budgets
+            config.service.budgets.unauthenticatedBurst = Double(
+                try Settings.unauthenticatedBurst.value(unauthenticatedBurst, env)
+                    ?? Int(budgets.unauthenticatedBurst)
+            )
+            config.service.budgets.unauthenticatedPerSecond = Double(
+                try Settings.unauthenticatedPerSecond.value(unauthenticatedPerSecond, env)
+                    ?? Int(budgets.unauthenticatedPerSecond)
+            )
+            config.service.budgets.enrollmentBurst = Double(
+                try Settings.enrollmentBurst.value(enrollmentBurst, env) ?? Int(budgets.enrollmentBurst)
+            )
+            config.service.budgets.enrollmentPerMinute = Double(
+                try Settings.enrollmentPerMinute.value(enrollmentPerMinute, env) ?? Int(budgets.enrollmentPerMinute)
+            )
             if let port = try Settings.metricsPort.value(metricsPort, env) {
                 config.metrics = (try Settings.metricsHost.value(metricsHost, env) ?? "127.0.0.1", port)
             }

@@ -45,6 +45,13 @@ enum Settings {
         in: 1...1_000_000,
         default: rpc.maxConnections
     )
+    static let maxConnectionsPerAddress = Setting.integer(
+        "max-connections-per-address",
+        env: "LOCKBOX_MAX_CONNECTIONS_PER_ADDRESS",
+        "Connections open at once from one IP address; one more is answered RESOURCE_EXHAUSTED and closed.",
+        in: 1...1_000_000,
+        default: rpc.maxConnectionsPerAddress
+    )
     static let maxStreamsPerConnection = Setting.integer(
         "max-streams-per-connection",
         env: "LOCKBOX_MAX_STREAMS_PER_CONNECTION",
@@ -97,6 +104,38 @@ enum Settings {
         "text, or json (one JSON object per line).",
         ["text", "json"],
         default: "text"
+    )
+
+    static let unauthenticatedBurst = Setting.integer(
+        "unauthenticated-burst",
+        env: "LOCKBOX_UNAUTHENTICATED_BURST",
+        """
+        Failed authentications (tokens that passed their checksum but are no one's, or no longer) one \
+        address may make at once; past them, its calls are answered RESOURCE_EXHAUSTED with no work done.
+        """,
+        in: 1...1_000_000,
+        default: Int(BudgetConfiguration().unauthenticatedBurst)
+    )
+    static let unauthenticatedPerSecond = Setting.integer(
+        "unauthenticated-per-second",
+        env: "LOCKBOX_UNAUTHENTICATED_PER_SECOND",
+        "How many more failed authentications an address earns back each second.",
+        in: 1...1_000_000,
+        default: Int(BudgetConfiguration().unauthenticatedPerSecond)
+    )
+    static let enrollmentBurst = Setting.integer(
+        "enrollment-burst",
+        env: "LOCKBOX_ENROLLMENT_BURST",
+        "EnrollTenantAdmin attempts one address, and one tenant, may make at once.",
+        in: 1...1_000_000,
+        default: Int(BudgetConfiguration().enrollmentBurst)
+    )
+    static let enrollmentPerMinute = Setting.integer(
+        "enrollment-per-minute",
+        env: "LOCKBOX_ENROLLMENT_PER_MINUTE",
+        "How many more enrollment attempts an address, and a tenant, earns back each minute.",
+        in: 1...1_000_000,
+        default: Int(BudgetConfiguration().enrollmentPerMinute)
     )
 
     // MARK: TLS

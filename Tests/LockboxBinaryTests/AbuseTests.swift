@@ -169,7 +169,7 @@ import Testing
         daemon.terminate()
         _ = try await daemon.waitForExit()
         #expect(
-            daemon.stderr.contains("refusing connections: the server's limit is reached"),
+            daemon.stderr.contains("refusing connections: the server's or an address's limit is reached"),
             "\(daemon.stderr.suffix(2000))"
         )
     }
@@ -219,6 +219,29 @@ import Testing
         daemon.terminate()
         _ = try await daemon.waitForExit()
         #expect(daemon.stderr.contains("the client does not read its responses"))
+    }
+
+    /// One address may hold only so many connections; another address is not held back by it.
+    @Test func oneAddressIsHeldToItsShareOfConnections() async throws {
+        let (daemon, _) = try await Self.serve(["--max-connections-per-address", "3"])
+        var open: [RawConnection] = []
+        for _ in 0..<3 {
+            let connection = try await RawConnection(port: daemon.port, from: "127.0.0.2")
+            try await connection.send(Self.pings(from: 1, count: 1))
+            #expect(try await connection.next()?.end?.status?.code == .ok)
+            open.append(connection)
+        }
+        let extra = try await RawConnection(port: daemon.port, from: "127.0.0.2")
+        let refusal = try await extra.next()
+        #expect(refusal?.callID == 0 && refusal?.end?.status?.code == .resourceExhausted)
+        #expect(try await extra.next() == nil, "then closed")
+        // Another address is served.
+        let other = try await RawConnection(port: daemon.port, from: "127.0.0.3")
+        try await other.send(Self.pings(from: 1, count: 1))
+        #expect(try await other.next()?.end?.status?.code == .ok)
+        for connection in open + [other] { await connection.close() }
+        daemon.terminate()
+        _ = try await daemon.waitForExit()
     }
 
     /// 50 connections flood the server, half with tokens that look right but are no one's,

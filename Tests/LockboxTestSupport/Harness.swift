@@ -81,6 +81,7 @@ package final class Harness: Sendable {
         poolSize: Int = 4,
         watches: WatchConfiguration = WatchConfiguration(),
         statements: PGStatementObserver? = nil,
+        budgets: BudgetConfiguration = BudgetConfiguration(),
         signer: Signer? = nil,
         notifications: NotificationConfiguration = NotificationConfiguration(),
         _ body: (Harness) async throws -> Void
@@ -123,10 +124,13 @@ package final class Harness: Sendable {
             configuration: notifications,
             logger: testLogger
         )
+        var configuration = LockboxServiceConfiguration()
+        configuration.budgets = budgets
         let service = LockboxService(
             pool: pool,
             clock: clock,
             integrity: integrity,
+            configuration: configuration,
             notifier: notifier,
             logger: testLogger
         )

@@ -36,12 +36,14 @@ package final class RawConnection: Sendable {
 
     /// Connects. With `reading` false the connection reads nothing until ``read()`` asks, and
     /// keeps a small receive buffer: a client that falls behind, or never reads. With
-    /// `keeping` false it only counts the frames it receives (a flood's).
+    /// `keeping` false it only counts the frames it receives (a flood's). `from` is the local
+    /// address to connect from (another loopback address, such as 127.0.0.2, is another client).
     package init(
         port: Int,
         reading: Bool = true,
         receiveBuffer: Int? = nil,
         keeping: Bool = true,
+        from source: String? = nil,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws {
         let inbox = Inbox(keeping: keeping)
@@ -51,6 +53,7 @@ package final class RawConnection: Sendable {
         if let receiveBuffer {
             bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(receiveBuffer))
         }
+        if let source { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: source, port: 0)) }
         channel =
             try await bootstrap
             .channelInitializer { channel in

@@ -18,10 +18,18 @@ package struct TokenStore: Sendable {
     /// The caller behind a token's hash, with the roles its principal holds now; nil when
     /// the token is unknown, revoked or expired at `nowMs`.
     package func authenticate(secretHash: [UInt8], ip: String, nowMs: Int64, _ db: PGConnection) throws -> Caller? {
+        try authenticated(secretHash: secretHash, ip: ip, nowMs: nowMs, db)?.caller
+    }
+
+    /// The caller behind a token's hash with what a cache of it needs: the principal's
+    /// `auth_version` (which every change to its authority bumps) and the token's expiry.
+    package func authenticated(secretHash: [UInt8], ip: String, nowMs: Int64, _ db: PGConnection) throws
+        -> AuthenticatedToken?
+    {
         let rows = try db.query(
             """
-            SELECT t.token_id, p.principal_id, p.display_name, p.tenant_id, p.certificate_sha256, r.role,
-                   r.tenant_id AS role_tenant_id
+            SELECT t.token_id, t.expires_at_ms, p.principal_id, p.display_name, p.tenant_id, p.certificate_sha256,
+                   p.auth_version, r.role, r.tenant_id AS role_tenant_id
             FROM api_tokens t
             JOIN principals p ON p.principal_id = t.principal_id
             LEFT JOIN role_assignments r ON r.principal_id = p.principal_id
@@ -38,7 +46,7 @@ package struct TokenStore: Sendable {
                 assignments.insert(Caller.Assignment(role: role, tenantID: try row.decode("role_tenant_id")))
             }
         }
-        return Caller(
+        let caller = Caller(
             id: try first.decode("principal_id"),
             displayName: try first.decode("display_name"),
             tenantID: try first.decode("tenant_id"),
@@ -47,6 +55,43 @@ package struct TokenStore: Sendable {
             tokenID: try first.decode("token_id"),
             certificateSHA256: try first.decode("certificate_sha256", as: PGBytes?.self)?.bytes
         )
+        return AuthenticatedToken(
+            caller: caller,
+            authVersion: try first.decode("auth_version"),
+            expiresAtMs: try first.decode("expires_at_ms")
+        )
+    }
+
+    /// Whether an authentication read before still holds: the token is neither revoked nor
+    /// expired, its principal is not suspended, and nothing about the principal's authority
+    /// changed since (its `auth_version` is the same). One index lookup.
+    package func stillValid(_ token: AuthenticatedToken, nowMs: Int64, _ db: PGConnection) throws -> Bool {
+        try !db.query(
+            """
+            SELECT 1 AS valid FROM api_tokens t JOIN principals p ON p.principal_id = t.principal_id
+            WHERE t.token_id = \(token.caller.tokenID) AND t.revoked_at_ms IS NULL
+              AND (t.expires_at_ms IS NULL OR t.expires_at_ms > \(nowMs))
+              AND p.suspended_at_ms IS NULL AND p.auth_version = \(token.authVersion)
+            """
+        ).isEmpty
+    }
+
+    /// The key of the checksum new tokens and enrollment codes carry (migrations/0010).
+    package func credentialKey(_ db: PGConnection) throws -> [UInt8] {
+        guard let row = try db.query("SELECT secret FROM credential_keys WHERE key_id = 1").first else {
+            throw StoreError(.migration, detail: "credential_keys holds no key")
+        }
+        return try row.decode("secret", as: PGBytes.self).bytes
+    }
+
+    /// The hashes of tokens issued before checksums that may still authenticate.
+    package func legacyHashes(nowMs: Int64, _ db: PGConnection) throws -> [[UInt8]] {
+        try db.query(
+            """
+            SELECT token_hash FROM api_tokens
+            WHERE legacy AND revoked_at_ms IS NULL AND (expires_at_ms IS NULL OR expires_at_ms > \(nowMs))
+            """
+        ).rows.map { try $0.decode("token_hash", as: PGBytes.self).bytes }
     }
 
     /// The token, locked until the transaction ends when `lock` is set.
@@ -89,5 +134,19 @@ package struct TokenStore: Sendable {
             """
         )
         return !updated.isEmpty
+    }
+}
+
+/// An authentication, as a cache keeps it.
+package struct AuthenticatedToken: Sendable, Hashable {
+    package var caller: Caller
+    /// The principal's `auth_version` when it was read.
+    package var authVersion: Int64
+    package var expiresAtMs: Int64?
+
+    package init(caller: Caller, authVersion: Int64, expiresAtMs: Int64?) {
+        self.caller = caller
+        self.authVersion = authVersion
+        self.expiresAtMs = expiresAtMs
     }
 }

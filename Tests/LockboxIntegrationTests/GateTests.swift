@@ -1,0 +1,186 @@
+import LockboxCore
+import LockboxProto
+import LockboxRPC
+import LockboxTestSupport
+import NIOConcurrencyHelpers
+import Testing
+
+@testable import LockboxServer
+@testable import LockboxStore
+
+/// The gate knows its callers from memory, and never trusts that memory past the call's own
+/// transaction: what cannot be a caller costs no database work, and what an admin changes on
+/// one replica takes effect at the very next call on every other.
+@Suite struct GateTests {
+    static func check(_ w: Harness.World) -> CheckAccessRequest {
+        CheckAccessRequest(
+            tenantID: "contoso",
+            service: .exchange,
+            operatorID: w.operatorID,
+            operation: "Get-Mailbox",
+            clientIP: "10.0.0.1"
+        )
+    }
+
+    @Test func aTokenThatCannotBeOursCostsNoDatabaseWork() async throws {
+        let counter = NIOLockedValueBox(0)
+        let observer = PGStatementObserver { _ in counter.withLockedValue { $0 += 1 } }
+        try await Harness.with(statements: observer) { h in
+            let w = try await h.makeWorld()
+            // The credential key is read once, on the first call; after that, garbage is free.
+            #expect(
+                await h.status(LockboxMethods.listAccessRequests, ListAccessRequestsRequest(), token: "x")
+                    == .unauthenticated
+            )
+            let before = counter.withLockedValue { $0 }
+            var forged = w.operatorToken
+            forged.removeLast()
+            forged.append(forged.last == "A" ? "B" : "A")
+            let garbage = [
+                "", "x", "lbx_", "lbx_" + String(repeating: "A", count: 43), "lbx_" + String(repeating: "A", count: 51),
+                forged,
+            ]
+            for token in garbage {
+                for _ in 0..<20 {
+                    let status = await h.status(
+                        LockboxMethods.listAccessRequests,
+                        ListAccessRequestsRequest(),
+                        token: token
+                    )
+                    #expect(status == .unauthenticated, "\(token)")
+                }
+            }
+            #expect(
+                counter.withLockedValue { $0 } == before,
+                "no statement for 120 calls with tokens that cannot be ours"
+            )
+        }
+    }
+
+    /// A token that passes its checksum but is no one's (the checksum key is the database's:
+    /// whoever holds it can make these) costs a read; an address that makes too many is then
+    /// refused with no work at all, until time gives its budget back.
+    @Test func anAddressPastItsBudgetOfFailedAuthenticationsIsRefusedWithoutWork() async throws {
+        let counter = NIOLockedValueBox(0)
+        let observer = PGStatementObserver { _ in counter.withLockedValue { $0 += 1 } }
+        // A budget time gives back slowly, so that this test's pace does not matter.
+        let budgets = BudgetConfiguration(unauthenticatedBurst: 20, unauthenticatedPerSecond: 0.001)
+        try await Harness.with(statements: observer, budgets: budgets) { h in
+            _ = try await h.makeWorld()
+            let key = try await h.pool.withConnection { db in try TokenStore().credentialKey(db) }
+            var codes: [StatusCode] = []
+            for _ in 0..<25 {
+                let stranger = Credentials.newSecret(key: key)
+                codes.append(
+                    await h.status(LockboxMethods.listAccessRequests, ListAccessRequestsRequest(), token: stranger)
+                )
+            }
+            #expect(codes.prefix(20).allSatisfy { $0 == .unauthenticated }, "\(codes)")
+            #expect(codes.suffix(5).allSatisfy { $0 == .resourceExhausted }, "\(codes)")
+            let before = counter.withLockedValue { $0 }
+            let stranger = Credentials.newSecret(key: key)
+            #expect(await h.status(LockboxMethods.ping, PingRequest(), token: stranger) == .ok, "Ping takes no token")
+            #expect(
+                await h.status(LockboxMethods.listAccessRequests, ListAccessRequestsRequest(), token: stranger)
+                    == .resourceExhausted
+            )
+            #expect(counter.withLockedValue { $0 } == before, "refused with no statement")
+        }
+    }
+
+    /// Two replicas on one database. The second knows the operator, the service and the
+    /// approver from their calls; the first revokes a token, removes a role and suspends a
+    /// principal. Each takes effect at the second's very next call, whatever its cache held.
+    @Test func whatOneReplicaChangesTakesEffectAtTheNextCallOnAnother() async throws {
+        let database = try await TestDatabase.create()
+        try await Harness.with(database: database) { first in
+            let w = try await first.makeWorld()
+            try await Harness.with(database: database) { second in
+                // The second replica has read these tokens.
+                #expect(
+                    try await second.call(
+                        LockboxMethods.listAccessRequests,
+                        ListAccessRequestsRequest(),
+                        token: w.operatorToken
+                    ).requests.count == 0
+                )
+                #expect(await second.status(LockboxMethods.checkAccess, Self.check(w), token: w.serviceToken) == .ok)
+                #expect(
+                    await second.status(
+                        LockboxMethods.listAccessRequests,
+                        ListAccessRequestsRequest(tenantID: "contoso"),
+                        token: w.contosoApprover
+                    ) == .ok
+                )
+
+                // A token revoked on the first.
+                let service = try await first.sql(
+                    "SELECT token_id FROM api_tokens t JOIN role_assignments r ON r.principal_id = t.principal_id WHERE r.role = 'service'"
+                ).first!.string("token_id")
+                _ = try await first.call(
+                    LockboxMethods.revokeToken,
+                    RevokeTokenRequest(tokenID: service),
+                    token: w.providerAdmin
+                )
+                #expect(
+                    await second.status(LockboxMethods.checkAccess, Self.check(w), token: w.serviceToken)
+                        == .unauthenticated
+                )
+
+                // A role removed on the first.
+                _ = try await first.call(
+                    LockboxMethods.removeRole,
+                    RoleAssignment(principalID: w.contosoApproverID, role: .lockboxApprover, tenantID: "contoso"),
+                    token: w.contosoAdmin
+                )
+                #expect(
+                    await second.status(
+                        LockboxMethods.listAccessRequests,
+                        ListAccessRequestsRequest(tenantID: "contoso"),
+                        token: w.contosoApprover
+                    )
+                        == .permissionDenied
+                )
+
+                // A principal suspended on the first.
+                _ = try await first.call(
+                    LockboxMethods.suspendPrincipal,
+                    SuspendPrincipalRequest(principalID: w.operatorID, reason: "left the company"),
+                    token: w.providerAdmin
+                )
+                #expect(
+                    await second.status(
+                        LockboxMethods.listAccessRequests,
+                        ListAccessRequestsRequest(),
+                        token: w.operatorToken
+                    ) == .unauthenticated
+                )
+            }
+        }
+    }
+
+    /// Enrollment codes carry the same checksum: a guess costs no database work, and an
+    /// address, or a tenant, that guesses too often is refused with no work at all.
+    @Test func enrollmentGuessesCostNothingAndAreBudgeted() async throws {
+        let counter = NIOLockedValueBox(0)
+        let observer = PGStatementObserver { _ in counter.withLockedValue { $0 += 1 } }
+        let budgets = BudgetConfiguration(enrollmentBurst: 10, enrollmentPerMinute: 0.01)
+        try await Harness.with(statements: observer, budgets: budgets) { h in
+            // Two tenants enroll their first admins from this address: two of its ten attempts.
+            _ = try await h.makeWorld()
+            let before = counter.withLockedValue { $0 }
+            var codes: [StatusCode] = []
+            for index in 0..<15 {
+                let guess = EnrollTenantAdminRequest(
+                    tenantID: "contoso",
+                    code: "lbxe_guess\(index)",
+                    displayName: "Mallory"
+                )
+                codes.append(await h.status(LockboxMethods.enrollTenantAdmin, guess, token: ""))
+            }
+            #expect(Array(codes.prefix(8)) == Array(repeating: .unauthenticated, count: 8), "\(codes)")
+            #expect(Array(codes.suffix(7)) == Array(repeating: .resourceExhausted, count: 7), "\(codes)")
+            #expect(counter.withLockedValue { $0 } == before, "no statement for guesses")
+        }
+    }
+}
