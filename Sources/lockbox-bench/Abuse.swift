@@ -3,14 +3,20 @@ import LockboxProto
 import LockboxRPC
 import NIOConcurrencyHelpers
 
-/// Connections that flood the server beside a scenario: half ask for lists with a token that
-/// is no one's, half for the largest page of requests as a support manager, 32 calls in
-/// flight each, ignoring every answer.
+/// Connections that flood the server beside a scenario, 32 calls in flight each, ignoring every
+/// answer. `mixed`: half ask for lists with a token that is no one's, half for the largest page
+/// of requests as a support manager. `unauthenticated`: every call carries a token that is no
+/// one's (old form, new form with a failing checksum, none).
 struct Flood: Sendable {
+    enum Kind: String, CaseIterable, Sendable {
+        case mixed
+        case unauthenticated
+    }
+
     let tasks: [Task<Void, Never>]
     let clients: [RPCClient]
 
-    static func start(world: World?, connections: Int, host: String, port: Int) async throws -> Flood {
+    static func start(world: World?, connections: Int, kind: Kind, host: String, port: Int) async throws -> Flood {
         guard let world else { throw FloodNeedsAWorld() }
         // Something to list: 300 requests, made untimed.
         let setup = RPCClient(configuration: RPCClientConfiguration(host: host, port: port))
@@ -28,7 +34,9 @@ struct Flood: Sendable {
             )
         }
         await setup.close()
-        let stranger = "lbx_" + String(repeating: "x", count: 43)
+        let strangers = [
+            "lbx_" + String(repeating: "x", count: 43), "lbx_" + String(repeating: "y", count: 51), "",
+        ]
         var tasks: [Task<Void, Never>] = []
         var clients: [RPCClient] = []
         for index in 0..<connections {
@@ -36,7 +44,8 @@ struct Flood: Sendable {
                 configuration: RPCClientConfiguration(host: host, port: port, defaultTimeout: .seconds(10))
             )
             clients.append(client)
-            let token = index % 2 == 0 ? stranger : world.managerToken
+            let token =
+                kind == .unauthenticated || index % 2 == 0 ? strangers[index % strangers.count] : world.managerToken
             for _ in 0..<32 {
                 tasks.append(
                     Task {
@@ -51,7 +60,7 @@ struct Flood: Sendable {
                 )
             }
         }
-        print("flooding with \(connections) connections × 32 calls in flight")
+        print("flooding (\(kind.rawValue)) with \(connections) connections × 32 calls in flight")
         return Flood(tasks: tasks, clients: clients)
     }
 

@@ -42,6 +42,10 @@ struct LockboxBench: AsyncParsableCommand {
     @Option(help: "revoke: checks on the grant before it is revoked.") var checks = 1
     @Option(help: "revoke: grants revoked, one after another.") var rounds = 5
     @Option(help: "Flooding connections beside the scenario (0: none).") var flood = 0
+    @Option(
+        help: "What the flood sends: mixed (bad tokens and the largest lists) or unauthenticated (bad tokens only)."
+    )
+    var floodKind = "mixed"
 
     func run() async throws {
         guard let (host, port) = parseHostPort(server) else {
@@ -78,7 +82,12 @@ struct LockboxBench: AsyncParsableCommand {
             return
         }
         let operation = try await Operation.make(scenario, world: world, clients: clients)
-        let flooding = try await flood > 0 ? Flood.start(world: world, connections: flood, host: host, port: port) : nil
+        guard let kind = Flood.Kind(rawValue: floodKind) else {
+            throw ValidationError("--flood-kind must be mixed or unauthenticated")
+        }
+        let flooding =
+            try await flood > 0
+            ? Flood.start(world: world, connections: flood, kind: kind, host: host, port: port) : nil
         defer { flooding?.stop() }
 
         let recorder = Recorder()
@@ -126,6 +135,7 @@ struct LockboxBench: AsyncParsableCommand {
             connections: connections,
             inFlight: inFlight,
             flood: flood,
+            floodKind: flood > 0 ? floodKind : "",
             seconds: seconds
         )
     }
@@ -150,7 +160,7 @@ final class Recorder: Sendable {
         }
     }
 
-    func report(scenario: String, connections: Int, inFlight: Int, flood: Int, seconds: Double) {
+    func report(scenario: String, connections: Int, inFlight: Int, flood: Int, floodKind: String, seconds: Double) {
         let (histogram, count, errors) = state.withLockedValue { ($0.histogram, $0.count, $0.errors) }
         func ms(_ percentile: Double) -> Double { Double(histogram.valueAtPercentile(percentile)) / 1000 }
         let throughput = Double(count) / seconds
@@ -178,11 +188,12 @@ final class Recorder: Sendable {
         print(
             String(
                 format:
-                    "json: {\"scenario\":\"%@\",\"connections\":%d,\"in_flight\":%d,\"flood\":%d,\"seconds\":%.1f,\"ops\":%d,\"throughput\":%.1f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,\"errors\":{%@}}",
+                    "json: {\"scenario\":\"%@\",\"connections\":%d,\"in_flight\":%d,\"flood\":%d,\"flood_kind\":\"%@\",\"seconds\":%.1f,\"ops\":%d,\"throughput\":%.1f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,\"errors\":{%@}}",
                 scenario,
                 connections,
                 inFlight,
                 flood,
+                floodKind,
                 seconds,
                 count,
                 throughput,
