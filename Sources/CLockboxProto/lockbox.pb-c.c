@@ -8881,7 +8881,7 @@ const ProtobufCEnumDescriptor lockbox__v1__access_deny_reason__descriptor =
   lockbox__v1__access_deny_reason__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCEnumValue lockbox__v1__audit_kind__enum_values_by_number[11] =
+static const ProtobufCEnumValue lockbox__v1__audit_kind__enum_values_by_number[12] =
 {
   { "AUDIT_KIND_UNSPECIFIED", "LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_UNSPECIFIED", 0 },
   { "AUDIT_KIND_LIFECYCLE", "LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_LIFECYCLE", 1 },
@@ -8894,13 +8894,15 @@ static const ProtobufCEnumValue lockbox__v1__audit_kind__enum_values_by_number[1
   { "AUDIT_KIND_OPERATION", "LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_OPERATION", 8 },
   { "AUDIT_KIND_ENROLLMENT", "LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_ENROLLMENT", 9 },
   { "AUDIT_KIND_NOTIFICATION", "LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_NOTIFICATION", 10 },
+  { "AUDIT_KIND_KEY", "LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_KEY", 11 },
 };
 static const ProtobufCIntRange lockbox__v1__audit_kind__value_ranges[] = {
-{0, 0},{0, 11}
+{0, 0},{0, 12}
 };
-static const ProtobufCEnumValueIndex lockbox__v1__audit_kind__enum_values_by_name[11] =
+static const ProtobufCEnumValueIndex lockbox__v1__audit_kind__enum_values_by_name[12] =
 {
   { "AUDIT_KIND_ENROLLMENT", 9 },
+  { "AUDIT_KIND_KEY", 11 },
   { "AUDIT_KIND_LIFECYCLE", 1 },
   { "AUDIT_KIND_NOTIFICATION", 10 },
   { "AUDIT_KIND_OPERATION", 8 },
@@ -8919,9 +8921,9 @@ const ProtobufCEnumDescriptor lockbox__v1__audit_kind__descriptor =
   "AuditKind",
   "Lockbox__V1__AuditKind",
   "lockbox.v1",
-  11,
+  12,
   lockbox__v1__audit_kind__enum_values_by_number,
-  11,
+  12,
   lockbox__v1__audit_kind__enum_values_by_name,
   1,
   lockbox__v1__audit_kind__value_ranges,

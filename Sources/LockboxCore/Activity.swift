@@ -19,6 +19,8 @@ package enum AuditKind: String, Sendable, Hashable, CaseIterable {
     /// An email or webhook delivered or given up on; an endpoint added, removed or disabled;
     /// a principal's address set.
     case notification
+    /// A server signing key introduced.
+    case key
 }
 
 /// The decision recorded in an audit record, where one applies.
@@ -68,6 +70,18 @@ package enum Activity: String, Sendable, Hashable, CaseIterable {
     case webhookRemoved = "WebhookRemoved"
     case webhookDisabled = "WebhookDisabled"
     case principalEmailSet = "PrincipalEmailSet"
+    // Written by the database's own triggers (migrations/0011), for changes that no call of
+    // lockboxd makes: someone changed the tables directly.
+    case principalChanged = "PrincipalChanged"
+    case principalDeleted = "PrincipalDeleted"
+    case tokenChanged = "TokenChanged"
+    case tokenDeleted = "TokenDeleted"
+    case tenantDeleted = "TenantDeleted"
+    case enrollmentCodeSuperseded = "EnrollmentCodeSuperseded"
+    case enrollmentCodeChanged = "EnrollmentCodeChanged"
+    case webhookChanged = "WebhookChanged"
+    case operationChanged = "PreapprovedOperationChanged"
+    case signingKeyAdded = "SigningKeyAdded"
 
     /// The activities of a request's own moves: what the event feed records.
     package static let lifecycle: Set<Activity> = [

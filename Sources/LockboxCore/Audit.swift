@@ -46,7 +46,35 @@ package enum JSONValue: Hashable, Sendable {
     }
 }
 
-/// One audit record to append. The store adds the id and the time.
+/// Who acts in a transaction, as the records the database's triggers write name them.
+package struct AuditActor: Sendable, Hashable {
+    package var id: String
+    package var display: String
+    package var ip: String
+    /// The token the call carried; "" for none.
+    package var tokenID: String
+
+    package init(id: String, display: String, ip: String, tokenID: String) {
+        self.id = id
+        self.display = display
+        self.ip = ip
+        self.tokenID = tokenID
+    }
+
+    package init(_ caller: Caller) {
+        self.init(id: caller.id, display: caller.displayName, ip: caller.ip, tokenID: caller.tokenID)
+    }
+
+    /// Lockbox itself: sweepers, the dispatcher, bootstrap.
+    package static let system = AuditActor(
+        id: AuditEntry.systemActorID,
+        display: AuditEntry.systemActorDisplay,
+        ip: "",
+        tokenID: ""
+    )
+}
+
+/// One audit record to append. The database adds the id and the time.
 package struct AuditEntry: Sendable, Hashable {
     package var tenantID: String
     package var kind: AuditKind
@@ -189,10 +217,13 @@ package struct StoredAuditRecord: Sendable, Hashable {
 package struct AuditSeal: Sendable, Hashable {
     package var seq: Int64
     package var hash: [UInt8]
+    /// The database's time when it was sealed, when the hash covers it (hash version 2).
+    package var sealedAtMs: Int64?
 
-    package init(seq: Int64, hash: [UInt8]) {
+    package init(seq: Int64, hash: [UInt8], sealedAtMs: Int64?) {
         self.seq = seq
         self.hash = hash
+        self.sealedAtMs = sealedAtMs
     }
 }
 
@@ -243,11 +274,26 @@ package struct StoredCheckpoint: Sendable, Hashable {
 package struct StoredSigningKey: Sendable, Hashable {
     package var keyID: String
     package var publicKey: [UInt8]
+    /// When the database first saw it (its own clock).
     package var firstSeenAtMs: Int64
+    /// Whether the database's owner role added it; otherwise a cross-signature introduces it.
+    package var introducedByOwner: Bool
+    package var attestedBy: String?
+    package var attestation: [UInt8]?
 
-    package init(keyID: String, publicKey: [UInt8], firstSeenAtMs: Int64) {
+    package init(
+        keyID: String,
+        publicKey: [UInt8],
+        firstSeenAtMs: Int64,
+        introducedByOwner: Bool = false,
+        attestedBy: String? = nil,
+        attestation: [UInt8]? = nil
+    ) {
         self.keyID = keyID
         self.publicKey = publicKey
         self.firstSeenAtMs = firstSeenAtMs
+        self.introducedByOwner = introducedByOwner
+        self.attestedBy = attestedBy
+        self.attestation = attestation
     }
 }

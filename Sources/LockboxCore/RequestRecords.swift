@@ -211,6 +211,9 @@ package struct GrantRecord: Sendable, Hashable {
     /// The stored state of the grant's request.
     package var requestState: RequestState
     package var window: GrantWindow
+    /// The operations the grant allows, lower-cased: the service's pre-approved operations when
+    /// it was approved, fixed then (a later change to the list is for later approvals).
+    package var operations: [String]
 
     package init(
         requestID: String,
@@ -218,7 +221,8 @@ package struct GrantRecord: Sendable, Hashable {
         tenantID: String,
         service: ContentService,
         requestState: RequestState,
-        window: GrantWindow
+        window: GrantWindow,
+        operations: [String] = []
     ) {
         self.requestID = requestID
         self.operatorID = operatorID
@@ -226,6 +230,7 @@ package struct GrantRecord: Sendable, Hashable {
         self.service = service
         self.requestState = requestState
         self.window = window
+        self.operations = operations
     }
 
     /// Whether the grant may be used at `nowMs` (``Lifecycle/grantIsActive(state:window:nowMs:)``).

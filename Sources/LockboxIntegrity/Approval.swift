@@ -7,6 +7,10 @@ public struct ApprovalStatement: Sendable, Hashable {
     /// The grant's window.
     public var startsAtMs: Int64
     public var endsAtMs: Int64
+    /// The operations the grant allows, lower-cased and sorted: the service's pre-approved
+    /// operations when the customer decided. Empty in statements of version 1, which bound
+    /// only the service.
+    public var operations: [String]
     /// The customer principal who decided.
     public var approverID: String
     /// A ``DecisionWord``: approvals and denials are signed.
@@ -22,6 +26,7 @@ public struct ApprovalStatement: Sendable, Hashable {
         service: String,
         startsAtMs: Int64,
         endsAtMs: Int64,
+        operations: [String],
         approverID: String,
         decision: String,
         decidedAtMs: Int64,
@@ -33,13 +38,16 @@ public struct ApprovalStatement: Sendable, Hashable {
         self.service = service
         self.startsAtMs = startsAtMs
         self.endsAtMs = endsAtMs
+        self.operations = operations
         self.approverID = approverID
         self.decision = decision
         self.decidedAtMs = decidedAtMs
         self.keyID = keyID
     }
 
-    public static let tag = "lockbox/approval/v1"
+    public static let tag = "lockbox/approval/v2"
+    /// Statements signed before the scope was part of them.
+    public static let tagV1 = "lockbox/approval/v1"
 
     public var canonicalBytes: [UInt8] {
         var writer = CanonicalWriter(tag: Self.tag)
@@ -49,6 +57,8 @@ public struct ApprovalStatement: Sendable, Hashable {
         writer.string(service)
         writer.int64(startsAtMs)
         writer.int64(endsAtMs)
+        writer.int64(Int64(operations.count))
+        for operation in operations { writer.string(operation) }
         writer.string(approverID)
         writer.string(decision)
         writer.int64(decidedAtMs)
@@ -56,15 +66,23 @@ public struct ApprovalStatement: Sendable, Hashable {
         return writer.bytes
     }
 
-    /// Reads a statement back from its canonical bytes.
+    /// Reads a statement back from its canonical bytes (version 2, or version 1 with no scope).
     public init(canonicalBytes bytes: [UInt8]) throws(CanonicalReader.Malformed) {
-        var reader = try CanonicalReader(bytes, tag: Self.tag)
+        let version2 = (try? CanonicalReader(bytes, tag: Self.tag)) != nil
+        var reader = try CanonicalReader(bytes, tag: version2 ? Self.tag : Self.tagV1)
         tenantID = try reader.string()
         requestID = try reader.string()
         operatorID = try reader.string()
         service = try reader.string()
         startsAtMs = try reader.int64()
         endsAtMs = try reader.int64()
+        operations = []
+        if version2 {
+            let count = try reader.int64()
+            // Each operation takes at least its 4-byte length: a larger count is malformed.
+            guard count >= 0, count <= Int64(bytes.count / 4) else { throw CanonicalReader.Malformed() }
+            for _ in 0..<count { operations.append(try reader.string()) }
+        }
         approverID = try reader.string()
         decision = try reader.string()
         decidedAtMs = try reader.int64()
@@ -74,6 +92,10 @@ public struct ApprovalStatement: Sendable, Hashable {
 
     /// Whether the grant's window contains `timeMs`.
     public func isInForce(atMs timeMs: Int64) -> Bool { startsAtMs <= timeMs && timeMs < endsAtMs }
+
+    /// Whether the statement approves `operation` (compared case-insensitively, as operation
+    /// names are). A version 1 statement states no scope, and approves none by itself.
+    public func allows(operation: String) -> Bool { operations.contains(operation.lowercased()) }
 }
 
 /// An approval as the server signed it: the statement's exact bytes, and the signature.

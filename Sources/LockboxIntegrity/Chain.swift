@@ -27,6 +27,9 @@ public struct ChainedRecord: Sendable, Hashable {
     public var details: String
     /// The hash the log holds for this record.
     public var hash: [UInt8]
+    /// When the record was sealed into its chain, by the database's clock: hashed with it
+    /// (``tag``). nil for records sealed before seal times were hashed (``tagV1``).
+    public var sealedAtMs: Int64?
 
     public init(
         scope: String,
@@ -41,7 +44,8 @@ public struct ChainedRecord: Sendable, Hashable {
         item: String,
         decision: String,
         details: String,
-        hash: [UInt8] = []
+        hash: [UInt8] = [],
+        sealedAtMs: Int64? = nil
     ) {
         self.scope = scope
         self.seq = seq
@@ -56,15 +60,19 @@ public struct ChainedRecord: Sendable, Hashable {
         self.decision = decision
         self.details = details
         self.hash = hash
+        self.sealedAtMs = sealedAtMs
     }
 
-    public static let tag = "lockbox/audit-record/v1"
+    /// The tag of a record sealed with its seal time (hash version 2).
+    public static let tag = "lockbox/audit-record/v2"
+    /// The tag of a record sealed before seal times were hashed (hash version 1).
+    public static let tagV1 = "lockbox/audit-record/v1"
     /// The previous hash of a chain's first record.
     public static let genesis = [UInt8](repeating: 0, count: 32)
 
     /// The bytes the hash covers, were this record at `seq` after a record whose hash is `previous`.
     public func canonicalBytes(seq: Int64, previous: [UInt8]) -> [UInt8] {
-        var writer = CanonicalWriter(tag: Self.tag)
+        var writer = CanonicalWriter(tag: sealedAtMs == nil ? Self.tagV1 : Self.tag)
         writer.int64(seq)
         writer.data(previous)
         writer.string(scope)
@@ -78,6 +86,7 @@ public struct ChainedRecord: Sendable, Hashable {
         writer.string(item)
         writer.string(decision)
         writer.string(details)
+        if let sealedAtMs { writer.int64(sealedAtMs) }
         return writer.bytes
     }
 

@@ -3,6 +3,9 @@ public struct ChainFinding: Sendable, Hashable, CustomStringConvertible {
     public enum Kind: String, Sendable, Hashable {
         case edited, missing, inserted, reordered, outOfOrder, cutOff, unanchoredEnd
         case badSignature, unknownKey, checkpointMismatch, wrongScope, fork
+        /// A seal time earlier than the one before it, a record recorded after it was sealed,
+        /// or a record sealed without its seal time after one sealed with it.
+        case timeReversed
     }
 
     public var kind: Kind
@@ -96,9 +99,12 @@ public enum ChainVerifier {
                     ChainFinding(kind: .missing, seq: expected, auditID: nil, message: "record \(range) missing")
                 )
             }
-            guard let previous = previousOf[record.seq] else { continue }
-            guard record.computedHash(seq: record.seq, previous: previous) != record.hash else { continue }
-            findings.append(diagnose(index: index, records: records, previous: previous, previousOf: previousOf))
+            if let previous = previousOf[record.seq],
+                record.computedHash(seq: record.seq, previous: previous) != record.hash
+            {
+                findings.append(diagnose(index: index, records: records, previous: previous, previousOf: previousOf))
+            }
+            if let finding = timeFinding(record, after: last) { findings.append(finding) }
         }
         let lastSeq = records.last?.seq ?? 0
         var anchored = false
@@ -180,6 +186,41 @@ public enum ChainVerifier {
         findings = findings.enumerated().sorted { ($0.element.seq, $0.offset) < ($1.element.seq, $1.offset) }
             .map(\.element)
         return ChainVerification(records: records.count, checkpoints: checkpoints.count, findings: findings)
+    }
+
+    /// Time never goes backwards within a chain: each seal time is the database's clock when
+    /// the record was sealed, so it is at least the one before it, and at least the record's
+    /// own time. (Records' own times may step back by up to a transaction's length: a record
+    /// is sealed once its transaction commits, and transactions commit in their own order.)
+    static func timeFinding(_ record: ChainedRecord, after last: ChainedRecord?) -> ChainFinding? {
+        let named = "record seq \(record.seq) (audit id \(record.auditID))"
+        guard let sealed = record.sealedAtMs else {
+            guard last?.sealedAtMs != nil else { return nil }
+            return ChainFinding(
+                kind: .timeReversed,
+                seq: record.seq,
+                auditID: record.auditID,
+                message: "\(named) has no seal time, though the record before it has one"
+            )
+        }
+        if record.timeMs > sealed {
+            return ChainFinding(
+                kind: .timeReversed,
+                seq: record.seq,
+                auditID: record.auditID,
+                message: "\(named) was recorded at \(record.timeMs), after it was sealed at \(sealed)"
+            )
+        }
+        if let before = last?.sealedAtMs, sealed < before {
+            return ChainFinding(
+                kind: .timeReversed,
+                seq: record.seq,
+                auditID: record.auditID,
+                message:
+                    "\(named) was sealed at \(sealed), before the record ahead of it (\(before)): time went backwards"
+            )
+        }
+        return nil
     }
 
     /// Why a record's content does not match its hash. Its own hash is what it was sealed

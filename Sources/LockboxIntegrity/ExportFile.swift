@@ -33,6 +33,8 @@ public struct AuditExport: Sendable {
         var item: String
         var decision: String
         var details_text: String
+        /// Absent for records sealed before seal times were hashed.
+        var sealed_at_ms: Int64?
     }
 
     struct CheckpointLine: Codable {
@@ -66,7 +68,8 @@ public struct AuditExport: Sendable {
             activity: record.activity,
             item: record.item,
             decision: record.decision,
-            details_text: record.details
+            details_text: record.details,
+            sealed_at_ms: record.sealedAtMs
         )
         return String(decoding: (try? encoder.encode(line)) ?? Data(), as: UTF8.self) + "\n"
     }
@@ -127,7 +130,8 @@ public struct AuditExport: Sendable {
                     item: record.item,
                     decision: record.decision,
                     details: record.details_text,
-                    hash: hash
+                    hash: hash,
+                    sealedAtMs: record.sealed_at_ms
                 )
                 try canonical(line, Self.line(chained), at: index + 1)
                 export.records.append(chained)

@@ -65,3 +65,80 @@ public struct Signer: Sendable {
 public enum Digest {
     public static func sha256(_ bytes: [UInt8]) -> [UInt8] { Array(SHA256.hash(data: bytes)) }
 }
+
+/// What a trusted key signs to introduce another (`lockboxd keys cross-sign`): the new key's id
+/// and public key, and the introducer's id.
+public struct KeyIntroduction: Sendable, Hashable {
+    public var keyID: String
+    public var publicKey: [UInt8]
+    public var introducerKeyID: String
+
+    public init(keyID: String, publicKey: [UInt8], introducerKeyID: String) {
+        self.keyID = keyID
+        self.publicKey = publicKey
+        self.introducerKeyID = introducerKeyID
+    }
+
+    public static let tag = "lockbox/key-introduction/v1"
+
+    public var canonicalBytes: [UInt8] {
+        var writer = CanonicalWriter(tag: Self.tag)
+        writer.string(keyID)
+        writer.data(publicKey)
+        writer.string(introducerKeyID)
+        return writer.bytes
+    }
+}
+
+/// A published key and how it came to be published: by the database's owner role, or with a
+/// cross-signature by another key.
+public struct PublishedKey: Sendable, Hashable {
+    public var key: PublicSigningKey
+    public var introducedByOwner: Bool
+    /// The key that cross-signed it, with its signature over ``KeyIntroduction``.
+    public var attestedBy: String?
+    public var attestation: [UInt8]?
+
+    public init(key: PublicSigningKey, introducedByOwner: Bool, attestedBy: String?, attestation: [UInt8]?) {
+        self.key = key
+        self.introducedByOwner = introducedByOwner
+        self.attestedBy = attestedBy
+        self.attestation = attestation
+    }
+}
+
+/// Which published keys to trust: those the owner role introduced, and those a trusted key
+/// cross-signed, transitively. A key whose id is not its public key's, or whose cross-signature
+/// does not verify, is not trusted, and neither is any key it introduced.
+public enum KeyTrust {
+    public static func trusted(_ published: [PublishedKey]) -> [PublicSigningKey] {
+        let wellFormed = published.filter { PublicSigningKey.keyID(for: $0.key.publicKey) == $0.key.keyID }
+        var trusted: [String: PublicSigningKey] = [:]
+        for entry in wellFormed where entry.introducedByOwner { trusted[entry.key.keyID] = entry.key }
+        var added = true
+        while added {
+            added = false
+            for entry in wellFormed where trusted[entry.key.keyID] == nil {
+                guard let introducer = entry.attestedBy.flatMap({ trusted[$0] }), let attestation = entry.attestation
+                else { continue }
+                let statement = KeyIntroduction(
+                    keyID: entry.key.keyID,
+                    publicKey: entry.key.publicKey,
+                    introducerKeyID: introducer.keyID
+                )
+                if introducer.verifies(attestation, over: statement.canonicalBytes) {
+                    trusted[entry.key.keyID] = entry.key
+                    added = true
+                }
+            }
+        }
+        return wellFormed.compactMap { trusted[$0.key.keyID] }
+    }
+}
+
+extension Signer {
+    /// This key's cross-signature introducing `key`.
+    public func introduce(_ key: PublicSigningKey) -> [UInt8] {
+        sign(KeyIntroduction(keyID: key.keyID, publicKey: key.publicKey, introducerKeyID: keyID).canonicalBytes)
+    }
+}

@@ -185,6 +185,7 @@ public struct AuditKind: ProtoEnum {
     public static let operation = AuditKind(rawValue: 8)
     public static let enrollment = AuditKind(rawValue: 9)
     public static let notification = AuditKind(rawValue: 10)
+    public static let key = AuditKind(rawValue: 11)
     public static let names: [Int32: String] = [
         0: "AUDIT_KIND_UNSPECIFIED",
         1: "AUDIT_KIND_LIFECYCLE",
@@ -197,6 +198,7 @@ public struct AuditKind: ProtoEnum {
         8: "AUDIT_KIND_OPERATION",
         9: "AUDIT_KIND_ENROLLMENT",
         10: "AUDIT_KIND_NOTIFICATION",
+        11: "AUDIT_KIND_KEY",
     ]
 }
 extension ProtoEnum {

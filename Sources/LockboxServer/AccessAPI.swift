@@ -87,7 +87,6 @@ struct AccessAPI: Sendable {
                 item: decision.requestID,
                 details: details
             ),
-            nowMs: call.nowMs,
             call.db
         )
         return decision.proto
@@ -139,17 +138,6 @@ struct AccessAPI: Sendable {
         guard try operations.add(record, by: call.caller.id, nowMs: call.nowMs, call.db) else {
             throw DomainError(.alreadyExists, "that operation is already pre-approved")
         }
-        try audit.append(
-            AuditEntry(
-                by: call.caller,
-                tenantID: "",
-                kind: .operation,
-                activity: Activity.operationAdded,
-                details: ["service": .string(service.rawValue), "operation": .string(request.operation)]
-            ),
-            nowMs: call.nowMs,
-            call.db
-        )
         return request
     }
 
@@ -159,17 +147,6 @@ struct AccessAPI: Sendable {
         guard let removed = try operations.remove(service: service, operation: request.operation, call.db) else {
             throw DomainError.notFound("that operation is not pre-approved")
         }
-        try audit.append(
-            AuditEntry(
-                by: call.caller,
-                tenantID: "",
-                kind: .operation,
-                activity: Activity.operationRemoved,
-                details: ["service": .string(service.rawValue), "operation": .string(removed.operation)]
-            ),
-            nowMs: call.nowMs,
-            call.db
-        )
         return Empty()
     }
 }

@@ -58,13 +58,6 @@ struct AdminAPI: Sendable {
         try InputLimits.check(request.displayName, field: "display_name", max: InputLimits.displayNameLength)
         guard try tenants.create(id: request.tenantID, displayName: request.displayName, nowMs: call.nowMs, call.db)
         else { throw DomainError(.alreadyExists, "tenant \(request.tenantID) already exists") }
-        try record(
-            call,
-            tenant: request.tenantID,
-            .tenant,
-            Activity.tenantCreated,
-            ["display_name": .string(request.displayName)]
-        )
         let code = try newEnrollmentCode(for: request.tenantID, call)
         return CreateTenantResponse(
             tenant: Tenant(
@@ -104,13 +97,6 @@ struct AdminAPI: Sendable {
             expiresAtMs: call.nowMs + policy.enrollmentCodeLifetimeSeconds * 1000
         )
         try enrollment.issue(code, secretHash: Credentials.hash(secret), call.db)
-        try record(
-            call,
-            tenant: tenantID,
-            .enrollment,
-            Activity.enrollmentCodeIssued,
-            ["code_id": .string(code.id), "expires_at_ms": .int(code.expiresAtMs)]
-        )
         return EnrollmentCode(tenantID: tenantID, code: secret, expiresAtMs: code.expiresAtMs)
     }
 
@@ -157,7 +143,6 @@ struct AdminAPI: Sendable {
                     activity: Activity.enrollmentRefused.rawValue,
                     details: details
                 ),
-                nowMs: call.nowMs,
                 call.db
             )
             return .failure(error)
@@ -182,6 +167,8 @@ struct AdminAPI: Sendable {
             ip: call.peerIP
         )
         let acting = Call(caller: admin, db: call.db, nowMs: call.nowMs, idempotencyKey: "")
+        // The new admin is the actor of its own enrollment.
+        try audit.attribute(to: AuditActor(admin), call.db)
         try principals.create(
             id: adminID,
             tenantID: request.tenantID,
@@ -189,22 +176,8 @@ struct AdminAPI: Sendable {
             nowMs: call.nowMs,
             call.db
         )
-        try record(
-            acting,
-            tenant: request.tenantID,
-            .principal,
-            Activity.principalCreated,
-            ["principal_id": .string(adminID), "display_name": .string(request.displayName)]
-        )
         try assign(.globalAdmin, to: adminID, tenantID: request.tenantID, acting)
         try enrollment.redeem(tenantID: request.tenantID, codeID: code.id, by: adminID, nowMs: call.nowMs, call.db)
-        try record(
-            acting,
-            tenant: request.tenantID,
-            .enrollment,
-            Activity.tenantAdminEnrolled,
-            ["code_id": .string(code.id), "principal_id": .string(adminID)]
-        )
         let token = try newToken(principalID: adminID, tenantID: request.tenantID, ttlSeconds: 0, acting)
         return .success(EnrollTenantAdminResponse(admin: try principal(adminID, acting).proto, token: token))
     }
@@ -222,7 +195,8 @@ struct AdminAPI: Sendable {
         try Authorization.require(call.caller, .writeTenantSettings, on: .tenant(request.tenantID))
         if let window = request.approvalWindowSeconds { try policy.validateApprovalWindow(window.value) }
         if let cap = request.maxAccessDurationSeconds { try policy.validateTenantCap(cap.value) }
-        let before = try rules(of: request.tenantID, call)
+        _ = try rules(of: request.tenantID, call)
+        // The database records what changed, with the values before and after.
         try tenants.update(
             tenantID: request.tenantID,
             lockboxEnabled: nil,
@@ -230,20 +204,7 @@ struct AdminAPI: Sendable {
             maxAccessDurationSeconds: request.maxAccessDurationSeconds?.value,
             call.db
         )
-        let after = try rules(of: request.tenantID, call)
-        var details: [String: JSONValue] = [:]
-        if let window = request.approvalWindowSeconds {
-            details["approval_window_seconds_before"] = .int(before.approvalWindowSeconds)
-            details["approval_window_seconds"] = .int(window.value)
-        }
-        if let cap = request.maxAccessDurationSeconds {
-            details["max_access_duration_seconds_before"] = .int(before.maxAccessDurationSeconds)
-            details["max_access_duration_seconds"] = .int(cap.value)
-        }
-        if !details.isEmpty {
-            try record(call, tenant: request.tenantID, .settings, Activity.tenantSettingsChanged, details)
-        }
-        return after.proto(tenantID: request.tenantID)
+        return try rules(of: request.tenantID, call).proto(tenantID: request.tenantID)
     }
 
     /// Switches the tenant's lockbox on or off: its own call, its own audit record, and a
@@ -259,20 +220,15 @@ struct AdminAPI: Sendable {
         try Authorization.require(call.caller, .writeTenantSettings, on: .tenant(request.tenantID))
         let before = try rules(of: request.tenantID, call)
         if before.lockboxEnabled != request.enabled {
-            try tenants.update(
-                tenantID: request.tenantID,
-                lockboxEnabled: request.enabled,
-                approvalWindowSeconds: nil,
-                maxAccessDurationSeconds: nil,
-                call.db
-            )
-            try record(
-                call,
-                tenant: request.tenantID,
-                .settings,
-                request.enabled ? Activity.lockboxEnabled : Activity.lockboxDisabled,
-                ["reason": .string(request.reason)]
-            )
+            try audit.with(details: ["reason": .string(request.reason)], call.db) {
+                try tenants.update(
+                    tenantID: request.tenantID,
+                    lockboxEnabled: request.enabled,
+                    approvalWindowSeconds: nil,
+                    maxAccessDurationSeconds: nil,
+                    call.db
+                )
+            }
         }
         return try rules(of: request.tenantID, call).proto(tenantID: request.tenantID)
     }
@@ -343,15 +299,7 @@ struct AdminAPI: Sendable {
             throw DomainError.notFound("no such token")
         }
         try Authorization.require(call.caller, .managePrincipals, on: Target(tenantID: token.tenantID ?? ""))
-        if try tokens.revoke(id: token.id, nowMs: call.nowMs, call.db) {
-            try record(
-                call,
-                tenant: token.tenantID ?? "",
-                .token,
-                Activity.tokenRevoked,
-                ["revoked_token_id": .string(token.id), "principal_id": .string(token.principalID)]
-            )
-        }
+        _ = try tokens.revoke(id: token.id, nowMs: call.nowMs, call.db)
         var revoked = token.proto
         revoked.revoked = true
         return revoked
@@ -368,16 +316,6 @@ struct AdminAPI: Sendable {
         try Authorization.require(call.caller, .managePrincipals, on: target.target, notFound: "no such principal")
         let sha256 = request.certificateSHA256.isEmpty ? nil : request.certificateSHA256
         try principals.bindCertificate(id: target.id, sha256: sha256, call.db)
-        try record(
-            call,
-            tenant: target.tenantID ?? "",
-            .principal,
-            sha256 == nil ? Activity.certificateUnbound : Activity.certificateBound,
-            [
-                "principal_id": .string(target.id),
-                "certificate_sha256": .string(sha256?.hex ?? ""),
-            ]
-        )
         return try principal(target.id, call).proto
     }
 
@@ -392,28 +330,19 @@ struct AdminAPI: Sendable {
         guard target.id != call.caller.id else {
             throw DomainError(.failedPrecondition, "a principal cannot suspend itself")
         }
-        guard try principals.suspend(id: target.id, nowMs: call.nowMs, call.db) else {
-            throw DomainError(.failedPrecondition, "the principal is suspended already")
+        // The suspension's record, and each token's revocation, carry the reason.
+        try audit.with(details: ["reason": .string(request.reason)], call.db) {
+            guard try principals.suspend(id: target.id, nowMs: call.nowMs, call.db) else {
+                throw DomainError(.failedPrecondition, "the principal is suspended already")
+            }
+            _ = try tokens.revokeAll(principalID: target.id, nowMs: call.nowMs, call.db)
         }
-        let revokedTokens = try tokens.revokeAll(principalID: target.id, nowMs: call.nowMs, call.db)
-        let ended = try workflow.withdraw(
+        _ = try workflow.withdraw(
             requesterID: target.id,
             reason: "operator suspended: " + request.reason,
             by: call.caller,
             nowMs: call.nowMs,
             call.db
-        )
-        try record(
-            call,
-            tenant: target.tenantID ?? "",
-            .principal,
-            Activity.principalSuspended,
-            [
-                "principal_id": .string(target.id), "reason": .string(request.reason),
-                "tokens_revoked": .int(Int64(revokedTokens.count)),
-                "grants_ended": .string(ended.grants.joined(separator: ",")),
-                "requests_withdrawn": .string(ended.requests.joined(separator: ",")),
-            ]
         )
         return try principal(target.id, call).proto
     }
@@ -426,26 +355,17 @@ struct AdminAPI: Sendable {
         try InputLimits.check(request.reason, field: "reason", max: InputLimits.commentLength, required: false)
         let target = try principal(request.principalID, call)
         try Authorization.require(call.caller, .suspendPrincipals, on: target.target, notFound: "no such principal")
-        guard try principals.reactivate(id: target.id, call.db) else {
-            throw DomainError(.failedPrecondition, "the principal is not suspended")
+        try audit.with(details: ["reason": .string(request.reason)], call.db) {
+            guard try principals.reactivate(id: target.id, call.db) else {
+                throw DomainError(.failedPrecondition, "the principal is not suspended")
+            }
         }
-        let ended = try workflow.withdraw(
+        _ = try workflow.withdraw(
             requesterID: target.id,
             reason: "decided while the operator was suspended",
             by: call.caller,
             nowMs: call.nowMs,
             call.db
-        )
-        try record(
-            call,
-            tenant: target.tenantID ?? "",
-            .principal,
-            Activity.principalReactivated,
-            [
-                "principal_id": .string(target.id), "reason": .string(request.reason),
-                "grants_ended": .string(ended.grants.joined(separator: ",")),
-                "requests_withdrawn": .string(ended.requests.joined(separator: ",")),
-            ]
         )
         return try principal(target.id, call).proto
     }
@@ -460,13 +380,6 @@ struct AdminAPI: Sendable {
     private func newPrincipal(displayName: String, tenantID: String?, _ call: Call) throws -> String {
         let id = Credentials.newID("p")
         try principals.create(id: id, tenantID: tenantID, displayName: displayName, nowMs: call.nowMs, call.db)
-        try record(
-            call,
-            tenant: tenantID ?? "",
-            .principal,
-            Activity.principalCreated,
-            ["principal_id": .string(id), "display_name": .string(displayName)]
-        )
         return id
     }
 
@@ -482,16 +395,6 @@ struct AdminAPI: Sendable {
             expiresAtMs: ttlSeconds > 0 ? call.nowMs + ttlSeconds * 1000 : nil
         )
         try tokens.insert(token, secretHash: Credentials.hash(secret), call.db)
-        try record(
-            call,
-            tenant: tenantID ?? "",
-            .token,
-            Activity.tokenIssued,
-            [
-                "issued_token_id": .string(token.id), "principal_id": .string(principalID),
-                "expires_at_ms": token.expiresAtMs.map { .int($0) } ?? .null,
-            ]
-        )
         return IssuedToken(token: token.proto, secret: secret)
     }
 
@@ -526,13 +429,6 @@ struct AdminAPI: Sendable {
                 call.db
             )
         else { throw DomainError.notFound("the principal does not hold that role") }
-        try record(
-            call,
-            tenant: request.tenantID,
-            .roleChange,
-            Activity.roleRemoved,
-            ["principal_id": .string(request.principalID), "role": .string(role.rawValue)]
-        )
         return removed.proto
     }
 
@@ -579,26 +475,5 @@ struct AdminAPI: Sendable {
         guard try principals.assign(assignment, call.db) else {
             throw DomainError(.alreadyExists, "the principal already holds that role")
         }
-        try record(
-            call,
-            tenant: tenantID,
-            .roleChange,
-            Activity.roleAssigned,
-            ["principal_id": .string(principalID), "role": .string(role.rawValue)]
-        )
-    }
-
-    private func record(
-        _ call: Call,
-        tenant: String,
-        _ kind: LockboxCore.AuditKind,
-        _ activity: Activity,
-        _ details: [String: JSONValue]
-    ) throws {
-        try audit.append(
-            AuditEntry(by: call.caller, tenantID: tenant, kind: kind, activity: activity, details: details),
-            nowMs: call.nowMs,
-            call.db
-        )
     }
 }

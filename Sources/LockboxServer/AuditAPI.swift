@@ -77,9 +77,15 @@ struct AuditAPI: Sendable {
             throw RPCError.invalidArgument("an integrity export covers the whole chain: from_ms and to_ms must be 0")
         }
         let scope = try await chainScope(request.tenantID, context)
-        let final = try await gate.guarded(context) {
+        // The export's own checkpoint, and every checkpoint stored by then: one written beside
+        // lockboxd that does not verify is exported too, for the customer's verifier to report.
+        let (final, lastID, keys) = try await gate.guarded(context) {
             try await integrity.seal(scope: scope, wait: true)
-            return try await integrity.checkpoint(scope: scope)
+            let final = try await integrity.checkpoint(scope: scope)
+            return (
+                final, max(final.id, try await integrity.latestCheckpointID(scope: scope)),
+                try await integrity.publishedKeys()
+            )
         }
         var afterSeq: Int64 = 0
         while afterSeq < final.seq {
@@ -109,15 +115,18 @@ struct AuditAPI: Sendable {
                 try chain.checkpoints(
                     scope: scope,
                     afterID: cursor,
-                    upToID: final.id,
+                    upToID: lastID,
                     limit: Self.exportPageSize,
                     call.db
                 )
             }
             guard let last = checkpoints.last else { break }
             afterID = last.id
+            // Past the export's head, only what does not verify: another replica's checkpoint
+            // of records this export does not hold would read as records cut off.
+            let exported = checkpoints.filter { $0.seq <= final.seq || !$0.signed.verifies(with: keys) }
             try await writer.send(
-                AuditExportChunk(data: Array(checkpoints.map { AuditExport.line($0.signed) }.joined().utf8))
+                AuditExportChunk(data: Array(exported.map { AuditExport.line($0.signed) }.joined().utf8))
             )
             if checkpoints.count < Self.exportPageSize { break }
         }

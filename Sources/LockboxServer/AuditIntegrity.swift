@@ -65,15 +65,25 @@ package final class AuditIntegrity: Service, Sendable {
 
     package var keyID: String { signer.keyID }
 
-    /// Publishes this process's public key, so that what it signs can be verified.
-    package func publishKey() async throws {
-        let key = StoredSigningKey(
-            keyID: signer.keyID,
-            publicKey: signer.publicKey.publicKey,
-            firstSeenAtMs: clock.nowMillis()
-        )
-        try await pool.transaction { [chain] db in try chain.publish(key, db) }
+    /// Refuses to serve with a key the database does not trust (introduced by the owner role,
+    /// or cross-signed by a trusted key): what it signed would not verify for anyone.
+    package func requireTrustedKey() async throws {
         keyCache.withLockedValue { $0 = nil }
+        guard try await publishedKeys().contains(where: { $0.keyID == signer.keyID }) else {
+            throw UntrustedKey(keyID: signer.keyID)
+        }
+    }
+
+    /// The server's own key is not among the trusted ones.
+    package struct UntrustedKey: Error, CustomStringConvertible {
+        package var keyID: String
+        package var description: String {
+            """
+            this server's signing key \(keyID) is not trusted by the database: introduce it as the database's \
+            owner role (lockboxd keys add, or lockboxd migrate --signing-key-file), or cross-sign it with a \
+            trusted key (lockboxd keys cross-sign)
+            """
+        }
     }
 
     package func run() async throws {
@@ -135,14 +145,18 @@ package final class AuditIntegrity: Service, Sendable {
                 guard !records.isEmpty else { return 0 }
                 var head = try chain.head(scope: scope, db)
                 if head.seq == 0 { head.hash = ChainedRecord.genesis }
+                // The database's time, never before the chain's last seal.
+                let sealedAtMs = max(try chain.now(db), head.sealedAtMs)
                 var seals: [NewSeal] = []
                 for record in records {
                     let seq = head.seq + 1
-                    let hash = record.chained.computedHash(seq: seq, previous: head.hash)
+                    var chained = record.chained
+                    chained.sealedAtMs = sealedAtMs
+                    let hash = chained.computedHash(seq: seq, previous: head.hash)
                     seals.append(NewSeal(auditID: record.id, seq: seq, hash: hash))
-                    head = ChainHead(scope: scope, seq: seq, hash: hash)
+                    head = ChainHead(scope: scope, seq: seq, hash: hash, sealedAtMs: sealedAtMs)
                 }
-                try chain.seal(scope: scope, seals, nowMs: clock.nowMillis(), db)
+                try chain.seal(scope: scope, seals, sealedAtMs: sealedAtMs, db)
                 return records.count
             }
             if sealed > 0 {
@@ -175,15 +189,18 @@ package final class AuditIntegrity: Service, Sendable {
     /// instead, so repeated calls add no rows. An empty chain's checkpoint (seq 0) is signed
     /// but not stored: asking about scopes that have no records costs no rows.
     ///
-    /// Refuses, loudly, to sign a head that does not extend the latest checkpoint: a chain that
-    /// got shorter, or whose record at that checkpoint's place has another hash, was changed
-    /// behind lockboxd's back, and signing it would lend the change the server's key.
+    /// The head must extend the latest checkpoint that verifies with a trusted key; checkpoints
+    /// that do not verify are passed over (and logged: someone wrote them beside lockboxd, and
+    /// every export shows them to the customer as forged). Refuses, loudly, to sign a head that
+    /// does not extend it: a chain that got shorter, or whose record at that checkpoint's place
+    /// has another hash, was changed behind lockboxd's back, and signing it would lend the
+    /// change the server's key.
     package func checkpoint(scope: String) async throws -> StoredCheckpoint {
         let keys = try await publishedKeys()
-        return try await pool.transaction { [chain, signer, clock, logger] db in
+        return try await pool.transaction { [chain, signer, logger] db in
             let head = try chain.head(scope: scope, db)
             let hash = head.seq == 0 ? ChainedRecord.genesis : head.hash
-            if let latest = try chain.latestCheckpoint(scope: scope, db) {
+            if let latest = try Self.latestVerified(scope: scope, keys: keys, chain: chain, logger: logger, db) {
                 let extends: Bool
                 if latest.seq > head.seq {
                     extends = false
@@ -205,18 +222,14 @@ package final class AuditIntegrity: Service, Sendable {
                         "the audit chain no longer extends its latest checkpoint; the server refuses to sign it"
                     )
                 }
-                if latest.seq == head.seq, keys.contains(where: { $0.keyID == latest.keyID }),
-                    latest.signed.verifies(with: keys)
-                {
-                    return latest
-                }
+                if latest.seq == head.seq { return latest }
             }
             let signed = signer.sign(
                 CheckpointStatement(
                     scope: scope,
                     seq: head.seq,
                     hash: hash,
-                    signedAtMs: clock.nowMillis(),
+                    signedAtMs: max(try chain.now(db), head.sealedAtMs),
                     keyID: signer.keyID
                 )
             )
@@ -225,19 +238,50 @@ package final class AuditIntegrity: Service, Sendable {
         }
     }
 
-    /// The published public keys, read at most every 10 s: ListSigningKeys needs no token,
-    /// so it must not cost a database call each time.
+    /// The id of the newest checkpoint stored for `scope`, verified or not; 0 for none.
+    package func latestCheckpointID(scope: String) async throws -> Int64 {
+        try await pool.withConnection { [chain] db in try chain.latestCheckpoint(scope: scope, db)?.id ?? 0 }
+    }
+
+    /// The newest checkpoint of `scope` whose signature verifies with a trusted key.
+    static func latestVerified(
+        scope: String,
+        keys: [PublicSigningKey],
+        chain: ChainStore,
+        logger: Logger,
+        _ db: PGConnection
+    ) throws -> StoredCheckpoint? {
+        var before = Int64.max
+        while true {
+            let page = try chain.checkpoints(scope: scope, beforeID: before, limit: 100, db)
+            for checkpoint in page {
+                if checkpoint.signed.verifies(with: keys) { return checkpoint }
+                Counter(label: "lockbox_audit_forged_checkpoints_total").increment()
+                logger.critical(
+                    "an audit checkpoint does not verify with any trusted key: it was written outside lockboxd; passing over it",
+                    metadata: ["audit.scope": "\(scope)", "audit.checkpoint_id": "\(checkpoint.id)"]
+                )
+            }
+            guard page.count == 100, let last = page.last else { return nil }
+            before = last.id
+        }
+    }
+
+    /// The trusted public keys (``KeyTrust``), read at most every 10 s: ListSigningKeys needs
+    /// no token, so it must not cost a database call each time.
     package func publishedKeys() async throws -> [PublicSigningKey] {
         if let cached = keyCache.withLockedValue({ $0 }), ContinuousClock.now - cached.at < .seconds(10) {
             return cached.keys
         }
-        let stored = try await pool.withConnection { [chain] db in try chain.keys(db) }
-        let keys = stored.map { PublicSigningKey(keyID: $0.keyID, publicKey: $0.publicKey) }
+        let all = try await pool.withConnection { [chain] db in try chain.keys(db) }
+        let keys = KeyTrust.trusted(all.map(\.published))
+        let trusted = Set(keys.map(\.keyID))
+        let stored = all.filter { trusted.contains($0.keyID) }
         keyCache.withLockedValue { $0 = (keys, stored, ContinuousClock.now) }
         return keys
     }
 
-    /// The published keys with when each was first used, as ListSigningKeys returns them.
+    /// The trusted keys with how and when each was introduced, as ListSigningKeys returns them.
     package func publishedKeyRecords() async throws -> [StoredSigningKey] {
         _ = try await publishedKeys()
         return keyCache.withLockedValue { $0?.stored ?? [] }
@@ -268,7 +312,8 @@ extension StoredAuditRecord {
             item: item,
             decision: AuditFormat.decisionName(decision),
             details: detailsJSON,
-            hash: seal?.hash ?? []
+            hash: seal?.hash ?? [],
+            sealedAtMs: seal?.sealedAtMs
         )
     }
 }

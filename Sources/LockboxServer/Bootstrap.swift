@@ -30,6 +30,11 @@ package enum Bootstrap {
                 throw AlreadyBootstrapped()
             }
             let now = clock.nowMillis()
+            // The database records the principal, its role and its token, as the bootstrap's.
+            try audit.attribute(
+                to: AuditActor(id: "bootstrap", display: "lockboxd bootstrap", ip: "", tokenID: ""),
+                db
+            )
             let id = Credentials.newID("p")
             let secret = Credentials.newSecret(key: try tokens.credentialKey(db))
             let token = TokenRecord(
@@ -49,32 +54,6 @@ package enum Bootstrap {
             )
             _ = try principals.assign(assignment, db)
             try tokens.insert(token, secretHash: Credentials.hash(secret), db)
-            let records: [(AuditKind, Activity, [String: JSONValue])] = [
-                (
-                    .principal, Activity.principalCreated,
-                    ["principal_id": .string(id), "display_name": .string(displayName)]
-                ),
-                (
-                    .roleChange, Activity.roleAssigned,
-                    ["principal_id": .string(id), "role": .string(Role.providerAdmin.rawValue)]
-                ),
-                (.token, Activity.tokenIssued, ["principal_id": .string(id), "issued_token_id": .string(token.id)]),
-            ]
-            for (kind, activity, details) in records {
-                try audit.append(
-                    AuditEntry(
-                        tenantID: "",
-                        kind: kind,
-                        actorID: "bootstrap",
-                        actorDisplay: "lockboxd bootstrap",
-                        actorIP: "",
-                        activity: activity.rawValue,
-                        details: details
-                    ),
-                    nowMs: now,
-                    db
-                )
-            }
             return Result(principalID: id, token: secret)
         }
     }

@@ -38,6 +38,7 @@ struct OpenCall {
 struct Gatekeeper: Sendable {
     let pool: PGPool
     let tokens = TokenStore()
+    let audit = AuditStore()
     let clock: any LockboxClock
     let logger: Logger
     let budgets: BudgetConfiguration
@@ -206,6 +207,7 @@ struct Gatekeeper: Sendable {
         cache.put(identified.hash, fresh)
         fresh.caller.ip = context.peerIP
         try admits(fresh.caller, context)
+        try audit.attribute(to: AuditActor(fresh.caller), db)
         return fresh.caller
     }
 

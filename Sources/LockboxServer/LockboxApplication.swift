@@ -87,8 +87,12 @@ package struct LockboxApplication: Sendable {
             configuration: config.integrity,
             logger: logger
         )
-        // Published before the first call is served, so that nothing is signed by a key not yet public.
-        try await integrity.publishKey()
+        // Trusted before the first call is served, so that nothing is signed by a key no one can trust.
+        do {
+            try await integrity.requireTrustedKey()
+        } catch let error as AuditIntegrity.UntrustedKey {
+            throw StartupError(description: error.description, exitCode: 3)
+        }
         logger.info("signing with \(integrity.keyID)")
         let notifier = RequestNotifier(
             databaseURL: config.database.url,

@@ -318,29 +318,24 @@ package final class NotificationDispatcher: Service, Sendable {
         throws
     {
         if notification.channel == .webhook {
-            let disabled = try webhooks.recordFailure(
-                id: notification.recipient,
-                disableAfter: configuration.policy.disableWebhookAfterFailures,
-                nowMs: nowMs,
+            // Lockbox disables the endpoint by itself; the database records it, with why.
+            let reason = "disabled after \(configuration.policy.disableWebhookAfterFailures) failed deliveries in a row"
+            try audit.attribute(to: .system, db)
+            let disabled = try audit.with(
+                details: ["reason": .string(reason), "last_error": .string(error.detail)],
                 db
-            )
-            if disabled {
-                let reason =
-                    "disabled after \(configuration.policy.disableWebhookAfterFailures) failed deliveries in a row"
-                let abandoned = try notifications.failPending(
-                    webhookID: notification.recipient,
-                    reason: "the endpoint was disabled",
+            ) {
+                try webhooks.recordFailure(
+                    id: notification.recipient,
+                    disableAfter: configuration.policy.disableWebhookAfterFailures,
                     nowMs: nowMs,
                     db
                 )
-                try audit(
-                    Activity.webhookDisabled,
-                    tenant: notification.scope,
-                    item: "",
-                    [
-                        "webhook_id": .string(notification.recipient), "reason": .string(reason),
-                        "deliveries_abandoned": .int(Int64(abandoned)), "last_error": .string(error.detail),
-                    ],
+            }
+            if disabled {
+                _ = try notifications.failPending(
+                    webhookID: notification.recipient,
+                    reason: "the endpoint was disabled",
                     nowMs: nowMs,
                     db
                 )
@@ -399,7 +394,6 @@ package final class NotificationDispatcher: Service, Sendable {
             tenant: notification.scope,
             item: notification.requestID,
             details,
-            nowMs: nowMs,
             db
         )
     }
@@ -409,12 +403,10 @@ package final class NotificationDispatcher: Service, Sendable {
         tenant: String,
         item: String,
         _ details: [String: JSONValue],
-        nowMs: Int64,
         _ db: PGConnection
     ) throws {
         try audit.append(
             AuditEntry(system: activity, tenantID: tenant, kind: .notification, item: item, details: details),
-            nowMs: nowMs,
             db
         )
     }

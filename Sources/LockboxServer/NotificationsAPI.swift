@@ -38,12 +38,6 @@ struct NotificationsAPI: Sendable {
         try Authorization.require(call.caller, .managePrincipals, on: target.target, notFound: "no such principal")
         let email = request.email.isEmpty ? nil : request.email
         try principals.setEmail(id: target.id, email: email, call.db)
-        try record(
-            call,
-            tenant: target.tenantID ?? "",
-            Activity.principalEmailSet,
-            ["principal_id": .string(target.id), "email": .string(request.email)]
-        )
         guard let updated = try principals.find(id: target.id, call.db) else {
             throw DomainError.notFound("no such principal")
         }
@@ -73,12 +67,6 @@ struct NotificationsAPI: Sendable {
             createdAtMs: call.nowMs
         )
         try webhooks.add(webhook, call.db)
-        try record(
-            call,
-            tenant: request.tenantID,
-            Activity.webhookAdded,
-            ["webhook_id": .string(webhook.id), "url": .string(webhook.url)]
-        )
         return AddWebhookResponse(webhook: webhook.proto, secret: webhook.secret)
     }
 
@@ -100,20 +88,11 @@ struct NotificationsAPI: Sendable {
         guard try webhooks.remove(id: webhook.id, nowMs: call.nowMs, call.db) else {
             throw DomainError.notFound("no such webhook")
         }
-        let abandoned = try notifications.failPending(
+        _ = try notifications.failPending(
             webhookID: webhook.id,
             reason: "the endpoint was removed",
             nowMs: call.nowMs,
             call.db
-        )
-        try record(
-            call,
-            tenant: webhook.tenantID ?? "",
-            Activity.webhookRemoved,
-            [
-                "webhook_id": .string(webhook.id), "url": .string(webhook.url),
-                "deliveries_abandoned": .int(Int64(abandoned)),
-            ]
         )
         return webhook.proto
     }
@@ -155,14 +134,6 @@ struct NotificationsAPI: Sendable {
         return ListNotificationsResponse(
             notifications: page.map { $0.proto(for: viewer) },
             nextPageToken: found.count > limit ? page.last.map { "\($0.id)" } ?? "" : ""
-        )
-    }
-
-    private func record(_ call: Call, tenant: String, _ activity: Activity, _ details: [String: JSONValue]) throws {
-        try audit.append(
-            AuditEntry(by: call.caller, tenantID: tenant, kind: .notification, activity: activity, details: details),
-            nowMs: call.nowMs,
-            call.db
         )
     }
 }

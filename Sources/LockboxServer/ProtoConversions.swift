@@ -139,6 +139,7 @@ extension LockboxCore.AuditKind {
         case .operation: .operation
         case .enrollment: .enrollment
         case .notification: .notification
+        case .key: .key
         }
     }
 }

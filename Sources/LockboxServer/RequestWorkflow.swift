@@ -22,6 +22,7 @@ struct RequestWorkflow: Sendable {
     let tenants = TenantStore()
     let audit = AuditStore()
     let events = EventStore()
+    let operations = OperationStore()
 
     // MARK: Filing
 
@@ -125,6 +126,11 @@ struct RequestWorkflow: Sendable {
         )
         var update = RequestUpdate(state: transition.to)
         var details: [String: JSONValue] = [:]
+        // What the decision approves: the operations pre-approved for the service now. The
+        // grant keeps them, and the signed decision states them.
+        let scope =
+            transition.grant != nil || move.action.kind == .decideCustomer
+            ? try operations.scope(service: request.service, db) : []
         switch move.action.kind {
         case .decideInternal:
             details["comment"] = .string(move.note)
@@ -139,14 +145,37 @@ struct RequestWorkflow: Sendable {
             )
         case .decideCustomer:
             details["comment"] = .string(move.note)
-            update.customerDecision = customerDecision(transition, of: request, note: move.note, by: caller, nowMs)
+            update.customerDecision = customerDecision(
+                transition,
+                of: request,
+                scope: scope,
+                note: move.note,
+                by: caller,
+                nowMs
+            )
         case .cancel, .revoke:
             details["reason"] = .string(move.note)
             if transition.activity == .customerCancel {
-                update.customerDecision = customerDecision(transition, of: request, note: move.note, by: caller, nowMs)
+                update.customerDecision = customerDecision(
+                    transition,
+                    of: request,
+                    scope: [],
+                    note: move.note,
+                    by: caller,
+                    nowMs
+                )
             }
         }
-        try write(transition, of: request, update: update, details: details, by: .caller(caller), nowMs: nowMs, db)
+        try write(
+            transition,
+            of: request,
+            update: update,
+            details: details,
+            scope: scope,
+            by: .caller(caller),
+            nowMs: nowMs,
+            db
+        )
         return try stored(requestID, db)
     }
 
@@ -156,6 +185,7 @@ struct RequestWorkflow: Sendable {
     private func customerDecision(
         _ transition: Transition,
         of request: RequestRecord,
+        scope: [String],
         note: String,
         by caller: Caller,
         _ nowMs: Int64
@@ -171,6 +201,7 @@ struct RequestWorkflow: Sendable {
                     service: request.service.rawValue,
                     startsAtMs: transition.grant?.startsAtMs ?? 0,
                     endsAtMs: transition.grant?.endsAtMs ?? 0,
+                    operations: scope,
                     approverID: caller.id,
                     decision: DecisionWord(transition.decision)?.rawValue ?? "",
                     decidedAtMs: nowMs,
@@ -270,6 +301,7 @@ struct RequestWorkflow: Sendable {
         of request: RequestRecord,
         update: RequestUpdate,
         details: [String: JSONValue],
+        scope: [String] = [],
         by mover: Mover,
         nowMs: Int64,
         _ db: PGConnection
@@ -286,12 +318,14 @@ struct RequestWorkflow: Sendable {
                     tenantID: request.tenantID,
                     service: request.service,
                     requestState: transition.to,
-                    window: window
+                    window: window,
+                    operations: scope
                 ),
                 db
             )
             details["grant_starts_at_ms"] = .int(window.startsAtMs)
             details["grant_ends_at_ms"] = .int(window.endsAtMs)
+            details["operations"] = .string(scope.joined(separator: ","))
         }
         if let deadline = transition.customerDeadlineMs { details["customer_deadline_ms"] = .int(deadline) }
         if let cap = transition.cappedToSeconds { details["capped_to_tenant_max_seconds"] = .int(cap) }
@@ -334,7 +368,7 @@ struct RequestWorkflow: Sendable {
 
     /// A request change's audit record and its event in the feed: the only place either is written.
     private func record(_ entry: AuditEntry, _ event: NewRequestEvent, nowMs: Int64, _ db: PGConnection) throws {
-        try audit.append(entry, nowMs: nowMs, db)
+        try audit.append(entry, db)
         try events.append(event, nowMs: nowMs, db)
     }
 

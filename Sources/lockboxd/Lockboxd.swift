@@ -19,7 +19,7 @@ struct Lockboxd: AsyncParsableCommand {
             environment, which wins over the default.
             """,
         version: LockboxVersion.current,
-        subcommands: [Serve.self, Migrate.self, Bootstrap.self, Keygen.self],
+        subcommands: [Serve.self, Migrate.self, Bootstrap.self, Keygen.self, Keys.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -354,6 +354,14 @@ struct Migrate: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @Option(Settings.runtimeRole) var runtimeRole: String?
     @Option(Settings.logLevel) var logLevel: String?
+    @Option(
+        name: .customLong("signing-key-file"),
+        help: """
+            Also introduce this server signing key (its public half) as trusted, as lockboxd keys add does \
+            (env: LOCKBOX_SIGNING_KEY_FILE, or the key itself in LOCKBOX_SIGNING_KEY).
+            """
+    )
+    var signingKeyFile: String?
 
     func run() async throws {
         let env = environment
@@ -379,6 +387,11 @@ struct Migrate: AsyncParsableCommand {
         await pool.shutdown()
         let granted = role.map { "; \($0) granted" } ?? ""
         print("migrations: \(config.migrations.count) known, database up to date" + granted)
+        let file = signingKeyFile ?? env["LOCKBOX_SIGNING_KEY_FILE"]
+        if file != nil || env["LOCKBOX_SIGNING_KEY"] != nil {
+            let key = try SigningKey.load(file: file).publicKey
+            try await KeyCommand.introduce(key, by: nil, database: database, what: "lockboxd migrate", logger: logger)
+        }
     }
 }
 

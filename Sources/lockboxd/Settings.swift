@@ -220,7 +220,8 @@ enum Settings {
         env: "LOCKBOX_SIGNING_KEY_FILE",
         """
         File holding the server's Ed25519 signing key: 32 bytes, base64 (what `lockboxd keygen` writes). It must \
-        not be readable by group or others. Rotate by starting with a new key: every public key used before stays \
+        not be readable by group or others, and the database must trust it (lockboxd keys --help). Rotate by \
+        cross-signing a new key with this one and starting with the new key: every key used before stays \
         published. The key itself may come in LOCKBOX_SIGNING_KEY instead.
         """
     )

@@ -69,7 +69,9 @@ struct Keygen: ParsableCommand {
         abstract: "Write a new Ed25519 signing key for --signing-key-file.",
         discussion: """
             Writes the key (32 bytes, base64) to --output with mode 600, or to standard output, and prints its \
-            key id on standard error. Keep it secret: whoever holds it can sign checkpoints and approvals.
+            key id and public half on standard error. Keep it secret: whoever holds it can sign checkpoints and \
+            approvals. The database trusts it once its owner introduces it (lockboxd keys add --public-key, or \
+            lockboxd migrate --signing-key-file) or a trusted key cross-signs it (lockboxd keys cross-sign).
             """
     )
 
@@ -93,6 +95,8 @@ struct Keygen: ParsableCommand {
         } else {
             FileHandle.standardOutput.write(Data(text.utf8))
         }
-        FileHandle.standardError.write(Data("signing key \(signer.keyID)\n".utf8))
+        FileHandle.standardError.write(
+            Data("signing key \(signer.keyID)\npublic key \(signer.publicKey.publicKey.hex)\n".utf8)
+        )
     }
 }

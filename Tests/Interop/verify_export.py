@@ -33,7 +33,10 @@ def canonical(tag, fields):
 
 
 def record_hash(line, previous):
-    return hashlib.sha256(canonical("lockbox/audit-record/v1", [
+    # Version 2 records carry their seal time, hashed last; version 1 records have none.
+    sealed = [("int64", line["sealed_at_ms"])] if "sealed_at_ms" in line else []
+    tag = "lockbox/audit-record/v2" if sealed else "lockbox/audit-record/v1"
+    return hashlib.sha256(canonical(tag, [
         ("int64", line["seq"]),
         ("bytes", previous),
         ("string", line["tenant_id"]),
@@ -47,7 +50,7 @@ def record_hash(line, previous):
         ("string", line["item"]),
         ("string", line["decision"]),
         ("string", line["details_text"]),
-    ])).digest()
+    ] + sealed)).digest()
 
 
 def checkpoint_bytes(line):
@@ -94,7 +97,7 @@ def main(export_path, keys_path):
             try:
                 line = json.loads(text, object_pairs_hook=no_duplicates)
                 kind = line.get("type")
-                if kind == "record" and set(line) == RECORD_KEYS:
+                if kind == "record" and set(line) - {"sealed_at_ms"} == RECORD_KEYS:
                     lower_hex(line["hash"])
                     records.append(line)
                 elif kind == "checkpoint" and set(line) == CHECKPOINT_KEYS:
@@ -110,6 +113,7 @@ def main(export_path, keys_path):
         return fail(0, "lines of more than one chain")
     previous = bytes(32)
     hashes = {}
+    last_sealed = None
     for expected, line in enumerate(records, start=1):
         if line["seq"] != expected:
             return fail(expected, "sequence runs %d where %d was expected" % (line["seq"], expected))
@@ -118,6 +122,18 @@ def main(export_path, keys_path):
             return fail(line["seq"], "hash does not match the record")
         hashes[line["seq"]] = line["hash"]
         previous = computed
+        # Time never goes backwards within a chain: seal times never decrease, a record is not
+        # recorded after its seal, and no record without a seal time follows one with it.
+        sealed = line.get("sealed_at_ms")
+        if sealed is None:
+            if last_sealed is not None:
+                return fail(line["seq"], "no seal time after a record with one")
+        else:
+            if line["time_ms"] > sealed:
+                return fail(line["seq"], "recorded after it was sealed")
+            if last_sealed is not None and sealed < last_sealed:
+                return fail(line["seq"], "sealed before the record ahead of it: time went backwards")
+            last_sealed = sealed
     last = len(records)
     anchored = False
     for line in checkpoints:

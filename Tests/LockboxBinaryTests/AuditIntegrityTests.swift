@@ -141,7 +141,9 @@ import Testing
                     RETURNING tenant_id, audit_id
                 )
                 INSERT INTO audit_seals (tenant_id, seq, audit_id, hash, sealed_at_ms)
-                SELECT tenant_id, 5, audit_id, \(hash), 1 FROM forged
+                SELECT tenant_id, 5, audit_id, \(hash),
+                       (SELECT sealed_at_ms FROM audit_seals WHERE tenant_id = 'contoso' AND seq = 4)
+                FROM forged
                 """,
                 // lockboxd would refuse to sign a head its checkpoints contradict: they go too.
                 "DELETE FROM audit_checkpoints WHERE tenant_id = 'contoso'",
@@ -188,8 +190,9 @@ import Testing
             )
             try setup.tamper([
                 """
-                INSERT INTO signing_keys (key_id, public_key, first_seen_at_ms)
-                VALUES (\(attacker.keyID), \(PGBytes(attacker.publicKey.publicKey)), 1)
+                INSERT INTO signing_keys (key_id, public_key, first_seen_at_ms, attested_by, attestation)
+                VALUES (\(attacker.keyID), \(PGBytes(attacker.publicKey.publicKey)), 1, 'ed25519:0000000000000000',
+                        '\\x00'::bytea)
                 """,
                 """
                 INSERT INTO audit_checkpoints (tenant_id, seq, hash, signed_at_ms, key_id, signature)
@@ -344,7 +347,6 @@ import Testing
                             item: "",
                             details: [:]
                         ),
-                        nowMs: 1,
                         connection
                     )
                     try await Task.sleep(for: .milliseconds(5))

@@ -117,9 +117,10 @@ import Testing
                 if approved {
                     try db.query(
                         """
-                        INSERT INTO grants (tenant_id, request_id, operator_id, service, starts_at_ms, ends_at_ms)
+                        INSERT INTO grants (tenant_id, request_id, operator_id, service, starts_at_ms, ends_at_ms,
+                                            operations)
                         VALUES ('contoso', \("req_fixture_\(index)"), \(world.operatorID), 'exchange', \(now - 700_000),
-                                \(now - 100_000))
+                                \(now - 100_000), ARRAY['get-mailbox'])
                         """
                     )
                 }

@@ -314,10 +314,12 @@ import Testing
         }
     }
 
+    /// The scope a grant allows is fixed when the customer approves: an operation added to
+    /// the pre-approved list later is for later approvals; one removed is removed at once.
     @Test func preapprovedOperationsAreManagedAndAudited() async throws {
         try await Harness.with { h in
             let w = try await h.makeWorld()
-            _ = try await Self.approvedGrant(h, w)
+            let first = try await Self.approvedGrant(h, w)
             #expect(
                 try await Self.check(h, w, operatorID: w.operatorID, operation: "Set-MailboxQuota").reason
                     == .operationNotPreapproved
@@ -327,6 +329,17 @@ import Testing
                 PreapprovedOperation(service: .exchange, operation: "Set-MailboxQuota", description: "raise a quota"),
                 token: w.providerAdmin
             )
+            #expect(
+                try await Self.check(h, w, operatorID: w.operatorID, operation: "set-mailboxquota").reason
+                    == .operationNotPreapproved,
+                "the live grant keeps the scope its customer approved"
+            )
+            _ = try await h.call(
+                LockboxMethods.revokeAccess,
+                RevokeAccessRequest(requestID: first, reason: "done"),
+                token: w.contosoAdmin
+            )
+            _ = try await Self.approvedGrant(h, w)
             #expect(try await Self.check(h, w, operatorID: w.operatorID, operation: "set-mailboxquota").allowed)
             _ = try await h.call(
                 LockboxMethods.removePreapprovedOperation,
@@ -335,14 +348,22 @@ import Testing
             )
             #expect(
                 try await Self.check(h, w, operatorID: w.operatorID, operation: "Set-MailboxQuota").reason
-                    == .operationNotPreapproved
+                    == .operationNotPreapproved,
+                "a removal narrows live grants at once"
             )
+            #expect(try await Self.check(h, w, operatorID: w.operatorID, operation: "Get-Mailbox").allowed)
+            // Each change is in the provider's chain and in every tenant's.
             let audits = try await h.sql(
-                "SELECT activity FROM audit_records WHERE activity LIKE 'PreapprovedOperation%' ORDER BY audit_id"
+                """
+                SELECT tenant_id, activity FROM audit_records WHERE activity LIKE 'PreapprovedOperation%'
+                ORDER BY tenant_id, audit_id
+                """
             )
             #expect(
-                try audits.rows.map { try $0.string("activity") } == [
-                    "PreapprovedOperationAdded", "PreapprovedOperationRemoved",
+                try audits.rows.map { "\(try $0.string("tenant_id"))/\(try $0.string("activity"))" } == [
+                    "/PreapprovedOperationAdded", "/PreapprovedOperationRemoved",
+                    "contoso/PreapprovedOperationAdded", "contoso/PreapprovedOperationRemoved",
+                    "fabrikam/PreapprovedOperationAdded", "fabrikam/PreapprovedOperationRemoved",
                 ]
             )
             let list = try await h.call(

@@ -25,7 +25,7 @@ import Testing
     @Test func aTokenThatCannotBeOursCostsNoDatabaseWork() async throws {
         let counter = NIOLockedValueBox(0)
         let observer = PGStatementObserver { _ in counter.withLockedValue { $0 += 1 } }
-        try await Harness.with(statements: observer) { h in
+        try await Harness.with(statements: observer, observeFeed: false) { h in
             let w = try await h.makeWorld()
             // The credential key is read once, on the first call; after that, garbage is free.
             #expect(
@@ -65,7 +65,7 @@ import Testing
         let observer = PGStatementObserver { _ in counter.withLockedValue { $0 += 1 } }
         // A budget time gives back slowly, so that this test's pace does not matter.
         let budgets = BudgetConfiguration(unauthenticatedBurst: 20, unauthenticatedPerSecond: 0.001)
-        try await Harness.with(statements: observer, budgets: budgets) { h in
+        try await Harness.with(statements: observer, observeFeed: false, budgets: budgets) { h in
             _ = try await h.makeWorld()
             let key = try await h.pool.withConnection { db in try TokenStore().credentialKey(db) }
             var codes: [StatusCode] = []
@@ -165,7 +165,7 @@ import Testing
         let counter = NIOLockedValueBox(0)
         let observer = PGStatementObserver { _ in counter.withLockedValue { $0 += 1 } }
         let budgets = BudgetConfiguration(enrollmentBurst: 10, enrollmentPerMinute: 0.01)
-        try await Harness.with(statements: observer, budgets: budgets) { h in
+        try await Harness.with(statements: observer, observeFeed: false, budgets: budgets) { h in
             // Two tenants enroll their first admins from this address: two of its ten attempts.
             _ = try await h.makeWorld()
             let before = counter.withLockedValue { $0 }

@@ -247,6 +247,7 @@ import Testing
             service: "exchange",
             startsAtMs: 1000,
             endsAtMs: 2000,
+            operations: ["get-mailbox", "search-mailbox"],
             approverID: "pr_ga",
             decision: "Approve",
             decidedAtMs: 1000,
@@ -255,6 +256,7 @@ import Testing
         let signed = Self.signer.sign(statement)
         #expect(try signed.verify(with: Self.keys).get() == statement)
         #expect(statement.isInForce(atMs: 1500) && !statement.isInForce(atMs: 2000))
+        #expect(statement.allows(operation: "Get-Mailbox") && !statement.allows(operation: "Set-Mailbox"))
         var altered = signed
         altered.statement[altered.statement.count - 20] ^= 1
         #expect(altered.verify(with: Self.keys) == .failure(.badSignature))

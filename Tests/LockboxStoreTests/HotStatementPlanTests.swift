@@ -36,9 +36,9 @@ import Testing
                            i * 1000, i * 1000, i * 1000 + 86400000, i * 1000 + 43200000
                     FROM generate_series(1, 100000) i;
                     INSERT INTO grants (tenant_id, request_id, operator_id, service, starts_at_ms, ends_at_ms,
-                                        revoked_at_ms)
+                                        revoked_at_ms, operations)
                     SELECT tenant_id, request_id, requester_id, service, created_at_ms, created_at_ms + 3600000,
-                           CASE WHEN status = 'REVOKED' THEN created_at_ms + 60000 END
+                           CASE WHEN status = 'REVOKED' THEN created_at_ms + 60000 END, ARRAY['get-mailbox']
                     FROM access_requests WHERE status IN ('APPROVED', 'REVOKED', 'COMPLETED');
                     INSERT INTO grant_usage (tenant_id, request_id, shard, operations, last_operation_at_ms)
                     SELECT g.tenant_id, g.request_id, s, 10, g.starts_at_ms + 1000
@@ -47,9 +47,9 @@ import Testing
                     SELECT 't' || (i % 100), i * 100, (ARRAY['operator_action', 'lifecycle'])[1 + i % 2],
                            'op' || (i % 200), 'x', 'Get-Mailbox', 'req' || (i % 100000)
                     FROM generate_series(1, 1000000) i;
-                    INSERT INTO audit_seals (tenant_id, seq, audit_id, hash, sealed_at_ms)
+                    INSERT INTO audit_seals (tenant_id, seq, audit_id, hash, sealed_at_ms, hash_version)
                     SELECT tenant_id, row_number() OVER (PARTITION BY tenant_id ORDER BY audit_id), audit_id,
-                           sha256(audit_id::text::bytea), 0
+                           sha256(audit_id::text::bytea), 0, 1
                     FROM audit_records WHERE audit_id <= 900000;
                     INSERT INTO audit_unsealed (tenant_id, audit_id)
                     SELECT tenant_id, audit_id FROM audit_records WHERE audit_id > 900000;
@@ -171,7 +171,7 @@ import Testing
             try stores.chain.seal(
                 scope: "t7",
                 [NewSeal(auditID: 900_007, seq: 9001, hash: Array(repeating: 1, count: 32))],
-                nowMs: now,
+                sealedAtMs: try stores.chain.now(db),
                 db
             )
         }

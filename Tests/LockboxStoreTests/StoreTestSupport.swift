@@ -70,7 +70,8 @@ struct Fixture {
                     tenantID: "contoso",
                     service: .exchange,
                     requestState: state,
-                    window: grant
+                    window: grant,
+                    operations: ["get-mailbox"]
                 )
                 try stores.grants.insert(record, db)
                 if grant.revokedAtMs != nil {

@@ -1,4 +1,5 @@
 import Foundation
+import LockboxIntegrity
 @testable import LockboxStore
 import Logging
 
@@ -87,10 +88,19 @@ package enum TestDatabase {
 
     /// A fresh database, migrated as the owner with the runtime role granted, as `lockboxd
     /// migrate` leaves it for `lockboxd serve`.
+    /// The key the binary tests' lockboxd signs with (``Daemon/testSigningKey``) is trusted, as
+    /// `lockboxd migrate --signing-key-file` leaves it.
     package static func migratedURLs() async throws -> TestDatabaseURLs {
         let urls = try await create()
-        try await migrate(urls)
+        try await migrate(urls, trusting: [daemonKey])
         return urls
+    }
+
+    /// The public half of ``Daemon/testSigningKey``.
+    package static var daemonKey: PublicSigningKey {
+        get throws {
+            try Signer(seed: Data(base64Encoded: Daemon.testSigningKey).map { Array($0) } ?? []).publicKey
+        }
     }
 
     /// A fresh database, migrated as the owner with the runtime role granted; a pool on it as
@@ -101,14 +111,29 @@ package enum TestDatabase {
         return PGPool(configuration: PGPoolConfiguration(url: urls.runtime, size: poolSize), logger: testLogger)
     }
 
-    /// Applies the migrations as the owner and grants the runtime role, as `lockboxd migrate` does.
-    package static func migrate(_ urls: TestDatabaseURLs) async throws {
+    /// Applies the migrations as the owner and grants the runtime role, as `lockboxd migrate`
+    /// does, and introduces `keys` as trusted server keys.
+    package static func migrate(_ urls: TestDatabaseURLs, trusting keys: [PublicSigningKey] = []) async throws {
         let owner = PGPool(
             configuration: PGPoolConfiguration(url: urls.owner, size: 1, connection: .forMigrations),
             logger: testLogger
         )
         try await Migrator.apply(try migrations, pool: owner, runtimeRole: runtimeRole, logger: testLogger)
+        for key in keys { try await introduce(key, owner: owner) }
         await owner.shutdown()
+    }
+
+    /// Adds a server signing key as the owner role: trusted (migrations/0011).
+    package static func introduce(_ key: PublicSigningKey, owner: PGPool) async throws {
+        try await owner.transaction { db in
+            try ChainStore().introduce(
+                keyID: key.keyID,
+                publicKey: key.publicKey,
+                attestedBy: nil,
+                attestation: nil,
+                db
+            )
+        }
     }
 
     package static var migrations: [Migration] {

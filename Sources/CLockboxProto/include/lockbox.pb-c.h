@@ -264,7 +264,11 @@ typedef enum _Lockbox__V1__AuditKind {
   /*
    * an email or webhook sent or given up on, an endpoint added, removed or disabled, an address set
    */
-  LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_NOTIFICATION = 10
+  LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_NOTIFICATION = 10,
+  /*
+   * a server signing key introduced
+   */
+  LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_KEY = 11
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(LOCKBOX__V1__AUDIT_KIND)
 } Lockbox__V1__AuditKind;
 

@@ -56,10 +56,11 @@ package struct AuditStore: Sendable {
     /// that the filters below name the record's own columns unqualified.
     static let columns: PGQuery = """
         SELECT a.audit_id, a.recorded_at_ms, a.tenant_id, a.kind, a.actor_id, a.actor_display, a.actor_ip, a.activity,
-               a.item, a.decision, a.details::text AS details, s.seq, s.hash
+               a.item, a.decision, a.details::text AS details, s.seq, s.hash, s.hashed_seal_time
         FROM audit_records a
         LEFT JOIN LATERAL (
-            SELECT seq, hash FROM audit_seals s WHERE s.tenant_id = a.tenant_id AND s.audit_id = a.audit_id
+            SELECT seq, hash, CASE WHEN hash_version = 2 THEN sealed_at_ms END AS hashed_seal_time
+            FROM audit_seals s WHERE s.tenant_id = a.tenant_id AND s.audit_id = a.audit_id
         ) s ON true
         """
 
@@ -78,7 +79,9 @@ package struct AuditStore: Sendable {
             item: try row.decode("item"),
             decision: try row.decode("decision"),
             detailsJSON: try row.decode("details"),
-            seal: seq.map { AuditSeal(seq: $0, hash: hash?.bytes ?? []) }
+            seal: try seq.map {
+                AuditSeal(seq: $0, hash: hash?.bytes ?? [], sealedAtMs: try row.decode("hashed_seal_time"))
+            }
         )
     }
 
@@ -96,20 +99,45 @@ package struct AuditStore: Sendable {
     }
 
     /// The record, and its place in the queue the sealer empties into the chain: one
-    /// statement, so neither exists without the other, and no lock is shared with any other append.
-    package func append(_ entry: AuditEntry, nowMs: Int64, _ db: PGConnection) throws {
+    /// statement, so neither exists without the other, and no lock is shared with any other
+    /// append. The database assigns the id and the time (migrations/0011).
+    package func append(_ entry: AuditEntry, _ db: PGConnection) throws {
         try db.query(
             """
             WITH record AS (
-            INSERT INTO audit_records (tenant_id, recorded_at_ms, kind, actor_id, actor_display, actor_ip, activity,
-                                       item, decision, details)
-            VALUES (\(entry.tenantID), \(nowMs), \(entry.kind), \(entry.actorID), \(entry.actorDisplay), \(entry.actorIP),
+            INSERT INTO audit_records (tenant_id, kind, actor_id, actor_display, actor_ip, activity, item, decision,
+                                       details)
+            VALUES (\(entry.tenantID), \(entry.kind), \(entry.actorID), \(entry.actorDisplay), \(entry.actorIP),
                     \(entry.activity), \(entry.item), \(entry.decision), \(PGJSON(JSONValue.object(entry.details))))
             RETURNING tenant_id, audit_id
             )
             INSERT INTO audit_unsealed (tenant_id, audit_id) SELECT tenant_id, audit_id FROM record
             """
         )
+    }
+
+    /// Names who acts in this transaction, for the records the database's triggers write of
+    /// every change to authority (migrations/0011): a caller, the new admin an enrollment
+    /// creates, or Lockbox itself.
+    package func attribute(to actor: AuditActor, _ db: PGConnection) throws {
+        try db.query(
+            """
+            SELECT lockbox_attribute(\(actor.id), \(actor.display), \(actor.ip), \(actor.tokenID))
+            """
+        )
+    }
+
+    /// Runs `body` with `details` added to every record the triggers write meanwhile: what the
+    /// change alone does not say, such as the reason a caller gave.
+    package func with<Value>(
+        details: [String: JSONValue],
+        _ db: PGConnection,
+        _ body: () throws -> Value
+    ) throws -> Value {
+        try db.query("SELECT set_config('lockbox.details', \(JSONValue.object(details)), true)")
+        let value = try body()
+        try db.query("SELECT set_config('lockbox.details', '', true)")
+        return value
     }
 
     /// Records with an id below `beforeID`, newest first.

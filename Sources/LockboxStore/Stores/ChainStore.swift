@@ -5,11 +5,14 @@ package struct ChainHead: Sendable, Hashable {
     package var scope: String
     package var seq: Int64
     package var hash: [UInt8]
+    /// When the last record was sealed (0 before the first).
+    package var sealedAtMs: Int64
 
-    package init(scope: String, seq: Int64, hash: [UInt8]) {
+    package init(scope: String, seq: Int64, hash: [UInt8], sealedAtMs: Int64 = 0) {
         self.scope = scope
         self.seq = seq
         self.hash = hash
+        self.sealedAtMs = sealedAtMs
     }
 }
 
@@ -86,10 +89,20 @@ package struct ChainStore: Sendable {
 
     package func head(scope: String, _ db: PGConnection) throws -> ChainHead {
         let rows = try db.query(
-            "SELECT seq, hash FROM audit_seals WHERE tenant_id = \(scope) ORDER BY seq DESC LIMIT 1"
+            "SELECT seq, hash, sealed_at_ms FROM audit_seals WHERE tenant_id = \(scope) ORDER BY seq DESC LIMIT 1"
         )
         guard let row = rows.rows.first else { return ChainHead(scope: scope, seq: 0, hash: []) }
-        return ChainHead(scope: scope, seq: try row.decode("seq"), hash: (try row.decode("hash") as PGBytes).bytes)
+        return ChainHead(
+            scope: scope,
+            seq: try row.decode("seq"),
+            hash: (try row.decode("hash") as PGBytes).bytes,
+            sealedAtMs: try row.decode("sealed_at_ms")
+        )
+    }
+
+    /// The database's clock, which stamps seals (a seal with another time is refused).
+    package func now(_ db: PGConnection) throws -> Int64 {
+        try db.query("SELECT lockbox_now_ms() AS now").rows.first?.decode("now") ?? 0
     }
 
     /// Committed records of `scope` not sealed yet, oldest id first.
@@ -98,7 +111,7 @@ package struct ChainStore: Sendable {
             """
             SELECT a.audit_id, a.recorded_at_ms, a.tenant_id, a.kind, a.actor_id, a.actor_display, a.actor_ip,
                    a.activity, a.item, a.decision, a.details::text AS details,
-                   NULL::bigint AS seq, NULL::bytea AS hash
+                   NULL::bigint AS seq, NULL::bytea AS hash, NULL::bigint AS hashed_seal_time
             FROM audit_unsealed u
             JOIN audit_records a ON a.tenant_id = u.tenant_id AND a.audit_id = u.audit_id
             WHERE u.tenant_id = \(scope)
@@ -109,16 +122,17 @@ package struct ChainStore: Sendable {
         return try rows.rows.map(AuditStore.record)
     }
 
-    /// Stores the seals and takes their records off the queue.
-    package func seal(scope: String, _ seals: [NewSeal], nowMs: Int64, _ db: PGConnection) throws {
+    /// Stores the seals, stamped `sealedAtMs` and hashed with it, and takes their records off
+    /// the queue.
+    package func seal(scope: String, _ seals: [NewSeal], sealedAtMs: Int64, _ db: PGConnection) throws {
         guard !seals.isEmpty else { return }
         let seqs = PGTextArray(seals.map { String($0.seq) })
         let ids = PGTextArray(seals.map { String($0.auditID) })
         let hashes = PGTextArray(seals.map { PGBytes($0.hash).pgText })
         try db.query(
             """
-            INSERT INTO audit_seals (tenant_id, seq, audit_id, hash, sealed_at_ms)
-            SELECT \(scope), s::bigint, a::bigint, h::bytea, \(nowMs)
+            INSERT INTO audit_seals (tenant_id, seq, audit_id, hash, sealed_at_ms, hash_version)
+            SELECT \(scope), s::bigint, a::bigint, h::bytea, \(sealedAtMs), 2
             FROM unnest(\(seqs), \(ids), \(hashes)) AS t(s, a, h)
             """
         )
@@ -134,7 +148,8 @@ package struct ChainStore: Sendable {
         let rows = try db.query(
             """
             SELECT a.audit_id, a.recorded_at_ms, a.tenant_id, a.kind, a.actor_id, a.actor_display, a.actor_ip,
-                   a.activity, a.item, a.decision, a.details::text AS details, s.seq, s.hash
+                   a.activity, a.item, a.decision, a.details::text AS details, s.seq, s.hash,
+                   CASE WHEN s.hash_version = 2 THEN s.sealed_at_ms END AS hashed_seal_time
             FROM audit_seals s
             JOIN audit_records a ON a.tenant_id = s.tenant_id AND a.audit_id = s.audit_id
             WHERE s.tenant_id = \(scope) AND s.seq > \(afterSeq) AND s.seq <= \(upToSeq)
@@ -163,10 +178,22 @@ package struct ChainStore: Sendable {
         "SELECT checkpoint_id, tenant_id, seq, hash, signed_at_ms, key_id, signature FROM audit_checkpoints"
 
     package func latestCheckpoint(scope: String, _ db: PGConnection) throws -> StoredCheckpoint? {
+        try checkpoints(scope: scope, beforeID: .max, limit: 1, db).first
+    }
+
+    /// Checkpoints of `scope` with an id below `beforeID`, newest first.
+    package func checkpoints(scope: String, beforeID: Int64, limit: Int, _ db: PGConnection) throws
+        -> [StoredCheckpoint]
+    {
         let rows = try db.query(
-            "\(Self.checkpointColumns) WHERE tenant_id = \(scope) ORDER BY checkpoint_id DESC LIMIT 1"
+            """
+            \(Self.checkpointColumns)
+            WHERE tenant_id = \(scope) AND checkpoint_id < \(beforeID)
+            ORDER BY checkpoint_id DESC
+            LIMIT \(limit)
+            """
         )
-        return try rows.rows.first.map(Self.checkpoint)
+        return try rows.rows.map(Self.checkpoint)
     }
 
     /// Checkpoints of `scope` with an id above `afterID` and at most `upToID`, oldest first.
@@ -199,12 +226,20 @@ package struct ChainStore: Sendable {
         return try rows.rows.map(Self.checkpoint)
     }
 
-    /// Publishes a public key; publishing one already published changes nothing.
-    package func publish(_ key: StoredSigningKey, _ db: PGConnection) throws {
+    /// Adds a public key; adding one already there changes nothing. Run as the owner role, the
+    /// database marks it introduced by the owner; run as the runtime role, it is trusted only
+    /// with a cross-signature by a trusted key (migrations/0011).
+    package func introduce(
+        keyID: String,
+        publicKey: [UInt8],
+        attestedBy: String?,
+        attestation: [UInt8]?,
+        _ db: PGConnection
+    ) throws {
         try db.query(
             """
-            INSERT INTO signing_keys (key_id, public_key, first_seen_at_ms)
-            VALUES (\(key.keyID), \(PGBytes(key.publicKey)), \(key.firstSeenAtMs))
+            INSERT INTO signing_keys (key_id, public_key, first_seen_at_ms, attested_by, attestation)
+            VALUES (\(keyID), \(PGBytes(publicKey)), 0, \(attestedBy), \(attestation.map(PGBytes.init)))
             ON CONFLICT (key_id) DO NOTHING
             """
         )
@@ -212,13 +247,19 @@ package struct ChainStore: Sendable {
 
     package func keys(_ db: PGConnection) throws -> [StoredSigningKey] {
         let rows = try db.query(
-            "SELECT key_id, public_key, first_seen_at_ms FROM signing_keys ORDER BY first_seen_at_ms"
+            """
+            SELECT key_id, public_key, first_seen_at_ms, introduced_by_owner, attested_by, attestation
+            FROM signing_keys ORDER BY first_seen_at_ms, key_id
+            """
         )
         return try rows.rows.map { row in
             StoredSigningKey(
                 keyID: try row.decode("key_id"),
                 publicKey: (try row.decode("public_key") as PGBytes).bytes,
-                firstSeenAtMs: try row.decode("first_seen_at_ms")
+                firstSeenAtMs: try row.decode("first_seen_at_ms"),
+                introducedByOwner: try row.decode("introduced_by_owner"),
+                attestedBy: try row.decode("attested_by"),
+                attestation: (try row.decode("attestation") as PGBytes?)?.bytes
             )
         }
     }

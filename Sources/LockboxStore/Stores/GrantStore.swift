@@ -12,7 +12,8 @@ package struct GrantStore: Sendable {
     static let checkCandidateLimit = 4
 
     static let columns: PGQuery = """
-        g.request_id, g.operator_id, g.tenant_id, g.service, g.starts_at_ms, g.ends_at_ms, g.revoked_at_ms, r.status
+        g.request_id, g.operator_id, g.tenant_id, g.service, g.starts_at_ms, g.ends_at_ms, g.revoked_at_ms, r.status,
+        array_to_string(g.operations, ',') AS operations
         """
 
     static let join: PGQuery = """
@@ -30,7 +31,9 @@ package struct GrantStore: Sendable {
                 startsAtMs: try row.decode("starts_at_ms"),
                 endsAtMs: try row.decode("ends_at_ms"),
                 revokedAtMs: try row.decode("revoked_at_ms")
-            )
+            ),
+            // Operation names hold no commas (InputLimits.checkOperation).
+            operations: try row.decode("operations", as: String.self).split(separator: ",").map(String.init)
         )
     }
 
@@ -38,9 +41,9 @@ package struct GrantStore: Sendable {
     package func insert(_ grant: GrantRecord, _ db: PGConnection) throws {
         try db.query(
             """
-            INSERT INTO grants (tenant_id, request_id, operator_id, service, starts_at_ms, ends_at_ms)
+            INSERT INTO grants (tenant_id, request_id, operator_id, service, starts_at_ms, ends_at_ms, operations)
             VALUES (\(grant.tenantID), \(grant.requestID), \(grant.operatorID), \(grant.service),
-                    \(grant.window.startsAtMs), \(grant.window.endsAtMs))
+                    \(grant.window.startsAtMs), \(grant.window.endsAtMs), \(PGTextArray(grant.operations)))
             """
         )
     }
@@ -67,7 +70,8 @@ package struct GrantStore: Sendable {
     }
 
     /// The operator's status and open grants for a tenant and service, each with whether
-    /// `operation` is pre-approved for the service: everything an allowed check reads, in one
+    /// `operation` is in the grant's scope (fixed when it was approved) and still pre-approved
+    /// (a removal narrows live grants at once): everything an allowed check reads, in one
     /// statement. The grants are share-locked, so a revocation in progress is waited for and
     /// then seen.
     package func checkFacts(
@@ -81,8 +85,9 @@ package struct GrantStore: Sendable {
         let rows = try db.query(
             """
             SELECT \(Self.columns),
-                   EXISTS (SELECT 1 FROM preapproved_operations p
-                           WHERE p.service = \(service) AND p.operation_key = lower(\(operation))) AS preapproved,
+                   lower(\(operation)) = ANY (g.operations)
+                   AND EXISTS (SELECT 1 FROM preapproved_operations p
+                               WHERE p.service = \(service) AND p.operation_key = lower(\(operation))) AS preapproved,
                    \(Self.operatorStatus(operatorID)) AS operator_status
             \(Self.join)
             WHERE g.operator_id = \(operatorID) AND g.tenant_id = \(tenantID) AND g.service = \(service)

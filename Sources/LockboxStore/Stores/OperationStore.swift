@@ -13,6 +13,20 @@ package struct OperationStore: Sendable {
     }
 
     /// The operations of a service (nil: of every service), by service and name.
+    /// The service's pre-approved operations, lower-cased and sorted: the scope an approval
+    /// fixes for its grant.
+    package func scope(service: ContentService, _ db: PGConnection) throws -> [String] {
+        try db.query(
+            """
+            SELECT operation_key FROM preapproved_operations WHERE service = \(service)
+            ORDER BY operation_key LIMIT \(Self.scopeLimit)
+            """
+        ).rows.map { try $0.decode("operation_key") }
+    }
+
+    /// At most this many operations are pre-approved per service (AddPreapprovedOperation).
+    package static let scopeLimit = 1000
+
     package func list(service: ContentService?, limit: Int, _ db: PGConnection) throws -> [PreapprovedOperationRecord] {
         let rows = try db.query(
             """

@@ -64,16 +64,21 @@ package struct TokenStore: Sendable {
 
     /// Whether an authentication read before still holds: the token is neither revoked nor
     /// expired, its principal is not suspended, and nothing about the principal's authority
-    /// changed since (its `auth_version` is the same). One index lookup.
+    /// changed since (its `auth_version` is the same). One index lookup, in the statement that
+    /// also names the caller as the transaction's actor (``AuditStore/attribute(to:_:)``).
     package func stillValid(_ token: AuthenticatedToken, nowMs: Int64, _ db: PGConnection) throws -> Bool {
-        try !db.query(
+        let caller = token.caller
+        return try db.query(
             """
-            SELECT 1 AS valid FROM api_tokens t JOIN principals p ON p.principal_id = t.principal_id
-            WHERE t.token_id = \(token.caller.tokenID) AND t.revoked_at_ms IS NULL
-              AND (t.expires_at_ms IS NULL OR t.expires_at_ms > \(nowMs))
-              AND p.suspended_at_ms IS NULL AND p.auth_version = \(token.authVersion)
+            SELECT lockbox_attribute(\(caller.id), \(caller.displayName), \(caller.ip), \(caller.tokenID)) AS attributed,
+                   EXISTS (
+                       SELECT 1 FROM api_tokens t JOIN principals p ON p.principal_id = t.principal_id
+                       WHERE t.token_id = \(caller.tokenID) AND t.revoked_at_ms IS NULL
+                         AND (t.expires_at_ms IS NULL OR t.expires_at_ms > \(nowMs))
+                         AND p.suspended_at_ms IS NULL AND p.auth_version = \(token.authVersion)
+                   ) AS valid
             """
-        ).isEmpty
+        ).first?.decode("valid", as: Bool.self) == true
     }
 
     /// The key of the checksum new tokens and enrollment codes carry (migrations/0010).
