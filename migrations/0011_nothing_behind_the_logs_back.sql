@@ -20,10 +20,12 @@ ALTER TABLE audit_records ADD CONSTRAINT audit_records_kind
     CHECK (kind IN ('', 'lifecycle', 'operator_action', 'role_change', 'settings', 'principal', 'token', 'tenant',
                     'operation', 'enrollment', 'notification', 'key'));
 
--- 1. Every audit record's id and time come from the database. An id the inserter chose
--- (OVERRIDING SYSTEM VALUE, or one given twice) is refused; the time is the database's clock,
--- whatever the inserter wrote. The owner role (migrations, repairs, test fixtures) may write
--- both, as it could disable this trigger anyway; its name is fixed here, as it runs this.
+-- 1. Every audit record's id and time come from the database, and every record is queued for
+-- its chain. An id or a time the inserter gives is ignored: the trigger draws the id from the
+-- sequence again (ids skip, as they do for rolled-back records) and stamps the database's
+-- clock. The queue is filled here, not by the inserter, who may no longer write it: a record
+-- cannot be kept out of its chain. The owner role (migrations, repairs, test fixtures) may
+-- choose both, as it could disable this trigger anyway; its name is fixed here, as it runs this.
 ALTER TABLE audit_records ALTER COLUMN recorded_at_ms SET DEFAULT lockbox_now_ms();
 DO $migration$
 BEGIN
@@ -34,12 +36,7 @@ BEGIN
             IF session_user = %L THEN
                 RETURN NEW;
             END IF;
-            IF NEW.audit_id IS DISTINCT FROM currval('public.audit_records_audit_id_seq')
-                OR NEW.audit_id::text IS NOT DISTINCT FROM current_setting('lockbox.last_audit_id', true)
-            THEN
-                RAISE EXCEPTION 'audit ids are assigned by the database';
-            END IF;
-            PERFORM set_config('lockbox.last_audit_id', NEW.audit_id::text, false);
+            NEW.audit_id := nextval('public.audit_records_audit_id_seq');
             NEW.recorded_at_ms := public.lockbox_now_ms();
             RETURN NEW;
         END;
@@ -50,6 +47,16 @@ $migration$;
 REVOKE ALL ON FUNCTION audit_records_stamp() FROM PUBLIC;
 CREATE TRIGGER audit_records_stamp BEFORE INSERT ON audit_records
     FOR EACH ROW EXECUTE FUNCTION audit_records_stamp();
+CREATE FUNCTION audit_records_queue() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    INSERT INTO public.audit_unsealed (tenant_id, audit_id) VALUES (NEW.tenant_id, NEW.audit_id);
+    RETURN NULL;
+END;
+$$;
+REVOKE ALL ON FUNCTION audit_records_queue() FROM PUBLIC;
+CREATE TRIGGER audit_records_queue AFTER INSERT ON audit_records
+    FOR EACH ROW EXECUTE FUNCTION audit_records_queue();
 
 -- 2. A seal's time is the database's too, hashed with the record (hash version 2), and never
 -- goes backwards within a chain.
@@ -97,14 +104,10 @@ BEGIN
     IF actor IS NULL THEN
         recorded := recorded || jsonb_build_object('unattributed', true, 'database_role', session_user::text);
     END IF;
-    WITH record AS (
-        INSERT INTO audit_records (tenant_id, kind, actor_id, actor_display, actor_ip, activity, item, details)
-        VALUES (scope, kind, coalesce(actor, 'database:' || session_user),
-                coalesce(nullif(current_setting('lockbox.actor_display', true), ''), 'Database role ' || session_user),
-                coalesce(current_setting('lockbox.actor_ip', true), ''), activity, coalesce(item, ''), recorded)
-        RETURNING tenant_id, audit_id
-    )
-    INSERT INTO audit_unsealed (tenant_id, audit_id) SELECT tenant_id, audit_id FROM record;
+    INSERT INTO audit_records (tenant_id, kind, actor_id, actor_display, actor_ip, activity, item, details)
+    VALUES (scope, kind, coalesce(actor, 'database:' || session_user),
+            coalesce(nullif(current_setting('lockbox.actor_display', true), ''), 'Database role ' || session_user),
+            coalesce(current_setting('lockbox.actor_ip', true), ''), activity, coalesce(item, ''), recorded);
 END;
 $$;
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What is wrong with a chain, at which record or checkpoint.
 public struct ChainFinding: Sendable, Hashable, CustomStringConvertible {
     public enum Kind: String, Sendable, Hashable {
@@ -330,5 +332,50 @@ public enum ChainVerifier {
             )
         }
         return findings.sorted { $0.seq < $1.seq }
+    }
+}
+
+/// What a verified chain says that its reader should know, though nothing was tampered with:
+/// changes made beside lockboxd, straight in the database (the database records them itself,
+/// marked unattributed: migrations/0011), and server keys introduced.
+public struct ChainNotice: Sendable, Hashable, CustomStringConvertible {
+    public enum Kind: String, Sendable, Hashable {
+        case outsideLockboxd, keyIntroduced
+    }
+
+    public var kind: Kind
+    public var seq: Int64
+    public var message: String
+    public var description: String { message }
+
+    /// The notices of `records`, in chain order.
+    public static func notices(_ records: [ChainedRecord]) -> [ChainNotice] {
+        records.compactMap { record in
+            guard let details = try? JSONSerialization.jsonObject(with: Data(record.details.utf8)) as? [String: Any]
+            else { return nil }
+            let named = "record seq \(record.seq) (audit id \(record.auditID))"
+            let outside = details["unattributed"] as? Bool == true
+            let role = details["database_role"] as? String ?? "?"
+            let bySomeone = outside ? ", outside lockboxd, by the database role \(role)" : ""
+            if record.activity == "SigningKeyAdded", let key = details["key_id"] as? String {
+                let how =
+                    details["introduced_by_owner"] as? Bool == true
+                    ? "by the database's owner role"
+                    : "cross-signed by \(details["attested_by"] as? String ?? "?")"
+                return ChainNotice(
+                    kind: .keyIntroduced,
+                    seq: record.seq,
+                    message: "\(named): server key \(key) introduced \(how)\(bySomeone)"
+                )
+            }
+            if outside {
+                return ChainNotice(
+                    kind: .outsideLockboxd,
+                    seq: record.seq,
+                    message: "\(named): \(record.activity) was made outside lockboxd, by the database role \(role)"
+                )
+            }
+            return nil
+        }
     }
 }

@@ -60,6 +60,8 @@ struct AccessAPI: Sendable {
             "allowed": .bool(decision.isAllowed),
             "checked_by": .string(call.caller.id),
             "checked_by_ip": .string(call.caller.ip),
+            // The token the checking service called with, as every record names its token.
+            "token_id": .string(call.caller.tokenID),
         ]
         var actorID = request.operatorID
         var actorDisplay = AuditEntry.providerOperatorDisplay

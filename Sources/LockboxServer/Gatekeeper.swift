@@ -175,21 +175,32 @@ struct Gatekeeper: Sendable {
             Counter(label: "lockbox_auth_refused_total", dimensions: [("reason", "not_ours")]).increment()
             throw RPCError.unauthenticated()
         }
-        var token = cache.get(hash)
-        if let cached = token, let expires = cached.expiresAtMs, expires <= now {
-            cache.forget(hash)
-            token = nil
-        }
-        if token == nil {
-            token = try await guarded(context) {
-                try await pool.withConnection(checkout: checkout(context, lane: .priority)) { [tokens] db in
-                    try tokens.authenticated(secretHash: hash, ip: context.peerIP, nowMs: now, db)
+        // A caller the cache refused reads itself again in its own fair queue, not on the
+        // priority lane: refused calls from a valid token must not crowd out data planes.
+        var checkout = checkout(context, lane: .priority)
+        if let cached = cache.get(hash) {
+            if cached.expiresAtMs.map({ $0 > now }) ?? true {
+                var identified = Identified(token: cached, hash: hash)
+                identified.token.caller.ip = context.peerIP
+                do {
+                    try admits(identified.caller, context)
+                    return identified
+                } catch {
+                    // A refusal is never judged on memory alone: what was cached may have
+                    // changed (a certificate unbound, a role given back, the token revoked).
+                    checkout = self.checkout(context, key: cached.caller.id)
                 }
             }
-            guard let token else { throw refuse(context, address: address, reason: "unknown") }
-            cache.put(hash, token)
+            cache.forget(hash)
         }
-        var identified = Identified(token: token!, hash: hash)
+        let token = try await guarded(context) { [checkout] in
+            try await pool.withConnection(checkout: checkout) { [tokens] db in
+                try tokens.authenticated(secretHash: hash, ip: context.peerIP, nowMs: now, db)
+            }
+        }
+        guard let token else { throw refuse(context, address: address, reason: "unknown") }
+        cache.put(hash, token)
+        var identified = Identified(token: token, hash: hash)
         identified.token.caller.ip = context.peerIP
         try admits(identified.caller, context)
         return identified

@@ -16,7 +16,8 @@ package enum RuntimeRole {
         ("grants", "SELECT, INSERT, UPDATE"),
         ("grant_usage", "SELECT, INSERT, UPDATE"),
         ("audit_records", "SELECT, INSERT"),
-        ("audit_unsealed", "SELECT, INSERT, DELETE"),
+        // Filled by a trigger on audit_records (migrations/0011); emptied by the sealer.
+        ("audit_unsealed", "SELECT, DELETE"),
         ("audit_seals", "SELECT, INSERT"),
         ("audit_checkpoints", "SELECT, INSERT"),
         ("signing_keys", "SELECT, INSERT"),

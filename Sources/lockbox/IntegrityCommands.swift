@@ -69,7 +69,9 @@ extension Audit {
                 fails and why (edited, missing, inserted, reordered, cut off, bad signature, unknown key). \
                 Give several exports of one chain oldest first: each must hold every record the checkpoints \
                 of those before it cover, and any sequence number two of them disagree on is printed as a \
-                fork. --online adds the server's chain as it is now (--server, or LOCKBOX_SERVER), as the \
+                fork. Then it lists, as notices, the newest view's changes made outside lockboxd (straight in \
+                the database, which records them itself) and the server keys introduced. --online adds the \
+                server's chain as it is now (--server, or LOCKBOX_SERVER), as the \
                 newest view; with no --export, verify is online. Online, the keys are --keys if given, else \
                 those the server publishes. Exits 0 when everything verifies, 1 when not.
                 """
@@ -146,6 +148,12 @@ extension Audit {
                     print("FAILED: \(view.name): \(result.findings[0])")
                     for finding in result.findings.dropFirst().prefix(20) { print("  also: \(finding)") }
                     if result.findings.count > 21 { print("  and \(result.findings.count - 21) more") }
+                }
+                // Only the newest view's: the older ones hold the same records.
+                if index == views.count - 1 {
+                    let notices = ChainNotice.notices(view.export.records)
+                    for notice in notices.prefix(50) { print("  notice: \(notice)") }
+                    if notices.count > 50 { print("  and \(notices.count - 50) more notices") }
                 }
             }
             for first in views.indices {

@@ -159,6 +159,67 @@ import Testing
         }
     }
 
+    /// A refusal is never judged on the cache alone: a certificate unbound, or a role given
+    /// back, on another replica is honoured at the next call; a token revoked after its role
+    /// was removed is unauthenticated, not merely forbidden.
+    @Test func whatTheCacheWouldRefuseIsAskedOfTheDatabase() async throws {
+        let database = try await TestDatabase.create()
+        try await Harness.with(database: database) { first in
+            let w = try await first.makeWorld()
+            try await Harness.with(database: database) { second in
+                let list = ListAccessRequestsRequest(tenantID: "contoso")
+                #expect(await second.status(LockboxMethods.listAccessRequests, list, token: w.contosoApprover) == .ok)
+                // Bound on the first: the second refuses (no client certificate here)...
+                _ = try await first.call(
+                    LockboxMethods.bindCertificate,
+                    BindCertificateRequest(
+                        principalID: w.contosoApproverID,
+                        certificateSHA256: Array(repeating: 7, count: 32)
+                    ),
+                    token: w.contosoAdmin
+                )
+                #expect(
+                    await second.status(LockboxMethods.listAccessRequests, list, token: w.contosoApprover)
+                        == .unauthenticated
+                )
+                // ...and unbound on the first: the second serves at once.
+                _ = try await first.call(
+                    LockboxMethods.bindCertificate,
+                    BindCertificateRequest(principalID: w.contosoApproverID, certificateSHA256: []),
+                    token: w.contosoAdmin
+                )
+                #expect(await second.status(LockboxMethods.listAccessRequests, list, token: w.contosoApprover) == .ok)
+                // A role removed, then given back on the first.
+                let role = RoleAssignment(principalID: w.contosoApproverID, role: .lockboxApprover, tenantID: "contoso")
+                _ = try await first.call(LockboxMethods.removeRole, role, token: w.contosoAdmin)
+                #expect(
+                    await second.status(LockboxMethods.listAccessRequests, list, token: w.contosoApprover)
+                        == .permissionDenied
+                )
+                _ = try await first.call(LockboxMethods.assignRole, role, token: w.contosoAdmin)
+                #expect(await second.status(LockboxMethods.listAccessRequests, list, token: w.contosoApprover) == .ok)
+                // Removed again, and its token revoked: unauthenticated.
+                _ = try await first.call(LockboxMethods.removeRole, role, token: w.contosoAdmin)
+                #expect(
+                    await second.status(LockboxMethods.listAccessRequests, list, token: w.contosoApprover)
+                        == .permissionDenied
+                )
+                let token = try await first.sql(
+                    "SELECT token_id FROM api_tokens WHERE principal_id = \(w.contosoApproverID)"
+                ).first!.string("token_id")
+                _ = try await first.call(
+                    LockboxMethods.revokeToken,
+                    RevokeTokenRequest(tokenID: token),
+                    token: w.contosoAdmin
+                )
+                #expect(
+                    await second.status(LockboxMethods.listAccessRequests, list, token: w.contosoApprover)
+                        == .unauthenticated
+                )
+            }
+        }
+    }
+
     /// Enrollment codes carry the same checksum: a guess costs no database work, and an
     /// address, or a tenant, that guesses too often is refused with no work at all.
     @Test func enrollmentGuessesCostNothingAndAreBudgeted() async throws {

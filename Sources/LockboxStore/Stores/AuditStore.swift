@@ -98,20 +98,15 @@ package struct AuditStore: Sendable {
         return conditions
     }
 
-    /// The record, and its place in the queue the sealer empties into the chain: one
-    /// statement, so neither exists without the other, and no lock is shared with any other
-    /// append. The database assigns the id and the time (migrations/0011).
+    /// Appends a record. The database assigns its id and time, and queues it for the sealer
+    /// in the same transaction (migrations/0011): no lock is shared with any other append.
     package func append(_ entry: AuditEntry, _ db: PGConnection) throws {
         try db.query(
             """
-            WITH record AS (
             INSERT INTO audit_records (tenant_id, kind, actor_id, actor_display, actor_ip, activity, item, decision,
                                        details)
             VALUES (\(entry.tenantID), \(entry.kind), \(entry.actorID), \(entry.actorDisplay), \(entry.actorIP),
                     \(entry.activity), \(entry.item), \(entry.decision), \(PGJSON(JSONValue.object(entry.details))))
-            RETURNING tenant_id, audit_id
-            )
-            INSERT INTO audit_unsealed (tenant_id, audit_id) SELECT tenant_id, audit_id FROM record
             """
         )
     }
