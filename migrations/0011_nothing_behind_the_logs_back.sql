@@ -125,7 +125,8 @@ CREATE FUNCTION lockbox_mask_url(url text) RETURNS text
     LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT CASE
         WHEN url IS NULL THEN NULL
-        WHEN url ~ '^https://[^/?#@]+' THEN 'https://' || substring(url FROM '^https://([^/?#@]+)') || '/...'
+        WHEN url ~ '^https://([^/?#]*@)?[^/?#@]+([/?#]|$)' THEN
+            'https://' || substring(url FROM '^https://(?:[^/?#]*@)?([^/?#@]+)(?:[/?#]|$)') || '/...'
         ELSE 'https://...'
     END
 $$;
@@ -448,3 +449,8 @@ SELECT lockbox_record(scope, 'key', 'SigningKeyAdded', '', lockbox_key_details(k
 FROM signing_keys k, (SELECT '' AS scope UNION ALL SELECT tenant_id FROM tenants) scopes
 ORDER BY k.first_seen_at_ms, k.key_id, scopes.scope;
 SELECT lockbox_attribute('', '', '', '');
+
+-- Refused enrollments are recorded one by one up to an hourly limit per tenant (AdminAPI):
+-- counting them reads this index, not the tenant's whole hour of records.
+CREATE INDEX audit_records_enrollment_refused ON audit_records (tenant_id, recorded_at_ms)
+    WHERE activity = 'EnrollmentRefused';

@@ -3792,7 +3792,7 @@ const ProtobufCMessageDescriptor lockbox__v1__response_frame__descriptor =
   (ProtobufCMessageInit) lockbox__v1__response_frame__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lockbox__v1__access_request__field_descriptors[17] =
+static const ProtobufCFieldDescriptor lockbox__v1__access_request__field_descriptors[18] =
 {
   {
     "id",
@@ -3998,6 +3998,18 @@ static const ProtobufCFieldDescriptor lockbox__v1__access_request__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "requester_name",
+    18,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__AccessRequest, requester_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lockbox__v1__access_request__field_indices_by_name[] = {
   16,   /* field[16] = approval */
@@ -4012,6 +4024,7 @@ static const unsigned lockbox__v1__access_request__field_indices_by_name[] = {
   14,   /* field[14] = operations_performed */
   5,   /* field[5] = requested_duration_seconds */
   6,   /* field[6] = requester_id */
+  17,   /* field[17] = requester_name */
   2,   /* field[2] = service */
   7,   /* field[7] = status */
   1,   /* field[1] = tenant_id */
@@ -4021,7 +4034,7 @@ static const unsigned lockbox__v1__access_request__field_indices_by_name[] = {
 static const ProtobufCIntRange lockbox__v1__access_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 17 }
+  { 0, 18 }
 };
 const ProtobufCMessageDescriptor lockbox__v1__access_request__descriptor =
 {
@@ -4031,7 +4044,7 @@ const ProtobufCMessageDescriptor lockbox__v1__access_request__descriptor =
   "Lockbox__V1__AccessRequest",
   "lockbox.v1",
   sizeof(Lockbox__V1__AccessRequest),
-  17,
+  18,
   lockbox__v1__access_request__field_descriptors,
   lockbox__v1__access_request__field_indices_by_name,
   1,  lockbox__v1__access_request__number_ranges,
@@ -4231,7 +4244,7 @@ const ProtobufCMessageDescriptor lockbox__v1__customer_decision__descriptor =
   (ProtobufCMessageInit) lockbox__v1__customer_decision__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lockbox__v1__grant__field_descriptors[8] =
+static const ProtobufCFieldDescriptor lockbox__v1__grant__field_descriptors[9] =
 {
   {
     "request_id",
@@ -4329,10 +4342,23 @@ static const ProtobufCFieldDescriptor lockbox__v1__grant__field_descriptors[8] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "operations",
+    9,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Lockbox__V1__Grant, n_operations),
+    offsetof(Lockbox__V1__Grant, operations),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lockbox__v1__grant__field_indices_by_name[] = {
   6,   /* field[6] = active */
   5,   /* field[5] = ends_at_ms */
+  8,   /* field[8] = operations */
   1,   /* field[1] = operator_id */
   0,   /* field[0] = request_id */
   7,   /* field[7] = seconds_left */
@@ -4343,7 +4369,7 @@ static const unsigned lockbox__v1__grant__field_indices_by_name[] = {
 static const ProtobufCIntRange lockbox__v1__grant__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor lockbox__v1__grant__descriptor =
 {
@@ -4353,7 +4379,7 @@ const ProtobufCMessageDescriptor lockbox__v1__grant__descriptor =
   "Lockbox__V1__Grant",
   "lockbox.v1",
   sizeof(Lockbox__V1__Grant),
-  8,
+  9,
   lockbox__v1__grant__field_descriptors,
   lockbox__v1__grant__field_indices_by_name,
   1,  lockbox__v1__grant__number_ranges,
@@ -4618,7 +4644,7 @@ const ProtobufCMessageDescriptor lockbox__v1__signed_approval__descriptor =
   (ProtobufCMessageInit) lockbox__v1__signed_approval__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lockbox__v1__signing_key__field_descriptors[3] =
+static const ProtobufCFieldDescriptor lockbox__v1__signing_key__field_descriptors[6] =
 {
   {
     "key_id",
@@ -4656,16 +4682,55 @@ static const ProtobufCFieldDescriptor lockbox__v1__signing_key__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "introduced_by_owner",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__SigningKey, introduced_by_owner),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "attested_by",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__SigningKey, attested_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "attestation",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__SigningKey, attestation),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lockbox__v1__signing_key__field_indices_by_name[] = {
+  5,   /* field[5] = attestation */
+  4,   /* field[4] = attested_by */
   2,   /* field[2] = first_seen_at_ms */
+  3,   /* field[3] = introduced_by_owner */
   0,   /* field[0] = key_id */
   1,   /* field[1] = public_key */
 };
 static const ProtobufCIntRange lockbox__v1__signing_key__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor lockbox__v1__signing_key__descriptor =
 {
@@ -4675,7 +4740,7 @@ const ProtobufCMessageDescriptor lockbox__v1__signing_key__descriptor =
   "Lockbox__V1__SigningKey",
   "lockbox.v1",
   sizeof(Lockbox__V1__SigningKey),
-  3,
+  6,
   lockbox__v1__signing_key__field_descriptors,
   lockbox__v1__signing_key__field_indices_by_name,
   1,  lockbox__v1__signing_key__number_ranges,

@@ -81,6 +81,16 @@ package enum InputLimits {
         }
     }
 
+    /// One line of text, such as a ticket number: as ``check(_:field:max:required:)``, and no
+    /// line break, tab or other character ``Names/isAllowed(_:)`` refuses, so that it cannot
+    /// start a line of its own wherever it is shown (an email's labelled lines, a table).
+    package static func checkLine(_ value: String, field: String, max: Int) throws(DomainError) {
+        try check(value, field: field, max: max)
+        guard value.unicodeScalars.allSatisfy(Names.isAllowed) else {
+            throw DomainError(.invalidArgument, "\(field) must be one line, without control characters")
+        }
+    }
+
     package static func pageSize(_ requested: UInt32) -> Int {
         Int(requested == 0 ? defaultPageSize : Swift.min(requested, maximumPageSize))
     }
@@ -98,11 +108,17 @@ package enum InputLimits {
 
     /// A principal's display name: bounded, and never one of the names Lockbox gives the actors
     /// of its own records, so that nobody can pass for them in the audit log.
+    /// Names are compared as ``Names/folded(_:)`` folds them, and hold no control characters,
+    /// line breaks or bidirectional controls (``Names/isAllowed(_:)``).
     package static func checkDisplayName(_ name: String) throws(DomainError) {
         try check(name, field: "display_name", max: displayNameLength)
-        let folded = name.split(separator: " ").joined(separator: " ").lowercased()
-        guard !AuditEntry.reservedDisplayNames.contains(folded) else {
-            throw DomainError.invalidArgument("\(name) is a name Lockbox gives its own records; choose another")
+        guard name.unicodeScalars.allSatisfy(Names.isAllowed) else {
+            throw DomainError.invalidArgument(
+                "display_name contains control characters, line breaks or bidirectional controls"
+            )
+        }
+        guard !AuditEntry.reservedDisplayNames.contains(Names.folded(name)) else {
+            throw DomainError.invalidArgument("that is a name Lockbox gives its own records; choose another")
         }
     }
 

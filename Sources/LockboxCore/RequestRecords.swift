@@ -139,6 +139,8 @@ package struct RequestRecord: Sendable, Hashable {
     package var justification: String
     package var requestedDurationSeconds: Int64
     package var requesterID: String
+    /// The requester's display name as it is now, for people to read ("" when not read).
+    package var requesterName = ""
     /// As stored; ``Lifecycle/effectiveState(_:nowMs:)`` gives the state by the clock.
     package var state: RequestState
     package var createdAtMs: Int64

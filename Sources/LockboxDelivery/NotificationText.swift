@@ -16,7 +16,13 @@ package enum NotificationText {
         }
     }
 
-    package static func body(_ kind: NotificationKind, request: RequestRecord, event: RequestEvent) -> String {
+    /// The body. `requesterName` is the requester's display name, shown with its id.
+    package static func body(
+        _ kind: NotificationKind,
+        request: RequestRecord,
+        event: RequestEvent,
+        requesterName: String = ""
+    ) -> String {
         var lines: [String] = []
         switch kind {
         case .awaitingDecision, .reminder:
@@ -29,7 +35,7 @@ package enum NotificationText {
             lines.append("request; it now needs a decision from your organization. Nobody gets")
             lines.append("access unless one of your approvers approves it.")
             lines.append("")
-            lines += details(request)
+            lines += details(request, requesterName: requesterName)
             lines.append("Decide by:       \(time(request.customerDeadlineMs ?? event.occurredAtMs))")
             lines.append("")
             lines.append("How to decide: sign in to your organization's Lockbox admin portal")
@@ -43,7 +49,7 @@ package enum NotificationText {
         case .outcome, .event:
             lines.append("Your access request \(request.id) is now \(event.state.rawValue).")
             lines.append("")
-            lines += details(request)
+            lines += details(request, requesterName: requesterName)
             switch event.state {
             case .approved:
                 if let grant = request.grant {
@@ -51,11 +57,11 @@ package enum NotificationText {
                     lines.append("Access until:    \(time(grant.endsAtMs))")
                 }
                 if let note = request.customerDecision?.comment, !note.isEmpty {
-                    lines.append("Approver's note: \(defang(note))")
+                    lines += field("Approver's note:", note)
                 }
             case .denied:
                 let reason = request.customerDecision?.comment ?? request.internalDecision?.comment ?? ""
-                if !reason.isEmpty { lines.append("Reason:          \(defang(reason))") }
+                if !reason.isEmpty { lines += field("Reason:", reason) }
             case .expired:
                 lines.append("The customer did not decide before the deadline; no access was")
                 lines.append("granted.")
@@ -74,16 +80,50 @@ package enum NotificationText {
         return lines.joined(separator: "\n")
     }
 
-    static func details(_ request: RequestRecord) -> [String] {
-        [
+    static func details(_ request: RequestRecord, requesterName: String) -> [String] {
+        var lines = [
             "Request:         \(request.id)",
             "Tenant:          \(request.tenantID)",
             "Service:         \(request.service.rawValue)",
-            "Ticket:          \(defang(request.ticketNumber))",
-            "Justification:   \(defang(request.justification).replacingOccurrences(of: "\n", with: "\n                 "))",
-            "Duration:        \(duration(request.requestedDurationSeconds))",
-            "Requested by:    \(request.requesterID)",
         ]
+        lines += field("Ticket:", request.ticketNumber)
+        lines += field("Justification:", request.justification)
+        lines.append("Duration:        \(duration(request.requestedDurationSeconds))")
+        lines += field(
+            "Requested by:",
+            requesterName.isEmpty ? request.requesterID : "\(requesterName) (\(request.requesterID))",
+            defanged: false
+        )
+        return lines
+    }
+
+    /// The width of a label and its padding: where every field's value starts.
+    static let valueColumn = 17
+
+    /// A labelled field holding text someone typed: defanged, and split at every kind of line
+    /// break (CR, LF, CRLF, VT, FF, NEL, U+2028, U+2029), each continuation line indented to
+    /// the value's column, so that no typed text can start a line of its own and pass for a
+    /// label ("Duration:  5 min"). Other control characters are dropped.
+    static func field(_ label: String, _ value: String, defanged: Bool = true) -> [String] {
+        let text = defanged ? defang(value) : value
+        var lines: [String] = [""]
+        var afterCR = false
+        for scalar in text.unicodeScalars {
+            defer { afterCR = scalar == "\r" }
+            switch scalar.value {
+            case 0x0A where afterCR:
+                continue
+            case 0x0A, 0x0B, 0x0C, 0x0D, 0x85, 0x2028, 0x2029:
+                lines.append("")
+            case 0x00..<0x20, 0x7F, 0x80..<0xA0, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069:
+                continue
+            default:
+                lines[lines.count - 1].unicodeScalars.append(scalar)
+            }
+        }
+        let indent = String(repeating: " ", count: valueColumn)
+        let padded = label.padding(toLength: max(label.count + 1, valueColumn), withPad: " ", startingAt: 0)
+        return [padded + lines[0]] + lines.dropFirst().map { indent + $0 }
     }
 
     /// Text a requester typed, with anything a mail reader would turn into a link broken up:

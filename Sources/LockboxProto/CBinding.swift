@@ -126,6 +126,14 @@ final class Arena {
         value.map { message($0) }
     }
 
+    /// A repeated string field: its count and its array of C strings.
+    func strings(_ values: [String]) -> (Int, UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) {
+        guard !values.isEmpty else { return (0, nil) }
+        let array = allocate(UnsafeMutablePointer<CChar>?.self, count: values.count)
+        for (index, value) in values.enumerated() { array[index] = string(value) }
+        return (values.count, array)
+    }
+
     /// A repeated message field: its count and its array of pointers.
     func repeated<M: CBinding>(_ values: [M]) -> (Int, UnsafeMutablePointer<UnsafeMutablePointer<M.CMessage>?>?) {
         guard !values.isEmpty else { return (0, nil) }
@@ -203,6 +211,18 @@ enum CRead {
             throw ProtoDecodeError(code: .invalidUTF8, messageName: M.protoName)
         }
         return value
+    }
+
+    static func strings<M: CBinding>(
+        _ count: Int,
+        _ array: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+        in type: M.Type
+    ) throws(ProtoDecodeError) -> [String] {
+        guard count > 0, let array else { return [] }
+        var result: [String] = []
+        result.reserveCapacity(count)
+        for index in 0..<count { result.append(try string(array[index], in: type)) }
+        return result
     }
 
     static func bytes(_ data: ProtobufCBinaryData) -> [UInt8] {

@@ -25,9 +25,11 @@ public struct AccessRequest: ProtoMessage {
     /// (0 when none).
     public var operationsPerformed: Int64
     public var lastOperationAtMs: Int64
-    /// Present once the customer approved: the server's signed statement of the approval
-    /// and the grant it created.
+    /// Present once the customer approved or denied: the server's signed statement of the
+    /// decision and, for an approval, the grant it created and the operations it allows.
     public var approval: SignedApproval?
+    /// The requester's display name as it is now, to read beside `requesterID`.
+    public var requesterName: String
 
     public init(
         id: String = "",
@@ -46,7 +48,8 @@ public struct AccessRequest: ProtoMessage {
         grant: Grant? = nil,
         operationsPerformed: Int64 = 0,
         lastOperationAtMs: Int64 = 0,
-        approval: SignedApproval? = nil
+        approval: SignedApproval? = nil,
+        requesterName: String = ""
     ) {
         self.id = id
         self.tenantID = tenantID
@@ -65,6 +68,7 @@ public struct AccessRequest: ProtoMessage {
         self.operationsPerformed = operationsPerformed
         self.lastOperationAtMs = lastOperationAtMs
         self.approval = approval
+        self.requesterName = requesterName
     }
 
     public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
@@ -94,7 +98,8 @@ extension AccessRequest: CBinding {
             grant: try CRead.message(c.grant),
             operationsPerformed: c.operations_performed,
             lastOperationAtMs: c.last_operation_at_ms,
-            approval: try CRead.message(c.approval)
+            approval: try CRead.message(c.approval),
+            requesterName: try CRead.string(c.requester_name, in: Self.self)
         )
     }
 
@@ -113,6 +118,7 @@ extension AccessRequest: CBinding {
         c.internal_decision = arena.optionalMessage(internalDecision)
         c.customer_decision = arena.optionalMessage(customerDecision)
         c.grant = arena.optionalMessage(grant)
+        c.requester_name = arena.string(requesterName)
         c.operations_performed = operationsPerformed
         c.last_operation_at_ms = lastOperationAtMs
         c.approval = arena.optionalMessage(approval)
@@ -239,6 +245,8 @@ public struct Grant: ProtoMessage {
     /// Computed by the server against its clock at the time of the response.
     public var active: Bool
     public var secondsLeft: Int64
+    /// The operations the grant allows (lower-cased), fixed when the customer approved.
+    public var operations: [String]
 
     public init(
         requestID: String = "",
@@ -248,7 +256,8 @@ public struct Grant: ProtoMessage {
         startsAtMs: Int64 = 0,
         endsAtMs: Int64 = 0,
         active: Bool = false,
-        secondsLeft: Int64 = 0
+        secondsLeft: Int64 = 0,
+        operations: [String] = []
     ) {
         self.requestID = requestID
         self.operatorID = operatorID
@@ -258,6 +267,7 @@ public struct Grant: ProtoMessage {
         self.endsAtMs = endsAtMs
         self.active = active
         self.secondsLeft = secondsLeft
+        self.operations = operations
     }
 
     public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
@@ -276,7 +286,8 @@ extension Grant: CBinding {
             startsAtMs: c.starts_at_ms,
             endsAtMs: c.ends_at_ms,
             active: Bool(protobuf: c.active),
-            secondsLeft: c.seconds_left
+            secondsLeft: c.seconds_left,
+            operations: try CRead.strings(c.n_operations, c.operations, in: Self.self)
         )
     }
 
@@ -289,6 +300,7 @@ extension Grant: CBinding {
         c.ends_at_ms = endsAtMs
         c.active = active.protobuf
         c.seconds_left = secondsLeft
+        (c.n_operations, c.operations) = arena.strings(operations)
     }
 }
 

@@ -44,11 +44,25 @@ public struct SigningKey: ProtoMessage {
     /// The raw 32-byte Ed25519 public key.
     public var publicKey: [UInt8]
     public var firstSeenAtMs: Int64
+    public var introducedByOwner: Bool
+    /// The key that cross-signed it; "" when the database's owner introduced it.
+    public var attestedBy: String
+    public var attestation: [UInt8]
 
-    public init(keyID: String = "", publicKey: [UInt8] = [], firstSeenAtMs: Int64 = 0) {
+    public init(
+        keyID: String = "",
+        publicKey: [UInt8] = [],
+        firstSeenAtMs: Int64 = 0,
+        introducedByOwner: Bool = false,
+        attestedBy: String = "",
+        attestation: [UInt8] = []
+    ) {
         self.keyID = keyID
         self.publicKey = publicKey
         self.firstSeenAtMs = firstSeenAtMs
+        self.introducedByOwner = introducedByOwner
+        self.attestedBy = attestedBy
+        self.attestation = attestation
     }
 
     public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
@@ -64,7 +78,10 @@ extension SigningKey: CBinding {
         self.init(
             keyID: try CRead.string(c.key_id, in: Self.self),
             publicKey: CRead.bytes(c.public_key),
-            firstSeenAtMs: c.first_seen_at_ms
+            firstSeenAtMs: c.first_seen_at_ms,
+            introducedByOwner: Bool(protobuf: c.introduced_by_owner),
+            attestedBy: try CRead.string(c.attested_by, in: Self.self),
+            attestation: CRead.bytes(c.attestation)
         )
     }
 
@@ -72,6 +89,9 @@ extension SigningKey: CBinding {
         c.key_id = arena.string(keyID)
         c.public_key = arena.bytes(publicKey)
         c.first_seen_at_ms = firstSeenAtMs
+        c.introduced_by_owner = introducedByOwner.protobuf
+        c.attested_by = arena.string(attestedBy)
+        c.attestation = arena.bytes(attestation)
     }
 }
 

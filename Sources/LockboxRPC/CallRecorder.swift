@@ -60,9 +60,10 @@ struct CallRecorder {
         logger.log(level: reason == .idle ? .debug : .notice, "closing connection", metadata: ["reason": "\(reason)"])
     }
 
-    /// The channel failed (a reset, a TLS error); the connection closes.
+    /// The channel failed (a reset, a TLS error, TLS on the plaintext port); the connection
+    /// closes. Said at debug level: anyone can connect, and must not fill the log.
     func failed(_ error: any Error) {
-        logger.debug("connection error", metadata: ["error": "\(error)"])
+        logger.debug("connection error", metadata: ["error": "\(ConnectionFailure.describe(error))"])
     }
 
     /// Calls running on the connection now, for the server-wide meter.

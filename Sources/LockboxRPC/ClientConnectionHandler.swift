@@ -96,7 +96,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             error = RPCError(status.code, status.message)
         } else if let cause {
             // Said on this side only, such as a certificate the client does not trust.
-            error = RPCError(.unavailable, "connection closed: \(cause)")
+            error = RPCError(.unavailable, "connection closed: \(ConnectionFailure.describe(cause))")
         } else {
             error = RPCError(.unavailable, "connection closed")
         }

@@ -31,14 +31,17 @@ enum InboundFrame: Sendable {
     static func printable(_ method: String) -> String { LockboxRPC.printable(method, limit: maxMethodLength) }
 }
 
-/// Text a client sent, as it may appear in a log line or a message: bounded, with control and
-/// escape characters (`\n`, ESC, the C1 controls, line and paragraph separators) written as
-/// escapes, so that no client can forge a log line or move a terminal's cursor.
+/// Text a client sent, as it may appear in a log line, a message or a terminal: bounded, with
+/// control and escape characters (`\n`, ESC, the C1 controls, line and paragraph separators,
+/// bidirectional controls) written as escapes, so that no client can forge a log line, break a
+/// table's row, reorder what a reader sees, or move a terminal's cursor.
 package func printable(_ text: String, limit: Int = 200) -> String {
     var out = ""
     for scalar in text.unicodeScalars.prefix(limit) {
         if scalar.value < 0x20 || scalar.value == 0x7f || (0x80..<0xa0).contains(scalar.value)
-            || scalar == "\u{2028}" || scalar == "\u{2029}"
+            || scalar == "\u{2028}" || scalar == "\u{2029}" || scalar == "\u{200E}" || scalar == "\u{200F}"
+            || scalar == "\u{061C}" || (0x202A...0x202E).contains(scalar.value)
+            || (0x2066...0x2069).contains(scalar.value)
         {
             out += "\\u{\(String(scalar.value, radix: 16))}"
         } else {

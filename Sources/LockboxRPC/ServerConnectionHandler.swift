@@ -136,7 +136,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard let tooLarge = error as? FrameTooLargeError else {
+        guard let tooLarge = error as? FrameTooLargeError, !tooLarge.looksLikeTLS else {
+            // A TLS handshake on a plaintext port gets no plaintext answer: it could not read one.
             recorder.failed(error)
             context.close(promise: nil)
             return

@@ -16,6 +16,11 @@ struct AdminAPI: Sendable {
     let tokens = TokenStore()
     let enrollment = EnrollmentStore()
     let audit = AuditStore()
+    /// Refused enrollments past the hourly limit of records, by tenant, on this replica.
+    let unrecordedRefusals = Tally()
+    /// Refused enrollments recorded one by one per tenant and hour; past it they are counted,
+    /// and the count goes into the next record.
+    static let recordedRefusalsPerHour = 20
 
     func register(on router: inout RPCRouter) {
         router.register(LockboxMethods.createTenant, gate: gate, createTenant)
@@ -55,7 +60,7 @@ struct AdminAPI: Sendable {
     /// first global admin: the provider never holds a credential of the customer's.
     func createTenant(_ request: CreateTenantRequest, _ call: Call) throws -> CreateTenantResponse {
         try InputLimits.checkTenantID(request.tenantID)
-        try InputLimits.check(request.displayName, field: "display_name", max: InputLimits.displayNameLength)
+        try InputLimits.checkDisplayName(request.displayName)
         guard try tenants.create(id: request.tenantID, displayName: request.displayName, nowMs: call.nowMs, call.db)
         else { throw DomainError(.alreadyExists, "tenant \(request.tenantID) already exists") }
         let code = try newEnrollmentCode(for: request.tenantID, call)
@@ -133,6 +138,25 @@ struct AdminAPI: Sendable {
         > {
             var details = details
             details["reason"] = .string(error.message)
+            // Anyone with a spent code may try again and again: past the limit, refusals are
+            // counted, not recorded one by one.
+            let recent = try audit.count(
+                tenantID: request.tenantID,
+                activity: .enrollmentRefused,
+                withinMs: 3_600_000,
+                db: call.db
+            )
+            guard recent < Self.recordedRefusalsPerHour else {
+                unrecordedRefusals.add(request.tenantID)
+                return .failure(error)
+            }
+            let unrecorded = unrecordedRefusals.take(request.tenantID)
+            if unrecorded > 0 { details["refusals_unrecorded_before"] = .int(unrecorded) }
+            if recent == Self.recordedRefusalsPerHour - 1 {
+                details["note"] = .string(
+                    "the last refusal recorded one by one this hour; later ones are counted in the next record"
+                )
+            }
             try audit.append(
                 AuditEntry(
                     tenantID: request.tenantID,

@@ -25,6 +25,26 @@ package struct BudgetConfiguration: Sendable {
     }
 }
 
+/// Counts of what was left unrecorded, by key (refused enrollments past the hourly limit of
+/// records), until the next record takes them. Bounded: past `capacity` keys, new keys are
+/// not counted (the records say so).
+final class Tally: Sendable {
+    private let capacity: Int
+    private let counts = NIOLockedValueBox<[String: Int64]>([:])
+
+    init(capacity: Int = 10_000) { self.capacity = capacity }
+
+    func add(_ key: String) {
+        counts.withLockedValue { counts in
+            guard counts[key] != nil || counts.count < capacity else { return }
+            counts[key, default: 0] += 1
+        }
+    }
+
+    /// The count so far, reset.
+    func take(_ key: String) -> Int64 { counts.withLockedValue { $0.removeValue(forKey: key) ?? 0 } }
+}
+
 /// Token buckets by key, bounded: when more keys are kept than `capacity`, those that are
 /// full again go first (they remember nothing), then the oldest.
 final class Budgets: Sendable {

@@ -255,7 +255,12 @@ package final class NotificationDispatcher: Service, Sendable {
                     subject: NotificationText.subject(notification.kind, request: request, event: event),
                     messageID: notification.messageID,
                     dateSeconds: nowMs / 1000,
-                    body: NotificationText.body(notification.kind, request: request, event: event)
+                    body: NotificationText.body(
+                        notification.kind,
+                        request: request,
+                        event: event,
+                        requesterName: request.requesterName
+                    )
                 )
                 logger.info(
                     "sending email",

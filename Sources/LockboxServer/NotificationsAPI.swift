@@ -171,12 +171,9 @@ extension NotificationRecord {
             // what the provider's endpoints answered.
             if viewer == .tenant { error = lastError.isEmpty ? "" : "the delivery failed" }
             switch channel {
-            case .email:
-                if let at = address.firstIndex(of: "@") { shown = String(address.prefix(1)) + "***" + address[at...] }
-            case .webhook where providerSide:
-                shown = "(the provider's endpoint)"
-            case .webhook:
-                shown = (try? WebhookURL.parse(address)).map { "https://\($0.host)/..." } ?? "https://..."
+            case .email: shown = Masking.email(address)
+            case .webhook where providerSide: shown = "(the provider's endpoint)"
+            case .webhook: shown = Masking.url(address)
             }
         }
         return LockboxProto.Notification(

@@ -167,7 +167,8 @@ extension GrantRecord {
             startsAtMs: window.startsAtMs,
             endsAtMs: window.endsAtMs,
             active: active,
-            secondsLeft: active ? (window.endsAtMs - nowMs) / 1000 : 0
+            secondsLeft: active ? (window.endsAtMs - nowMs) / 1000 : 0,
+            operations: operations
         )
     }
 }
@@ -188,7 +189,8 @@ extension RequestRecord {
             updatedAtMs: updatedAtMs,
             customerDeadlineMs: customerDeadlineMs ?? 0,
             operationsPerformed: usage.operationsPerformed,
-            lastOperationAtMs: usage.lastOperationAtMs ?? 0
+            lastOperationAtMs: usage.lastOperationAtMs ?? 0,
+            requesterName: requesterName
         )
         if let decision = internalDecision {
             request.internalDecision = InternalDecision(
@@ -312,5 +314,14 @@ extension StoredCheckpoint {
 }
 
 extension StoredSigningKey {
-    var proto: SigningKey { SigningKey(keyID: keyID, publicKey: publicKey, firstSeenAtMs: firstSeenAtMs) }
+    var proto: SigningKey {
+        SigningKey(
+            keyID: keyID,
+            publicKey: publicKey,
+            firstSeenAtMs: firstSeenAtMs,
+            introducedByOwner: introducedByOwner,
+            attestedBy: attestedBy ?? "",
+            attestation: attestation ?? []
+        )
+    }
 }

@@ -32,7 +32,7 @@ struct RequestsAPI: Sendable {
     func create(_ request: CreateAccessRequestRequest, _ call: Call) throws -> AccessRequest {
         try InputLimits.check(request.tenantID, field: "tenant_id", max: InputLimits.idLength)
         let service = try ContentService.required(request.service)
-        try InputLimits.check(request.ticketNumber, field: "ticket_number", max: InputLimits.ticketLength)
+        try InputLimits.checkLine(request.ticketNumber, field: "ticket_number", max: InputLimits.ticketLength)
         try InputLimits.check(request.justification, field: "justification", max: InputLimits.justificationLength)
         try InputLimits.check(
             call.idempotencyKey,

@@ -221,9 +221,9 @@ extension Requests {
                     GetAccessRequestRequest(requestID: id)
                 )
                 guard let signed = fetched.approval else {
-                    throw ValidationError(
-                        "request \(id) carries no signed decision (it was not decided by the customer)"
-                    )
+                    // Not a usage error: the request exists and holds no signed decision.
+                    print("FAILED: request \(id) carries no signed decision (it was not decided by the customer)")
+                    throw ExitCode(1)
                 }
                 approval = SignedApprovalStatement(
                     statement: signed.statement,
@@ -253,6 +253,12 @@ extension Requests {
                 print("operator    \(statement.operatorID)")
                 print("service     \(statement.service)")
                 print(
+                    "operations  "
+                        + (statement.operations.isEmpty
+                            ? "(not stated: a version 1 statement binds the service only)"
+                            : statement.operations.joined(separator: ", "))
+                )
+                print(
                     "decision    \(statement.decision) by \(statement.approverID) at \(Render.time(statement.decidedAtMs))"
                 )
                 if statement.decision == DecisionWord.approve.rawValue {
@@ -279,7 +285,8 @@ extension Requests {
                 let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
             else { throw ValidationError("\(path) is not a saved request (lockbox requests get ID --json)") }
             guard let approval = object["approval"] as? [String: Any] else {
-                throw ValidationError("\(path) carries no signed decision")
+                print("FAILED: \(path) carries no signed decision (it was not decided by the customer)")
+                throw ExitCode(1)
             }
             guard let statement = (approval["statement"] as? String).flatMap({ Data(base64Encoded: $0) }),
                 let signature = (approval["signature"] as? String).flatMap({ Data(base64Encoded: $0) }),

@@ -209,7 +209,16 @@ enum ExitStatus {
 }
 
 func fail(_ error: RPCError) -> ExitCode {
-    let hint = ExitStatus.hint(for: error.code)
+    var hint = ExitStatus.hint(for: error.code)
+    if error.message.contains("speaks TLS on this port") {
+        hint =
+            "the server speaks TLS: pass --tls-ca-file FILE (or LOCKBOX_TLS_CA_FILE) with the CA that signed "
+            + "its certificate, or --tls to trust the system's roots"
+    } else if error.message.contains("not speak TLS on this port") {
+        hint = "the server speaks plaintext on this port: leave out --tls and --tls-ca-file (and LOCKBOX_TLS_CA_FILE)"
+    } else if error.message.contains("certificate is not trusted") {
+        hint = "check --tls-ca-file (the CA that signed the server's certificate) and the host name in --server"
+    }
     FileHandle.standardError.write(Data("error: \(error.code): \(error.message)\n".utf8))
     if !hint.isEmpty { FileHandle.standardError.write(Data("hint: \(hint)\n".utf8)) }
     return ExitCode(ExitStatus.code(for: error.code))

@@ -1,5 +1,6 @@
 import Foundation
 import LockboxProto
+import LockboxRPC
 
 /// Renders protobuf messages for people (key: value lines and tables) and for scripts (JSON).
 ///
@@ -112,9 +113,12 @@ enum Render {
 
     /// `key: value` lines for one message.
     static func detail(_ message: some ProtoMessage) -> String {
+        // Values are shown escaped: a line feed in a justification cannot start a forged line.
         let rows = fields(message)
         let width = rows.map(\.0.count).max() ?? 0
-        return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(
+        return rows.map {
+            $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + printable($0.1, limit: .max)
+        }.joined(
             separator: "\n"
         )
     }
@@ -128,7 +132,10 @@ enum Render {
     ) -> String {
         let rows = messages.map { message -> [String] in
             let values = Dictionary(fields(message), uniquingKeysWith: { first, _ in first })
-            return columns.map { column in computed[column].map { $0(message) } ?? values[column] ?? "" }
+            // Escaped: a line feed in a name or a justification cannot break the table's rows.
+            return columns.map { column in
+                printable(computed[column].map { $0(message) } ?? values[column] ?? "", limit: .max)
+            }
         }
         let headers = columns.map { $0.uppercased() }
         var widths = headers.map(\.count)

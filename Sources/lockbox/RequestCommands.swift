@@ -3,7 +3,12 @@ import ArgumentParser
 import LockboxProto
 import LockboxRPC
 
-let requestColumns = ["id", "tenant_id", "service", "status", "requester_id", "ticket_number", "created_at_ms"]
+let requestColumns = ["id", "tenant_id", "service", "status", "requested_by", "ticket_number", "created_at_ms"]
+
+/// The columns computed for a request table: the requester's name, with its id beside it.
+let requestComputed: [String: @Sendable (AccessRequest) -> String] = [
+    "requested_by": { $0.requesterName.isEmpty ? $0.requesterID : "\($0.requesterName) (\($0.requesterID))" }
+]
 
 struct Requests: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -70,7 +75,12 @@ struct Requests: AsyncParsableCommand {
             if !service.isEmpty { request.service = try parseService(service) }
             if !createdAfter.isEmpty { request.createdAfterMs = try parseTime(createdAfter) }
             let response = try await connection.call(LockboxMethods.listAccessRequests, request)
-            connection.show(response.requests, columns: requestColumns, next: response.nextPageToken)
+            connection.show(
+                response.requests,
+                columns: requestColumns,
+                computed: requestComputed,
+                next: response.nextPageToken
+            )
         }
     }
 

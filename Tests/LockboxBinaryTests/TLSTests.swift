@@ -264,4 +264,41 @@ import Testing
         #expect(refused.status == 64, "\(refused.stderr)")
         #expect(refused.stderr.contains("lockboxd serves TLS: give --tls-cert-file and --tls-key-file, or --plaintext"))
     }
+    /// A client on the wrong side of TLS is told which side, and what to pass: never a type's
+    /// name or a frame length.
+    @Test func aClientOnTheWrongSideOfTLSIsToldWhatToDo() async throws {
+        let certificates = try Self.certificates()
+        defer { try? FileManager.default.removeItem(at: certificates) }
+        let database = try await TestDatabase.migratedURLs().runtime
+        let tls = try Self.serve(certificates, database: database)
+        let tlsPort = try await tls.waitUntilListening()
+        let plain = try Daemon(arguments: ["serve", "--port", "0", "--database-url", database])
+        let plainPort = try await plain.waitUntilListening()
+        func ping(_ port: Int, _ extra: [String]) throws -> Binaries.Output {
+            try Binaries.run(
+                "lockbox",
+                ["ping", "--timeout", "5s"] + extra,
+                environment: ["LOCKBOX_SERVER": "127.0.0.1:\(port)", "LOCKBOX_TLS_CA_FILE": ""]
+            )
+        }
+        let plaintextToTLS = try ping(tlsPort, [])
+        #expect(plaintextToTLS.status == 6)
+        #expect(plaintextToTLS.stderr.contains("speaks TLS on this port"), "\(plaintextToTLS.stderr)")
+        #expect(plaintextToTLS.stderr.contains("hint: the server speaks TLS: pass --tls-ca-file FILE"))
+        let tlsToPlaintext = try ping(plainPort, ["--tls-ca-file", certificates.appending(path: "ca.pem").path])
+        #expect(tlsToPlaintext.status == 6)
+        #expect(
+            tlsToPlaintext.stderr.contains("hint: the server speaks plaintext on this port"),
+            "\(tlsToPlaintext.stderr)"
+        )
+        for output in [plaintextToTLS, tlsToPlaintext] {
+            for word in ["Error(", "NIOSSL", "announcedLength", "BoringSSL"] {
+                #expect(!output.stderr.contains(word), "\(output.stderr)")
+            }
+        }
+        for daemon in [tls, plain] {
+            daemon.terminate()
+            #expect(try await daemon.waitForExit() == 0, "\(daemon.stderr)")
+        }
+    }
 }

@@ -100,6 +100,120 @@ import Testing
     }
 }
 
+/// Typed text cannot forge a labelled line: every field of every email holds CR, LF, CRLF,
+/// U+2028 and a forged "Label:   value" line, and the decoded body's lines that start with a
+/// label are exactly Lockbox's own.
+@Suite struct EmailForgeryTests {
+    static let forged =
+        "x\rDuration:        5 min\nRequested by:    Trusted Admin\r\nTenant:          fabrikam"
+        + "\u{2028}Access until:    2099-01-01T00:00:00Z\u{2029}Reason:          none\u{0085}Ticket:          SR-1"
+
+    static func request(_ state: RequestState) -> RequestRecord {
+        RequestRecord(
+            id: "req_1",
+            tenantID: "contoso",
+            service: .exchange,
+            ticketNumber: "SR-28" + forged,
+            justification: "repair" + forged,
+            requestedDurationSeconds: 5400,
+            requesterID: "p_op",
+            state: state,
+            createdAtMs: 1_800_000_000_000,
+            updatedAtMs: 1_800_000_000_000,
+            customerDeadlineMs: 1_800_043_200_000,
+            internalDecision: InternalDecisionRecord(
+                approve: state != .denied,
+                comment: "manager" + forged,
+                decidedBy: "p_mgr",
+                decidedAtMs: 1_800_000_000_000
+            ),
+            customerDecision: CustomerDecisionRecord(
+                decision: state == .denied ? .deny : .approve,
+                comment: "customer" + forged,
+                approvedDurationSeconds: 5400,
+                decidedBy: "p_ga",
+                decidedAtMs: 1_800_000_000_000
+            ),
+            grant: state == .approved
+                ? GrantWindow(startsAtMs: 1_800_000_000_000, endsAtMs: 1_800_005_400_000) : nil
+        )
+    }
+
+    /// The message's body as a mail reader shows it: quoted-printable decoded, split into lines.
+    static func decodedLines(_ message: EmailMessage) -> [String] {
+        let text = String(decoding: message.rendered(), as: UTF8.self)
+        let body = Array(text.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n").utf8)
+        var bytes: [UInt8] = []
+        var index = 0
+        while index < body.count {
+            if body[index] == UInt8(ascii: "="), index + 2 < body.count {
+                if body[index + 1] == 13, body[index + 2] == 10 {
+                    index += 3
+                    continue
+                }
+                if let value = UInt8(String(decoding: body[(index + 1)...(index + 2)], as: UTF8.self), radix: 16) {
+                    bytes.append(value)
+                    index += 3
+                    continue
+                }
+            }
+            bytes.append(body[index])
+            index += 1
+        }
+        // A mail reader breaks lines at CRLF, and may at any other line break.
+        return String(decoding: bytes, as: UTF8.self).components(
+            separatedBy: CharacterSet(charactersIn: "\r\n\u{0B}\u{0C}\u{85}\u{2028}\u{2029}")
+        ).filter { !$0.isEmpty }
+    }
+
+    @Test(arguments: [
+        (NotificationKind.awaitingDecision, RequestState.pendingCustomer),
+        (.reminder, .pendingCustomer),
+        (.outcome, .approved),
+        (.outcome, .denied),
+        (.outcome, .expired),
+        (.event, .revoked),
+    ])
+    func typedTextCannotForgeALabelledLine(kind: NotificationKind, state: RequestState) {
+        let request = Self.request(state)
+        let event = RequestEvent(
+            seq: 7,
+            tenantID: "contoso",
+            requestID: "req_1",
+            requesterID: "p_op",
+            activity: .internalApprove,
+            state: state,
+            actorID: "p_mgr",
+            occurredAtMs: 1_800_000_000_000
+        )
+        let message = EmailMessage(
+            from: "lockbox@provider.example",
+            to: "a@contoso.example",
+            subject: NotificationText.subject(kind, request: request, event: event),
+            messageID: "m@provider.example",
+            dateSeconds: 1_800_000_000,
+            body: NotificationText.body(kind, request: request, event: event, requesterName: "Olivia Operator")
+        )
+        let lines = Self.decodedLines(message)
+        let labelled = lines.filter { $0.range(of: #"^[A-Z][A-Za-z' ]*:\s"#, options: .regularExpression) != nil }
+        let labels = labelled.map { String($0.prefix { $0 != ":" }) }
+        var expected = ["Request", "Tenant", "Service", "Ticket", "Justification", "Duration", "Requested by"]
+        switch (kind, state) {
+        case (.awaitingDecision, _): expected += ["Decide by", "How to decide"]
+        case (.reminder, _): expected = ["Reminder"] + expected + ["Decide by", "How to decide"]
+        case (_, .approved): expected += ["Access from", "Access until", "Approver's note"]
+        case (_, .denied): expected.append("Reason")
+        default: break
+        }
+        #expect(labels == expected, "\(labelled)")
+        #expect(labelled.contains("Duration:        1 h 30 min"))
+        #expect(labelled.contains("Tenant:          contoso"))
+        #expect(labelled.contains("Requested by:    Olivia Operator (p_op)"))
+        // Every forged label is there, indented under the field it was typed in.
+        #expect(lines.contains { $0.hasPrefix(String(repeating: " ", count: 17) + "Duration:") })
+    }
+}
+
 @Suite struct WebhookSignatureTests {
     let body = Array(#"{"event_id":1}"#.utf8)
 

@@ -2,7 +2,7 @@ import Foundation
 import LockboxCore
 import LockboxProto
 import LockboxRPC
-import LockboxServer
+@testable import LockboxServer
 @testable import LockboxStore
 import LockboxTestSupport
 import Testing
@@ -119,6 +119,56 @@ import Testing
                 "SELECT actor_id FROM audit_records WHERE tenant_id = 'northwind' AND activity = 'TenantAdminEnrolled'"
             )
             #expect(try enrolledRecord.first?.string("actor_id") == admin.id, "credited to the customer's own admin")
+        }
+    }
+
+    /// Anyone holding a spent code may try it again and again: past the hourly limit the
+    /// refusals are counted, not recorded one by one, and the count is recorded later.
+    @Test func refusedEnrollmentsAreRecordedOneByOneOnlyUpToALimit() async throws {
+        let budgets = BudgetConfiguration(enrollmentBurst: 1000, enrollmentPerMinute: 6000)
+        try await Harness.with(budgets: budgets) { h in
+            let w = try await h.makeWorld()
+            let code = try await h.call(
+                LockboxMethods.createTenant,
+                CreateTenantRequest(tenantID: "northwind", displayName: "Northwind"),
+                token: w.providerAdmin
+            ).enrollment!.code
+            let request = EnrollTenantAdminRequest(tenantID: "northwind", code: code, displayName: "Nora")
+            _ = try await h.call(LockboxMethods.enrollTenantAdmin, request, token: "")
+            let limit = AdminAPI.recordedRefusalsPerHour
+            for _ in 0..<(limit + 15) {
+                #expect(await h.status(LockboxMethods.enrollTenantAdmin, request, token: "") == .failedPrecondition)
+            }
+            let recorded = try await h.sql(
+                """
+                SELECT details->>'note' AS note FROM audit_records
+                WHERE tenant_id = 'northwind' AND activity = 'EnrollmentRefused' ORDER BY audit_id
+                """
+            )
+            #expect(recorded.rows.count == limit)
+            #expect(try recorded.rows.last?.decode("note", as: String?.self)?.contains("counted") == true)
+            // An hour later (by the database's clock, which stamps records) the next refusal
+            // is recorded with the count of those that were not.
+            try await h.ownerPool.withConnection { db in
+                try db.execute(
+                    script: """
+                        BEGIN;
+                        ALTER TABLE audit_records DISABLE TRIGGER audit_records_no_update_or_delete;
+                        UPDATE audit_records SET recorded_at_ms = recorded_at_ms - 3600000
+                        WHERE tenant_id = 'northwind' AND activity = 'EnrollmentRefused';
+                        ALTER TABLE audit_records ENABLE TRIGGER audit_records_no_update_or_delete;
+                        COMMIT;
+                        """
+                )
+            }
+            #expect(await h.status(LockboxMethods.enrollTenantAdmin, request, token: "") == .failedPrecondition)
+            let next = try await h.sql(
+                """
+                SELECT details->>'refusals_unrecorded_before' AS unrecorded FROM audit_records
+                WHERE tenant_id = 'northwind' AND activity = 'EnrollmentRefused' ORDER BY audit_id DESC LIMIT 1
+                """
+            )
+            #expect(try next.first?.string("unrecorded") == "15")
         }
     }
 

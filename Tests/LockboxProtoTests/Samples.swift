@@ -36,7 +36,8 @@ enum Samples {
         startsAtMs: 1_790_000_100_000,
         endsAtMs: 1_790_003_700_000,
         active: true,
-        secondsLeft: 3599
+        secondsLeft: 3599,
+        operations: ["get-mailbox", "get-mailboxstatistics", "ü-ünicode"]
     )
     static let accessRequest = AccessRequest(
         id: "req-1",
@@ -73,7 +74,10 @@ enum Samples {
     static let signingKey = SigningKey(
         keyID: "ed25519:0123456789abcdef",
         publicKey: binary + Array(repeating: 1, count: 25),
-        firstSeenAtMs: 1
+        firstSeenAtMs: 1,
+        introducedByOwner: false,
+        attestedBy: "ed25519:fedcba9876543210",
+        attestation: Array(repeating: 0xA5, count: 64)
     )
     static let auditRecord = AuditRecord(
         id: 9_007_199_254_740_993,

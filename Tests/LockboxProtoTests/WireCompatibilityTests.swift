@@ -69,6 +69,7 @@ import Testing
         let text = try Protoc.decode(Samples.grant.encode(), as: "Grant")
         #expect(text.contains("service: SERVICE_SHAREPOINT"))
         #expect(text.contains("ends_at_ms: 1790003700000"))
+        #expect(text.contains(#"operations: "get-mailbox""#) && text.contains(#"operations: "get-mailboxstatistics""#))
         #expect(try Grant(decoding: Protoc.encode(text, as: "Grant")) == Samples.grant)
     }
 
@@ -97,6 +98,7 @@ import Testing
         #expect(export == ExportAuditRequest(tenantID: "contoso", includeIntegrity: true))
         let keys = ListSigningKeysResponse(keys: [Samples.signingKey])
         let text = try Protoc.decode(keys.encode(), as: "ListSigningKeysResponse")
+        #expect(text.contains(#"attested_by: "ed25519:fedcba9876543210""#))
         #expect(try ListSigningKeysResponse(decoding: Protoc.encode(text, as: "ListSigningKeysResponse")) == keys)
     }
 

@@ -90,3 +90,25 @@ final class FrameRecorder: ChannelInboundHandler {
         )
     }
 }
+
+/// A TLS record read as a frame's length is recognised, and said in words.
+@Suite struct TLSRecognitionTests {
+    @Test(
+        arguments: [
+            ([0x16, 0x03, 0x01, 0x02], true),  // a ClientHello
+            ([0x15, 0x03, 0x03, 0x00], true),  // an alert
+            ([0x17, 0x03, 0x04, 0x00], true),
+            ([0x16, 0x02, 0x00, 0x00], false),  // SSL 2: not TLS
+            ([0x47, 0x45, 0x54, 0x20], false),  // "GET "
+            ([0x00, 0x50, 0x00, 0x01], false),
+        ] as [([UInt8], Bool)]
+    )
+    func recordHeaders(bytes: [UInt8], tls: Bool) {
+        let length = bytes.reduce(0) { $0 << 8 | Int($1) }
+        let error = FrameTooLargeError(announcedLength: length, maxFrameSize: 4 << 20)
+        #expect(error.looksLikeTLS == tls)
+        let said = ConnectionFailure.describe(error)
+        #expect(said.contains("speaks TLS") == tls, "\(said)")
+        #expect(!said.contains("FrameTooLarge"))
+    }
+}

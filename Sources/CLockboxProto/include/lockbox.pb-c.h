@@ -426,14 +426,20 @@ struct  Lockbox__V1__AccessRequest
   int64_t operations_performed;
   int64_t last_operation_at_ms;
   /*
-   * Present once the customer approved: the server's signed statement of the
-   * approval and the grant it created (docs/audit-integrity.md).
+   * Present once the customer approved or denied: the server's signed
+   * statement of the decision and, for an approval, the grant it created and
+   * the operations it allows (docs/audit-integrity.md).
    */
   Lockbox__V1__SignedApproval *approval;
+  /*
+   * The requester's display name as it is now, for people to read beside
+   * requester_id.
+   */
+  char *requester_name;
 };
 #define LOCKBOX__V1__ACCESS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__access_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, LOCKBOX__V1__SERVICE__SERVICE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, LOCKBOX__V1__REQUEST_STATUS__REQUEST_STATUS_UNSPECIFIED, 0, 0, 0, NULL, NULL, NULL, 0, 0, NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, LOCKBOX__V1__SERVICE__SERVICE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, LOCKBOX__V1__REQUEST_STATUS__REQUEST_STATUS_UNSPECIFIED, 0, 0, 0, NULL, NULL, NULL, 0, 0, NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Lockbox__V1__InternalDecision
@@ -498,10 +504,17 @@ struct  Lockbox__V1__Grant
    */
   protobuf_c_boolean active;
   int64_t seconds_left;
+  /*
+   * The operations the grant allows (lower-cased): those pre-approved for the
+   * service when the customer approved, fixed then; one removed from the
+   * pre-approved list since is no longer allowed.
+   */
+  size_t n_operations;
+  char **operations;
 };
 #define LOCKBOX__V1__GRANT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__grant__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, LOCKBOX__V1__SERVICE__SERVICE_UNSPECIFIED, 0, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, LOCKBOX__V1__SERVICE__SERVICE_UNSPECIFIED, 0, 0, 0, 0, 0,NULL }
 
 
 struct  Lockbox__V1__AuditRecord
@@ -560,6 +573,9 @@ struct  Lockbox__V1__SignedApproval
 
 /*
  * One of the server's signing keys, as published. Keys are never unpublished.
+ * A server signing key the database trusts (docs/audit-integrity.md, "Server
+ * keys"), and how it was introduced: by the database's owner role, or with a
+ * cross-signature by another trusted key.
  */
 struct  Lockbox__V1__SigningKey
 {
@@ -569,11 +585,21 @@ struct  Lockbox__V1__SigningKey
    * The raw 32-byte Ed25519 public key.
    */
   ProtobufCBinaryData public_key;
+  /*
+   * When the database first saw it, by the database's clock.
+   */
   int64_t first_seen_at_ms;
+  protobuf_c_boolean introduced_by_owner;
+  /*
+   * The key that cross-signed it, and its Ed25519 signature over the
+   * introduction statement; empty when the owner introduced it.
+   */
+  char *attested_by;
+  ProtobufCBinaryData attestation;
 };
 #define LOCKBOX__V1__SIGNING_KEY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__signing_key__descriptor) \
-    , (char *)protobuf_c_empty_string, {0,NULL}, 0 }
+    , (char *)protobuf_c_empty_string, {0,NULL}, 0, 0, (char *)protobuf_c_empty_string, {0,NULL} }
 
 
 /*

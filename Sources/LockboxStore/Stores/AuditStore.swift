@@ -111,6 +111,20 @@ package struct AuditStore: Sendable {
         )
     }
 
+    /// How many records of `activity` the tenant's log holds from the last `withinMs`, by the
+    /// database's clock, which stamps them. An index covers the activities asked about
+    /// (migrations/0011).
+    package func count(tenantID: String, activity: Activity, withinMs: Int64, db: PGConnection) throws -> Int {
+        let rows = try db.query(
+            """
+            SELECT count(*) AS n FROM audit_records
+            WHERE tenant_id = \(tenantID) AND activity = \(activity.rawValue)
+              AND recorded_at_ms >= lockbox_now_ms() - \(withinMs)
+            """
+        )
+        return Int(try rows.first?.decode("n", as: Int64.self) ?? 0)
+    }
+
     /// Names who acts in this transaction, for the records the database's triggers write of
     /// every change to authority (migrations/0011): a caller, the new admin an enrollment
     /// creates, or Lockbox itself.

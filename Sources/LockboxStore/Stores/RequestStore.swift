@@ -70,6 +70,7 @@ package struct RequestStore: Sendable {
     static let select: PGQuery = """
         SELECT r.tenant_id, r.request_id, r.service, r.ticket_number, r.justification, r.requested_duration_seconds,
                r.requester_id, r.status, r.created_at_ms, r.updated_at_ms, r.internal_deadline_ms,
+               (SELECT p.display_name FROM principals p WHERE p.principal_id = r.requester_id) AS requester_name,
                r.customer_deadline_ms,
                r.request_fingerprint, r.internal_decided_by, r.internal_approve, r.internal_comment,
                r.internal_decided_at_ms, r.customer_decided_by, r.customer_decision, r.customer_comment,
@@ -127,6 +128,7 @@ package struct RequestStore: Sendable {
                 lastOperationAtMs: try row.decode("last_operation_at_ms")
             )
         )
+        record.requesterName = try row.decode("requester_name", as: String?.self) ?? ""
         if let decidedBy = try row.decode("internal_decided_by", as: String?.self) {
             record.internalDecision = InternalDecisionRecord(
                 approve: try row.decode("internal_approve"),
