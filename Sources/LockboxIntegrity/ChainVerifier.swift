@@ -70,6 +70,7 @@ public enum ChainVerifier {
             }
         }
         var last: ChainedRecord?
+        var shift: Shift?
         for (index, record) in records.enumerated() {
             defer { last = record }
             if record.scope != scope {
@@ -104,7 +105,26 @@ public enum ChainVerifier {
             if let previous = previousOf[record.seq],
                 record.computedHash(seq: record.seq, previous: previous) != record.hash
             {
-                findings.append(diagnose(index: index, records: records, previous: previous, previousOf: previousOf))
+                if let finding = consequence(index: index, records: records, shift: &shift) {
+                    findings[finding.index].message = finding.message
+                } else if !findings.isEmpty, sealedInPlace(index: index, records: records) {
+                    // Sealed at its own place after a record that was moved: the move's finding
+                    // says it all.
+                } else {
+                    let finding = diagnose(index: index, records: records, previous: previous, previousOf: previousOf)
+                    findings.append(finding)
+                    if finding.kind == .inserted,
+                        let inserted = records.firstIndex(where: {
+                            $0.seq == finding.seq && $0.auditID == finding.auditID
+                        })
+                    {
+                        shift = Shift(insertedIndex: inserted, lastSeq: finding.seq, findingIndex: findings.count - 1)
+                        // Found from the record after it: that record is the first one pushed.
+                        if inserted < index, let first = consequence(index: index, records: records, shift: &shift) {
+                            findings[first.index].message = first.message
+                        }
+                    }
+                }
             }
             if let finding = timeFinding(record, after: last) { findings.append(finding) }
         }
@@ -188,6 +208,49 @@ public enum ChainVerifier {
         findings = findings.enumerated().sorted { ($0.element.seq, $0.offset) < ($1.element.seq, $1.offset) }
             .map(\.element)
         return ChainVerification(records: records.count, checkpoints: checkpoints.count, findings: findings)
+    }
+
+    /// The records after an inserted one, each one place later than it was sealed.
+    struct Shift {
+        var insertedIndex: Int
+        var lastSeq: Int64
+        var findingIndex: Int
+    }
+
+    /// Whether the record at `index` is the next of the records an insertion pushed one place
+    /// later (it verifies one place earlier, after the record before it, or after the record
+    /// before the inserted one); then the insertion's finding is extended to cover it.
+    static func consequence(index: Int, records: [ChainedRecord], shift: inout Shift?) -> (
+        index: Int, message: String
+    )? {
+        guard var run = shift else { return nil }
+        let record = records[index]
+        guard record.seq == run.lastSeq + 1 else { return nil }
+        let before =
+            index == run.insertedIndex + 1
+            ? (run.insertedIndex > 0 ? records[run.insertedIndex - 1].hash : ChainedRecord.genesis)
+            : records[index - 1].hash
+        guard record.computedHash(seq: record.seq - 1, previous: before) == record.hash else { return nil }
+        run.lastSeq = record.seq
+        shift = run
+        let inserted = records[run.insertedIndex]
+        let following =
+            run.lastSeq == inserted.seq + 1 ? "seq \(run.lastSeq)" : "seq \(inserted.seq + 1)…\(run.lastSeq)"
+        return (
+            run.findingIndex,
+            "record seq \(inserted.seq) (audit id \(inserted.auditID)) was inserted: the records after it "
+                + "(\(following)) belong one place earlier"
+        )
+    }
+
+    /// Whether the record verifies at its own place after some record near it: only the link to
+    /// its neighbour broke, because that neighbour moved.
+    static func sealedInPlace(index: Int, records: [ChainedRecord]) -> Bool {
+        let record = records[index]
+        let window = records[max(0, index - 8)..<min(records.count, index + 9)]
+        return ([ChainedRecord.genesis] + window.map(\.hash)).contains {
+            record.computedHash(seq: record.seq, previous: $0) == record.hash
+        }
     }
 
     /// Time never goes backwards within a chain: each seal time is the database's clock when

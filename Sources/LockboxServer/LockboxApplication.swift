@@ -70,6 +70,7 @@ package struct LockboxApplication: Sendable {
         try await Self.waitForSchema(config.migrations, pool: pool, wait: config.databaseWait, logger: logger)
         try await checkRole(pool)
         let clock = SystemClock()
+        if config.metrics != nil { MetricCatalog.register() }
         var service = config.service
         // A whole-table count once a minute: only when someone collects it.
         service.recordRequestStates = config.metrics != nil

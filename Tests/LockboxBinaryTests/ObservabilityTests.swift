@@ -77,6 +77,19 @@ enum Scrape {
         for state in ["PENDING_INTERNAL", "PENDING_CUSTOMER", "APPROVED", "REVOKED", "COMPLETED"] {
             #expect(background.value("lockbox_requests", ["state": state]) == 0, "\(state)")
         }
+        // Counters are exported from the start, at 0 until their first event.
+        for (name, labels) in [
+            ("lockbox_auth_refused_total", ["reason": "address_budget"]),
+            ("lockbox_auth_refused_total", ["reason": "enrollment_budget"]),
+            ("lockbox_db_pool_refused_total", ["pool": "primary"]),
+            ("lockbox_audit_seal_failures_total", [:]),
+            ("lockbox_audit_forged_checkpoints_total", [:]),
+            ("lockbox_notifications_failed_total", ["channel": "webhook"]),
+            ("lockbox_sweeper_failures_total", [:]),
+            ("lockbox_rpc_connections_refused_total", [:]),
+        ] as [(String, [String: String])] {
+            #expect(samples.value(name, labels) == 0, "\(name) \(labels)")
+        }
         // Methods the server does not serve share one label: a client cannot invent series.
         #expect(!body.contains("NoSuchMethod"))
 

@@ -148,6 +148,48 @@ import Testing
         let first = result.findings.first
         #expect(first?.kind == kind, "\(name): \(result.findings)")
         #expect(first?.seq == seq, "\(name): \(result.findings)")
+        // And no record finding that is only a consequence of it: a record after a moved one is
+        // not "edited", and the records after an inserted one are not "reordered". (Checkpoints
+        // that no longer match say so on their own.)
+        let recordKinds: Set<ChainFinding.Kind> = [.edited, .missing, .inserted, .reordered, .outOfOrder]
+        let rest = result.findings.dropFirst().map(\.kind).filter(recordKinds.contains)
+        switch name {
+        case "swapped":
+            #expect(rest == [.reordered], "\(name): \(result.findings)")
+        default:
+            #expect(rest.isEmpty, "\(name): \(result.findings)")
+        }
+        if name.hasPrefix("inserted") {
+            #expect(first?.message.contains("the records after it (seq 5…11) belong one place earlier") == true)
+        }
+    }
+
+    /// A chain sealed with its seal times (hash version 2): time never goes backwards.
+    static func timedChain(_ sealed: [Int64?], recorded: [Int64]? = nil) -> [ChainedRecord] {
+        var records = Self.chain(sealed.count)
+        var previous = ChainedRecord.genesis
+        for index in records.indices {
+            records[index].sealedAtMs = sealed[index]
+            if let recorded { records[index].timeMs = recorded[index] }
+            records[index].hash = records[index].computedHash(seq: records[index].seq, previous: previous)
+            previous = records[index].hash
+        }
+        return records
+    }
+
+    @Test(
+        arguments: [
+            ([Int64?](arrayLiteral: nil, nil, 10, 10, 12), nil, [Int64]()),
+            ([nil, 10, 9, 12], nil, [3]),  // a seal time went backwards
+            ([10, nil, 12], nil, [2]),  // a version 1 record after a version 2 one
+            ([10, 11, 12], [9, 15, 12], [2]),  // recorded after it was sealed
+        ] as [([Int64?], [Int64]?, [Int64])]
+    )
+    func timeNeverGoesBackwards(sealed: [Int64?], recorded: [Int64]?, reversedAt: [Int64]) {
+        let records = Self.timedChain(sealed, recorded: recorded ?? sealed.map { _ in 1 })
+        let result = Self.verify(records, [Self.checkpoint(records.last!)])
+        #expect(result.findings.map(\.kind) == reversedAt.map { _ in .timeReversed }, "\(result.findings)")
+        #expect(result.findings.map(\.seq) == reversedAt)
     }
 
     @Test func anExportWithoutItsClosingCheckpointOrOfTheWrongChainFails() {
