@@ -12,7 +12,10 @@ let package = Package(
         .executable(name: "lockboxd", targets: ["lockboxd"]),
         .executable(name: "lockbox", targets: ["lockbox"]),
         .executable(name: "lockbox-bench", targets: ["lockbox-bench"]),
-        .library(name: "LockboxClient", targets: ["LockboxRPC", "LockboxProto", "LockboxIntegrity"]),
+        .library(name: "LockboxClient", targets: ["LockboxRPC", "LockboxProto", "LockboxIntegrity", "LockboxTrust"]),
+        // For data planes: checks a grant's evidence against the tenant roots they pin. No server
+        // dependencies: swift-crypto and Foundation.
+        .library(name: "LockboxTrust", targets: ["LockboxTrust", "LockboxIntegrity"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -62,6 +65,13 @@ let package = Package(
         .target(
             name: "LockboxIntegrity",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        // Customer-signed trust: tenant roots, key certificates, revocations, policies and
+        // decisions (Ed25519 and passkeys), the evidence behind a grant and its verifier. Pure.
+        .target(
+            name: "LockboxTrust",
+            dependencies: ["LockboxIntegrity", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         // What operators watch: Prometheus metrics, /healthz and /readyz on their own HTTP port,
@@ -134,6 +144,7 @@ let package = Package(
                 "LockboxProto",
                 "LockboxRPC",
                 "LockboxStore",
+                "LockboxTrust",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
@@ -167,6 +178,7 @@ let package = Package(
             name: "lockbox",
             dependencies: [
                 "LockboxIntegrity",
+                "LockboxTrust",
                 "LockboxOptionParsing",
                 "LockboxProto",
                 "LockboxRPC",
@@ -205,6 +217,8 @@ let package = Package(
                 "LockboxRPC",
                 "LockboxServer",
                 "LockboxStore",
+                "LockboxTrust",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -242,6 +256,15 @@ let package = Package(
         .testTarget(
             name: "LockboxIntegrityTests",
             dependencies: ["LockboxIntegrity"],
+            swiftSettings: swiftSettings
+        ),
+        // Pure tables: customer-signed statements, chains of trust, passkey assertions, evidence.
+        .testTarget(
+            name: "LockboxTrustTests",
+            dependencies: [
+                "LockboxTrust", "LockboxIntegrity", "LockboxTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         // Pure tables: email text and encoding, webhook signatures, which addresses webhooks may reach.

@@ -322,6 +322,51 @@ void   lockbox__v1__internal_decision__free_unpacked
   assert(message->base.descriptor == &lockbox__v1__internal_decision__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   lockbox__v1__signed_decision__init
+                     (Lockbox__V1__SignedDecision         *message)
+{
+  static const Lockbox__V1__SignedDecision init_value = LOCKBOX__V1__SIGNED_DECISION__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__signed_decision__get_packed_size
+                     (const Lockbox__V1__SignedDecision *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__signed_decision__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__signed_decision__pack
+                     (const Lockbox__V1__SignedDecision *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__signed_decision__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__signed_decision__pack_to_buffer
+                     (const Lockbox__V1__SignedDecision *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__signed_decision__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__SignedDecision *
+       lockbox__v1__signed_decision__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__SignedDecision *)
+     protobuf_c_message_unpack (&lockbox__v1__signed_decision__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__signed_decision__free_unpacked
+                     (Lockbox__V1__SignedDecision *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__signed_decision__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   lockbox__v1__customer_decision__init
                      (Lockbox__V1__CustomerDecision         *message)
 {
@@ -3292,6 +3337,321 @@ void   lockbox__v1__remove_webhook_request__free_unpacked
   assert(message->base.descriptor == &lockbox__v1__remove_webhook_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   lockbox__v1__tenant_root__init
+                     (Lockbox__V1__TenantRoot         *message)
+{
+  static const Lockbox__V1__TenantRoot init_value = LOCKBOX__V1__TENANT_ROOT__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__tenant_root__get_packed_size
+                     (const Lockbox__V1__TenantRoot *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__tenant_root__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__tenant_root__pack
+                     (const Lockbox__V1__TenantRoot *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__tenant_root__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__tenant_root__pack_to_buffer
+                     (const Lockbox__V1__TenantRoot *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__tenant_root__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__TenantRoot *
+       lockbox__v1__tenant_root__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__TenantRoot *)
+     protobuf_c_message_unpack (&lockbox__v1__tenant_root__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__tenant_root__free_unpacked
+                     (Lockbox__V1__TenantRoot *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__tenant_root__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lockbox__v1__tenant_key__init
+                     (Lockbox__V1__TenantKey         *message)
+{
+  static const Lockbox__V1__TenantKey init_value = LOCKBOX__V1__TENANT_KEY__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__tenant_key__get_packed_size
+                     (const Lockbox__V1__TenantKey *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__tenant_key__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__tenant_key__pack
+                     (const Lockbox__V1__TenantKey *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__tenant_key__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__tenant_key__pack_to_buffer
+                     (const Lockbox__V1__TenantKey *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__tenant_key__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__TenantKey *
+       lockbox__v1__tenant_key__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__TenantKey *)
+     protobuf_c_message_unpack (&lockbox__v1__tenant_key__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__tenant_key__free_unpacked
+                     (Lockbox__V1__TenantKey *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__tenant_key__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lockbox__v1__tenant_policy_record__init
+                     (Lockbox__V1__TenantPolicyRecord         *message)
+{
+  static const Lockbox__V1__TenantPolicyRecord init_value = LOCKBOX__V1__TENANT_POLICY_RECORD__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__tenant_policy_record__get_packed_size
+                     (const Lockbox__V1__TenantPolicyRecord *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__tenant_policy_record__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__tenant_policy_record__pack
+                     (const Lockbox__V1__TenantPolicyRecord *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__tenant_policy_record__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__tenant_policy_record__pack_to_buffer
+                     (const Lockbox__V1__TenantPolicyRecord *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__tenant_policy_record__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__TenantPolicyRecord *
+       lockbox__v1__tenant_policy_record__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__TenantPolicyRecord *)
+     protobuf_c_message_unpack (&lockbox__v1__tenant_policy_record__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__tenant_policy_record__free_unpacked
+                     (Lockbox__V1__TenantPolicyRecord *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__tenant_policy_record__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lockbox__v1__adopt_tenant_root_request__init
+                     (Lockbox__V1__AdoptTenantRootRequest         *message)
+{
+  static const Lockbox__V1__AdoptTenantRootRequest init_value = LOCKBOX__V1__ADOPT_TENANT_ROOT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__adopt_tenant_root_request__get_packed_size
+                     (const Lockbox__V1__AdoptTenantRootRequest *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__adopt_tenant_root_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__adopt_tenant_root_request__pack
+                     (const Lockbox__V1__AdoptTenantRootRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__adopt_tenant_root_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__adopt_tenant_root_request__pack_to_buffer
+                     (const Lockbox__V1__AdoptTenantRootRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__adopt_tenant_root_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__AdoptTenantRootRequest *
+       lockbox__v1__adopt_tenant_root_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__AdoptTenantRootRequest *)
+     protobuf_c_message_unpack (&lockbox__v1__adopt_tenant_root_request__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__adopt_tenant_root_request__free_unpacked
+                     (Lockbox__V1__AdoptTenantRootRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__adopt_tenant_root_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lockbox__v1__signed_statement_request__init
+                     (Lockbox__V1__SignedStatementRequest         *message)
+{
+  static const Lockbox__V1__SignedStatementRequest init_value = LOCKBOX__V1__SIGNED_STATEMENT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__signed_statement_request__get_packed_size
+                     (const Lockbox__V1__SignedStatementRequest *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__signed_statement_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__signed_statement_request__pack
+                     (const Lockbox__V1__SignedStatementRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__signed_statement_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__signed_statement_request__pack_to_buffer
+                     (const Lockbox__V1__SignedStatementRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__signed_statement_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__SignedStatementRequest *
+       lockbox__v1__signed_statement_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__SignedStatementRequest *)
+     protobuf_c_message_unpack (&lockbox__v1__signed_statement_request__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__signed_statement_request__free_unpacked
+                     (Lockbox__V1__SignedStatementRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__signed_statement_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lockbox__v1__get_tenant_trust_request__init
+                     (Lockbox__V1__GetTenantTrustRequest         *message)
+{
+  static const Lockbox__V1__GetTenantTrustRequest init_value = LOCKBOX__V1__GET_TENANT_TRUST_REQUEST__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__get_tenant_trust_request__get_packed_size
+                     (const Lockbox__V1__GetTenantTrustRequest *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__get_tenant_trust_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__get_tenant_trust_request__pack
+                     (const Lockbox__V1__GetTenantTrustRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__get_tenant_trust_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__get_tenant_trust_request__pack_to_buffer
+                     (const Lockbox__V1__GetTenantTrustRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__get_tenant_trust_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__GetTenantTrustRequest *
+       lockbox__v1__get_tenant_trust_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__GetTenantTrustRequest *)
+     protobuf_c_message_unpack (&lockbox__v1__get_tenant_trust_request__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__get_tenant_trust_request__free_unpacked
+                     (Lockbox__V1__GetTenantTrustRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__get_tenant_trust_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lockbox__v1__tenant_trust__init
+                     (Lockbox__V1__TenantTrust         *message)
+{
+  static const Lockbox__V1__TenantTrust init_value = LOCKBOX__V1__TENANT_TRUST__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__tenant_trust__get_packed_size
+                     (const Lockbox__V1__TenantTrust *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__tenant_trust__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__tenant_trust__pack
+                     (const Lockbox__V1__TenantTrust *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__tenant_trust__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__tenant_trust__pack_to_buffer
+                     (const Lockbox__V1__TenantTrust *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__tenant_trust__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__TenantTrust *
+       lockbox__v1__tenant_trust__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__TenantTrust *)
+     protobuf_c_message_unpack (&lockbox__v1__tenant_trust__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__tenant_trust__free_unpacked
+                     (Lockbox__V1__TenantTrust *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__tenant_trust__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   lockbox__v1__notification__init
                      (Lockbox__V1__Notification         *message)
 {
@@ -3792,7 +4152,7 @@ const ProtobufCMessageDescriptor lockbox__v1__response_frame__descriptor =
   (ProtobufCMessageInit) lockbox__v1__response_frame__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lockbox__v1__access_request__field_descriptors[18] =
+static const ProtobufCFieldDescriptor lockbox__v1__access_request__field_descriptors[21] =
 {
   {
     "id",
@@ -4010,12 +4370,51 @@ static const ProtobufCFieldDescriptor lockbox__v1__access_request__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "approve_statement",
+    19,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__AccessRequest, approve_statement),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "deny_statement",
+    20,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__AccessRequest, deny_statement),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "customer_signature",
+    21,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__AccessRequest, customer_signature),
+    &lockbox__v1__signed_decision__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lockbox__v1__access_request__field_indices_by_name[] = {
   16,   /* field[16] = approval */
+  18,   /* field[18] = approve_statement */
   8,   /* field[8] = created_at_ms */
   10,   /* field[10] = customer_deadline_ms */
   12,   /* field[12] = customer_decision */
+  20,   /* field[20] = customer_signature */
+  19,   /* field[19] = deny_statement */
   13,   /* field[13] = grant */
   0,   /* field[0] = id */
   11,   /* field[11] = internal_decision */
@@ -4034,7 +4433,7 @@ static const unsigned lockbox__v1__access_request__field_indices_by_name[] = {
 static const ProtobufCIntRange lockbox__v1__access_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 18 }
+  { 0, 21 }
 };
 const ProtobufCMessageDescriptor lockbox__v1__access_request__descriptor =
 {
@@ -4044,7 +4443,7 @@ const ProtobufCMessageDescriptor lockbox__v1__access_request__descriptor =
   "Lockbox__V1__AccessRequest",
   "lockbox.v1",
   sizeof(Lockbox__V1__AccessRequest),
-  18,
+  21,
   lockbox__v1__access_request__field_descriptors,
   lockbox__v1__access_request__field_indices_by_name,
   1,  lockbox__v1__access_request__number_ranges,
@@ -4141,7 +4540,97 @@ const ProtobufCMessageDescriptor lockbox__v1__internal_decision__descriptor =
   (ProtobufCMessageInit) lockbox__v1__internal_decision__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lockbox__v1__customer_decision__field_descriptors[6] =
+static const ProtobufCFieldDescriptor lockbox__v1__signed_decision__field_descriptors[5] =
+{
+  {
+    "statement",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__SignedDecision, statement),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "key_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__SignedDecision, key_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "signature",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__SignedDecision, signature),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "authenticator_data",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__SignedDecision, authenticator_data),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "client_data_json",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__SignedDecision, client_data_json),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__signed_decision__field_indices_by_name[] = {
+  3,   /* field[3] = authenticator_data */
+  4,   /* field[4] = client_data_json */
+  1,   /* field[1] = key_id */
+  2,   /* field[2] = signature */
+  0,   /* field[0] = statement */
+};
+static const ProtobufCIntRange lockbox__v1__signed_decision__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__signed_decision__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.SignedDecision",
+  "SignedDecision",
+  "Lockbox__V1__SignedDecision",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__SignedDecision),
+  5,
+  lockbox__v1__signed_decision__field_descriptors,
+  lockbox__v1__signed_decision__field_indices_by_name,
+  1,  lockbox__v1__signed_decision__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__signed_decision__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__customer_decision__field_descriptors[7] =
 {
   {
     "request_id",
@@ -4215,6 +4704,18 @@ static const ProtobufCFieldDescriptor lockbox__v1__customer_decision__field_desc
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "signed_decision",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__CustomerDecision, signed_decision),
+    &lockbox__v1__signed_decision__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lockbox__v1__customer_decision__field_indices_by_name[] = {
   3,   /* field[3] = approved_duration_seconds */
@@ -4223,11 +4724,12 @@ static const unsigned lockbox__v1__customer_decision__field_indices_by_name[] = 
   4,   /* field[4] = decided_by */
   1,   /* field[1] = decision */
   0,   /* field[0] = request_id */
+  6,   /* field[6] = signed_decision */
 };
 static const ProtobufCIntRange lockbox__v1__customer_decision__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor lockbox__v1__customer_decision__descriptor =
 {
@@ -4237,7 +4739,7 @@ const ProtobufCMessageDescriptor lockbox__v1__customer_decision__descriptor =
   "Lockbox__V1__CustomerDecision",
   "lockbox.v1",
   sizeof(Lockbox__V1__CustomerDecision),
-  6,
+  7,
   lockbox__v1__customer_decision__field_descriptors,
   lockbox__v1__customer_decision__field_indices_by_name,
   1,  lockbox__v1__customer_decision__number_ranges,
@@ -5676,7 +6178,7 @@ const ProtobufCMessageDescriptor lockbox__v1__create_access_request_request__des
   (ProtobufCMessageInit) lockbox__v1__create_access_request_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lockbox__v1__get_access_request_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor lockbox__v1__get_access_request_request__field_descriptors[2] =
 {
   {
     "request_id",
@@ -5690,14 +6192,27 @@ static const ProtobufCFieldDescriptor lockbox__v1__get_access_request_request__f
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "signing_key_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__GetAccessRequestRequest, signing_key_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lockbox__v1__get_access_request_request__field_indices_by_name[] = {
   0,   /* field[0] = request_id */
+  1,   /* field[1] = signing_key_id */
 };
 static const ProtobufCIntRange lockbox__v1__get_access_request_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor lockbox__v1__get_access_request_request__descriptor =
 {
@@ -5707,7 +6222,7 @@ const ProtobufCMessageDescriptor lockbox__v1__get_access_request_request__descri
   "Lockbox__V1__GetAccessRequestRequest",
   "lockbox.v1",
   sizeof(Lockbox__V1__GetAccessRequestRequest),
-  1,
+  2,
   lockbox__v1__get_access_request_request__field_descriptors,
   lockbox__v1__get_access_request_request__field_indices_by_name,
   1,  lockbox__v1__get_access_request_request__number_ranges,
@@ -6137,7 +6652,7 @@ const ProtobufCMessageDescriptor lockbox__v1__access_request_event__descriptor =
   (ProtobufCMessageInit) lockbox__v1__access_request_event__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lockbox__v1__check_access_request__field_descriptors[5] =
+static const ProtobufCFieldDescriptor lockbox__v1__check_access_request__field_descriptors[6] =
 {
   {
     "tenant_id",
@@ -6199,9 +6714,22 @@ static const ProtobufCFieldDescriptor lockbox__v1__check_access_request__field_d
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "include_evidence",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__CheckAccessRequest, include_evidence),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lockbox__v1__check_access_request__field_indices_by_name[] = {
   4,   /* field[4] = client_ip */
+  5,   /* field[5] = include_evidence */
   3,   /* field[3] = operation */
   2,   /* field[2] = operator_id */
   1,   /* field[1] = service */
@@ -6210,7 +6738,7 @@ static const unsigned lockbox__v1__check_access_request__field_indices_by_name[]
 static const ProtobufCIntRange lockbox__v1__check_access_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor lockbox__v1__check_access_request__descriptor =
 {
@@ -6220,14 +6748,14 @@ const ProtobufCMessageDescriptor lockbox__v1__check_access_request__descriptor =
   "Lockbox__V1__CheckAccessRequest",
   "lockbox.v1",
   sizeof(Lockbox__V1__CheckAccessRequest),
-  5,
+  6,
   lockbox__v1__check_access_request__field_descriptors,
   lockbox__v1__check_access_request__field_indices_by_name,
   1,  lockbox__v1__check_access_request__number_ranges,
   (ProtobufCMessageInit) lockbox__v1__check_access_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lockbox__v1__check_access_response__field_descriptors[4] =
+static const ProtobufCFieldDescriptor lockbox__v1__check_access_response__field_descriptors[5] =
 {
   {
     "allowed",
@@ -6277,9 +6805,22 @@ static const ProtobufCFieldDescriptor lockbox__v1__check_access_response__field_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "evidence",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__CheckAccessResponse, evidence),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lockbox__v1__check_access_response__field_indices_by_name[] = {
   0,   /* field[0] = allowed */
+  4,   /* field[4] = evidence */
   3,   /* field[3] = grant_ends_at_ms */
   1,   /* field[1] = reason */
   2,   /* field[2] = request_id */
@@ -6287,7 +6828,7 @@ static const unsigned lockbox__v1__check_access_response__field_indices_by_name[
 static const ProtobufCIntRange lockbox__v1__check_access_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor lockbox__v1__check_access_response__descriptor =
 {
@@ -6297,7 +6838,7 @@ const ProtobufCMessageDescriptor lockbox__v1__check_access_response__descriptor 
   "Lockbox__V1__CheckAccessResponse",
   "lockbox.v1",
   sizeof(Lockbox__V1__CheckAccessResponse),
-  4,
+  5,
   lockbox__v1__check_access_response__field_descriptors,
   lockbox__v1__check_access_response__field_indices_by_name,
   1,  lockbox__v1__check_access_response__number_ranges,
@@ -6534,7 +7075,7 @@ const ProtobufCMessageDescriptor lockbox__v1__issue_enrollment_code_request__des
   (ProtobufCMessageInit) lockbox__v1__issue_enrollment_code_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lockbox__v1__enroll_tenant_admin_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor lockbox__v1__enroll_tenant_admin_request__field_descriptors[5] =
 {
   {
     "tenant_id",
@@ -6572,16 +7113,42 @@ static const ProtobufCFieldDescriptor lockbox__v1__enroll_tenant_admin_request__
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "root_public_key",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__EnrollTenantAdminRequest, root_public_key),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "root_signature",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__EnrollTenantAdminRequest, root_signature),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lockbox__v1__enroll_tenant_admin_request__field_indices_by_name[] = {
   1,   /* field[1] = code */
   2,   /* field[2] = display_name */
+  3,   /* field[3] = root_public_key */
+  4,   /* field[4] = root_signature */
   0,   /* field[0] = tenant_id */
 };
 static const ProtobufCIntRange lockbox__v1__enroll_tenant_admin_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor lockbox__v1__enroll_tenant_admin_request__descriptor =
 {
@@ -6591,7 +7158,7 @@ const ProtobufCMessageDescriptor lockbox__v1__enroll_tenant_admin_request__descr
   "Lockbox__V1__EnrollTenantAdminRequest",
   "lockbox.v1",
   sizeof(Lockbox__V1__EnrollTenantAdminRequest),
-  3,
+  5,
   lockbox__v1__enroll_tenant_admin_request__field_descriptors,
   lockbox__v1__enroll_tenant_admin_request__field_indices_by_name,
   1,  lockbox__v1__enroll_tenant_admin_request__number_ranges,
@@ -8300,6 +8867,779 @@ const ProtobufCMessageDescriptor lockbox__v1__remove_webhook_request__descriptor
   (ProtobufCMessageInit) lockbox__v1__remove_webhook_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor lockbox__v1__tenant_root__field_descriptors[9] =
+{
+  {
+    "tenant_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__TenantRoot, tenant_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "key_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__TenantRoot, key_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "public_key",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__TenantRoot, public_key),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "statement",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__TenantRoot, statement),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "signature",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__TenantRoot, signature),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "previous_signature",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__TenantRoot, previous_signature),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "attested_by",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__TenantRoot, attested_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "attestation",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__TenantRoot, attestation),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "adopted_at_ms",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__TenantRoot, adopted_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__tenant_root__field_indices_by_name[] = {
+  8,   /* field[8] = adopted_at_ms */
+  7,   /* field[7] = attestation */
+  6,   /* field[6] = attested_by */
+  1,   /* field[1] = key_id */
+  5,   /* field[5] = previous_signature */
+  2,   /* field[2] = public_key */
+  4,   /* field[4] = signature */
+  3,   /* field[3] = statement */
+  0,   /* field[0] = tenant_id */
+};
+static const ProtobufCIntRange lockbox__v1__tenant_root__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 9 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__tenant_root__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.TenantRoot",
+  "TenantRoot",
+  "Lockbox__V1__TenantRoot",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__TenantRoot),
+  9,
+  lockbox__v1__tenant_root__field_descriptors,
+  lockbox__v1__tenant_root__field_indices_by_name,
+  1,  lockbox__v1__tenant_root__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__tenant_root__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__tenant_key__field_descriptors[14] =
+{
+  {
+    "tenant_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__TenantKey, tenant_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "key_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__TenantKey, key_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "principal_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__TenantKey, principal_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "algorithm",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__TenantKey, algorithm),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "public_key",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__TenantKey, public_key),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "capabilities",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Lockbox__V1__TenantKey, n_capabilities),
+    offsetof(Lockbox__V1__TenantKey, capabilities),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "not_before_ms",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__TenantKey, not_before_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "not_after_ms",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__TenantKey, not_after_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "issuer_key_id",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__TenantKey, issuer_key_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "statement",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__TenantKey, statement),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "signature",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__TenantKey, signature),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "revoked",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__TenantKey, revoked),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "revoked_at_ms",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__TenantKey, revoked_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "certified_at_ms",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__TenantKey, certified_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__tenant_key__field_indices_by_name[] = {
+  3,   /* field[3] = algorithm */
+  5,   /* field[5] = capabilities */
+  13,   /* field[13] = certified_at_ms */
+  8,   /* field[8] = issuer_key_id */
+  1,   /* field[1] = key_id */
+  7,   /* field[7] = not_after_ms */
+  6,   /* field[6] = not_before_ms */
+  2,   /* field[2] = principal_id */
+  4,   /* field[4] = public_key */
+  11,   /* field[11] = revoked */
+  12,   /* field[12] = revoked_at_ms */
+  10,   /* field[10] = signature */
+  9,   /* field[9] = statement */
+  0,   /* field[0] = tenant_id */
+};
+static const ProtobufCIntRange lockbox__v1__tenant_key__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 14 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__tenant_key__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.TenantKey",
+  "TenantKey",
+  "Lockbox__V1__TenantKey",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__TenantKey),
+  14,
+  lockbox__v1__tenant_key__field_descriptors,
+  lockbox__v1__tenant_key__field_indices_by_name,
+  1,  lockbox__v1__tenant_key__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__tenant_key__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__tenant_policy_record__field_descriptors[11] =
+{
+  {
+    "tenant_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__TenantPolicyRecord, tenant_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "version",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__TenantPolicyRecord, version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "lockbox_enabled",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__TenantPolicyRecord, lockbox_enabled),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "signatures_required",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__TenantPolicyRecord, signatures_required),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "user_verification_required",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__TenantPolicyRecord, user_verification_required),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rp_id",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__TenantPolicyRecord, rp_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "origins",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Lockbox__V1__TenantPolicyRecord, n_origins),
+    offsetof(Lockbox__V1__TenantPolicyRecord, origins),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "issuer_key_id",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__TenantPolicyRecord, issuer_key_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "statement",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__TenantPolicyRecord, statement),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "signature",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__TenantPolicyRecord, signature),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "set_at_ms",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__TenantPolicyRecord, set_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__tenant_policy_record__field_indices_by_name[] = {
+  7,   /* field[7] = issuer_key_id */
+  2,   /* field[2] = lockbox_enabled */
+  6,   /* field[6] = origins */
+  5,   /* field[5] = rp_id */
+  10,   /* field[10] = set_at_ms */
+  9,   /* field[9] = signature */
+  3,   /* field[3] = signatures_required */
+  8,   /* field[8] = statement */
+  0,   /* field[0] = tenant_id */
+  4,   /* field[4] = user_verification_required */
+  1,   /* field[1] = version */
+};
+static const ProtobufCIntRange lockbox__v1__tenant_policy_record__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 11 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__tenant_policy_record__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.TenantPolicyRecord",
+  "TenantPolicyRecord",
+  "Lockbox__V1__TenantPolicyRecord",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__TenantPolicyRecord),
+  11,
+  lockbox__v1__tenant_policy_record__field_descriptors,
+  lockbox__v1__tenant_policy_record__field_indices_by_name,
+  1,  lockbox__v1__tenant_policy_record__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__tenant_policy_record__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__adopt_tenant_root_request__field_descriptors[4] =
+{
+  {
+    "tenant_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__AdoptTenantRootRequest, tenant_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "public_key",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__AdoptTenantRootRequest, public_key),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "signature",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__AdoptTenantRootRequest, signature),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "previous_signature",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__AdoptTenantRootRequest, previous_signature),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__adopt_tenant_root_request__field_indices_by_name[] = {
+  3,   /* field[3] = previous_signature */
+  1,   /* field[1] = public_key */
+  2,   /* field[2] = signature */
+  0,   /* field[0] = tenant_id */
+};
+static const ProtobufCIntRange lockbox__v1__adopt_tenant_root_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__adopt_tenant_root_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.AdoptTenantRootRequest",
+  "AdoptTenantRootRequest",
+  "Lockbox__V1__AdoptTenantRootRequest",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__AdoptTenantRootRequest),
+  4,
+  lockbox__v1__adopt_tenant_root_request__field_descriptors,
+  lockbox__v1__adopt_tenant_root_request__field_indices_by_name,
+  1,  lockbox__v1__adopt_tenant_root_request__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__adopt_tenant_root_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__signed_statement_request__field_descriptors[4] =
+{
+  {
+    "tenant_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__SignedStatementRequest, tenant_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "statement",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__SignedStatementRequest, statement),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "issuer_key_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__SignedStatementRequest, issuer_key_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "signature",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__SignedStatementRequest, signature),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__signed_statement_request__field_indices_by_name[] = {
+  2,   /* field[2] = issuer_key_id */
+  3,   /* field[3] = signature */
+  1,   /* field[1] = statement */
+  0,   /* field[0] = tenant_id */
+};
+static const ProtobufCIntRange lockbox__v1__signed_statement_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__signed_statement_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.SignedStatementRequest",
+  "SignedStatementRequest",
+  "Lockbox__V1__SignedStatementRequest",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__SignedStatementRequest),
+  4,
+  lockbox__v1__signed_statement_request__field_descriptors,
+  lockbox__v1__signed_statement_request__field_indices_by_name,
+  1,  lockbox__v1__signed_statement_request__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__signed_statement_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__get_tenant_trust_request__field_descriptors[1] =
+{
+  {
+    "tenant_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__GetTenantTrustRequest, tenant_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__get_tenant_trust_request__field_indices_by_name[] = {
+  0,   /* field[0] = tenant_id */
+};
+static const ProtobufCIntRange lockbox__v1__get_tenant_trust_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__get_tenant_trust_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.GetTenantTrustRequest",
+  "GetTenantTrustRequest",
+  "Lockbox__V1__GetTenantTrustRequest",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__GetTenantTrustRequest),
+  1,
+  lockbox__v1__get_tenant_trust_request__field_descriptors,
+  lockbox__v1__get_tenant_trust_request__field_indices_by_name,
+  1,  lockbox__v1__get_tenant_trust_request__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__get_tenant_trust_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__tenant_trust__field_descriptors[3] =
+{
+  {
+    "roots",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Lockbox__V1__TenantTrust, n_roots),
+    offsetof(Lockbox__V1__TenantTrust, roots),
+    &lockbox__v1__tenant_root__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "keys",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Lockbox__V1__TenantTrust, n_keys),
+    offsetof(Lockbox__V1__TenantTrust, keys),
+    &lockbox__v1__tenant_key__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "policy",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__TenantTrust, policy),
+    &lockbox__v1__tenant_policy_record__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__tenant_trust__field_indices_by_name[] = {
+  1,   /* field[1] = keys */
+  2,   /* field[2] = policy */
+  0,   /* field[0] = roots */
+};
+static const ProtobufCIntRange lockbox__v1__tenant_trust__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__tenant_trust__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.TenantTrust",
+  "TenantTrust",
+  "Lockbox__V1__TenantTrust",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__TenantTrust),
+  3,
+  lockbox__v1__tenant_trust__field_descriptors,
+  lockbox__v1__tenant_trust__field_indices_by_name,
+  1,  lockbox__v1__tenant_trust__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__tenant_trust__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor lockbox__v1__notification__field_descriptors[15] =
 {
   {
@@ -8902,7 +10242,7 @@ const ProtobufCEnumDescriptor lockbox__v1__audit_export_format__descriptor =
   lockbox__v1__audit_export_format__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCEnumValue lockbox__v1__access_deny_reason__enum_values_by_number[10] =
+static const ProtobufCEnumValue lockbox__v1__access_deny_reason__enum_values_by_number[11] =
 {
   { "ACCESS_DENY_REASON_UNSPECIFIED", "LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_UNSPECIFIED", 0 },
   { "ACCESS_DENY_REASON_NO_GRANT", "LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_NO_GRANT", 1 },
@@ -8914,11 +10254,12 @@ static const ProtobufCEnumValue lockbox__v1__access_deny_reason__enum_values_by_
   { "ACCESS_DENY_REASON_UNKNOWN_OPERATOR", "LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_UNKNOWN_OPERATOR", 7 },
   { "ACCESS_DENY_REASON_OPERATOR_SUSPENDED", "LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_OPERATOR_SUSPENDED", 8 },
   { "ACCESS_DENY_REASON_REQUEST_EXPIRED", "LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_REQUEST_EXPIRED", 9 },
+  { "ACCESS_DENY_REASON_UNVERIFIED_APPROVAL", "LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_UNVERIFIED_APPROVAL", 10 },
 };
 static const ProtobufCIntRange lockbox__v1__access_deny_reason__value_ranges[] = {
-{0, 0},{0, 10}
+{0, 0},{0, 11}
 };
-static const ProtobufCEnumValueIndex lockbox__v1__access_deny_reason__enum_values_by_name[10] =
+static const ProtobufCEnumValueIndex lockbox__v1__access_deny_reason__enum_values_by_name[11] =
 {
   { "ACCESS_DENY_REASON_GRANT_EXPIRED", 3 },
   { "ACCESS_DENY_REASON_NOT_APPROVED", 2 },
@@ -8930,6 +10271,7 @@ static const ProtobufCEnumValueIndex lockbox__v1__access_deny_reason__enum_value
   { "ACCESS_DENY_REASON_TENANT_SERVICE_MISMATCH", 6 },
   { "ACCESS_DENY_REASON_UNKNOWN_OPERATOR", 7 },
   { "ACCESS_DENY_REASON_UNSPECIFIED", 0 },
+  { "ACCESS_DENY_REASON_UNVERIFIED_APPROVAL", 10 },
 };
 const ProtobufCEnumDescriptor lockbox__v1__access_deny_reason__descriptor =
 {
@@ -8938,15 +10280,15 @@ const ProtobufCEnumDescriptor lockbox__v1__access_deny_reason__descriptor =
   "AccessDenyReason",
   "Lockbox__V1__AccessDenyReason",
   "lockbox.v1",
-  10,
+  11,
   lockbox__v1__access_deny_reason__enum_values_by_number,
-  10,
+  11,
   lockbox__v1__access_deny_reason__enum_values_by_name,
   1,
   lockbox__v1__access_deny_reason__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCEnumValue lockbox__v1__audit_kind__enum_values_by_number[12] =
+static const ProtobufCEnumValue lockbox__v1__audit_kind__enum_values_by_number[13] =
 {
   { "AUDIT_KIND_UNSPECIFIED", "LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_UNSPECIFIED", 0 },
   { "AUDIT_KIND_LIFECYCLE", "LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_LIFECYCLE", 1 },
@@ -8960,11 +10302,12 @@ static const ProtobufCEnumValue lockbox__v1__audit_kind__enum_values_by_number[1
   { "AUDIT_KIND_ENROLLMENT", "LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_ENROLLMENT", 9 },
   { "AUDIT_KIND_NOTIFICATION", "LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_NOTIFICATION", 10 },
   { "AUDIT_KIND_KEY", "LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_KEY", 11 },
+  { "AUDIT_KIND_TRUST", "LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_TRUST", 12 },
 };
 static const ProtobufCIntRange lockbox__v1__audit_kind__value_ranges[] = {
-{0, 0},{0, 12}
+{0, 0},{0, 13}
 };
-static const ProtobufCEnumValueIndex lockbox__v1__audit_kind__enum_values_by_name[12] =
+static const ProtobufCEnumValueIndex lockbox__v1__audit_kind__enum_values_by_name[13] =
 {
   { "AUDIT_KIND_ENROLLMENT", 9 },
   { "AUDIT_KIND_KEY", 11 },
@@ -8977,6 +10320,7 @@ static const ProtobufCEnumValueIndex lockbox__v1__audit_kind__enum_values_by_nam
   { "AUDIT_KIND_SETTINGS", 4 },
   { "AUDIT_KIND_TENANT", 7 },
   { "AUDIT_KIND_TOKEN", 6 },
+  { "AUDIT_KIND_TRUST", 12 },
   { "AUDIT_KIND_UNSPECIFIED", 0 },
 };
 const ProtobufCEnumDescriptor lockbox__v1__audit_kind__descriptor =
@@ -8986,15 +10330,15 @@ const ProtobufCEnumDescriptor lockbox__v1__audit_kind__descriptor =
   "AuditKind",
   "Lockbox__V1__AuditKind",
   "lockbox.v1",
-  12,
+  13,
   lockbox__v1__audit_kind__enum_values_by_number,
-  12,
+  13,
   lockbox__v1__audit_kind__enum_values_by_name,
   1,
   lockbox__v1__audit_kind__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor lockbox__v1__lockbox__method_descriptors[40] =
+static const ProtobufCMethodDescriptor lockbox__v1__lockbox__method_descriptors[45] =
 {
   { "Ping", &lockbox__v1__ping_request__descriptor, &lockbox__v1__ping_response__descriptor },
   { "CreateAccessRequest", &lockbox__v1__create_access_request_request__descriptor, &lockbox__v1__access_request__descriptor },
@@ -9036,13 +10380,20 @@ static const ProtobufCMethodDescriptor lockbox__v1__lockbox__method_descriptors[
   { "ListWebhooks", &lockbox__v1__list_webhooks_request__descriptor, &lockbox__v1__list_webhooks_response__descriptor },
   { "RemoveWebhook", &lockbox__v1__remove_webhook_request__descriptor, &lockbox__v1__webhook__descriptor },
   { "ListNotifications", &lockbox__v1__list_notifications_request__descriptor, &lockbox__v1__list_notifications_response__descriptor },
+  { "AdoptTenantRoot", &lockbox__v1__adopt_tenant_root_request__descriptor, &lockbox__v1__tenant_root__descriptor },
+  { "CertifyKey", &lockbox__v1__signed_statement_request__descriptor, &lockbox__v1__tenant_key__descriptor },
+  { "RevokeKey", &lockbox__v1__signed_statement_request__descriptor, &lockbox__v1__tenant_key__descriptor },
+  { "SetTenantPolicy", &lockbox__v1__signed_statement_request__descriptor, &lockbox__v1__tenant_policy_record__descriptor },
+  { "GetTenantTrust", &lockbox__v1__get_tenant_trust_request__descriptor, &lockbox__v1__tenant_trust__descriptor },
 };
 const unsigned lockbox__v1__lockbox__method_indices_by_name[] = {
   28,        /* AddPreapprovedOperation */
   36,        /* AddWebhook */
+  40,        /* AdoptTenantRoot */
   24,        /* AssignRole */
   18,        /* BindCertificate */
   2,        /* CancelAccessRequest */
+  41,        /* CertifyKey */
   9,        /* CheckAccess */
   1,        /* CreateAccessRequest */
   34,        /* CreateCheckpoint */
@@ -9054,6 +10405,7 @@ const unsigned lockbox__v1__lockbox__method_indices_by_name[] = {
   31,        /* ExportAudit */
   3,        /* GetAccessRequest */
   14,        /* GetTenantSettings */
+  44,        /* GetTenantTrust */
   12,        /* IssueEnrollmentCode */
   22,        /* IssueToken */
   4,        /* ListAccessRequests */
@@ -9071,10 +10423,12 @@ const unsigned lockbox__v1__lockbox__method_indices_by_name[] = {
   25,        /* RemoveRole */
   38,        /* RemoveWebhook */
   8,        /* RevokeAccess */
+  42,        /* RevokeKey */
   23,        /* RevokeToken */
   30,        /* SearchAudit */
   16,        /* SetLockboxEnabled */
   35,        /* SetPrincipalEmail */
+  43,        /* SetTenantPolicy */
   15,        /* SetTenantSettings */
   19,        /* SuspendPrincipal */
   5         /* WatchAccessRequests */
@@ -9086,7 +10440,7 @@ const ProtobufCServiceDescriptor lockbox__v1__lockbox__descriptor =
   "Lockbox",
   "Lockbox__V1__Lockbox",
   "lockbox.v1",
-  40,
+  45,
   lockbox__v1__lockbox__method_descriptors,
   lockbox__v1__lockbox__method_indices_by_name
 };
@@ -9409,6 +10763,46 @@ void lockbox__v1__lockbox__list_notifications(ProtobufCService *service,
 {
   assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
   service->invoke(service, 39, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void lockbox__v1__lockbox__adopt_tenant_root(ProtobufCService *service,
+                                             const Lockbox__V1__AdoptTenantRootRequest *input,
+                                             Lockbox__V1__TenantRoot_Closure closure,
+                                             void *closure_data)
+{
+  assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
+  service->invoke(service, 40, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void lockbox__v1__lockbox__certify_key(ProtobufCService *service,
+                                       const Lockbox__V1__SignedStatementRequest *input,
+                                       Lockbox__V1__TenantKey_Closure closure,
+                                       void *closure_data)
+{
+  assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
+  service->invoke(service, 41, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void lockbox__v1__lockbox__revoke_key(ProtobufCService *service,
+                                      const Lockbox__V1__SignedStatementRequest *input,
+                                      Lockbox__V1__TenantKey_Closure closure,
+                                      void *closure_data)
+{
+  assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
+  service->invoke(service, 42, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void lockbox__v1__lockbox__set_tenant_policy(ProtobufCService *service,
+                                             const Lockbox__V1__SignedStatementRequest *input,
+                                             Lockbox__V1__TenantPolicyRecord_Closure closure,
+                                             void *closure_data)
+{
+  assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
+  service->invoke(service, 43, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void lockbox__v1__lockbox__get_tenant_trust(ProtobufCService *service,
+                                            const Lockbox__V1__GetTenantTrustRequest *input,
+                                            Lockbox__V1__TenantTrust_Closure closure,
+                                            void *closure_data)
+{
+  assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
+  service->invoke(service, 44, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void lockbox__v1__lockbox__init (Lockbox__V1__Lockbox_Service *service,
                                  Lockbox__V1__Lockbox_ServiceDestroy destroy)

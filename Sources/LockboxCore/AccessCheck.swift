@@ -18,6 +18,9 @@ package enum AccessDenyReason: String, Sendable, Hashable, CaseIterable {
     case operatorSuspended = "OPERATOR_SUSPENDED"
     /// The operator's newest request here passed its deadline without a decision.
     case requestExpired = "REQUEST_EXPIRED"
+    /// The grant is not backed by a decision the customer's own key signed, and the tenant's
+    /// signed policy does not turn the lockbox off.
+    case unverifiedApproval = "UNVERIFIED_APPROVAL"
 }
 
 /// The outcome of an access check.
@@ -57,10 +60,14 @@ package struct CheckFacts: Sendable, Hashable {
     /// Whether the operator may act as one; nil when the statement found no candidate row to carry it.
     package var operatorStatus: OperatorStatus?
     package var candidates: [AccessCandidate]
+    /// The tenant's last trust change: nil when it never had a root (its grants are backed
+    /// by lockboxd's word alone).
+    package var trustVersion: Int64?
 
-    package init(operatorStatus: OperatorStatus?, candidates: [AccessCandidate]) {
+    package init(operatorStatus: OperatorStatus?, candidates: [AccessCandidate], trustVersion: Int64? = nil) {
         self.operatorStatus = operatorStatus
         self.candidates = candidates
+        self.trustVersion = trustVersion
     }
 }
 
@@ -111,13 +118,15 @@ package enum AccessCheck {
     ) throws(Failure) -> AccessDecision {
         if let status = facts.operatorStatus, let denied = refusal(status) { return denied }
         let active = facts.candidates.filter { $0.grant.isActive(nowMs: nowMs) }
-        if facts.operatorStatus == .active,
-            let best = active.max(by: { $0.grant.window.endsAtMs < $1.grant.window.endsAtMs })
-        {
-            guard best.operationPreapproved else {
+        // Each grant has its own scope: of the active grants, one whose scope holds the
+        // operation decides (the one that ends last); without one, the one that ends last
+        // names the refusal.
+        let latest = { (a: AccessCandidate, b: AccessCandidate) in a.grant.window.endsAtMs < b.grant.window.endsAtMs }
+        if facts.operatorStatus == .active, let best = active.max(by: latest) {
+            guard let allowing = active.filter(\.operationPreapproved).max(by: latest) else {
                 return .denied(.operationNotPreapproved, requestID: best.grant.requestID)
             }
-            return .allowed(requestID: best.grant.requestID, grantEndsAtMs: best.grant.window.endsAtMs)
+            return .allowed(requestID: allowing.grant.requestID, grantEndsAtMs: allowing.grant.window.endsAtMs)
         }
         return denial(try denialFacts(), nowMs: nowMs)
     }

@@ -21,6 +21,8 @@ package enum AuditKind: String, Sendable, Hashable, CaseIterable {
     case notification
     /// A server signing key introduced.
     case key
+    /// A tenant root adopted, a key certified or revoked, a tenant policy set.
+    case trust
 }
 
 /// The decision recorded in an audit record, where one applies.
@@ -82,6 +84,11 @@ package enum Activity: String, Sendable, Hashable, CaseIterable {
     case webhookChanged = "WebhookChanged"
     case operationChanged = "PreapprovedOperationChanged"
     case signingKeyAdded = "SigningKeyAdded"
+    // The tenant's own trust (migrations/0012).
+    case tenantRootAdopted = "TenantRootAdopted"
+    case keyCertified = "KeyCertified"
+    case keyRevoked = "KeyRevoked"
+    case tenantPolicySet = "TenantPolicySet"
 
     /// The activities of a request's own moves: what the event feed records.
     package static let lifecycle: Set<Activity> = [

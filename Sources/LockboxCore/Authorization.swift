@@ -23,6 +23,11 @@ package enum Permission: String, CaseIterable, Sendable {
     case manageWebhooks
     /// The delivery state of emails and webhooks.
     case readNotifications
+    /// The tenant's own trust: adopting or rotating its root, certifying and revoking keys,
+    /// setting its policy. Each change also needs a statement a tenant key signed.
+    case manageTrust
+    /// Reading the tenant's roots, certified keys and policy.
+    case readTrust
 
     /// The action on a request this permission stands for, if it is one: who may take it is
     /// ``Lifecycle/actorRules``'s to say, not this table's.
@@ -57,6 +62,9 @@ package enum Permission: String, CaseIterable, Sendable {
         case (.manageWebhooks, .globalAdmin): .ownTenant
         case (.readNotifications, .providerAdmin): .everywhere
         case (.readNotifications, .globalAdmin): .ownTenant
+        case (.manageTrust, .globalAdmin): .ownTenant
+        case (.readTrust, .globalAdmin), (.readTrust, .lockboxApprover): .ownTenant
+        case (.readTrust, .auditor), (.readTrust, .service): .everywhere
         default: nil
         }
     }

@@ -90,6 +90,30 @@ package struct InternalDecisionRecord: Sendable, Hashable {
     }
 }
 
+/// A decision the approver's own key signed (docs/audit-integrity.md, "Customer-signed
+/// statements"): the statement's bytes, the key, the signature, and a passkey's assertion.
+package struct CustomerSignature: Sendable, Hashable {
+    package var statement: [UInt8]
+    package var keyID: String
+    package var signature: [UInt8]
+    package var authenticatorData: [UInt8]
+    package var clientData: [UInt8]
+
+    package init(
+        statement: [UInt8],
+        keyID: String,
+        signature: [UInt8],
+        authenticatorData: [UInt8] = [],
+        clientData: [UInt8] = []
+    ) {
+        self.statement = statement
+        self.keyID = keyID
+        self.signature = signature
+        self.authenticatorData = authenticatorData
+        self.clientData = clientData
+    }
+}
+
 /// The customer's decision on a request: approve, deny or cancel.
 package struct CustomerDecisionRecord: Sendable, Hashable {
     package var decision: AuditDecision
@@ -101,6 +125,8 @@ package struct CustomerDecisionRecord: Sendable, Hashable {
     /// The server's signed statement of the decision and the grant it created
     /// (docs/audit-integrity.md, "Signed approvals"); nil for a cancellation.
     package var signed: SignedStatement?
+    /// The approver's own signature of the decision, on a tenant with a root.
+    package var customerSigned: CustomerSignature?
 
     package init(
         decision: AuditDecision,
@@ -150,6 +176,10 @@ package struct RequestRecord: Sendable, Hashable {
     package var internalDecision: InternalDecisionRecord?
     package var customerDecision: CustomerDecisionRecord?
     package var grant: GrantWindow?
+    /// The operations the grant allows, when it has one.
+    package var grantOperations: [String] = []
+    /// The nonce lockboxd gave this request's decision (the statements to sign carry it).
+    package var decisionNonce: [UInt8]?
     package var usage: GrantUsage
 
     package init(

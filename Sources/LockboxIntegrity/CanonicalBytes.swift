@@ -33,6 +33,7 @@ public struct CanonicalWriter: Sendable {
 /// statement it was given as bytes. Every read throws on a short or malformed input.
 public struct CanonicalReader: Sendable {
     public struct Malformed: Error, CustomStringConvertible {
+        public init() {}
         public var description: String { "the statement is not in the canonical encoding" }
     }
 

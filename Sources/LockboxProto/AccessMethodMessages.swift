@@ -9,19 +9,23 @@ public struct CheckAccessRequest: ProtoMessage {
     public var operation: String
     /// The operator's client IP as seen by the calling service.
     public var clientIP: String
+    /// Return, with an allowed answer, the evidence that backs the grant.
+    public var includeEvidence: Bool
 
     public init(
         tenantID: String = "",
         service: Service = Service(rawValue: 0),
         operatorID: String = "",
         operation: String = "",
-        clientIP: String = ""
+        clientIP: String = "",
+        includeEvidence: Bool = false
     ) {
         self.tenantID = tenantID
         self.service = service
         self.operatorID = operatorID
         self.operation = operation
         self.clientIP = clientIP
+        self.includeEvidence = includeEvidence
     }
 
     public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
@@ -39,7 +43,8 @@ extension CheckAccessRequest: CBinding {
             service: Service(cRaw: c.service.rawValue),
             operatorID: try CRead.string(c.operator_id, in: Self.self),
             operation: try CRead.string(c.operation, in: Self.self),
-            clientIP: try CRead.string(c.client_ip, in: Self.self)
+            clientIP: try CRead.string(c.client_ip, in: Self.self),
+            includeEvidence: Bool(protobuf: c.include_evidence)
         )
     }
 
@@ -49,6 +54,7 @@ extension CheckAccessRequest: CBinding {
         c.operator_id = arena.string(operatorID)
         c.operation = arena.string(operation)
         c.client_ip = arena.string(clientIP)
+        c.include_evidence = includeEvidence.protobuf
     }
 }
 
@@ -58,17 +64,21 @@ public struct CheckAccessResponse: ProtoMessage {
     /// Set when allowed.
     public var requestID: String
     public var grantEndsAtMs: Int64
+    /// With `includeEvidence`: the canonical "lockbox/evidence/v1" bytes.
+    public var evidence: [UInt8]
 
     public init(
         allowed: Bool = false,
         reason: AccessDenyReason = AccessDenyReason(rawValue: 0),
         requestID: String = "",
-        grantEndsAtMs: Int64 = 0
+        grantEndsAtMs: Int64 = 0,
+        evidence: [UInt8] = []
     ) {
         self.allowed = allowed
         self.reason = reason
         self.requestID = requestID
         self.grantEndsAtMs = grantEndsAtMs
+        self.evidence = evidence
     }
 
     public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
@@ -85,7 +95,8 @@ extension CheckAccessResponse: CBinding {
             allowed: Bool(protobuf: c.allowed),
             reason: AccessDenyReason(cRaw: c.reason.rawValue),
             requestID: try CRead.string(c.request_id, in: Self.self),
-            grantEndsAtMs: c.grant_ends_at_ms
+            grantEndsAtMs: c.grant_ends_at_ms,
+            evidence: CRead.bytes(c.evidence)
         )
     }
 
@@ -94,6 +105,7 @@ extension CheckAccessResponse: CBinding {
         c.reason = .init(rawValue: reason.cRaw)
         c.request_id = arena.string(requestID)
         c.grant_ends_at_ms = grantEndsAtMs
+        c.evidence = arena.bytes(evidence)
     }
 }
 

@@ -356,15 +356,22 @@ public struct EnrollTenantAdminRequest: ProtoMessage {
     public var code: String
     /// The new global admin's display name.
     public var displayName: String
+    /// The tenant's root: its raw Ed25519 public key, and its signature over the root statement.
+    public var rootPublicKey: [UInt8]
+    public var rootSignature: [UInt8]
 
     public init(
         tenantID: String = "",
         code: String = "",
-        displayName: String = ""
+        displayName: String = "",
+        rootPublicKey: [UInt8] = [],
+        rootSignature: [UInt8] = []
     ) {
         self.tenantID = tenantID
         self.code = code
         self.displayName = displayName
+        self.rootPublicKey = rootPublicKey
+        self.rootSignature = rootSignature
     }
 
     public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
@@ -380,7 +387,9 @@ extension EnrollTenantAdminRequest: CBinding {
         self.init(
             tenantID: try CRead.string(c.tenant_id, in: Self.self),
             code: try CRead.string(c.code, in: Self.self),
-            displayName: try CRead.string(c.display_name, in: Self.self)
+            displayName: try CRead.string(c.display_name, in: Self.self),
+            rootPublicKey: CRead.bytes(c.root_public_key),
+            rootSignature: CRead.bytes(c.root_signature)
         )
     }
 
@@ -388,6 +397,8 @@ extension EnrollTenantAdminRequest: CBinding {
         c.tenant_id = arena.string(tenantID)
         c.code = arena.string(code)
         c.display_name = arena.string(displayName)
+        c.root_public_key = arena.bytes(rootPublicKey)
+        c.root_signature = arena.bytes(rootSignature)
     }
 }
 

@@ -30,6 +30,12 @@ public struct AccessRequest: ProtoMessage {
     public var approval: SignedApproval?
     /// The requester's display name as it is now, to read beside `requesterID`.
     public var requesterName: String
+    /// The statements to sign to approve or deny, for a caller who may decide now and named
+    /// its key (GetAccessRequest's `signingKeyID`).
+    public var approveStatement: [UInt8]
+    public var denyStatement: [UInt8]
+    /// The customer's signed decision, once there is one.
+    public var customerSignature: SignedDecision?
 
     public init(
         id: String = "",
@@ -49,7 +55,10 @@ public struct AccessRequest: ProtoMessage {
         operationsPerformed: Int64 = 0,
         lastOperationAtMs: Int64 = 0,
         approval: SignedApproval? = nil,
-        requesterName: String = ""
+        requesterName: String = "",
+        approveStatement: [UInt8] = [],
+        denyStatement: [UInt8] = [],
+        customerSignature: SignedDecision? = nil
     ) {
         self.id = id
         self.tenantID = tenantID
@@ -69,6 +78,9 @@ public struct AccessRequest: ProtoMessage {
         self.lastOperationAtMs = lastOperationAtMs
         self.approval = approval
         self.requesterName = requesterName
+        self.approveStatement = approveStatement
+        self.denyStatement = denyStatement
+        self.customerSignature = customerSignature
     }
 
     public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
@@ -99,7 +111,10 @@ extension AccessRequest: CBinding {
             operationsPerformed: c.operations_performed,
             lastOperationAtMs: c.last_operation_at_ms,
             approval: try CRead.message(c.approval),
-            requesterName: try CRead.string(c.requester_name, in: Self.self)
+            requesterName: try CRead.string(c.requester_name, in: Self.self),
+            approveStatement: CRead.bytes(c.approve_statement),
+            denyStatement: CRead.bytes(c.deny_statement),
+            customerSignature: try CRead.message(c.customer_signature)
         )
     }
 
@@ -119,6 +134,9 @@ extension AccessRequest: CBinding {
         c.customer_decision = arena.optionalMessage(customerDecision)
         c.grant = arena.optionalMessage(grant)
         c.requester_name = arena.string(requesterName)
+        c.approve_statement = arena.bytes(approveStatement)
+        c.deny_statement = arena.bytes(denyStatement)
+        c.customer_signature = arena.optionalMessage(customerSignature)
         c.operations_performed = operationsPerformed
         c.last_operation_at_ms = lastOperationAtMs
         c.approval = arena.optionalMessage(approval)
@@ -188,6 +206,8 @@ public struct CustomerDecision: ProtoMessage {
     /// Set by the server in responses.
     public var decidedBy: String
     public var decidedAtMs: Int64
+    /// The approver's signed decision: required on a tenant whose policy requires signatures.
+    public var signedDecision: SignedDecision?
 
     public init(
         requestID: String = "",
@@ -195,7 +215,8 @@ public struct CustomerDecision: ProtoMessage {
         comment: String = "",
         approvedDurationSeconds: Int64 = 0,
         decidedBy: String = "",
-        decidedAtMs: Int64 = 0
+        decidedAtMs: Int64 = 0,
+        signedDecision: SignedDecision? = nil
     ) {
         self.requestID = requestID
         self.decision = decision
@@ -203,6 +224,7 @@ public struct CustomerDecision: ProtoMessage {
         self.approvedDurationSeconds = approvedDurationSeconds
         self.decidedBy = decidedBy
         self.decidedAtMs = decidedAtMs
+        self.signedDecision = signedDecision
     }
 
     public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
@@ -221,11 +243,13 @@ extension CustomerDecision: CBinding {
             comment: try CRead.string(c.comment, in: Self.self),
             approvedDurationSeconds: c.approved_duration_seconds,
             decidedBy: try CRead.string(c.decided_by, in: Self.self),
-            decidedAtMs: c.decided_at_ms
+            decidedAtMs: c.decided_at_ms,
+            signedDecision: try CRead.message(c.signed_decision)
         )
     }
 
     func fill(_ c: inout Lockbox__V1__CustomerDecision, _ arena: Arena) {
+        c.signed_decision = arena.optionalMessage(signedDecision)
         c.request_id = arena.string(requestID)
         c.decision = .init(rawValue: decision.cRaw)
         c.comment = arena.string(comment)

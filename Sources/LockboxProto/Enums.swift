@@ -154,6 +154,7 @@ public struct AccessDenyReason: ProtoEnum {
     public static let unknownOperator = AccessDenyReason(rawValue: 7)
     public static let operatorSuspended = AccessDenyReason(rawValue: 8)
     public static let requestExpired = AccessDenyReason(rawValue: 9)
+    public static let unverifiedApproval = AccessDenyReason(rawValue: 10)
     public static let names: [Int32: String] = [
         0: "ACCESS_DENY_REASON_UNSPECIFIED",
         1: "ACCESS_DENY_REASON_NO_GRANT",
@@ -165,6 +166,7 @@ public struct AccessDenyReason: ProtoEnum {
         7: "ACCESS_DENY_REASON_UNKNOWN_OPERATOR",
         8: "ACCESS_DENY_REASON_OPERATOR_SUSPENDED",
         9: "ACCESS_DENY_REASON_REQUEST_EXPIRED",
+        10: "ACCESS_DENY_REASON_UNVERIFIED_APPROVAL",
     ]
 }
 
@@ -186,6 +188,7 @@ public struct AuditKind: ProtoEnum {
     public static let enrollment = AuditKind(rawValue: 9)
     public static let notification = AuditKind(rawValue: 10)
     public static let key = AuditKind(rawValue: 11)
+    public static let trust = AuditKind(rawValue: 12)
     public static let names: [Int32: String] = [
         0: "AUDIT_KIND_UNSPECIFIED",
         1: "AUDIT_KIND_LIFECYCLE",
@@ -199,6 +202,7 @@ public struct AuditKind: ProtoEnum {
         9: "AUDIT_KIND_ENROLLMENT",
         10: "AUDIT_KIND_NOTIFICATION",
         11: "AUDIT_KIND_KEY",
+        12: "AUDIT_KIND_TRUST",
     ]
 }
 extension ProtoEnum {

@@ -105,11 +105,16 @@ extension CreateAccessRequestRequest: CBinding {
 
 public struct GetAccessRequestRequest: ProtoMessage {
     public var requestID: String
+    /// The key the caller will sign its decision with: the response then carries the
+    /// statements to sign, when the caller may decide now.
+    public var signingKeyID: String
 
     public init(
-        requestID: String = ""
+        requestID: String = "",
+        signingKeyID: String = ""
     ) {
         self.requestID = requestID
+        self.signingKeyID = signingKeyID
     }
 
     public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
@@ -123,12 +128,14 @@ extension GetAccessRequestRequest: CBinding {
 
     init(c: Lockbox__V1__GetAccessRequestRequest) throws(ProtoDecodeError) {
         self.init(
-            requestID: try CRead.string(c.request_id, in: Self.self)
+            requestID: try CRead.string(c.request_id, in: Self.self),
+            signingKeyID: try CRead.string(c.signing_key_id, in: Self.self)
         )
     }
 
     func fill(_ c: inout Lockbox__V1__GetAccessRequestRequest, _ arena: Arena) {
         c.request_id = arena.string(requestID)
+        c.signing_key_id = arena.string(signingKeyID)
     }
 }
 

@@ -99,6 +99,14 @@ public enum LockboxMethods {
         service + "/ListNotifications"
     )
 
+    public static let adoptTenantRoot = UnaryMethod<AdoptTenantRootRequest, TenantRoot>(service + "/AdoptTenantRoot")
+    public static let certifyKey = UnaryMethod<SignedStatementRequest, TenantKey>(service + "/CertifyKey")
+    public static let revokeKey = UnaryMethod<SignedStatementRequest, TenantKey>(service + "/RevokeKey")
+    public static let setTenantPolicy = UnaryMethod<SignedStatementRequest, TenantPolicyRecord>(
+        service + "/SetTenantPolicy"
+    )
+    public static let getTenantTrust = UnaryMethod<GetTenantTrustRequest, TenantTrust>(service + "/GetTenantTrust")
+
     /// Every method above.
     public static let all: [AnyRPCMethod] = [
         ping.erased, createAccessRequest.erased, cancelAccessRequest.erased, getAccessRequest.erased,
@@ -111,6 +119,7 @@ public enum LockboxMethods {
         listPrincipals.erased, issueToken.erased, revokeToken.erased, assignRole.erased, removeRole.erased,
         listRoleAssignments.erased, searchAudit.erased, exportAudit.erased, listSigningKeys.erased,
         listCheckpoints.erased, createCheckpoint.erased, setPrincipalEmail.erased, addWebhook.erased,
-        listWebhooks.erased, removeWebhook.erased, listNotifications.erased,
+        listWebhooks.erased, removeWebhook.erased, listNotifications.erased, adoptTenantRoot.erased,
+        certifyKey.erased, revokeKey.erased, setTenantPolicy.erased, getTenantTrust.erased,
     ]
 }

@@ -6,6 +6,8 @@ import LockboxStore
 /// What data-plane services call: access checks, grant lists, and the pre-approved operations.
 struct AccessAPI: Sendable {
     let gate: Gatekeeper
+    /// Whether a grant is backed by the customer's own signature.
+    let trust: TrustAPI
     let grants = GrantStore()
     let operations = OperationStore()
     let audit = AuditStore()
@@ -41,7 +43,7 @@ struct AccessAPI: Sendable {
             call.db
         )
         var tenantExists = true
-        let decision = try AccessCheck.decide(facts, nowMs: call.nowMs) {
+        var decision = try AccessCheck.decide(facts, nowMs: call.nowMs) {
             let denial = try grants.denialFacts(
                 operatorID: request.operatorID,
                 tenantID: request.tenantID,
@@ -54,6 +56,27 @@ struct AccessAPI: Sendable {
         }
         // No record under a tenant that does not exist: it would wait there for whoever creates it.
         guard tenantExists else { throw DomainError.notFound("no such tenant") }
+        // On a tenant with a root, a grant counts only when the customer's own key signed its
+        // decision (or its signed policy turns the lockbox off).
+        var evidence: [UInt8] = []
+        if case .allowed(let requestID, _) = decision {
+            let backing = try trust.backing(
+                tenantID: request.tenantID,
+                requestID: requestID,
+                operatorID: request.operatorID,
+                service: service,
+                operation: request.operation,
+                version: facts.trustVersion,
+                nowMs: call.nowMs,
+                evidence: request.includeEvidence,
+                call.db
+            )
+            if backing.backed {
+                evidence = backing.evidence
+            } else {
+                decision = .denied(.unverifiedApproval, requestID: requestID)
+            }
+        }
         var details: [String: JSONValue] = [
             "operator_id": .string(request.operatorID),
             "service": .string(service.rawValue),
@@ -91,7 +114,9 @@ struct AccessAPI: Sendable {
             ),
             call.db
         )
-        return decision.proto
+        var response = decision.proto
+        response.evidence = evidence
+        return response
     }
 
     func listGrants(_ request: ListGrantsRequest, _ call: Call) throws -> ListGrantsResponse {

@@ -11,6 +11,9 @@ struct AdminAPI: Sendable {
     /// Suspension withdraws the principal's requests and ends its grants through it.
     let workflow: RequestWorkflow
     let policy: Policy
+    /// The tenant's own trust: its root, adopted at enrollment; its keys, revoked with a role.
+    let trust: TrustAPI
+    let trustStore = TrustStore()
     let tenants = TenantStore()
     let principals = PrincipalStore()
     let tokens = TokenStore()
@@ -89,6 +92,14 @@ struct AdminAPI: Sendable {
                 "the tenant has a global admin; only its own admins add principals to it"
             )
         }
+        // A tenant with a root is its own: even with no global admin left (their roles
+        // removed behind lockboxd's back), no code makes a new one.
+        guard try trustStore.version(tenantID: request.tenantID, call.db) == nil else {
+            throw DomainError(
+                .failedPrecondition,
+                "the tenant has a root; only a key it certified may administer it, and no code is issued"
+            )
+        }
         return try newEnrollmentCode(for: request.tenantID, call)
     }
 
@@ -116,6 +127,13 @@ struct AdminAPI: Sendable {
         try InputLimits.check(request.tenantID, field: "tenant_id", max: InputLimits.idLength)
         try InputLimits.check(request.code, field: "code", max: InputLimits.idLength)
         try InputLimits.checkDisplayName(request.displayName)
+        // The tenant's root comes with its first admin: the provider never holds it.
+        guard request.rootPublicKey.count == 32, request.rootSignature.count == 64 else {
+            throw DomainError.invalidArgument(
+                "root_public_key (32 bytes) and root_signature (64 bytes) are required: the first admin brings "
+                    + "the tenant's root key (lockbox tenants enroll makes one)"
+            )
+        }
         let invalid = Self.invalidCode
         // A code that is not one of the tenant's is refused before any lock or write: anyone may
         // call this, so guesses must neither block the tenant's other calls nor fill its audit
@@ -202,6 +220,18 @@ struct AdminAPI: Sendable {
         )
         try assign(.globalAdmin, to: adminID, tenantID: request.tenantID, acting)
         try enrollment.redeem(tenantID: request.tenantID, codeID: code.id, by: adminID, nowMs: call.nowMs, call.db)
+        do {
+            _ = try trust.adopt(
+                tenantID: request.tenantID,
+                publicKey: request.rootPublicKey,
+                signature: request.rootSignature,
+                previousSignature: [],
+                call.db
+            )
+        } catch let error as DomainError {
+            // Nothing of the enrollment stays: the code is not spent.
+            throw error
+        }
         let token = try newToken(principalID: adminID, tenantID: request.tenantID, ttlSeconds: 0, acting)
         return .success(EnrollTenantAdminResponse(admin: try principal(adminID, acting).proto, token: token))
     }
@@ -243,6 +273,15 @@ struct AdminAPI: Sendable {
         )
         try Authorization.require(call.caller, .writeTenantSettings, on: .tenant(request.tenantID))
         let before = try rules(of: request.tenantID, call)
+        // A tenant with a root switches its lockbox with a policy its own key signs: a switch
+        // here would change nothing CheckAccess reads.
+        guard try trustStore.version(tenantID: request.tenantID, call.db) == nil else {
+            throw DomainError(
+                .failedPrecondition,
+                "this tenant's lockbox is switched by its signed policy: lockbox tenants policy TENANT --lockbox "
+                    + (request.enabled ? "on" : "off") + " --key-file FILE"
+            )
+        }
         if before.lockboxEnabled != request.enabled {
             try audit.with(details: ["reason": .string(request.reason)], call.db) {
                 try tenants.update(
@@ -360,6 +399,14 @@ struct AdminAPI: Sendable {
                 throw DomainError(.failedPrecondition, "the principal is suspended already")
             }
             _ = try tokens.revokeAll(principalID: target.id, nowMs: call.nowMs, call.db)
+            if let tenantID = target.tenantID {
+                _ = try trustStore.revokeAll(
+                    tenantID: tenantID,
+                    principalID: target.id,
+                    reason: "the principal was suspended",
+                    call.db
+                )
+            }
         }
         _ = try workflow.withdraw(
             requesterID: target.id,
@@ -453,6 +500,15 @@ struct AdminAPI: Sendable {
                 call.db
             )
         else { throw DomainError.notFound("the principal does not hold that role") }
+        // The keys the role let the principal use go with it.
+        if role == .globalAdmin || role == .lockboxApprover {
+            _ = try trustStore.revokeAll(
+                tenantID: request.tenantID,
+                principalID: request.principalID,
+                reason: "the role \(role.rawValue) was removed",
+                call.db
+            )
+        }
         return removed.proto
     }
 

@@ -1,6 +1,7 @@
 import LockboxCore
 import LockboxIntegrity
 import LockboxStore
+import LockboxTrust
 import Logging
 import Metrics
 import NIOConcurrencyHelpers
@@ -269,8 +270,8 @@ package final class AuditIntegrity: Service, Sendable {
 
     /// The trusted public keys (``KeyTrust``), read at most every 10 s: ListSigningKeys needs
     /// no token, so it must not cost a database call each time.
-    package func publishedKeys() async throws -> [PublicSigningKey] {
-        if let cached = keyCache.withLockedValue({ $0 }), ContinuousClock.now - cached.at < .seconds(10) {
+    package func publishedKeys(fresh: Bool = false) async throws -> [PublicSigningKey] {
+        if !fresh, let cached = keyCache.withLockedValue({ $0 }), ContinuousClock.now - cached.at < .seconds(10) {
             return cached.keys
         }
         let all = try await pool.withConnection { [chain] db in try chain.keys(db) }
@@ -281,10 +282,32 @@ package final class AuditIntegrity: Service, Sendable {
         return keys
     }
 
+    /// The trusted keys as last read, without waiting (empty before the first read); a read
+    /// in the background when they are older than 10 s or `stale` says one is missing.
+    package func knownKeys(refreshing stale: Bool = false) -> [PublicSigningKey] {
+        let cached = keyCache.withLockedValue { $0 }
+        if stale || cached.map({ ContinuousClock.now - $0.at >= .seconds(10) }) ?? true {
+            Task { _ = try? await self.publishedKeys(fresh: stale) }
+        }
+        return cached?.keys ?? []
+    }
+
     /// The trusted keys with how and when each was introduced, as ListSigningKeys returns them.
     package func publishedKeyRecords() async throws -> [StoredSigningKey] {
         _ = try await publishedKeys()
         return keyCache.withLockedValue { $0?.stored ?? [] }
+    }
+
+    /// lockboxd's attestation that it accepted a tenant root: its signature over the root's
+    /// "lockbox/root-attestation/v1" statement, and the key that made it.
+    func attest(tenantID: String, rootKeyID: String, statement: [UInt8]) -> (signature: [UInt8], keyID: String) {
+        let attestation = RootAttestation(
+            tenantID: tenantID,
+            rootKeyID: rootKeyID,
+            statementHash: Digest.sha256(statement),
+            serverKeyID: signer.keyID
+        )
+        return (signer.sign(attestation.canonicalBytes), signer.keyID)
     }
 
     /// The signed statement of a customer's decision and the grant it creates.

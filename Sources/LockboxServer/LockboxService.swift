@@ -33,6 +33,7 @@ package struct LockboxService: Sendable {
     let admin: AdminAPI
     let auditing: AuditAPI
     let notifications: NotificationsAPI
+    let trust: TrustAPI
     let clock: any LockboxClock
 
     /// - Parameters:
@@ -52,10 +53,11 @@ package struct LockboxService: Sendable {
         // A principal whose authority changed is read again at its next call (which would
         // notice anyway, by its auth_version): its cached authentications go at once.
         notifier?.onPrincipalChange { [cache = gate.cache] principal in cache.forget(principalID: principal) }
-        let workflow = RequestWorkflow(policy: configuration.policy, integrity: integrity)
+        trust = TrustAPI(gate: gate, keeper: TrustKeeper(integrity: integrity))
+        let workflow = RequestWorkflow(policy: configuration.policy, integrity: integrity, trust: trust)
         requests = RequestsAPI(gate: gate, workflow: workflow, notifier: notifier)
-        access = AccessAPI(gate: gate)
-        admin = AdminAPI(gate: gate, workflow: workflow, policy: configuration.policy)
+        access = AccessAPI(gate: gate, trust: trust)
+        admin = AdminAPI(gate: gate, workflow: workflow, policy: configuration.policy, trust: trust)
         auditing = AuditAPI(gate: gate, integrity: integrity, readPool: readPool)
         notifications = NotificationsAPI(gate: gate)
         self.clock = clock
@@ -72,6 +74,7 @@ package struct LockboxService: Sendable {
         admin.register(on: &router)
         auditing.register(on: &router)
         notifications.register(on: &router)
+        trust.register(on: &router)
         // What data planes call before every operation runs ahead of everything else on the
         // executor, as its service callers do in the pool.
         for method in MethodPermissions.priority { router.setPriority(.high, for: method) }

@@ -113,6 +113,7 @@ extension LockboxCore.AccessDenyReason {
         case .unknownOperator: .unknownOperator
         case .operatorSuspended: .operatorSuspended
         case .requestExpired: .requestExpired
+        case .unverifiedApproval: .unverifiedApproval
         }
     }
 }
@@ -140,6 +141,7 @@ extension LockboxCore.AuditKind {
         case .enrollment: .enrollment
         case .notification: .notification
         case .key: .key
+        case .trust: .trust
         }
     }
 }
@@ -217,6 +219,15 @@ extension RequestRecord {
                     signature: signed.signature
                 )
             }
+            if let customer = decision.customerSigned {
+                request.customerSignature = SignedDecision(
+                    statement: customer.statement,
+                    keyID: customer.keyID,
+                    signature: customer.signature,
+                    authenticatorData: customer.authenticatorData,
+                    clientDataJSON: customer.clientData
+                )
+            }
         }
         if let window = grant {
             request.grant = GrantRecord(
@@ -225,7 +236,8 @@ extension RequestRecord {
                 tenantID: tenantID,
                 service: service,
                 requestState: state,
-                window: window
+                window: window,
+                operations: grantOperations
             ).proto(nowMs: nowMs)
         }
         return request

@@ -1,5 +1,6 @@
 import LockboxCore
 import LockboxIntegrity
+import LockboxProto
 import LockboxStore
 
 /// A principal's action on a request, with the words it carries: a comment on a decision, a
@@ -7,6 +8,8 @@ import LockboxStore
 struct RequestMove: Sendable {
     var action: LifecycleAction
     var note: String
+    /// The approver's signed decision, for a customer's approval or denial.
+    var signed: SignedDecision? = nil
 }
 
 /// The one place a request is filed, moved and settled: by a caller (decisions, cancels,
@@ -17,6 +20,8 @@ struct RequestWorkflow: Sendable {
     let policy: Policy
     /// Signs customer decisions.
     let integrity: AuditIntegrity?
+    /// Verifies the decisions customers' own keys sign.
+    let trust: TrustAPI?
     let requests = RequestStore()
     let grants = GrantStore()
     let tenants = TenantStore()
@@ -116,7 +121,7 @@ struct RequestWorkflow: Sendable {
         guard let rules = try tenants.rules(tenantID: request.tenantID, db) else {
             throw DomainError.notFound("no such tenant")
         }
-        let transition = try Lifecycle.transition(
+        var transition = try Lifecycle.transition(
             move.action,
             facts: request.facts,
             by: caller,
@@ -124,6 +129,35 @@ struct RequestWorkflow: Sendable {
             rules: rules,
             policy: policy
         )
+        // On a tenant with a root, the customer's own key signs the decision, and an approval's
+        // grant ends when the signed statement says.
+        var customerSigned: CustomerSignature?
+        if move.action.kind == .decideCustomer, transition.activity != .customerCancel, let trust,
+            let (statement, signature) = try trust.verifyDecision(
+                move.signed,
+                approve: transition.decision == .approve,
+                for: request,
+                by: caller,
+                nowMs: nowMs,
+                db
+            )
+        {
+            customerSigned = signature
+            if transition.decision == .approve {
+                let seconds = (statement.endsAtMs - nowMs) / 1000
+                guard seconds >= 1 else {
+                    throw DomainError(.failedPrecondition, "the signed decision's window has ended")
+                }
+                transition = try Lifecycle.transition(
+                    .approveCustomer(approvedDurationSeconds: seconds),
+                    facts: request.facts,
+                    by: caller,
+                    nowMs: nowMs,
+                    rules: rules,
+                    policy: policy
+                )
+            }
+        }
         var update = RequestUpdate(state: transition.to)
         var details: [String: JSONValue] = [:]
         // What the decision approves: the operations pre-approved for the service now. The
@@ -153,6 +187,17 @@ struct RequestWorkflow: Sendable {
                 by: caller,
                 nowMs
             )
+            if let customerSigned {
+                update.customerDecision?.customerSigned = customerSigned
+                // In the record, so that the customer's verifier checks it from the chain alone.
+                details["decision_statement"] = .string(customerSigned.statement.hex)
+                details["decision_key_id"] = .string(customerSigned.keyID)
+                details["decision_signature"] = .string(customerSigned.signature.hex)
+                if !customerSigned.authenticatorData.isEmpty {
+                    details["decision_authenticator_data"] = .string(customerSigned.authenticatorData.hex)
+                    details["decision_client_data"] = .string(customerSigned.clientData.hex)
+                }
+            }
         case .cancel, .revoke:
             details["reason"] = .string(move.note)
             if transition.activity == .customerCancel {

@@ -54,10 +54,30 @@ struct RequestsAPI: Sendable {
 
     func get(_ request: GetAccessRequestRequest, _ call: Call) throws -> AccessRequest {
         try InputLimits.check(request.requestID, field: "request_id", max: InputLimits.idLength)
+        try InputLimits.check(request.signingKeyID, field: "signing_key_id", max: InputLimits.idLength, required: false)
         guard let record = try requests.find(id: request.requestID, lock: false, call.db),
             Authorization.mayRead(call.caller, request: record.target)
         else { throw DomainError.notFound("no such request") }
-        return record.proto(nowMs: call.nowMs)
+        var proto = record.proto(nowMs: call.nowMs)
+        // The statements to sign, for a caller who may decide it now.
+        if !request.signingKeyID.isEmpty, let trust = workflow.trust,
+            Lifecycle.effectiveState(record.facts, nowMs: call.nowMs) == .pendingCustomer,
+            call.caller.assignments.contains(where: {
+                $0.tenantID == record.tenantID && ($0.role == .lockboxApprover || $0.role == .globalAdmin)
+            }),
+            let statements = try trust.decisionStatements(
+                for: record,
+                keyID: request.signingKeyID,
+                by: call.caller,
+                nowMs: call.nowMs,
+                policy: workflow.policy,
+                call.db
+            )
+        {
+            proto.approveStatement = statements.approve.canonicalBytes
+            proto.denyStatement = statements.deny.canonicalBytes
+        }
+        return proto
     }
 
     func list(_ request: ListAccessRequestsRequest, _ call: Call) throws -> ListAccessRequestsResponse {
@@ -118,7 +138,11 @@ struct RequestsAPI: Sendable {
         guard request.approvedDurationSeconds >= 0 else {
             throw DomainError.invalidArgument("approved_duration_seconds must not be negative")
         }
-        return try move(request.requestID, RequestMove(action: action, note: request.comment), call)
+        return try move(
+            request.requestID,
+            RequestMove(action: action, note: request.comment, signed: request.signedDecision),
+            call
+        )
     }
 
     func cancel(_ request: CancelAccessRequestRequest, _ call: Call) throws -> AccessRequest {

@@ -27,7 +27,7 @@ package struct Sweeper: Service {
         logger: Logger
     ) {
         self.pool = pool
-        self.workflow = RequestWorkflow(policy: configuration.policy, integrity: nil)
+        self.workflow = RequestWorkflow(policy: configuration.policy, integrity: nil, trust: nil)
         self.clock = clock
         self.configuration = configuration
         self.logger = logger

@@ -28,6 +28,13 @@ package enum RuntimeRole {
         ("webhooks", "SELECT, INSERT, UPDATE"),
         ("notifications", "SELECT, INSERT, UPDATE, DELETE"),
         ("credential_keys", "SELECT"),
+        // The tenant's own statements: added, never changed (migrations/0012).
+        ("tenant_roots", "SELECT, INSERT"),
+        ("key_certificates", "SELECT, INSERT"),
+        ("key_revocations", "SELECT, INSERT"),
+        ("tenant_policies", "SELECT, INSERT"),
+        ("passkey_counters", "SELECT, INSERT, UPDATE"),
+        ("trust_changes", "SELECT"),
     ]
 
     /// Makes the runtime role's rights exactly ``privileges``, revoking anything else it held

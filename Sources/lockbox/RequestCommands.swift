@@ -2,6 +2,7 @@ import Foundation
 import ArgumentParser
 import LockboxProto
 import LockboxRPC
+import LockboxTrust
 
 let requestColumns = ["id", "tenant_id", "service", "status", "requested_by", "ticket_number", "created_at_ms"]
 
@@ -181,6 +182,7 @@ struct Requests: AsyncParsableCommand {
             abstract: "Approve a request as the customer (the tenant's approvers and global admins)."
         )
         @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var key: KeyFileOption
         @Argument(help: "Request id.") var id: String
         @Option(help: "Comment.") var comment: String = ""
         @Option(help: "Grant less time than requested, such as 30m (never more).") var duration: String?
@@ -188,18 +190,50 @@ struct Requests: AsyncParsableCommand {
         func run() async throws {
             var decision = CustomerDecision(requestID: id, decision: .approve, comment: comment)
             if let duration { decision.approvedDurationSeconds = try parseSeconds(duration, what: "duration") }
+            decision.signedDecision = try await CustomerSigning.sign(decision, with: key, connection)
             connection.show(try await connection.call(LockboxMethods.decideCustomer, decision))
+        }
+    }
+
+    /// The customer's decision signed with the approver's own key, as its tenant requires: the
+    /// statement the server prepared for this key (an approval's end brought forward for a
+    /// shorter duration). Nil without a key file.
+    enum CustomerSigning {
+        static func sign(_ decision: CustomerDecision, with key: KeyFileOption, _ connection: ConnectionOptions)
+            async throws -> SignedDecision?
+        {
+            guard let signer = try key.signerIfGiven() else { return nil }
+            let request = try await connection.call(
+                LockboxMethods.getAccessRequest,
+                GetAccessRequestRequest(requestID: decision.requestID, signingKeyID: signer.keyID)
+            )
+            var bytes = decision.decision == .approve ? request.approveStatement : request.denyStatement
+            guard !bytes.isEmpty else {
+                throw ValidationError(
+                    "there is nothing to sign: the request does not wait for your decision, or its tenant has no root"
+                )
+            }
+            if decision.approvedDurationSeconds > 0, var statement = try? DecisionStatement(canonicalBytes: bytes) {
+                statement.endsAtMs = min(
+                    statement.endsAtMs,
+                    statement.startsAtMs + decision.approvedDurationSeconds * 1000
+                )
+                bytes = statement.canonicalBytes
+            }
+            return SignedDecision(statement: bytes, keyID: signer.keyID, signature: signer.signature(over: bytes))
         }
     }
 
     struct Deny: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Deny a request as the customer.")
         @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var key: KeyFileOption
         @Argument(help: "Request id.") var id: String
         @Option(help: "Reason.") var reason: String = ""
 
         func run() async throws {
-            let decision = CustomerDecision(requestID: id, decision: .deny, comment: reason)
+            var decision = CustomerDecision(requestID: id, decision: .deny, comment: reason)
+            decision.signedDecision = try await CustomerSigning.sign(decision, with: key, connection)
             connection.show(try await connection.call(LockboxMethods.decideCustomer, decision))
         }
     }
@@ -226,7 +260,7 @@ struct Requests: AsyncParsableCommand {
 struct Access: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check access as a data-plane service.",
-        subcommands: [Check.self]
+        subcommands: [Check.self, VerifyEvidence.self]
     )
 
     struct Check: AsyncParsableCommand {
@@ -240,6 +274,8 @@ struct Access: AsyncParsableCommand {
         @Option(name: .customLong("operator"), help: "The operator's principal id.") var operatorID: String
         @Option(help: "The operation, such as Get-Mailbox.") var operation: String
         @Option(help: "The operator's client IP.") var ip: String
+        @Option(help: "Save the evidence behind an allowed answer here, for lockbox access verify-evidence.")
+        var evidence: String?
 
         func run() async throws {
             let request = CheckAccessRequest(
@@ -247,9 +283,15 @@ struct Access: AsyncParsableCommand {
                 service: try parseService(service),
                 operatorID: operatorID,
                 operation: operation,
-                clientIP: ip
+                clientIP: ip,
+                includeEvidence: evidence != nil
             )
             let response = try await connection.call(LockboxMethods.checkAccess, request)
+            if let evidence, response.allowed {
+                guard FileManager.default.createFile(atPath: evidence, contents: Data(response.evidence)) else {
+                    throw ValidationError("cannot write \(evidence)")
+                }
+            }
             if connection.json {
                 print(Render.json(response))
             } else if response.allowed {

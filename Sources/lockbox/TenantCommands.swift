@@ -3,11 +3,14 @@ import Foundation
 import LockboxIntegrity
 import LockboxProto
 import LockboxRPC
+import LockboxTrust
 
 struct Tenants: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create tenants and enroll their first admin; switch the lockbox; read and change settings.",
-        subcommands: [Create.self, Enroll.self, EnrollmentCode.self, Lockbox.self, Settings.self]
+        subcommands: [
+            Create.self, Enroll.self, EnrollmentCode.self, Lockbox.self, Policy.self, AdoptRoot.self, Settings.self,
+        ]
     )
 
     struct Create: AsyncParsableCommand {
@@ -35,20 +38,33 @@ struct Tenants: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: """
                 Redeem an enrollment code as the tenant's first global admin, and print your own token once. \
-                Needs no --token: the code is the credential.
+                Needs no --token: the code is the credential. Brings the tenant's root key: the one in \
+                --root-key-file, made there (mode 600) when the file does not exist. Keep that file safe, \
+                and keep the printed root key id and public key out of band: data planes pin it.
                 """
         )
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "Tenant id.") var tenant: String
         @Option(help: "The enrollment code you were given.") var code: String
         @Option(help: "Your display name.") var name: String
+        @Option(help: "The tenant's root key file (made when missing).") var rootKeyFile: String
         @Flag(help: "Print only your token's secret.") var tokenOnly = false
 
         func run() async throws {
+            let (root, created) = try KeyFile.readOrCreate(rootKeyFile)
+            let statement = TenantRootStatement(tenantID: tenant, publicKey: root.publicKey, previousKeyID: "")
             let response = try await connection.call(
                 LockboxMethods.enrollTenantAdmin,
-                EnrollTenantAdminRequest(tenantID: tenant, code: code, displayName: name)
+                EnrollTenantAdminRequest(
+                    tenantID: tenant,
+                    code: code,
+                    displayName: name,
+                    rootPublicKey: root.publicKey,
+                    rootSignature: root.signature(over: statement.canonicalBytes)
+                )
             )
+            if created { FileHandle.standardError.write(Data("wrote the tenant's root key to \(rootKeyFile)\n".utf8)) }
+            FileHandle.standardError.write(Data("tenant root \(KeyFile.describe(root))\n".utf8))
             if tokenOnly { print(response.token?.secret ?? "") } else { connection.show(response) }
         }
     }

@@ -148,16 +148,16 @@ import Testing
     @Test func lockboxdsOwnChangesAreRecordedOnceWithTheirCaller() async throws {
         let server = try await Server.start()
         _ = try await server.api.call(
-            LockboxMethods.setLockboxEnabled,
-            SetLockboxEnabledRequest(tenantID: "contoso", enabled: false, reason: "maintenance"),
+            LockboxMethods.suspendPrincipal,
+            SuspendPrincipalRequest(principalID: server.world.contosoApproverID, reason: "on leave"),
             token: server.world.contosoAdmin
         )
         let export = try server.chain(token: server.world.contosoAdmin)
-        let disabled = export.records.filter { $0.activity == "LockboxDisabled" }
-        #expect(disabled.count == 1)
-        #expect(disabled.first?.actorID == server.world.contosoAdminID)
-        #expect(disabled.first?.details.contains("\"reason\": \"maintenance\"") == true)
-        #expect(disabled.first?.details.contains("\"token_id\": \"tok_") == true)
+        let suspended = export.records.filter { $0.activity == "PrincipalSuspended" }
+        #expect(suspended.count == 1)
+        #expect(suspended.first?.actorID == server.world.contosoAdminID)
+        #expect(suspended.first?.details.contains("\"reason\": \"on leave\"") == true)
+        #expect(suspended.first?.details.contains("\"token_id\": \"tok_") == true)
         #expect(try server.verifiedNotices(token: server.world.contosoAdmin).allSatisfy { !$0.contains("outside") })
         try await server.stop()
     }
@@ -276,8 +276,8 @@ import Testing
             """
         )
         _ = try await server.api.call(
-            LockboxMethods.setLockboxEnabled,
-            SetLockboxEnabledRequest(tenantID: "contoso", enabled: false, reason: "after the forgery"),
+            LockboxMethods.setTenantSettings,
+            SetTenantSettingsRequest(tenantID: "contoso", approvalWindowSeconds: Int64Value(value: 7200)),
             token: server.world.contosoAdmin
         )
         let export = try server.chain(token: server.world.contosoAdmin)

@@ -79,8 +79,8 @@ import Testing
                 for index in 0..<10 {
                     let api = index % 2 == 0 ? a : b
                     group.addTask {
-                        await api.status(
-                            LockboxMethods.decideCustomer,
+                        await api.decideStatus(
+                            world,
                             CustomerDecision(requestID: id, decision: index % 4 < 2 ? .approve : .deny),
                             token: index % 3 == 0 ? world.contosoAdmin : world.contosoApprover
                         )

@@ -16,6 +16,8 @@ import Testing
     @Test func readmeWalkthroughPasses() async throws {
         let lines = try Self.walkthrough()
         #expect(lines.count >= 10)
+        let tenantLines = try Self.walkthrough("walkthrough: tenant")
+        #expect(tenantLines.count >= 14)
         let verifyLines = try Self.walkthrough("walkthrough: verify")
         #expect(verifyLines.count >= 6)
 
@@ -52,7 +54,7 @@ import Testing
 
         // The lines verbatim, each followed by a marker with its exit status.
         var script = "cd \(work.path)\n"
-        for line in lines + verifyLines {
+        for line in lines + tenantLines + verifyLines {
             script += line + "\n"
             if !line.hasPrefix("#") && !line.isEmpty { script += "echo \"[[exit $?]]\"\n" }
         }
@@ -66,11 +68,15 @@ import Testing
             String($0.dropFirst(7).dropLast(2))
         }
         // export, source, create, decide-internal, the approver's email, approve, check, revoke, check,
-        // search; then keys, export, verify, sed, verify the tampered copy, verify-approval
-        #expect(
-            statuses == ["0", "0", "0", "0", "0", "0", "0", "0", "7", "0", "0", "0", "0", "0", "1", "0"],
-            "\(output)\n\(run.stderr)"
-        )
+        // search; then Fabrikam: create, enroll, root, approver, token, key, certify, request,
+        // decide-internal, signed approve, check with evidence, verify the evidence, revoke, check;
+        // then keys, export, verify, sed, verify the tampered copy, verify-approval
+        let walkthrough = ["0", "0", "0", "0", "0", "0", "0", "0", "7", "0"]
+        let tenant = Array(repeating: "0", count: 13) + ["7"]
+        let verify = ["0", "0", "0", "0", "1", "0"]
+        #expect(statuses == walkthrough + tenant + verify, "\(output)\n\(run.stderr)")
+        #expect(output.contains("ok: p_"), "verify-evidence: \(output)")
+        #expect(output.contains("tenant root ed25519:") || run.stderr.contains("tenant root ed25519:"))
         // The approver's email, as the README shows it: to the approver, the facts, how to decide, no link.
         #expect(output.contains("To: <chris@contoso.example>"), "\(output)")
         #expect(output.contains("awaits your decision"))

@@ -175,6 +175,32 @@ import Testing
             denial: DenialFacts(),
             expected: .denied(.noGrant, requestID: "")
         ),
+        // Each grant has its own scope: the one that holds the operation allows, though
+        // another, which does not hold it, ends later.
+        Row(
+            name: "the grant whose scope holds the operation, not the one that ends last",
+            facts: CheckFacts(
+                operatorStatus: .active,
+                candidates: [
+                    AccessCandidate(grant: grant("wide", ends: now + 500), operationPreapproved: true),
+                    AccessCandidate(grant: grant("narrow", ends: now + 5000), operationPreapproved: false),
+                ]
+            ),
+            denial: DenialFacts(),
+            expected: .allowed(requestID: "wide", grantEndsAtMs: now + 500)
+        ),
+        Row(
+            name: "no active grant's scope holds the operation: the last to end names it",
+            facts: CheckFacts(
+                operatorStatus: .active,
+                candidates: [
+                    AccessCandidate(grant: grant("a", ends: now + 500), operationPreapproved: false),
+                    AccessCandidate(grant: grant("b", ends: now + 5000), operationPreapproved: false),
+                ]
+            ),
+            denial: DenialFacts(),
+            expected: .denied(.operationNotPreapproved, requestID: "b")
+        ),
     ]
 
     @Test("access decision", arguments: rows)

@@ -67,6 +67,8 @@ import Testing
         .manageWebhooks: [.providerAdmin: providerOnly, .globalAdmin: ownTenant],
         // Delivery failures are the provider's to fix: its admins see every tenant's (addresses masked).
         .readNotifications: [.providerAdmin: everything, .globalAdmin: ownTenant],
+        .manageTrust: [.globalAdmin: ownTenant],
+        .readTrust: [.globalAdmin: ownTenant, .lockboxApprover: ownTenant, .auditor: everything, .service: everything],
     ]
 
     /// A caller holding only `role`: tenant roles in contoso.

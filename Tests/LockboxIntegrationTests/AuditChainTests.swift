@@ -216,8 +216,8 @@ import Testing
 
             let denied = try await h.createRequest(w).id
             try await h.approveInternally(w, denied)
-            _ = try await h.call(
-                LockboxMethods.decideCustomer,
+            _ = try await h.decide(
+                w,
                 CustomerDecision(requestID: denied, decision: .deny),
                 token: w.contosoApprover
             )

@@ -331,6 +331,26 @@ import Testing
                 token: token
             )
         },
+        // The tenant's own trust: its global admins change it (each change also needs a
+        // statement a tenant key signed; these carry none, and are refused as malformed).
+        Entry(method: LockboxMethods.adoptTenantRoot.name, allowed: [.globalAdmin]) { h, _, _, token in
+            await h.status(LockboxMethods.adoptTenantRoot, AdoptTenantRootRequest(tenantID: "contoso"), token: token)
+        },
+        Entry(method: LockboxMethods.certifyKey.name, allowed: [.globalAdmin]) { h, _, _, token in
+            await h.status(LockboxMethods.certifyKey, SignedStatementRequest(tenantID: "contoso"), token: token)
+        },
+        Entry(method: LockboxMethods.revokeKey.name, allowed: [.globalAdmin]) { h, _, _, token in
+            await h.status(LockboxMethods.revokeKey, SignedStatementRequest(tenantID: "contoso"), token: token)
+        },
+        Entry(method: LockboxMethods.setTenantPolicy.name, allowed: [.globalAdmin]) { h, _, _, token in
+            await h.status(LockboxMethods.setTenantPolicy, SignedStatementRequest(tenantID: "contoso"), token: token)
+        },
+        Entry(
+            method: LockboxMethods.getTenantTrust.name,
+            allowed: [.globalAdmin, .lockboxApprover, .auditor, .service]
+        ) { h, _, _, token in
+            await h.status(LockboxMethods.getTenantTrust, GetTenantTrustRequest(tenantID: "contoso"), token: token)
+        },
     ]
 
     /// Methods whose request carries its own credential instead of a token; EnrollmentTests

@@ -17,8 +17,8 @@ import Testing
                 for index in 0..<50 {
                     group.addTask {
                         let decision: Decision = index % 2 == 0 ? .approve : .deny
-                        return await h.status(
-                            LockboxMethods.decideCustomer,
+                        return await h.decideStatus(
+                            w,
                             CustomerDecision(requestID: id, decision: decision),
                             token: index % 3 == 0 ? w.contosoAdmin : w.contosoApprover
                         )
@@ -45,8 +45,8 @@ import Testing
             try await h.approveInternally(w, id)
             try await h.approveByCustomer(w, id)
             await #expect(throws: RPCError(.failedPrecondition, "request is APPROVED")) {
-                _ = try await h.call(
-                    LockboxMethods.decideCustomer,
+                _ = try await h.decide(
+                    w,
                     CustomerDecision(requestID: id, decision: .deny),
                     token: w.contosoAdmin
                 )

@@ -5,6 +5,7 @@ import LockboxRPC
 @testable import LockboxServer
 @testable import LockboxStore
 import LockboxTestSupport
+import LockboxTrust
 import Testing
 
 /// The customer's guarantee holds against the provider itself (docs/security.md): each test
@@ -60,7 +61,7 @@ import Testing
                     return .success(
                         try await h.call(
                             LockboxMethods.enrollTenantAdmin,
-                            EnrollTenantAdminRequest(tenantID: tenant, code: code, displayName: "Nora"),
+                            API.enrollment(tenant, code: code, displayName: "Nora", root: API.newKey()),
                             token: ""
                         )
                     )
@@ -133,7 +134,7 @@ import Testing
                 CreateTenantRequest(tenantID: "northwind", displayName: "Northwind"),
                 token: w.providerAdmin
             ).enrollment!.code
-            let request = EnrollTenantAdminRequest(tenantID: "northwind", code: code, displayName: "Nora")
+            let request = API.enrollment("northwind", code: code, displayName: "Nora", root: API.newKey())
             _ = try await h.call(LockboxMethods.enrollTenantAdmin, request, token: "")
             let limit = AdminAPI.recordedRefusalsPerHour
             for _ in 0..<(limit + 15) {
@@ -189,7 +190,7 @@ import Testing
             ) {
                 _ = try await h.call(
                     LockboxMethods.enrollTenantAdmin,
-                    EnrollTenantAdminRequest(tenantID: "northwind", code: first, displayName: "Nora"),
+                    API.enrollment("northwind", code: first, displayName: "Nora", root: API.newKey()),
                     token: ""
                 )
             }
@@ -207,13 +208,13 @@ import Testing
             await #expect(throws: RPCError(.failedPrecondition, "this enrollment code was replaced by a newer one")) {
                 _ = try await h.call(
                     LockboxMethods.enrollTenantAdmin,
-                    EnrollTenantAdminRequest(tenantID: "northwind", code: second, displayName: "Nora"),
+                    API.enrollment("northwind", code: second, displayName: "Nora", root: API.newKey()),
                     token: ""
                 )
             }
             let enrolled = try await h.call(
                 LockboxMethods.enrollTenantAdmin,
-                EnrollTenantAdminRequest(tenantID: "northwind", code: third, displayName: "Nora"),
+                API.enrollment("northwind", code: third, displayName: "Nora", root: API.newKey()),
                 token: ""
             )
             #expect(enrolled.token != nil)
@@ -252,16 +253,16 @@ import Testing
                 let codes: [(String, StatusCode)] = [
                     (
                         "DecideCustomer",
-                        await h.status(
-                            LockboxMethods.decideCustomer,
+                        await h.decideStatus(
+                            w,
                             CustomerDecision(requestID: request.id, decision: .approve),
                             token: token
                         )
                     ),
                     (
                         "DecideCustomer deny",
-                        await h.status(
-                            LockboxMethods.decideCustomer,
+                        await h.decideStatus(
+                            w,
                             CustomerDecision(requestID: request.id, decision: .deny),
                             token: token
                         )
@@ -788,17 +789,33 @@ import Testing
                     token: w.contosoAdmin
                 )
             }
-            let off = try await h.call(
-                LockboxMethods.setLockboxEnabled,
-                SetLockboxEnabledRequest(tenantID: "contoso", enabled: false, reason: "migration weekend"),
+            // A tenant with a root is switched by its signed policy, not by this call.
+            #expect(
+                await h.status(
+                    LockboxMethods.setLockboxEnabled,
+                    SetLockboxEnabledRequest(tenantID: "contoso", enabled: false, reason: "migration weekend"),
+                    token: w.contosoAdmin
+                ) == .failedPrecondition
+            )
+            let off = try await h.api.setLockbox(w, enabled: false, token: w.contosoAdmin)
+            #expect(!off.lockboxEnabled && off.version == 1)
+            let settings = try await h.call(
+                LockboxMethods.getTenantSettings,
+                GetTenantSettingsRequest(tenantID: "contoso"),
                 token: w.contosoAdmin
             )
-            #expect(!off.lockboxEnabled)
+            #expect(!settings.lockboxEnabled)
             let audit = try await h.sql(
-                "SELECT activity, details::text AS details FROM audit_records WHERE kind = 'settings' ORDER BY audit_id"
+                """
+                SELECT activity FROM audit_records WHERE tenant_id = 'contoso' AND kind IN ('settings', 'trust')
+                  AND activity <> 'KeyCertified' AND activity <> 'TenantRootAdopted' ORDER BY audit_id
+                """
             )
-            #expect(try audit.rows.map { try $0.string("activity") } == ["TenantSettingsChanged", "LockboxDisabled"])
-            #expect(try audit.rows.last?.string("details").contains("migration weekend") == true)
+            #expect(
+                try audit.rows.map { try $0.string("activity") } == [
+                    "TenantSettingsChanged", "TenantPolicySet", "LockboxDisabled",
+                ]
+            )
         }
     }
 
@@ -882,10 +899,10 @@ import Testing
             try await h.approveByCustomer(w, original.id)
             let approved = try await h.get(original.id, token: w.operatorToken)
             #expect(approved.grant?.endsAtMs == h.clock.nowMillis() + 3_600_000)
-            let audit = try await h.sql(
-                "SELECT details->>'capped_to_tenant_max_seconds' AS capped FROM audit_records WHERE activity = 'CustomerApprove'"
-            )
-            #expect(try audit.first?.string("capped") == "3600")
+            // The statement the approver signed was prepared within the cap.
+            let signed = try #require(approved.customerSignature)
+            let statement = try DecisionStatement(canonicalBytes: signed.statement)
+            #expect(statement.endsAtMs - statement.startsAtMs == 3_600_000)
         }
     }
 

@@ -107,8 +107,8 @@ import Testing
                 .map { try String(contentsOf: sink.directory.appending(path: $0), encoding: .utf8) }
             #expect(raw.count == 2 && raw.allSatisfy(Self.hasNoLink))
 
-            _ = try await h.call(
-                LockboxMethods.decideCustomer,
+            _ = try await h.decide(
+                w,
                 CustomerDecision(requestID: request.id, decision: .approve, comment: "go ahead"),
                 token: w.contosoApprover
             )
@@ -158,8 +158,8 @@ import Testing
             try await h.approveInternally(w, decided)
             try await h.deliverNotifications()
             #expect(sink.messages().count == 4)
-            _ = try await h.call(
-                LockboxMethods.decideCustomer,
+            _ = try await h.decide(
+                w,
                 CustomerDecision(requestID: decided, decision: .deny, comment: "not now"),
                 token: w.contosoAdmin
             )

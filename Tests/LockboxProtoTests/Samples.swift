@@ -26,7 +26,8 @@ enum Samples {
         comment: "not now — " + unicode,
         approvedDurationSeconds: 1800,
         decidedBy: "approver-1",
-        decidedAtMs: 1_790_000_100_000
+        decidedAtMs: 1_790_000_100_000,
+        signedDecision: signedDecision
     )
     static let grant = Grant(
         requestID: "req-1",
@@ -56,7 +57,11 @@ enum Samples {
         grant: grant,
         operationsPerformed: .max,
         lastOperationAtMs: .min,
-        approval: approval
+        approval: approval,
+        requesterName: "Olivia " + unicode,
+        approveStatement: binary + [1],
+        denyStatement: binary + [2],
+        customerSignature: signedDecision
     )
     static let approval = SignedApproval(
         statement: binary + Array("lockbox/approval/v1".utf8),
@@ -70,6 +75,53 @@ enum Samples {
         signedAtMs: 1_790_000_000_999,
         keyID: "ed25519:0123456789abcdef",
         signature: Array(repeating: 0x5A, count: 64)
+    )
+    static let signedDecision = SignedDecision(
+        statement: binary + [9],
+        keyID: "es256:0123456789abcdef",
+        signature: binary,
+        authenticatorData: Array(repeating: 0xA1, count: 37),
+        clientDataJSON: Array(#"{"type":"webauthn.get"}"#.utf8)
+    )
+    static let tenantRoot = TenantRoot(
+        tenantID: "contoso",
+        keyID: "ed25519:0123456789abcdef",
+        publicKey: Array(repeating: 7, count: 32),
+        statement: binary,
+        signature: binary + [2],
+        previousSignature: [],
+        attestedBy: "ed25519:fedcba9876543210",
+        attestation: binary + [3],
+        adoptedAtMs: 1_790_000_000_000
+    )
+    static let tenantKey = TenantKey(
+        tenantID: "contoso",
+        keyID: "ed25519:0123456789abcdef",
+        principalID: "p_approver",
+        algorithm: "ed25519",
+        publicKey: Array(repeating: 7, count: 32),
+        capabilities: ["decide", "administer"],
+        notBeforeMs: -1,
+        notAfterMs: .max,
+        issuerKeyID: "ed25519:fedcba9876543210",
+        statement: binary,
+        signature: binary,
+        revoked: true,
+        revokedAtMs: 1_790_000_000_001,
+        certifiedAtMs: 1_790_000_000_000
+    )
+    static let tenantPolicy = TenantPolicyRecord(
+        tenantID: "contoso",
+        version: 3,
+        lockboxEnabled: true,
+        signaturesRequired: true,
+        userVerificationRequired: false,
+        rpID: "portal.contoso.example",
+        origins: ["https://portal.contoso.example", "https://admin.contoso.example"],
+        issuerKeyID: "ed25519:0123456789abcdef",
+        statement: binary,
+        signature: binary,
+        setAtMs: 1_790_000_000_000
     )
     static let signingKey = SigningKey(
         keyID: "ed25519:0123456789abcdef",
@@ -174,7 +226,7 @@ enum Samples {
             justification: unicode,
             requestedDurationSeconds: 60
         ),
-        GetAccessRequestRequest(requestID: "req-1"),
+        GetAccessRequestRequest(requestID: "req-1", signingKeyID: "ed25519:0123456789abcdef"),
         ListAccessRequestsRequest(
             tenantID: "contoso",
             status: .pendingCustomer,
@@ -206,14 +258,34 @@ enum Samples {
         notification,
         ListNotificationsRequest(tenantID: "contoso", state: "failed", pageSize: 100, pageToken: "99"),
         ListNotificationsResponse(notifications: [notification, LockboxProto.Notification(id: 1)], nextPageToken: "1"),
+        signedDecision,
+        tenantRoot,
+        tenantKey,
+        tenantPolicy,
+        AdoptTenantRootRequest(
+            tenantID: "contoso",
+            publicKey: Array(repeating: 7, count: 32),
+            signature: binary,
+            previousSignature: binary + [1]
+        ),
+        SignedStatementRequest(tenantID: "contoso", statement: binary, issuerKeyID: "ed25519:0123", signature: binary),
+        GetTenantTrustRequest(tenantID: "contoso"),
+        LockboxProto.TenantTrust(roots: [tenantRoot, tenantRoot], keys: [tenantKey], policy: tenantPolicy),
         CheckAccessRequest(
             tenantID: "contoso",
             service: .exchange,
             operatorID: "op-1",
             operation: "Get-Mailbox",
-            clientIP: "10.0.0.1"
+            clientIP: "10.0.0.1",
+            includeEvidence: true
         ),
-        CheckAccessResponse(allowed: false, reason: .operationNotPreapproved, requestID: "req-1", grantEndsAtMs: 9),
+        CheckAccessResponse(
+            allowed: false,
+            reason: .unverifiedApproval,
+            requestID: "req-1",
+            grantEndsAtMs: 9,
+            evidence: binary + [4]
+        ),
         ListGrantsRequest(tenantID: "contoso", operatorID: "op-1"),
         ListGrantsResponse(grants: [grant, grant]),
         CreateTenantRequest(tenantID: "contoso", displayName: unicode),
@@ -221,7 +293,13 @@ enum Samples {
         enrollmentCode,
         Int64Value(value: .min),
         IssueEnrollmentCodeRequest(tenantID: "contoso"),
-        EnrollTenantAdminRequest(tenantID: "contoso", code: "lbxe_x", displayName: unicode),
+        EnrollTenantAdminRequest(
+            tenantID: "contoso",
+            code: "lbxe_x",
+            displayName: unicode,
+            rootPublicKey: Array(repeating: 7, count: 32),
+            rootSignature: binary
+        ),
         EnrollTenantAdminResponse(admin: principal, token: IssuedToken(token: token, secret: "s")),
         SetTenantSettingsRequest(
             tenantID: "contoso",

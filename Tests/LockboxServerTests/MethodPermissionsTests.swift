@@ -68,6 +68,11 @@ import Testing
             LockboxMethods.listWebhooks.name: admins,
             LockboxMethods.removeWebhook.name: admins,
             LockboxMethods.listNotifications.name: admins,
+            LockboxMethods.adoptTenantRoot.name: [.globalAdmin],
+            LockboxMethods.certifyKey.name: [.globalAdmin],
+            LockboxMethods.revokeKey.name: [.globalAdmin],
+            LockboxMethods.setTenantPolicy.name: [.globalAdmin],
+            LockboxMethods.getTenantTrust.name: [.globalAdmin, .lockboxApprover, .auditor, .service],
         ]
     }()
 

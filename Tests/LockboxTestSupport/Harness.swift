@@ -8,6 +8,7 @@ import LockboxProto
 import LockboxRPC
 import LockboxServer
 @testable import LockboxStore
+import LockboxTrust
 import Logging
 import ServiceLifecycle
 
@@ -225,6 +226,18 @@ package final class Harness: Sendable {
         try await api.approveByCustomer(world, id)
     }
     package func get(_ id: String, token: String) async throws -> AccessRequest { try await api.get(id, token: token) }
+
+    /// A customer's decision, signed with the key of the principal holding `token` when it has one.
+    package func decide(_ world: World, _ decision: CustomerDecision, token: String) async throws(RPCError)
+        -> AccessRequest
+    {
+        try await api.decideCustomer(world, decision, token: token)
+    }
+
+    /// The status of ``decide(_:_:token:)``.
+    package func decideStatus(_ world: World, _ decision: CustomerDecision, token: String) async -> StatusCode {
+        await api.decideStatus(world, decision, token: token)
+    }
 }
 
 /// Typed calls to any Lockbox server, in-process or a real lockboxd.
@@ -277,6 +290,99 @@ package struct API: Sendable {
         package var contosoApproverID: String
         package var fabrikamAdmin: String
         package var fabrikamApprover: String
+        /// Each tenant's root, and the keys it certified to its admin (to decide and administer)
+        /// and its approver (to decide).
+        package var roots: [String: TenantSigner]
+        package var keys: [String: TenantSigner]
+
+        /// The key the principal holding `token` decides with, if it has one.
+        package func signer(for token: String) -> TenantSigner? { keys[token] }
+    }
+
+    /// A new Ed25519 tenant key.
+    package static func newKey() -> TenantSigner { try! TenantSigner(seed: TenantSigner.newSeed()) }
+
+    /// The enrollment of a tenant's first admin, with `root` as the tenant's root.
+    package static func enrollment(
+        _ tenantID: String,
+        code: String,
+        displayName: String,
+        root: TenantSigner
+    ) -> EnrollTenantAdminRequest {
+        let statement = TenantRootStatement(tenantID: tenantID, publicKey: root.publicKey, previousKeyID: "")
+        return EnrollTenantAdminRequest(
+            tenantID: tenantID,
+            code: code,
+            displayName: displayName,
+            rootPublicKey: root.publicKey,
+            rootSignature: root.signature(over: statement.canonicalBytes)
+        )
+    }
+
+    /// Certifies `key` to `principalID` of `tenantID`, signed by `issuer`, as the admin holding `token`.
+    package func certify(
+        _ key: TenantSigner,
+        to principalID: String,
+        of tenantID: String,
+        may capabilities: Capabilities,
+        by issuer: TenantSigner,
+        token: String,
+        validMs: Int64 = 365 * 86_400_000
+    ) async throws {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let certificate = KeyCertificate(
+            tenantID: tenantID,
+            principalID: principalID,
+            algorithm: .ed25519,
+            publicKey: key.publicKey,
+            capabilities: capabilities,
+            notBeforeMs: now - 86_400_000,
+            notAfterMs: now + validMs,
+            issuerKeyID: issuer.keyID
+        )
+        let signed = issuer.sign(certificate)
+        _ = try await call(
+            LockboxMethods.certifyKey,
+            SignedStatementRequest(
+                tenantID: tenantID,
+                statement: signed.statement,
+                issuerKeyID: issuer.keyID,
+                signature: signed.signature
+            ),
+            token: token
+        )
+    }
+
+    /// A customer's decision as the principal holding `token` makes it: signed with its key
+    /// when it has one (the statement lockboxd prepared; an approval's end brought forward for
+    /// a shorter `approvedDurationSeconds`), unsigned otherwise.
+    package func decideCustomer(_ world: World, _ decision: CustomerDecision, token: String) async throws(RPCError)
+        -> AccessRequest
+    {
+        var decision = decision
+        if decision.decision != .cancel, decision.signedDecision == nil, let signer = world.signer(for: token) {
+            let request = try await call(
+                LockboxMethods.getAccessRequest,
+                GetAccessRequestRequest(requestID: decision.requestID, signingKeyID: signer.keyID),
+                token: token
+            )
+            var bytes = decision.decision == .approve ? request.approveStatement : request.denyStatement
+            if decision.approvedDurationSeconds > 0, var statement = try? DecisionStatement(canonicalBytes: bytes) {
+                statement.endsAtMs = min(
+                    statement.endsAtMs,
+                    statement.startsAtMs + decision.approvedDurationSeconds * 1000
+                )
+                bytes = statement.canonicalBytes
+            }
+            if !bytes.isEmpty {
+                decision.signedDecision = SignedDecision(
+                    statement: bytes,
+                    keyID: signer.keyID,
+                    signature: signer.signature(over: bytes)
+                )
+            }
+        }
+        return try await call(LockboxMethods.decideCustomer, decision, token: token)
     }
 
     /// Creates a principal with roles (in `tenant`, or a provider one) and issues its token,
@@ -302,9 +408,11 @@ package struct API: Sendable {
         return (token.secret, principal.id)
     }
 
-    /// Creates a tenant as the provider admin, and enrolls its first global admin with the code,
-    /// as the customer would.
-    package func createTenant(_ id: String, by admin: String) async throws -> EnrollTenantAdminResponse {
+    /// Creates a tenant as the provider admin, and enrolls its first global admin with the code
+    /// and `root` as the tenant's root, as the customer would.
+    package func createTenant(_ id: String, by admin: String, root: TenantSigner = API.newKey()) async throws
+        -> EnrollTenantAdminResponse
+    {
         let created = try await call(
             LockboxMethods.createTenant,
             CreateTenantRequest(tenantID: id, displayName: id.capitalized),
@@ -312,7 +420,7 @@ package struct API: Sendable {
         )
         return try await call(
             LockboxMethods.enrollTenantAdmin,
-            EnrollTenantAdminRequest(tenantID: id, code: created.enrollment!.code, displayName: "\(id) admin"),
+            Self.enrollment(id, code: created.enrollment!.code, displayName: "\(id) admin", root: root),
             token: ""
         )
     }
@@ -328,11 +436,28 @@ package struct API: Sendable {
         let (auditorToken, _) = try await provider("Ada Auditor", [.auditor])
         let (serviceToken, _) = try await provider("Mail Store", [.service])
 
+        var roots: [String: TenantSigner] = [:]
+        var keys: [String: TenantSigner] = [:]
         func tenant(_ id: String) async throws -> (admin: String, adminID: String, approver: String, approverID: String)
         {
-            let enrolled = try await createTenant(id, by: admin)
+            let root = Self.newKey()
+            let enrolled = try await createTenant(id, by: admin, root: root)
             let adminToken = enrolled.token!.secret
             let approver = try await principal("\(id) approver", tenant: id, roles: [.lockboxApprover], by: adminToken)
+            let adminKey = Self.newKey()
+            let approverKey = Self.newKey()
+            try await certify(
+                adminKey,
+                to: enrolled.admin!.id,
+                of: id,
+                may: [.decide, .administer],
+                by: root,
+                token: adminToken
+            )
+            try await certify(approverKey, to: approver.id, of: id, may: .decide, by: root, token: adminToken)
+            roots[id] = root
+            keys[adminToken] = adminKey
+            keys[approver.token] = approverKey
             return (adminToken, enrolled.admin!.id, approver.token, approver.id)
         }
         let contoso = try await tenant("contoso")
@@ -354,7 +479,9 @@ package struct API: Sendable {
             contosoApprover: contoso.approver,
             contosoApproverID: contoso.approverID,
             fabrikamAdmin: fabrikam.admin,
-            fabrikamApprover: fabrikam.approver
+            fabrikamApprover: fabrikam.approver,
+            roots: roots,
+            keys: keys
         )
     }
 
@@ -387,9 +514,50 @@ package struct API: Sendable {
         )
     }
 
+    /// Switches a tenant's lockbox with a policy signed by the key of the admin holding `token`.
+    @discardableResult
+    package func setLockbox(_ world: World, tenant: String = "contoso", enabled: Bool, token: String) async throws
+        -> TenantPolicyRecord
+    {
+        guard let signer = world.signer(for: token) else { throw RPCError(.permissionDenied, "no key for that token") }
+        let current = try await call(
+            LockboxMethods.getTenantTrust,
+            GetTenantTrustRequest(tenantID: tenant),
+            token: token
+        )
+        let signed = signer.sign(
+            TenantPolicy(
+                tenantID: tenant,
+                version: (current.policy?.version ?? 0) + 1,
+                lockboxEnabled: enabled,
+                issuerKeyID: signer.keyID
+            )
+        )
+        return try await call(
+            LockboxMethods.setTenantPolicy,
+            SignedStatementRequest(
+                tenantID: tenant,
+                statement: signed.statement,
+                issuerKeyID: signer.keyID,
+                signature: signed.signature
+            ),
+            token: token
+        )
+    }
+
+    /// The status of ``decideCustomer(_:_:token:)``.
+    package func decideStatus(_ world: World, _ decision: CustomerDecision, token: String) async -> StatusCode {
+        do {
+            _ = try await decideCustomer(world, decision, token: token)
+            return .ok
+        } catch {
+            return error.code
+        }
+    }
+
     package func approveByCustomer(_ world: World, _ id: String) async throws {
-        _ = try await call(
-            LockboxMethods.decideCustomer,
+        _ = try await decideCustomer(
+            world,
             CustomerDecision(requestID: id, decision: .approve, comment: "go ahead"),
             token: world.contosoApprover
         )

@@ -22,6 +22,7 @@ typedef struct Lockbox__V1__StreamEnd Lockbox__V1__StreamEnd;
 typedef struct Lockbox__V1__ResponseFrame Lockbox__V1__ResponseFrame;
 typedef struct Lockbox__V1__AccessRequest Lockbox__V1__AccessRequest;
 typedef struct Lockbox__V1__InternalDecision Lockbox__V1__InternalDecision;
+typedef struct Lockbox__V1__SignedDecision Lockbox__V1__SignedDecision;
 typedef struct Lockbox__V1__CustomerDecision Lockbox__V1__CustomerDecision;
 typedef struct Lockbox__V1__Grant Lockbox__V1__Grant;
 typedef struct Lockbox__V1__AuditRecord Lockbox__V1__AuditRecord;
@@ -88,6 +89,13 @@ typedef struct Lockbox__V1__AddWebhookResponse Lockbox__V1__AddWebhookResponse;
 typedef struct Lockbox__V1__ListWebhooksRequest Lockbox__V1__ListWebhooksRequest;
 typedef struct Lockbox__V1__ListWebhooksResponse Lockbox__V1__ListWebhooksResponse;
 typedef struct Lockbox__V1__RemoveWebhookRequest Lockbox__V1__RemoveWebhookRequest;
+typedef struct Lockbox__V1__TenantRoot Lockbox__V1__TenantRoot;
+typedef struct Lockbox__V1__TenantKey Lockbox__V1__TenantKey;
+typedef struct Lockbox__V1__TenantPolicyRecord Lockbox__V1__TenantPolicyRecord;
+typedef struct Lockbox__V1__AdoptTenantRootRequest Lockbox__V1__AdoptTenantRootRequest;
+typedef struct Lockbox__V1__SignedStatementRequest Lockbox__V1__SignedStatementRequest;
+typedef struct Lockbox__V1__GetTenantTrustRequest Lockbox__V1__GetTenantTrustRequest;
+typedef struct Lockbox__V1__TenantTrust Lockbox__V1__TenantTrust;
 typedef struct Lockbox__V1__Notification Lockbox__V1__Notification;
 typedef struct Lockbox__V1__ListNotificationsRequest Lockbox__V1__ListNotificationsRequest;
 typedef struct Lockbox__V1__ListNotificationsResponse Lockbox__V1__ListNotificationsResponse;
@@ -212,7 +220,14 @@ typedef enum _Lockbox__V1__AccessDenyReason {
   /*
    * The operator's newest request here passed its deadline without a decision.
    */
-  LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_REQUEST_EXPIRED = 9
+  LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_REQUEST_EXPIRED = 9,
+  /*
+   * The grant is not backed by a decision the customer's own key signed (and
+   * the tenant's signed policy does not turn the lockbox off): a grant written
+   * behind lockboxd's back, an approval by a key that does not chain to the
+   * tenant's root, or a root lockboxd did not attest.
+   */
+  LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_UNVERIFIED_APPROVAL = 10
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(LOCKBOX__V1__ACCESS_DENY_REASON)
 } Lockbox__V1__AccessDenyReason;
 /*
@@ -242,23 +257,23 @@ typedef enum _Lockbox__V1__AuditKind {
    */
   LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_SETTINGS = 4,
   /*
-   * a principal created, suspended or reactivated
+   * a principal created, suspended, reactivated, bound to a certificate or unbound, changed or deleted
    */
   LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_PRINCIPAL = 5,
   /*
-   * a token issued or revoked
+   * a token issued, revoked, changed or deleted
    */
   LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_TOKEN = 6,
   /*
-   * a tenant created
+   * a tenant created or deleted
    */
   LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_TENANT = 7,
   /*
-   * a pre-approved operation added or removed
+   * a pre-approved operation added, removed or changed (in the provider's chain and every tenant's)
    */
   LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_OPERATION = 8,
   /*
-   * an enrollment code issued, redeemed or refused
+   * an enrollment code issued, superseded, changed, redeemed or refused
    */
   LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_ENROLLMENT = 9,
   /*
@@ -266,9 +281,13 @@ typedef enum _Lockbox__V1__AuditKind {
    */
   LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_NOTIFICATION = 10,
   /*
-   * a server signing key introduced
+   * a server signing key introduced (in the provider's chain and every tenant's)
    */
-  LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_KEY = 11
+  LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_KEY = 11,
+  /*
+   * a tenant root adopted, a key certified or revoked, a tenant policy set
+   */
+  LOCKBOX__V1__AUDIT_KIND__AUDIT_KIND_TRUST = 12
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(LOCKBOX__V1__AUDIT_KIND)
 } Lockbox__V1__AuditKind;
 
@@ -286,7 +305,8 @@ struct  Lockbox__V1__RequestHeader
    */
   uint64_t call_id;
   /*
-   * Full method name, such as "lockbox.v1.Lockbox/Ping".
+   * Full method name, such as "lockbox.v1.Lockbox/Ping". Any other name is
+   * UNIMPLEMENTED; the server logs at most 200 characters of it, escaped.
    */
   char *method;
   /*
@@ -297,7 +317,9 @@ struct  Lockbox__V1__RequestHeader
    */
   uint32_t timeout_ms;
   /*
-   * Bearer token. "" means none (only Ping and EnrollTenantAdmin accept that).
+   * Bearer token. "" means none: only Ping, EnrollTenantAdmin (its request
+   * carries its own single-use code) and ListSigningKeys (the public keys)
+   * accept that; every other method answers UNAUTHENTICATED.
    */
   char *auth_token;
   /*
@@ -428,7 +450,8 @@ struct  Lockbox__V1__AccessRequest
   /*
    * Present once the customer approved or denied: the server's signed
    * statement of the decision and, for an approval, the grant it created and
-   * the operations it allows (docs/audit-integrity.md).
+   * the operations it allows (docs/audit-integrity.md). Absent for a
+   * cancellation, and for a grant on a tenant whose lockbox is off.
    */
   Lockbox__V1__SignedApproval *approval;
   /*
@@ -436,10 +459,23 @@ struct  Lockbox__V1__AccessRequest
    * requester_id.
    */
   char *requester_name;
+  /*
+   * When GetAccessRequest named a signing_key_id and the caller may decide the
+   * request now: the "lockbox/decision/v1" statements to sign, to approve or to
+   * deny. An approval may sign the statement with an earlier end (a shorter
+   * grant); nothing else may change.
+   */
+  ProtobufCBinaryData approve_statement;
+  ProtobufCBinaryData deny_statement;
+  /*
+   * The customer's signed decision, once there is one: anyone holding the
+   * tenant's root can verify it.
+   */
+  Lockbox__V1__SignedDecision *customer_signature;
 };
 #define LOCKBOX__V1__ACCESS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__access_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, LOCKBOX__V1__SERVICE__SERVICE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, LOCKBOX__V1__REQUEST_STATUS__REQUEST_STATUS_UNSPECIFIED, 0, 0, 0, NULL, NULL, NULL, 0, 0, NULL, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, LOCKBOX__V1__SERVICE__SERVICE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, LOCKBOX__V1__REQUEST_STATUS__REQUEST_STATUS_UNSPECIFIED, 0, 0, 0, NULL, NULL, NULL, 0, 0, NULL, (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL}, NULL }
 
 
 struct  Lockbox__V1__InternalDecision
@@ -465,6 +501,26 @@ struct  Lockbox__V1__InternalDecision
     , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
 
 
+/*
+ * A decision the approver's own key signed: the "lockbox/decision/v1"
+ * statement GetAccessRequest prepared, the key, and its signature. For a
+ * passkey, the signature is WebAuthn's (DER ECDSA) and the assertion's
+ * authenticator data and client data JSON come with it.
+ */
+struct  Lockbox__V1__SignedDecision
+{
+  ProtobufCMessage base;
+  ProtobufCBinaryData statement;
+  char *key_id;
+  ProtobufCBinaryData signature;
+  ProtobufCBinaryData authenticator_data;
+  ProtobufCBinaryData client_data_json;
+};
+#define LOCKBOX__V1__SIGNED_DECISION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__signed_decision__descriptor) \
+    , {0,NULL}, (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL}, {0,NULL} }
+
+
 struct  Lockbox__V1__CustomerDecision
 {
   ProtobufCMessage base;
@@ -484,10 +540,16 @@ struct  Lockbox__V1__CustomerDecision
    */
   char *decided_by;
   int64_t decided_at_ms;
+  /*
+   * The approver's signed decision. Required to approve or deny on a tenant
+   * with a root whose policy requires signatures (every new tenant's); the
+   * grant then runs from the decision to the statement's end.
+   */
+  Lockbox__V1__SignedDecision *signed_decision;
 };
 #define LOCKBOX__V1__CUSTOMER_DECISION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__customer_decision__descriptor) \
-    , (char *)protobuf_c_empty_string, LOCKBOX__V1__DECISION__DECISION_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, LOCKBOX__V1__DECISION__DECISION_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, NULL }
 
 
 struct  Lockbox__V1__Grant
@@ -521,9 +583,13 @@ struct  Lockbox__V1__AuditRecord
 {
   ProtobufCMessage base;
   /*
-   * Monotonic per database; the cursor of SearchAudit.
+   * Assigned by the database, whoever inserts the record; monotonic per
+   * database; the cursor of SearchAudit.
    */
   int64_t id;
+  /*
+   * The database's clock when the record was written.
+   */
   int64_t time_ms;
   /*
    * "" for provider-wide records.
@@ -539,7 +605,8 @@ struct  Lockbox__V1__AuditRecord
   char *item;
   Lockbox__V1__Decision decision;
   /*
-   * Structured details, a JSON object.
+   * Structured details, a JSON object, as PostgreSQL's jsonb prints it (the
+   * `details_text` of an integrity export). Addresses and endpoints masked.
    */
   char *details_json;
   Lockbox__V1__AuditKind kind;
@@ -572,10 +639,9 @@ struct  Lockbox__V1__SignedApproval
 
 
 /*
- * One of the server's signing keys, as published. Keys are never unpublished.
  * A server signing key the database trusts (docs/audit-integrity.md, "Server
  * keys"), and how it was introduced: by the database's owner role, or with a
- * cross-signature by another trusted key.
+ * cross-signature by another trusted key. Keys are never unpublished.
  */
 struct  Lockbox__V1__SigningKey
 {
@@ -797,7 +863,13 @@ struct  Lockbox__V1__CreateAccessRequestRequest
   ProtobufCMessage base;
   char *tenant_id;
   Lockbox__V1__Service service;
+  /*
+   * One line: no line break, control or bidirectional character.
+   */
   char *ticket_number;
+  /*
+   * May hold line feeds.
+   */
   char *justification;
   /*
    * The idempotency key travels in RequestHeader.idempotency_key.
@@ -813,10 +885,16 @@ struct  Lockbox__V1__GetAccessRequestRequest
 {
   ProtobufCMessage base;
   char *request_id;
+  /*
+   * The key the caller will sign its decision with: when the caller may decide
+   * the request now, the response carries the statements to sign
+   * (approve_statement, deny_statement) naming this key.
+   */
+  char *signing_key_id;
 };
 #define LOCKBOX__V1__GET_ACCESS_REQUEST_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__get_access_request_request__descriptor) \
-    , (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Lockbox__V1__ListAccessRequestsRequest
@@ -904,7 +982,9 @@ struct  Lockbox__V1__WatchAccessRequestsRequest
   /*
    * Resume after this event id (the last one seen): after the live marker, every event
    * after it is sent, in order, then new ones. 0 starts at the present. An id older than
-   * the retention is refused with OUT_OF_RANGE: list the requests again, then watch anew.
+   * the retention, or ahead of the feed, is refused with OUT_OF_RANGE, and a watch that
+   * falls behind the retention ends with it: list the requests again, then watch anew.
+   * A negative id is INVALID_ARGUMENT.
    */
   int64_t since;
 };
@@ -955,10 +1035,15 @@ struct  Lockbox__V1__CheckAccessRequest
    * The operator's client IP as seen by the calling service.
    */
   char *client_ip;
+  /*
+   * Return, with an allowed answer, the evidence that backs the grant, for the
+   * data plane to check against the tenant roots it pins (LockboxTrust).
+   */
+  protobuf_c_boolean include_evidence;
 };
 #define LOCKBOX__V1__CHECK_ACCESS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__check_access_request__descriptor) \
-    , (char *)protobuf_c_empty_string, LOCKBOX__V1__SERVICE__SERVICE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, LOCKBOX__V1__SERVICE__SERVICE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Lockbox__V1__CheckAccessResponse
@@ -967,14 +1052,23 @@ struct  Lockbox__V1__CheckAccessResponse
   protobuf_c_boolean allowed;
   Lockbox__V1__AccessDenyReason reason;
   /*
-   * Set when allowed.
+   * When allowed, the request of the grant that allowed it; on a denial, the
+   * request the reason is about, or "" (docs/protocol.md).
    */
   char *request_id;
+  /*
+   * Set when allowed; 0 otherwise.
+   */
   int64_t grant_ends_at_ms;
+  /*
+   * With include_evidence, when allowed on a tenant that has a root: the
+   * canonical "lockbox/evidence/v1" bytes (docs/audit-integrity.md).
+   */
+  ProtobufCBinaryData evidence;
 };
 #define LOCKBOX__V1__CHECK_ACCESS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__check_access_response__descriptor) \
-    , 0, LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_UNSPECIFIED, (char *)protobuf_c_empty_string, 0 }
+    , 0, LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, {0,NULL} }
 
 
 struct  Lockbox__V1__ListGrantsRequest
@@ -1044,13 +1138,22 @@ struct  Lockbox__V1__EnrollTenantAdminRequest
   char *tenant_id;
   char *code;
   /*
-   * The new global admin's display name.
+   * The new global admin's display name: no control, line-break or
+   * bidirectional character, and not a name Lockbox gives its own records
+   * (docs/protocol.md).
    */
   char *display_name;
+  /*
+   * The tenant's root: the raw 32-byte Ed25519 public key the admin made, and
+   * its signature over the "lockbox/tenant-root/v1" statement for this tenant
+   * (docs/audit-integrity.md). Required.
+   */
+  ProtobufCBinaryData root_public_key;
+  ProtobufCBinaryData root_signature;
 };
 #define LOCKBOX__V1__ENROLL_TENANT_ADMIN_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__enroll_tenant_admin_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL} }
 
 
 struct  Lockbox__V1__EnrollTenantAdminResponse
@@ -1518,6 +1621,149 @@ struct  Lockbox__V1__RemoveWebhookRequest
 
 
 /*
+ * A tenant root as adopted: the "lockbox/tenant-root/v1" statement signed by
+ * the root (and, for a rotation, by the root it replaces), and lockboxd's
+ * attestation that it accepted it.
+ */
+struct  Lockbox__V1__TenantRoot
+{
+  ProtobufCMessage base;
+  char *tenant_id;
+  char *key_id;
+  ProtobufCBinaryData public_key;
+  ProtobufCBinaryData statement;
+  ProtobufCBinaryData signature;
+  ProtobufCBinaryData previous_signature;
+  char *attested_by;
+  ProtobufCBinaryData attestation;
+  int64_t adopted_at_ms;
+};
+#define LOCKBOX__V1__TENANT_ROOT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__tenant_root__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL}, {0,NULL}, {0,NULL}, (char *)protobuf_c_empty_string, {0,NULL}, 0 }
+
+
+/*
+ * A key the tenant certified ("lockbox/key-certificate/v1"), and whether it is
+ * revoked.
+ */
+struct  Lockbox__V1__TenantKey
+{
+  ProtobufCMessage base;
+  char *tenant_id;
+  char *key_id;
+  char *principal_id;
+  /*
+   * "ed25519" or "es256-webauthn".
+   */
+  char *algorithm;
+  ProtobufCBinaryData public_key;
+  /*
+   * "decide", "administer".
+   */
+  size_t n_capabilities;
+  char **capabilities;
+  int64_t not_before_ms;
+  int64_t not_after_ms;
+  char *issuer_key_id;
+  ProtobufCBinaryData statement;
+  ProtobufCBinaryData signature;
+  protobuf_c_boolean revoked;
+  int64_t revoked_at_ms;
+  int64_t certified_at_ms;
+};
+#define LOCKBOX__V1__TENANT_KEY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__tenant_key__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, {0,NULL}, 0,NULL, 0, 0, (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL}, 0, 0, 0 }
+
+
+/*
+ * The tenant's policy in force ("lockbox/tenant-policy/v1"). Version 0, with no
+ * statement, is the initial policy of a tenant with a root.
+ */
+struct  Lockbox__V1__TenantPolicyRecord
+{
+  ProtobufCMessage base;
+  char *tenant_id;
+  int64_t version;
+  protobuf_c_boolean lockbox_enabled;
+  protobuf_c_boolean signatures_required;
+  protobuf_c_boolean user_verification_required;
+  char *rp_id;
+  size_t n_origins;
+  char **origins;
+  char *issuer_key_id;
+  ProtobufCBinaryData statement;
+  ProtobufCBinaryData signature;
+  int64_t set_at_ms;
+};
+#define LOCKBOX__V1__TENANT_POLICY_RECORD__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__tenant_policy_record__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL}, 0 }
+
+
+/*
+ * A root for a tenant that has none (enrolled before roots), or a rotation:
+ * the new root's public key, its signature over the root statement, and for a
+ * rotation the current root's signature over the same statement.
+ */
+struct  Lockbox__V1__AdoptTenantRootRequest
+{
+  ProtobufCMessage base;
+  char *tenant_id;
+  ProtobufCBinaryData public_key;
+  ProtobufCBinaryData signature;
+  ProtobufCBinaryData previous_signature;
+};
+#define LOCKBOX__V1__ADOPT_TENANT_ROOT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__adopt_tenant_root_request__descriptor) \
+    , (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL}, {0,NULL} }
+
+
+/*
+ * A statement a tenant key signed: a key certificate, a revocation or a policy.
+ */
+struct  Lockbox__V1__SignedStatementRequest
+{
+  ProtobufCMessage base;
+  char *tenant_id;
+  ProtobufCBinaryData statement;
+  char *issuer_key_id;
+  ProtobufCBinaryData signature;
+};
+#define LOCKBOX__V1__SIGNED_STATEMENT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__signed_statement_request__descriptor) \
+    , (char *)protobuf_c_empty_string, {0,NULL}, (char *)protobuf_c_empty_string, {0,NULL} }
+
+
+struct  Lockbox__V1__GetTenantTrustRequest
+{
+  ProtobufCMessage base;
+  char *tenant_id;
+};
+#define LOCKBOX__V1__GET_TENANT_TRUST_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__get_tenant_trust_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Lockbox__V1__TenantTrust
+{
+  ProtobufCMessage base;
+  /*
+   * Oldest first.
+   */
+  size_t n_roots;
+  Lockbox__V1__TenantRoot **roots;
+  size_t n_keys;
+  Lockbox__V1__TenantKey **keys;
+  Lockbox__V1__TenantPolicyRecord *policy;
+};
+#define LOCKBOX__V1__TENANT_TRUST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__tenant_trust__descriptor) \
+    , 0,NULL, 0,NULL, NULL }
+
+
+/*
  * One email or webhook delivery and where it stands.
  */
 struct  Lockbox__V1__Notification
@@ -1540,7 +1786,8 @@ struct  Lockbox__V1__Notification
    */
   char *recipient;
   /*
-   * The email address or URL it goes to.
+   * The email address or URL it goes to; masked where the caller may not see
+   * it whole (docs/notifications.md).
    */
   char *address;
   char *message_id;
@@ -1734,6 +1981,25 @@ Lockbox__V1__InternalDecision *
                       const uint8_t       *data);
 void   lockbox__v1__internal_decision__free_unpacked
                      (Lockbox__V1__InternalDecision *message,
+                      ProtobufCAllocator *allocator);
+/* Lockbox__V1__SignedDecision methods */
+void   lockbox__v1__signed_decision__init
+                     (Lockbox__V1__SignedDecision         *message);
+size_t lockbox__v1__signed_decision__get_packed_size
+                     (const Lockbox__V1__SignedDecision   *message);
+size_t lockbox__v1__signed_decision__pack
+                     (const Lockbox__V1__SignedDecision   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__signed_decision__pack_to_buffer
+                     (const Lockbox__V1__SignedDecision   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__SignedDecision *
+       lockbox__v1__signed_decision__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__signed_decision__free_unpacked
+                     (Lockbox__V1__SignedDecision *message,
                       ProtobufCAllocator *allocator);
 /* Lockbox__V1__CustomerDecision methods */
 void   lockbox__v1__customer_decision__init
@@ -2989,6 +3255,139 @@ Lockbox__V1__RemoveWebhookRequest *
 void   lockbox__v1__remove_webhook_request__free_unpacked
                      (Lockbox__V1__RemoveWebhookRequest *message,
                       ProtobufCAllocator *allocator);
+/* Lockbox__V1__TenantRoot methods */
+void   lockbox__v1__tenant_root__init
+                     (Lockbox__V1__TenantRoot         *message);
+size_t lockbox__v1__tenant_root__get_packed_size
+                     (const Lockbox__V1__TenantRoot   *message);
+size_t lockbox__v1__tenant_root__pack
+                     (const Lockbox__V1__TenantRoot   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__tenant_root__pack_to_buffer
+                     (const Lockbox__V1__TenantRoot   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__TenantRoot *
+       lockbox__v1__tenant_root__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__tenant_root__free_unpacked
+                     (Lockbox__V1__TenantRoot *message,
+                      ProtobufCAllocator *allocator);
+/* Lockbox__V1__TenantKey methods */
+void   lockbox__v1__tenant_key__init
+                     (Lockbox__V1__TenantKey         *message);
+size_t lockbox__v1__tenant_key__get_packed_size
+                     (const Lockbox__V1__TenantKey   *message);
+size_t lockbox__v1__tenant_key__pack
+                     (const Lockbox__V1__TenantKey   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__tenant_key__pack_to_buffer
+                     (const Lockbox__V1__TenantKey   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__TenantKey *
+       lockbox__v1__tenant_key__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__tenant_key__free_unpacked
+                     (Lockbox__V1__TenantKey *message,
+                      ProtobufCAllocator *allocator);
+/* Lockbox__V1__TenantPolicyRecord methods */
+void   lockbox__v1__tenant_policy_record__init
+                     (Lockbox__V1__TenantPolicyRecord         *message);
+size_t lockbox__v1__tenant_policy_record__get_packed_size
+                     (const Lockbox__V1__TenantPolicyRecord   *message);
+size_t lockbox__v1__tenant_policy_record__pack
+                     (const Lockbox__V1__TenantPolicyRecord   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__tenant_policy_record__pack_to_buffer
+                     (const Lockbox__V1__TenantPolicyRecord   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__TenantPolicyRecord *
+       lockbox__v1__tenant_policy_record__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__tenant_policy_record__free_unpacked
+                     (Lockbox__V1__TenantPolicyRecord *message,
+                      ProtobufCAllocator *allocator);
+/* Lockbox__V1__AdoptTenantRootRequest methods */
+void   lockbox__v1__adopt_tenant_root_request__init
+                     (Lockbox__V1__AdoptTenantRootRequest         *message);
+size_t lockbox__v1__adopt_tenant_root_request__get_packed_size
+                     (const Lockbox__V1__AdoptTenantRootRequest   *message);
+size_t lockbox__v1__adopt_tenant_root_request__pack
+                     (const Lockbox__V1__AdoptTenantRootRequest   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__adopt_tenant_root_request__pack_to_buffer
+                     (const Lockbox__V1__AdoptTenantRootRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__AdoptTenantRootRequest *
+       lockbox__v1__adopt_tenant_root_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__adopt_tenant_root_request__free_unpacked
+                     (Lockbox__V1__AdoptTenantRootRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Lockbox__V1__SignedStatementRequest methods */
+void   lockbox__v1__signed_statement_request__init
+                     (Lockbox__V1__SignedStatementRequest         *message);
+size_t lockbox__v1__signed_statement_request__get_packed_size
+                     (const Lockbox__V1__SignedStatementRequest   *message);
+size_t lockbox__v1__signed_statement_request__pack
+                     (const Lockbox__V1__SignedStatementRequest   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__signed_statement_request__pack_to_buffer
+                     (const Lockbox__V1__SignedStatementRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__SignedStatementRequest *
+       lockbox__v1__signed_statement_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__signed_statement_request__free_unpacked
+                     (Lockbox__V1__SignedStatementRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Lockbox__V1__GetTenantTrustRequest methods */
+void   lockbox__v1__get_tenant_trust_request__init
+                     (Lockbox__V1__GetTenantTrustRequest         *message);
+size_t lockbox__v1__get_tenant_trust_request__get_packed_size
+                     (const Lockbox__V1__GetTenantTrustRequest   *message);
+size_t lockbox__v1__get_tenant_trust_request__pack
+                     (const Lockbox__V1__GetTenantTrustRequest   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__get_tenant_trust_request__pack_to_buffer
+                     (const Lockbox__V1__GetTenantTrustRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__GetTenantTrustRequest *
+       lockbox__v1__get_tenant_trust_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__get_tenant_trust_request__free_unpacked
+                     (Lockbox__V1__GetTenantTrustRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Lockbox__V1__TenantTrust methods */
+void   lockbox__v1__tenant_trust__init
+                     (Lockbox__V1__TenantTrust         *message);
+size_t lockbox__v1__tenant_trust__get_packed_size
+                     (const Lockbox__V1__TenantTrust   *message);
+size_t lockbox__v1__tenant_trust__pack
+                     (const Lockbox__V1__TenantTrust   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__tenant_trust__pack_to_buffer
+                     (const Lockbox__V1__TenantTrust   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__TenantTrust *
+       lockbox__v1__tenant_trust__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__tenant_trust__free_unpacked
+                     (Lockbox__V1__TenantTrust *message,
+                      ProtobufCAllocator *allocator);
 /* Lockbox__V1__Notification methods */
 void   lockbox__v1__notification__init
                      (Lockbox__V1__Notification         *message);
@@ -3087,6 +3486,9 @@ typedef void (*Lockbox__V1__AccessRequest_Closure)
                   void *closure_data);
 typedef void (*Lockbox__V1__InternalDecision_Closure)
                  (const Lockbox__V1__InternalDecision *message,
+                  void *closure_data);
+typedef void (*Lockbox__V1__SignedDecision_Closure)
+                 (const Lockbox__V1__SignedDecision *message,
                   void *closure_data);
 typedef void (*Lockbox__V1__CustomerDecision_Closure)
                  (const Lockbox__V1__CustomerDecision *message,
@@ -3286,6 +3688,27 @@ typedef void (*Lockbox__V1__ListWebhooksResponse_Closure)
 typedef void (*Lockbox__V1__RemoveWebhookRequest_Closure)
                  (const Lockbox__V1__RemoveWebhookRequest *message,
                   void *closure_data);
+typedef void (*Lockbox__V1__TenantRoot_Closure)
+                 (const Lockbox__V1__TenantRoot *message,
+                  void *closure_data);
+typedef void (*Lockbox__V1__TenantKey_Closure)
+                 (const Lockbox__V1__TenantKey *message,
+                  void *closure_data);
+typedef void (*Lockbox__V1__TenantPolicyRecord_Closure)
+                 (const Lockbox__V1__TenantPolicyRecord *message,
+                  void *closure_data);
+typedef void (*Lockbox__V1__AdoptTenantRootRequest_Closure)
+                 (const Lockbox__V1__AdoptTenantRootRequest *message,
+                  void *closure_data);
+typedef void (*Lockbox__V1__SignedStatementRequest_Closure)
+                 (const Lockbox__V1__SignedStatementRequest *message,
+                  void *closure_data);
+typedef void (*Lockbox__V1__GetTenantTrustRequest_Closure)
+                 (const Lockbox__V1__GetTenantTrustRequest *message,
+                  void *closure_data);
+typedef void (*Lockbox__V1__TenantTrust_Closure)
+                 (const Lockbox__V1__TenantTrust *message,
+                  void *closure_data);
 typedef void (*Lockbox__V1__Notification_Closure)
                  (const Lockbox__V1__Notification *message,
                   void *closure_data);
@@ -3465,6 +3888,26 @@ struct Lockbox__V1__Lockbox_Service
                              const Lockbox__V1__ListNotificationsRequest *input,
                              Lockbox__V1__ListNotificationsResponse_Closure closure,
                              void *closure_data);
+  void (*adopt_tenant_root)(Lockbox__V1__Lockbox_Service *service,
+                            const Lockbox__V1__AdoptTenantRootRequest *input,
+                            Lockbox__V1__TenantRoot_Closure closure,
+                            void *closure_data);
+  void (*certify_key)(Lockbox__V1__Lockbox_Service *service,
+                      const Lockbox__V1__SignedStatementRequest *input,
+                      Lockbox__V1__TenantKey_Closure closure,
+                      void *closure_data);
+  void (*revoke_key)(Lockbox__V1__Lockbox_Service *service,
+                     const Lockbox__V1__SignedStatementRequest *input,
+                     Lockbox__V1__TenantKey_Closure closure,
+                     void *closure_data);
+  void (*set_tenant_policy)(Lockbox__V1__Lockbox_Service *service,
+                            const Lockbox__V1__SignedStatementRequest *input,
+                            Lockbox__V1__TenantPolicyRecord_Closure closure,
+                            void *closure_data);
+  void (*get_tenant_trust)(Lockbox__V1__Lockbox_Service *service,
+                           const Lockbox__V1__GetTenantTrustRequest *input,
+                           Lockbox__V1__TenantTrust_Closure closure,
+                           void *closure_data);
 };
 typedef void (*Lockbox__V1__Lockbox_ServiceDestroy)(Lockbox__V1__Lockbox_Service *);
 void lockbox__v1__lockbox__init (Lockbox__V1__Lockbox_Service *service,
@@ -3512,7 +3955,12 @@ void lockbox__v1__lockbox__init (Lockbox__V1__Lockbox_Service *service,
       function_prefix__ ## add_webhook,\
       function_prefix__ ## list_webhooks,\
       function_prefix__ ## remove_webhook,\
-      function_prefix__ ## list_notifications  }
+      function_prefix__ ## list_notifications,\
+      function_prefix__ ## adopt_tenant_root,\
+      function_prefix__ ## certify_key,\
+      function_prefix__ ## revoke_key,\
+      function_prefix__ ## set_tenant_policy,\
+      function_prefix__ ## get_tenant_trust  }
 void lockbox__v1__lockbox__ping(ProtobufCService *service,
                                 const Lockbox__V1__PingRequest *input,
                                 Lockbox__V1__PingResponse_Closure closure,
@@ -3673,6 +4121,26 @@ void lockbox__v1__lockbox__list_notifications(ProtobufCService *service,
                                               const Lockbox__V1__ListNotificationsRequest *input,
                                               Lockbox__V1__ListNotificationsResponse_Closure closure,
                                               void *closure_data);
+void lockbox__v1__lockbox__adopt_tenant_root(ProtobufCService *service,
+                                             const Lockbox__V1__AdoptTenantRootRequest *input,
+                                             Lockbox__V1__TenantRoot_Closure closure,
+                                             void *closure_data);
+void lockbox__v1__lockbox__certify_key(ProtobufCService *service,
+                                       const Lockbox__V1__SignedStatementRequest *input,
+                                       Lockbox__V1__TenantKey_Closure closure,
+                                       void *closure_data);
+void lockbox__v1__lockbox__revoke_key(ProtobufCService *service,
+                                      const Lockbox__V1__SignedStatementRequest *input,
+                                      Lockbox__V1__TenantKey_Closure closure,
+                                      void *closure_data);
+void lockbox__v1__lockbox__set_tenant_policy(ProtobufCService *service,
+                                             const Lockbox__V1__SignedStatementRequest *input,
+                                             Lockbox__V1__TenantPolicyRecord_Closure closure,
+                                             void *closure_data);
+void lockbox__v1__lockbox__get_tenant_trust(ProtobufCService *service,
+                                            const Lockbox__V1__GetTenantTrustRequest *input,
+                                            Lockbox__V1__TenantTrust_Closure closure,
+                                            void *closure_data);
 
 /* --- descriptors --- */
 
@@ -3691,6 +4159,7 @@ extern const ProtobufCMessageDescriptor lockbox__v1__stream_end__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__response_frame__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__access_request__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__internal_decision__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__signed_decision__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__customer_decision__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__grant__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__audit_record__descriptor;
@@ -3757,6 +4226,13 @@ extern const ProtobufCMessageDescriptor lockbox__v1__add_webhook_response__descr
 extern const ProtobufCMessageDescriptor lockbox__v1__list_webhooks_request__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__list_webhooks_response__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__remove_webhook_request__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__tenant_root__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__tenant_key__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__tenant_policy_record__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__adopt_tenant_root_request__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__signed_statement_request__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__get_tenant_trust_request__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__tenant_trust__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__notification__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__list_notifications_request__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__list_notifications_response__descriptor;

@@ -88,7 +88,8 @@ package struct GrantStore: Sendable {
                    lower(\(operation)) = ANY (g.operations)
                    AND EXISTS (SELECT 1 FROM preapproved_operations p
                                WHERE p.service = \(service) AND p.operation_key = lower(\(operation))) AS preapproved,
-                   \(Self.operatorStatus(operatorID)) AS operator_status
+                   \(Self.operatorStatus(operatorID)) AS operator_status,
+                   (SELECT max(change_id) FROM trust_changes WHERE tenant_id = \(tenantID)) AS trust_version
             \(Self.join)
             WHERE g.operator_id = \(operatorID) AND g.tenant_id = \(tenantID) AND g.service = \(service)
               AND g.revoked_at_ms IS NULL AND g.ends_at_ms > \(nowMs)
@@ -100,7 +101,11 @@ package struct GrantStore: Sendable {
         let candidates = try rows.rows.map { row in
             AccessCandidate(grant: try Self.grant(row), operationPreapproved: try row.decode("preapproved"))
         }
-        return CheckFacts(operatorStatus: try rows.first.map(Self.operatorStatus), candidates: candidates)
+        return CheckFacts(
+            operatorStatus: try rows.first.map(Self.operatorStatus),
+            candidates: candidates,
+            trustVersion: try rows.first?.decode("trust_version", as: Int64?.self)
+        )
     }
 
     /// What explains a denial (``AccessCheck``).

@@ -76,8 +76,10 @@ package struct RequestStore: Sendable {
                r.internal_decided_at_ms, r.customer_decided_by, r.customer_decision, r.customer_comment,
                r.customer_approved_duration_seconds, r.customer_decided_at_ms,
                r.approval_statement, r.approval_key_id, r.approval_signature,
+               r.decision_nonce, r.decision_statement, r.decision_key_id, r.decision_signature,
+               r.decision_authenticator_data, r.decision_client_data,
                g.starts_at_ms AS grant_starts_at_ms, g.ends_at_ms AS grant_ends_at_ms,
-               g.revoked_at_ms AS grant_revoked_at_ms,
+               g.revoked_at_ms AS grant_revoked_at_ms, array_to_string(g.operations, ',') AS grant_operations,
                (SELECT coalesce(sum(u.operations), 0) FROM grant_usage u
                  WHERE u.tenant_id = r.tenant_id AND u.request_id = r.request_id) AS operations_performed,
                (SELECT max(u.last_operation_at_ms) FROM grant_usage u
@@ -129,6 +131,9 @@ package struct RequestStore: Sendable {
             )
         )
         record.requesterName = try row.decode("requester_name", as: String?.self) ?? ""
+        // Operation names hold no commas (InputLimits.checkOperation).
+        record.grantOperations =
+            try row.decode("grant_operations", as: String?.self).map { $0.split(separator: ",").map(String.init) } ?? []
         if let decidedBy = try row.decode("internal_decided_by", as: String?.self) {
             record.internalDecision = InternalDecisionRecord(
                 approve: try row.decode("internal_approve"),
@@ -146,7 +151,17 @@ package struct RequestStore: Sendable {
                 decidedAtMs: try row.decode("customer_decided_at_ms"),
                 signed: try Self.signedStatement(row)
             )
+            if let statement = try row.decode("decision_statement", as: PGBytes?.self) {
+                record.customerDecision?.customerSigned = CustomerSignature(
+                    statement: statement.bytes,
+                    keyID: try row.decode("decision_key_id", as: String?.self) ?? "",
+                    signature: try row.decode("decision_signature", as: PGBytes?.self)?.bytes ?? [],
+                    authenticatorData: try row.decode("decision_authenticator_data", as: PGBytes?.self)?.bytes ?? [],
+                    clientData: try row.decode("decision_client_data", as: PGBytes?.self)?.bytes ?? []
+                )
+            }
         }
+        record.decisionNonce = try row.decode("decision_nonce", as: PGBytes?.self)?.bytes
         if let starts = try row.decode("grant_starts_at_ms", as: Int64?.self) {
             record.grant = GrantWindow(
                 startsAtMs: starts,
@@ -269,9 +284,53 @@ package struct RequestStore: Sendable {
                     """
                 )
             }
+            if let customer = decision.customerSigned {
+                query.append(
+                    """
+                    , decision_statement = \(PGBytes(customer.statement)), decision_key_id = \(customer.keyID),
+                      decision_signature = \(PGBytes(customer.signature)),
+                      decision_authenticator_data = \(PGBytes(customer.authenticatorData)),
+                      decision_client_data = \(PGBytes(customer.clientData))
+                    """
+                )
+            }
         }
         query.append(" WHERE request_id = \(id)")
         try db.query(query)
+    }
+
+    /// The request's decision nonce: the one it has, or `fresh` stored now.
+    package func decisionNonce(id: String, fresh: [UInt8], _ db: PGConnection) throws -> [UInt8] {
+        let rows = try db.query(
+            """
+            UPDATE access_requests SET decision_nonce = coalesce(decision_nonce, \(PGBytes(fresh)))
+            WHERE request_id = \(id) RETURNING decision_nonce
+            """
+        )
+        return try rows.first?.decode("decision_nonce", as: PGBytes.self).bytes ?? fresh
+    }
+
+    /// The customer's signed decision behind a grant, for CheckAccess to verify once.
+    package func customerSignature(tenantID: String, requestID: String, _ db: PGConnection) throws
+        -> CustomerSignature?
+    {
+        let rows = try db.query(
+            """
+            SELECT decision_statement, decision_key_id, decision_signature, decision_authenticator_data,
+                   decision_client_data
+            FROM access_requests WHERE tenant_id = \(tenantID) AND request_id = \(requestID)
+            """
+        )
+        guard let row = rows.first, let statement = try row.decode("decision_statement", as: PGBytes?.self) else {
+            return nil
+        }
+        return CustomerSignature(
+            statement: statement.bytes,
+            keyID: try row.decode("decision_key_id", as: String?.self) ?? "",
+            signature: try row.decode("decision_signature", as: PGBytes?.self)?.bytes ?? [],
+            authenticatorData: try row.decode("decision_authenticator_data", as: PGBytes?.self)?.bytes ?? [],
+            clientData: try row.decode("decision_client_data", as: PGBytes?.self)?.bytes ?? []
+        )
     }
 
     /// Requests whose stored state a clock rule has overtaken by `nowMs`, oldest deadline first,

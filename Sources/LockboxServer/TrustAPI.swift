@@ -1,0 +1,541 @@
+import Crypto
+import LockboxCore
+import LockboxIntegrity
+import LockboxProto
+import LockboxRPC
+import LockboxStore
+import LockboxTrust
+
+/// The tenant's own trust (docs/audit-integrity.md, "Customer-signed statements"): its root,
+/// the keys it certifies, their revocation and its policy, each a statement a tenant key
+/// signed; and, for the other APIs, the decisions those keys sign and the evidence behind a
+/// grant. lockboxd checks every statement before it stores it, and every stored one again
+/// before it relies on it: what the database says counts only as far as the tenant's keys
+/// signed it.
+struct TrustAPI: Sendable {
+    let gate: Gatekeeper
+    let keeper: TrustKeeper
+    let store = TrustStore()
+    let principals = PrincipalStore()
+    let tenants = TenantStore()
+    let requests = RequestStore()
+    let operations = OperationStore()
+
+    /// A signed decision stays usable this long after lockboxd prepared it.
+    static let decisionLifetimeMs: Int64 = 3_600_000
+
+    func register(on router: inout RPCRouter) {
+        router.register(LockboxMethods.adoptTenantRoot, gate: gate, adoptRoot)
+        router.register(LockboxMethods.certifyKey, gate: gate, certifyKey)
+        router.register(LockboxMethods.revokeKey, gate: gate, revokeKey)
+        router.register(LockboxMethods.setTenantPolicy, gate: gate, setPolicy)
+        router.register(LockboxMethods.getTenantTrust, gate: gate, getTrust)
+    }
+
+    // MARK: Roots
+
+    /// Checks a root statement's signatures and stores it, attested by lockboxd: the first
+    /// root of a tenant (`previous` nil), or a rotation signed by the current root too.
+    func adopt(
+        tenantID: String,
+        publicKey: [UInt8],
+        signature: [UInt8],
+        previousSignature: [UInt8],
+        _ db: PGConnection
+    ) throws -> StoredRoot {
+        guard publicKey.count == 32 else {
+            throw DomainError.invalidArgument("a tenant root is a raw Ed25519 public key of 32 bytes")
+        }
+        let stored = try store.load(tenantID: tenantID, db)
+        let current = try keeper.trust(tenantID: tenantID, version: stored.version, db)
+        if !stored.roots.isEmpty, current?.trust.root == nil {
+            throw DomainError(.failedPrecondition, "the tenant's stored roots do not verify; it cannot be rotated")
+        }
+        let previous = current?.trust.root
+        let statement = TenantRootStatement(
+            tenantID: tenantID,
+            publicKey: publicKey,
+            previousKeyID: previous?.keyID ?? ""
+        )
+        let bytes = statement.canonicalBytes
+        let key = TrustKey(keyID: statement.keyID, algorithm: .ed25519, publicKey: publicKey)
+        guard
+            case .success = key.verify(
+                SignedBytes(statement: bytes, keyID: key.keyID, signature: signature),
+                rules: nil
+            )
+        else {
+            throw DomainError(.permissionDenied, "the root's signature over its statement does not verify")
+        }
+        if let previous {
+            guard previous.keyID != statement.keyID else {
+                throw DomainError(.alreadyExists, "that key is the tenant's root already")
+            }
+            let old = TrustKey(keyID: previous.keyID, algorithm: .ed25519, publicKey: previous.publicKey)
+            let rotation = SignedBytes(statement: bytes, keyID: previous.keyID, signature: previousSignature)
+            guard case .success = old.verify(rotation, rules: nil) else {
+                throw DomainError(
+                    .permissionDenied,
+                    "a new root needs the current root's signature over its statement (previous_signature)"
+                )
+            }
+        }
+        let attestation = keeper.integrity.attest(tenantID: tenantID, rootKeyID: statement.keyID, statement: bytes)
+        let root = StoredRoot(
+            seq: Int64(stored.roots.count + 1),
+            keyID: statement.keyID,
+            publicKey: publicKey,
+            statement: bytes,
+            signature: signature,
+            previousSignature: previous == nil ? [] : previousSignature,
+            attestation: attestation.signature,
+            attestedBy: attestation.keyID
+        )
+        guard try store.insertRoot(tenantID: tenantID, root, db) else {
+            throw DomainError(.failedPrecondition, "another root was adopted at the same time; try again")
+        }
+        return root
+    }
+
+    func adoptRoot(_ request: AdoptTenantRootRequest, _ call: Call) throws -> TenantRoot {
+        try InputLimits.checkTenantID(request.tenantID)
+        try Authorization.require(call.caller, .manageTrust, on: .tenant(request.tenantID))
+        try lockTenant(request.tenantID, call)
+        let root = try adopt(
+            tenantID: request.tenantID,
+            publicKey: request.publicKey,
+            signature: request.signature,
+            previousSignature: request.previousSignature,
+            call.db
+        )
+        // A tenant with a root follows its signed policy: the initial one has the lockbox on.
+        if root.seq == 1 {
+            try tenants.update(
+                tenantID: request.tenantID,
+                lockboxEnabled: true,
+                approvalWindowSeconds: nil,
+                maxAccessDurationSeconds: nil,
+                call.db
+            )
+        }
+        return root.proto(tenantID: request.tenantID)
+    }
+
+    // MARK: Certificates, revocations, policy
+
+    func certifyKey(_ request: SignedStatementRequest, _ call: Call) throws -> TenantKey {
+        try authorize(request, call)
+        guard let certificate = try? KeyCertificate(canonicalBytes: request.statement),
+            certificate.tenantID == request.tenantID, certificate.issuerKeyID == request.issuerKeyID,
+            certificate.keyID == certificate.algorithm.keyID(for: certificate.publicKey)
+        else {
+            throw DomainError.invalidArgument(
+                "statement is not a lockbox/key-certificate/v1 of this tenant issued by issuer_key_id"
+            )
+        }
+        guard certificate.notBeforeMs < certificate.notAfterMs else {
+            throw DomainError.invalidArgument("the certificate's validity ends before it starts")
+        }
+        guard certificate.algorithm == .ed25519 || !certificate.capabilities.contains(.administer) else {
+            throw DomainError.invalidArgument("only an Ed25519 key may administer; a passkey may decide")
+        }
+        guard !certificate.capabilities.isEmpty else {
+            throw DomainError.invalidArgument("a certificate allows at least one of decide and administer")
+        }
+        guard let principal = try principals.find(id: certificate.principalID, call.db),
+            principal.tenantID == request.tenantID
+        else { throw DomainError.notFound("no such principal in this tenant") }
+        let roles = Set(principal.roles.map(\.role))
+        if certificate.capabilities.contains(.decide), roles.isDisjoint(with: [.lockboxApprover, .globalAdmin]) {
+            throw DomainError(.failedPrecondition, "only an approver or a global admin may hold a key that decides")
+        }
+        if certificate.capabilities.contains(.administer), !roles.contains(.globalAdmin) {
+            throw DomainError(.failedPrecondition, "only a global admin may hold a key that administers")
+        }
+        var stored = try store.load(tenantID: request.tenantID, call.db)
+        let signed = StoredStatement(
+            statement: request.statement,
+            issuerKeyID: request.issuerKeyID,
+            signature: request.signature
+        )
+        stored.certificates.append(
+            StoredCertificate(keyID: certificate.keyID, principalID: principal.id, signed: signed)
+        )
+        let verified = TrustKeeper.verify(stored, serverKeys: keeper.integrity.knownKeys())
+        guard verified.trust.certificates[certificate.keyID] == certificate else {
+            throw DomainError(
+                .permissionDenied,
+                "the certificate is not signed by the tenant's root or by a key certified to administer"
+            )
+        }
+        guard
+            try store.insertCertificate(
+                tenantID: request.tenantID,
+                keyID: certificate.keyID,
+                principalID: principal.id,
+                algorithm: certificate.algorithm.rawValue,
+                publicKey: certificate.publicKey,
+                capabilities: certificate.capabilities.rawValue,
+                notBeforeMs: certificate.notBeforeMs,
+                notAfterMs: certificate.notAfterMs,
+                signed: signed,
+                call.db
+            )
+        else { throw DomainError(.alreadyExists, "that key is certified already") }
+        return certificate.proto(signed: signed, revokedAtMs: nil)
+    }
+
+    func revokeKey(_ request: SignedStatementRequest, _ call: Call) throws -> TenantKey {
+        try authorize(request, call)
+        guard let revocation = try? KeyRevocation(canonicalBytes: request.statement),
+            revocation.tenantID == request.tenantID, revocation.issuerKeyID == request.issuerKeyID
+        else {
+            throw DomainError.invalidArgument(
+                "statement is not a lockbox/key-revocation/v1 of this tenant issued by issuer_key_id"
+            )
+        }
+        var stored = try store.load(tenantID: request.tenantID, call.db)
+        guard let certified = stored.certificates.first(where: { $0.keyID == revocation.keyID }),
+            let certificate = try? KeyCertificate(canonicalBytes: certified.signed.statement)
+        else { throw DomainError.notFound("no such certified key") }
+        let signed = StoredStatement(
+            statement: request.statement,
+            issuerKeyID: request.issuerKeyID,
+            signature: request.signature
+        )
+        stored.revocations.append(StoredRevocation(keyID: revocation.keyID, signed: signed, reason: ""))
+        let verified = TrustKeeper.verify(stored, serverKeys: keeper.integrity.knownKeys())
+        guard verified.trust.revoked.contains(revocation.keyID) else {
+            throw DomainError(
+                .permissionDenied,
+                "the revocation is not signed by the tenant's root or by a key certified to administer"
+            )
+        }
+        guard
+            try store.insertRevocation(
+                tenantID: request.tenantID,
+                keyID: revocation.keyID,
+                signed: signed,
+                reason: "",
+                call.db
+            )
+        else { throw DomainError(.alreadyExists, "that key is revoked already") }
+        return certificate.proto(signed: certified.signed, revokedAtMs: call.nowMs)
+    }
+
+    func setPolicy(_ request: SignedStatementRequest, _ call: Call) throws -> TenantPolicyRecord {
+        try authorize(request, call)
+        guard let policy = try? TenantPolicy(canonicalBytes: request.statement),
+            policy.tenantID == request.tenantID, policy.issuerKeyID == request.issuerKeyID
+        else {
+            throw DomainError.invalidArgument(
+                "statement is not a lockbox/tenant-policy/v1 of this tenant issued by issuer_key_id"
+            )
+        }
+        try InputLimits.check(policy.rpID, field: "rp_id", max: 253, required: false)
+        for origin in policy.origins where !origin.hasPrefix("https://") || origin.utf8.count > 256 {
+            throw DomainError.invalidArgument("each origin is an https:// origin of at most 256 bytes")
+        }
+        var stored = try store.load(tenantID: request.tenantID, call.db)
+        guard stored.version != nil, !stored.roots.isEmpty else {
+            throw DomainError(.failedPrecondition, "the tenant has no root: adopt one first")
+        }
+        let current = TrustKeeper.verify(stored, serverKeys: keeper.integrity.knownKeys()).policy.version
+        guard policy.version == current + 1 else {
+            throw DomainError(
+                .failedPrecondition,
+                "the policy's version must be \(current + 1), one past the one in force"
+            )
+        }
+        let signed = StoredStatement(
+            statement: request.statement,
+            issuerKeyID: request.issuerKeyID,
+            signature: request.signature
+        )
+        stored.policies.insert(StoredPolicy(version: policy.version, signed: signed), at: 0)
+        guard TrustKeeper.verify(stored, serverKeys: keeper.integrity.knownKeys()).policy == policy else {
+            throw DomainError(
+                .permissionDenied,
+                "the policy is not signed by the tenant's root or by a key certified to administer"
+            )
+        }
+        guard try store.insertPolicy(tenantID: request.tenantID, version: policy.version, signed: signed, call.db)
+        else {
+            throw DomainError(.failedPrecondition, "another policy was set at the same time; try again")
+        }
+        // The column follows the signed policy, so that the workflow reads it; CheckAccess reads
+        // the signed policy itself.
+        try tenants.update(
+            tenantID: request.tenantID,
+            lockboxEnabled: policy.lockboxEnabled,
+            approvalWindowSeconds: nil,
+            maxAccessDurationSeconds: nil,
+            call.db
+        )
+        return policy.proto(signed: signed, setAtMs: call.nowMs)
+    }
+
+    func getTrust(_ request: GetTenantTrustRequest, _ call: Call) throws -> LockboxProto.TenantTrust {
+        try InputLimits.checkTenantID(request.tenantID)
+        try Authorization.require(call.caller, .readTrust, on: .tenant(request.tenantID))
+        let stored = try store.load(tenantID: request.tenantID, call.db)
+        let verified = try keeper.trust(tenantID: request.tenantID, version: stored.version, call.db)
+        let revoked = Dictionary(stored.revocations.map { ($0.keyID, $0.signed.atMs) }, uniquingKeysWith: { a, _ in a })
+        return LockboxProto.TenantTrust(
+            roots: stored.roots.map { $0.proto(tenantID: request.tenantID) },
+            keys: stored.certificates.compactMap { certified in
+                (try? KeyCertificate(canonicalBytes: certified.signed.statement)).map {
+                    $0.proto(signed: certified.signed, revokedAtMs: revoked[certified.keyID])
+                }
+            },
+            policy: verified.map { verified in
+                verified.policy.proto(
+                    signed: stored.policies.first { $0.version == verified.policy.version }?.signed,
+                    setAtMs: stored.policies.first { $0.version == verified.policy.version }?.signed.atMs ?? 0
+                )
+            }
+        )
+    }
+
+    private func authorize(_ request: SignedStatementRequest, _ call: Call) throws {
+        try InputLimits.checkTenantID(request.tenantID)
+        try Authorization.require(call.caller, .manageTrust, on: .tenant(request.tenantID))
+        try InputLimits.check(request.issuerKeyID, field: "issuer_key_id", max: InputLimits.idLength)
+        guard request.statement.count <= 4096, request.signature.count <= 1024 else {
+            throw DomainError.invalidArgument("statement and signature are at most 4096 and 1024 bytes")
+        }
+        try lockTenant(request.tenantID, call)
+    }
+
+    /// Serializes changes to one tenant's trust.
+    private func lockTenant(_ tenantID: String, _ call: Call) throws {
+        guard try tenants.rules(tenantID: tenantID, lock: true, call.db) != nil else {
+            throw DomainError.notFound("no such tenant")
+        }
+    }
+
+    // MARK: Decisions
+
+    /// The statements an approver signs to approve or deny `request` now, naming `keyID`; nil
+    /// when the tenant has no root (its decisions are not signed by its own keys).
+    func decisionStatements(
+        for request: RequestRecord,
+        keyID: String,
+        by caller: Caller,
+        nowMs: Int64,
+        policy: Policy,
+        _ db: PGConnection
+    ) throws -> (approve: DecisionStatement, deny: DecisionStatement)? {
+        let version = try store.version(tenantID: request.tenantID, db)
+        guard try keeper.trust(tenantID: request.tenantID, version: version, db) != nil,
+            let rules = try tenants.rules(tenantID: request.tenantID, db)
+        else { return nil }
+        let fresh = SymmetricKey(size: .bits128).withUnsafeBytes { Array($0) }
+        let nonce = try requests.decisionNonce(id: request.id, fresh: fresh, db)
+        let seconds = min(
+            request.requestedDurationSeconds,
+            rules.maxAccessDurationSeconds,
+            policy.maximumDurationSeconds
+        )
+        var approve = DecisionStatement(
+            tenantID: request.tenantID,
+            requestID: request.id,
+            operatorID: request.requesterID,
+            service: request.service.rawValue,
+            operations: try operations.scope(service: request.service, db),
+            startsAtMs: nowMs,
+            endsAtMs: nowMs + seconds * 1000,
+            decision: DecisionWord.approve.rawValue,
+            approverID: caller.id,
+            keyID: keyID,
+            nonce: nonce
+        )
+        var deny = approve
+        deny.decision = DecisionWord.deny.rawValue
+        approve.decision = DecisionWord.approve.rawValue
+        return (approve, deny)
+    }
+
+    /// What a customer's decision needs on a tenant with a root: the approver's signature, by
+    /// a key certified to them to decide, over the statement lockboxd prepared (an approval may
+    /// end earlier). Returns the verified statement, or nil for a tenant without a root or
+    /// whose policy does not require signatures and that sent none.
+    func verifyDecision(
+        _ signed: SignedDecision?,
+        approve: Bool,
+        for request: RequestRecord,
+        by caller: Caller,
+        nowMs: Int64,
+        _ db: PGConnection
+    ) throws -> (DecisionStatement, CustomerSignature)? {
+        let version = try store.version(tenantID: request.tenantID, db)
+        guard let verified = try keeper.trust(tenantID: request.tenantID, version: version, db) else { return nil }
+        guard let signed else {
+            guard !verified.policy.signaturesRequired else {
+                throw DomainError(
+                    .failedPrecondition,
+                    "this tenant requires decisions signed by the approver's own key "
+                        + "(lockbox requests approve ID --key-file FILE)"
+                )
+            }
+            return nil
+        }
+        guard signed.statement.count <= 8192, signed.signature.count <= 1024,
+            signed.authenticatorData.count <= 1024, signed.clientDataJSON.count <= 4096
+        else { throw DomainError.invalidArgument("the signed decision is too large") }
+        let customer = CustomerSignature(
+            statement: signed.statement,
+            keyID: signed.keyID,
+            signature: signed.signature,
+            authenticatorData: signed.authenticatorData,
+            clientData: signed.clientDataJSON
+        )
+        let statement: DecisionStatement
+        let counter: UInt32
+        switch verified.trust.verifyDecision(customer.bytes) {
+        case .success(let result): (statement, counter) = result
+        case .failure(let problem):
+            throw DomainError(.permissionDenied, "the signed decision does not verify: \(problem)")
+        }
+        let scope = try operations.scope(service: request.service, db)
+        let checks: [(Bool, String)] = [
+            (
+                statement.requestID == request.id && statement.tenantID == request.tenantID,
+                "it is about another request"
+            ),
+            (
+                statement.operatorID == request.requesterID && statement.service == request.service.rawValue,
+                "it names another operator or service"
+            ),
+            (statement.approverID == caller.id, "it names another approver than the caller"),
+            (
+                statement.decision == (approve ? DecisionWord.approve : DecisionWord.deny).rawValue,
+                "its decision is not the one asked for"
+            ),
+            (statement.nonce == request.decisionNonce, "its nonce is not this request's (get the request again)"),
+            (statement.operations == scope, "the scope changed since it was prepared (get the request again)"),
+            (
+                statement.startsAtMs <= nowMs && nowMs - statement.startsAtMs <= Self.decisionLifetimeMs,
+                "it was prepared more than an hour ago, or not by this server (get the request again)"
+            ),
+            (!approve || statement.endsAtMs > nowMs, "its window has ended"),
+            (
+                statement.endsAtMs - statement.startsAtMs <= request.requestedDurationSeconds * 1000,
+                "its window is longer than the request's duration"
+            ),
+        ]
+        if let failed = checks.first(where: { !$0.0 }) {
+            throw DomainError(.failedPrecondition, "the signed decision does not fit this request: \(failed.1)")
+        }
+        if let certificate = verified.trust.certificates[statement.keyID], certificate.algorithm == .es256WebAuthn {
+            guard
+                try store.advanceCounter(
+                    tenantID: request.tenantID,
+                    keyID: statement.keyID,
+                    counter: Int64(counter),
+                    db
+                )
+            else {
+                throw DomainError(
+                    .permissionDenied,
+                    "the passkey's signature counter did not move forward: a replayed assertion or a cloned key"
+                )
+            }
+        }
+        return (statement, customer)
+    }
+
+    // MARK: Access checks
+
+    /// What backs an allowed grant on a tenant with trust material: a signed decision that
+    /// allows this operation now, or the tenant's signed policy with the lockbox off. nil when
+    /// it is backed; the denial otherwise. With `evidence`, the evidence for the data plane.
+    func backing(
+        tenantID: String,
+        requestID: String,
+        operatorID: String,
+        service: ContentService,
+        operation: String,
+        version: Int64?,
+        nowMs: Int64,
+        evidence: Bool,
+        _ db: PGConnection
+    ) throws -> (backed: Bool, evidence: [UInt8]) {
+        guard let verified = try keeper.trust(tenantID: tenantID, version: version, db) else { return (true, []) }
+        guard !verified.trust.roots.isEmpty else { return (false, []) }
+        if !verified.policy.lockboxEnabled {
+            return (true, evidence ? verified.evidence(for: nil).canonicalBytes : [])
+        }
+        var statement = keeper.verifiedDecision(tenantID: tenantID, requestID: requestID)
+        var signed: CustomerSignature?
+        if statement == nil || evidence {
+            signed = try requests.customerSignature(tenantID: tenantID, requestID: requestID, db)
+            if statement == nil, let signed,
+                case .success(let (verifiedStatement, _)) = verified.trust.verifyDecision(signed.bytes),
+                verifiedStatement.requestID == requestID, verifiedStatement.decision == DecisionWord.approve.rawValue
+            {
+                statement = verifiedStatement
+                keeper.remember(verifiedStatement)
+            }
+        }
+        guard let statement, statement.operatorID == operatorID, statement.service == service.rawValue,
+            statement.allows(operation: operation, atMs: nowMs)
+        else { return (false, []) }
+        return (true, evidence ? verified.evidence(for: signed?.bytes).canonicalBytes : [])
+    }
+}
+
+extension StoredRoot {
+    func proto(tenantID: String) -> TenantRoot {
+        TenantRoot(
+            tenantID: tenantID,
+            keyID: keyID,
+            publicKey: publicKey,
+            statement: statement,
+            signature: signature,
+            previousSignature: previousSignature,
+            attestedBy: attestedBy,
+            attestation: attestation,
+            adoptedAtMs: adoptedAtMs
+        )
+    }
+}
+
+extension KeyCertificate {
+    func proto(signed: StoredStatement, revokedAtMs: Int64?) -> TenantKey {
+        TenantKey(
+            tenantID: tenantID,
+            keyID: keyID,
+            principalID: principalID,
+            algorithm: algorithm.rawValue,
+            publicKey: publicKey,
+            capabilities: capabilities.names,
+            notBeforeMs: notBeforeMs,
+            notAfterMs: notAfterMs,
+            issuerKeyID: issuerKeyID,
+            statement: signed.statement,
+            signature: signed.signature,
+            revoked: revokedAtMs != nil,
+            revokedAtMs: revokedAtMs ?? 0,
+            certifiedAtMs: signed.atMs
+        )
+    }
+}
+
+extension TenantPolicy {
+    func proto(signed: StoredStatement?, setAtMs: Int64) -> TenantPolicyRecord {
+        TenantPolicyRecord(
+            tenantID: tenantID,
+            version: version,
+            lockboxEnabled: lockboxEnabled,
+            signaturesRequired: signaturesRequired,
+            userVerificationRequired: userVerificationRequired,
+            rpID: rpID,
+            origins: origins,
+            issuerKeyID: issuerKeyID,
+            statement: signed?.statement ?? [],
+            signature: signed?.signature ?? [],
+            setAtMs: setAtMs
+        )
+    }
+}

@@ -1,0 +1,143 @@
+import LockboxCore
+import LockboxIntegrity
+import LockboxStore
+import LockboxTrust
+import NIOConcurrencyHelpers
+
+/// A tenant's trust as lockboxd verified it: what is stored, and what that establishes.
+struct VerifiedTrust: Sendable {
+    let stored: StoredTrust
+    let trust: TenantTrust
+
+    /// The policy in force: the highest signed version, or the initial one.
+    var policy: TenantPolicy { trust.policy ?? TenantPolicy.initial(tenantID: stored.tenantID) }
+
+    /// The material as LockboxTrust reads it.
+    var material: TrustMaterial { Self.material(stored) }
+
+    static func material(_ stored: StoredTrust) -> TrustMaterial {
+        TrustMaterial(
+            tenantID: stored.tenantID,
+            roots: stored.roots.map {
+                RootRecord(statement: $0.statement, signature: $0.signature, previousSignature: $0.previousSignature)
+            },
+            certificates: stored.certificates.map { $0.signed.bytes },
+            revocations: stored.revocations.filter { !$0.signed.statement.isEmpty }.map { $0.signed.bytes },
+            policies: stored.policies.map { $0.signed.bytes }
+        )
+    }
+
+    /// The evidence behind a grant: every root, the policy in force if signed, and for a
+    /// decision the certificates that chain its key to a root.
+    func evidence(for decision: SignedBytes?) -> AccessEvidence {
+        var material = TrustMaterial(tenantID: stored.tenantID, roots: self.material.roots)
+        if policy.version > 0, let signed = stored.policies.first(where: { $0.version == policy.version }) {
+            material.policies = [signed.signed.bytes]
+        }
+        if let decision {
+            var next: String? = decision.keyID
+            var seen: Set<String> = []
+            while let keyID = next, !seen.contains(keyID),
+                let certificate = stored.certificates.first(where: { $0.keyID == keyID })
+            {
+                seen.insert(keyID)
+                material.certificates.append(certificate.signed.bytes)
+                next = certificate.signed.issuerKeyID
+            }
+        }
+        return AccessEvidence(material: material, decision: decision)
+    }
+}
+
+extension StoredStatement {
+    var bytes: SignedBytes { SignedBytes(statement: statement, keyID: issuerKeyID, signature: signature) }
+}
+
+extension CustomerSignature {
+    var bytes: SignedBytes {
+        SignedBytes(
+            statement: statement,
+            keyID: keyID,
+            signature: signature,
+            assertion: authenticatorData.isEmpty && clientData.isEmpty
+                ? nil : WebAuthnAssertion(authenticatorData: authenticatorData, clientDataJSON: clientData)
+        )
+    }
+}
+
+/// Keeps each tenant's verified trust, as of its last trust change, and what each grant's
+/// signed decision was verified to allow: CheckAccess pays for signature work once per
+/// change, not per call.
+///
+/// A tenant's chain starts at a root lockboxd attested with a key the database trusts
+/// (``AuditIntegrity``), so a root written into the database behind lockboxd's back is not
+/// trusted. Entries are only hints: every use compares the version the call's own transaction
+/// read with the cached one.
+final class TrustKeeper: Sendable {
+    let integrity: AuditIntegrity
+    private let tenants = NIOLockedValueBox<[String: VerifiedTrust]>([:])
+    private let grants = NIOLockedValueBox<[String: DecisionStatement]>([:])
+    private let store = TrustStore()
+    static let capacity = 50_000
+
+    init(integrity: AuditIntegrity) { self.integrity = integrity }
+
+    /// The tenant's verified trust at `version` (the one the caller's transaction read); nil
+    /// when the tenant never had trust material (a tenant enrolled before roots).
+    func trust(tenantID: String, version: Int64?, _ db: PGConnection) throws -> VerifiedTrust? {
+        guard let version else { return nil }
+        if let cached = tenants.withLockedValue({ $0[tenantID] }), cached.stored.version == version {
+            return cached
+        }
+        let stored = try store.load(tenantID: tenantID, db)
+        let serverKeys = integrity.knownKeys()
+        let verified = Self.verify(stored, serverKeys: serverKeys)
+        if verified.trust.roots.isEmpty,
+            stored.roots.contains(where: { root in !serverKeys.contains { $0.keyID == root.attestedBy } })
+        {
+            // Attested by a key this replica has not read yet (another replica's, introduced
+            // since): read the keys again, and keep nothing until then.
+            _ = integrity.knownKeys(refreshing: true)
+            return verified
+        }
+        tenants.withLockedValue { tenants in
+            if tenants.count >= Self.capacity { tenants.removeAll() }
+            tenants[tenantID] = verified
+        }
+        return verified
+    }
+
+    /// The stored material, verified: the chain starts at the first root whose attestation
+    /// one of `serverKeys` made.
+    static func verify(_ stored: StoredTrust, serverKeys: [PublicSigningKey]) -> VerifiedTrust {
+        let attestations = Dictionary(
+            stored.roots.map { (Digest.sha256($0.statement), $0) },
+            uniquingKeysWith: { first, _ in first }
+        )
+        let trust = TenantTrust(VerifiedTrust.material(stored)) { root, record in
+            guard let stored = attestations[Digest.sha256(record.statement)],
+                let key = serverKeys.first(where: { $0.keyID == stored.attestedBy })
+            else { return false }
+            let attestation = RootAttestation(
+                tenantID: root.tenantID,
+                rootKeyID: root.keyID,
+                statementHash: Digest.sha256(record.statement),
+                serverKeyID: key.keyID
+            )
+            return key.verifies(stored.attestation, over: attestation.canonicalBytes)
+        }
+        return VerifiedTrust(stored: stored, trust: trust)
+    }
+
+    /// The decision verified for a grant, if it was before.
+    func verifiedDecision(tenantID: String, requestID: String) -> DecisionStatement? {
+        grants.withLockedValue { $0[tenantID + "/" + requestID] }
+    }
+
+    func remember(_ decision: DecisionStatement) {
+        grants.withLockedValue { grants in
+            if grants.count >= Self.capacity { grants.removeAll() }
+            grants[decision.tenantID + "/" + decision.requestID] = decision
+        }
+    }
+}

@@ -1,0 +1,413 @@
+import LockboxIntegrity
+
+// The statements a tenant's own keys sign (docs/audit-integrity.md, "Customer-signed
+// statements"), in the canonical encoding of LockboxIntegrity: a tag and a NUL byte, then the
+// fields in order. Each has a reader, so that a verifier recovers exactly what was signed.
+
+/// What a key may sign for its tenant.
+public struct Capabilities: OptionSet, Sendable, Hashable {
+    public let rawValue: Int64
+    public init(rawValue: Int64) { self.rawValue = rawValue }
+
+    /// Approve or deny access requests.
+    public static let decide = Capabilities(rawValue: 1)
+    /// Certify and revoke keys, set the tenant's policy.
+    public static let administer = Capabilities(rawValue: 2)
+
+    /// The words the CLI and the documents use: "decide", "administer".
+    public var names: [String] {
+        (contains(.decide) ? ["decide"] : []) + (contains(.administer) ? ["administer"] : [])
+    }
+
+    public init?(names: [String]) {
+        var value = Capabilities()
+        for name in names {
+            switch name {
+            case "decide": value.insert(.decide)
+            case "administer": value.insert(.administer)
+            default: return nil
+            }
+        }
+        self = value
+    }
+}
+
+/// How a key signs.
+public enum KeyAlgorithm: String, Sendable, Hashable, CaseIterable {
+    /// Ed25519 over the statement's bytes; the public key is its 32 raw bytes.
+    case ed25519
+    /// A passkey: ECDSA P-256 with SHA-256 over WebAuthn's authenticator data and the hash of
+    /// its client data, whose challenge is the statement's hash; the public key is its SPKI
+    /// (DER), as a browser's `getPublicKey()` gives it.
+    case es256WebAuthn = "es256-webauthn"
+
+    /// A key's id, derived from its public key: "ed25519:" or "es256:" and the first 16 hex
+    /// digits of SHA-256 over the public key's bytes.
+    public func keyID(for publicKey: [UInt8]) -> String {
+        switch self {
+        case .ed25519: PublicSigningKey.keyID(for: publicKey)
+        case .es256WebAuthn: "es256:" + String(Digest.sha256(publicKey).hex.prefix(16))
+        }
+    }
+}
+
+extension CanonicalWriter {
+    mutating func strings(_ values: [String]) {
+        int64(Int64(values.count))
+        for value in values { string(value) }
+    }
+}
+
+extension CanonicalReader {
+    /// A count, then that many strings; a count larger than the bytes left could hold is refused.
+    mutating func strings(limit: Int) throws(Malformed) -> [String] {
+        let count = try int64()
+        guard count >= 0, count <= Int64(limit) else { throw Malformed() }
+        var values: [String] = []
+        for _ in 0..<count { values.append(try string()) }
+        return values
+    }
+}
+
+/// A statement with its encoding.
+public protocol TrustStatement: Sendable, Hashable {
+    static var tag: String { get }
+    var canonicalBytes: [UInt8] { get }
+    init(canonicalBytes: [UInt8]) throws(CanonicalReader.Malformed)
+}
+
+/// A tenant's root key: adopted at enrollment (or once, by a tenant enrolled before roots),
+/// and replaced by a statement the current root signs too. Signed by the new root itself.
+public struct TenantRootStatement: TrustStatement {
+    public var tenantID: String
+    public var keyID: String
+    /// The raw 32-byte Ed25519 public key.
+    public var publicKey: [UInt8]
+    /// The root this one replaces; "" for the first.
+    public var previousKeyID: String
+
+    public init(tenantID: String, publicKey: [UInt8], previousKeyID: String) {
+        self.tenantID = tenantID
+        self.keyID = KeyAlgorithm.ed25519.keyID(for: publicKey)
+        self.publicKey = publicKey
+        self.previousKeyID = previousKeyID
+    }
+
+    public static let tag = "lockbox/tenant-root/v1"
+
+    public var canonicalBytes: [UInt8] {
+        var writer = CanonicalWriter(tag: Self.tag)
+        writer.string(tenantID)
+        writer.string(keyID)
+        writer.data(publicKey)
+        writer.string(previousKeyID)
+        return writer.bytes
+    }
+
+    public init(canonicalBytes bytes: [UInt8]) throws(CanonicalReader.Malformed) {
+        var reader = try CanonicalReader(bytes, tag: Self.tag)
+        tenantID = try reader.string()
+        keyID = try reader.string()
+        publicKey = try reader.data()
+        previousKeyID = try reader.string()
+        try reader.finish()
+    }
+}
+
+/// lockboxd's word that it accepted a tenant root: signed by a server key the database trusts,
+/// so that a root written into the database behind lockboxd's back is not trusted.
+public struct RootAttestation: TrustStatement {
+    public var tenantID: String
+    public var rootKeyID: String
+    /// SHA-256 of the root statement's canonical bytes.
+    public var statementHash: [UInt8]
+    public var serverKeyID: String
+
+    public init(tenantID: String, rootKeyID: String, statementHash: [UInt8], serverKeyID: String) {
+        self.tenantID = tenantID
+        self.rootKeyID = rootKeyID
+        self.statementHash = statementHash
+        self.serverKeyID = serverKeyID
+    }
+
+    public static let tag = "lockbox/root-attestation/v1"
+
+    public var canonicalBytes: [UInt8] {
+        var writer = CanonicalWriter(tag: Self.tag)
+        writer.string(tenantID)
+        writer.string(rootKeyID)
+        writer.data(statementHash)
+        writer.string(serverKeyID)
+        return writer.bytes
+    }
+
+    public init(canonicalBytes bytes: [UInt8]) throws(CanonicalReader.Malformed) {
+        var reader = try CanonicalReader(bytes, tag: Self.tag)
+        tenantID = try reader.string()
+        rootKeyID = try reader.string()
+        statementHash = try reader.data()
+        serverKeyID = try reader.string()
+        try reader.finish()
+    }
+}
+
+/// A key of one of the tenant's principals, certified by the root or by an administering key
+/// that chains to it.
+public struct KeyCertificate: TrustStatement {
+    public var tenantID: String
+    public var principalID: String
+    public var keyID: String
+    public var algorithm: KeyAlgorithm
+    public var publicKey: [UInt8]
+    public var capabilities: Capabilities
+    /// The certificate's validity, as its issuer states it; checked against the verifier's clock.
+    public var notBeforeMs: Int64
+    public var notAfterMs: Int64
+    public var issuerKeyID: String
+
+    public init(
+        tenantID: String,
+        principalID: String,
+        algorithm: KeyAlgorithm,
+        publicKey: [UInt8],
+        capabilities: Capabilities,
+        notBeforeMs: Int64,
+        notAfterMs: Int64,
+        issuerKeyID: String
+    ) {
+        self.tenantID = tenantID
+        self.principalID = principalID
+        self.keyID = algorithm.keyID(for: publicKey)
+        self.algorithm = algorithm
+        self.publicKey = publicKey
+        self.capabilities = capabilities
+        self.notBeforeMs = notBeforeMs
+        self.notAfterMs = notAfterMs
+        self.issuerKeyID = issuerKeyID
+    }
+
+    public static let tag = "lockbox/key-certificate/v1"
+
+    public var canonicalBytes: [UInt8] {
+        var writer = CanonicalWriter(tag: Self.tag)
+        writer.string(tenantID)
+        writer.string(principalID)
+        writer.string(keyID)
+        writer.string(algorithm.rawValue)
+        writer.data(publicKey)
+        writer.int64(capabilities.rawValue)
+        writer.int64(notBeforeMs)
+        writer.int64(notAfterMs)
+        writer.string(issuerKeyID)
+        return writer.bytes
+    }
+
+    public init(canonicalBytes bytes: [UInt8]) throws(CanonicalReader.Malformed) {
+        var reader = try CanonicalReader(bytes, tag: Self.tag)
+        tenantID = try reader.string()
+        principalID = try reader.string()
+        keyID = try reader.string()
+        guard let algorithm = KeyAlgorithm(rawValue: try reader.string()) else { throw CanonicalReader.Malformed() }
+        self.algorithm = algorithm
+        publicKey = try reader.data()
+        capabilities = Capabilities(rawValue: try reader.int64())
+        notBeforeMs = try reader.int64()
+        notAfterMs = try reader.int64()
+        issuerKeyID = try reader.string()
+        try reader.finish()
+    }
+}
+
+/// A certified key withdrawn: nothing it signed counts from then on.
+public struct KeyRevocation: TrustStatement {
+    public var tenantID: String
+    public var keyID: String
+    public var issuerKeyID: String
+
+    public init(tenantID: String, keyID: String, issuerKeyID: String) {
+        self.tenantID = tenantID
+        self.keyID = keyID
+        self.issuerKeyID = issuerKeyID
+    }
+
+    public static let tag = "lockbox/key-revocation/v1"
+
+    public var canonicalBytes: [UInt8] {
+        var writer = CanonicalWriter(tag: Self.tag)
+        writer.string(tenantID)
+        writer.string(keyID)
+        writer.string(issuerKeyID)
+        return writer.bytes
+    }
+
+    public init(canonicalBytes bytes: [UInt8]) throws(CanonicalReader.Malformed) {
+        var reader = try CanonicalReader(bytes, tag: Self.tag)
+        tenantID = try reader.string()
+        keyID = try reader.string()
+        issuerKeyID = try reader.string()
+        try reader.finish()
+    }
+}
+
+/// The tenant's rules, signed by its root or an administering key: whether the lockbox is on,
+/// whether decisions must be signed, and what a passkey's assertion must show. The highest
+/// version in force wins.
+public struct TenantPolicy: TrustStatement {
+    public var tenantID: String
+    public var version: Int64
+    public var lockboxEnabled: Bool
+    public var signaturesRequired: Bool
+    /// Whether a passkey's assertion must carry the user-verified flag (not only user-present).
+    public var userVerificationRequired: Bool
+    /// The WebAuthn relying-party id the tenant's passkeys are registered for, and the origins
+    /// its portal signs from.
+    public var rpID: String
+    public var origins: [String]
+    public var issuerKeyID: String
+
+    public init(
+        tenantID: String,
+        version: Int64,
+        lockboxEnabled: Bool = true,
+        signaturesRequired: Bool = true,
+        userVerificationRequired: Bool = true,
+        rpID: String = "",
+        origins: [String] = [],
+        issuerKeyID: String
+    ) {
+        self.tenantID = tenantID
+        self.version = version
+        self.lockboxEnabled = lockboxEnabled
+        self.signaturesRequired = signaturesRequired
+        self.userVerificationRequired = userVerificationRequired
+        self.rpID = rpID
+        self.origins = origins
+        self.issuerKeyID = issuerKeyID
+    }
+
+    public static let tag = "lockbox/tenant-policy/v1"
+
+    var flags: Int64 {
+        (lockboxEnabled ? 1 : 0) | (signaturesRequired ? 2 : 0) | (userVerificationRequired ? 4 : 0)
+    }
+
+    public var canonicalBytes: [UInt8] {
+        var writer = CanonicalWriter(tag: Self.tag)
+        writer.string(tenantID)
+        writer.int64(version)
+        writer.int64(flags)
+        writer.string(rpID)
+        writer.strings(origins)
+        writer.string(issuerKeyID)
+        return writer.bytes
+    }
+
+    public init(canonicalBytes bytes: [UInt8]) throws(CanonicalReader.Malformed) {
+        var reader = try CanonicalReader(bytes, tag: Self.tag)
+        tenantID = try reader.string()
+        version = try reader.int64()
+        let flags = try reader.int64()
+        guard flags & ~7 == 0 else { throw CanonicalReader.Malformed() }
+        lockboxEnabled = flags & 1 != 0
+        signaturesRequired = flags & 2 != 0
+        userVerificationRequired = flags & 4 != 0
+        rpID = try reader.string()
+        origins = try reader.strings(limit: 32)
+        issuerKeyID = try reader.string()
+        try reader.finish()
+    }
+
+    /// What holds for a tenant with a root and no signed policy yet: the lockbox on, decisions
+    /// signed, passkeys user-verified.
+    public static func initial(tenantID: String) -> TenantPolicy {
+        TenantPolicy(tenantID: tenantID, version: 0, issuerKeyID: "")
+    }
+}
+
+/// A customer approver's decision on one access request: what the approver's own key signs.
+/// lockboxd prepares it (GetAccessRequest) and accepts it only as it prepared it, but for an
+/// earlier end (a shorter grant) or the decision word.
+public struct DecisionStatement: TrustStatement {
+    public var tenantID: String
+    public var requestID: String
+    public var operatorID: String
+    /// The lower-case service name: exchange, sharepoint, onedrive or teams.
+    public var service: String
+    /// The operations the grant allows, lower-cased and sorted.
+    public var operations: [String]
+    /// The window the approver allows: from when lockboxd prepared the statement to its end.
+    public var startsAtMs: Int64
+    public var endsAtMs: Int64
+    /// "Approve" or "Deny".
+    public var decision: String
+    public var approverID: String
+    public var keyID: String
+    /// lockboxd's nonce for this request's decision.
+    public var nonce: [UInt8]
+
+    public init(
+        tenantID: String,
+        requestID: String,
+        operatorID: String,
+        service: String,
+        operations: [String],
+        startsAtMs: Int64,
+        endsAtMs: Int64,
+        decision: String,
+        approverID: String,
+        keyID: String,
+        nonce: [UInt8]
+    ) {
+        self.tenantID = tenantID
+        self.requestID = requestID
+        self.operatorID = operatorID
+        self.service = service
+        self.operations = operations
+        self.startsAtMs = startsAtMs
+        self.endsAtMs = endsAtMs
+        self.decision = decision
+        self.approverID = approverID
+        self.keyID = keyID
+        self.nonce = nonce
+    }
+
+    public static let tag = "lockbox/decision/v1"
+
+    public var canonicalBytes: [UInt8] {
+        var writer = CanonicalWriter(tag: Self.tag)
+        writer.string(tenantID)
+        writer.string(requestID)
+        writer.string(operatorID)
+        writer.string(service)
+        writer.strings(operations)
+        writer.int64(startsAtMs)
+        writer.int64(endsAtMs)
+        writer.string(decision)
+        writer.string(approverID)
+        writer.string(keyID)
+        writer.data(nonce)
+        return writer.bytes
+    }
+
+    public init(canonicalBytes bytes: [UInt8]) throws(CanonicalReader.Malformed) {
+        var reader = try CanonicalReader(bytes, tag: Self.tag)
+        tenantID = try reader.string()
+        requestID = try reader.string()
+        operatorID = try reader.string()
+        service = try reader.string()
+        operations = try reader.strings(limit: 1000)
+        startsAtMs = try reader.int64()
+        endsAtMs = try reader.int64()
+        decision = try reader.string()
+        approverID = try reader.string()
+        keyID = try reader.string()
+        nonce = try reader.data()
+        try reader.finish()
+    }
+
+    /// Whether the statement approves `operation` at `timeMs` (names compared case-insensitively).
+    public func allows(operation: String, atMs timeMs: Int64) -> Bool {
+        decision == DecisionWord.approve.rawValue && startsAtMs <= timeMs && timeMs < endsAtMs
+            && operations.contains(operation.lowercased())
+    }
+}

@@ -1,0 +1,384 @@
+import ArgumentParser
+import Foundation
+import LockboxIntegrity
+import LockboxOptionParsing
+import LockboxProto
+import LockboxRPC
+import LockboxTrust
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A tenant key in a file: an Ed25519 seed, base64, readable by its owner only.
+enum KeyFile {
+    /// The key in `path`, refusing a file others may read.
+    static func read(_ path: String) throws -> TenantSigner {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw ValidationError("cannot read the key file \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var status = stat()
+        guard fstat(fd, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
+            throw ValidationError("the key file \(path) is not a regular file")
+        }
+        guard status.st_mode & 0o077 == 0 else {
+            throw ValidationError("the key file \(path) is readable by others; chmod 600 it")
+        }
+        var bytes = [UInt8](repeating: 0, count: 512)
+        let count = Glibc.read(fd, &bytes, bytes.count)
+        guard count > 0 else { throw ValidationError("cannot read the key file \(path)") }
+        let text = String(decoding: bytes[0..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let seed = Data(base64Encoded: text), let signer = try? TenantSigner(seed: Array(seed)) else {
+            throw ValidationError("\(path) does not hold a key (32 bytes, base64, as lockbox keys generate writes)")
+        }
+        return signer
+    }
+
+    /// A new key in `path`, which must not exist: created with mode 600, never readable by others.
+    static func create(_ path: String) throws -> TenantSigner {
+        let seed = TenantSigner.newSeed()
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw ValidationError("cannot create \(path): \(String(cString: strerror(errno)))") }
+        let text = Array((Data(seed).base64EncodedString() + "\n").utf8)
+        let written = write(fd, text, text.count)
+        close(fd)
+        guard written == text.count else { throw ValidationError("cannot write \(path)") }
+        return try TenantSigner(seed: seed)
+    }
+
+    /// The key in `path`, made there first when the file does not exist.
+    static func readOrCreate(_ path: String) throws -> (signer: TenantSigner, created: Bool) {
+        if FileManager.default.fileExists(atPath: path) { return (try read(path), false) }
+        return (try create(path), true)
+    }
+
+    /// How a key is shown to people: its id and its public key.
+    static func describe(_ signer: TenantSigner) -> String {
+        "\(signer.keyID) (public key \(signer.publicKey.hex))"
+    }
+}
+
+/// The key file a command signs with: --key-file, or LOCKBOX_KEY_FILE.
+struct KeyFileOption: ParsableArguments {
+    @Option(help: "Your key file (lockbox keys generate). (env LOCKBOX_KEY_FILE)")
+    var keyFile: String?
+
+    func signer() throws -> TenantSigner {
+        guard let path = keyFile ?? Environment(ProcessInfo.processInfo.environment)["LOCKBOX_KEY_FILE"] else {
+            throw ValidationError("give --key-file FILE (or LOCKBOX_KEY_FILE): the key you sign with")
+        }
+        return try KeyFile.read(path)
+    }
+
+    func signerIfGiven() throws -> TenantSigner? {
+        guard keyFile != nil || Environment(ProcessInfo.processInfo.environment)["LOCKBOX_KEY_FILE"] != nil else {
+            return nil
+        }
+        return try signer()
+    }
+}
+
+struct Keys: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Make, certify, revoke and list the keys a tenant's people sign with.",
+        discussion: """
+            A tenant's root key is made at enrollment (lockbox tenants enroll). The root, or a key it certified \
+            to administer, certifies each approver's key to decide; only certified keys' signatures count.
+            """,
+        subcommands: [Generate.self, Show.self, Certify.self, Revoke.self, List.self]
+    )
+
+    struct Generate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a new Ed25519 key to a file (mode 600) and print its id and public key."
+        )
+        @Option(help: "File to create; it must not exist yet.") var output: String
+        @Flag(help: "Print only the public key (hex).") var publicKeyOnly = false
+
+        func run() throws {
+            let signer = try KeyFile.create(output)
+            print(publicKeyOnly ? signer.publicKey.hex : "key \(KeyFile.describe(signer))")
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print a key file's id and public key.")
+        @OptionGroup var key: KeyFileOption
+        @Flag(help: "Print only the public key (hex).") var publicKeyOnly = false
+
+        func run() throws {
+            let signer = try key.signer()
+            print(publicKeyOnly ? signer.publicKey.hex : "key \(KeyFile.describe(signer))")
+        }
+    }
+
+    struct Certify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Certify a principal's public key, signed with your key (the root, or one that administers)."
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var key: KeyFileOption
+        @Option(help: "Tenant id.") var tenant: String
+        @Option(help: "The principal who holds the key.") var principal: String
+        @Option(help: "The key's public half: 64 hex digits (Ed25519), or a passkey's SPKI in hex.") var publicKey:
+            String
+        @Option(help: "ed25519 or es256-webauthn (a passkey).") var algorithm: String = "ed25519"
+        @Option(help: "What the key may sign: decide, administer, or decide,administer.") var may: String = "decide"
+        @Option(help: "How long the certificate holds: days such as 365d (at most 3650d), or 12h.")
+        var validFor: String = "365d"
+        @Flag(help: "Print only the certified key's id.") var idOnly = false
+
+        func run() async throws {
+            let issuer = try key.signer()
+            guard let algorithm = KeyAlgorithm(rawValue: algorithm) else {
+                throw ValidationError("--algorithm is ed25519 or es256-webauthn")
+            }
+            guard let raw = [UInt8](hex: publicKey.lowercased()), !raw.isEmpty, raw.count <= 512 else {
+                throw ValidationError("--public-key is the key's bytes in hex")
+            }
+            guard let capabilities = Capabilities(names: may.split(separator: ",").map(String.init)),
+                !capabilities.isEmpty
+            else { throw ValidationError("--may is decide, administer, or both") }
+            // Days, or any duration parseSeconds reads.
+            let seconds: Int64
+            if validFor.hasSuffix("d"), let days = Int64(validFor.dropLast()), days > 0, days <= 3650 {
+                seconds = days * 86_400
+            } else {
+                seconds = try parseSeconds(validFor, what: "valid-for")
+            }
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let certificate = KeyCertificate(
+                tenantID: tenant,
+                principalID: principal,
+                algorithm: algorithm,
+                publicKey: raw,
+                capabilities: capabilities,
+                notBeforeMs: now - 300_000,
+                notAfterMs: now + seconds * 1000,
+                issuerKeyID: issuer.keyID
+            )
+            let signed = issuer.sign(certificate)
+            let response = try await connection.call(
+                LockboxMethods.certifyKey,
+                SignedStatementRequest(
+                    tenantID: tenant,
+                    statement: signed.statement,
+                    issuerKeyID: issuer.keyID,
+                    signature: signed.signature
+                )
+            )
+            if idOnly { print(response.keyID) } else { connection.show(response) }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke a certified key, signed with your key: nothing it signs counts from then on."
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var key: KeyFileOption
+        @Option(help: "Tenant id.") var tenant: String
+        @Option(help: "The key to revoke.") var keyID: String
+
+        func run() async throws {
+            let issuer = try key.signer()
+            let signed = issuer.sign(KeyRevocation(tenantID: tenant, keyID: keyID, issuerKeyID: issuer.keyID))
+            connection.show(
+                try await connection.call(
+                    LockboxMethods.revokeKey,
+                    SignedStatementRequest(
+                        tenantID: tenant,
+                        statement: signed.statement,
+                        issuerKeyID: issuer.keyID,
+                        signature: signed.signature
+                    )
+                )
+            )
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A tenant's roots, certified keys and policy.")
+        @OptionGroup var connection: ConnectionOptions
+        @Option(help: "Tenant id.") var tenant: String
+
+        func run() async throws {
+            let trust = try await connection.call(
+                LockboxMethods.getTenantTrust,
+                GetTenantTrustRequest(tenantID: tenant)
+            )
+            if connection.json {
+                connection.show(trust)
+                return
+            }
+            connection.show(trust.roots, columns: ["key_id", "attested_by", "adopted_at_ms"])
+            print("")
+            connection.show(
+                trust.keys,
+                columns: ["key_id", "principal_id", "algorithm", "may", "not_after_ms", "revoked"],
+                computed: ["may": { $0.capabilities.joined(separator: ",") }]
+            )
+            if let policy = trust.policy {
+                print("")
+                print(
+                    "policy version \(policy.version): lockbox \(policy.lockboxEnabled ? "on" : "off"), "
+                        + "signatures \(policy.signaturesRequired ? "required" : "optional")"
+                )
+            }
+        }
+    }
+}
+
+extension Tenants {
+    struct Policy: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Set the tenant's policy, signed with your key (the root, or one that administers).",
+            discussion: """
+                The policy says whether the lockbox is on, whether decisions must be signed, and what a \
+                passkey's assertion must show. It takes the next version; CheckAccess follows the signed \
+                policy, not a switch in the database.
+                """
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var key: KeyFileOption
+        @Argument(help: "Tenant id.") var tenant: String
+        @Option(help: "on or off.") var lockbox: String = "on"
+        @Option(help: "required or optional: whether decisions must be signed.") var signatures: String = "required"
+        @Option(help: "required or preferred: whether a passkey must verify its user.") var userVerification: String =
+            "required"
+        @Option(help: "The WebAuthn relying-party id of your portal's passkeys.") var rpId: String = ""
+        @Option(help: "An https:// origin your portal signs from; repeat for several.") var origin: [String] = []
+
+        func run() async throws {
+            let issuer = try key.signer()
+            guard ["on", "off"].contains(lockbox), ["required", "optional"].contains(signatures),
+                ["required", "preferred"].contains(userVerification)
+            else {
+                throw ValidationError(
+                    "--lockbox is on or off, --signatures required or optional, --user-verification required or preferred"
+                )
+            }
+            let current = try await connection.call(
+                LockboxMethods.getTenantTrust,
+                GetTenantTrustRequest(tenantID: tenant)
+            )
+            let policy = TenantPolicy(
+                tenantID: tenant,
+                version: (current.policy?.version ?? 0) + 1,
+                lockboxEnabled: lockbox == "on",
+                signaturesRequired: signatures == "required",
+                userVerificationRequired: userVerification == "required",
+                rpID: rpId,
+                origins: origin,
+                issuerKeyID: issuer.keyID
+            )
+            let signed = issuer.sign(policy)
+            connection.show(
+                try await connection.call(
+                    LockboxMethods.setTenantPolicy,
+                    SignedStatementRequest(
+                        tenantID: tenant,
+                        statement: signed.statement,
+                        issuerKeyID: issuer.keyID,
+                        signature: signed.signature
+                    )
+                )
+            )
+        }
+    }
+
+    struct AdoptRoot: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "adopt-root",
+            abstract: "Give a tenant enrolled before roots its root, or replace the root (global admins).",
+            discussion: """
+                The root key file is made when it does not exist. To replace a root, give the current one \
+                with --previous-root-key-file: it signs the new root too. Keep the printed key id: data \
+                planes pin the root's public key.
+                """
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Tenant id.") var tenant: String
+        @Option(help: "The new root's key file (made when missing).") var rootKeyFile: String
+        @Option(help: "The current root's key file, to replace it.") var previousRootKeyFile: String?
+
+        func run() async throws {
+            let (root, created) = try KeyFile.readOrCreate(rootKeyFile)
+            let previous = try previousRootKeyFile.map(KeyFile.read)
+            let statement = TenantRootStatement(
+                tenantID: tenant,
+                publicKey: root.publicKey,
+                previousKeyID: previous?.keyID ?? ""
+            ).canonicalBytes
+            let adopted = try await connection.call(
+                LockboxMethods.adoptTenantRoot,
+                AdoptTenantRootRequest(
+                    tenantID: tenant,
+                    publicKey: root.publicKey,
+                    signature: root.signature(over: statement),
+                    previousSignature: previous?.signature(over: statement) ?? []
+                )
+            )
+            if created { FileHandle.standardError.write(Data("wrote a new root key to \(rootKeyFile)\n".utf8)) }
+            FileHandle.standardError.write(Data("tenant root \(KeyFile.describe(root))\n".utf8))
+            connection.show(adopted)
+        }
+    }
+}
+
+extension Access {
+    struct VerifyEvidence: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "verify-evidence",
+            abstract: "Check a grant's evidence as a data plane does, against tenant roots you pin.",
+            discussion: """
+                Reads the evidence `lockbox access check --evidence FILE` saved, and checks it against the \
+                pinned root public keys only (not against any server). Exits 0 when it allows the operation \
+                now, 1 when not.
+                """
+        )
+        @Option(help: "The evidence file.") var evidence: String
+        @Option(help: "Tenant id.") var tenant: String
+        @Option(help: "Operator principal id.") var `operator`: String
+        @Option(help: "exchange, sharepoint, onedrive or teams.") var service: String
+        @Option(help: "Operation name.") var operation: String
+        @Option(help: "A pinned root public key of the tenant, 64 hex digits; repeat for several.") var root: [String]
+
+        func run() throws {
+            guard let data = FileManager.default.contents(atPath: evidence) else {
+                throw ValidationError("cannot read \(evidence)")
+            }
+            let roots = try root.map { text -> [UInt8] in
+                guard let raw = [UInt8](hex: text.lowercased()), raw.count == 32 else {
+                    throw ValidationError("--root is 64 hex digits")
+                }
+                return raw
+            }
+            guard let parsed = try? AccessEvidence(canonicalBytes: Array(data)) else {
+                print("FAILED: \(evidence) is not lockbox/evidence/v1")
+                throw ExitCode(1)
+            }
+            let verdict = EvidenceVerifier(pinnedRoots: [tenant: roots]).verify(
+                parsed,
+                tenantID: tenant,
+                operatorID: `operator`,
+                service: service,
+                operation: operation,
+                nowMs: Int64(Date().timeIntervalSince1970 * 1000)
+            )
+            switch verdict {
+            case .success(.approved(let decision)):
+                print(
+                    "ok: \(decision.approverID) approved with \(decision.keyID), until \(Render.time(decision.endsAtMs))"
+                )
+            case .success(.lockboxOff(let policy)):
+                print("ok: the tenant's signed policy (version \(policy.version)) has the lockbox off")
+            case .failure(let problem):
+                print("FAILED: \(problem)")
+                throw ExitCode(1)
+            }
+        }
+    }
+}
