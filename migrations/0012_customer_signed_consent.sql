@@ -161,3 +161,22 @@ ALTER TABLE audit_records DROP CONSTRAINT audit_records_kind;
 ALTER TABLE audit_records ADD CONSTRAINT audit_records_kind
     CHECK (kind IN ('', 'lifecycle', 'operator_action', 'role_change', 'settings', 'principal', 'token', 'tenant',
                     'operation', 'enrollment', 'notification', 'key', 'trust'));
+
+-- Every new seal hashes its seal time (version 2): a version 1 seal written now would escape the
+-- time checks. Only the owner role (a repair) may write another.
+DO $migration$
+BEGIN
+    EXECUTE format($function$
+        CREATE FUNCTION audit_seals_version() RETURNS trigger
+            LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $body$
+        BEGIN
+            IF NEW.hash_version <> 2 AND session_user <> %L THEN
+                RAISE EXCEPTION 'new seals are hash version 2';
+            END IF;
+            RETURN NEW;
+        END;
+        $body$
+    $function$, current_user);
+END;
+$migration$;
+CREATE TRIGGER audit_seals_version BEFORE INSERT ON audit_seals FOR EACH ROW EXECUTE FUNCTION audit_seals_version();

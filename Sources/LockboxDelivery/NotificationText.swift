@@ -63,8 +63,13 @@ package enum NotificationText {
                 let reason = request.customerDecision?.comment ?? request.internalDecision?.comment ?? ""
                 if !reason.isEmpty { lines += field("Reason:", reason) }
             case .expired:
-                lines.append("The customer did not decide before the deadline; no access was")
-                lines.append("granted.")
+                if request.internalDecision == nil {
+                    lines.append("The provider's support manager did not decide before the deadline;")
+                    lines.append("no access was granted.")
+                } else {
+                    lines.append("The customer did not decide before the deadline; no access was")
+                    lines.append("granted.")
+                }
             case .revoked:
                 lines.append("The grant was ended before its time.")
             case .completed:
@@ -89,9 +94,10 @@ package enum NotificationText {
         lines += field("Ticket:", request.ticketNumber)
         lines += field("Justification:", request.justification)
         lines.append("Duration:        \(duration(request.requestedDurationSeconds))")
+        // A name is text someone typed too: defanged, so that no name reads as a link.
         lines += field(
             "Requested by:",
-            requesterName.isEmpty ? request.requesterID : "\(requesterName) (\(request.requesterID))",
+            requesterName.isEmpty ? request.requesterID : "\(defang(requesterName)) (\(request.requesterID))",
             defanged: false
         )
         return lines
@@ -115,7 +121,7 @@ package enum NotificationText {
                 continue
             case 0x0A, 0x0B, 0x0C, 0x0D, 0x85, 0x2028, 0x2029:
                 lines.append("")
-            case 0x00..<0x20, 0x7F, 0x80..<0xA0, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069:
+            case 0x00..<0x20, 0x7F, 0x80..<0xA0, 0x061C, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069:
                 continue
             default:
                 lines[lines.count - 1].unicodeScalars.append(scalar)

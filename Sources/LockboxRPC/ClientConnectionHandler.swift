@@ -1,6 +1,7 @@
 import LockboxProto
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOTLS
 
 /// Routes response frames to the calls that wait for them, by call id.
 final class ClientConnectionHandler: ChannelInboundHandler {
@@ -20,6 +21,15 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     /// The status of the last connection-level error frame (call id 0), used to fail calls when the server closes.
     private var connectionStatus: Status?
     let goAwayReceived = NIOLockedValueBox(false)
+    /// Until the TLS handshake completes: a connection that closes before says so.
+    private var awaitingTLSHandshake: Bool
+
+    init(awaitingTLSHandshake: Bool = false) { self.awaitingTLSHandshake = awaitingTLSHandshake }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case TLSUserEvent.handshakeCompleted = event { awaitingTLSHandshake = false }
+        context.fireUserInboundEventTriggered(event)
+    }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
@@ -97,6 +107,12 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         } else if let cause {
             // Said on this side only, such as a certificate the client does not trust.
             error = RPCError(.unavailable, "connection closed: \(ConnectionFailure.describe(cause))")
+        } else if awaitingTLSHandshake {
+            error = RPCError(
+                .unavailable,
+                "connection closed: TLS handshake failed: the other side closed the connection; it may not speak TLS "
+                    + "on this port"
+            )
         } else {
             error = RPCError(.unavailable, "connection closed")
         }

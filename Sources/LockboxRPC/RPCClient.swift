@@ -199,7 +199,7 @@ public final class RPCClient: Sendable {
                     }
                     try channel.pipeline.syncOperations.addHandlers(
                         ByteToMessageHandler(FrameDecoder(maxFrameSize: maxFrameSize)),
-                        ClientConnectionHandler()
+                        ClientConnectionHandler(awaitingTLSHandshake: tls != nil)
                     )
                 }
             }

@@ -51,7 +51,11 @@ enum Credentials {
     static func judge(_ presented: String, key: [UInt8], prefix: String = tokenPrefix) -> Presented {
         guard presented.hasPrefix(prefix), presented.utf8.count <= maxTokenLength else { return .refused }
         if prefix == tokenPrefix, presented.utf8.count == legacyTokenLength { return .legacy }
-        guard let bytes = fromBase64URL(presented.dropFirst(prefix.count)), bytes.count == randomBytes + checksumBytes
+        // Only the one spelling of the bytes: base64's last character carries unused bits,
+        // and a token whose unused bits differ is not the token that was issued.
+        let body = presented.dropFirst(prefix.count)
+        guard let bytes = fromBase64URL(body), bytes.count == randomBytes + checksumBytes,
+            base64URL(bytes) == body
         else { return .refused }
         let expected = checksum(Array(bytes.prefix(randomBytes)), key: key)
         // Compared in constant time, as any check of a secret is.

@@ -392,7 +392,7 @@ struct TrustAPI: Sendable {
         )
         let statement: DecisionStatement
         let counter: UInt32
-        switch verified.trust.verifyDecision(customer.bytes) {
+        switch verified.verifyDecision(customer.bytes) {
         case .success(let result): (statement, counter) = result
         case .failure(let problem):
             throw DomainError(.permissionDenied, "the signed decision does not verify: \(problem)")
@@ -466,16 +466,17 @@ struct TrustAPI: Sendable {
         if !verified.policy.lockboxEnabled {
             return (true, evidence ? verified.evidence(for: nil).canonicalBytes : [])
         }
-        var statement = keeper.verifiedDecision(tenantID: tenantID, requestID: requestID)
+        let trustVersion = verified.stored.version ?? 0
+        var statement = keeper.verifiedDecision(tenantID: tenantID, requestID: requestID, version: trustVersion)
         var signed: CustomerSignature?
         if statement == nil || evidence {
             signed = try requests.customerSignature(tenantID: tenantID, requestID: requestID, db)
             if statement == nil, let signed,
-                case .success(let (verifiedStatement, _)) = verified.trust.verifyDecision(signed.bytes),
+                case .success(let (verifiedStatement, _)) = verified.verifyDecision(signed.bytes),
                 verifiedStatement.requestID == requestID, verifiedStatement.decision == DecisionWord.approve.rawValue
             {
                 statement = verifiedStatement
-                keeper.remember(verifiedStatement)
+                keeper.remember(verifiedStatement, version: trustVersion)
             }
         }
         guard let statement, statement.operatorID == operatorID, statement.service == service.rawValue,

@@ -9,6 +9,18 @@ struct VerifiedTrust: Sendable {
     let stored: StoredTrust
     let trust: TenantTrust
 
+    /// Keys lockboxd revoked itself when their principal lost the role they served: not signed
+    /// by the tenant, so known to lockboxd only, which refuses them too.
+    var serverRevoked: Set<String> {
+        Set(stored.revocations.filter { $0.signed.statement.isEmpty }.map(\.keyID))
+    }
+
+    /// A decision verified, and its key not revoked by lockboxd either.
+    func verifyDecision(_ signed: SignedBytes) -> Result<(DecisionStatement, UInt32), TrustProblem> {
+        if serverRevoked.contains(signed.keyID) { return .failure(.revoked(signed.keyID)) }
+        return trust.verifyDecision(signed)
+    }
+
     /// The policy in force: the highest signed version, or the initial one.
     var policy: TenantPolicy { trust.policy ?? TenantPolicy.initial(tenantID: stored.tenantID) }
 
@@ -76,7 +88,8 @@ extension CustomerSignature {
 final class TrustKeeper: Sendable {
     let integrity: AuditIntegrity
     private let tenants = NIOLockedValueBox<[String: VerifiedTrust]>([:])
-    private let grants = NIOLockedValueBox<[String: DecisionStatement]>([:])
+    /// Each grant's verified decision, with the trust change it was verified at.
+    private let grants = NIOLockedValueBox<[String: (version: Int64, decision: DecisionStatement)]>([:])
     private let store = TrustStore()
     static let capacity = 50_000
 
@@ -129,15 +142,19 @@ final class TrustKeeper: Sendable {
         return VerifiedTrust(stored: stored, trust: trust)
     }
 
-    /// The decision verified for a grant, if it was before.
-    func verifiedDecision(tenantID: String, requestID: String) -> DecisionStatement? {
-        grants.withLockedValue { $0[tenantID + "/" + requestID] }
+    /// The decision verified for a grant at the tenant's trust change `version`, if it was: a
+    /// revocation since is a new change, and the decision is verified again.
+    func verifiedDecision(tenantID: String, requestID: String, version: Int64) -> DecisionStatement? {
+        grants.withLockedValue { grants in
+            guard let cached = grants[tenantID + "/" + requestID], cached.version == version else { return nil }
+            return cached.decision
+        }
     }
 
-    func remember(_ decision: DecisionStatement) {
+    func remember(_ decision: DecisionStatement, version: Int64) {
         grants.withLockedValue { grants in
             if grants.count >= Self.capacity { grants.removeAll() }
-            grants[decision.tenantID + "/" + decision.requestID] = decision
+            grants[decision.tenantID + "/" + decision.requestID] = (version, decision)
         }
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import LockboxIntegrity
 import LockboxProto
 import LockboxRPC
+import LockboxTrust
 
 extension Audit {
     struct Keys: AsyncParsableCommand {
@@ -70,7 +71,10 @@ extension Audit {
                 Give several exports of one chain oldest first: each must hold every record the checkpoints \
                 of those before it cover, and any sequence number two of them disagree on is printed as a \
                 fork. Then it lists, as notices, the newest view's changes made outside lockboxd (straight in \
-                the database, which records them itself) and the server keys introduced. --online adds the \
+                the database, which records them itself), the server keys introduced and the tenant roots \
+                adopted; and, as CONSENT lines that fail the verification, every decision whose signature does \
+                not chain to the tenant's root and every operator action allowed without a decision the \
+                customer's key signed. --online adds the \
                 server's chain as it is now (--server, or LOCKBOX_SERVER), as the \
                 newest view; with no --export, verify is online. Online, the keys are --keys if given, else \
                 those the server publishes. Exits 0 when everything verifies, 1 when not.
@@ -88,9 +92,22 @@ extension Audit {
                 """
         )
         var tenant: String?
+        @Option(
+            help: """
+                A tenant root public key you keep (64 hex digits, as lockbox tenants enroll printed it); repeat \
+                for several. Without it, the chain's first root is trusted as it stands.
+                """
+        )
+        var tenantRoot: [String] = []
 
         func run() async throws {
             let online = online || exports.isEmpty
+            let pinned = try tenantRoot.map { text -> [UInt8] in
+                guard let raw = [UInt8](hex: text.lowercased()), raw.count == 32 else {
+                    throw ValidationError("--tenant-root is 64 hex digits")
+                }
+                return raw
+            }
             var trusted: [PublicSigningKey] = []
             if let keys {
                 guard let data = FileManager.default.contents(atPath: keys) else {
@@ -154,6 +171,18 @@ extension Audit {
                     let notices = ChainNotice.notices(view.export.records)
                     for notice in notices.prefix(50) { print("  notice: \(notice)") }
                     if notices.count > 50 { print("  and \(notices.count - 50) more notices") }
+                    // Consent, from the chain alone: root changes, decisions that do not chain to the
+                    // tenant's root, operator actions allowed without a decision its key signed.
+                    if !scope.isEmpty {
+                        let consent = ConsentAudit.check(
+                            view.export.records,
+                            pinnedRoots: pinned.isEmpty ? nil : pinned
+                        )
+                        for notice in consent.notices.prefix(50) { print("  notice: \(notice)") }
+                        for finding in consent.findings.prefix(50) { print("CONSENT: \(view.name): \(finding)") }
+                        if consent.findings.count > 50 { print("  and \(consent.findings.count - 50) more") }
+                        if !consent.findings.isEmpty { failed = true }
+                    }
                 }
             }
             for first in views.indices {

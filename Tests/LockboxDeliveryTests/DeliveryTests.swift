@@ -40,7 +40,13 @@ import Testing
 
     @Test(arguments: NotificationKind.allCases)
     func noEmailCarriesALink(kind: NotificationKind) {
-        let body = NotificationText.body(kind, request: Self.request, event: Self.event)
+        // A requester's name is typed text too.
+        let body = NotificationText.body(
+            kind,
+            request: Self.request,
+            event: Self.event,
+            requesterName: "https://evil.example/approve www.evil.example"
+        )
         let subject = NotificationText.subject(kind, request: Self.request, event: Self.event)
         #expect(Self.hasNoLink(body), "\(body)")
         #expect(Self.hasNoLink(subject))

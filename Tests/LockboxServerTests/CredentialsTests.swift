@@ -19,6 +19,11 @@ import Testing
             characters[index] = characters[index] == "A" ? "B" : "A"
             #expect(Credentials.judge(String(characters), key: Self.key) == .refused, "changed at \(index)")
         }
+        // Every spelling of the last character but the issued one: its unused bits count too.
+        for replacement in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+        where replacement != token.last {
+            #expect(Credentials.judge(String(token.dropLast()) + String(replacement), key: Self.key) == .refused)
+        }
         #expect(Credentials.judge(String(token.dropLast()), key: Self.key) == .refused)
         #expect(Credentials.judge(token + "A", key: Self.key) == .refused)
         #expect(Credentials.judge("lbx_" + String(repeating: "+", count: 51), key: Self.key) == .refused)

@@ -77,6 +77,9 @@ package final class Harness: Sendable {
 
     /// Runs `body` against a server on a fresh database (or `database`, as a second replica
     /// would), migrated by the owner and served as the runtime role; tears both down after.
+    ///
+    /// At most ``HarnessSlots/limit`` harnesses run at once (a second replica inside one shares
+    /// its slot): each holds a dozen PostgreSQL connections, and the test cluster has 200.
     package static func with(
         database: TestDatabaseURLs? = nil,
         poolSize: Int = 4,
@@ -86,6 +89,43 @@ package final class Harness: Sendable {
         budgets: BudgetConfiguration = BudgetConfiguration(),
         signer: Signer? = nil,
         notifications: NotificationConfiguration = NotificationConfiguration(),
+        _ body: (Harness) async throws -> Void
+    ) async throws {
+        try await withoutActuallyEscaping(body) { body in
+            let run = { () async throws -> Void in
+                try await Self.run(
+                    database: database,
+                    poolSize: poolSize,
+                    watches: watches,
+                    statements: statements,
+                    observeFeed: observeFeed,
+                    budgets: budgets,
+                    signer: signer,
+                    notifications: notifications,
+                    body
+                )
+            }
+            if HarnessSlots.holding { return try await run() }
+            await HarnessSlots.shared.acquire()
+            do {
+                try await HarnessSlots.$holding.withValue(true) { try await run() }
+            } catch {
+                await HarnessSlots.shared.release()
+                throw error
+            }
+            await HarnessSlots.shared.release()
+        }
+    }
+
+    private static func run(
+        database: TestDatabaseURLs?,
+        poolSize: Int,
+        watches: WatchConfiguration,
+        statements: PGStatementObserver?,
+        observeFeed: Bool,
+        budgets: BudgetConfiguration,
+        signer: Signer?,
+        notifications: NotificationConfiguration,
         _ body: (Harness) async throws -> Void
     ) async throws {
         let urls: TestDatabaseURLs
@@ -565,5 +605,33 @@ package struct API: Sendable {
 
     package func get(_ id: String, token: String) async throws -> AccessRequest {
         try await call(LockboxMethods.getAccessRequest, GetAccessRequestRequest(requestID: id), token: token)
+    }
+}
+
+/// How many harnesses may run at once, and who waits for a slot.
+package actor HarnessSlots {
+    package static let shared = HarnessSlots(limit: 12)
+    /// Whether the current task holds a slot already (a harness inside a harness).
+    @TaskLocal package static var holding = false
+
+    private var available: Int
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(limit: Int) { available = limit }
+
+    func acquire() async {
+        if available > 0 {
+            available -= 1
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    func release() {
+        if waiting.isEmpty {
+            available += 1
+        } else {
+            waiting.removeFirst().resume()
+        }
     }
 }

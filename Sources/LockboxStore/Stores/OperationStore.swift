@@ -19,7 +19,7 @@ package struct OperationStore: Sendable {
         try db.query(
             """
             SELECT operation_key FROM preapproved_operations WHERE service = \(service)
-            ORDER BY operation_key LIMIT \(Self.scopeLimit)
+            ORDER BY operation_key COLLATE "C" LIMIT \(Self.scopeLimit)
             """
         ).rows.map { try $0.decode("operation_key") }
     }

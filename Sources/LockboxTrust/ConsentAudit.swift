@@ -1,0 +1,143 @@
+import Foundation
+import LockboxIntegrity
+
+/// What a tenant's audit chain says about consent, checked from the chain alone: every root
+/// change, every decision whose signature does not chain to the tenant's root, and every
+/// operator action allowed without a decision the customer's key signed (where the tenant had
+/// a root and its signed policy did not turn the lockbox off). The chain carries each
+/// statement and signature in its records' details (migrations/0012 and RequestWorkflow), so
+/// no server is asked.
+public enum ConsentAudit {
+    public struct Report: Sendable, Hashable {
+        /// What breaks the customer's guarantee.
+        public var findings: [String] = []
+        /// What the customer should know: root changes, and where the chain's trust starts.
+        public var notices: [String] = []
+    }
+
+    /// - Parameter pinnedRoots: the tenant root public keys the customer keeps; nil trusts the
+    ///   chain's first root (and says so).
+    public static func check(_ records: [ChainedRecord], pinnedRoots: [[UInt8]]?) -> Report {
+        var report = Report()
+        guard let tenantID = records.first?.scope, !tenantID.isEmpty else { return report }
+        var material = TrustMaterial(tenantID: tenantID)
+        var trust: TenantTrust?
+        var approvals: [String: DecisionStatement] = [:]
+        var firstRoot: [UInt8]?
+        func current() -> TenantTrust {
+            if let trust { return trust }
+            let made = TenantTrust(material) { root, _ in
+                if let pinnedRoots { return pinnedRoots.contains(root.publicKey) }
+                return root.publicKey == firstRoot
+            }
+            trust = made
+            return made
+        }
+        for record in records {
+            guard let details = try? JSONSerialization.jsonObject(with: Data(record.details.utf8)) as? [String: Any]
+            else { continue }
+            func hex(_ key: String) -> [UInt8] { (details[key] as? String).flatMap { [UInt8](hex: $0) } ?? [] }
+            let named = "record seq \(record.seq)"
+            switch record.activity {
+            case "TenantRootAdopted":
+                let root = RootRecord(
+                    statement: hex("statement"),
+                    signature: hex("signature"),
+                    previousSignature: hex("previous_signature")
+                )
+                material.roots.append(root)
+                trust = nil
+                let statement = try? TenantRootStatement(canonicalBytes: root.statement)
+                if firstRoot == nil { firstRoot = statement?.publicKey }
+                let key = statement?.keyID ?? "?"
+                report.notices.append(
+                    statement?.previousKeyID.isEmpty ?? true
+                        ? "\(named): tenant root \(key) adopted"
+                        : "\(named): tenant root \(key) replaced \(statement?.previousKeyID ?? "?")"
+                )
+            case "KeyCertified":
+                material.certificates.append(signed(details, hex))
+                trust = nil
+            case "KeyRevoked":
+                if !hex("statement").isEmpty {
+                    material.revocations.append(signed(details, hex))
+                    trust = nil
+                }
+            case "TenantPolicySet":
+                material.policies.append(signed(details, hex))
+                trust = nil
+            case "CustomerApprove", "CustomerDeny":
+                let statement = hex("decision_statement")
+                guard !statement.isEmpty else {
+                    if !material.roots.isEmpty, current().policy?.signaturesRequired ?? true {
+                        report.findings.append(
+                            "\(named): \(record.activity) on \(record.item) carries no signature of the customer's key"
+                        )
+                    }
+                    continue
+                }
+                let authenticator = hex("decision_authenticator_data")
+                let decision = SignedBytes(
+                    statement: statement,
+                    keyID: details["decision_key_id"] as? String ?? "",
+                    signature: hex("decision_signature"),
+                    assertion: authenticator.isEmpty
+                        ? nil
+                        : WebAuthnAssertion(
+                            authenticatorData: authenticator,
+                            clientDataJSON: hex("decision_client_data")
+                        )
+                )
+                switch current().verifyDecision(decision) {
+                case .success(let (verified, _)):
+                    guard verified.requestID == record.item else {
+                        report.findings.append(
+                            "\(named): the signed decision on \(record.item) is about \(verified.requestID)"
+                        )
+                        continue
+                    }
+                    if verified.decision == DecisionWord.approve.rawValue { approvals[record.item] = verified }
+                case .failure(let problem):
+                    report.findings.append(
+                        "\(named): the decision on \(record.item) is signed by \(decision.keyID), which does not chain "
+                            + "to the tenant's root: \(problem)"
+                    )
+                }
+            default:
+                guard record.kind == "operator_action", details["allowed"] as? Bool == true, !material.roots.isEmpty
+                else { continue }
+                let trust = current()
+                if let policy = trust.policy, !policy.lockboxEnabled, policy.version > 0 { continue }
+                if let approval = approvals[record.item],
+                    approval.allows(operation: record.activity, atMs: record.timeMs)
+                {
+                    continue
+                }
+                report.findings.append(
+                    "\(named): \(record.activity) was allowed under \(record.item) without a decision the customer's "
+                        + "key signed"
+                )
+            }
+        }
+        if pinnedRoots == nil, let firstRoot {
+            report.notices.append(
+                "the chain's first root (public key \(firstRoot.hex)) is trusted as it stands; "
+                    + "pass --tenant-root to check it against the one you keep"
+            )
+        }
+        if let pinnedRoots, !material.roots.isEmpty, current().roots.isEmpty {
+            report.findings.append(
+                "no tenant root in the chain is one you keep (\(pinnedRoots.map(\.hex).joined(separator: ", ")))"
+            )
+        }
+        return report
+    }
+
+    static func signed(_ details: [String: Any], _ hex: (String) -> [UInt8]) -> SignedBytes {
+        SignedBytes(
+            statement: hex("statement"),
+            keyID: details["issuer_key_id"] as? String ?? "",
+            signature: hex("signature")
+        )
+    }
+}
