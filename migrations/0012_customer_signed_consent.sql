@@ -180,3 +180,41 @@ BEGIN
 END;
 $migration$;
 CREATE TRIGGER audit_seals_version BEFORE INSERT ON audit_seals FOR EACH ROW EXECUTE FUNCTION audit_seals_version();
+
+-- Cheaper on every append (CheckAccess writes one record per call): the database's clock and
+-- the attribution as plain SQL functions that PostgreSQL inlines (no SET clause: every name in
+-- them is schema-qualified, and the runtime role can create functions nowhere on the search
+-- path), and one trigger that stamps the record and queues it, instead of two.
+CREATE OR REPLACE FUNCTION lockbox_now_ms() RETURNS bigint
+    LANGUAGE sql VOLATILE
+    AS $$ SELECT pg_catalog.floor(pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()) * 1000)::bigint $$;
+CREATE OR REPLACE FUNCTION lockbox_attribute(actor_id text, actor_display text, actor_ip text, token_id text) RETURNS void
+    LANGUAGE sql VOLATILE AS $$
+    SELECT pg_catalog.set_config('lockbox.actor_id', actor_id, true),
+           pg_catalog.set_config('lockbox.actor_display', actor_display, true),
+           pg_catalog.set_config('lockbox.actor_ip', actor_ip, true),
+           pg_catalog.set_config('lockbox.token_id', token_id, true)
+$$;
+DROP TRIGGER audit_records_queue ON audit_records;
+DROP TRIGGER audit_records_stamp ON audit_records;
+DO $migration$
+BEGIN
+    EXECUTE format($function$
+        CREATE OR REPLACE FUNCTION audit_records_stamp() RETURNS trigger
+            LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
+        BEGIN
+            IF session_user <> %L THEN
+                NEW.audit_id := nextval('public.audit_records_audit_id_seq');
+                NEW.recorded_at_ms := floor(date_part('epoch', clock_timestamp()) * 1000)::bigint;
+            END IF;
+            -- Queued for its chain here, before the row exists: a rolled-back insert rolls back both.
+            INSERT INTO public.audit_unsealed (tenant_id, audit_id) VALUES (NEW.tenant_id, NEW.audit_id);
+            RETURN NEW;
+        END;
+        $body$
+    $function$, current_user);
+END;
+$migration$;
+CREATE TRIGGER audit_records_stamp BEFORE INSERT ON audit_records
+    FOR EACH ROW EXECUTE FUNCTION audit_records_stamp();
+DROP FUNCTION audit_records_queue();

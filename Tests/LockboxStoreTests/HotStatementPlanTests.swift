@@ -44,7 +44,7 @@ import Testing
                     SELECT g.tenant_id, g.request_id, s, 10, g.starts_at_ms + 1000
                     FROM grants g, generate_series(0, 3) s;
                     -- The queue is filled below, for the records the fixture leaves unsealed.
-                    ALTER TABLE audit_records DISABLE TRIGGER audit_records_queue;
+                    ALTER TABLE audit_records DISABLE TRIGGER audit_records_stamp;
                     INSERT INTO audit_records (tenant_id, recorded_at_ms, kind, actor_id, actor_display, activity, item)
                     SELECT 't' || (i % 100), i * 100, (ARRAY['operator_action', 'lifecycle'])[1 + i % 2],
                            'op' || (i % 200), 'x', 'Get-Mailbox', 'req' || (i % 100000)
@@ -55,7 +55,7 @@ import Testing
                     FROM audit_records WHERE audit_id <= 900000;
                     INSERT INTO audit_unsealed (tenant_id, audit_id)
                     SELECT tenant_id, audit_id FROM audit_records WHERE audit_id > 900000;
-                    ALTER TABLE audit_records ENABLE TRIGGER audit_records_queue;
+                    ALTER TABLE audit_records ENABLE TRIGGER audit_records_stamp;
                     INSERT INTO audit_checkpoints (tenant_id, seq, hash, signed_at_ms, key_id, signature)
                     SELECT 't' || (i % 100), i, sha256(i::text::bytea), i, 'ed25519:0000000000000000', '\\x00'
                     FROM generate_series(1, 100000) i;
