@@ -191,6 +191,7 @@ let package = Package(
             name: "lockbox-bench",
             dependencies: [
                 "LockboxOptionParsing",
+                "LockboxTrust",
                 "LockboxProto",
                 "LockboxRPC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -110,7 +110,7 @@ struct RevokeRounds {
             )
             _ = try await call(
                 LockboxMethods.decideCustomer,
-                CustomerDecision(requestID: id, decision: .approve),
+                try await world.approval(client, id),
                 token: world.approverToken
             )
             let remaining = NIOLockedValueBox(checks)

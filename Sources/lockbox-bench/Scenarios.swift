@@ -1,6 +1,7 @@
 import Foundation
 import LockboxProto
 import LockboxRPC
+import LockboxTrust
 
 /// The principals and tenant a database scenario works with, created through the API.
 struct World: Sendable {
@@ -12,6 +13,27 @@ struct World: Sendable {
     var serviceID: String
     var serviceToken: String
     var approverToken: String
+    /// The key the tenant's root certified to its admin, who approves: decisions are signed
+    /// with it (a server from before signed decisions prepares nothing to sign, and is sent none).
+    var approverKey: TenantSigner
+
+    /// A customer approval of `requestID`, signed when the server prepares a statement.
+    func approval(_ client: RPCClient, _ requestID: String) async throws -> CustomerDecision {
+        let request = try await client.unary(
+            LockboxMethods.getAccessRequest,
+            GetAccessRequestRequest(requestID: requestID, signingKeyID: approverKey.keyID),
+            options: CallOptions(authToken: approverToken)
+        )
+        var decision = CustomerDecision(requestID: requestID, decision: .approve)
+        if !request.approveStatement.isEmpty {
+            decision.signedDecision = SignedDecision(
+                statement: request.approveStatement,
+                keyID: approverKey.keyID,
+                signature: approverKey.signature(over: request.approveStatement)
+            )
+        }
+        return decision
+    }
 
     static func make(_ client: RPCClient, adminToken: String) async throws -> World {
         func call<Request, Response>(
@@ -44,9 +66,44 @@ struct World: Sendable {
             CreateTenantRequest(tenantID: tenant, displayName: "Bench \(suffix)"),
             token: adminToken
         )
+        // The tenant's root, made here as its first admin would, and the admin's own key.
+        let root = try TenantSigner(seed: TenantSigner.newSeed())
+        let approverKey = try TenantSigner(seed: TenantSigner.newSeed())
+        let rootStatement = TenantRootStatement(tenantID: tenant, publicKey: root.publicKey, previousKeyID: "")
         let enrolled = try await client.unary(
             LockboxMethods.enrollTenantAdmin,
-            EnrollTenantAdminRequest(tenantID: tenant, code: created.enrollment?.code ?? "", displayName: "bench admin")
+            EnrollTenantAdminRequest(
+                tenantID: tenant,
+                code: created.enrollment?.code ?? "",
+                displayName: "bench admin",
+                rootPublicKey: root.publicKey,
+                rootSignature: root.signature(over: rootStatement.canonicalBytes)
+            )
+        )
+        let approverToken = enrolled.token?.secret ?? ""
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let certificate = root.sign(
+            KeyCertificate(
+                tenantID: tenant,
+                principalID: enrolled.admin?.id ?? "",
+                algorithm: .ed25519,
+                publicKey: approverKey.publicKey,
+                capabilities: [.decide, .administer],
+                notBeforeMs: now - 86_400_000,
+                notAfterMs: now + 86_400_000 * 30,
+                issuerKeyID: root.keyID
+            )
+        )
+        // A server from before tenant roots has no such method: its decisions are not signed.
+        _ = try? await call(
+            LockboxMethods.certifyKey,
+            SignedStatementRequest(
+                tenantID: tenant,
+                statement: certificate.statement,
+                issuerKeyID: root.keyID,
+                signature: certificate.signature
+            ),
+            token: approverToken
         )
         return World(
             tenant: tenant,
@@ -56,7 +113,8 @@ struct World: Sendable {
             managerToken: managerToken,
             serviceID: serviceID,
             serviceToken: serviceToken,
-            approverToken: enrolled.token?.secret ?? ""
+            approverToken: approverToken,
+            approverKey: approverKey
         )
     }
 
@@ -159,10 +217,14 @@ struct Operation: Sendable {
                     InternalDecision(requestID: request.id, approve: true),
                     token: world.managerToken
                 ).0
+                // The statement to sign is fetched untimed; the signed decision is timed.
+                guard let approval = try? await world.approval(client, request.id) else {
+                    return [internalDecision, .failure("PREPARE")]
+                }
                 let customer = await timed(
                     client,
                     LockboxMethods.decideCustomer,
-                    CustomerDecision(requestID: request.id, decision: .approve),
+                    approval,
                     token: world.approverToken
                 ).0
                 return [internalDecision, customer]
@@ -187,7 +249,7 @@ struct Operation: Sendable {
             )
             _ = try await clients[0].unary(
                 LockboxMethods.decideCustomer,
-                CustomerDecision(requestID: id, decision: .approve),
+                try await world.approval(clients[0], id),
                 options: CallOptions(authToken: world.approverToken)
             )
             let check = world.checkRequest
@@ -219,10 +281,11 @@ struct Operation: Sendable {
                     token: world.managerToken
                 ).0
                 if case .failure = internalResult { return [internalResult] }
+                guard let approval = try? await world.approval(client, request.id) else { return [.failure("PREPARE")] }
                 let customer = await timed(
                     client,
                     LockboxMethods.decideCustomer,
-                    CustomerDecision(requestID: request.id, decision: .approve),
+                    approval,
                     token: world.approverToken
                 ).0
                 if case .failure = customer { return [customer] }
