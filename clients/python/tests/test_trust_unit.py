@@ -1,0 +1,354 @@
+"""lockbox.trust offline, as Tests/LockboxTrustTests/TrustTests.swift tables it: statements read
+back as written, which decisions a chain accepts (one change at a time), the policy in force,
+passkey assertions as a relying party checks them, evidence against pinned roots; key files."""
+
+from __future__ import annotations
+
+import base64
+import os
+import stat
+import struct
+from dataclasses import replace
+
+import pytest
+
+from lockbox import trust
+from lockbox.trust import (
+    ADMINISTER,
+    DECIDE,
+    AccessEvidence,
+    DecisionStatement,
+    EvidenceVerifier,
+    KeyCertificate,
+    KeyRevocation,
+    Malformed,
+    RootRecord,
+    SoftwarePasskey,
+    TenantPolicy,
+    TenantRootStatement,
+    TenantSigner,
+    TenantTrust,
+    TrustMaterial,
+    TrustProblem,
+    WebAuthnAssertion,
+)
+
+ROOT = TenantSigner(bytes([1] * 32))
+NEXT_ROOT = TenantSigner(bytes([2] * 32))
+ADMIN = TenantSigner(bytes([3] * 32))
+APPROVER = TenantSigner(bytes([4] * 32))
+STRANGER = TenantSigner(bytes([5] * 32))
+YEAR = 365 * 86_400_000
+NOW = 1_800_000_000_000
+
+
+def root_record(signer=ROOT, previous=None, tenant="contoso"):
+    statement = TenantRootStatement(tenant, signer.public_key, previous.key_id if previous else "").to_bytes()
+    return RootRecord(statement, signer.signature(statement), previous.signature(statement) if previous else b"")
+
+
+def certify(key, principal, may, by=ROOT, algorithm=trust.ED25519, start=NOW - YEAR, until=NOW + YEAR):
+    return by.sign(KeyCertificate("contoso", principal, algorithm, key, may, start, until, by.key_id))
+
+
+def decision(word="Approve", key=APPROVER.key_id, approver="p_approver", tenant="contoso"):
+    return DecisionStatement(tenant, "req_1", "p_op", "exchange", ["get-mailbox"], NOW, NOW + 3_600_000, word,
+                             approver, key, bytes([1, 2, 3]))
+
+
+def material(roots=None, certificates=None, revocations=(), policies=()):
+    return TrustMaterial(
+        "contoso",
+        roots=list(roots) if roots is not None else [root_record()],
+        certificates=list(certificates) if certificates is not None else [
+            certify(ADMIN.public_key, "p_admin", ADMINISTER),
+            certify(APPROVER.public_key, "p_approver", DECIDE, by=ADMIN),
+        ],
+        revocations=list(revocations),
+        policies=list(policies),
+    )
+
+
+def trusting(*keys):
+    return lambda root, _record: root.public_key in keys
+
+
+def test_every_statement_reads_back_as_written():
+    certificate = KeyCertificate("t", "p", trust.ES256_WEBAUTHN, b"\x01\x02", DECIDE | ADMINISTER, -1, 2**63 - 1, "i")
+    assert KeyCertificate.from_bytes(certificate.to_bytes()) == certificate
+    assert certificate.key_id == "es256:" + __import__("hashlib").sha256(b"\x01\x02").hexdigest()[:16]
+    policy = TenantPolicy("t", 3, lockbox_enabled=False, signatures_required=True, user_verification_required=False,
+                          rp_id="portal.example", origins=("https://portal.example", "https://x.example"),
+                          issuer_key_id="i")
+    assert TenantPolicy.from_bytes(policy.to_bytes()) == policy
+    assert DecisionStatement.from_bytes(decision().to_bytes()) == decision()
+    root = TenantRootStatement("t", ROOT.public_key)
+    assert TenantRootStatement.from_bytes(root.to_bytes()) == root
+    revocation = KeyRevocation("t", "k", "i")
+    assert KeyRevocation.from_bytes(revocation.to_bytes()) == revocation
+    assert trust.decode_statement(policy.to_bytes()) == policy
+    # Another statement's bytes, a byte more, or a byte less: refused.
+    with pytest.raises(Malformed):
+        KeyCertificate.from_bytes(policy.to_bytes())
+    with pytest.raises(Malformed):
+        DecisionStatement.from_bytes(decision().to_bytes() + b"\x00")
+    with pytest.raises(Malformed):
+        DecisionStatement.from_bytes(decision().to_bytes()[:-1])
+    # Flags beyond the three bits, more than 32 origins, an unknown algorithm, bad UTF-8: refused.
+    with pytest.raises(Malformed):
+        TenantPolicy.from_bytes(replace(policy).to_bytes().replace(struct.pack(">q", policy.flags), struct.pack(">q", 8)))
+    with pytest.raises(Malformed):
+        TenantPolicy.from_bytes(replace(policy, origins=["https://a.example"] * 33).to_bytes())
+    assert len(TenantPolicy.from_bytes(replace(policy, origins=["https://a.example"] * 32).to_bytes()).origins) == 32
+    with pytest.raises(Malformed):
+        KeyCertificate.from_bytes(replace(certificate, algorithm="rsa").to_bytes())
+    with pytest.raises(Malformed):
+        KeyRevocation.from_bytes(b"lockbox/key-revocation/v1\x00\x00\x00\x00\x01\xff" + b"\x00" * 8)
+
+
+def test_the_canonical_encoding_byte_for_byte():
+    """Written out by hand: a tag and NUL, 4-byte big-endian lengths, 8-byte big-endian int64s,
+    a string list as an int64 count and its strings."""
+    assert KeyRevocation("t", "k", "i").to_bytes() == (
+        b"lockbox/key-revocation/v1\x00" + b"\x00\x00\x00\x01t" + b"\x00\x00\x00\x01k" + b"\x00\x00\x00\x01i"
+    )
+    policy = TenantPolicy("t", 2, lockbox_enabled=True, signatures_required=False, user_verification_required=True,
+                          rp_id="r", origins=("o1", "o2"), issuer_key_id="i")
+    assert policy.to_bytes() == (
+        b"lockbox/tenant-policy/v1\x00" + b"\x00\x00\x00\x01t" + (2).to_bytes(8, "big") + (5).to_bytes(8, "big")
+        + b"\x00\x00\x00\x01r" + (2).to_bytes(8, "big") + b"\x00\x00\x00\x02o1" + b"\x00\x00\x00\x02o2"
+        + b"\x00\x00\x00\x01i"
+    )
+    statement = DecisionStatement("t", "r", "o", "exchange", (), -1, 0, "Deny", "a", "k", b"\x09")
+    assert statement.to_bytes() == (
+        b"lockbox/decision/v1\x00" + b"\x00\x00\x00\x01t" + b"\x00\x00\x00\x01r" + b"\x00\x00\x00\x01o"
+        + b"\x00\x00\x00\x08exchange" + bytes(8) + b"\xff" * 8 + bytes(8) + b"\x00\x00\x00\x04Deny"
+        + b"\x00\x00\x00\x01a" + b"\x00\x00\x00\x01k" + b"\x00\x00\x00\x01\x09"
+    )
+    # Key ids: the prefix and 16 hex digits of SHA-256 of the public key's bytes.
+    assert ROOT.key_id == trust.key_id(ROOT.public_key) == "ed25519:34750f98bd59fcfc"
+    assert trust.webauthn_challenge(b"abc") == "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0"
+
+
+DECISIONS = [
+    ("as issued", True),
+    ("root not anchored", False),
+    ("approver key revoked", False),
+    ("issuing admin revoked", False),
+    ("certificate expired", False),
+    ("key of another principal", False),
+    ("certified by an uncertified key", False),
+    ("admin certified only to decide", False),
+    ("signed by a stranger", False),
+    ("statement altered", False),
+    ("approver certified by the root directly", True),
+    ("root rotated", True),
+    ("rotation not signed by the old root", False),
+    ("another tenant's decision", False),
+    ("revoked by a stranger", True),
+]
+
+
+@pytest.mark.parametrize("change,accepted", DECISIONS)
+def test_which_decisions_a_chain_accepts(change, accepted):
+    m = material()
+    anchor = trusting(ROOT.public_key)
+    signed = APPROVER.sign(decision())
+    if change == "root not anchored":
+        anchor = trusting(STRANGER.public_key)
+    elif change == "approver key revoked":
+        m.revocations = [ADMIN.sign(KeyRevocation("contoso", APPROVER.key_id, ADMIN.key_id))]
+    elif change == "issuing admin revoked":
+        m.revocations = [ROOT.sign(KeyRevocation("contoso", ADMIN.key_id, ROOT.key_id))]
+    elif change == "revoked by a stranger":
+        m.revocations = [STRANGER.sign(KeyRevocation("contoso", APPROVER.key_id, STRANGER.key_id))]
+    elif change == "certificate expired":
+        m.certificates[1] = certify(APPROVER.public_key, "p_approver", DECIDE, by=ADMIN, until=NOW - 1)
+    elif change == "key of another principal":
+        signed = APPROVER.sign(decision(approver="p_someone_else"))
+    elif change == "certified by an uncertified key":
+        m.certificates[1] = certify(APPROVER.public_key, "p_approver", DECIDE, by=STRANGER)
+    elif change == "admin certified only to decide":
+        m.certificates[0] = certify(ADMIN.public_key, "p_admin", DECIDE)
+    elif change == "signed by a stranger":
+        signed = STRANGER.sign(decision(key=STRANGER.key_id))
+    elif change == "statement altered":
+        altered = bytearray(signed.statement)
+        altered[-5] ^= 1
+        signed = replace(signed, statement=bytes(altered))
+    elif change == "approver certified by the root directly":
+        m.certificates = [certify(APPROVER.public_key, "p_approver", DECIDE)]
+    elif change == "root rotated":
+        m.roots.append(root_record(NEXT_ROOT, previous=ROOT))
+    elif change == "rotation not signed by the old root":
+        m.roots.append(root_record(NEXT_ROOT, previous=STRANGER))
+        m.certificates = [certify(APPROVER.public_key, "p_approver", DECIDE, by=NEXT_ROOT)]
+    elif change == "another tenant's decision":
+        signed = APPROVER.sign(decision(tenant="fabrikam"))
+    chain = TenantTrust(m, anchor)
+    if accepted:
+        statement, counter = chain.verify_decision(signed)
+        assert statement.request_id == "req_1" and counter == 0
+    else:
+        with pytest.raises(TrustProblem):
+            chain.verify_decision(signed)
+
+
+def test_the_policy_is_the_highest_version_an_administrator_signed():
+    def policy(version, enabled, by):
+        return by.sign(TenantPolicy("contoso", version, lockbox_enabled=enabled, issuer_key_id=by.key_id))
+
+    assert TenantTrust(material(), trusting(ROOT.public_key)).policy == TenantPolicy.initial("contoso")
+    signed = TenantTrust(
+        material(policies=[policy(2, False, ADMIN), policy(1, True, ROOT), policy(9, True, APPROVER),
+                           policy(8, True, STRANGER)]),
+        trusting(ROOT.public_key),
+    )
+    assert signed.policy.version == 2 and not signed.policy.lockbox_enabled
+    assert [str(p) for p in signed.problems] == [
+        "the signature of tenant policy version 9 does not verify",
+        "the signature of tenant policy version 8 does not verify",
+    ]
+
+
+PASSKEYS = [
+    ("as asserted", True),
+    ("user not verified, policy requires it", False),
+    ("user not verified, policy allows it", True),
+    ("user not present", False),
+    ("wrong type", False),
+    ("another statement's challenge", False),
+    ("foreign origin", False),
+    ("foreign relying party", False),
+    ("signature of another assertion", False),
+    ("no assertion", False),
+]
+
+
+@pytest.mark.parametrize("change,accepted", PASSKEYS)
+def test_passkey_assertions(change, accepted):
+    passkey = SoftwarePasskey()
+    policy = ROOT.sign(TenantPolicy("contoso", 1, user_verification_required=change != "user not verified, policy allows it",
+                                    rp_id=passkey.rp_id, origins=(passkey.origin,), issuer_key_id=ROOT.key_id))
+    m = material(certificates=[certify(passkey.public_key, "p_approver", DECIDE, algorithm=trust.ES256_WEBAUTHN)],
+                 policies=[policy])
+    statement = decision(key=passkey.key_id).to_bytes()
+    if change.startswith("user not verified"):
+        signed = passkey.assert_statement(statement, user_verified=False)
+    elif change == "user not present":
+        signed = passkey.assert_statement(statement, user_present=False)
+    elif change == "wrong type":
+        signed = passkey.assert_statement(statement, type="webauthn.create")
+    elif change == "another statement's challenge":
+        signed = passkey.assert_statement(statement, challenge=trust.webauthn_challenge(b"\x01\x02\x03"))
+    elif change == "foreign origin":
+        signed = passkey.assert_statement(statement, origin="https://evil.example")
+    elif change == "foreign relying party":
+        signed = passkey.assert_statement(statement, rp_id="evil.example")
+    elif change == "signature of another assertion":
+        signed = passkey.assert_statement(statement)
+        signed = replace(signed, signature=passkey.assert_statement(statement, user_verified=False).signature)
+    elif change == "no assertion":
+        signed = replace(passkey.assert_statement(statement), assertion=None)
+    else:
+        signed = passkey.assert_statement(statement)
+    chain = TenantTrust(m, trusting(ROOT.public_key))
+    if accepted:
+        _, counter = chain.verify_decision(signed)
+        assert counter == passkey.counter
+    else:
+        with pytest.raises(TrustProblem) as info:
+            chain.verify_decision(signed)
+        assert info.value.kind in ("webauthn", "bad_signature")
+
+
+def test_evidence_is_checked_against_pinned_roots_only():
+    evidence = AccessEvidence(material(), APPROVER.sign(decision()))
+    decoded = AccessEvidence.from_bytes(evidence.to_bytes())
+    assert decoded == evidence and decoded.to_bytes() == evidence.to_bytes()
+    pinned = EvidenceVerifier({"contoso": [ROOT.public_key]})
+
+    def verify(verifier, evidence, operation="Get-Mailbox", at=NOW + 1):
+        try:
+            verifier.verify(evidence, tenant_id="contoso", operator_id="p_op", service="exchange",
+                            operation=operation, now_ms=at)
+            return True
+        except TrustProblem:
+            return False
+
+    assert verify(pinned, decoded)
+    assert verify(pinned, decoded.to_bytes())
+    assert not verify(pinned, decoded, operation="Set-Mailbox")
+    assert not verify(pinned, decoded, at=NOW + 3_600_000)
+    # A lockboxd with a rogue root (and its own keys) makes evidence that chains to its root:
+    # a data plane pinning the tenant's root refuses it.
+    rogue = AccessEvidence(
+        TrustMaterial("contoso", roots=[root_record(STRANGER)],
+                      certificates=[certify(APPROVER.public_key, "p_approver", DECIDE, by=STRANGER)]),
+        APPROVER.sign(decision()),
+    )
+    assert not verify(pinned, rogue)
+    assert verify(EvidenceVerifier({"contoso": [STRANGER.public_key.hex()]}), rogue)
+    # A denial is no approval; nor is "no decision" without a signed policy turning the lockbox off.
+    assert not verify(pinned, AccessEvidence(material(), APPROVER.sign(decision("Deny"))))
+    assert not verify(pinned, AccessEvidence(material(), None))
+    off = ROOT.sign(TenantPolicy("contoso", 1, lockbox_enabled=False, issuer_key_id=ROOT.key_id))
+    verdict = pinned.verify(AccessEvidence(material(policies=[off]), None), tenant_id="contoso", operator_id="p_op",
+                            service="exchange", operation="Get-Mailbox", now_ms=NOW)
+    assert verdict.kind == "lockbox_off" and verdict.policy.version == 1
+    # A passkey's decision travels with its assertion, and reads back the same.
+    passkey = SoftwarePasskey()
+    with_passkey = AccessEvidence(material(), passkey.assert_statement(decision(key=passkey.key_id).to_bytes()))
+    assert AccessEvidence.from_bytes(with_passkey.to_bytes()) == with_passkey
+    # Malformed evidence: an unknown kind, two decisions, a count beyond what the bytes hold.
+    with pytest.raises(Malformed):
+        AccessEvidence.from_bytes(with_passkey.to_bytes().replace(b"decision", b"decisioN"))
+    two = AccessEvidence(TrustMaterial("contoso"), APPROVER.sign(decision())).to_bytes()
+    item = two[len(b"lockbox/evidence/v1\x00") + 4 + 7 + 8:]
+    doubled = b"lockbox/evidence/v1\x00" + b"\x00\x00\x00\x07contoso" + (2).to_bytes(8, "big") + item + item
+    with pytest.raises(Malformed):
+        AccessEvidence.from_bytes(doubled)
+    with pytest.raises(Malformed):
+        AccessEvidence.from_bytes(b"lockbox/evidence/v1\x00" + b"\x00\x00\x00\x07contoso" + (10**6).to_bytes(8, "big"))
+
+
+def test_key_files(tmp_path):
+    path = tmp_path / "approver.key"
+    made = TenantSigner.create(path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    text = path.read_text()
+    assert text.endswith("\n") and len(base64.b64decode(text.strip())) == 32
+    loaded = TenantSigner.load(path)
+    assert loaded.key_id == made.key_id and loaded.public_key == made.public_key
+    with pytest.raises(FileExistsError):
+        TenantSigner.create(path)
+    assert TenantSigner.load_or_create(path).key_id == made.key_id
+    assert TenantSigner.load_or_create(tmp_path / "new.key").key_id != made.key_id
+    os.chmod(path, 0o640)
+    with pytest.raises(PermissionError, match="chmod 600"):
+        TenantSigner.load(path)
+    bad = tmp_path / "bad.key"
+    bad.write_text("not a key\n")
+    os.chmod(bad, 0o600)
+    with pytest.raises(ValueError, match="does not hold a key"):
+        TenantSigner.load(bad)
+    # The signature is Ed25519's over the exact bytes.
+    signed = made.sign(KeyRevocation("t", "k", made.key_id))
+    made.trust_key.verify(signed, None)
+    with pytest.raises(TrustProblem, match="does not verify"):
+        made.trust_key.verify(replace(signed, statement=signed.statement + b"x"), None)
+    # A browser's PublicKeyCredential.toJSON(), relayed.
+    passkey = SoftwarePasskey()
+    asserted = passkey.assert_statement(b"statement")
+
+    def b64url(data):
+        return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+    browser = {"id": "cred", "rawId": "cred", "type": "public-key", "response": {
+        "authenticatorData": b64url(asserted.assertion.authenticator_data),
+        "clientDataJSON": b64url(asserted.assertion.client_data_json), "signature": b64url(asserted.signature)}}
+    relayed = trust.SignedBytes.from_browser(b"statement", passkey.key_id, browser)
+    assert relayed == asserted
+    assert trust.SignedBytes.from_proto(relayed.to_proto()) == relayed
+    assert relayed.assertion == WebAuthnAssertion(asserted.assertion.authenticator_data,
+                                                  asserted.assertion.client_data_json)
