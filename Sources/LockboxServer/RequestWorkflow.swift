@@ -44,7 +44,7 @@ struct RequestWorkflow: Sendable {
         }
         try policy.validateDuration(new.requestedDurationSeconds, tenantCap: rules.maxAccessDurationSeconds)
         let id = Credentials.newID("req")
-        let inserted = try requests.insert(
+        let stored = try requests.insert(
             new,
             id: id,
             requesterID: caller.id,
@@ -53,7 +53,7 @@ struct RequestWorkflow: Sendable {
             nowMs: nowMs,
             db
         )
-        guard inserted else {
+        guard let stored else {
             // A concurrent create with the same key won the insert.
             guard let key, let original = try original(new, key: key, by: caller, db) else {
                 throw StoreError(.retryable, detail: "an idempotent create lost its race and found nothing")
@@ -85,7 +85,7 @@ struct RequestWorkflow: Sendable {
             nowMs: nowMs,
             db
         )
-        return try stored(id, db)
+        return stored
     }
 
     /// The request this caller filed before under `key`: the original for the same payload,

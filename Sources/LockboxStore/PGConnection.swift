@@ -98,8 +98,17 @@ package struct PGConnectionSettings: Sendable, Hashable {
 /// the statements, and so the round trips, that a call makes. Compared by identity.
 package final class PGStatementObserver: Sendable, Hashable {
     let observe: @Sendable (String) -> Void
+    /// Called once per flight to the server and back (a round trip), with how many statements
+    /// went in it.
+    let flight: @Sendable (Int) -> Void
 
-    package init(_ observe: @escaping @Sendable (String) -> Void) { self.observe = observe }
+    package init(
+        _ observe: @escaping @Sendable (String) -> Void,
+        flight: @escaping @Sendable (Int) -> Void = { _ in }
+    ) {
+        self.observe = observe
+        self.flight = flight
+    }
 
     package static func == (lhs: PGStatementObserver, rhs: PGStatementObserver) -> Bool { lhs === rhs }
     package func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
@@ -128,6 +137,25 @@ package final class PGConnection: @unchecked Sendable {
     /// When set, every statement ``query(_:)`` runs is appended: how a test finds the
     /// statements a store call makes, to EXPLAIN them.
     var recorded: [PGQuery]?
+    /// Statements held back to go in one flight with the next one whose answer is needed: a
+    /// transaction's BEGIN, and writes whose rows no one reads (``queue(_:)``). Sent with
+    /// libpq's pipeline mode, so that BEGIN, the writes and COMMIT cost no round trip of their
+    /// own. Empty outside a transaction.
+    private var pending: [Pending] = []
+    /// Inside ``transaction(_:)``: whether a statement may be queued.
+    private var inTransaction = false
+    /// Whether this transaction's BEGIN has gone to the server.
+    private var begun = false
+
+    /// A statement waiting for the next flight.
+    private struct Pending {
+        var sql: String
+        /// The prepared statement's name, nil to send the text with its parameters.
+        var name: String?
+        var values: [String?]
+        var types: [UInt32]
+        var isBegin = false
+    }
 
     private struct PreparedKey: Hashable {
         var sql: String
@@ -165,26 +193,49 @@ package final class PGConnection: @unchecked Sendable {
     /// Runs one statement with its bound, typed parameters and returns its rows.
     ///
     /// The statement is prepared on this connection the first time its text is seen, then
-    /// executed by name: PostgreSQL parses it once per connection, not once per call.
+    /// executed by name: PostgreSQL parses it once per connection, not once per call. Statements
+    /// waiting for a flight (a transaction's BEGIN, queued writes) go with it, in one round trip.
     @discardableResult
     func query(_ query: PGQuery) throws(StoreError) -> PGRows {
+        let statement = try pendingStatement(query)
+        if pending.isEmpty {
+            let result = try roundTrip { handle in send(statement, handle) }
+            return try rows(of: result)
+        }
+        return try rows(of: pipeline(with: statement))
+    }
+
+    /// Runs a write whose rows no one reads with the next statement that is answered, or with
+    /// COMMIT: no round trip of its own. Its error, if any, fails that statement (and so the
+    /// transaction). Outside a transaction it runs at once.
+    package func queue(_ query: PGQuery) throws(StoreError) {
+        guard inTransaction else {
+            try self.query(query)
+            return
+        }
+        pending.append(try pendingStatement(query))
+    }
+
+    /// A statement ready to send: prepared on this connection when it can be.
+    private func pendingStatement(_ query: PGQuery) throws(StoreError) -> Pending {
         recorded?.append(query)
         let binds = query.binds
         let types = binds.map(\.type.oid)
         let sql = query.sql
         observer?.observe(sql)
         let name = try preparedName(for: PreparedKey(sql: sql, types: types))
-        let result = try roundTrip { handle in
-            withCStrings(binds.map(\.text)) { values in
-                if let name {
-                    return PQsendQueryPrepared(handle, name, Int32(binds.count), values, nil, nil, 0)
-                }
-                return types.withUnsafeBufferPointer { oids in
-                    PQsendQueryParams(handle, sql, Int32(binds.count), oids.baseAddress, values, nil, nil, 0)
-                }
+        return Pending(sql: sql, name: name, values: binds.map(\.text), types: types)
+    }
+
+    private func send(_ statement: Pending, _ handle: OpaquePointer) -> Int32 {
+        withCStrings(statement.values) { values in
+            if let name = statement.name {
+                return PQsendQueryPrepared(handle, name, Int32(values.count), values, nil, nil, 0)
+            }
+            return statement.types.withUnsafeBufferPointer { oids in
+                PQsendQueryParams(handle, statement.sql, Int32(values.count), oids.baseAddress, values, nil, nil, 0)
             }
         }
-        return try rows(of: result)
     }
 
     private func preparedName(for key: PreparedKey) throws(StoreError) -> String? {
@@ -221,6 +272,7 @@ package final class PGConnection: @unchecked Sendable {
 
     /// Runs SQL without parameters; may hold several statements (migrations, BEGIN, COMMIT).
     func execute(script sql: String) throws(StoreError) {
+        if !pending.isEmpty { PQclear(try pipeline(with: nil)) }
         observer?.observe(sql)
         let result = try roundTrip { handle in PQsendQuery(handle, sql) }
         defer { PQclear(result) }
@@ -238,6 +290,7 @@ package final class PGConnection: @unchecked Sendable {
         guard let handle else { throw StoreError(.unavailable, detail: "the connection was closed") }
         let deadline = ContinuousClock.now.advanced(by: replyTimeout)
         guard send(handle) == 1 else { throw lastError() }
+        observer?.flight(1)
         // Push the statement out; the socket may be full while the server is slow to read.
         while true {
             let flushed = PQflush(handle)
@@ -274,6 +327,110 @@ package final class PGConnection: @unchecked Sendable {
         }
         guard let kept else { throw lastError() }
         return kept
+    }
+
+    /// Sends the pending statements and then `last` (when given) in one flight, in libpq's
+    /// pipeline mode, and waits for all their results. Returns the result of the last statement
+    /// sent; throws the error of the first that failed (the server skips the rest, up to the
+    /// sync). The pending statements are gone either way.
+    private func pipeline(with last: Pending?) throws(StoreError) -> OpaquePointer {
+        var statements = pending
+        pending.removeAll()
+        if let last { statements.append(last) }
+        guard let handle else { throw StoreError(.unavailable, detail: "the connection was closed") }
+        let deadline = ContinuousClock.now.advanced(by: replyTimeout)
+        guard PQenterPipelineMode(handle) == 1 else { throw lastError() }
+        for statement in statements {
+            if statement.isBegin {
+                begun = true
+                observer?.observe(statement.sql)
+            }
+            guard send(statement, handle) == 1 else { throw broken() }
+        }
+        guard PQpipelineSync(handle) == 1 else { throw broken() }
+        observer?.flight(statements.count)
+        do {
+            try flush(handle, until: deadline)
+        } catch {
+            throw broken(error)
+        }
+        // Each statement's results end with a NULL; the sync's result comes last.
+        var index = 0
+        var kept: OpaquePointer?
+        var failure: StoreError?
+        while true {
+            do {
+                try awaitResult(handle, until: deadline)
+            } catch {
+                if let kept { PQclear(kept) }
+                throw broken(error)
+            }
+            guard let next = PQgetResult(handle) else {
+                index += 1
+                guard index <= statements.count else {
+                    if let kept { PQclear(kept) }
+                    throw broken(StoreError(.unavailable, detail: "the pipeline's sync did not arrive"))
+                }
+                continue
+            }
+            let status = PQresultStatus(next)
+            if status == PGRES_PIPELINE_SYNC {
+                PQclear(next)
+                break
+            }
+            if status == PGRES_PIPELINE_ABORTED {
+                PQclear(next)
+                continue
+            }
+            if status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && status != PGRES_EMPTY_QUERY {
+                if failure == nil { failure = error(of: next) }
+                PQclear(next)
+                continue
+            }
+            if index == statements.count - 1 && failure == nil {
+                if let kept { PQclear(kept) }
+                kept = next
+            } else {
+                PQclear(next)
+            }
+        }
+        guard PQexitPipelineMode(handle) == 1 else {
+            if let kept { PQclear(kept) }
+            throw broken()
+        }
+        if let failure {
+            if let kept { PQclear(kept) }
+            throw failure
+        }
+        guard let kept else { throw StoreError(.unavailable, detail: "the pipeline returned no result") }
+        return kept
+    }
+
+    /// A pipeline that went wrong midway leaves the connection in a state no one can use
+    /// again: it is closed, and counts as broken.
+    private func broken(_ error: StoreError? = nil) -> StoreError {
+        let failure = error ?? lastError()
+        close()
+        return failure.code == .timedOut ? failure : StoreError(.unavailable, detail: failure.detail)
+    }
+
+    /// Pushes out what libpq has buffered; the socket may be full while the server is slow to read.
+    private func flush(_ handle: OpaquePointer, until deadline: ContinuousClock.Instant) throws(StoreError) {
+        while true {
+            let flushed = PQflush(handle)
+            if flushed == 0 { return }
+            guard flushed > 0 else { throw lastError() }
+            let events = try wait(for: Int16(POLLIN | POLLOUT), until: deadline)
+            if events & Int16(POLLIN) != 0, PQconsumeInput(handle) != 1 { throw lastError() }
+        }
+    }
+
+    /// Waits until `PQgetResult` would not block.
+    private func awaitResult(_ handle: OpaquePointer, until deadline: ContinuousClock.Instant) throws(StoreError) {
+        while PQisBusy(handle) == 1 {
+            _ = try wait(for: Int16(POLLIN), until: deadline)
+            guard PQconsumeInput(handle) == 1 else { throw lastError() }
+        }
     }
 
     /// Polls the socket until one of `events` or the deadline; past the deadline, the
@@ -330,17 +487,31 @@ private func withCStrings<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar
 extension PGConnection {
     /// Runs `body` inside BEGIN … COMMIT; any error rolls back. A connection that breaks with
     /// COMMIT in flight throws `.commitUnknown`: whether it committed cannot be known.
+    ///
+    /// BEGIN goes with the body's first statement, and COMMIT with its queued writes
+    /// (``queue(_:)``), in one flight each: a transaction costs no round trip of its own.
     package func transaction<T>(_ body: (PGConnection) throws -> T) throws -> T {
-        try execute(script: "BEGIN")
+        pending = [Pending(sql: "BEGIN", name: nil, values: [], types: [], isBegin: true)]
+        inTransaction = true
+        begun = false
+        defer {
+            inTransaction = false
+            pending.removeAll()
+        }
         let value: T
         do {
             value = try body(self)
         } catch {
-            if isHealthy { try? execute(script: "ROLLBACK") }
+            pending.removeAll()
+            if begun && isHealthy { try? execute(script: "ROLLBACK") }
             throw error
         }
+        // A body that sent nothing has nothing to commit.
+        guard begun || pending.count > 1 else { return value }
         do {
-            try execute(script: "COMMIT")
+            observer?.observe("COMMIT")
+            let commit = Pending(sql: "COMMIT", name: nil, values: [], types: [])
+            PQclear(try pipeline(with: commit))
         } catch {
             // The connection broke with COMMIT in flight: whether it committed is unknown.
             guard isHealthy else { throw StoreError(.commitUnknown, detail: "\(error)") }

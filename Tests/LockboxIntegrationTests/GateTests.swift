@@ -22,6 +22,45 @@ import Testing
         )
     }
 
+    /// Round trips are what a call costs under load: BEGIN goes with the call's first statement,
+    /// and the writes whose rows no one reads (usage, the audit record, the event) go with
+    /// COMMIT. Other work on the same pool can only add flights, so the fewest of twenty calls is
+    /// the call's own.
+    @Test func anAllowedCheckTakesThreeRoundTripsAndACreateFour() async throws {
+        let flights = NIOLockedValueBox(0)
+        let observer = PGStatementObserver({ _ in }, flight: { _ in flights.withLockedValue { $0 += 1 } })
+        try await Harness.with(statements: observer, observeFeed: false) { h in
+            let w = try await h.makeWorld()
+            let request = try await h.createRequest(w)
+            try await h.approveInternally(w, request.id)
+            try await h.approveByCustomer(w, request.id)
+            func fewest(_ call: () async throws -> Void) async throws -> Int {
+                var fewest = Int.max
+                for _ in 0..<20 {
+                    let before = flights.withLockedValue { $0 }
+                    try await call()
+                    fewest = min(fewest, flights.withLockedValue { $0 } - before)
+                }
+                return fewest
+            }
+            // Token still valid (with BEGIN); the grant's facts; usage, record and COMMIT.
+            let check = try await fewest {
+                let answer = try await h.call(LockboxMethods.checkAccess, Self.check(w), token: w.serviceToken)
+                #expect(answer.allowed)
+            }
+            #expect(check == 3)
+            // Token (with BEGIN); the tenant's rules; the insert that returns the record; the
+            // record, the event and its announcement with COMMIT.
+            let create = try await fewest { _ = try await h.createRequest(w) }
+            #expect(create == 4)
+            // Every allowed check is in the log, with its usage.
+            let recorded = try await h.sql(
+                "SELECT count(*) AS n FROM audit_records WHERE activity = 'Get-Mailbox' AND details->>'allowed' = 'true'"
+            ).first!.int64("n")
+            #expect(recorded == 20)
+        }
+    }
+
     @Test func aTokenThatCannotBeOursCostsNoDatabaseWork() async throws {
         let counter = NIOLockedValueBox(0)
         let observer = PGStatementObserver { _ in counter.withLockedValue { $0 += 1 } }

@@ -102,19 +102,21 @@ import Testing
         )
         try await fixture.pool.transaction { (db: PGConnection) throws in
             let requests = fixture.stores.requests
+            let inserted = try requests.insert(
+                new,
+                id: "a",
+                requesterID: "op",
+                idempotencyKey: "k",
+                internalDeadlineMs: 100,
+                nowMs: 1,
+                db
+            )
+            // What the insert returns is the record as any later read finds it.
+            #expect(inserted != nil)
+            #expect(inserted == (try requests.find(id: "a", lock: false, db)))
+            #expect(inserted?.state == .pendingInternal && inserted?.createdAtMs == 1)
             #expect(
                 try requests.insert(
-                    new,
-                    id: "a",
-                    requesterID: "op",
-                    idempotencyKey: "k",
-                    internalDeadlineMs: 100,
-                    nowMs: 1,
-                    db
-                )
-            )
-            #expect(
-                try !requests.insert(
                     new,
                     id: "b",
                     requesterID: "op",
@@ -122,7 +124,7 @@ import Testing
                     internalDeadlineMs: 100,
                     nowMs: 2,
                     db
-                )
+                ) == nil
             )
             #expect(try requests.find(requesterID: "op", idempotencyKey: "k", payload: new, db)?.samePayload == true)
             #expect(try requests.find(requesterID: "op", idempotencyKey: "k", payload: other, db)?.samePayload == false)

@@ -101,7 +101,9 @@ package struct AuditStore: Sendable {
     /// Appends a record. The database assigns its id and time, and queues it for the sealer
     /// in the same transaction (migrations/0011): no lock is shared with any other append.
     package func append(_ entry: AuditEntry, _ db: PGConnection) throws {
-        try db.query(
+        // Queued: it goes with the transaction's next statement or its COMMIT, and its error
+        // fails that (and so the transaction): no round trip of its own.
+        try db.queue(
             """
             INSERT INTO audit_records (tenant_id, kind, actor_id, actor_display, actor_ip, activity, item, decision,
                                        details)

@@ -19,7 +19,7 @@ package enum ChangeFeed {
 
     /// From inside a transaction that appended events; delivered when, and only if, it commits.
     static func announceEvents(_ db: PGConnection) throws {
-        try db.query("SELECT pg_notify(\(channel), 'appended')")
+        try db.queue("SELECT pg_notify(\(channel), 'appended')")
     }
 
     /// From inside the sequencer's transaction.

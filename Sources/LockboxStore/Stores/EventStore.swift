@@ -70,7 +70,8 @@ package struct EventStore: Sendable {
     /// Records a change in the transaction that makes it, and wakes the feed's readers when,
     /// and only if, that transaction commits.
     package func append(_ event: NewRequestEvent, nowMs: Int64, _ db: PGConnection) throws {
-        try db.query(
+        // Queued, with its announcement: they go with the transaction's next statement or COMMIT.
+        try db.queue(
             """
             INSERT INTO request_events (tenant_id, request_id, requester_id, activity, state, actor_id, occurred_at_ms)
             VALUES (\(event.tenantID), \(event.requestID), \(event.requesterID), \(event.activity), \(event.state),

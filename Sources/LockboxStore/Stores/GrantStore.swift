@@ -184,7 +184,7 @@ package struct GrantStore: Sendable {
 
     /// Counts one allowed operation under the grant, in the check's own transaction.
     package func recordUse(tenantID: String, requestID: String, nowMs: Int64, _ db: PGConnection) throws {
-        try db.query(
+        try db.queue(
             """
             INSERT INTO grant_usage AS u (tenant_id, request_id, shard, operations, last_operation_at_ms)
             VALUES (\(tenantID), \(requestID), pg_backend_pid() % 16, 1, \(nowMs))

@@ -67,7 +67,11 @@ package struct RequestStore: Sendable {
 
     /// A request with its grant and usage (at most 16 shard rows, however much the grant was
     /// used); the `FROM` of every read.
-    static let select: PGQuery = """
+    static let select = select(from: "access_requests r")
+
+    /// The columns of a ``RequestRecord``, read from `source`, a relation named `r`.
+    static func select(from source: PGQuery) -> PGQuery {
+        """
         SELECT r.tenant_id, r.request_id, r.service, r.ticket_number, r.justification, r.requested_duration_seconds,
                r.requester_id, r.status, r.created_at_ms, r.updated_at_ms, r.internal_deadline_ms,
                (SELECT p.display_name FROM principals p WHERE p.principal_id = r.requester_id) AS requester_name,
@@ -84,9 +88,10 @@ package struct RequestStore: Sendable {
                  WHERE u.tenant_id = r.tenant_id AND u.request_id = r.request_id) AS operations_performed,
                (SELECT max(u.last_operation_at_ms) FROM grant_usage u
                  WHERE u.tenant_id = r.tenant_id AND u.request_id = r.request_id) AS last_operation_at_ms
-        FROM access_requests r
+        FROM \(source)
         LEFT JOIN grants g ON g.tenant_id = r.tenant_id AND g.request_id = r.request_id
         """
+    }
 
     /// The column a clock rule's deadline is stored in.
     static func column(_ deadline: ClockRule.Deadline) -> PGQuery {
@@ -172,8 +177,8 @@ package struct RequestStore: Sendable {
         return record
     }
 
-    /// Stores a new PENDING_INTERNAL request, unless the requester already used
-    /// `idempotencyKey`; returns false then, and stores nothing.
+    /// Stores a new PENDING_INTERNAL request and returns it, unless the requester already used
+    /// `idempotencyKey`; returns nil then, and stores nothing.
     package func insert(
         _ request: NewAccessRequest,
         id: String,
@@ -182,9 +187,9 @@ package struct RequestStore: Sendable {
         internalDeadlineMs: Int64,
         nowMs: Int64,
         _ db: PGConnection
-    ) throws -> Bool {
-        let inserted = try db.query(
-            """
+    ) throws -> RequestRecord? {
+        // The new row comes back as a record in the same statement: no second read.
+        let inserted: PGQuery = """
             INSERT INTO access_requests (tenant_id, request_id, service, ticket_number, justification,
                                          requested_duration_seconds, requester_id, status, created_at_ms,
                                          updated_at_ms, internal_deadline_ms, idempotency_key, request_fingerprint)
@@ -192,10 +197,10 @@ package struct RequestStore: Sendable {
                     \(request.requestedDurationSeconds), \(requesterID), \(RequestState.pendingInternal), \(nowMs),
                     \(nowMs), \(internalDeadlineMs), \(idempotencyKey), \(Self.fingerprint(request)))
             ON CONFLICT (tenant_id, requester_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-            RETURNING request_id
+            RETURNING *
             """
-        )
-        return !inserted.isEmpty
+        let rows = try db.query("WITH r AS (\(inserted)) \(Self.select(from: "r"))")
+        return try rows.first.map(Self.record)
     }
 
     /// The request, locked against concurrent transitions until the transaction ends when `lock` is set.
