@@ -1,5 +1,6 @@
 import Foundation
 import ArgumentParser
+import LockboxIntegrity
 import LockboxProto
 import LockboxRPC
 import LockboxTrust
@@ -207,20 +208,51 @@ struct Requests: AsyncParsableCommand {
                 LockboxMethods.getAccessRequest,
                 GetAccessRequestRequest(requestID: decision.requestID, signingKeyID: signer.keyID)
             )
-            var bytes = decision.decision == .approve ? request.approveStatement : request.denyStatement
+            let bytes = decision.decision == .approve ? request.approveStatement : request.denyStatement
             guard !bytes.isEmpty else {
                 throw ValidationError(
                     "there is nothing to sign: the request does not wait for your decision, or its tenant has no root"
                 )
             }
-            if decision.approvedDurationSeconds > 0, var statement = try? DecisionStatement(canonicalBytes: bytes) {
+            guard var statement = try? DecisionStatement(canonicalBytes: bytes) else {
+                throw ValidationError("the server prepared a statement that is not a decision; nothing was signed")
+            }
+            if decision.approvedDurationSeconds > 0 {
                 statement.endsAtMs = min(
                     statement.endsAtMs,
                     statement.startsAtMs + decision.approvedDurationSeconds * 1000
                 )
-                bytes = statement.canonicalBytes
             }
-            return SignedDecision(statement: bytes, keyID: signer.keyID, signature: signer.signature(over: bytes))
+            // The server's statement is checked against what this approver asked for, by this
+            // machine's clock, before the key signs anything: a server that is not what it
+            // claims cannot get this signature on another request or a longer window.
+            let intent = DecisionIntent(
+                requestID: decision.requestID,
+                tenantID: request.tenantID,
+                operatorID: request.requesterID,
+                service: Render.shortName(request.service).lowercased(),
+                decision: (decision.decision == .approve ? DecisionWord.approve : DecisionWord.deny).rawValue,
+                keyID: signer.keyID,
+                requestedDurationSeconds: request.requestedDurationSeconds
+            )
+            if let problem = intent.problem(with: statement, nowMs: Int64(Date().timeIntervalSince1970 * 1000)) {
+                throw ValidationError(
+                    "the statement the server prepared is not what you asked for (\(problem)); nothing was signed"
+                )
+            }
+            let operations = statement.operations.isEmpty ? "none" : statement.operations.joined(separator: ", ")
+            FileHandle.standardError.write(
+                Data(
+                    printable(
+                        "signing: \(statement.decision) \(statement.requestID) for \(statement.operatorID) on "
+                            + "\(statement.service), \(Render.time(statement.startsAtMs)) to \(Render.time(statement.endsAtMs)), "
+                            + "operations: \(operations)",
+                        limit: 2000
+                    ).appending("\n").utf8
+                )
+            )
+            let signed = statement.canonicalBytes
+            return SignedDecision(statement: signed, keyID: signer.keyID, signature: signer.signature(over: signed))
         }
     }
 

@@ -96,6 +96,7 @@ __all__ = [
     "check_consent_export",
     "as_signer",
     "sign_prepared_decision",
+    "window_problem",
 ]
 
 # -- canonical encoding (Sources/LockboxIntegrity/CanonicalBytes.swift) ---------------------
@@ -1545,11 +1546,14 @@ def _service_name(service: int) -> str:
 
 def sign_prepared_decision(
     request: pb.AccessRequest, signer: Any, *, approve: bool, duration_seconds: int = 0, request_id: str = "",
+    now_ms: Optional[int] = None,
 ) -> SignedBytes:
     """Signs the statement lockboxd prepared (``GetAccessRequest`` with ``signing_key_id``) for
     an approval or a denial, after checking it says what the approver means to sign: this
     request, its tenant, operator and service, this decision, this key. An approval with
-    ``duration_seconds`` ends no later than that after it starts (never later than prepared)."""
+    ``duration_seconds`` ends no later than that after it starts (never later than prepared).
+    The window must start now by this machine's clock (``now_ms`` in tests) and be no longer
+    than the request asked for, nor than 4 hours (:func:`window_problem`)."""
     prepared = bytes(request.approve_statement if approve else request.deny_statement)
     if not prepared:
         raise ValueError(
@@ -1571,5 +1575,32 @@ def sign_prepared_decision(
     if approve and duration_seconds > 0:
         ends = min(statement.ends_at_ms, statement.starts_at_ms + duration_seconds * 1000)
         if ends != statement.ends_at_ms:
-            prepared = replace(statement, ends_at_ms=ends).to_bytes()
+            statement = replace(statement, ends_at_ms=ends)
+            prepared = statement.to_bytes()
+    problem = window_problem(statement, request.requested_duration_seconds, now_ms=now_ms)
+    if problem:
+        raise ValueError("the prepared statement is not what you asked for (%s): not signed" % problem)
     return signer.sign_bytes(prepared)
+
+
+#: No grant is ever longer than this, whatever the server says the request asked for.
+MAXIMUM_WINDOW_MS = 4 * 3600 * 1000
+#: How far a prepared window's start may be from this machine's clock.
+CLOCK_TOLERANCE_MS = 15 * 60 * 1000
+
+
+def window_problem(statement: "DecisionStatement", requested_duration_seconds: int, *, now_ms: Optional[int] = None):
+    """Why a prepared decision's window is not one to sign, by this machine's clock (the
+    statement comes from lockboxd, which may not be what it claims); None when it is. The same
+    rule as ``lockbox requests approve`` (LockboxTrust's DecisionIntent)."""
+    now = _now_ms() if now_ms is None else now_ms
+    window = statement.ends_at_ms - statement.starts_at_ms
+    if window <= 0:
+        return "its window ends before it starts"
+    if window > MAXIMUM_WINDOW_MS:
+        return "its window is longer than 4 hours"
+    if requested_duration_seconds <= 0 or window > requested_duration_seconds * 1000:
+        return "its window is longer than the request asked for"
+    if abs(statement.starts_at_ms - now) > CLOCK_TOLERANCE_MS:
+        return "its window does not start now by this machine's clock"
+    return None

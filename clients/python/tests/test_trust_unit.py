@@ -352,3 +352,57 @@ def test_key_files(tmp_path):
     assert trust.SignedBytes.from_proto(relayed.to_proto()) == relayed
     assert relayed.assertion == WebAuthnAssertion(asserted.assertion.authenticator_data,
                                                   asserted.assertion.client_data_json)
+
+
+def _prepared_request(statement, requested_seconds=3600):
+    from lockbox._proto import lockbox_pb2 as pb
+
+    return pb.AccessRequest(
+        id="req_1", tenant_id="contoso", requester_id="p_op", service=pb.SERVICE_EXCHANGE,
+        requested_duration_seconds=requested_seconds, approve_statement=statement.to_bytes(),
+    )
+
+
+@pytest.mark.parametrize("change,accepted", [
+    ("as prepared", True),
+    ("server clock a minute ahead", True),
+    ("shorter than asked", True),
+    ("longer than asked", False),
+    ("longer than four hours", False),
+    ("ends before it starts", False),
+    ("starts next week", False),
+    ("started yesterday", False),
+    ("another request", False),
+    ("another key", False),
+])
+def test_only_what_the_approver_means_is_signed(change, accepted):
+    # The statement comes from lockboxd, which may not be what it claims: the approver's request
+    # id, key and clock are the reference (as LockboxTrust's DecisionIntent, DecisionIntentTests).
+    base = decision(word="Approve")
+    statement, requested = base, 3600
+    day = 86_400_000
+    if change == "server clock a minute ahead":
+        statement = replace(base, starts_at_ms=NOW + 60_000, ends_at_ms=NOW + 60_000 + 3_600_000)
+    elif change == "shorter than asked":
+        statement = replace(base, ends_at_ms=NOW + 600_000)
+    elif change == "longer than asked":
+        statement = replace(base, ends_at_ms=base.ends_at_ms + 1)
+    elif change == "longer than four hours":
+        statement, requested = replace(base, ends_at_ms=NOW + 5 * 3_600_000), 5 * 3600
+    elif change == "ends before it starts":
+        statement = replace(base, ends_at_ms=NOW)
+    elif change == "starts next week":
+        statement = replace(base, starts_at_ms=NOW + 7 * day, ends_at_ms=NOW + 7 * day + 3_600_000)
+    elif change == "started yesterday":
+        statement = replace(base, starts_at_ms=NOW - day, ends_at_ms=NOW - day + 3_600_000)
+    elif change == "another request":
+        statement = replace(base, request_id="req_2")
+    elif change == "another key":
+        statement = replace(base, key_id=STRANGER.key_id)
+    request = _prepared_request(statement, requested)
+    if accepted:
+        signed = trust.sign_prepared_decision(request, APPROVER, approve=True, now_ms=NOW)
+        assert DecisionStatement.from_bytes(signed.statement) == statement
+    else:
+        with pytest.raises(ValueError, match="not signed"):
+            trust.sign_prepared_decision(request, APPROVER, approve=True, now_ms=NOW)
