@@ -44,7 +44,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         onFailure: @escaping (RPCError) -> Void
     ) -> UInt64? {
         guard let context, context.channel.isActive else {
-            onFailure(RPCError(.unavailable, "connection closed"))
+            // Closed before this call began (a failed TLS handshake, say): the same words as
+            // for the calls it closed on.
+            onFailure(closedError)
             return nil
         }
         var header = header
@@ -100,22 +102,25 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
-        let error: RPCError
+    /// Why the connection closed, for the calls it fails.
+    private var closedError: RPCError {
         if let status = connectionStatus {
-            error = RPCError(status.code, status.message)
+            return RPCError(status.code, status.message)
         } else if let cause {
             // Said on this side only, such as a certificate the client does not trust.
-            error = RPCError(.unavailable, "connection closed: \(ConnectionFailure.describe(cause))")
+            return RPCError(.unavailable, "connection closed: \(ConnectionFailure.describe(cause))")
         } else if awaitingTLSHandshake {
-            error = RPCError(
+            return RPCError(
                 .unavailable,
                 "connection closed: TLS handshake failed: the other side closed the connection; it may not speak TLS "
                     + "on this port"
             )
-        } else {
-            error = RPCError(.unavailable, "connection closed")
         }
+        return RPCError(.unavailable, "connection closed")
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let error = closedError
         let calls = pending
         pending.removeAll()
         for (_, call) in calls {
