@@ -335,11 +335,13 @@ package final class PGConnection: @unchecked Sendable {
     /// sync). The pending statements are gone either way.
     private func pipeline(with last: Pending?) throws(StoreError) -> OpaquePointer {
         var statements = pending
-        pending.removeAll()
         if let last { statements.append(last) }
         guard let handle else { throw StoreError(.unavailable, detail: "the connection was closed") }
-        let deadline = ContinuousClock.now.advanced(by: replyTimeout)
-        guard PQenterPipelineMode(handle) == 1 else { throw lastError() }
+        // The reply timeout bounds silence, not the flight: the server gives each statement its
+        // own statement timeout, so the deadline moves on with every result that arrives.
+        var deadline = ContinuousClock.now.advanced(by: replyTimeout)
+        guard PQenterPipelineMode(handle) == 1 else { throw broken() }
+        pending.removeAll()
         for statement in statements {
             if statement.isBegin {
                 begun = true
@@ -365,6 +367,7 @@ package final class PGConnection: @unchecked Sendable {
                 if let kept { PQclear(kept) }
                 throw broken(error)
             }
+            deadline = ContinuousClock.now.advanced(by: replyTimeout)
             guard let next = PQgetResult(handle) else {
                 index += 1
                 guard index <= statements.count else {
@@ -383,7 +386,18 @@ package final class PGConnection: @unchecked Sendable {
                 continue
             }
             if status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && status != PGRES_EMPTY_QUERY {
-                if failure == nil { failure = error(of: next) }
+                if failure == nil, index < statements.count {
+                    // Which statement failed, for the logs: a queued write's error surfaces
+                    // with a later statement.
+                    let failed = error(of: next)
+                    let statement = statements[index].sql.split(whereSeparator: \.isNewline).first ?? ""
+                    failure = StoreError(
+                        failed.code,
+                        sqlState: failed.sqlState,
+                        detail:
+                            "\(failed.detail) (statement \(index + 1) of \(statements.count): \(statement.prefix(80)))"
+                    )
+                }
                 PQclear(next)
                 continue
             }
@@ -491,6 +505,10 @@ extension PGConnection {
     /// BEGIN goes with the body's first statement, and COMMIT with its queued writes
     /// (``queue(_:)``), in one flight each: a transaction costs no round trip of its own.
     package func transaction<T>(_ body: (PGConnection) throws -> T) throws -> T {
+        // A transaction inside another would drop the outer one's queued writes: refused.
+        guard !inTransaction else {
+            throw StoreError(.other, detail: "a transaction was opened inside another on the same connection")
+        }
         pending = [Pending(sql: "BEGIN", name: nil, values: [], types: [], isBegin: true)]
         inTransaction = true
         begun = false

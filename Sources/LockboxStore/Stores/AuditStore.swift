@@ -131,11 +131,17 @@ package struct AuditStore: Sendable {
     /// every change to authority (migrations/0011): a caller, the new admin an enrollment
     /// creates, or Lockbox itself.
     package func attribute(to actor: AuditActor, _ db: PGConnection) throws {
-        try db.query(
-            """
-            SELECT lockbox_attribute(\(actor.id), \(actor.display), \(actor.ip), \(actor.tokenID))
-            """
-        )
+        try db.query("SELECT \(Self.attribution(actor)) AS attributed")
+    }
+
+    /// The expression that names `actor` for the rest of the transaction: what
+    /// `lockbox_attribute` (migrations/0012) does, written out, because a call of that SQL
+    /// function is planned again on every call and costs a check a tenth of its database time.
+    static func attribution(_ actor: AuditActor) -> PGQuery {
+        """
+        (set_config('lockbox.actor_id', \(actor.id), true), set_config('lockbox.actor_display', \(actor.display), true),
+         set_config('lockbox.actor_ip', \(actor.ip), true), set_config('lockbox.token_id', \(actor.tokenID), true)) IS NOT NULL
+        """
     }
 
     /// Runs `body` with `details` added to every record the triggers write meanwhile: what the

@@ -70,7 +70,7 @@ package struct TokenStore: Sendable {
         let caller = token.caller
         return try db.query(
             """
-            SELECT lockbox_attribute(\(caller.id), \(caller.displayName), \(caller.ip), \(caller.tokenID)) AS attributed,
+            SELECT \(AuditStore.attribution(AuditActor(caller))) AS attributed,
                    EXISTS (
                        SELECT 1 FROM api_tokens t JOIN principals p ON p.principal_id = t.principal_id
                        WHERE t.token_id = \(caller.tokenID) AND t.revoked_at_ms IS NULL
