@@ -220,7 +220,10 @@ import Testing
         let c = try await Self.connection(idle: .seconds(30))
         try await c.call(1, Self.hold.name)
         try await c.gate.untilStarted(1)
-        await c.loop.advanceTime(by: .seconds(60))
+        // Past the idle timeout, short of the default unary deadline (60 s): at 60 s the call would
+        // be answered DEADLINE_EXCEEDED at once and its work would end later, on its own time, so
+        // the response read below would not mark the moment the connection went idle.
+        await c.loop.advanceTime(by: .seconds(45))
         #expect(c.channel.isActive, "a call in flight keeps the connection")
         c.gate.releaseAll()
         #expect(try await c.response().callID == 1)
