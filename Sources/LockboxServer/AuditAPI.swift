@@ -217,12 +217,17 @@ struct AuditAPI: Sendable {
                 return try audit.page(filter, after: cursor, limit: Self.exportPageSize, db)
             }
             if records.isEmpty { break }
-            var text = ""
+            var data: [UInt8] = []
+            data.reserveCapacity(records.count * 400)
             for record in records {
-                text += csv ? format.csvLine(record) : format.jsonLine(record)
+                if csv {
+                    data.append(contentsOf: format.csvLine(record).utf8)
+                } else {
+                    format.jsonLine(record, into: &data)
+                }
                 after = AuditCursor(after: record)
             }
-            try await writer.send(AuditExportChunk(data: Array(text.utf8)))
+            try await writer.send(AuditExportChunk(data: data))
             if records.count < Self.exportPageSize { break }
         }
     }

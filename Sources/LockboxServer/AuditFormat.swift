@@ -30,7 +30,8 @@ struct AuditFormat {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     }
 
-    func isoTime(_ millis: Int64) -> String {
+    /// The time as the formatter writes it: what ``isoTime(_:)`` must equal.
+    func formattedTime(_ millis: Int64) -> String {
         timeFormatter.string(from: Date(timeIntervalSince1970: Double(millis) / 1000))
     }
 
@@ -48,13 +49,70 @@ struct AuditFormat {
 
     func csvLine(_ record: StoredAuditRecord) -> String {
         [
-            String(record.id), isoTime(record.timeMs), record.tenantID, record.kind?.rawValue ?? "", record.actorID,
+            String(record.id), Self.isoTime(record.timeMs), record.tenantID, record.kind?.rawValue ?? "",
+            record.actorID,
             record.actorDisplay,
             record.actorIP, record.activity, record.item, Self.decisionName(record.decision), record.detailsJSON,
         ].map(Self.csvField).joined(separator: ",") + "\n"
     }
 
     func jsonLine(_ record: StoredAuditRecord) -> String {
+        var out: [UInt8] = []
+        jsonLine(record, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the record's JSON line to `out`.
+    func jsonLine(_ record: StoredAuditRecord, into out: inout [UInt8]) {
+        guard let details = ExportJSON.parse(record.detailsJSON) else {
+            out.append(contentsOf: generalJSONLine(record).utf8)
+            return
+        }
+        func field(_ name: String, _ value: String) {
+            out.append(contentsOf: Array(",\"\(name)\":".utf8))
+            ExportJSON.write(value, into: &out)
+        }
+        out.append(contentsOf: Array("{\"activity\":".utf8))
+        ExportJSON.write(record.activity, into: &out)
+        field("actor_display", record.actorDisplay)
+        field("actor_id", record.actorID)
+        field("actor_ip", record.actorIP)
+        field("decision", Self.decisionName(record.decision))
+        out.append(contentsOf: Array(",\"details\":".utf8))
+        ExportJSON.write(details, into: &out)
+        out.append(contentsOf: Array(",\"id\":\(record.id)".utf8))
+        field("item", record.item)
+        field("kind", record.kind?.rawValue ?? "")
+        field("tenant_id", record.tenantID)
+        field("time", Self.isoTime(record.timeMs))
+        out.append(contentsOf: Array("}\n".utf8))
+    }
+
+    /// A time as ISO-8601 in UTC with milliseconds, as the formatter writes it
+    /// (`2026-12-06T06:45:38.227Z`), without building a `Date` and a calendar for each record.
+    static func isoTime(_ millis: Int64) -> String {
+        let (days, dayMillis) = millis.quotientAndRemainder(dividingBy: 86_400_000)
+        let (day, ms) = dayMillis < 0 ? (days - 1, dayMillis + 86_400_000) : (days, dayMillis)
+        // Civil date from days since 1970-01-01 (the proleptic Gregorian calendar).
+        let z = day + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let dayOfMonth = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        func pad(_ value: Int64, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(dayOfMonth, 2))T\(pad(ms / 3_600_000, 2)):"
+            + "\(pad(ms / 60_000 % 60, 2)):\(pad(ms / 1000 % 60, 2)).\(pad(ms % 1000, 3))Z"
+    }
+
+    /// The line through `JSONEncoder`: for details the fast path does not handle byte for byte.
+    func generalJSONLine(_ record: StoredAuditRecord) -> String {
         struct Line: Encodable {
             var id: Int64
             var time: String
@@ -75,7 +133,7 @@ struct AuditFormat {
         let details = (try? decoder.decode([String: JSONAny].self, from: Data(record.detailsJSON.utf8))) ?? [:]
         let line = Line(
             id: record.id,
-            time: isoTime(record.timeMs),
+            time: formattedTime(record.timeMs),
             tenant_id: record.tenantID,
             kind: record.kind?.rawValue ?? "",
             actor_id: record.actorID,
