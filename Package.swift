@@ -263,7 +263,7 @@ let package = Package(
         .testTarget(
             name: "LockboxTrustTests",
             dependencies: [
-                "LockboxTrust", "LockboxIntegrity", "LockboxTestSupport",
+                "LockboxTrust", "LockboxIntegrity", "LockboxTestSupport", "LockboxRPC", "LockboxProto",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
