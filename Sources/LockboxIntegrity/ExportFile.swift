@@ -53,8 +53,35 @@ public struct AuditExport: Sendable {
         return encoder
     }()
 
-    /// One record's line, with its newline.
+    /// One record's line, with its newline: the fields in the encoder's sorted order, written
+    /// directly (``encodedLine(_:)`` is the same line through `JSONEncoder`, which the tests
+    /// hold equal to it).
     public static func line(_ record: ChainedRecord) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(400 + record.details.utf8.count)
+        out.append(UInt8(ascii: "{"))
+        JSONText.field("activity", record.activity, first: true, to: &out)
+        JSONText.field("actor_display", record.actorDisplay, to: &out)
+        JSONText.field("actor_id", record.actorID, to: &out)
+        JSONText.field("actor_ip", record.actorIP, to: &out)
+        JSONText.field("decision", record.decision, to: &out)
+        JSONText.field("details_text", record.details, to: &out)
+        JSONText.field("hash", record.hash.hex, to: &out)
+        JSONText.field("id", record.auditID, to: &out)
+        JSONText.field("item", record.item, to: &out)
+        JSONText.field("kind", record.kind, to: &out)
+        if let sealed = record.sealedAtMs { JSONText.field("sealed_at_ms", sealed, to: &out) }
+        JSONText.field("seq", record.seq, to: &out)
+        JSONText.field("tenant_id", record.scope, to: &out)
+        JSONText.field("time_ms", record.timeMs, to: &out)
+        JSONText.field("type", "record", to: &out)
+        out.append(contentsOf: [UInt8(ascii: "}"), UInt8(ascii: "\n")])
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// One record's line through `JSONEncoder`, as the line was written before: what the
+    /// direct writer must equal.
+    static func encodedLine(_ record: ChainedRecord) -> String {
         let line = RecordLine(
             seq: record.seq,
             hash: record.hash.hex,

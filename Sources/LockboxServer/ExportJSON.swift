@@ -1,3 +1,5 @@
+import LockboxIntegrity
+
 /// The export's JSON line, written byte by byte as `JSONEncoder` with `.sortedKeys` and
 /// `.withoutEscapingSlashes` writes it, without its cost: an export spent four fifths of
 /// lockboxd's time decoding each record's details into a dictionary and encoding it again.
@@ -68,30 +70,8 @@ enum ExportJSON {
         out.append(UInt8(ascii: "}"))
     }
 
-    /// Appends a JSON string: `"` and `\` escaped, the short escapes for backspace, form feed,
-    /// line feed, carriage return and tab, `\u00xx` for the other control characters, everything
-    /// else (slashes, non-ASCII) as it is.
-    static func write(_ text: String, into out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case 0x08: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
-            case 0x0C: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
-            case 0x0A: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case 0x0D: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case 0x09: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0x00..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: Array("\\u00".utf8))
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0x0F)])
-            default: out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
-    }
+    /// Appends a JSON string as the encoder writes it.
+    static func write(_ text: String, into out: inout [UInt8]) { JSONText.append(text, to: &out) }
 
     /// A recursive-descent reader of the JSON PostgreSQL writes.
     struct Parser {
