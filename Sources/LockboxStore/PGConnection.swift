@@ -291,28 +291,15 @@ package final class PGConnection: @unchecked Sendable {
         let deadline = ContinuousClock.now.advanced(by: replyTimeout)
         guard send(handle) == 1 else { throw lastError() }
         observer?.flight(1)
-        // Push the statement out; the socket may be full while the server is slow to read.
-        while true {
-            let flushed = PQflush(handle)
-            if flushed == 0 { break }
-            guard flushed > 0 else { throw lastError() }
-            let events = try wait(for: Int16(POLLIN | POLLOUT), until: deadline)
-            if events & Int16(POLLIN) != 0, PQconsumeInput(handle) != 1 { throw lastError() }
-        }
+        try flush(handle, until: deadline)
         var kept: OpaquePointer?
         var keptFailed = false
         while true {
-            while PQisBusy(handle) == 1 {
-                do {
-                    _ = try wait(for: Int16(POLLIN), until: deadline)
-                } catch {
-                    if let kept { PQclear(kept) }
-                    throw error
-                }
-                guard PQconsumeInput(handle) == 1 else {
-                    if let kept { PQclear(kept) }
-                    throw lastError()
-                }
+            do {
+                try awaitResult(handle, until: deadline)
+            } catch {
+                if let kept { PQclear(kept) }
+                throw error
             }
             guard let next = PQgetResult(handle) else { break }
             let status = PQresultStatus(next)
