@@ -85,9 +85,11 @@ def test_a_streams_deadline(server, world, new_tenant):
     tenant = new_tenant("ddl")
     with lockbox.Client(server.address, plaintext=True, token=tenant.admin) as client:
         stream = client.watch_access_requests(tenant_id=tenant.id, timeout=1.0)
-        assert next(stream).live
         with pytest.raises(lockbox.DeadlineExceeded):
-            next(stream)  # nothing happens in this tenant: the deadline passes
+            # Nothing happens in this tenant: at most the live marker, then the deadline passes
+            # (on a busy machine the deadline may pass before the marker arrives).
+            for message in stream:
+                assert message.live
         assert client.ping().version and client.stats.connections_opened == 1
 
 
