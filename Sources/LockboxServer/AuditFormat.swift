@@ -68,23 +68,19 @@ struct AuditFormat {
             out.append(contentsOf: generalJSONLine(record).utf8)
             return
         }
-        func field(_ name: String, _ value: String) {
-            out.append(contentsOf: Array(",\"\(name)\":".utf8))
-            ExportJSON.write(value, into: &out)
-        }
-        out.append(contentsOf: Array("{\"activity\":".utf8))
-        ExportJSON.write(record.activity, into: &out)
-        field("actor_display", record.actorDisplay)
-        field("actor_id", record.actorID)
-        field("actor_ip", record.actorIP)
-        field("decision", Self.decisionName(record.decision))
-        out.append(contentsOf: Array(",\"details\":".utf8))
+        out.append(UInt8(ascii: "{"))
+        JSONText.field("activity", record.activity, first: true, to: &out)
+        JSONText.field("actor_display", record.actorDisplay, to: &out)
+        JSONText.field("actor_id", record.actorID, to: &out)
+        JSONText.field("actor_ip", record.actorIP, to: &out)
+        JSONText.field("decision", Self.decisionName(record.decision), to: &out)
+        JSONText.key("details", to: &out)
         ExportJSON.write(details, into: &out)
-        out.append(contentsOf: Array(",\"id\":\(record.id)".utf8))
-        field("item", record.item)
-        field("kind", record.kind?.rawValue ?? "")
-        field("tenant_id", record.tenantID)
-        field("time", Self.isoTime(record.timeMs))
+        JSONText.field("id", record.id, to: &out)
+        JSONText.field("item", record.item, to: &out)
+        JSONText.field("kind", record.kind?.rawValue ?? "", to: &out)
+        JSONText.field("tenant_id", record.tenantID, to: &out)
+        JSONText.field("time", Self.isoTime(record.timeMs), to: &out)
         out.append(contentsOf: Array("}\n".utf8))
     }
 

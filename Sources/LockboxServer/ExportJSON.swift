@@ -70,9 +70,6 @@ enum ExportJSON {
         out.append(UInt8(ascii: "}"))
     }
 
-    /// Appends a JSON string as the encoder writes it.
-    static func write(_ text: String, into out: inout [UInt8]) { JSONText.append(text, to: &out) }
-
     /// A recursive-descent reader of the JSON PostgreSQL writes.
     struct Parser {
         let bytes: [UInt8]
@@ -202,7 +199,7 @@ enum ExportJSON {
                 return nil
             }
             var escaped: [UInt8] = []
-            ExportJSON.write(text, into: &escaped)
+            JSONText.append(text, to: &escaped)
             return Key(escaped: escaped.dropFirst().dropLast(), decoded: decoded[...])
         }
 

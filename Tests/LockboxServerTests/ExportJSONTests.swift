@@ -1,4 +1,5 @@
 import LockboxCore
+import LockboxIntegrity
 import Testing
 
 @testable import LockboxServer
@@ -61,7 +62,7 @@ import Testing
         // Strings inside the details too.
         for text in Self.strings {
             var escaped: [UInt8] = []
-            ExportJSON.write(text, into: &escaped)
+            JSONText.append(text, to: &escaped)
             let details = #"{"k": "# + String(decoding: escaped, as: UTF8.self) + "}"
             let record = Self.record(details: details)
             #expect(format.jsonLine(record) == format.generalJSONLine(record), "\(details)")
