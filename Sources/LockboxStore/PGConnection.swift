@@ -133,6 +133,9 @@ package final class PGConnection: @unchecked Sendable {
     /// is a fixed set of texts (values are always bound), so this stays small; past the
     /// limit, statements run unprepared.
     private var prepared: [PreparedKey: String] = [:]
+    /// The next prepared statement's name: names are never reused, so that one whose
+    /// preparation failed (and was forgotten) cannot collide with a later one.
+    private var nextPreparedName = 0
     package static let preparedStatementLimit = 256
     /// When set, every statement ``query(_:)`` runs is appended: how a test finds the
     /// statements a store call makes, to EXPLAIN them.
@@ -155,6 +158,8 @@ package final class PGConnection: @unchecked Sendable {
         var values: [String?]
         var types: [UInt32]
         var isBegin = false
+        /// Whether to prepare it (as `name`) in the same flight, before it runs.
+        var prepare = false
     }
 
     private struct PreparedKey: Hashable {
@@ -198,11 +203,32 @@ package final class PGConnection: @unchecked Sendable {
     @discardableResult
     func query(_ query: PGQuery) throws(StoreError) -> PGRows {
         let statement = try pendingStatement(query)
-        if pending.isEmpty {
+        if pending.isEmpty && !statement.prepare {
             let result = try roundTrip { handle in send(statement, handle) }
             return try rows(of: result)
         }
-        return try rows(of: pipeline(with: statement))
+        return try rows(of: pipeline(with: [statement])[0])
+    }
+
+    /// Runs several statements in one flight (with any pending ones) and returns each one's
+    /// rows, in order: how a group of calls reads what each needs in one round trip. Throws
+    /// the error of the first that failed; inside a transaction, that fails the transaction.
+    func queryAll(_ queries: [PGQuery]) throws(StoreError) -> [PGRows] {
+        guard !queries.isEmpty else { return [] }
+        var statements: [Pending] = []
+        for query in queries { statements.append(try pendingStatement(query)) }
+        let results = try pipeline(with: statements)
+        var all: [PGRows] = []
+        var failure: StoreError?
+        for result in results {
+            do throws(StoreError) {
+                all.append(try rows(of: result))
+            } catch {
+                failure = failure ?? error
+            }
+        }
+        if let failure { throw failure }
+        return all
     }
 
     /// Runs a write whose rows no one reads with the next statement that is answered, or with
@@ -216,6 +242,14 @@ package final class PGConnection: @unchecked Sendable {
         pending.append(try pendingStatement(query))
     }
 
+    /// Drops the statements that never went out; those that would have been prepared in their
+    /// flight are forgotten, to be prepared when next sent.
+    private func dropPending() {
+        let unprepared = Set(pending.filter(\.prepare).compactMap(\.name))
+        if !unprepared.isEmpty { prepared = prepared.filter { !unprepared.contains($0.value) } }
+        pending.removeAll()
+    }
+
     /// A statement ready to send: prepared on this connection when it can be.
     private func pendingStatement(_ query: PGQuery) throws(StoreError) -> Pending {
         recorded?.append(query)
@@ -223,8 +257,16 @@ package final class PGConnection: @unchecked Sendable {
         let types = binds.map(\.type.oid)
         let sql = query.sql
         observer?.observe(sql)
-        let name = try preparedName(for: PreparedKey(sql: sql, types: types))
-        return Pending(sql: sql, name: name, values: binds.map(\.text), types: types)
+        let key = PreparedKey(sql: sql, types: types)
+        if let name = prepared[key] { return Pending(sql: sql, name: name, values: binds.map(\.text), types: types) }
+        // Prepared in the flight that first runs it: a new statement costs no round trip of its own.
+        guard prepared.count < Self.preparedStatementLimit else {
+            return Pending(sql: sql, name: nil, values: binds.map(\.text), types: types)
+        }
+        let name = "lbx_\(nextPreparedName)"
+        nextPreparedName += 1
+        prepared[key] = name
+        return Pending(sql: sql, name: name, values: binds.map(\.text), types: types, prepare: true)
     }
 
     private func send(_ statement: Pending, _ handle: OpaquePointer) -> Int32 {
@@ -236,20 +278,6 @@ package final class PGConnection: @unchecked Sendable {
                 PQsendQueryParams(handle, statement.sql, Int32(values.count), oids.baseAddress, values, nil, nil, 0)
             }
         }
-    }
-
-    private func preparedName(for key: PreparedKey) throws(StoreError) -> String? {
-        if let name = prepared[key] { return name }
-        guard prepared.count < Self.preparedStatementLimit else { return nil }
-        let name = "lbx_\(prepared.count)"
-        let result = try roundTrip { handle in
-            key.types.withUnsafeBufferPointer { oids in
-                PQsendPrepare(handle, name, key.sql, Int32(key.types.count), oids.baseAddress)
-            }
-        }
-        _ = try rows(of: result)
-        prepared[key] = name
-        return name
     }
 
     /// Copies a result into Swift values and frees it, or throws its error.
@@ -272,7 +300,7 @@ package final class PGConnection: @unchecked Sendable {
 
     /// Runs SQL without parameters; may hold several statements (migrations, BEGIN, COMMIT).
     func execute(script sql: String) throws(StoreError) {
-        if !pending.isEmpty { PQclear(try pipeline(with: nil)) }
+        if !pending.isEmpty { try pipeline(with: []).forEach { PQclear($0) } }
         observer?.observe(sql)
         let result = try roundTrip { handle in PQsendQuery(handle, sql) }
         defer { PQclear(result) }
@@ -316,25 +344,35 @@ package final class PGConnection: @unchecked Sendable {
         return kept
     }
 
-    /// Sends the pending statements and then `last` (when given) in one flight, in libpq's
-    /// pipeline mode, and waits for all their results. Returns the result of the last statement
-    /// sent; throws the error of the first that failed (the server skips the rest, up to the
-    /// sync). The pending statements are gone either way.
-    private func pipeline(with last: Pending?) throws(StoreError) -> OpaquePointer {
-        var statements = pending
-        if let last { statements.append(last) }
+    /// Sends the pending statements and then `lasts` in one flight, in libpq's pipeline mode,
+    /// and waits for all their results. Returns the result of each of `lasts`, in order; throws
+    /// the error of the first that failed (the server skips the rest, up to the sync). The
+    /// pending statements are gone either way.
+    private func pipeline(with lasts: [Pending]) throws(StoreError) -> [OpaquePointer] {
+        let statements = pending + lasts
+        let firstKept = statements.count - lasts.count
         guard let handle else { throw StoreError(.unavailable, detail: "the connection was closed") }
         // The reply timeout bounds silence, not the flight: the server gives each statement its
         // own statement timeout, so the deadline moves on with every result that arrives.
         var deadline = ContinuousClock.now.advanced(by: replyTimeout)
         guard PQenterPipelineMode(handle) == 1 else { throw broken() }
         pending.removeAll()
-        for statement in statements {
+        // What goes out, in order: each statement, after its preparation when it is new here.
+        var sends: [(statement: Int, isPrepare: Bool)] = []
+        for (index, statement) in statements.enumerated() {
             if statement.isBegin {
                 begun = true
                 observer?.observe(statement.sql)
             }
+            if statement.prepare, let name = statement.name {
+                let sent = statement.types.withUnsafeBufferPointer { oids in
+                    PQsendPrepare(handle, name, statement.sql, Int32(statement.types.count), oids.baseAddress)
+                }
+                guard sent == 1 else { throw broken() }
+                sends.append((index, true))
+            }
             guard send(statement, handle) == 1 else { throw broken() }
+            sends.append((index, false))
         }
         guard PQpipelineSync(handle) == 1 else { throw broken() }
         observer?.flight(statements.count)
@@ -343,22 +381,24 @@ package final class PGConnection: @unchecked Sendable {
         } catch {
             throw broken(error)
         }
-        // Each statement's results end with a NULL; the sync's result comes last.
+        // Each send's results end with a NULL; the sync's result comes last.
         var index = 0
-        var kept: OpaquePointer?
+        var kept = [OpaquePointer?](repeating: nil, count: lasts.count)
+        func clearKept() { for result in kept { if let result { PQclear(result) } } }
         var failure: StoreError?
+        var preparedHere = Set<Int>()
         while true {
             do {
                 try awaitResult(handle, until: deadline)
             } catch {
-                if let kept { PQclear(kept) }
+                clearKept()
                 throw broken(error)
             }
             deadline = ContinuousClock.now.advanced(by: replyTimeout)
             guard let next = PQgetResult(handle) else {
                 index += 1
-                guard index <= statements.count else {
-                    if let kept { PQclear(kept) }
+                guard index <= sends.count else {
+                    clearKept()
                     throw broken(StoreError(.unavailable, detail: "the pipeline's sync did not arrive"))
                 }
                 continue
@@ -372,39 +412,56 @@ package final class PGConnection: @unchecked Sendable {
                 PQclear(next)
                 continue
             }
+            guard index < sends.count else {
+                PQclear(next)
+                continue
+            }
+            let (statementIndex, isPrepare) = sends[index]
             if status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && status != PGRES_EMPTY_QUERY {
-                if failure == nil, index < statements.count {
+                if failure == nil {
                     // Which statement failed, for the logs: a queued write's error surfaces
                     // with a later statement.
                     let failed = error(of: next)
-                    let statement = statements[index].sql.split(whereSeparator: \.isNewline).first ?? ""
+                    let statement = statements[statementIndex].sql.split(whereSeparator: \.isNewline).first ?? ""
                     failure = StoreError(
                         failed.code,
                         sqlState: failed.sqlState,
                         detail:
-                            "\(failed.detail) (statement \(index + 1) of \(statements.count): \(statement.prefix(80)))"
+                            "\(failed.detail) (statement \(statementIndex + 1) of \(statements.count): \(statement.prefix(80)))"
                     )
                 }
                 PQclear(next)
                 continue
             }
-            if index == statements.count - 1 && failure == nil {
-                if let kept { PQclear(kept) }
-                kept = next
+            if isPrepare {
+                preparedHere.insert(statementIndex)
+                PQclear(next)
+            } else if statementIndex >= firstKept && failure == nil {
+                if let old = kept[statementIndex - firstKept] { PQclear(old) }
+                kept[statementIndex - firstKept] = next
             } else {
                 PQclear(next)
             }
         }
+        // A preparation that did not happen is forgotten: the statement is prepared again next time.
+        for (statementIndex, statement) in statements.enumerated()
+        where statement.prepare && !preparedHere.contains(statementIndex) {
+            prepared = prepared.filter { $0.value != statement.name }
+        }
         guard PQexitPipelineMode(handle) == 1 else {
-            if let kept { PQclear(kept) }
+            clearKept()
             throw broken()
         }
         if let failure {
-            if let kept { PQclear(kept) }
+            clearKept()
             throw failure
         }
-        guard let kept else { throw StoreError(.unavailable, detail: "the pipeline returned no result") }
-        return kept
+        let results = kept.compactMap { $0 }
+        guard results.count == kept.count else {
+            clearKept()
+            throw StoreError(.unavailable, detail: "the pipeline returned no result")
+        }
+        return results
     }
 
     /// A pipeline that went wrong midway leaves the connection in a state no one can use
@@ -501,13 +558,13 @@ extension PGConnection {
         begun = false
         defer {
             inTransaction = false
-            pending.removeAll()
+            dropPending()
         }
         let value: T
         do {
             value = try body(self)
         } catch {
-            pending.removeAll()
+            dropPending()
             if begun && isHealthy { try? execute(script: "ROLLBACK") }
             throw error
         }
@@ -516,7 +573,7 @@ extension PGConnection {
         do {
             observer?.observe("COMMIT")
             let commit = Pending(sql: "COMMIT", name: nil, values: [], types: [])
-            PQclear(try pipeline(with: commit))
+            try pipeline(with: [commit]).forEach { PQclear($0) }
         } catch {
             // The connection broke with COMMIT in flight: whether it committed is unknown.
             guard isHealthy else { throw StoreError(.commitUnknown, detail: "\(error)") }

@@ -135,4 +135,38 @@ import Testing
         let fresh = try PGConnection(url: fixture.pool.configuration.url)
         #expect(try Self.count(fresh, ticket: "T-pipeline") == 0)
     }
+
+    /// A new statement is prepared in the flight that first runs it, so a fresh connection pays
+    /// no round trip for it; one whose flight never went out, or whose preparation failed, is
+    /// prepared again when next sent.
+    @Test func aNewStatementIsPreparedInItsOwnFlight() async throws {
+        let fixture = try await Fixture.make()
+        defer { Task { await fixture.close() } }
+        let flights = NIOLockedValueBox(0)
+        let db = try Self.connection(fixture, flights: flights)
+        let read: PGQuery = "SELECT \(Int64(41)) + 1 AS n"
+        #expect(try db.query(read).first!.decode("n", as: Int64.self) == 42)
+        #expect(flights.withLockedValue { $0 } == 1, "prepared and run in one flight")
+        #expect(try db.query(read).first!.decode("n", as: Int64.self) == 42)
+        #expect(flights.withLockedValue { $0 } == 2)
+
+        // Queued, then dropped unsent when the body throws: the next use prepares it again.
+        let write: PGQuery = "SELECT \(Int64(7)) AS queued"
+        struct Refused: Error {}
+        #expect(throws: Refused.self) {
+            try db.transaction { db in
+                try db.queue(write)
+                throw Refused()
+            }
+        }
+        try db.transaction { db in try db.queue(write) }
+        #expect(try db.query(write).first!.decode("queued", as: Int64.self) == 7)
+
+        // A preparation that fails (no such table) is not remembered; the table made, it runs.
+        let missing: PGQuery = "SELECT count(*) AS n FROM pipeline_later WHERE x = \(Int64(1))"
+        #expect(throws: StoreError.self) { try db.query(missing) }
+        try db.execute(script: "CREATE TEMP TABLE pipeline_later (x bigint)")
+        #expect(try db.query(missing).first!.decode("n", as: Int64.self) == 0)
+        #expect(db.isHealthy)
+    }
 }
