@@ -12,6 +12,7 @@ package struct PGType: Hashable, Sendable {
     package static let text = PGType(oid: 25)
     package static let jsonb = PGType(oid: 3802)
     package static let textArray = PGType(oid: 1009)
+    package static let int8Array = PGType(oid: 1016)
 }
 
 /// One bound parameter: its type and its value in PostgreSQL's text format (nil is NULL).
@@ -80,16 +81,32 @@ package struct PGTextArray: PGEncodable, Hashable {
 
     package static var pgType: PGType { .textArray }
     package var pgText: String {
-        let quoted = elements.map { element in
-            var out = "\""
-            for character in element {
-                if character == "\\" || character == "\"" { out.append("\\") }
-                out.append(character)
+        // Byte by byte: a group of checks binds its records' columns as arrays on every commit.
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        out.reserveCapacity(2 + elements.reduce(0) { $0 + $1.utf8.count + 3 })
+        for (index, element) in elements.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "\""))
+            for byte in element.utf8 {
+                if byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\"") { out.append(UInt8(ascii: "\\")) }
+                out.append(byte)
             }
-            return out + "\""
+            out.append(UInt8(ascii: "\""))
         }
-        return "{" + quoted.joined(separator: ",") + "}"
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
     }
+}
+
+/// A list of integers, bound as `bigint[]`: a parameter of the array's own type, which the
+/// server reads once, where a cast from `text[]` in a WHERE clause is made again for every row.
+package struct PGInt64Array: PGEncodable, Hashable {
+    package var elements: [Int64]
+
+    package init(_ elements: [Int64]) { self.elements = elements }
+
+    package static var pgType: PGType { .int8Array }
+    package var pgText: String { "{" + elements.map(String.init).joined(separator: ",") + "}" }
 }
 
 /// Enums stored as their raw text (states, roles, services).

@@ -45,5 +45,7 @@ import Testing
     @Test func bytesAndArraysUseTheTextInputFormats() {
         #expect(PGBytes([0x00, 0xab, 0xff]).pgText == "\\x00abff")
         #expect(PGTextArray(["a", "b\"c", "d\\e"]).pgText == "{\"a\",\"b\\\"c\",\"d\\\\e\"}")
+        #expect(PGInt64Array([1, -2, Int64.max]).pgText == "{1,-2,9223372036854775807}")
+        #expect(PGInt64Array([]).pgText == "{}")
     }
 }

@@ -136,8 +136,13 @@ package struct ChainStore: Sendable {
             FROM unnest(\(seqs), \(ids), \(hashes)) AS t(s, a, h)
             """
         )
+        // Joined to the ids, read once: `audit_id = ANY(text[]::bigint[])` casts the whole list
+        // again for every row it looks at.
         try db.query(
-            "DELETE FROM audit_unsealed WHERE tenant_id = \(scope) AND audit_id = ANY(\(ids)::bigint[])"
+            """
+            DELETE FROM audit_unsealed u USING unnest(\(PGInt64Array(seals.map(\.auditID)))) AS d(id)
+            WHERE u.tenant_id = \(scope) AND u.audit_id = d.id
+            """
         )
     }
 
