@@ -66,21 +66,59 @@ enum Credentials {
 
     static func hash(_ secret: String) -> [UInt8] { Hashing.sha256(secret) }
 
+    /// Base64url without padding (RFC 4648 §5), written out: on every call's path, so without
+    /// Foundation's string replacing.
     static func base64URL(_ bytes: [UInt8]) -> String {
-        Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        var out: [UInt8] = []
+        out.reserveCapacity((bytes.count * 4 + 2) / 3)
+        func emit(_ group: UInt32, _ count: Int) {
+            for shift in [18, 12, 6, 0].prefix(count) { out.append(alphabet[Int((group >> UInt32(shift)) & 63)]) }
+        }
+        var index = 0
+        while index + 3 <= bytes.count {
+            emit(UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2]), 4)
+            index += 3
+        }
+        switch bytes.count - index {
+        case 1: emit(UInt32(bytes[index]) << 16, 2)
+        case 2: emit(UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8, 3)
+        default: break
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
+    /// The bytes of unpadded base64url text; nil for any other character or an impossible length.
     static func fromBase64URL(_ text: Substring) -> [UInt8]? {
-        guard text.utf8.allSatisfy({ $0 < 0x80 && ($0.isAlphanumeric || $0 == 0x2d || $0 == 0x5f) }) else {
-            return nil
+        var values: [UInt8] = []
+        values.reserveCapacity(text.utf8.count)
+        for character in text.utf8 {
+            let value = decoding[Int(character)]
+            guard value != 0xFF else { return nil }
+            values.append(value)
         }
-        var standard = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while standard.count % 4 != 0 { standard += "=" }
-        return Data(base64Encoded: standard).map(Array.init)
+        guard values.count % 4 != 1 else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(values.count * 3 / 4)
+        var index = 0
+        while index < values.count {
+            let chunk = values[index..<min(index + 4, values.count)]
+            var group: UInt32 = 0
+            for (offset, value) in chunk.enumerated() { group |= UInt32(value) << UInt32(18 - 6 * offset) }
+            for byte in 0..<(chunk.count - 1) {
+                bytes.append(UInt8(truncatingIfNeeded: group >> UInt32(16 - 8 * byte)))
+            }
+            index += 4
+        }
+        return bytes
     }
+
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+    /// Each byte's value in ``alphabet``; 0xFF for a byte that is not in it.
+    private static let decoding: [UInt8] = {
+        var table = [UInt8](repeating: 0xFF, count: 256)
+        for (value, character) in alphabet.enumerated() { table[Int(character)] = UInt8(value) }
+        return table
+    }()
 
     /// A new id such as `req_3f2a…`: a kind and 128 random bits.
     static func newID(_ kind: String) -> String {

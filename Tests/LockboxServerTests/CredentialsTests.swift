@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import LockboxServer
@@ -48,5 +49,22 @@ import Testing
         #expect(Credentials.judge(code, key: Self.key) == .refused)
         let token = Credentials.newSecret(key: Self.key)
         #expect(Credentials.judge(token, key: Self.key, prefix: Credentials.enrollmentPrefix) == .refused)
+    }
+
+    /// The hand-written base64url agrees with Foundation's, both ways, at every length, and
+    /// refuses what is not base64url.
+    @Test func base64URLAgreesWithFoundation() {
+        var generator = SystemRandomNumberGenerator()
+        for length in 0..<70 {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let foundation = Data(bytes).base64EncodedString()
+                .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                .replacingOccurrences(of: "=", with: "")
+            #expect(Credentials.base64URL(bytes) == foundation, "length \(length)")
+            #expect(Credentials.fromBase64URL(Substring(foundation)) == bytes, "length \(length)")
+        }
+        for refused in ["A", "AAAAA", "AB+C", "AB/C", "AB=C", "AB C", "ABé", "AB\u{0}C"] {
+            #expect(Credentials.fromBase64URL(Substring(refused)) == nil, "\(refused)")
+        }
     }
 }
