@@ -159,7 +159,7 @@ struct Gatekeeper: Sendable {
     /// Who calls, known without the database when it can be: the refusals that cost nothing,
     /// then the cache, then one short read (on the priority lane, since a token that reaches it
     /// passed its checksum and is most likely a data plane's first check).
-    private func identify(_ context: RPCCallContext) async throws(RPCError) -> Identified {
+    func identify(_ context: RPCCallContext) async throws(RPCError) -> Identified {
         let now = clock.nowMillis()
         let address = "auth@" + context.peerIP
         guard spent.allows(address, nowMs: now) else {
@@ -207,11 +207,17 @@ struct Gatekeeper: Sendable {
     }
 
     /// Confirms, in the call's transaction, that what was known of the caller still holds;
-    /// reads it again when it does not. The caller as the database has it now.
-    private func confirm(_ identified: Identified, _ context: RPCCallContext, db: PGConnection, nowMs: Int64) throws
-        -> Caller
-    {
-        if try tokens.stillValid(identified.token, nowMs: nowMs, db) { return identified.caller }
+    /// reads it again when it does not. The caller as the database has it now. A group of
+    /// calls (``CheckGroup``) reads `stillValid` with its facts, in one flight, and passes it.
+    func confirm(
+        _ identified: Identified,
+        _ context: RPCCallContext,
+        db: PGConnection,
+        nowMs: Int64,
+        stillValid: Bool? = nil
+    ) throws -> Caller {
+        let valid = try stillValid ?? tokens.stillValid(identified.token, nowMs: nowMs, db)
+        if valid { return identified.caller }
         cache.forget(identified.hash)
         guard var fresh = try tokens.authenticated(secretHash: identified.hash, ip: context.peerIP, nowMs: nowMs, db)
         else { throw RPCError.unauthenticated() }

@@ -17,6 +17,8 @@ package struct LockboxServiceConfiguration: Sendable {
     package var recordRequestStates = false
     /// What addresses and tenants may spend on failed authentications and enrollment attempts.
     package var budgets = BudgetConfiguration()
+    /// How CheckAccess calls share transactions and commits (``CheckGroup``).
+    package var checkGroups = GroupCommitConfiguration()
 
     package init(policy: Policy = Policy(), sweepInterval: Duration = .seconds(5), sweepBatchSize: Int = 100) {
         self.policy = policy
@@ -40,6 +42,9 @@ package struct LockboxService: Sendable {
     ///   - integrity: seals the audit chains, signs checkpoints and customer decisions.
     ///   - notifier: feeds WatchAccessRequests; without one that method answers UNAVAILABLE.
     ///   - readPool: a hot standby that audit searches and plain exports read from.
+    /// CheckAccess calls waiting for a running group to commit.
+    package var checksWaiting: Int { access.checks.waiting }
+
     package init(
         pool: PGPool,
         clock: any LockboxClock,
@@ -56,7 +61,7 @@ package struct LockboxService: Sendable {
         trust = TrustAPI(gate: gate, keeper: TrustKeeper(integrity: integrity))
         let workflow = RequestWorkflow(policy: configuration.policy, integrity: integrity, trust: trust)
         requests = RequestsAPI(gate: gate, workflow: workflow, notifier: notifier)
-        access = AccessAPI(gate: gate, trust: trust)
+        access = AccessAPI(gate: gate, trust: trust, groups: configuration.checkGroups)
         admin = AdminAPI(gate: gate, workflow: workflow, policy: configuration.policy, trust: trust)
         auditing = AuditAPI(gate: gate, integrity: integrity, readPool: readPool)
         notifications = NotificationsAPI(gate: gate)

@@ -147,6 +147,8 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @Option(Settings.readDatabaseURL) var readDatabaseURL: String?
     @Option(Settings.sweepInterval) var sweepInterval: String?
+    @Option(Settings.checkGroupSize) var checkGroupSize: String?
+    @Option(Settings.checkGroups) var checkGroups: String?
     @Option(Settings.internalApprovalWindow) var internalApprovalWindow: String?
     @Option(Settings.enrollmentCodeLifetime) var enrollmentCodeLifetime: String?
     @Option(Settings.maxWatchesPerPrincipal) var maxWatchesPerPrincipal: String?
@@ -175,6 +177,10 @@ struct Serve: AsyncParsableCommand {
             )
             config.service.sweepInterval =
                 try Settings.sweepInterval.value(sweepInterval, env) ?? config.service.sweepInterval
+            config.service.checkGroups.maxSize =
+                try Settings.checkGroupSize.value(checkGroupSize, env) ?? config.service.checkGroups.maxSize
+            config.service.checkGroups.maxInFlight =
+                try Settings.checkGroups.value(checkGroups, env) ?? config.service.checkGroups.maxInFlight
             if let window = try Settings.internalApprovalWindow.value(internalApprovalWindow, env) {
                 config.service.policy.internalApprovalWindowSeconds = window.components.seconds
             }

@@ -176,6 +176,20 @@ enum Settings {
         "How often the sweepers expire requests and complete grants.",
         default: LockboxServiceConfiguration().sweepInterval
     )
+    static let checkGroupSize = Setting.integer(
+        "check-group-size",
+        env: "LOCKBOX_CHECK_GROUP_SIZE",
+        "Most CheckAccess calls that share one transaction and commit (group commit).",
+        in: 1...1_000,
+        default: GroupCommitConfiguration().maxSize
+    )
+    static let checkGroups = Setting.integer(
+        "check-groups",
+        env: "LOCKBOX_CHECK_GROUPS",
+        "CheckAccess groups that may read and decide at once, each on one database connection; each commits while the next reads.",
+        in: 1...64,
+        default: GroupCommitConfiguration().maxInFlight
+    )
     static let internalApprovalWindow = Setting.duration(
         "internal-approval-window",
         env: "LOCKBOX_INTERNAL_APPROVAL_WINDOW",

@@ -113,6 +113,29 @@ package struct AuditStore: Sendable {
         )
     }
 
+    /// Appends records in one multi-row statement, queued like ``append(_:_:)``: a group of
+    /// checks writes all its records at once. They take their ids in the order given.
+    package func append(all entries: [AuditEntry], _ db: PGConnection) throws {
+        guard entries.count > 1 else {
+            if let entry = entries.first { try append(entry, db) }
+            return
+        }
+        func column(_ value: (AuditEntry) -> String) -> PGTextArray { PGTextArray(entries.map(value)) }
+        try db.queue(
+            """
+            INSERT INTO audit_records (tenant_id, kind, actor_id, actor_display, actor_ip, activity, item, decision,
+                                       details)
+            SELECT tenant_id, kind, actor_id, actor_display, actor_ip, activity, item, decision::smallint, details::jsonb
+            FROM unnest(\(column(\.tenantID)), \(column(\.kind.rawValue)), \(column(\.actorID)),
+                        \(column(\.actorDisplay)), \(column(\.actorIP)), \(column(\.activity)), \(column(\.item)),
+                        \(column { String($0.decision.rawValue) }), \(column { JSONValue.object($0.details) }))
+                 WITH ORDINALITY AS r(tenant_id, kind, actor_id, actor_display, actor_ip, activity, item, decision,
+                                      details, n)
+            ORDER BY n
+            """
+        )
+    }
+
     /// How many records of `activity` the tenant's log holds from the last `withinMs`, by the
     /// database's clock, which stamps them. An index covers the activities asked about
     /// (migrations/0011).

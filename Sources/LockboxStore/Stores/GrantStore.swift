@@ -82,22 +82,46 @@ package struct GrantStore: Sendable {
         nowMs: Int64,
         _ db: PGConnection
     ) throws -> CheckFacts {
-        let rows = try db.query(
-            """
-            SELECT \(Self.columns),
-                   lower(\(operation)) = ANY (g.operations)
-                   AND EXISTS (SELECT 1 FROM preapproved_operations p
-                               WHERE p.service = \(service) AND p.operation_key = lower(\(operation))) AS preapproved,
-                   \(Self.operatorStatus(operatorID)) AS operator_status,
-                   (SELECT max(change_id) FROM trust_changes WHERE tenant_id = \(tenantID)) AS trust_version
-            \(Self.join)
-            WHERE g.operator_id = \(operatorID) AND g.tenant_id = \(tenantID) AND g.service = \(service)
-              AND g.revoked_at_ms IS NULL AND g.ends_at_ms > \(nowMs)
-            ORDER BY g.ends_at_ms DESC
-            LIMIT \(Self.checkCandidateLimit)
-            FOR SHARE OF g
-            """
+        try Self.checkFacts(
+            from: db.query(
+                checkFactsQuery(
+                    operatorID: operatorID,
+                    tenantID: tenantID,
+                    service: service,
+                    operation: operation,
+                    nowMs: nowMs
+                )
+            )
         )
+    }
+
+    /// The statement of ``checkFacts(operatorID:tenantID:service:operation:nowMs:_:)``, for a
+    /// group of checks that sends theirs in one flight (``PGConnection/queryAll(_:)``).
+    package func checkFactsQuery(
+        operatorID: String,
+        tenantID: String,
+        service: ContentService,
+        operation: String,
+        nowMs: Int64
+    ) -> PGQuery {
+        """
+        SELECT \(Self.columns),
+               lower(\(operation)) = ANY (g.operations)
+               AND EXISTS (SELECT 1 FROM preapproved_operations p
+                           WHERE p.service = \(service) AND p.operation_key = lower(\(operation))) AS preapproved,
+               \(Self.operatorStatus(operatorID)) AS operator_status,
+               (SELECT max(change_id) FROM trust_changes WHERE tenant_id = \(tenantID)) AS trust_version
+        \(Self.join)
+        WHERE g.operator_id = \(operatorID) AND g.tenant_id = \(tenantID) AND g.service = \(service)
+          AND g.revoked_at_ms IS NULL AND g.ends_at_ms > \(nowMs)
+        ORDER BY g.ends_at_ms DESC
+        LIMIT \(Self.checkCandidateLimit)
+        FOR SHARE OF g
+        """
+    }
+
+    /// The facts in the rows of ``checkFactsQuery(operatorID:tenantID:service:operation:nowMs:)``.
+    package static func checkFacts(from rows: PGRows) throws -> CheckFacts {
         let candidates = try rows.rows.map { row in
             AccessCandidate(grant: try Self.grant(row), operationPreapproved: try row.decode("preapproved"))
         }
@@ -105,6 +129,34 @@ package struct GrantStore: Sendable {
             operatorStatus: try rows.first.map(Self.operatorStatus),
             candidates: candidates,
             trustVersion: try rows.first?.decode("trust_version", as: Int64?.self)
+        )
+    }
+
+    /// What a group of checks reads, in one flight: whether each token still holds (as
+    /// ``TokenStore/stillValid(_:nowMs:_:)``) and each check's facts (as
+    /// ``checkFacts(operatorID:tenantID:service:operation:nowMs:_:)``, share-locking the grants).
+    package func checkFacts(
+        for checks: [CheckKey],
+        confirming tokens: [AuthenticatedToken],
+        nowMs: Int64,
+        _ db: PGConnection
+    ) throws -> (stillValid: [Bool], facts: [CheckFacts]) {
+        let store = TokenStore()
+        let queries =
+            tokens.map { store.stillValidQuery($0, nowMs: nowMs) }
+            + checks.map {
+                checkFactsQuery(
+                    operatorID: $0.operatorID,
+                    tenantID: $0.tenantID,
+                    service: $0.service,
+                    operation: $0.operation,
+                    nowMs: nowMs
+                )
+            }
+        let results = try db.queryAll(queries)
+        return (
+            try results.prefix(tokens.count).map(TokenStore.stillValid(from:)),
+            try results.dropFirst(tokens.count).map(Self.checkFacts(from:))
         )
     }
 
@@ -184,14 +236,50 @@ package struct GrantStore: Sendable {
 
     /// Counts one allowed operation under the grant, in the check's own transaction.
     package func recordUse(tenantID: String, requestID: String, nowMs: Int64, _ db: PGConnection) throws {
+        try recordUse(GrantUse(tenantID: tenantID, requestID: requestID, operations: 1, lastAtMs: nowMs), db)
+    }
+
+    /// Counts `use.operations` operations against a grant, queued: a group of checks merges its
+    /// uses of one grant into one.
+    package func recordUse(_ use: GrantUse, _ db: PGConnection) throws {
         try db.queue(
             """
             INSERT INTO grant_usage AS u (tenant_id, request_id, shard, operations, last_operation_at_ms)
-            VALUES (\(tenantID), \(requestID), pg_backend_pid() % 16, 1, \(nowMs))
+            VALUES (\(use.tenantID), \(use.requestID), pg_backend_pid() % 16, \(use.operations), \(use.lastAtMs))
             ON CONFLICT (tenant_id, request_id, shard) DO UPDATE
-            SET operations = u.operations + 1,
+            SET operations = u.operations + excluded.operations,
                 last_operation_at_ms = greatest(u.last_operation_at_ms, excluded.last_operation_at_ms)
             """
         )
+    }
+}
+
+/// Operations counted against one grant.
+package struct GrantUse: Sendable, Hashable {
+    package var tenantID: String
+    package var requestID: String
+    package var operations: Int64
+    package var lastAtMs: Int64
+
+    package init(tenantID: String, requestID: String, operations: Int64, lastAtMs: Int64) {
+        self.tenantID = tenantID
+        self.requestID = requestID
+        self.operations = operations
+        self.lastAtMs = lastAtMs
+    }
+}
+
+/// What one access check asks about.
+package struct CheckKey: Sendable, Hashable {
+    package var operatorID: String
+    package var tenantID: String
+    package var service: ContentService
+    package var operation: String
+
+    package init(operatorID: String, tenantID: String, service: ContentService, operation: String) {
+        self.operatorID = operatorID
+        self.tenantID = tenantID
+        self.service = service
+        self.operation = operation
     }
 }

@@ -67,9 +67,14 @@ package struct TokenStore: Sendable {
     /// changed since (its `auth_version` is the same). One index lookup, in the statement that
     /// also names the caller as the transaction's actor (``AuditStore/attribute(to:_:)``).
     package func stillValid(_ token: AuthenticatedToken, nowMs: Int64, _ db: PGConnection) throws -> Bool {
+        try Self.stillValid(from: db.query(stillValidQuery(token, nowMs: nowMs)))
+    }
+
+    /// The statement of ``stillValid(_:nowMs:_:)``, which also names the caller as the actor of
+    /// the rest of the transaction.
+    func stillValidQuery(_ token: AuthenticatedToken, nowMs: Int64) -> PGQuery {
         let caller = token.caller
-        return try db.query(
-            """
+        return """
             SELECT \(AuditStore.attribution(AuditActor(caller))) AS attributed,
                    EXISTS (
                        SELECT 1 FROM api_tokens t JOIN principals p ON p.principal_id = t.principal_id
@@ -78,7 +83,10 @@ package struct TokenStore: Sendable {
                          AND p.suspended_at_ms IS NULL AND p.auth_version = \(token.authVersion)
                    ) AS valid
             """
-        ).first?.decode("valid", as: Bool.self) == true
+    }
+
+    static func stillValid(from rows: PGRows) throws -> Bool {
+        try rows.first?.decode("valid", as: Bool.self) == true
     }
 
     /// The key of the checksum new tokens and enrollment codes carry (migrations/0010).
