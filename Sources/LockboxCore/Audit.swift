@@ -297,3 +297,26 @@ package struct StoredSigningKey: Sendable, Hashable {
         self.attestation = attestation
     }
 }
+
+/// Where a page of an audit search ends, and where the next one starts: after `pageSize`
+/// matches when more were found; below the lowest id read when the read stopped at its limit
+/// (a page may then be short, or empty, and still have a next one); else nowhere.
+package struct SearchPageCut: Sendable, Hashable {
+    /// How many of the matches the page holds.
+    package var count: Int
+    /// The next page's ids are below this; nil when the search is done.
+    package var nextBefore: Int64?
+
+    /// - Parameters:
+    ///   - matches: the ids found, newest first, at most `pageSize + 1`.
+    ///   - scannedTo: the lowest id read, when the read stopped at its limit.
+    package init(matches: [Int64], pageSize: Int, scannedTo: Int64?) {
+        if matches.count > pageSize {
+            count = pageSize
+            nextBefore = pageSize > 0 ? matches[pageSize - 1] : nil
+        } else {
+            count = matches.count
+            nextBefore = scannedTo
+        }
+    }
+}

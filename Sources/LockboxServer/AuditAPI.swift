@@ -174,10 +174,10 @@ struct AuditAPI: Sendable {
         let pageSize = InputLimits.pageSize(request.pageSize)
         // Newest first, keyed by id: records that arrive while paging land before the first page,
         // never inside a later one.
-        let records = try audit.search(filter, beforeID: before, limit: pageSize + 1, db)
-        let page = records.prefix(pageSize)
-        var response = SearchAuditResponse(records: page.map(\.proto))
-        if records.count > pageSize, let last = page.last { response.nextPageToken = String(last.id) }
+        let found = try audit.search(filter, beforeID: before, limit: pageSize + 1, db)
+        let cut = SearchPageCut(matches: found.records.map(\.id), pageSize: pageSize, scannedTo: found.scannedTo)
+        var response = SearchAuditResponse(records: found.records.prefix(cut.count).map(\.proto))
+        response.nextPageToken = cut.nextBefore.map(String.init) ?? ""
         return response
     }
 

@@ -180,19 +180,54 @@ package struct AuditStore: Sendable {
         return value
     }
 
-    /// Records with an id below `beforeID`, newest first.
-    package func search(_ filter: AuditFilter, beforeID: Int64, limit: Int, _ db: PGConnection) throws
-        -> [StoredAuditRecord]
-    {
+    /// The most records of its scope (its tenant, or all, and its time range) that one page of
+    /// a search with a narrower filter reads: past it the page ends where the read did, so a
+    /// filter that matches little costs a bounded read, not the whole log.
+    package static let searchScanLimit = 10_000
+
+    /// One page of a search: the matches, newest first, and, when ``searchScanLimit`` ended the
+    /// read before the scope did, the lowest id it read (the next page reads below it).
+    package struct SearchPage: Sendable {
+        package var records: [StoredAuditRecord]
+        package var scannedTo: Int64?
+    }
+
+    /// Records with an id below `beforeID`, newest first, up to `limit`.
+    package func search(_ filter: AuditFilter, beforeID: Int64, limit: Int, _ db: PGConnection) throws -> SearchPage {
+        // Within a tenant, by id: its primary key serves the page. Across all tenants, by an
+        // expression of the id that only these searches name (migrations/0013), so that a
+        // tenant's search is never planned along the whole table's ids.
+        let id: PGQuery = filter.tenantID == nil ? "(a.audit_id + 0)" : "a.audit_id"
+        var conditions = Self.conditions(filter) + ["\(id) < \(beforeID)"]
+        let scope = AuditFilter(tenantID: filter.tenantID, fromMs: filter.fromMs, toMs: filter.toMs)
+        var scannedTo: Int64?
+        if filter != scope {
+            let window = try db.query(
+                """
+                SELECT min(w.audit_id) AS floor, count(*) AS n FROM (
+                    SELECT a.audit_id FROM audit_records a
+                    WHERE \(PGQuery.all(Self.conditions(scope) + ["\(id) < \(beforeID)"]))
+                    ORDER BY \(id) DESC
+                    LIMIT \(Self.searchScanLimit)
+                ) w
+                """
+            )
+            if let row = window.first, try row.decode("n", as: Int64.self) == Int64(Self.searchScanLimit),
+                let floor = try row.decode("floor", as: Int64?.self)
+            {
+                scannedTo = floor
+                conditions.append("\(id) >= \(floor)")
+            }
+        }
         let rows = try db.query(
             """
             \(Self.columns)
-            WHERE \(PGQuery.all(Self.conditions(filter) + ["audit_id < \(beforeID)"]))
-            ORDER BY audit_id DESC
+            WHERE \(PGQuery.all(conditions))
+            ORDER BY \(id) DESC
             LIMIT \(limit)
             """
         )
-        return try rows.rows.map(Self.record)
+        return SearchPage(records: try rows.rows.map(Self.record), scannedTo: scannedTo)
     }
 
     /// Records after `cursor`, in time order: one page of an export, one index range scan.
