@@ -25,11 +25,12 @@ struct LockboxBench: AsyncParsableCommand {
     )
 
     enum Scenario: String, ExpressibleByArgument, CaseIterable {
-        case ping, create, decide, check, lifecycle, revoke, idle
+        case ping, create, decide, check, lifecycle, revoke, idle, search
     }
 
     @Option(help: "Server address host:port.") var server = "127.0.0.1:7443"
-    @Option(help: "Scenario: ping, create, decide, check, lifecycle, revoke or idle.") var scenario: Scenario = .ping
+    @Option(help: "Scenario: ping, create, decide, check, lifecycle, revoke, idle or search.") var scenario: Scenario =
+        .ping
     @Option(help: "TCP connections.") var connections = 8
     @Option(help: "Calls in flight per connection.") var inFlight = 1
     @Option(help: "Timed run, such as 10s.") var duration = "10s"
@@ -40,6 +41,10 @@ struct LockboxBench: AsyncParsableCommand {
         String?
     @Option(help: "idle: how long to hold the connections open.") var hold = "5s"
     @Option(help: "revoke: checks on the grant before it is revoked.") var checks = 1
+    @Option(help: "search: the tenant whose audit log is paged.") var tenant = ""
+    @Option(help: "search: a token that reads that tenant's audit log.") var token = ""
+    @Option(help: "search: an activity the page is filtered by (\"\": none).") var activity = ""
+    @Option(help: "search: records per page.") var pageSize: UInt32 = 100
     @Option(help: "revoke: grants revoked, one after another.") var rounds = 5
     @Option(help: "Flooding connections beside the scenario (0: none).") var flood = 0
     @Option(
@@ -70,7 +75,9 @@ struct LockboxBench: AsyncParsableCommand {
         }
 
         var world: World?
-        if scenario != .ping {
+        if scenario == .search {
+            guard !tenant.isEmpty, !token.isEmpty else { throw ValidationError("search needs --tenant and --token") }
+        } else if scenario != .ping {
             guard let token = adminToken ?? ProcessInfo.processInfo.environment["LOCKBOX_BENCH_ADMIN_TOKEN"] else {
                 throw ValidationError("the \(scenario) scenario needs --admin-token (from lockboxd bootstrap)")
             }
@@ -81,7 +88,10 @@ struct LockboxBench: AsyncParsableCommand {
             try await RevokeRounds(world: world!, clients: clients, checks: checks, rounds: rounds).run()
             return
         }
-        let operation = try await Operation.make(scenario, world: world, clients: clients)
+        let operation =
+            scenario == .search
+            ? Operation.search(tenant: tenant, token: token, activity: activity, pageSize: pageSize)
+            : try await Operation.make(scenario, world: world, clients: clients)
         guard let kind = Flood.Kind(rawValue: floodKind) else {
             throw ValidationError("--flood-kind must be mixed or unauthenticated")
         }

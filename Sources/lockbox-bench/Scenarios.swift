@@ -193,9 +193,20 @@ struct Operation: Sendable {
         )
     }
 
+    /// The newest page of one tenant's audit log, optionally of one activity: what an admin
+    /// portal asks most.
+    static func search(tenant: String, token: String, activity: String, pageSize: UInt32) -> Operation {
+        let request = SearchAuditRequest(tenantID: tenant, activity: activity, pageSize: pageSize)
+        return Operation { client, _, _ in
+            let (timing, response) = await timed(client, LockboxMethods.searchAudit, request, token: token)
+            if case .success = timing, response?.records.count != Int(pageSize) { return [.failure("SHORT_PAGE")] }
+            return [timing]
+        }
+    }
+
     static func make(_ scenario: LockboxBench.Scenario, world: World?, clients: [RPCClient]) async throws -> Operation {
         switch scenario {
-        case .ping, .idle, .revoke:
+        case .ping, .idle, .revoke, .search:
             return Operation { client, _, _ in
                 [await timed(client, LockboxMethods.ping, PingRequest(), token: "").0]
             }
