@@ -204,19 +204,26 @@ struct AuditAPI: Sendable {
             try await writer.send(AuditExportChunk(data: Array(AuditFormat.csvHeader.utf8)))
         }
         let format = AuditFormat()
-        var after = AuditCursor.start
-        while true {
-            let cursor = after
-            // Each page passes the gate again, in the transaction that reads it: a token revoked
-            // or a role removed since the export began ends it with UNAUTHENTICATED or
-            // PERMISSION_DENIED before another record is read.
-            let records = try await readAudit(context) { caller, db in
-                guard try scope(caller, requested: request.tenantID) == tenant else {
-                    throw DomainError.permissionDenied
+        // Each page passes the gate again, in the transaction that reads it: a token revoked or
+        // a role removed since the export began ends it with UNAUTHENTICATED or
+        // PERMISSION_DENIED before another record is read. The next page is read while this one
+        // is formatted and sent: one page ahead, so memory stays two pages whatever the range.
+        let read: @Sendable (AuditCursor) -> Task<[StoredAuditRecord], any Error> = { cursor in
+            Task {
+                try await readAudit(context) { caller, db in
+                    guard try scope(caller, requested: request.tenantID) == tenant else {
+                        throw DomainError.permissionDenied
+                    }
+                    return try audit.page(filter, after: cursor, limit: Self.exportPageSize, db)
                 }
-                return try audit.page(filter, after: cursor, limit: Self.exportPageSize, db)
             }
-            if records.isEmpty { break }
+        }
+        var next: Task<[StoredAuditRecord], any Error>? = read(AuditCursor.start)
+        defer { next?.cancel() }
+        while let reading = next {
+            let records = try await reading.value
+            guard let last = records.last else { break }
+            next = records.count < Self.exportPageSize ? nil : read(AuditCursor(after: last))
             var data: [UInt8] = []
             data.reserveCapacity(records.count * 400)
             for record in records {
@@ -225,10 +232,8 @@ struct AuditAPI: Sendable {
                 } else {
                     format.jsonLine(record, into: &data)
                 }
-                after = AuditCursor(after: record)
             }
             try await writer.send(AuditExportChunk(data: data))
-            if records.count < Self.exportPageSize { break }
         }
     }
 }
