@@ -206,8 +206,10 @@ struct AuditAPI: Sendable {
         let format = AuditFormat()
         // Each page passes the gate again, in the transaction that reads it: a token revoked or
         // a role removed since the export began ends it with UNAUTHENTICATED or
-        // PERMISSION_DENIED before another record is read. The next page is read while this one
-        // is formatted and sent: one page ahead, so memory stays two pages whatever the range.
+        // PERMISSION_DENIED at the next page read. The next page is read while this one is
+        // formatted and sent (one page ahead, so memory stays two pages whatever the range):
+        // every page sent was authorized when it was read, and a revocation stops the export
+        // within the page being sent and the one read ahead.
         let read: @Sendable (AuditCursor) -> Task<[StoredAuditRecord], any Error> = { cursor in
             Task {
                 try await readAudit(context) { caller, db in
@@ -221,7 +223,11 @@ struct AuditAPI: Sendable {
         var next: Task<[StoredAuditRecord], any Error>? = read(AuditCursor.start)
         defer { next?.cancel() }
         while let reading = next {
-            let records = try await reading.value
+            let records = try await withTaskCancellationHandler {
+                try await reading.value
+            } onCancel: {
+                reading.cancel()
+            }
             guard let last = records.last else { break }
             next = records.count < Self.exportPageSize ? nil : read(AuditCursor(after: last))
             var data: [UInt8] = []

@@ -145,10 +145,13 @@ final class CheckGroup: Sendable {
     /// Returns each check's answer, or its own failure; throws what fails the whole group.
     private func decide(_ group: [Member], _ db: PGConnection) throws -> [Result<CheckAccessResponse, any Error>] {
         let nowMs = gate.clock.nowMillis()
-        var tokenIndex: [String: Int] = [:]
+        // One confirmation per token as each member knew it: two members with one token but
+        // different auth versions (one identified before a change, one after) are each
+        // confirmed as they were identified, never one on the other's confirmation.
+        var tokenIndex: [TokenVersion: Int] = [:]
         var tokens: [AuthenticatedToken] = []
-        for member in group where tokenIndex[member.identified.caller.tokenID] == nil {
-            tokenIndex[member.identified.caller.tokenID] = tokens.count
+        for member in group where tokenIndex[TokenVersion(member.identified.token)] == nil {
+            tokenIndex[TokenVersion(member.identified.token)] = tokens.count
             tokens.append(member.identified.token)
         }
         let read = try checker.grants.checkFacts(
@@ -162,7 +165,7 @@ final class CheckGroup: Sendable {
         var uses: [CheckUseKey: GrantUse] = [:]
         for (member, facts) in zip(group, read.facts) {
             do {
-                let stillValid = read.stillValid[tokenIndex[member.identified.caller.tokenID]!]
+                let stillValid = read.stillValid[tokenIndex[TokenVersion(member.identified.token)]!]
                 let caller = try gate.confirm(
                     member.identified,
                     member.context,
@@ -190,10 +193,25 @@ final class CheckGroup: Sendable {
                 outcomes.append(.failure(gate.rpcError(error, member.context.logger)))
             }
         }
+        // Each token's confirmation named its caller as the transaction's actor, for the
+        // database's audit triggers; with several callers, none of them is: the group's own
+        // writes name their actors themselves.
+        if tokens.count > 1 { try AuditStore().forgetAttribution(db) }
         // In one order, so that two groups counting the same grants never wait on each other.
         for key in uses.keys.sorted() { try checker.grants.recordUse(uses[key]!, db) }
         try AuditStore().append(all: records, db)
         return outcomes
+    }
+}
+
+/// A token as a member knew it: its id and its principal's auth version then.
+private struct TokenVersion: Hashable {
+    var tokenID: String
+    var authVersion: Int64
+
+    init(_ token: AuthenticatedToken) {
+        tokenID = token.caller.tokenID
+        authVersion = token.authVersion
     }
 }
 

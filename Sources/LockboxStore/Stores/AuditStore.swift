@@ -157,6 +157,18 @@ package struct AuditStore: Sendable {
         try db.query("SELECT \(Self.attribution(actor)) AS attributed")
     }
 
+    /// Names no one as the transaction's actor from here on (queued): what a group of checks
+    /// by several callers does after confirming each, so that nothing is attributed to the
+    /// last of them.
+    package func forgetAttribution(_ db: PGConnection) throws {
+        try db.queue(
+            """
+            SELECT (set_config('lockbox.actor_id', '', true), set_config('lockbox.actor_display', '', true),
+                    set_config('lockbox.actor_ip', '', true), set_config('lockbox.token_id', '', true)) IS NOT NULL AS forgotten
+            """
+        )
+    }
+
     /// The expression that names `actor` for the rest of the transaction: what
     /// `lockbox_attribute` (migrations/0012) does, written out, because a call of that SQL
     /// function is planned again on every call and costs a check a tenth of its database time.
