@@ -20,20 +20,20 @@ import Testing
 
             // Calls keep coming while PostgreSQL goes away under them.
             let stop = NIOLockedValueBox(false)
+            let seen = NIOLockedValueBox([StatusCode]())
             let traffic = Task {
-                var codes: [StatusCode] = []
                 while !stop.withLockedValue({ $0 }) {
-                    codes.append(
-                        await h.status(
-                            LockboxMethods.getAccessRequest,
-                            GetAccessRequestRequest(requestID: committed),
-                            token: w.managerToken
-                        )
+                    let code = await h.status(
+                        LockboxMethods.getAccessRequest,
+                        GetAccessRequestRequest(requestID: committed),
+                        token: w.managerToken
                     )
+                    seen.withLockedValue { $0.append(code) }
                 }
-                return codes
+                return seen.withLockedValue { $0 }
             }
-            try await Task.sleep(for: .milliseconds(200))
+            // The database goes away once calls are being served, however long that takes here.
+            #expect(try await eventually { seen.withLockedValue { $0.contains(.ok) } })
             try postgres.stop()
             try await Task.sleep(for: .milliseconds(300))
             stop.withLockedValue { $0 = true }
