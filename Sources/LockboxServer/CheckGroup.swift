@@ -48,7 +48,7 @@ final class CheckGroup: Sendable {
     }
 
     /// Checks waiting for a group to end (not those in a running group).
-    var waiting: Int { queue.withLockedValue { $0.waiting.count } }
+    var waiting: Int { queue.withLockedValue { $0.waiting } }
 
     /// Answers one CheckAccess call, after the commit of the group that decided it.
     func check(_ request: CheckAccessRequest, _ context: RPCCallContext) async throws(RPCError) -> CheckAccessResponse {
@@ -62,7 +62,7 @@ final class CheckGroup: Sendable {
     }
 
     private func arrive(_ member: Member) {
-        switch queue.withLockedValue({ $0.arrive(member) }) {
+        switch queue.withLockedValue({ $0.arrive(member, caller: member.identified.caller.id) }) {
         case .start(let group):
             start(group)
         case .wait:

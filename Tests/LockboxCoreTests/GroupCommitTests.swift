@@ -5,7 +5,9 @@ import Testing
 /// group ends, never more than the size, and refused only past the waiting bound.
 @Suite struct GroupCommitTests {
     enum Step {
+        /// A member of caller "a".
         case arrive(Int)
+        case arriveFrom(String, Int)
         case end
     }
 
@@ -20,8 +22,14 @@ import Testing
         var queue = GroupCommitQueue<Int>(configuration)
         return steps.map { step in
             switch step {
-            case .arrive(let member):
-                switch queue.arrive(member) {
+            case .arrive, .arriveFrom:
+                let (caller, member): (String, Int)
+                switch step {
+                case .arriveFrom(let who, let number): (caller, member) = (who, number)
+                case .arrive(let number): (caller, member) = ("a", number)
+                case .end: fatalError("unreachable")
+                }
+                switch queue.arrive(member, caller: caller) {
                 case .start(let group): return .start(group)
                 case .wait: return .wait
                 case .refuse(let member): return .refuse(member)
@@ -62,6 +70,30 @@ import Testing
             GroupCommitConfiguration(maxSize: 8, maxInFlight: 1, maxWaiting: 2),
             [.arrive(1), .arrive(2), .arrive(3), .arrive(4), .end, .arrive(5)],
             [.start([1]), .wait, .wait, .refuse(4), .next([2, 3]), .wait]
+        ),
+        (
+            "callers take turns: one caller's flood does not fill the group another waits for",
+            GroupCommitConfiguration(maxSize: 2, maxInFlight: 1),
+            [.arrive(1), .arrive(2), .arrive(3), .arrive(4), .arriveFrom("b", 10), .end, .end, .end],
+            [.start([1]), .wait, .wait, .wait, .wait, .next([2, 10]), .next([3, 4]), .next(nil)]
+        ),
+        (
+            "the next group starts its round after the last caller served",
+            GroupCommitConfiguration(maxSize: 3, maxInFlight: 1),
+            [
+                .arrive(1), .arrive(2), .arrive(3), .arriveFrom("b", 10), .arriveFrom("b", 11),
+                .arriveFrom("c", 20), .arriveFrom("c", 21), .end, .end, .end,
+            ],
+            [
+                .start([1]), .wait, .wait, .wait, .wait, .wait, .wait, .next([2, 10, 20]), .next([3, 11, 21]),
+                .next(nil),
+            ]
+        ),
+        (
+            "past its own bound a caller is refused while others still wait",
+            GroupCommitConfiguration(maxSize: 8, maxInFlight: 1, maxWaiting: 10, maxWaitingPerCaller: 2),
+            [.arrive(1), .arrive(2), .arrive(3), .arrive(4), .arriveFrom("b", 5), .end],
+            [.start([1]), .wait, .wait, .refuse(4), .wait, .next([2, 5, 3])]
         ),
         (
             "a freed slot goes to the next arrival at once",
