@@ -162,7 +162,7 @@ final class CheckGroup: Sendable {
         )
         var outcomes: [Result<CheckAccessResponse, any Error>] = []
         var records: [AuditEntry] = []
-        var uses: [CheckUseKey: GrantUse] = [:]
+        var uses: [GrantUse] = []
         for (member, facts) in zip(group, read.facts) {
             do {
                 let stillValid = read.stillValid[tokenIndex[TokenVersion(member.identified.token)]!]
@@ -175,16 +175,7 @@ final class CheckGroup: Sendable {
                 )
                 let checked = try checker.evaluate(member.check, facts: facts, caller: caller, nowMs: nowMs, db)
                 records.append(checked.record)
-                if let use = checked.use {
-                    let key = CheckUseKey(tenantID: use.tenantID, requestID: use.requestID)
-                    if var merged = uses[key] {
-                        merged.operations += use.operations
-                        merged.lastAtMs = max(merged.lastAtMs, use.lastAtMs)
-                        uses[key] = merged
-                    } else {
-                        uses[key] = use
-                    }
-                }
+                if let use = checked.use { uses.append(use) }
                 outcomes.append(.success(checked.response))
             } catch let error as StoreError {
                 // The transaction is lost: the whole group fails.
@@ -197,8 +188,7 @@ final class CheckGroup: Sendable {
         // database's audit triggers; with several callers, none of them is: the group's own
         // writes name their actors themselves.
         if tokens.count > 1 { try AuditStore().forgetAttribution(db) }
-        // In one order, so that two groups counting the same grants never wait on each other.
-        for key in uses.keys.sorted() { try checker.grants.recordUse(uses[key]!, db) }
+        try checker.grants.recordUses(uses, db)
         try AuditStore().append(all: records, db)
         return outcomes
     }
@@ -213,12 +203,4 @@ private struct TokenVersion: Hashable {
         tokenID = token.caller.tokenID
         authVersion = token.authVersion
     }
-}
-
-/// A grant whose uses a group merges.
-private struct CheckUseKey: Hashable, Comparable {
-    var tenantID: String
-    var requestID: String
-
-    static func < (lhs: Self, rhs: Self) -> Bool { (lhs.tenantID, lhs.requestID) < (rhs.tenantID, rhs.requestID) }
 }

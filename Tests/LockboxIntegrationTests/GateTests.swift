@@ -61,6 +61,21 @@ import Testing
         }
     }
 
+    /// An approved grant, checked once (the token is cached, the statements prepared), then
+    /// held as a revocation in progress holds it: a transaction of the owner's that locks its
+    /// row until the test rolls it back. Checks of it wait, and so do the checks queued behind them.
+    static func grantHeldByARevocation(_ h: Harness) async throws -> (Harness.World, AccessRequest, PGConnection) {
+        let w = try await h.makeWorld()
+        let request = try await h.createRequest(w)
+        try await h.approveInternally(w, request.id)
+        try await h.approveByCustomer(w, request.id)
+        #expect(try await h.call(LockboxMethods.checkAccess, Self.check(w), token: w.serviceToken).allowed)
+        let holder = try PGConnection(url: h.database.owner)
+        try holder.execute(script: "BEGIN")
+        try holder.query("SELECT 1 FROM grants WHERE request_id = \(request.id) FOR UPDATE")
+        return (w, request, holder)
+    }
+
     /// Group commit: checks that arrive while the groups in flight wait (here, on a revocation
     /// in progress that holds the grant) form one group, which reads for all of them in one
     /// flight and writes and commits for all of them in another. Each is answered, allowed,
@@ -69,16 +84,7 @@ import Testing
         let flights = NIOLockedValueBox(0)
         let observer = PGStatementObserver({ _ in }, flight: { _ in flights.withLockedValue { $0 += 1 } })
         try await Harness.with(statements: observer, observeFeed: false) { h in
-            let w = try await h.makeWorld()
-            let request = try await h.createRequest(w)
-            try await h.approveInternally(w, request.id)
-            try await h.approveByCustomer(w, request.id)
-            // Warm: the token is cached, the statements prepared.
-            #expect(try await h.call(LockboxMethods.checkAccess, Self.check(w), token: w.serviceToken).allowed)
-
-            let holder = try PGConnection(url: h.database.owner)
-            try holder.execute(script: "BEGIN")
-            try holder.query("SELECT 1 FROM grants WHERE request_id = \(request.id) FOR UPDATE")
+            let (w, request, holder) = try await Self.grantHeldByARevocation(h)
             let before = flights.withLockedValue { $0 }
             let answers = Task {
                 try await withThrowingTaskGroup(of: Bool.self) { group in
@@ -112,14 +118,7 @@ import Testing
     /// status and records nothing; the checks in its group are answered and recorded.
     @Test func aCheckThatFailsAloneFailsOnlyItself() async throws {
         try await Harness.with(observeFeed: false) { h in
-            let w = try await h.makeWorld()
-            let request = try await h.createRequest(w)
-            try await h.approveInternally(w, request.id)
-            try await h.approveByCustomer(w, request.id)
-            #expect(try await h.call(LockboxMethods.checkAccess, Self.check(w), token: w.serviceToken).allowed)
-            let holder = try PGConnection(url: h.database.owner)
-            try holder.execute(script: "BEGIN")
-            try holder.query("SELECT 1 FROM grants WHERE request_id = \(request.id) FOR UPDATE")
+            let (w, _, holder) = try await Self.grantHeldByARevocation(h)
             var nowhere = Self.check(w)
             nowhere.tenantID = "no-such-tenant"
             func send(_ count: Int, _ check: CheckAccessRequest) -> Task<[StatusCode], Never> {

@@ -121,10 +121,7 @@ import Testing
         try record("one request, locked") { _ = try stores.requests.find(id: "req77", lock: true, db) }
         try record("CheckAccess") {
             _ = try stores.grants.checkFacts(
-                operatorID: "op7",
-                tenantID: "t7",
-                service: .teams,
-                operation: "Get-Mailbox",
+                CheckKey(operatorID: "op7", tenantID: "t7", service: .teams, operation: "Get-Mailbox"),
                 nowMs: now,
                 db
             )
@@ -133,7 +130,7 @@ import Testing
             _ = try stores.grants.denialFacts(operatorID: "op7", tenantID: "t7", service: .teams, nowMs: now, db)
         }
         try record("CheckAccess's usage") {
-            try stores.grants.recordUse(tenantID: "t0", requestID: "req1000", nowMs: now, db)
+            try stores.grants.recordUses([GrantUse(tenantID: "t0", requestID: "req1000", lastAtMs: now)], db)
         }
         try record("a tenant's export") {
             _ = try stores.audit.page(

@@ -177,10 +177,7 @@ import Testing
             )
             _ = try fixture.stores.principals.assign(assignment, db)
             let facts = try grants.checkFacts(
-                operatorID: "op",
-                tenantID: "contoso",
-                service: .exchange,
-                operation: "GET-MAILBOX",
+                CheckKey(operatorID: "op", tenantID: "contoso", service: .exchange, operation: "GET-MAILBOX"),
                 nowMs: 1000,
                 db
             )
@@ -188,10 +185,7 @@ import Testing
             #expect(facts.candidates.first?.operationPreapproved == true, "names match case-insensitively")
             #expect(facts.operatorStatus == .active)
             let unknown = try grants.checkFacts(
-                operatorID: "op",
-                tenantID: "contoso",
-                service: .exchange,
-                operation: "Remove-Mailbox",
+                CheckKey(operatorID: "op", tenantID: "contoso", service: .exchange, operation: "Remove-Mailbox"),
                 nowMs: 1000,
                 db
             )
@@ -207,10 +201,7 @@ import Testing
             #expect(denial.otherGrants.map(\.requestID) == ["open"])
             #expect(try fixture.stores.principals.suspend(id: "op", nowMs: 1100, db))
             let suspended = try grants.checkFacts(
-                operatorID: "op",
-                tenantID: "contoso",
-                service: .exchange,
-                operation: "Get-Mailbox",
+                CheckKey(operatorID: "op", tenantID: "contoso", service: .exchange, operation: "Get-Mailbox"),
                 nowMs: 1200,
                 db
             )

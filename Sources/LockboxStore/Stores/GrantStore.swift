@@ -74,45 +74,22 @@ package struct GrantStore: Sendable {
     /// (a removal narrows live grants at once): everything an allowed check reads, in one
     /// statement. The grants are share-locked, so a revocation in progress is waited for and
     /// then seen.
-    package func checkFacts(
-        operatorID: String,
-        tenantID: String,
-        service: ContentService,
-        operation: String,
-        nowMs: Int64,
-        _ db: PGConnection
-    ) throws -> CheckFacts {
-        try Self.checkFacts(
-            from: db.query(
-                checkFactsQuery(
-                    operatorID: operatorID,
-                    tenantID: tenantID,
-                    service: service,
-                    operation: operation,
-                    nowMs: nowMs
-                )
-            )
-        )
+    package func checkFacts(_ check: CheckKey, nowMs: Int64, _ db: PGConnection) throws -> CheckFacts {
+        try Self.checkFacts(from: db.query(checkFactsQuery(check, nowMs: nowMs)))
     }
 
-    /// The statement of ``checkFacts(operatorID:tenantID:service:operation:nowMs:_:)``, for a
-    /// group of checks that sends theirs in one flight (``PGConnection/queryAll(_:)``).
-    package func checkFactsQuery(
-        operatorID: String,
-        tenantID: String,
-        service: ContentService,
-        operation: String,
-        nowMs: Int64
-    ) -> PGQuery {
+    /// The statement of ``checkFacts(_:nowMs:_:)``, for a group of checks that sends theirs in
+    /// one flight (``PGConnection/queryAll(_:)``).
+    func checkFactsQuery(_ check: CheckKey, nowMs: Int64) -> PGQuery {
         """
         SELECT \(Self.columns),
-               lower(\(operation)) = ANY (g.operations)
+               lower(\(check.operation)) = ANY (g.operations)
                AND EXISTS (SELECT 1 FROM preapproved_operations p
-                           WHERE p.service = \(service) AND p.operation_key = lower(\(operation))) AS preapproved,
-               \(Self.operatorStatus(operatorID)) AS operator_status,
-               (SELECT max(change_id) FROM trust_changes WHERE tenant_id = \(tenantID)) AS trust_version
+                           WHERE p.service = \(check.service) AND p.operation_key = lower(\(check.operation))) AS preapproved,
+               \(Self.operatorStatus(check.operatorID)) AS operator_status,
+               (SELECT max(change_id) FROM trust_changes WHERE tenant_id = \(check.tenantID)) AS trust_version
         \(Self.join)
-        WHERE g.operator_id = \(operatorID) AND g.tenant_id = \(tenantID) AND g.service = \(service)
+        WHERE g.operator_id = \(check.operatorID) AND g.tenant_id = \(check.tenantID) AND g.service = \(check.service)
           AND g.revoked_at_ms IS NULL AND g.ends_at_ms > \(nowMs)
         ORDER BY g.ends_at_ms DESC
         LIMIT \(Self.checkCandidateLimit)
@@ -120,8 +97,8 @@ package struct GrantStore: Sendable {
         """
     }
 
-    /// The facts in the rows of ``checkFactsQuery(operatorID:tenantID:service:operation:nowMs:)``.
-    package static func checkFacts(from rows: PGRows) throws -> CheckFacts {
+    /// The facts in the rows of ``checkFactsQuery(_:nowMs:)``.
+    static func checkFacts(from rows: PGRows) throws -> CheckFacts {
         let candidates = try rows.rows.map { row in
             AccessCandidate(grant: try Self.grant(row), operationPreapproved: try row.decode("preapproved"))
         }
@@ -134,7 +111,7 @@ package struct GrantStore: Sendable {
 
     /// What a group of checks reads, in one flight: whether each token still holds (as
     /// ``TokenStore/stillValid(_:nowMs:_:)``) and each check's facts (as
-    /// ``checkFacts(operatorID:tenantID:service:operation:nowMs:_:)``, share-locking the grants).
+    /// ``checkFacts(_:nowMs:_:)``, share-locking the grants).
     package func checkFacts(
         for checks: [CheckKey],
         confirming tokens: [AuthenticatedToken],
@@ -144,15 +121,7 @@ package struct GrantStore: Sendable {
         let store = TokenStore()
         let queries =
             tokens.map { store.stillValidQuery($0, nowMs: nowMs) }
-            + checks.map {
-                checkFactsQuery(
-                    operatorID: $0.operatorID,
-                    tenantID: $0.tenantID,
-                    service: $0.service,
-                    operation: $0.operation,
-                    nowMs: nowMs
-                )
-            }
+            + checks.map { checkFactsQuery($0, nowMs: nowMs) }
         let results = try db.queryAll(queries)
         return (
             try results.prefix(tokens.count).map(TokenStore.stillValid(from:)),
@@ -234,38 +203,58 @@ package struct GrantStore: Sendable {
         return try rows.rows.map(Self.grant)
     }
 
-    /// Counts one allowed operation under the grant, in the check's own transaction.
-    package func recordUse(tenantID: String, requestID: String, nowMs: Int64, _ db: PGConnection) throws {
-        try recordUse(GrantUse(tenantID: tenantID, requestID: requestID, operations: 1, lastAtMs: nowMs), db)
-    }
-
-    /// Counts `use.operations` operations against a grant, queued: a group of checks merges its
-    /// uses of one grant into one.
-    package func recordUse(_ use: GrantUse, _ db: PGConnection) throws {
-        try db.queue(
-            """
-            INSERT INTO grant_usage AS u (tenant_id, request_id, shard, operations, last_operation_at_ms)
-            VALUES (\(use.tenantID), \(use.requestID), pg_backend_pid() % 16, \(use.operations), \(use.lastAtMs))
-            ON CONFLICT (tenant_id, request_id, shard) DO UPDATE
-            SET operations = u.operations + excluded.operations,
-                last_operation_at_ms = greatest(u.last_operation_at_ms, excluded.last_operation_at_ms)
-            """
-        )
+    /// Counts the operations of `uses` against their grants, queued with the transaction's
+    /// COMMIT: one write per grant, however many uses name it, and the grants in one order, so
+    /// that two transactions counting the same grants never wait on each other.
+    package func recordUses(_ uses: [GrantUse], _ db: PGConnection) throws {
+        var merged: [GrantUse.Grant: GrantUse] = [:]
+        for use in uses {
+            merged[use.grant, default: GrantUse(grant: use.grant, operations: 0, lastAtMs: use.lastAtMs)].add(use)
+        }
+        for grant in merged.keys.sorted() {
+            let use = merged[grant]!
+            try db.queue(
+                """
+                INSERT INTO grant_usage AS u (tenant_id, request_id, shard, operations, last_operation_at_ms)
+                VALUES (\(grant.tenantID), \(grant.requestID), pg_backend_pid() % 16, \(use.operations), \(use.lastAtMs))
+                ON CONFLICT (tenant_id, request_id, shard) DO UPDATE
+                SET operations = u.operations + excluded.operations,
+                    last_operation_at_ms = greatest(u.last_operation_at_ms, excluded.last_operation_at_ms)
+                """
+            )
+        }
     }
 }
 
 /// Operations counted against one grant.
 package struct GrantUse: Sendable, Hashable {
-    package var tenantID: String
-    package var requestID: String
+    /// A grant, by its tenant and request.
+    package struct Grant: Sendable, Hashable, Comparable {
+        package var tenantID: String
+        package var requestID: String
+
+        package static func < (lhs: Self, rhs: Self) -> Bool {
+            (lhs.tenantID, lhs.requestID) < (rhs.tenantID, rhs.requestID)
+        }
+    }
+
+    package var grant: Grant
     package var operations: Int64
     package var lastAtMs: Int64
 
-    package init(tenantID: String, requestID: String, operations: Int64, lastAtMs: Int64) {
-        self.tenantID = tenantID
-        self.requestID = requestID
+    package init(tenantID: String, requestID: String, operations: Int64 = 1, lastAtMs: Int64) {
+        self.init(grant: Grant(tenantID: tenantID, requestID: requestID), operations: operations, lastAtMs: lastAtMs)
+    }
+
+    init(grant: Grant, operations: Int64, lastAtMs: Int64) {
+        self.grant = grant
         self.operations = operations
         self.lastAtMs = lastAtMs
+    }
+
+    mutating func add(_ other: GrantUse) {
+        operations += other.operations
+        lastAtMs = max(lastAtMs, other.lastAtMs)
     }
 }
 
