@@ -277,6 +277,51 @@ void   lockbox__v1__access_request__free_unpacked
   assert(message->base.descriptor == &lockbox__v1__access_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   lockbox__v1__customer_vote__init
+                     (Lockbox__V1__CustomerVote         *message)
+{
+  static const Lockbox__V1__CustomerVote init_value = LOCKBOX__V1__CUSTOMER_VOTE__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__customer_vote__get_packed_size
+                     (const Lockbox__V1__CustomerVote *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__customer_vote__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__customer_vote__pack
+                     (const Lockbox__V1__CustomerVote *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__customer_vote__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__customer_vote__pack_to_buffer
+                     (const Lockbox__V1__CustomerVote *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__customer_vote__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__CustomerVote *
+       lockbox__v1__customer_vote__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__CustomerVote *)
+     protobuf_c_message_unpack (&lockbox__v1__customer_vote__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__customer_vote__free_unpacked
+                     (Lockbox__V1__CustomerVote *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__customer_vote__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   lockbox__v1__internal_decision__init
                      (Lockbox__V1__InternalDecision         *message)
 {
@@ -3472,6 +3517,51 @@ void   lockbox__v1__tenant_policy_record__free_unpacked
   assert(message->base.descriptor == &lockbox__v1__tenant_policy_record__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   lockbox__v1__approval_rule_record__init
+                     (Lockbox__V1__ApprovalRuleRecord         *message)
+{
+  static const Lockbox__V1__ApprovalRuleRecord init_value = LOCKBOX__V1__APPROVAL_RULE_RECORD__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__approval_rule_record__get_packed_size
+                     (const Lockbox__V1__ApprovalRuleRecord *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__approval_rule_record__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__approval_rule_record__pack
+                     (const Lockbox__V1__ApprovalRuleRecord *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__approval_rule_record__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__approval_rule_record__pack_to_buffer
+                     (const Lockbox__V1__ApprovalRuleRecord *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__approval_rule_record__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__ApprovalRuleRecord *
+       lockbox__v1__approval_rule_record__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__ApprovalRuleRecord *)
+     protobuf_c_message_unpack (&lockbox__v1__approval_rule_record__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__approval_rule_record__free_unpacked
+                     (Lockbox__V1__ApprovalRuleRecord *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__approval_rule_record__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   lockbox__v1__adopt_tenant_root_request__init
                      (Lockbox__V1__AdoptTenantRootRequest         *message)
 {
@@ -4152,7 +4242,7 @@ const ProtobufCMessageDescriptor lockbox__v1__response_frame__descriptor =
   (ProtobufCMessageInit) lockbox__v1__response_frame__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lockbox__v1__access_request__field_descriptors[21] =
+static const ProtobufCFieldDescriptor lockbox__v1__access_request__field_descriptors[23] =
 {
   {
     "id",
@@ -4406,14 +4496,40 @@ static const ProtobufCFieldDescriptor lockbox__v1__access_request__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "approvals_required",
+    22,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__AccessRequest, approvals_required),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "customer_votes",
+    23,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Lockbox__V1__AccessRequest, n_customer_votes),
+    offsetof(Lockbox__V1__AccessRequest, customer_votes),
+    &lockbox__v1__customer_vote__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lockbox__v1__access_request__field_indices_by_name[] = {
   16,   /* field[16] = approval */
+  21,   /* field[21] = approvals_required */
   18,   /* field[18] = approve_statement */
   8,   /* field[8] = created_at_ms */
   10,   /* field[10] = customer_deadline_ms */
   12,   /* field[12] = customer_decision */
   20,   /* field[20] = customer_signature */
+  22,   /* field[22] = customer_votes */
   19,   /* field[19] = deny_statement */
   13,   /* field[13] = grant */
   0,   /* field[0] = id */
@@ -4433,7 +4549,7 @@ static const unsigned lockbox__v1__access_request__field_indices_by_name[] = {
 static const ProtobufCIntRange lockbox__v1__access_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 21 }
+  { 0, 23 }
 };
 const ProtobufCMessageDescriptor lockbox__v1__access_request__descriptor =
 {
@@ -4443,11 +4559,88 @@ const ProtobufCMessageDescriptor lockbox__v1__access_request__descriptor =
   "Lockbox__V1__AccessRequest",
   "lockbox.v1",
   sizeof(Lockbox__V1__AccessRequest),
-  21,
+  23,
   lockbox__v1__access_request__field_descriptors,
   lockbox__v1__access_request__field_indices_by_name,
   1,  lockbox__v1__access_request__number_ranges,
   (ProtobufCMessageInit) lockbox__v1__access_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__customer_vote__field_descriptors[4] =
+{
+  {
+    "approver_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__CustomerVote, approver_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "decision",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__CustomerVote, decision),
+    &lockbox__v1__decision__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "key_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__CustomerVote, key_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "decided_at_ms",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__CustomerVote, decided_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__customer_vote__field_indices_by_name[] = {
+  0,   /* field[0] = approver_id */
+  3,   /* field[3] = decided_at_ms */
+  1,   /* field[1] = decision */
+  2,   /* field[2] = key_id */
+};
+static const ProtobufCIntRange lockbox__v1__customer_vote__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__customer_vote__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.CustomerVote",
+  "CustomerVote",
+  "Lockbox__V1__CustomerVote",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__CustomerVote),
+  4,
+  lockbox__v1__customer_vote__field_descriptors,
+  lockbox__v1__customer_vote__field_indices_by_name,
+  1,  lockbox__v1__customer_vote__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__customer_vote__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor lockbox__v1__internal_decision__field_descriptors[5] =
@@ -9216,7 +9409,7 @@ const ProtobufCMessageDescriptor lockbox__v1__tenant_key__descriptor =
   (ProtobufCMessageInit) lockbox__v1__tenant_key__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lockbox__v1__tenant_policy_record__field_descriptors[11] =
+static const ProtobufCFieldDescriptor lockbox__v1__tenant_policy_record__field_descriptors[12] =
 {
   {
     "tenant_id",
@@ -9350,8 +9543,21 @@ static const ProtobufCFieldDescriptor lockbox__v1__tenant_policy_record__field_d
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "approval_rules",
+    12,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Lockbox__V1__TenantPolicyRecord, n_approval_rules),
+    offsetof(Lockbox__V1__TenantPolicyRecord, approval_rules),
+    &lockbox__v1__approval_rule_record__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lockbox__v1__tenant_policy_record__field_indices_by_name[] = {
+  11,   /* field[11] = approval_rules */
   7,   /* field[7] = issuer_key_id */
   2,   /* field[2] = lockbox_enabled */
   6,   /* field[6] = origins */
@@ -9367,7 +9573,7 @@ static const unsigned lockbox__v1__tenant_policy_record__field_indices_by_name[]
 static const ProtobufCIntRange lockbox__v1__tenant_policy_record__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 11 }
+  { 0, 12 }
 };
 const ProtobufCMessageDescriptor lockbox__v1__tenant_policy_record__descriptor =
 {
@@ -9377,11 +9583,75 @@ const ProtobufCMessageDescriptor lockbox__v1__tenant_policy_record__descriptor =
   "Lockbox__V1__TenantPolicyRecord",
   "lockbox.v1",
   sizeof(Lockbox__V1__TenantPolicyRecord),
-  11,
+  12,
   lockbox__v1__tenant_policy_record__field_descriptors,
   lockbox__v1__tenant_policy_record__field_indices_by_name,
   1,  lockbox__v1__tenant_policy_record__number_ranges,
   (ProtobufCMessageInit) lockbox__v1__tenant_policy_record__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__approval_rule_record__field_descriptors[3] =
+{
+  {
+    "service",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__ApprovalRuleRecord, service),
+    &lockbox__v1__service__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "approvals_required",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__ApprovalRuleRecord, approvals_required),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "denial_ends",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__ApprovalRuleRecord, denial_ends),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__approval_rule_record__field_indices_by_name[] = {
+  1,   /* field[1] = approvals_required */
+  2,   /* field[2] = denial_ends */
+  0,   /* field[0] = service */
+};
+static const ProtobufCIntRange lockbox__v1__approval_rule_record__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__approval_rule_record__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.ApprovalRuleRecord",
+  "ApprovalRuleRecord",
+  "Lockbox__V1__ApprovalRuleRecord",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__ApprovalRuleRecord),
+  3,
+  lockbox__v1__approval_rule_record__field_descriptors,
+  lockbox__v1__approval_rule_record__field_indices_by_name,
+  1,  lockbox__v1__approval_rule_record__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__approval_rule_record__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor lockbox__v1__adopt_tenant_root_request__field_descriptors[4] =

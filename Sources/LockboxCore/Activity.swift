@@ -42,6 +42,9 @@ package enum Activity: String, Sendable, Hashable, CaseIterable {
     case customerApprove = "CustomerApprove"
     case customerDeny = "CustomerDeny"
     case customerCancel = "CustomerCancel"
+    /// An approver's signed decision counted toward the tenant's threshold without deciding
+    /// the request (an N-of-M policy).
+    case customerDecisionCounted = "CustomerDecisionCounted"
     case requesterCancel = "RequesterCancel"
     /// A provider admin suspended the requester, which withdraws its pending requests.
     case suspensionCancel = "SuspensionCancel"
@@ -94,6 +97,7 @@ package enum Activity: String, Sendable, Hashable, CaseIterable {
     package static let lifecycle: Set<Activity> = [
         .requestCreated, .internalApprove, .internalDeny, .customerApprove, .customerDeny, .customerCancel,
         .requesterCancel, .suspensionCancel, .accessRevoked, .requestExpired, .grantCompleted,
+        .customerDecisionCounted,
     ]
 
     /// Every activity above, lower-cased: derived from the list, so a new activity is reserved

@@ -36,6 +36,11 @@ public struct AccessRequest: ProtoMessage {
     public var denyStatement: [UInt8]
     /// The customer's signed decision, once there is one.
     public var customerSignature: SignedDecision?
+    /// How many approvers' signed decisions the tenant's policy asks for (N of M); 0 for a
+    /// tenant without a root.
+    public var approvalsRequired: Int32
+    /// Each approver's signed decision so far, oldest first.
+    public var customerVotes: [CustomerVote]
 
     public init(
         id: String = "",
@@ -58,8 +63,12 @@ public struct AccessRequest: ProtoMessage {
         requesterName: String = "",
         approveStatement: [UInt8] = [],
         denyStatement: [UInt8] = [],
-        customerSignature: SignedDecision? = nil
+        customerSignature: SignedDecision? = nil,
+        approvalsRequired: Int32 = 0,
+        customerVotes: [CustomerVote] = []
     ) {
+        self.approvalsRequired = approvalsRequired
+        self.customerVotes = customerVotes
         self.id = id
         self.tenantID = tenantID
         self.service = service
@@ -114,7 +123,9 @@ extension AccessRequest: CBinding {
             requesterName: try CRead.string(c.requester_name, in: Self.self),
             approveStatement: CRead.bytes(c.approve_statement),
             denyStatement: CRead.bytes(c.deny_statement),
-            customerSignature: try CRead.message(c.customer_signature)
+            customerSignature: try CRead.message(c.customer_signature),
+            approvalsRequired: c.approvals_required,
+            customerVotes: try CRead.repeated(c.n_customer_votes, c.customer_votes)
         )
     }
 
@@ -137,9 +148,56 @@ extension AccessRequest: CBinding {
         c.approve_statement = arena.bytes(approveStatement)
         c.deny_statement = arena.bytes(denyStatement)
         c.customer_signature = arena.optionalMessage(customerSignature)
+        c.approvals_required = approvalsRequired
+        (c.n_customer_votes, c.customer_votes) = arena.repeated(customerVotes)
         c.operations_performed = operationsPerformed
         c.last_operation_at_ms = lastOperationAtMs
         c.approval = arena.optionalMessage(approval)
+    }
+}
+
+/// One approver's signed decision on a request: approve or deny.
+public struct CustomerVote: ProtoMessage {
+    public var approverID: String
+    public var decision: Decision
+    public var keyID: String
+    public var decidedAtMs: Int64
+
+    public init(
+        approverID: String = "",
+        decision: Decision = Decision(rawValue: 0),
+        keyID: String = "",
+        decidedAtMs: Int64 = 0
+    ) {
+        self.approverID = approverID
+        self.decision = decision
+        self.keyID = keyID
+        self.decidedAtMs = decidedAtMs
+    }
+
+    public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
+    public func encode() -> [UInt8] { cEncode() }
+}
+
+extension CustomerVote: CBinding {
+    static func cInit(_ message: UnsafeMutablePointer<Lockbox__V1__CustomerVote>) {
+        lockbox__v1__customer_vote__init(message)
+    }
+
+    init(c: Lockbox__V1__CustomerVote) throws(ProtoDecodeError) {
+        self.init(
+            approverID: try CRead.string(c.approver_id, in: Self.self),
+            decision: Decision(cRaw: c.decision.rawValue),
+            keyID: try CRead.string(c.key_id, in: Self.self),
+            decidedAtMs: c.decided_at_ms
+        )
+    }
+
+    func fill(_ c: inout Lockbox__V1__CustomerVote, _ arena: Arena) {
+        c.approver_id = arena.string(approverID)
+        c.decision = .init(rawValue: decision.cRaw)
+        c.key_id = arena.string(keyID)
+        c.decided_at_ms = decidedAtMs
     }
 }
 

@@ -235,6 +235,8 @@ public struct TenantPolicyRecord: ProtoMessage {
     public var statement: [UInt8]
     public var signature: [UInt8]
     public var setAtMs: Int64
+    /// How many approvers decide each service's requests.
+    public var approvalRules: [ApprovalRuleRecord]
 
     public init(
         tenantID: String = "",
@@ -247,8 +249,10 @@ public struct TenantPolicyRecord: ProtoMessage {
         issuerKeyID: String = "",
         statement: [UInt8] = [],
         signature: [UInt8] = [],
-        setAtMs: Int64 = 0
+        setAtMs: Int64 = 0,
+        approvalRules: [ApprovalRuleRecord] = []
     ) {
+        self.approvalRules = approvalRules
         self.tenantID = tenantID
         self.version = version
         self.lockboxEnabled = lockboxEnabled
@@ -283,11 +287,13 @@ extension TenantPolicyRecord: CBinding {
             issuerKeyID: try CRead.string(c.issuer_key_id, in: Self.self),
             statement: CRead.bytes(c.statement),
             signature: CRead.bytes(c.signature),
-            setAtMs: c.set_at_ms
+            setAtMs: c.set_at_ms,
+            approvalRules: try CRead.repeated(c.n_approval_rules, c.approval_rules)
         )
     }
 
     func fill(_ c: inout Lockbox__V1__TenantPolicyRecord, _ arena: Arena) {
+        (c.n_approval_rules, c.approval_rules) = arena.repeated(approvalRules)
         c.tenant_id = arena.string(tenantID)
         c.version = version
         c.lockbox_enabled = lockboxEnabled.protobuf
@@ -443,5 +449,44 @@ extension TenantTrust: CBinding {
         (c.n_roots, c.roots) = arena.repeated(roots)
         (c.n_keys, c.keys) = arena.repeated(keys)
         c.policy = arena.optionalMessage(policy)
+    }
+}
+
+/// A tenant policy's rule for one service: how many distinct approvers must approve, and
+/// whether one denial ends the request.
+public struct ApprovalRuleRecord: ProtoMessage {
+    public var service: Service
+    /// 1 to 5.
+    public var approvalsRequired: Int32
+    /// true: one denial ends the request; false: a denial only counts against the threshold.
+    public var denialEnds: Bool
+
+    public init(service: Service = Service(rawValue: 0), approvalsRequired: Int32 = 0, denialEnds: Bool = false) {
+        self.service = service
+        self.approvalsRequired = approvalsRequired
+        self.denialEnds = denialEnds
+    }
+
+    public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
+    public func encode() -> [UInt8] { cEncode() }
+}
+
+extension ApprovalRuleRecord: CBinding {
+    static func cInit(_ message: UnsafeMutablePointer<Lockbox__V1__ApprovalRuleRecord>) {
+        lockbox__v1__approval_rule_record__init(message)
+    }
+
+    init(c: Lockbox__V1__ApprovalRuleRecord) throws(ProtoDecodeError) {
+        self.init(
+            service: Service(cRaw: c.service.rawValue),
+            approvalsRequired: c.approvals_required,
+            denialEnds: Bool(protobuf: c.denial_ends)
+        )
+    }
+
+    func fill(_ c: inout Lockbox__V1__ApprovalRuleRecord, _ arena: Arena) {
+        c.service = .init(rawValue: service.cRaw)
+        c.approvals_required = approvalsRequired
+        c.denial_ends = denialEnds.protobuf
     }
 }

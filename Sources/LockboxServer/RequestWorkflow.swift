@@ -2,6 +2,7 @@ import LockboxCore
 import LockboxIntegrity
 import LockboxProto
 import LockboxStore
+import LockboxTrust
 
 /// A principal's action on a request, with the words it carries: a comment on a decision, a
 /// reason for a cancellation or a revocation.
@@ -28,6 +29,7 @@ struct RequestWorkflow: Sendable {
     let audit = AuditStore()
     let events = EventStore()
     let operations = OperationStore()
+    let decisions = CustomerDecisionStore()
 
     // MARK: Filing
 
@@ -129,11 +131,13 @@ struct RequestWorkflow: Sendable {
             rules: rules,
             policy: policy
         )
-        // On a tenant with a root, the customer's own key signs the decision, and an approval's
-        // grant ends when the signed statement says.
+        // On a tenant with a root, the customer's own key signs the decision, each approver's
+        // signed decision is kept, and the tenant's signed policy says how many decide (N of
+        // M). An approval's grant runs where every counted approval's signed window holds.
         var customerSigned: CustomerSignature?
+        var approvedBy: [String] = []
         if move.action.kind == .decideCustomer, transition.activity != .customerCancel, let trust,
-            let (statement, signature) = try trust.verifyDecision(
+            let verified = try trust.verifyDecision(
                 move.signed,
                 approve: transition.decision == .approve,
                 for: request,
@@ -142,14 +146,59 @@ struct RequestWorkflow: Sendable {
                 db
             )
         {
-            customerSigned = signature
-            if transition.decision == .approve {
-                let seconds = (statement.endsAtMs - nowMs) / 1000
-                guard seconds >= 1 else {
-                    throw DomainError(.failedPrecondition, "the signed decision's window has ended")
+            customerSigned = verified.signature
+            guard
+                try decisions.insert(
+                    requestID: request.id,
+                    tenantID: request.tenantID,
+                    approverID: caller.id,
+                    decision: verified.statement.decision,
+                    signed: verified.signature,
+                    nowMs: nowMs,
+                    db
+                )
+            else {
+                throw DomainError(
+                    .failedPrecondition,
+                    "you have decided this request already: each approver counts once, and a decision stands"
+                )
+            }
+            let statements = try decisions.list(tenantID: request.tenantID, requestID: request.id, db).compactMap {
+                try? DecisionStatement(canonicalBytes: $0.signed.statement)
+            }
+            switch Quorum.tally(statements, rule: verified.rule, eligible: verified.eligible, nowMs: nowMs) {
+            case .pending(let approved, let denied):
+                return try count(
+                    verified,
+                    of: request,
+                    approvedBy: approved,
+                    deniedBy: denied,
+                    note: move.note,
+                    by: caller,
+                    nowMs: nowMs,
+                    db
+                )
+            case .approved(let approved, _, let endsAtMs):
+                approvedBy = approved
+                let seconds = (endsAtMs - nowMs) / 1000
+                guard seconds >= policy.minimumDurationSeconds else {
+                    throw DomainError(
+                        .failedPrecondition,
+                        "the approvals' signed windows leave less than \(policy.minimumDurationSeconds) seconds "
+                            + "of access"
+                    )
                 }
                 transition = try Lifecycle.transition(
                     .approveCustomer(approvedDurationSeconds: seconds),
+                    facts: request.facts,
+                    by: caller,
+                    nowMs: nowMs,
+                    rules: rules,
+                    policy: policy
+                )
+            case .denied:
+                transition = try Lifecycle.transition(
+                    .denyCustomer,
                     facts: request.facts,
                     by: caller,
                     nowMs: nowMs,
@@ -189,15 +238,9 @@ struct RequestWorkflow: Sendable {
             )
             if let customerSigned {
                 update.customerDecision?.customerSigned = customerSigned
-                // In the record, so that the customer's verifier checks it from the chain alone.
-                details["decision_statement"] = .string(customerSigned.statement.hex)
-                details["decision_key_id"] = .string(customerSigned.keyID)
-                details["decision_signature"] = .string(customerSigned.signature.hex)
-                if !customerSigned.authenticatorData.isEmpty {
-                    details["decision_authenticator_data"] = .string(customerSigned.authenticatorData.hex)
-                    details["decision_client_data"] = .string(customerSigned.clientData.hex)
-                }
+                details.merge(Self.signatureDetails(customerSigned)) { _, new in new }
             }
+            if approvedBy.count > 1 { details["approved_by"] = .string(approvedBy.joined(separator: ",")) }
         case .cancel, .revoke:
             details["reason"] = .string(move.note)
             if transition.activity == .customerCancel {
@@ -261,6 +304,63 @@ struct RequestWorkflow: Sendable {
             decidedAtMs: nowMs,
             signed: signed
         )
+    }
+
+    /// The details that carry a customer's signed decision in its audit record, so that the
+    /// customer's verifier checks it from the chain alone.
+    static func signatureDetails(_ signed: CustomerSignature) -> [String: JSONValue] {
+        var details: [String: JSONValue] = [
+            "decision_statement": .string(signed.statement.hex),
+            "decision_key_id": .string(signed.keyID),
+            "decision_signature": .string(signed.signature.hex),
+        ]
+        if !signed.authenticatorData.isEmpty {
+            details["decision_authenticator_data"] = .string(signed.authenticatorData.hex)
+            details["decision_client_data"] = .string(signed.clientData.hex)
+        }
+        return details
+    }
+
+    /// Records an approver's signed decision that counts toward the tenant's threshold without
+    /// deciding the request: its record names who has approved and denied so far, and its event
+    /// tells the other approvers.
+    private func count(
+        _ verified: TrustAPI.VerifiedDecision,
+        of request: RequestRecord,
+        approvedBy: [String],
+        deniedBy: [String],
+        note: String,
+        by caller: Caller,
+        nowMs: Int64,
+        _ db: PGConnection
+    ) throws -> RequestRecord {
+        try requests.update(id: request.id, RequestUpdate(state: .pendingCustomer), nowMs: nowMs, db)
+        var details = Self.signatureDetails(verified.signature)
+        details["comment"] = .string(note)
+        details["approvals_required"] = .int(verified.rule.approvalsRequired)
+        details["approved_by"] = .string(approvedBy.joined(separator: ","))
+        details["denied_by"] = .string(deniedBy.joined(separator: ","))
+        let approve = verified.statement.decision == DecisionWord.approve.rawValue
+        try record(
+            AuditEntry(
+                by: caller,
+                tenantID: request.tenantID,
+                kind: .lifecycle,
+                activity: .customerDecisionCounted,
+                item: request.id,
+                decision: approve ? .approve : .deny,
+                details: details
+            ),
+            NewRequestEvent(
+                request,
+                activity: .customerDecisionCounted,
+                state: .pendingCustomer,
+                actorID: caller.id
+            ),
+            nowMs: nowMs,
+            db
+        )
+        return try stored(request.id, db)
     }
 
     // MARK: Moves by the system

@@ -59,6 +59,9 @@ struct RequestsAPI: Sendable {
             Authorization.mayRead(call.caller, request: record.target)
         else { throw DomainError.notFound("no such request") }
         var proto = record.proto(nowMs: call.nowMs)
+        if let trust = workflow.trust {
+            (proto.approvalsRequired, proto.customerVotes) = try trust.standing(of: record, call.db)
+        }
         // The statements to sign, for a caller who may decide it now.
         if !request.signingKeyID.isEmpty, let trust = workflow.trust,
             Lifecycle.effectiveState(record.facts, nowMs: call.nowMs) == .pendingCustomer,

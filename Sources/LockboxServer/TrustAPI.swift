@@ -20,6 +20,7 @@ struct TrustAPI: Sendable {
     let tenants = TenantStore()
     let requests = RequestStore()
     let operations = OperationStore()
+    let decisions = CustomerDecisionStore()
 
     /// A signed decision stays usable this long after lockboxd prepared it.
     static let decisionLifetimeMs: Int64 = 3_600_000
@@ -236,6 +237,11 @@ struct TrustAPI: Sendable {
         for origin in policy.origins where !origin.hasPrefix("https://") || origin.utf8.count > 256 {
             throw DomainError.invalidArgument("each origin is an https:// origin of at most 256 bytes")
         }
+        for rule in policy.approvalRules where ContentService(rawValue: rule.service) == nil {
+            throw DomainError.invalidArgument(
+                "an approval rule names a service that does not exist: use exchange, sharepoint, onedrive or teams"
+            )
+        }
         var stored = try store.load(tenantID: request.tenantID, call.db)
         guard stored.version != nil, !stored.roots.isEmpty else {
             throw DomainError(.failedPrecondition, "the tenant has no root: adopt one first")
@@ -356,10 +362,20 @@ struct TrustAPI: Sendable {
         return (approve, deny)
     }
 
+    /// A customer's decision, verified: the statement, its signature, and how the tenant's
+    /// signed policy counts decisions on the request's service.
+    struct VerifiedDecision: Sendable {
+        var statement: DecisionStatement
+        var signature: CustomerSignature
+        var rule: ApprovalRule
+        /// How many principals hold a key certified to decide (the M of N of M).
+        var eligible: Int
+    }
+
     /// What a customer's decision needs on a tenant with a root: the approver's signature, by
     /// a key certified to them to decide, over the statement lockboxd prepared (an approval may
     /// end earlier). Returns the verified statement, or nil for a tenant without a root or
-    /// whose policy does not require signatures and that sent none.
+    /// whose policy does not require signatures and that sent none (and asks for one approval).
     func verifyDecision(
         _ signed: SignedDecision?,
         approve: Bool,
@@ -367,10 +383,18 @@ struct TrustAPI: Sendable {
         by caller: Caller,
         nowMs: Int64,
         _ db: PGConnection
-    ) throws -> (DecisionStatement, CustomerSignature)? {
+    ) throws -> VerifiedDecision? {
         let version = try store.version(tenantID: request.tenantID, db)
         guard let verified = try keeper.trust(tenantID: request.tenantID, version: version, db) else { return nil }
+        let rule = verified.policy.approvalRule(service: request.service.rawValue)
         guard let signed else {
+            guard rule.approvalsRequired == 1 else {
+                throw DomainError(
+                    .failedPrecondition,
+                    "this tenant's policy asks for \(rule.approvalsRequired) approvers' signed decisions on "
+                        + "\(request.service.rawValue) (lockbox requests approve ID --key-file FILE)"
+                )
+            }
             guard !verified.policy.signaturesRequired else {
                 throw DomainError(
                     .failedPrecondition,
@@ -442,14 +466,37 @@ struct TrustAPI: Sendable {
                 )
             }
         }
-        return (statement, customer)
+        return VerifiedDecision(
+            statement: statement,
+            signature: customer,
+            rule: rule,
+            eligible: verified.eligibleApprovers(nowMs: nowMs)
+        )
+    }
+
+    /// How many approvers' decisions the tenant's signed policy asks for on the request's
+    /// service (0 for a tenant without a root), and each approver's decision so far.
+    func standing(of request: RequestRecord, _ db: PGConnection) throws -> (required: Int32, votes: [CustomerVote]) {
+        let version = try store.version(tenantID: request.tenantID, db)
+        guard let verified = try keeper.trust(tenantID: request.tenantID, version: version, db) else { return (0, []) }
+        let required = verified.policy.approvalRule(service: request.service.rawValue).approvalsRequired
+        let votes = try decisions.list(tenantID: request.tenantID, requestID: request.id, db).map { stored in
+            CustomerVote(
+                approverID: stored.approverID,
+                decision: stored.decision == DecisionWord.approve.rawValue ? .approve : .deny,
+                keyID: stored.signed.keyID,
+                decidedAtMs: stored.decidedAtMs
+            )
+        }
+        return (Int32(required), votes)
     }
 
     // MARK: Access checks
 
-    /// What backs an allowed grant on a tenant with trust material: a signed decision that
-    /// allows this operation now, or the tenant's signed policy with the lockbox off. nil when
-    /// it is backed; the denial otherwise. With `evidence`, the evidence for the data plane.
+    /// What backs an allowed grant on a tenant with trust material: the signed decisions of as
+    /// many approvers as the tenant's policy asks for, each allowing this operation now, or the
+    /// tenant's signed policy with the lockbox off. nil when it is backed; the denial otherwise.
+    /// With `evidence`, the evidence for the data plane.
     func backing(
         tenantID: String,
         requestID: String,
@@ -464,25 +511,34 @@ struct TrustAPI: Sendable {
         guard let verified = try keeper.trust(tenantID: tenantID, version: version, db) else { return (true, []) }
         guard !verified.trust.roots.isEmpty else { return (false, []) }
         if !verified.policy.lockboxEnabled {
-            return (true, evidence ? verified.evidence(for: nil).canonicalBytes : [])
+            return (true, evidence ? verified.evidence(for: []).canonicalBytes : [])
         }
+        let rule = verified.policy.approvalRule(service: service.rawValue)
         let trustVersion = verified.stored.version ?? 0
-        var statement = keeper.verifiedDecision(tenantID: tenantID, requestID: requestID, version: trustVersion)
-        var signed: CustomerSignature?
-        if statement == nil || evidence {
-            signed = try requests.customerSignature(tenantID: tenantID, requestID: requestID, db)
-            if statement == nil, let signed,
-                case .success(let (verifiedStatement, _)) = verified.verifyDecision(signed.bytes),
-                verifiedStatement.requestID == requestID, verifiedStatement.decision == DecisionWord.approve.rawValue
-            {
-                statement = verifiedStatement
-                keeper.remember(verifiedStatement, version: trustVersion)
+        var statements = keeper.verifiedDecisions(tenantID: tenantID, requestID: requestID, version: trustVersion)
+        var approvals: [SignedBytes] = []
+        if statements == nil || evidence {
+            // One approval decides: the request's own decision. Several: each approver's.
+            let signed =
+                rule.approvalsRequired == 1
+                ? try requests.customerSignature(tenantID: tenantID, requestID: requestID, db).map { [$0] } ?? []
+                : try decisions.list(tenantID: tenantID, requestID: requestID, db).map(\.signed)
+            var verifiedStatements: [DecisionStatement] = []
+            for item in signed {
+                guard case .success(let (statement, _)) = verified.verifyDecision(item.bytes),
+                    statement.requestID == requestID
+                else { continue }
+                verifiedStatements.append(statement)
+                if statement.decision == DecisionWord.approve.rawValue { approvals.append(item.bytes) }
+            }
+            if statements == nil {
+                statements = verifiedStatements
+                keeper.remember(verifiedStatements, tenantID: tenantID, requestID: requestID, version: trustVersion)
             }
         }
-        guard let statement, statement.operatorID == operatorID, statement.service == service.rawValue,
-            statement.allows(operation: operation, atMs: nowMs)
-        else { return (false, []) }
-        return (true, evidence ? verified.evidence(for: signed?.bytes).canonicalBytes : [])
+        let mine = (statements ?? []).filter { $0.operatorID == operatorID && $0.service == service.rawValue }
+        guard Quorum.backs(mine, rule: rule, operation: operation, atMs: nowMs) else { return (false, []) }
+        return (true, evidence ? verified.evidence(for: approvals).canonicalBytes : [])
     }
 }
 
@@ -536,7 +592,14 @@ extension TenantPolicy {
             issuerKeyID: issuerKeyID,
             statement: signed?.statement ?? [],
             signature: signed?.signature ?? [],
-            setAtMs: setAtMs
+            setAtMs: setAtMs,
+            approvalRules: approvalRules.map { rule in
+                ApprovalRuleRecord(
+                    service: ContentService(rawValue: rule.service)?.proto ?? .unspecified,
+                    approvalsRequired: Int32(rule.approvalsRequired),
+                    denialEnds: rule.denialEnds
+                )
+            }
         )
     }
 }

@@ -39,16 +39,28 @@ struct VerifiedTrust: Sendable {
         )
     }
 
-    /// The evidence behind a grant: every root, the policy in force if signed, and for a
+    /// How many distinct principals hold a key certified to decide, valid at `nowMs` and not
+    /// revoked: the M of an N-of-M rule.
+    func eligibleApprovers(nowMs: Int64) -> Int {
+        let revoked = trust.revoked.union(serverRevoked)
+        return Set(
+            trust.certificates.values.filter {
+                $0.capabilities.contains(.decide) && !revoked.contains($0.keyID) && $0.notBeforeMs <= nowMs
+                    && nowMs < $0.notAfterMs
+            }.map(\.principalID)
+        ).count
+    }
+
+    /// The evidence behind a grant: every root, the policy in force if signed, and for each
     /// decision the certificates that chain its key to a root.
-    func evidence(for decision: SignedBytes?) -> AccessEvidence {
+    func evidence(for decisions: [SignedBytes]) -> AccessEvidence {
         var material = TrustMaterial(tenantID: stored.tenantID, roots: self.material.roots)
         if policy.version > 0, let signed = stored.policies.first(where: { $0.version == policy.version }) {
             material.policies = [signed.signed.bytes]
         }
-        if let decision {
+        var seen: Set<String> = []
+        for decision in decisions {
             var next: String? = decision.keyID
-            var seen: Set<String> = []
             while let keyID = next, !seen.contains(keyID),
                 let certificate = stored.certificates.first(where: { $0.keyID == keyID })
             {
@@ -57,7 +69,7 @@ struct VerifiedTrust: Sendable {
                 next = certificate.signed.issuerKeyID
             }
         }
-        return AccessEvidence(material: material, decision: decision)
+        return AccessEvidence(material: material, decisions: decisions)
     }
 }
 
@@ -88,8 +100,8 @@ extension CustomerSignature {
 final class TrustKeeper: Sendable {
     let integrity: AuditIntegrity
     private let tenants = NIOLockedValueBox<[String: VerifiedTrust]>([:])
-    /// Each grant's verified decision, with the trust change it was verified at.
-    private let grants = NIOLockedValueBox<[String: (version: Int64, decision: DecisionStatement)]>([:])
+    /// Each grant's verified decisions, with the trust change they were verified at.
+    private let grants = NIOLockedValueBox<[String: (version: Int64, decisions: [DecisionStatement])]>([:])
     private let store = TrustStore()
     static let capacity = 50_000
 
@@ -142,19 +154,19 @@ final class TrustKeeper: Sendable {
         return VerifiedTrust(stored: stored, trust: trust)
     }
 
-    /// The decision verified for a grant at the tenant's trust change `version`, if it was: a
-    /// revocation since is a new change, and the decision is verified again.
-    func verifiedDecision(tenantID: String, requestID: String, version: Int64) -> DecisionStatement? {
+    /// The decisions verified for a grant at the tenant's trust change `version`, if they were:
+    /// a revocation since is a new change, and the decisions are verified again.
+    func verifiedDecisions(tenantID: String, requestID: String, version: Int64) -> [DecisionStatement]? {
         grants.withLockedValue { grants in
             guard let cached = grants[tenantID + "/" + requestID], cached.version == version else { return nil }
-            return cached.decision
+            return cached.decisions
         }
     }
 
-    func remember(_ decision: DecisionStatement, version: Int64) {
+    func remember(_ decisions: [DecisionStatement], tenantID: String, requestID: String, version: Int64) {
         grants.withLockedValue { grants in
             if grants.count >= Self.capacity { grants.removeAll() }
-            grants[decision.tenantID + "/" + decision.requestID] = (version, decision)
+            grants[tenantID + "/" + requestID] = (version, decisions)
         }
     }
 }

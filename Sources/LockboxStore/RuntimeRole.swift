@@ -35,6 +35,8 @@ package enum RuntimeRole {
         ("tenant_policies", "SELECT, INSERT"),
         ("passkey_counters", "SELECT, INSERT, UPDATE"),
         ("trust_changes", "SELECT"),
+        // Each approver's signed decision: added, never changed (migrations/0014).
+        ("customer_decisions", "SELECT, INSERT"),
     ]
 
     /// Makes the runtime role's rights exactly ``privileges``, revoking anything else it held

@@ -22,7 +22,8 @@ public enum ConsentAudit {
         guard let tenantID = records.first?.scope, !tenantID.isEmpty else { return report }
         var material = TrustMaterial(tenantID: tenantID)
         var trust: TenantTrust?
-        var approvals: [String: DecisionStatement] = [:]
+        /// Each request's verified decisions, oldest first: every approver's under an N-of-M policy.
+        var decisions: [String: [DecisionStatement]] = [:]
         var firstRoot: [UInt8]?
         func current() -> TenantTrust {
             if let trust { return trust }
@@ -66,7 +67,7 @@ public enum ConsentAudit {
             case "TenantPolicySet":
                 material.policies.append(signed(details, hex))
                 trust = nil
-            case "CustomerApprove", "CustomerDeny":
+            case "CustomerApprove", "CustomerDeny", "CustomerDecisionCounted":
                 let statement = hex("decision_statement")
                 guard !statement.isEmpty else {
                     if !material.roots.isEmpty, current().policy?.signaturesRequired ?? true {
@@ -96,7 +97,7 @@ public enum ConsentAudit {
                         )
                         continue
                     }
-                    if verified.decision == DecisionWord.approve.rawValue { approvals[record.item] = verified }
+                    decisions[record.item, default: []].append(verified)
                 case .failure(let problem):
                     report.findings.append(
                         "\(named): the decision on \(record.item) is signed by \(decision.keyID), which does not chain "
@@ -108,14 +109,16 @@ public enum ConsentAudit {
                 else { continue }
                 let trust = current()
                 if let policy = trust.policy, !policy.lockboxEnabled, policy.version > 0 { continue }
-                if let approval = approvals[record.item],
-                    approval.allows(operation: record.activity, atMs: record.timeMs)
-                {
-                    continue
-                }
+                let service = details["service"] as? String ?? ""
+                let rule = (trust.policy ?? TenantPolicy.initial(tenantID: tenantID)).approvalRule(service: service)
+                let mine = (decisions[record.item] ?? []).filter { $0.service == service }
+                if Quorum.backs(mine, rule: rule, operation: record.activity, atMs: record.timeMs) { continue }
                 report.findings.append(
-                    "\(named): \(record.activity) was allowed under \(record.item) without a decision the customer's "
-                        + "key signed"
+                    rule.approvalsRequired == 1
+                        ? "\(named): \(record.activity) was allowed under \(record.item) without a decision the "
+                            + "customer's key signed"
+                        : "\(named): \(record.activity) was allowed under \(record.item) without the "
+                            + "\(rule.approvalsRequired) approvers' signed decisions the tenant's policy asks for"
                 )
             }
         }

@@ -11,12 +11,16 @@ import LockboxIntegrity
 /// data (a passkey's decision).
 public struct AccessEvidence: Sendable, Hashable {
     public var material: TrustMaterial
-    /// The customer's signed decision; nil when the lockbox is off.
-    public var decision: SignedBytes?
+    /// The customer's signed decisions; none when the lockbox is off.
+    public var decisions: [SignedBytes]
+
+    public init(material: TrustMaterial, decisions: [SignedBytes]) {
+        self.material = material
+        self.decisions = decisions
+    }
 
     public init(material: TrustMaterial, decision: SignedBytes?) {
-        self.material = material
-        self.decision = decision
+        self.init(material: material, decisions: decision.map { [$0] } ?? [])
     }
 
     public static let tag = "lockbox/evidence/v1"
@@ -33,7 +37,7 @@ public struct AccessEvidence: Sendable, Hashable {
             items.append(("revocation", item.statement, item.keyID, item.signature, [], nil))
         }
         for item in material.policies { items.append(("policy", item.statement, item.keyID, item.signature, [], nil)) }
-        if let decision {
+        for decision in decisions {
             items.append(("decision", decision.statement, decision.keyID, decision.signature, [], decision.assertion))
         }
         var writer = CanonicalWriter(tag: Self.tag)
@@ -54,7 +58,7 @@ public struct AccessEvidence: Sendable, Hashable {
     public init(canonicalBytes bytes: [UInt8]) throws(CanonicalReader.Malformed) {
         var reader = try CanonicalReader(bytes, tag: Self.tag)
         var material = TrustMaterial(tenantID: try reader.string())
-        var decision: SignedBytes?
+        var decisions: [SignedBytes] = []
         let count = try reader.int64()
         guard count >= 0, count <= Int64(bytes.count / 28) else { throw CanonicalReader.Malformed() }
         for _ in 0..<count {
@@ -73,7 +77,7 @@ public struct AccessEvidence: Sendable, Hashable {
             case "revocation": material.revocations.append(signed)
             case "policy": material.policies.append(signed)
             case "decision":
-                guard decision == nil else { throw CanonicalReader.Malformed() }
+                guard decisions.count < Int(ApprovalRule.maximumApprovals) else { throw CanonicalReader.Malformed() }
                 var withAssertion = signed
                 if !authenticatorData.isEmpty || !clientData.isEmpty {
                     withAssertion.assertion = WebAuthnAssertion(
@@ -81,13 +85,13 @@ public struct AccessEvidence: Sendable, Hashable {
                         clientDataJSON: clientData
                     )
                 }
-                decision = withAssertion
+                decisions.append(withAssertion)
             default: throw CanonicalReader.Malformed()
             }
         }
         try reader.finish()
         self.material = material
-        self.decision = decision
+        self.decisions = decisions
     }
 }
 
@@ -103,7 +107,7 @@ public struct EvidenceVerifier: Sendable {
 
     /// What the evidence allows.
     public enum Verdict: Sendable, Hashable {
-        /// The approver's signed decision allows the operation now.
+        /// The approvers' signed decisions allow the operation now: the one whose window ends first.
         case approved(DecisionStatement)
         /// The tenant's signed policy has the lockbox off: the provider's own approval is enough.
         case lockboxOff(TenantPolicy)
@@ -127,7 +131,7 @@ public struct EvidenceVerifier: Sendable {
         guard !trust.roots.isEmpty else {
             return .failure(.noRoot("no root in the evidence is one this service pins for \(tenantID)"))
         }
-        guard let decision = evidence.decision else {
+        guard !evidence.decisions.isEmpty else {
             guard let policy = trust.policy, !policy.lockboxEnabled, policy.version > 0 else {
                 return .failure(
                     .notAllowed("the evidence carries no signed decision, and no signed policy turns the lockbox off")
@@ -135,23 +139,37 @@ public struct EvidenceVerifier: Sendable {
             }
             return .success(.lockboxOff(policy))
         }
-        switch trust.verifyDecision(decision) {
-        case .failure(let problem):
-            return .failure(problem)
-        case .success(let (statement, _)):
-            guard statement.operatorID == operatorID, statement.service == service else {
-                return .failure(.mismatch("the decision is for another operator or service"))
+        var statements: [DecisionStatement] = []
+        for decision in evidence.decisions {
+            switch trust.verifyDecision(decision) {
+            case .failure(let problem):
+                return .failure(problem)
+            case .success(let (statement, _)):
+                guard statement.operatorID == operatorID, statement.service == service else {
+                    return .failure(.mismatch("the decision is for another operator or service"))
+                }
+                guard statement.decision == DecisionWord.approve.rawValue else {
+                    return .failure(.notAllowed("the signed decision is \(statement.decision)"))
+                }
+                guard statement.operations.contains(operation.lowercased()) else {
+                    return .failure(.notAllowed("the approved scope does not include \(operation)"))
+                }
+                guard statement.startsAtMs <= nowMs, nowMs < statement.endsAtMs else {
+                    return .failure(.notAllowed("the approved window does not hold now"))
+                }
+                statements.append(statement)
             }
-            guard statement.decision == DecisionWord.approve.rawValue else {
-                return .failure(.notAllowed("the signed decision is \(statement.decision)"))
-            }
-            guard statement.operations.contains(operation.lowercased()) else {
-                return .failure(.notAllowed("the approved scope does not include \(operation)"))
-            }
-            guard statement.startsAtMs <= nowMs, nowMs < statement.endsAtMs else {
-                return .failure(.notAllowed("the approved window does not hold now"))
-            }
-            return .success(.approved(statement))
         }
+        let rule = (trust.policy ?? TenantPolicy.initial(tenantID: tenantID)).approvalRule(service: service)
+        guard Quorum.backs(statements, rule: rule, operation: operation, atMs: nowMs),
+            let earliest = statements.min(by: { $0.endsAtMs < $1.endsAtMs })
+        else {
+            return .failure(
+                .notAllowed(
+                    "the tenant's policy asks for \(rule.approvalsRequired) approvers' signed decisions on \(service)"
+                )
+            )
+        }
+        return .success(.approved(earliest))
     }
 }

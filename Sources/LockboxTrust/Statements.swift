@@ -249,9 +249,39 @@ public struct KeyRevocation: TrustStatement {
     }
 }
 
+/// How many of a tenant's approvers decide its requests for one service (N of M), and what a
+/// denial does. Part of the tenant's signed policy, so that nothing on the provider's side can
+/// lower the number.
+public struct ApprovalRule: Sendable, Hashable {
+    /// The most approvals a rule may require.
+    public static let maximumApprovals: Int64 = 5
+
+    /// The lower-case service name: exchange, sharepoint, onedrive or teams.
+    public var service: String
+    /// How many distinct approvers must approve: 1 to ``maximumApprovals``.
+    public var approvalsRequired: Int64
+    /// Whether one denial ends the request (the default), or only counts against the threshold:
+    /// the request is then denied once too few approvers are left to reach it.
+    public var denialEnds: Bool
+
+    public init(service: String, approvalsRequired: Int64, denialEnds: Bool = true) {
+        self.service = service
+        self.approvalsRequired = approvalsRequired
+        self.denialEnds = denialEnds
+    }
+
+    /// What holds for a service the policy names no rule for: one approval decides.
+    public static func single(service: String) -> ApprovalRule {
+        ApprovalRule(service: service, approvalsRequired: 1)
+    }
+}
+
 /// The tenant's rules, signed by its root or an administering key: whether the lockbox is on,
-/// whether decisions must be signed, and what a passkey's assertion must show. The highest
-/// version in force wins.
+/// whether decisions must be signed, what a passkey's assertion must show, and how many
+/// approvers decide each service's requests. The highest version in force wins.
+///
+/// A policy without approval rules is encoded as "lockbox/tenant-policy/v1", as before rules
+/// existed; one with rules as "lockbox/tenant-policy/v2", which adds them before the issuer.
 public struct TenantPolicy: TrustStatement {
     public var tenantID: String
     public var version: Int64
@@ -263,6 +293,8 @@ public struct TenantPolicy: TrustStatement {
     /// its portal signs from.
     public var rpID: String
     public var origins: [String]
+    /// At most one per service, sorted by service; a service without one takes one approval.
+    public var approvalRules: [ApprovalRule]
     public var issuerKeyID: String
 
     public init(
@@ -273,6 +305,7 @@ public struct TenantPolicy: TrustStatement {
         userVerificationRequired: Bool = true,
         rpID: String = "",
         origins: [String] = [],
+        approvalRules: [ApprovalRule] = [],
         issuerKeyID: String
     ) {
         self.tenantID = tenantID
@@ -282,28 +315,46 @@ public struct TenantPolicy: TrustStatement {
         self.userVerificationRequired = userVerificationRequired
         self.rpID = rpID
         self.origins = origins
+        self.approvalRules = approvalRules.sorted { $0.service < $1.service }
         self.issuerKeyID = issuerKeyID
     }
 
     public static let tag = "lockbox/tenant-policy/v1"
+    public static let tagWithRules = "lockbox/tenant-policy/v2"
+    /// The most approval rules a policy holds: one per service, with room for services to come.
+    public static let maximumRules = 16
 
     var flags: Int64 {
         (lockboxEnabled ? 1 : 0) | (signaturesRequired ? 2 : 0) | (userVerificationRequired ? 4 : 0)
     }
 
+    /// The rule for `service`: the policy's own, or one approval.
+    public func approvalRule(service: String) -> ApprovalRule {
+        approvalRules.first { $0.service == service } ?? .single(service: service)
+    }
+
     public var canonicalBytes: [UInt8] {
-        var writer = CanonicalWriter(tag: Self.tag)
+        var writer = CanonicalWriter(tag: approvalRules.isEmpty ? Self.tag : Self.tagWithRules)
         writer.string(tenantID)
         writer.int64(version)
         writer.int64(flags)
         writer.string(rpID)
         writer.strings(origins)
+        if !approvalRules.isEmpty {
+            writer.int64(Int64(approvalRules.count))
+            for rule in approvalRules {
+                writer.string(rule.service)
+                writer.int64(rule.approvalsRequired)
+                writer.int64(rule.denialEnds ? 1 : 0)
+            }
+        }
         writer.string(issuerKeyID)
         return writer.bytes
     }
 
     public init(canonicalBytes bytes: [UInt8]) throws(CanonicalReader.Malformed) {
-        var reader = try CanonicalReader(bytes, tag: Self.tag)
+        let withRules = (try? CanonicalReader(bytes, tag: Self.tag)) == nil
+        var reader = try CanonicalReader(bytes, tag: withRules ? Self.tagWithRules : Self.tag)
         tenantID = try reader.string()
         version = try reader.int64()
         let flags = try reader.int64()
@@ -313,6 +364,21 @@ public struct TenantPolicy: TrustStatement {
         userVerificationRequired = flags & 4 != 0
         rpID = try reader.string()
         origins = try reader.strings(limit: 32)
+        var rules: [ApprovalRule] = []
+        if withRules {
+            let count = try reader.int64()
+            guard count >= 1, count <= Int64(Self.maximumRules) else { throw CanonicalReader.Malformed() }
+            for _ in 0..<count {
+                let service = try reader.string()
+                let required = try reader.int64()
+                let denialEnds = try reader.int64()
+                guard (1...ApprovalRule.maximumApprovals).contains(required), denialEnds == 0 || denialEnds == 1,
+                    rules.last.map({ $0.service < service }) ?? true
+                else { throw CanonicalReader.Malformed() }
+                rules.append(ApprovalRule(service: service, approvalsRequired: required, denialEnds: denialEnds == 1))
+            }
+        }
+        approvalRules = rules
         issuerKeyID = try reader.string()
         try reader.finish()
     }

@@ -235,58 +235,13 @@ extension Tenants {
     struct Policy: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Set the tenant's policy, signed with your key (the root, or one that administers).",
-            discussion: """
-                The policy says whether the lockbox is on, whether decisions must be signed, and what a \
-                passkey's assertion must show. It takes the next version; CheckAccess follows the signed \
-                policy, not a switch in the database.
-                """
+            discussion: PolicyOptions.discussion
         )
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var key: KeyFileOption
-        @Argument(help: "Tenant id.") var tenant: String
-        @Option(help: "on or off.") var lockbox: String = "on"
-        @Option(help: "required or optional: whether decisions must be signed.") var signatures: String = "required"
-        @Option(help: "required or preferred: whether a passkey must verify its user.") var userVerification: String =
-            "required"
-        @Option(help: "The WebAuthn relying-party id of your portal's passkeys.") var rpId: String = ""
-        @Option(help: "An https:// origin your portal signs from; repeat for several.") var origin: [String] = []
+        @OptionGroup var policy: PolicyOptions
 
-        func run() async throws {
-            let issuer = try key.signer()
-            guard ["on", "off"].contains(lockbox), ["required", "optional"].contains(signatures),
-                ["required", "preferred"].contains(userVerification)
-            else {
-                throw ValidationError(
-                    "--lockbox is on or off, --signatures required or optional, --user-verification required or preferred"
-                )
-            }
-            let current = try await connection.call(
-                LockboxMethods.getTenantTrust,
-                GetTenantTrustRequest(tenantID: tenant)
-            )
-            let policy = TenantPolicy(
-                tenantID: tenant,
-                version: (current.policy?.version ?? 0) + 1,
-                lockboxEnabled: lockbox == "on",
-                signaturesRequired: signatures == "required",
-                userVerificationRequired: userVerification == "required",
-                rpID: rpId,
-                origins: origin,
-                issuerKeyID: issuer.keyID
-            )
-            let signed = issuer.sign(policy)
-            connection.show(
-                try await connection.call(
-                    LockboxMethods.setTenantPolicy,
-                    SignedStatementRequest(
-                        tenantID: tenant,
-                        statement: signed.statement,
-                        issuerKeyID: issuer.keyID,
-                        signature: signed.signature
-                    )
-                )
-            )
-        }
+        func run() async throws { try await policy.set(connection: connection, key: key) }
     }
 
     struct AdoptRoot: AsyncParsableCommand {
@@ -379,6 +334,139 @@ extension Access {
                 print("FAILED: \(problem)")
                 throw ExitCode(1)
             }
+        }
+    }
+}
+
+/// What a tenant policy says, as options: `lockbox keys policy` and `lockbox policy set`.
+struct PolicyOptions: ParsableArguments {
+    static let discussion = """
+        The policy says whether the lockbox is on, whether decisions must be signed, what a \
+        passkey's assertion must show, and how many approvers decide each service's requests. \
+        Each call states the whole policy, which takes the next version; options left out take \
+        their defaults. CheckAccess follows the signed policy, not a switch in the database.
+
+        --approvals exchange=2 asks for two distinct approvers' signed decisions on Exchange \
+        requests (1 to 5; a service without a rule takes one). One denial ends such a request, \
+        unless --denial-counts names the service: then a denial only counts against the \
+        threshold, and the request is denied once too few approvers are left to reach it.
+        """
+
+    @Argument(help: "Tenant id.") var tenant: String
+    @Option(help: "on or off.") var lockbox: String = "on"
+    @Option(help: "required or optional: whether decisions must be signed.") var signatures: String = "required"
+    @Option(help: "required or preferred: whether a passkey must verify its user.") var userVerification: String =
+        "required"
+    @Option(help: "The WebAuthn relying-party id of your portal's passkeys.") var rpId: String = ""
+    @Option(help: "An https:// origin your portal signs from; repeat for several.") var origin: [String] = []
+    @Option(help: "SERVICE=N: N distinct approvers (1 to 5) decide the service's requests; repeat per service.")
+    var approvals: [String] = []
+    @Option(help: "A service whose denials only count against its threshold; repeat for several.")
+    var denialCounts: [String] = []
+
+    static let services = ["exchange", "sharepoint", "onedrive", "teams"]
+
+    /// The approval rules the options name.
+    func rules() throws -> [ApprovalRule] {
+        var rules: [String: ApprovalRule] = [:]
+        for item in approvals {
+            let parts = item.split(separator: "=", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 2, Self.services.contains(parts[0]), let count = Int64(parts[1]),
+                (1...ApprovalRule.maximumApprovals).contains(count)
+            else {
+                throw ValidationError(
+                    "--approvals is SERVICE=N: exchange, sharepoint, onedrive or teams, and 1 to \(ApprovalRule.maximumApprovals)"
+                )
+            }
+            guard rules[parts[0]] == nil else { throw ValidationError("--approvals names \(parts[0]) twice") }
+            rules[parts[0]] = ApprovalRule(service: parts[0], approvalsRequired: count)
+        }
+        for service in denialCounts {
+            guard rules[service] != nil else {
+                throw ValidationError("--denial-counts \(service) needs --approvals \(service)=N")
+            }
+            rules[service]?.denialEnds = false
+        }
+        return Array(rules.values)
+    }
+
+    func set(connection: ConnectionOptions, key: KeyFileOption) async throws {
+        guard ["on", "off"].contains(lockbox), ["required", "optional"].contains(signatures),
+            ["required", "preferred"].contains(userVerification)
+        else {
+            throw ValidationError(
+                "--lockbox is on or off, --signatures required or optional, --user-verification required or preferred"
+            )
+        }
+        let rules = try rules()
+        let issuer = try key.signer()
+        let current = try await connection.call(
+            LockboxMethods.getTenantTrust,
+            GetTenantTrustRequest(tenantID: tenant)
+        )
+        let policy = TenantPolicy(
+            tenantID: tenant,
+            version: (current.policy?.version ?? 0) + 1,
+            lockboxEnabled: lockbox == "on",
+            signaturesRequired: signatures == "required",
+            userVerificationRequired: userVerification == "required",
+            rpID: rpId,
+            origins: origin,
+            approvalRules: rules,
+            issuerKeyID: issuer.keyID
+        )
+        let signed = issuer.sign(policy)
+        connection.show(
+            try await connection.call(
+                LockboxMethods.setTenantPolicy,
+                SignedStatementRequest(
+                    tenantID: tenant,
+                    statement: signed.statement,
+                    issuerKeyID: issuer.keyID,
+                    signature: signed.signature
+                )
+            )
+        )
+    }
+}
+
+/// `lockbox policy`: the tenant's signed policy, set and shown.
+struct PolicyCommands: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "policy",
+        abstract: "The tenant's signed policy: the lockbox switch, signatures, and how many approvers decide.",
+        subcommands: [Set.self, Show.self]
+    )
+
+    struct Set: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Set the tenant's policy, signed with your key (the root, or one that administers).",
+            discussion: PolicyOptions.discussion
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var key: KeyFileOption
+        @OptionGroup var policy: PolicyOptions
+
+        func run() async throws { try await policy.set(connection: connection, key: key) }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show the tenant's policy in force (none before the first is set)."
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Tenant id.") var tenant: String
+
+        func run() async throws {
+            let trust = try await connection.call(
+                LockboxMethods.getTenantTrust,
+                GetTenantTrustRequest(tenantID: tenant)
+            )
+            guard let policy = trust.policy else {
+                print("no signed policy: the lockbox is on, decisions are signed, one approval decides")
+                return
+            }
+            connection.show(policy)
         }
     }
 }

@@ -20,6 +20,8 @@ import Testing
         #expect(tenantLines.count >= 14)
         let verifyLines = try Self.walkthrough("walkthrough: verify")
         #expect(verifyLines.count >= 6)
+        let approverLines = try Self.walkthrough("walkthrough: two approvers")
+        #expect(approverLines.count >= 10)
 
         // A scratch "repository root" with the demo and the binaries where the walkthrough
         // expects them, and a mail sink keeping Lockbox's email in .lockbox/mail/ as scripts/run's does.
@@ -54,7 +56,7 @@ import Testing
 
         // The lines verbatim, each followed by a marker with its exit status.
         var script = "cd \(work.path)\n"
-        for line in lines + tenantLines + verifyLines {
+        for line in lines + tenantLines + approverLines + verifyLines {
             script += line + "\n"
             if !line.hasPrefix("#") && !line.isEmpty { script += "echo \"[[exit $?]]\"\n" }
         }
@@ -70,11 +72,18 @@ import Testing
         // export, source, create, decide-internal, the approver's email, approve, check, revoke, check,
         // search; then Fabrikam: create, enroll, root, approver, token, key, certify, request,
         // decide-internal, signed approve, check with evidence, verify the evidence, revoke, check;
+        // then two approvers: policy, approver, token, key, certify, request, decide-internal,
+        // Gus approves, check (denied), Hana approves, check (allowed);
         // then keys, export, verify, sed, verify the tampered copy, verify-approval
         let walkthrough = ["0", "0", "0", "0", "0", "0", "0", "0", "7", "0"]
         let tenant = Array(repeating: "0", count: 13) + ["7"]
+        let approvers = Array(repeating: "0", count: 8) + ["7", "0", "0"]
         let verify = ["0", "0", "0", "0", "1", "0"]
-        #expect(statuses == walkthrough + tenant + verify, "\(output)\n\(run.stderr)")
+        #expect(statuses == walkthrough + tenant + approvers + verify, "\(output)\n\(run.stderr)")
+        #expect(
+            output.split(separator: "\n").contains { $0.hasPrefix("approvals_required ") && $0.hasSuffix(" 2") },
+            "\(output)"
+        )
         #expect(output.contains("ok: p_"), "verify-evidence: \(output)")
         #expect(output.contains("tenant root ed25519:") || run.stderr.contains("tenant root ed25519:"))
         // The approver's email, as the README shows it: to the approver, the facts, how to decide, no link.

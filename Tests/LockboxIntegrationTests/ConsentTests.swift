@@ -141,7 +141,7 @@ import Testing
             let check = try await Self.check(h, w, evidence: true)
             #expect(check.allowed)
             let evidence = try AccessEvidence(canonicalBytes: check.evidence)
-            #expect(evidence.decision?.assertion != nil)
+            #expect(evidence.decisions.count == 1 && evidence.decisions.first?.assertion != nil)
             let verdict = EvidenceVerifier(pinnedRoots: ["contoso": [root.publicKey]]).verify(
                 evidence,
                 tenantID: "contoso",

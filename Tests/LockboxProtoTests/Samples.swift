@@ -61,7 +61,9 @@ enum Samples {
         requesterName: "Olivia " + unicode,
         approveStatement: binary + [1],
         denyStatement: binary + [2],
-        customerSignature: signedDecision
+        customerSignature: signedDecision,
+        approvalsRequired: 5,
+        customerVotes: [customerVote, CustomerVote(approverID: unicode, decision: .deny, keyID: "", decidedAtMs: .max)]
     )
     static let approval = SignedApproval(
         statement: binary + Array("lockbox/approval/v1".utf8),
@@ -121,7 +123,15 @@ enum Samples {
         issuerKeyID: "ed25519:0123456789abcdef",
         statement: binary,
         signature: binary,
-        setAtMs: 1_790_000_000_000
+        setAtMs: 1_790_000_000_000,
+        approvalRules: [approvalRule, ApprovalRuleRecord(service: .teams, approvalsRequired: 2, denialEnds: false)]
+    )
+    static let approvalRule = ApprovalRuleRecord(service: .exchange, approvalsRequired: .max, denialEnds: true)
+    static let customerVote = CustomerVote(
+        approverID: "p_approver",
+        decision: .approve,
+        keyID: "ed25519:0123456789abcdef",
+        decidedAtMs: 1_790_000_000_000
     )
     static let signingKey = SigningKey(
         keyID: "ed25519:0123456789abcdef",
@@ -200,6 +210,7 @@ enum Samples {
 
     /// One populated value of every message type in proto/lockbox.proto.
     static let all: [any ProtoMessage] = [
+        approvalRule, customerVote,
         header,
         RequestFrame(header: header, payload: binary, cancel: true),
         status,

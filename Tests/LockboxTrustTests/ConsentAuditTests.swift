@@ -73,7 +73,15 @@ import Testing
             )
         }
         if check {
-            records.append(record(4, "Get-Mailbox", kind: "operator_action", item: "req_1", ["allowed": true]))
+            records.append(
+                record(
+                    4,
+                    "Get-Mailbox",
+                    kind: "operator_action",
+                    item: "req_1",
+                    ["allowed": true, "service": "exchange"]
+                )
+            )
         }
         return records
     }

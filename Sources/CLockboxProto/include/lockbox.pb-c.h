@@ -21,6 +21,7 @@ typedef struct Lockbox__V1__Status Lockbox__V1__Status;
 typedef struct Lockbox__V1__StreamEnd Lockbox__V1__StreamEnd;
 typedef struct Lockbox__V1__ResponseFrame Lockbox__V1__ResponseFrame;
 typedef struct Lockbox__V1__AccessRequest Lockbox__V1__AccessRequest;
+typedef struct Lockbox__V1__CustomerVote Lockbox__V1__CustomerVote;
 typedef struct Lockbox__V1__InternalDecision Lockbox__V1__InternalDecision;
 typedef struct Lockbox__V1__SignedDecision Lockbox__V1__SignedDecision;
 typedef struct Lockbox__V1__CustomerDecision Lockbox__V1__CustomerDecision;
@@ -92,6 +93,7 @@ typedef struct Lockbox__V1__RemoveWebhookRequest Lockbox__V1__RemoveWebhookReque
 typedef struct Lockbox__V1__TenantRoot Lockbox__V1__TenantRoot;
 typedef struct Lockbox__V1__TenantKey Lockbox__V1__TenantKey;
 typedef struct Lockbox__V1__TenantPolicyRecord Lockbox__V1__TenantPolicyRecord;
+typedef struct Lockbox__V1__ApprovalRuleRecord Lockbox__V1__ApprovalRuleRecord;
 typedef struct Lockbox__V1__AdoptTenantRootRequest Lockbox__V1__AdoptTenantRootRequest;
 typedef struct Lockbox__V1__SignedStatementRequest Lockbox__V1__SignedStatementRequest;
 typedef struct Lockbox__V1__GetTenantTrustRequest Lockbox__V1__GetTenantTrustRequest;
@@ -472,10 +474,37 @@ struct  Lockbox__V1__AccessRequest
    * tenant's root can verify it.
    */
   Lockbox__V1__SignedDecision *customer_signature;
+  /*
+   * How many approvers' signed decisions the tenant's policy asks for on this
+   * request's service (N of M); 1 when it names no rule, 0 for a tenant
+   * without a root.
+   */
+  int32_t approvals_required;
+  /*
+   * Each approver's signed decision so far, oldest first.
+   */
+  size_t n_customer_votes;
+  Lockbox__V1__CustomerVote **customer_votes;
 };
 #define LOCKBOX__V1__ACCESS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__access_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, LOCKBOX__V1__SERVICE__SERVICE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, LOCKBOX__V1__REQUEST_STATUS__REQUEST_STATUS_UNSPECIFIED, 0, 0, 0, NULL, NULL, NULL, 0, 0, NULL, (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL}, NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, LOCKBOX__V1__SERVICE__SERVICE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, LOCKBOX__V1__REQUEST_STATUS__REQUEST_STATUS_UNSPECIFIED, 0, 0, 0, NULL, NULL, NULL, 0, 0, NULL, (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL}, NULL, 0, 0,NULL }
+
+
+/*
+ * One approver's signed decision on a request: APPROVE or DENY.
+ */
+struct  Lockbox__V1__CustomerVote
+{
+  ProtobufCMessage base;
+  char *approver_id;
+  Lockbox__V1__Decision decision;
+  char *key_id;
+  int64_t decided_at_ms;
+};
+#define LOCKBOX__V1__CUSTOMER_VOTE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__customer_vote__descriptor) \
+    , (char *)protobuf_c_empty_string, LOCKBOX__V1__DECISION__DECISION_UNSPECIFIED, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Lockbox__V1__InternalDecision
@@ -1696,10 +1725,35 @@ struct  Lockbox__V1__TenantPolicyRecord
   ProtobufCBinaryData statement;
   ProtobufCBinaryData signature;
   int64_t set_at_ms;
+  /*
+   * How many approvers decide each service's requests; a service without a
+   * rule takes one approval.
+   */
+  size_t n_approval_rules;
+  Lockbox__V1__ApprovalRuleRecord **approval_rules;
 };
 #define LOCKBOX__V1__TENANT_POLICY_RECORD__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__tenant_policy_record__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL}, 0 }
+    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL}, 0, 0,NULL }
+
+
+struct  Lockbox__V1__ApprovalRuleRecord
+{
+  ProtobufCMessage base;
+  Lockbox__V1__Service service;
+  /*
+   * 1 to 5 distinct approvers.
+   */
+  int32_t approvals_required;
+  /*
+   * true: one denial ends the request. false: a denial only counts against
+   * the threshold.
+   */
+  protobuf_c_boolean denial_ends;
+};
+#define LOCKBOX__V1__APPROVAL_RULE_RECORD__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__approval_rule_record__descriptor) \
+    , LOCKBOX__V1__SERVICE__SERVICE_UNSPECIFIED, 0, 0 }
 
 
 /*
@@ -1962,6 +2016,25 @@ Lockbox__V1__AccessRequest *
                       const uint8_t       *data);
 void   lockbox__v1__access_request__free_unpacked
                      (Lockbox__V1__AccessRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Lockbox__V1__CustomerVote methods */
+void   lockbox__v1__customer_vote__init
+                     (Lockbox__V1__CustomerVote         *message);
+size_t lockbox__v1__customer_vote__get_packed_size
+                     (const Lockbox__V1__CustomerVote   *message);
+size_t lockbox__v1__customer_vote__pack
+                     (const Lockbox__V1__CustomerVote   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__customer_vote__pack_to_buffer
+                     (const Lockbox__V1__CustomerVote   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__CustomerVote *
+       lockbox__v1__customer_vote__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__customer_vote__free_unpacked
+                     (Lockbox__V1__CustomerVote *message,
                       ProtobufCAllocator *allocator);
 /* Lockbox__V1__InternalDecision methods */
 void   lockbox__v1__internal_decision__init
@@ -3312,6 +3385,25 @@ Lockbox__V1__TenantPolicyRecord *
 void   lockbox__v1__tenant_policy_record__free_unpacked
                      (Lockbox__V1__TenantPolicyRecord *message,
                       ProtobufCAllocator *allocator);
+/* Lockbox__V1__ApprovalRuleRecord methods */
+void   lockbox__v1__approval_rule_record__init
+                     (Lockbox__V1__ApprovalRuleRecord         *message);
+size_t lockbox__v1__approval_rule_record__get_packed_size
+                     (const Lockbox__V1__ApprovalRuleRecord   *message);
+size_t lockbox__v1__approval_rule_record__pack
+                     (const Lockbox__V1__ApprovalRuleRecord   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__approval_rule_record__pack_to_buffer
+                     (const Lockbox__V1__ApprovalRuleRecord   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__ApprovalRuleRecord *
+       lockbox__v1__approval_rule_record__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__approval_rule_record__free_unpacked
+                     (Lockbox__V1__ApprovalRuleRecord *message,
+                      ProtobufCAllocator *allocator);
 /* Lockbox__V1__AdoptTenantRootRequest methods */
 void   lockbox__v1__adopt_tenant_root_request__init
                      (Lockbox__V1__AdoptTenantRootRequest         *message);
@@ -3483,6 +3575,9 @@ typedef void (*Lockbox__V1__ResponseFrame_Closure)
                   void *closure_data);
 typedef void (*Lockbox__V1__AccessRequest_Closure)
                  (const Lockbox__V1__AccessRequest *message,
+                  void *closure_data);
+typedef void (*Lockbox__V1__CustomerVote_Closure)
+                 (const Lockbox__V1__CustomerVote *message,
                   void *closure_data);
 typedef void (*Lockbox__V1__InternalDecision_Closure)
                  (const Lockbox__V1__InternalDecision *message,
@@ -3696,6 +3791,9 @@ typedef void (*Lockbox__V1__TenantKey_Closure)
                   void *closure_data);
 typedef void (*Lockbox__V1__TenantPolicyRecord_Closure)
                  (const Lockbox__V1__TenantPolicyRecord *message,
+                  void *closure_data);
+typedef void (*Lockbox__V1__ApprovalRuleRecord_Closure)
+                 (const Lockbox__V1__ApprovalRuleRecord *message,
                   void *closure_data);
 typedef void (*Lockbox__V1__AdoptTenantRootRequest_Closure)
                  (const Lockbox__V1__AdoptTenantRootRequest *message,
@@ -4158,6 +4256,7 @@ extern const ProtobufCMessageDescriptor lockbox__v1__status__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__stream_end__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__response_frame__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__access_request__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__customer_vote__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__internal_decision__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__signed_decision__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__customer_decision__descriptor;
@@ -4229,6 +4328,7 @@ extern const ProtobufCMessageDescriptor lockbox__v1__remove_webhook_request__des
 extern const ProtobufCMessageDescriptor lockbox__v1__tenant_root__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__tenant_key__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__tenant_policy_record__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__approval_rule_record__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__adopt_tenant_root_request__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__signed_statement_request__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__get_tenant_trust_request__descriptor;

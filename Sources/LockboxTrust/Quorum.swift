@@ -1,0 +1,72 @@
+import LockboxIntegrity
+
+/// How a tenant's approval rule counts its approvers' signed decisions on one request (N of
+/// M): the one definition, for the workflow that decides the request, for CheckAccess that
+/// asks whether a grant is backed, and for a data plane that checks evidence on its own. Pure:
+/// the decisions come in verified, time comes in as `nowMs`.
+public enum Quorum {
+    public enum Outcome: Sendable, Hashable {
+        /// Not decided yet: who has approved and who has denied so far, in order.
+        case pending(approvedBy: [String], deniedBy: [String])
+        /// Enough approvers approved. The grant runs where every counted approval's signed
+        /// window holds: from the latest start to the earliest end.
+        case approved(approvedBy: [String], startsAtMs: Int64, endsAtMs: Int64)
+        /// A denial ended it (the rule's default), or too few approvers are left to reach the
+        /// threshold.
+        case denied(deniedBy: [String])
+    }
+
+    /// The outcome of `decisions` (verified, about one request, oldest first) under `rule`.
+    ///
+    /// - Each approver counts once: a later decision by the same approver is ignored, so an
+    ///   approval is never withdrawn and never counted twice.
+    /// - An approval whose signed window has ended by `nowMs` does not count.
+    /// - `eligible`: how many distinct principals hold a key certified to decide. With
+    ///   `denialEnds` false, the request is denied once the approvers who have not denied are
+    ///   fewer than the threshold.
+    public static func tally(_ decisions: [DecisionStatement], rule: ApprovalRule, eligible: Int, nowMs: Int64)
+        -> Outcome
+    {
+        var seen = Set<String>()
+        var approvals: [DecisionStatement] = []
+        var deniedBy: [String] = []
+        for decision in decisions where seen.insert(decision.approverID).inserted {
+            switch decision.decision {
+            case DecisionWord.approve.rawValue where decision.endsAtMs > nowMs: approvals.append(decision)
+            case DecisionWord.deny.rawValue: deniedBy.append(decision.approverID)
+            default: continue
+            }
+        }
+        if !deniedBy.isEmpty && (rule.denialEnds || Int64(eligible - deniedBy.count) < rule.approvalsRequired) {
+            return .denied(deniedBy: deniedBy)
+        }
+        let approvedBy = approvals.map(\.approverID)
+        guard Int64(approvals.count) >= rule.approvalsRequired, let first = approvals.first else {
+            return .pending(approvedBy: approvedBy, deniedBy: deniedBy)
+        }
+        return .approved(
+            approvedBy: approvedBy,
+            startsAtMs: approvals.reduce(first.startsAtMs) { max($0, $1.startsAtMs) },
+            endsAtMs: approvals.reduce(first.endsAtMs) { min($0, $1.endsAtMs) }
+        )
+    }
+
+    /// Whether `decisions` back `operation` at `timeMs`: at least the rule's number of distinct
+    /// approvers signed an approval that allows it then, and, under a rule where a denial ends
+    /// the request, nobody denied it.
+    public static func backs(
+        _ decisions: [DecisionStatement],
+        rule: ApprovalRule,
+        operation: String,
+        atMs timeMs: Int64
+    ) -> Bool {
+        if rule.denialEnds && decisions.contains(where: { $0.decision == DecisionWord.deny.rawValue }) {
+            return false
+        }
+        var approvers = Set<String>()
+        for decision in decisions where decision.allows(operation: operation, atMs: timeMs) {
+            approvers.insert(decision.approverID)
+        }
+        return Int64(approvers.count) >= rule.approvalsRequired
+    }
+}

@@ -1,0 +1,315 @@
+import Foundation
+import LockboxCore
+import LockboxIntegrity
+import LockboxProto
+import LockboxRPC
+import LockboxStore
+import LockboxTestSupport
+import LockboxTrust
+import Testing
+
+/// N of M through the API: a tenant's signed policy asks for several approvers' signed
+/// decisions, concurrent approvals make exactly one grant, a denial ends the request or only
+/// counts, and CheckAccess allows only what enough signatures back.
+@Suite struct ApprovalPolicyTests {
+    /// Sets contoso's policy, signed by its root, with `rules`.
+    static func policy(_ h: Harness, _ w: Harness.World, _ rules: [ApprovalRule], signatures: Bool = true)
+        async throws
+    {
+        let root = try #require(w.roots["contoso"])
+        let current = try await h.call(
+            LockboxMethods.getTenantTrust,
+            GetTenantTrustRequest(tenantID: "contoso"),
+            token: w.contosoAdmin
+        )
+        let signed = root.sign(
+            TenantPolicy(
+                tenantID: "contoso",
+                version: (current.policy?.version ?? 0) + 1,
+                signaturesRequired: signatures,
+                approvalRules: rules,
+                issuerKeyID: root.keyID
+            )
+        )
+        let record = try await h.call(
+            LockboxMethods.setTenantPolicy,
+            SignedStatementRequest(
+                tenantID: "contoso",
+                statement: signed.statement,
+                issuerKeyID: root.keyID,
+                signature: signed.signature
+            ),
+            token: w.contosoAdmin
+        )
+        #expect(record.approvalRules.count == rules.count)
+    }
+
+    /// The world with a third contoso approver, whose key the root certified to decide.
+    static func withThirdApprover(_ h: Harness, _ w: Harness.World) async throws -> (Harness.World, String) {
+        var w = w
+        let approver = try await h.api.principal(
+            "contoso approver 2",
+            tenant: "contoso",
+            roles: [.lockboxApprover],
+            by: w.contosoAdmin
+        )
+        let key = API.newKey()
+        try await h.api.certify(
+            key,
+            to: approver.id,
+            of: "contoso",
+            may: .decide,
+            by: try #require(w.roots["contoso"]),
+            token: w.contosoAdmin
+        )
+        w.keys[approver.token] = key
+        return (w, approver.token)
+    }
+
+    static func decide(_ h: Harness, _ w: Harness.World, _ id: String, approve: Bool, token: String) async
+        -> StatusCode
+    {
+        await h.decideStatus(
+            w,
+            CustomerDecision(requestID: id, decision: approve ? .approve : .deny, comment: "checked"),
+            token: token
+        )
+    }
+
+    static func check(_ h: Harness, _ w: Harness.World, operation: String = "Get-Mailbox") async throws
+        -> CheckAccessResponse
+    {
+        try await h.call(
+            LockboxMethods.checkAccess,
+            CheckAccessRequest(
+                tenantID: "contoso",
+                service: .exchange,
+                operatorID: w.operatorID,
+                operation: operation,
+                clientIP: "10.0.0.1",
+                includeEvidence: true
+            ),
+            token: w.serviceToken
+        )
+    }
+
+    static func pending(_ h: Harness, _ w: Harness.World) async throws -> String {
+        let id = try await h.createRequest(w).id
+        try await h.approveInternally(w, id)
+        return id
+    }
+
+    static func count(_ h: Harness, _ query: PGQuery) async throws -> Int64 {
+        try #require(try await h.sql(query).first?.int64("n"))
+    }
+
+    @Test func twoOfThreeApprovingAtOnceMakeExactlyOneGrant() async throws {
+        try await Harness.with { h in
+            let (w, third) = try await Self.withThirdApprover(h, try await h.makeWorld())
+            try await Self.policy(h, w, [ApprovalRule(service: "exchange", approvalsRequired: 2)])
+            let id = try await Self.pending(h, w)
+            let approvers = [w.contosoAdmin, w.contosoApprover, third]
+            // Each approver's statement is prepared first, so that all three decide at once.
+            let statuses = await withTaskGroup(of: StatusCode.self) { group in
+                for token in approvers {
+                    group.addTask { await Self.decide(h, w, id, approve: true, token: token) }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            // One counts, one decides; the third finds the request approved.
+            #expect(statuses.filter { $0 == .ok }.count == 2, "\(statuses)")
+            #expect(statuses.filter { $0 == .failedPrecondition }.count == 1, "\(statuses)")
+            let request = try await h.get(id, token: w.contosoAdmin)
+            #expect(request.status == .approved)
+            #expect(request.approvalsRequired == 2)
+            #expect(request.customerVotes.count == 2)
+            #expect(Set(request.customerVotes.map(\.decision)) == [.approve])
+            #expect(try await Self.count(h, "SELECT count(*) AS n FROM grants WHERE request_id = \(id)") == 1)
+            #expect(
+                try await Self.count(
+                    h,
+                    "SELECT count(*) AS n FROM customer_decisions WHERE request_id = \(id)"
+                ) == 2
+            )
+            let records = try await h.sql(
+                "SELECT activity FROM audit_records WHERE item = \(id) AND activity LIKE 'Customer%' ORDER BY audit_id"
+            )
+            #expect(
+                try records.rows.map { try $0.string("activity") } == ["CustomerDecisionCounted", "CustomerApprove"]
+            )
+            // CheckAccess allows, with evidence that carries both approvals and passes the
+            // data plane's own check against the pinned root.
+            let check = try await Self.check(h, w)
+            #expect(check.allowed)
+            let evidence = try AccessEvidence(canonicalBytes: check.evidence)
+            #expect(evidence.decisions.count == 2)
+            let verdict = EvidenceVerifier(pinnedRoots: ["contoso": [try #require(w.roots["contoso"]).publicKey]])
+                .verify(
+                    evidence,
+                    tenantID: "contoso",
+                    operatorID: w.operatorID,
+                    service: "exchange",
+                    operation: "Get-Mailbox",
+                    nowMs: h.clock.nowMillis()
+                )
+            #expect((try? verdict.get()) != nil, "\(verdict)")
+            #expect(!(try await Self.check(h, w, operation: "Set-Mailbox")).allowed)
+            // Raising the threshold afterwards: the grant is no longer backed (fail closed).
+            try await Self.policy(h, w, [ApprovalRule(service: "exchange", approvalsRequired: 3)])
+            let after = try await Self.check(h, w)
+            #expect(!after.allowed && after.reason == .unverifiedApproval)
+        }
+    }
+
+    @Test func oneApprovalOfTwoWaitsAndCountsOnce() async throws {
+        try await Harness.with { h in
+            let w = try await h.makeWorld()
+            try await Self.policy(h, w, [ApprovalRule(service: "exchange", approvalsRequired: 2)])
+            let id = try await Self.pending(h, w)
+            #expect(await Self.decide(h, w, id, approve: true, token: w.contosoApprover) == .ok)
+            let waiting = try await h.get(id, token: w.contosoAdmin)
+            #expect(waiting.status == .pendingCustomer)
+            #expect(waiting.customerVotes.map(\.approverID) == [w.contosoApproverID])
+            #expect(waiting.grant == nil)
+            #expect(!(try await Self.check(h, w)).allowed)
+            // The same approver again, either way: refused, and nothing more is stored.
+            #expect(await Self.decide(h, w, id, approve: true, token: w.contosoApprover) == .failedPrecondition)
+            #expect(await Self.decide(h, w, id, approve: false, token: w.contosoApprover) == .failedPrecondition)
+            #expect(try await h.get(id, token: w.contosoAdmin).customerVotes.count == 1)
+            // The other approver decides it.
+            #expect(await Self.decide(h, w, id, approve: true, token: w.contosoAdmin) == .ok)
+            let approved = try await h.get(id, token: w.contosoAdmin)
+            #expect(approved.status == .approved)
+            #expect(approved.grant != nil)
+            #expect((try await Self.check(h, w)).allowed)
+            // The other services still take one approval.
+            let teams = try await h.call(
+                LockboxMethods.createAccessRequest,
+                CreateAccessRequestRequest(
+                    tenantID: "contoso",
+                    service: .teams,
+                    ticketNumber: "SR-1002",
+                    justification: "meeting recordings missing",
+                    requestedDurationSeconds: 3600
+                ),
+                token: w.operatorToken
+            ).id
+            try await h.approveInternally(w, teams)
+            #expect(await Self.decide(h, w, teams, approve: true, token: w.contosoApprover) == .ok)
+            #expect(try await h.get(teams, token: w.contosoAdmin).status == .approved)
+        }
+    }
+
+    @Test func aDenialAfterOneApprovalEndsTheRequest() async throws {
+        try await Harness.with { h in
+            let w = try await h.makeWorld()
+            try await Self.policy(h, w, [ApprovalRule(service: "exchange", approvalsRequired: 2)])
+            let id = try await Self.pending(h, w)
+            #expect(await Self.decide(h, w, id, approve: true, token: w.contosoApprover) == .ok)
+            #expect(await Self.decide(h, w, id, approve: false, token: w.contosoAdmin) == .ok)
+            let request = try await h.get(id, token: w.contosoAdmin)
+            #expect(request.status == .denied)
+            #expect(request.customerVotes.map(\.decision) == [.approve, .deny])
+            #expect(!(try await Self.check(h, w)).allowed)
+        }
+    }
+
+    @Test func aDenialThatOnlyCountsEndsTheRequestWhenTooFewAreLeft() async throws {
+        try await Harness.with { h in
+            let (w, third) = try await Self.withThirdApprover(h, try await h.makeWorld())
+            try await Self.policy(
+                h,
+                w,
+                [ApprovalRule(service: "exchange", approvalsRequired: 2, denialEnds: false)]
+            )
+            // A denial, then two approvals: approved.
+            let first = try await Self.pending(h, w)
+            #expect(await Self.decide(h, w, first, approve: false, token: w.contosoAdmin) == .ok)
+            #expect(try await h.get(first, token: w.contosoAdmin).status == .pendingCustomer)
+            #expect(await Self.decide(h, w, first, approve: true, token: w.contosoApprover) == .ok)
+            #expect(try await h.get(first, token: w.contosoAdmin).status == .pendingCustomer)
+            #expect(await Self.decide(h, w, first, approve: true, token: third) == .ok)
+            #expect(try await h.get(first, token: w.contosoAdmin).status == .approved)
+            #expect((try await Self.check(h, w)).allowed)
+            // Two denials of three approvers: 2 of 3 can no longer be reached.
+            let second = try await h.createRequest(w, token: w.operator2Token).id
+            try await h.approveInternally(w, second)
+            #expect(await Self.decide(h, w, second, approve: false, token: w.contosoAdmin) == .ok)
+            #expect(await Self.decide(h, w, second, approve: false, token: third) == .ok)
+            #expect(try await h.get(second, token: w.contosoAdmin).status == .denied)
+        }
+    }
+
+    @Test func aGrantWithOneSignatureOfTwoIsDenied() async throws {
+        try await Harness.with { h in
+            let w = try await h.makeWorld()
+            try await Self.policy(h, w, [ApprovalRule(service: "exchange", approvalsRequired: 2)])
+            let id = try await Self.pending(h, w)
+            #expect(await Self.decide(h, w, id, approve: true, token: w.contosoApprover) == .ok)
+            // Someone with the database approves it behind lockboxd's back, with the one real
+            // signature in the request's decision columns.
+            _ = try await h.sql(
+                """
+                UPDATE access_requests r SET status = 'APPROVED', decision_statement = d.statement,
+                    decision_key_id = d.key_id, decision_signature = d.signature
+                FROM customer_decisions d WHERE d.request_id = r.request_id AND r.request_id = \(id)
+                """
+            )
+            let now = h.clock.nowMillis()
+            _ = try await h.sql(
+                """
+                INSERT INTO grants (tenant_id, request_id, operator_id, service, starts_at_ms, ends_at_ms, operations)
+                VALUES ('contoso', \(id), \(w.operatorID), 'exchange', \(now), \(now + 3_600_000), ARRAY['get-mailbox'])
+                """
+            )
+            let check = try await Self.check(h, w)
+            #expect(!check.allowed && check.reason == .unverifiedApproval)
+        }
+    }
+
+    @Test func anUnsignedDecisionCannotCountTowardSeveral() async throws {
+        try await Harness.with { h in
+            let w = try await h.makeWorld()
+            try await Self.policy(
+                h,
+                w,
+                [ApprovalRule(service: "exchange", approvalsRequired: 2)],
+                signatures: false
+            )
+            let id = try await Self.pending(h, w)
+            let status = await h.status(
+                LockboxMethods.decideCustomer,
+                CustomerDecision(requestID: id, decision: .approve, comment: "unsigned"),
+                token: w.contosoApprover
+            )
+            #expect(status == .failedPrecondition)
+            #expect(try await h.get(id, token: w.contosoAdmin).status == .pendingCustomer)
+        }
+    }
+
+    @Test func aPolicyNamingAnUnknownServiceIsRefused() async throws {
+        try await Harness.with { h in
+            let w = try await h.makeWorld()
+            let root = try #require(w.roots["contoso"])
+            let signed = root.sign(
+                TenantPolicy(
+                    tenantID: "contoso",
+                    version: 1,
+                    approvalRules: [ApprovalRule(service: "yammer", approvalsRequired: 2)],
+                    issuerKeyID: root.keyID
+                )
+            )
+            let status = await h.status(
+                LockboxMethods.setTenantPolicy,
+                SignedStatementRequest(
+                    tenantID: "contoso",
+                    statement: signed.statement,
+                    issuerKeyID: root.keyID,
+                    signature: signed.signature
+                ),
+                token: w.contosoAdmin
+            )
+            #expect(status == .invalidArgument)
+        }
+    }
+}
