@@ -4242,7 +4242,7 @@ const ProtobufCMessageDescriptor lockbox__v1__response_frame__descriptor =
   (ProtobufCMessageInit) lockbox__v1__response_frame__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lockbox__v1__access_request__field_descriptors[23] =
+static const ProtobufCFieldDescriptor lockbox__v1__access_request__field_descriptors[25] =
 {
   {
     "id",
@@ -4520,6 +4520,30 @@ static const ProtobufCFieldDescriptor lockbox__v1__access_request__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "starts_at_ms",
+    24,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__AccessRequest, starts_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "extends_request_id",
+    25,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__AccessRequest, extends_request_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lockbox__v1__access_request__field_indices_by_name[] = {
   16,   /* field[16] = approval */
@@ -4531,6 +4555,7 @@ static const unsigned lockbox__v1__access_request__field_indices_by_name[] = {
   20,   /* field[20] = customer_signature */
   22,   /* field[22] = customer_votes */
   19,   /* field[19] = deny_statement */
+  24,   /* field[24] = extends_request_id */
   13,   /* field[13] = grant */
   0,   /* field[0] = id */
   11,   /* field[11] = internal_decision */
@@ -4541,6 +4566,7 @@ static const unsigned lockbox__v1__access_request__field_indices_by_name[] = {
   6,   /* field[6] = requester_id */
   17,   /* field[17] = requester_name */
   2,   /* field[2] = service */
+  23,   /* field[23] = starts_at_ms */
   7,   /* field[7] = status */
   1,   /* field[1] = tenant_id */
   3,   /* field[3] = ticket_number */
@@ -4549,7 +4575,7 @@ static const unsigned lockbox__v1__access_request__field_indices_by_name[] = {
 static const ProtobufCIntRange lockbox__v1__access_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 23 }
+  { 0, 25 }
 };
 const ProtobufCMessageDescriptor lockbox__v1__access_request__descriptor =
 {
@@ -4559,7 +4585,7 @@ const ProtobufCMessageDescriptor lockbox__v1__access_request__descriptor =
   "Lockbox__V1__AccessRequest",
   "lockbox.v1",
   sizeof(Lockbox__V1__AccessRequest),
-  23,
+  25,
   lockbox__v1__access_request__field_descriptors,
   lockbox__v1__access_request__field_indices_by_name,
   1,  lockbox__v1__access_request__number_ranges,
@@ -6281,7 +6307,7 @@ const ProtobufCMessageDescriptor lockbox__v1__ping_response__descriptor =
   (ProtobufCMessageInit) lockbox__v1__ping_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lockbox__v1__create_access_request_request__field_descriptors[5] =
+static const ProtobufCFieldDescriptor lockbox__v1__create_access_request_request__field_descriptors[7] =
 {
   {
     "tenant_id",
@@ -6343,18 +6369,44 @@ static const ProtobufCFieldDescriptor lockbox__v1__create_access_request_request
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "starts_at_ms",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__CreateAccessRequestRequest, starts_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "extends_request_id",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__CreateAccessRequestRequest, extends_request_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lockbox__v1__create_access_request_request__field_indices_by_name[] = {
+  6,   /* field[6] = extends_request_id */
   3,   /* field[3] = justification */
   4,   /* field[4] = requested_duration_seconds */
   1,   /* field[1] = service */
+  5,   /* field[5] = starts_at_ms */
   0,   /* field[0] = tenant_id */
   2,   /* field[2] = ticket_number */
 };
 static const ProtobufCIntRange lockbox__v1__create_access_request_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor lockbox__v1__create_access_request_request__descriptor =
 {
@@ -6364,7 +6416,7 @@ const ProtobufCMessageDescriptor lockbox__v1__create_access_request_request__des
   "Lockbox__V1__CreateAccessRequestRequest",
   "lockbox.v1",
   sizeof(Lockbox__V1__CreateAccessRequestRequest),
-  5,
+  7,
   lockbox__v1__create_access_request_request__field_descriptors,
   lockbox__v1__create_access_request_request__field_indices_by_name,
   1,  lockbox__v1__create_access_request_request__number_ranges,
@@ -10512,7 +10564,7 @@ const ProtobufCEnumDescriptor lockbox__v1__audit_export_format__descriptor =
   lockbox__v1__audit_export_format__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCEnumValue lockbox__v1__access_deny_reason__enum_values_by_number[11] =
+static const ProtobufCEnumValue lockbox__v1__access_deny_reason__enum_values_by_number[12] =
 {
   { "ACCESS_DENY_REASON_UNSPECIFIED", "LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_UNSPECIFIED", 0 },
   { "ACCESS_DENY_REASON_NO_GRANT", "LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_NO_GRANT", 1 },
@@ -10525,14 +10577,16 @@ static const ProtobufCEnumValue lockbox__v1__access_deny_reason__enum_values_by_
   { "ACCESS_DENY_REASON_OPERATOR_SUSPENDED", "LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_OPERATOR_SUSPENDED", 8 },
   { "ACCESS_DENY_REASON_REQUEST_EXPIRED", "LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_REQUEST_EXPIRED", 9 },
   { "ACCESS_DENY_REASON_UNVERIFIED_APPROVAL", "LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_UNVERIFIED_APPROVAL", 10 },
+  { "ACCESS_DENY_REASON_NOT_STARTED", "LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_NOT_STARTED", 11 },
 };
 static const ProtobufCIntRange lockbox__v1__access_deny_reason__value_ranges[] = {
-{0, 0},{0, 11}
+{0, 0},{0, 12}
 };
-static const ProtobufCEnumValueIndex lockbox__v1__access_deny_reason__enum_values_by_name[11] =
+static const ProtobufCEnumValueIndex lockbox__v1__access_deny_reason__enum_values_by_name[12] =
 {
   { "ACCESS_DENY_REASON_GRANT_EXPIRED", 3 },
   { "ACCESS_DENY_REASON_NOT_APPROVED", 2 },
+  { "ACCESS_DENY_REASON_NOT_STARTED", 11 },
   { "ACCESS_DENY_REASON_NO_GRANT", 1 },
   { "ACCESS_DENY_REASON_OPERATION_NOT_PREAPPROVED", 5 },
   { "ACCESS_DENY_REASON_OPERATOR_SUSPENDED", 8 },
@@ -10550,9 +10604,9 @@ const ProtobufCEnumDescriptor lockbox__v1__access_deny_reason__descriptor =
   "AccessDenyReason",
   "Lockbox__V1__AccessDenyReason",
   "lockbox.v1",
-  11,
+  12,
   lockbox__v1__access_deny_reason__enum_values_by_number,
-  11,
+  12,
   lockbox__v1__access_deny_reason__enum_values_by_name,
   1,
   lockbox__v1__access_deny_reason__value_ranges,

@@ -21,6 +21,8 @@ package enum AccessDenyReason: String, Sendable, Hashable, CaseIterable {
     /// The grant is not backed by a decision the customer's own key signed, and the tenant's
     /// signed policy does not turn the lockbox off.
     case unverifiedApproval = "UNVERIFIED_APPROVAL"
+    /// The operator's newest request here is approved for a window that has not started yet.
+    case notStarted = "NOT_STARTED"
 }
 
 /// The outcome of an access check.
@@ -150,6 +152,8 @@ package enum AccessCheck {
             case .pendingInternal, .pendingCustomer: return .denied(.notApproved, requestID: newest.id)
             case .expired: return .denied(.requestExpired, requestID: newest.id)
             case .revoked: return .denied(.revoked, requestID: newest.id)
+            case .approved where (newest.facts.grant?.startsAtMs ?? .min) > nowMs:
+                return .denied(.notStarted, requestID: newest.id)
             case .completed, .approved: return .denied(.grantExpired, requestID: newest.id)
             case .denied, .canceled: break
             }

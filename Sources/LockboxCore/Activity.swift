@@ -45,6 +45,8 @@ package enum Activity: String, Sendable, Hashable, CaseIterable {
     /// An approver's signed decision counted toward the tenant's threshold without deciding
     /// the request (an N-of-M policy).
     case customerDecisionCounted = "CustomerDecisionCounted"
+    /// An extension withdrawn, pending or approved, because the grant it continues was revoked.
+    case extensionWithdrawn = "ExtensionWithdrawn"
     case requesterCancel = "RequesterCancel"
     /// A provider admin suspended the requester, which withdraws its pending requests.
     case suspensionCancel = "SuspensionCancel"
@@ -97,7 +99,7 @@ package enum Activity: String, Sendable, Hashable, CaseIterable {
     package static let lifecycle: Set<Activity> = [
         .requestCreated, .internalApprove, .internalDeny, .customerApprove, .customerDeny, .customerCancel,
         .requesterCancel, .suspensionCancel, .accessRevoked, .requestExpired, .grantCompleted,
-        .customerDecisionCounted,
+        .customerDecisionCounted, .extensionWithdrawn,
     ]
 
     /// Every activity above, lower-cased: derived from the list, so a new activity is reserved

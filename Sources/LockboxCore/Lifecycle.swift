@@ -260,12 +260,13 @@ package enum Lifecycle {
             throw DomainError(.failedPrecondition, "request is \(current.rawValue)")
         }
         var transition = Transition(from: facts.state, to: current, activity: .requestCreated, decision: .none)
-        // A grant from now, cut to the tenant's cap as it is now: it may have been lowered
-        // since the request was filed.
+        // A grant from now, or from the scheduled start, cut to the tenant's cap as it is now:
+        // it may have been lowered since the request was filed.
         func startGrant(seconds: Int64) {
             let granted = min(seconds, rules.maxAccessDurationSeconds)
             if granted < seconds { transition.cappedToSeconds = granted }
-            transition.grant = GrantWindow(startsAtMs: nowMs, endsAtMs: nowMs + granted * 1000)
+            let start = max(nowMs, facts.scheduledStartMs ?? nowMs)
+            transition.grant = GrantWindow(startsAtMs: start, endsAtMs: start + granted * 1000)
         }
 
         switch action {
@@ -279,7 +280,11 @@ package enum Lifecycle {
             transition.customerApprovalRequired = rules.lockboxEnabled
             if rules.lockboxEnabled {
                 transition.to = .pendingCustomer
-                transition.customerDeadlineMs = nowMs + rules.approvalWindowSeconds * 1000
+                // A scheduled start is the latest the customer may decide by.
+                transition.customerDeadlineMs = min(
+                    nowMs + rules.approvalWindowSeconds * 1000,
+                    facts.scheduledStartMs ?? .max
+                )
             } else {
                 transition.to = .approved
                 startGrant(seconds: facts.requestedDurationSeconds)

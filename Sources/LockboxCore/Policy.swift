@@ -16,6 +16,10 @@ package struct Policy: Sendable, Hashable {
     package var internalApprovalWindowSeconds: Int64 = 24 * 3600
     /// How long an enrollment code may be redeemed: 72 hours.
     package var enrollmentCodeLifetimeSeconds: Int64 = 72 * 3600
+    /// How far ahead a request may schedule its start: 7 days.
+    package var maximumScheduleAheadSeconds: Int64 = 7 * 24 * 3600
+    /// The longest a grant and its extensions may run together, from the first grant's start: 12 hours.
+    package var maximumExtendedAccessSeconds: Int64 = 12 * 3600
     /// Bounds on a tenant's approval window.
     package var approvalWindowRange: ClosedRange<Int64> = 300...(7 * 24 * 3600)
 

@@ -25,6 +25,9 @@ package struct RequestFacts: Sendable, Hashable {
     package var customerDeadlineMs: Int64?
     /// Set once the request is approved.
     package var grant: GrantWindow?
+    /// When the access starts, if not at approval: a scheduled start, or the end of the grant
+    /// an extension continues.
+    package var scheduledStartMs: Int64?
 
     package init(
         state: RequestState,
@@ -33,8 +36,10 @@ package struct RequestFacts: Sendable, Hashable {
         requestedDurationSeconds: Int64,
         internalDeadlineMs: Int64? = nil,
         customerDeadlineMs: Int64? = nil,
-        grant: GrantWindow? = nil
+        grant: GrantWindow? = nil,
+        scheduledStartMs: Int64? = nil
     ) {
+        self.scheduledStartMs = scheduledStartMs
         self.state = state
         self.tenantID = tenantID
         self.requesterID = requesterID
@@ -181,6 +186,13 @@ package struct RequestRecord: Sendable, Hashable {
     /// The nonce lockboxd gave this request's decision (the statements to sign carry it).
     package var decisionNonce: [UInt8]?
     package var usage: GrantUsage
+    /// When the access starts, if not at approval (``RequestFacts/scheduledStartMs``).
+    package var scheduledStartMs: Int64?
+    /// For an extension: the request whose grant it continues.
+    package var extendsRequestID: String?
+    /// For an extension: when the first grant of its chain started, which bounds the chain's
+    /// total (``Policy/maximumExtendedAccessSeconds``).
+    package var chainStartedAtMs: Int64?
 
     package init(
         id: String,
@@ -226,7 +238,8 @@ package struct RequestRecord: Sendable, Hashable {
             requestedDurationSeconds: requestedDurationSeconds,
             internalDeadlineMs: internalDeadlineMs,
             customerDeadlineMs: customerDeadlineMs,
-            grant: grant
+            grant: grant,
+            scheduledStartMs: scheduledStartMs
         )
     }
 
@@ -278,26 +291,38 @@ package struct NewAccessRequest: Sendable, Hashable {
     package var ticketNumber: String
     package var justification: String
     package var requestedDurationSeconds: Int64
+    /// A scheduled start; nil starts the access at approval.
+    package var scheduledStartMs: Int64?
+    /// An extension: the caller's request whose grant this one continues.
+    package var extendsRequestID: String?
 
     package init(
         tenantID: String,
         service: ContentService,
         ticketNumber: String,
         justification: String,
-        requestedDurationSeconds: Int64
+        requestedDurationSeconds: Int64,
+        scheduledStartMs: Int64? = nil,
+        extendsRequestID: String? = nil
     ) {
         self.tenantID = tenantID
         self.service = service
         self.ticketNumber = ticketNumber
         self.justification = justification
         self.requestedDurationSeconds = requestedDurationSeconds
+        self.scheduledStartMs = scheduledStartMs
+        self.extendsRequestID = extendsRequestID
     }
 
     /// What makes two creates "the same request" for an idempotency key: every field the caller
-    /// chose, joined with a separator that input validation keeps out of the fields.
+    /// chose, joined with a separator that input validation keeps out of the fields. A start
+    /// or an extension is added only when set, so that requests stored before either existed
+    /// keep their fingerprints.
     package var canonicalPayload: String {
-        [tenantID, service.rawValue, ticketNumber, justification, String(requestedDurationSeconds)]
-            .joined(separator: "\u{1F}")
+        var fields = [tenantID, service.rawValue, ticketNumber, justification, String(requestedDurationSeconds)]
+        if let scheduledStartMs { fields.append("start=\(scheduledStartMs)") }
+        if let extendsRequestID { fields.append("extends=\(extendsRequestID)") }
+        return fields.joined(separator: "\u{1F}")
     }
 }
 

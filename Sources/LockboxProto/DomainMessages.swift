@@ -41,6 +41,11 @@ public struct AccessRequest: ProtoMessage {
     public var approvalsRequired: Int32
     /// Each approver's signed decision so far, oldest first.
     public var customerVotes: [CustomerVote]
+    /// When the access starts, if not at approval: a scheduled start, or for an extension the
+    /// end of the grant it extends; 0 otherwise.
+    public var startsAtMs: Int64
+    /// For an extension: the request whose grant it continues.
+    public var extendsRequestID: String
 
     public init(
         id: String = "",
@@ -65,8 +70,12 @@ public struct AccessRequest: ProtoMessage {
         denyStatement: [UInt8] = [],
         customerSignature: SignedDecision? = nil,
         approvalsRequired: Int32 = 0,
-        customerVotes: [CustomerVote] = []
+        customerVotes: [CustomerVote] = [],
+        startsAtMs: Int64 = 0,
+        extendsRequestID: String = ""
     ) {
+        self.startsAtMs = startsAtMs
+        self.extendsRequestID = extendsRequestID
         self.approvalsRequired = approvalsRequired
         self.customerVotes = customerVotes
         self.id = id
@@ -125,7 +134,9 @@ extension AccessRequest: CBinding {
             denyStatement: CRead.bytes(c.deny_statement),
             customerSignature: try CRead.message(c.customer_signature),
             approvalsRequired: c.approvals_required,
-            customerVotes: try CRead.repeated(c.n_customer_votes, c.customer_votes)
+            customerVotes: try CRead.repeated(c.n_customer_votes, c.customer_votes),
+            startsAtMs: c.starts_at_ms,
+            extendsRequestID: try CRead.string(c.extends_request_id, in: Self.self)
         )
     }
 
@@ -150,6 +161,8 @@ extension AccessRequest: CBinding {
         c.customer_signature = arena.optionalMessage(customerSignature)
         c.approvals_required = approvalsRequired
         (c.n_customer_votes, c.customer_votes) = arena.repeated(customerVotes)
+        c.starts_at_ms = startsAtMs
+        c.extends_request_id = arena.string(extendsRequestID)
         c.operations_performed = operationsPerformed
         c.last_operation_at_ms = lastOperationAtMs
         c.approval = arena.optionalMessage(approval)

@@ -155,6 +155,7 @@ public struct AccessDenyReason: ProtoEnum {
     public static let operatorSuspended = AccessDenyReason(rawValue: 8)
     public static let requestExpired = AccessDenyReason(rawValue: 9)
     public static let unverifiedApproval = AccessDenyReason(rawValue: 10)
+    public static let notStarted = AccessDenyReason(rawValue: 11)
     public static let names: [Int32: String] = [
         0: "ACCESS_DENY_REASON_UNSPECIFIED",
         1: "ACCESS_DENY_REASON_NO_GRANT",
@@ -167,6 +168,7 @@ public struct AccessDenyReason: ProtoEnum {
         8: "ACCESS_DENY_REASON_OPERATOR_SUSPENDED",
         9: "ACCESS_DENY_REASON_REQUEST_EXPIRED",
         10: "ACCESS_DENY_REASON_UNVERIFIED_APPROVAL",
+        11: "ACCESS_DENY_REASON_NOT_STARTED",
     ]
 }
 

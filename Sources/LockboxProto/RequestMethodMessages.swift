@@ -60,14 +60,22 @@ public struct CreateAccessRequestRequest: ProtoMessage {
     public var ticketNumber: String
     public var justification: String
     public var requestedDurationSeconds: Int64
+    /// A scheduled start, up to 7 days ahead; 0 starts the access at approval.
+    public var startsAtMs: Int64
+    /// An extension: the caller's approved request whose grant this one continues.
+    public var extendsRequestID: String
 
     public init(
         tenantID: String = "",
         service: Service = Service(rawValue: 0),
         ticketNumber: String = "",
         justification: String = "",
-        requestedDurationSeconds: Int64 = 0
+        requestedDurationSeconds: Int64 = 0,
+        startsAtMs: Int64 = 0,
+        extendsRequestID: String = ""
     ) {
+        self.startsAtMs = startsAtMs
+        self.extendsRequestID = extendsRequestID
         self.tenantID = tenantID
         self.service = service
         self.ticketNumber = ticketNumber
@@ -90,11 +98,15 @@ extension CreateAccessRequestRequest: CBinding {
             service: Service(cRaw: c.service.rawValue),
             ticketNumber: try CRead.string(c.ticket_number, in: Self.self),
             justification: try CRead.string(c.justification, in: Self.self),
-            requestedDurationSeconds: c.requested_duration_seconds
+            requestedDurationSeconds: c.requested_duration_seconds,
+            startsAtMs: c.starts_at_ms,
+            extendsRequestID: try CRead.string(c.extends_request_id, in: Self.self)
         )
     }
 
     func fill(_ c: inout Lockbox__V1__CreateAccessRequestRequest, _ arena: Arena) {
+        c.starts_at_ms = startsAtMs
+        c.extends_request_id = arena.string(extendsRequestID)
         c.tenant_id = arena.string(tenantID)
         c.service = .init(rawValue: service.cRaw)
         c.ticket_number = arena.string(ticketNumber)

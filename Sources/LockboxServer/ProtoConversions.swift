@@ -114,6 +114,7 @@ extension LockboxCore.AccessDenyReason {
         case .operatorSuspended: .operatorSuspended
         case .requestExpired: .requestExpired
         case .unverifiedApproval: .unverifiedApproval
+        case .notStarted: .notStarted
         }
     }
 }
@@ -192,7 +193,9 @@ extension RequestRecord {
             customerDeadlineMs: customerDeadlineMs ?? 0,
             operationsPerformed: usage.operationsPerformed,
             lastOperationAtMs: usage.lastOperationAtMs ?? 0,
-            requesterName: requesterName
+            requesterName: requesterName,
+            startsAtMs: scheduledStartMs ?? 0,
+            extendsRequestID: extendsRequestID ?? ""
         )
         if let decision = internalDecision {
             request.internalDecision = InternalDecision(

@@ -45,13 +45,29 @@ struct RequestWorkflow: Sendable {
             throw DomainError.notFound("no such tenant")
         }
         try policy.validateDuration(new.requestedDurationSeconds, tenantCap: rules.maxAccessDurationSeconds)
+        var new = new
+        var chainStartedAtMs: Int64?
+        if let extended = new.extendsRequestID {
+            (new.scheduledStartMs, chainStartedAtMs) = try extensionStart(of: extended, for: new, by: caller, nowMs, db)
+        } else if let start = new.scheduledStartMs {
+            guard start > nowMs, start - nowMs <= policy.maximumScheduleAheadSeconds * 1000 else {
+                throw DomainError.invalidArgument(
+                    "starts_at_ms must be in the future, at most \(policy.maximumScheduleAheadSeconds / 86400) days ahead"
+                )
+            }
+        }
         let id = Credentials.newID("req")
+        // A start is the latest the support managers may decide by too.
         let stored = try requests.insert(
             new,
             id: id,
             requesterID: caller.id,
             idempotencyKey: key,
-            internalDeadlineMs: nowMs + policy.internalApprovalWindowSeconds * 1000,
+            internalDeadlineMs: min(
+                nowMs + policy.internalApprovalWindowSeconds * 1000,
+                new.scheduledStartMs ?? .max
+            ),
+            chainStartedAtMs: chainStartedAtMs,
             nowMs: nowMs,
             db
         )
@@ -62,6 +78,14 @@ struct RequestWorkflow: Sendable {
             }
             return original
         }
+        var details: [String: JSONValue] = [
+            "service": .string(new.service.rawValue),
+            "ticket_number": .string(new.ticketNumber),
+            "requested_duration_seconds": .int(new.requestedDurationSeconds),
+            "justification": .string(new.justification),
+        ]
+        if let start = new.scheduledStartMs { details["starts_at_ms"] = .int(start) }
+        if let extended = new.extendsRequestID { details["extends_request_id"] = .string(extended) }
         try record(
             AuditEntry(
                 by: caller,
@@ -69,12 +93,7 @@ struct RequestWorkflow: Sendable {
                 kind: .lifecycle,
                 activity: .requestCreated,
                 item: id,
-                details: [
-                    "service": .string(new.service.rawValue),
-                    "ticket_number": .string(new.ticketNumber),
-                    "requested_duration_seconds": .int(new.requestedDurationSeconds),
-                    "justification": .string(new.justification),
-                ]
+                details: details
             ),
             NewRequestEvent(
                 tenantID: new.tenantID,
@@ -88,6 +107,50 @@ struct RequestWorkflow: Sendable {
             db
         )
         return stored
+    }
+
+    /// Where an extension of `extendedID` starts (the end of its grant) and when its chain's
+    /// first grant started, or why it may not be filed: the extended request must be the
+    /// caller's own, of the same tenant and service, approved and not ended or revoked, with no
+    /// other extension pending, and the chain must stay within
+    /// ``Policy/maximumExtendedAccessSeconds``. The extended request is locked, so two
+    /// extensions filed at once are serialized.
+    private func extensionStart(
+        of extendedID: String,
+        for new: NewAccessRequest,
+        by caller: Caller,
+        _ nowMs: Int64,
+        _ db: PGConnection
+    ) throws -> (start: Int64, chainStartedAtMs: Int64) {
+        guard new.scheduledStartMs == nil else {
+            throw DomainError.invalidArgument("an extension starts where its grant ends: leave starts_at_ms 0")
+        }
+        guard let extended = try requests.find(id: extendedID, lock: true, db), extended.requesterID == caller.id,
+            extended.tenantID == new.tenantID
+        else { throw DomainError.notFound("no such request of yours to extend") }
+        guard extended.service == new.service else {
+            throw DomainError.invalidArgument("an extension is for the service of the request it extends")
+        }
+        guard let grant = extended.grant, grant.revokedAtMs == nil, grant.endsAtMs > nowMs,
+            Lifecycle.effectiveState(extended.facts, nowMs: nowMs) == .approved
+        else {
+            throw DomainError(.failedPrecondition, "only an approved grant that has not ended can be extended")
+        }
+        let open = try requests.extensions(of: extended, db).filter {
+            RequestAction.cancel.states.contains(Lifecycle.effectiveState($0.facts, nowMs: nowMs))
+        }
+        guard open.isEmpty else {
+            throw DomainError(.failedPrecondition, "an extension of this grant is pending already: \(open[0].id)")
+        }
+        let chainStart = extended.chainStartedAtMs ?? grant.startsAtMs
+        let end = grant.endsAtMs + new.requestedDurationSeconds * 1000
+        guard end - chainStart <= policy.maximumExtendedAccessSeconds * 1000 else {
+            throw DomainError(
+                .failedPrecondition,
+                "a grant and its extensions run at most \(policy.maximumExtendedAccessSeconds / 3600) hours together"
+            )
+        }
+        return (grant.endsAtMs, chainStart)
     }
 
     /// The request this caller filed before under `key`: the original for the same payload,
@@ -163,10 +226,18 @@ struct RequestWorkflow: Sendable {
                     "you have decided this request already: each approver counts once, and a decision stands"
                 )
             }
-            let statements = try decisions.list(tenantID: request.tenantID, requestID: request.id, db).compactMap {
-                try? DecisionStatement(canonicalBytes: $0.signed.statement)
+            // Every stored decision is verified again: a row written behind lockboxd's back
+            // without an approver's signature counts for nothing.
+            let statements = try trust.verifiedDecisions(of: request, db)
+            var outcome = Quorum.tally(statements, rule: verified.rule, eligible: verified.eligible, nowMs: nowMs)
+            // A denial never approves, and an approval never denies: a rule changed since the
+            // others decided settles the request at the next decision that agrees with it.
+            switch (outcome, transition.decision) {
+            case (.approved(let approved, _, _), .deny): outcome = .pending(approvedBy: approved, deniedBy: [caller.id])
+            case (.denied(let denied), .approve): outcome = .pending(approvedBy: [caller.id], deniedBy: denied)
+            default: break
             }
-            switch Quorum.tally(statements, rule: verified.rule, eligible: verified.eligible, nowMs: nowMs) {
+            switch outcome {
             case .pending(let approved, let denied):
                 return try count(
                     verified,
@@ -180,7 +251,8 @@ struct RequestWorkflow: Sendable {
                 )
             case .approved(let approved, _, let endsAtMs):
                 approvedBy = approved
-                let seconds = (endsAtMs - nowMs) / 1000
+                // From now, or from the scheduled start, to the end every approval signed.
+                let seconds = (endsAtMs - max(nowMs, request.scheduledStartMs ?? nowMs)) / 1000
                 guard seconds >= policy.minimumDurationSeconds else {
                     throw DomainError(
                         .failedPrecondition,
@@ -264,7 +336,34 @@ struct RequestWorkflow: Sendable {
             nowMs: nowMs,
             db
         )
+        if transition.to == .revoked { try withdrawExtensions(of: request, by: caller, nowMs: nowMs, db) }
         return try stored(requestID, db)
+    }
+
+    /// A revoked grant's extensions go with it: a pending one is withdrawn, and an approved one,
+    /// which would start where the revoked grant was to end, ends now; theirs in turn too.
+    private func withdrawExtensions(of request: RequestRecord, by caller: Caller, nowMs: Int64, _ db: PGConnection)
+        throws
+    {
+        var ended = Set([request.id])
+        var queue = [request]
+        while let next = queue.popLast() {
+            for extensionRequest in try requests.extensions(of: next, db)
+            where ended.insert(extensionRequest.id).inserted {
+                queue.append(extensionRequest)
+                guard var transition = Lifecycle.withdraw(extensionRequest.facts, nowMs: nowMs) else { continue }
+                transition.activity = .extensionWithdrawn
+                try write(
+                    transition,
+                    of: extensionRequest,
+                    update: RequestUpdate(state: transition.to),
+                    details: ["reason": .string("the grant it extends (\(request.id)) was revoked")],
+                    by: .caller(caller),
+                    nowMs: nowMs,
+                    db
+                )
+            }
+        }
     }
 
     /// The customer's decision as stored. An approval or a denial is signed: what a data plane

@@ -40,12 +40,21 @@ struct RequestsAPI: Sendable {
             max: InputLimits.idempotencyKeyLength,
             required: false
         )
+        try InputLimits.check(
+            request.extendsRequestID,
+            field: "extends_request_id",
+            max: InputLimits.idLength,
+            required: false
+        )
+        guard request.startsAtMs >= 0 else { throw DomainError.invalidArgument("starts_at_ms must not be negative") }
         let new = NewAccessRequest(
             tenantID: request.tenantID,
             service: service,
             ticketNumber: request.ticketNumber,
             justification: request.justification,
-            requestedDurationSeconds: request.requestedDurationSeconds
+            requestedDurationSeconds: request.requestedDurationSeconds,
+            scheduledStartMs: request.startsAtMs == 0 ? nil : request.startsAtMs,
+            extendsRequestID: request.extendsRequestID.isEmpty ? nil : request.extendsRequestID
         )
         let key: String? = call.idempotencyKey.isEmpty ? nil : call.idempotencyKey
         return try workflow.file(new, idempotencyKey: key, by: call.caller, nowMs: call.nowMs, call.db)

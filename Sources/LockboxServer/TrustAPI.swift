@@ -333,7 +333,7 @@ struct TrustAPI: Sendable {
         _ db: PGConnection
     ) throws -> (approve: DecisionStatement, deny: DecisionStatement)? {
         let version = try store.version(tenantID: request.tenantID, db)
-        guard try keeper.trust(tenantID: request.tenantID, version: version, db) != nil,
+        guard let verified = try keeper.trust(tenantID: request.tenantID, version: version, db),
             let rules = try tenants.rules(tenantID: request.tenantID, db)
         else { return nil }
         let fresh = SymmetricKey(size: .bits128).withUnsafeBytes { Array($0) }
@@ -343,18 +343,22 @@ struct TrustAPI: Sendable {
             rules.maxAccessDurationSeconds,
             policy.maximumDurationSeconds
         )
+        // The window the approver allows: from now, or from the scheduled start (an extension's
+        // is the end of the grant it continues).
+        let start = max(nowMs, request.scheduledStartMs ?? nowMs)
         var approve = DecisionStatement(
             tenantID: request.tenantID,
             requestID: request.id,
             operatorID: request.requesterID,
             service: request.service.rawValue,
             operations: try operations.scope(service: request.service, db),
-            startsAtMs: nowMs,
-            endsAtMs: nowMs + seconds * 1000,
+            startsAtMs: start,
+            endsAtMs: start + seconds * 1000,
             decision: DecisionWord.approve.rawValue,
             approverID: caller.id,
             keyID: keyID,
-            nonce: nonce
+            nonce: nonce,
+            approvalsRequired: verified.policy.approvalRule(service: request.service.rawValue).approvalsRequired
         )
         var deny = approve
         deny.decision = DecisionWord.deny.rawValue
@@ -439,9 +443,17 @@ struct TrustAPI: Sendable {
             (statement.nonce == request.decisionNonce, "its nonce is not this request's (get the request again)"),
             (statement.operations == scope, "the scope changed since it was prepared (get the request again)"),
             (
-                statement.startsAtMs <= nowMs && nowMs - statement.startsAtMs <= Self.decisionLifetimeMs,
-                "it was prepared more than an hour ago, or not by this server (get the request again)"
+                statement.approvalsRequired == rule.approvalsRequired,
+                "the tenant's approval rule changed since it was prepared (get the request again)"
             ),
+            request.scheduledStartMs.map { start in
+                // A scheduled window starts where lockboxd put it; the nonce binds it to the request.
+                (statement.startsAtMs == start, "its window does not start at the request's scheduled start")
+            }
+                ?? (
+                    statement.startsAtMs <= nowMs && nowMs - statement.startsAtMs <= Self.decisionLifetimeMs,
+                    "it was prepared more than an hour ago, or not by this server (get the request again)"
+                ),
             (!approve || statement.endsAtMs > nowMs, "its window has ended"),
             (
                 statement.endsAtMs - statement.startsAtMs <= request.requestedDurationSeconds * 1000,
@@ -480,15 +492,36 @@ struct TrustAPI: Sendable {
         let version = try store.version(tenantID: request.tenantID, db)
         guard let verified = try keeper.trust(tenantID: request.tenantID, version: version, db) else { return (0, []) }
         let required = verified.policy.approvalRule(service: request.service.rawValue).approvalsRequired
-        let votes = try decisions.list(tenantID: request.tenantID, requestID: request.id, db).map { stored in
+        let votes = try verifiedDecisions(of: request, verified, db).map { stored, statement in
             CustomerVote(
-                approverID: stored.approverID,
-                decision: stored.decision == DecisionWord.approve.rawValue ? .approve : .deny,
-                keyID: stored.signed.keyID,
+                approverID: statement.approverID,
+                decision: statement.decision == DecisionWord.approve.rawValue ? .approve : .deny,
+                keyID: statement.keyID,
                 decidedAtMs: stored.decidedAtMs
             )
         }
         return (Int32(required), votes)
+    }
+
+    /// Each approver's stored decision on `request` that verifies now, with its statement,
+    /// oldest first: about this request, by the approver and with the decision its row names.
+    /// A row written behind lockboxd's back without the approver's signature counts for nothing.
+    func verifiedDecisions(of request: RequestRecord, _ db: PGConnection) throws -> [DecisionStatement] {
+        let version = try store.version(tenantID: request.tenantID, db)
+        guard let verified = try keeper.trust(tenantID: request.tenantID, version: version, db) else { return [] }
+        return try verifiedDecisions(of: request, verified, db).map(\.1)
+    }
+
+    private func verifiedDecisions(of request: RequestRecord, _ verified: VerifiedTrust, _ db: PGConnection) throws
+        -> [(StoredCustomerDecision, DecisionStatement)]
+    {
+        try decisions.list(tenantID: request.tenantID, requestID: request.id, db).compactMap { stored in
+            guard case .success(let (statement, _)) = verified.verifyDecision(stored.signed.bytes),
+                statement.requestID == request.id, statement.approverID == stored.approverID,
+                statement.decision == stored.decision
+            else { return nil }
+            return (stored, statement)
+        }
     }
 
     // MARK: Access checks
@@ -524,12 +557,19 @@ struct TrustAPI: Sendable {
                 ? try requests.customerSignature(tenantID: tenantID, requestID: requestID, db).map { [$0] } ?? []
                 : try decisions.list(tenantID: tenantID, requestID: requestID, db).map(\.signed)
             var verifiedStatements: [DecisionStatement] = []
+            var approvers = Set<String>()
             for item in signed {
                 guard case .success(let (statement, _)) = verified.verifyDecision(item.bytes),
                     statement.requestID == requestID
                 else { continue }
                 verifiedStatements.append(statement)
-                if statement.decision == DecisionWord.approve.rawValue { approvals.append(item.bytes) }
+                // The evidence carries the approvals that count now: distinct approvers whose
+                // signed window and scope allow this operation, at most as many as any rule asks.
+                if statement.allows(operation: operation, atMs: nowMs), approvers.count < ApprovalRule.maximumApprovals,
+                    approvers.insert(statement.approverID).inserted
+                {
+                    approvals.append(item.bytes)
+                }
             }
             if statements == nil {
                 statements = verifiedStatements

@@ -98,6 +98,14 @@ public enum ConsentAudit {
                         continue
                     }
                     decisions[record.item, default: []].append(verified)
+                    let asked = (current().policy ?? TenantPolicy.initial(tenantID: tenantID))
+                        .approvalRule(service: verified.service).approvalsRequired
+                    if verified.approvalsRequired < asked {
+                        report.findings.append(
+                            "\(named): the decision on \(record.item) was signed for \(verified.approvalsRequired) "
+                                + "approval(s) where the tenant's policy asked for \(asked)"
+                        )
+                    }
                 case .failure(let problem):
                     report.findings.append(
                         "\(named): the decision on \(record.item) is signed by \(decision.keyID), which does not chain "

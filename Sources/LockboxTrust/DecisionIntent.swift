@@ -14,12 +14,17 @@ public struct DecisionIntent: Sendable, Hashable {
     public var keyID: String
     /// What the request asked for: an approved window is never longer.
     public var requestedDurationSeconds: Int64
+    /// The request's scheduled start (an extension's is the end of the grant it continues):
+    /// the window must start there, at most ``maximumScheduleAheadMs`` ahead. Nil: it starts now.
+    public var scheduledStartMs: Int64?
 
     /// No grant is ever longer than this, whatever the server says the request asked for.
     public static let maximumWindowMs: Int64 = 4 * 3600 * 1000
     /// How far the window's start may be from the approver's clock: lockboxd prepares the
     /// statement with its own time, and the two clocks and the approver's reading time differ.
     public static let clockToleranceMs: Int64 = 15 * 60 * 1000
+    /// The furthest ahead a scheduled window may start: 7 days.
+    public static let maximumScheduleAheadMs: Int64 = 7 * 86_400_000
 
     public init(
         requestID: String,
@@ -28,8 +33,10 @@ public struct DecisionIntent: Sendable, Hashable {
         service: String,
         decision: String,
         keyID: String,
-        requestedDurationSeconds: Int64
+        requestedDurationSeconds: Int64,
+        scheduledStartMs: Int64? = nil
     ) {
+        self.scheduledStartMs = scheduledStartMs
         self.requestID = requestID
         self.tenantID = tenantID
         self.operatorID = operatorID
@@ -58,6 +65,15 @@ public struct DecisionIntent: Sendable, Hashable {
         guard window <= Self.maximumWindowMs else { return "its window is longer than 4 hours" }
         guard requestedDurationSeconds > 0, window <= requestedDurationSeconds * 1000 else {
             return "its window is longer than the request asked for"
+        }
+        if let scheduledStartMs {
+            guard statement.startsAtMs == scheduledStartMs else {
+                return "its window does not start at the request's scheduled start"
+            }
+            guard statement.startsAtMs >= nowMs - Self.clockToleranceMs,
+                statement.startsAtMs <= nowMs + Self.maximumScheduleAheadMs + Self.clockToleranceMs
+            else { return "its window does not start within 7 days by this machine's clock" }
+            return nil
         }
         guard abs(statement.startsAtMs - nowMs) <= Self.clockToleranceMs else {
             return "its window does not start now by this machine's clock"

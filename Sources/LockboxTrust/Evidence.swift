@@ -160,6 +160,10 @@ public struct EvidenceVerifier: Sendable {
                 statements.append(statement)
             }
         }
+        // Approvals of one request only: two requests' approvals never add up.
+        guard let first = statements.first,
+            statements.allSatisfy({ $0.requestID == first.requestID && $0.nonce == first.nonce })
+        else { return .failure(.mismatch("the decisions are about different requests")) }
         let rule = (trust.policy ?? TenantPolicy.initial(tenantID: tenantID)).approvalRule(service: service)
         guard Quorum.backs(statements, rule: rule, operation: operation, atMs: nowMs),
             let earliest = statements.min(by: { $0.endsAtMs < $1.endsAtMs })

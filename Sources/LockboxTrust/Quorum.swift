@@ -18,6 +18,7 @@ public enum Quorum {
 
     /// The outcome of `decisions` (verified, about one request, oldest first) under `rule`.
     ///
+    /// - The threshold is the rule's, or the number any counted approval signed, if higher.
     /// - Each approver counts once: a later decision by the same approver is ignored, so an
     ///   approval is never withdrawn and never counted twice.
     /// - An approval whose signed window has ended by `nowMs` does not count.
@@ -41,7 +42,9 @@ public enum Quorum {
             return .denied(deniedBy: deniedBy)
         }
         let approvedBy = approvals.map(\.approverID)
-        guard Int64(approvals.count) >= rule.approvalsRequired, let first = approvals.first else {
+        // An approval signed under a policy that asked for more still asks for more.
+        let required = approvals.reduce(rule.approvalsRequired) { max($0, $1.approvalsRequired) }
+        guard Int64(approvals.count) >= required, let first = approvals.first else {
             return .pending(approvedBy: approvedBy, deniedBy: deniedBy)
         }
         return .approved(
@@ -52,8 +55,9 @@ public enum Quorum {
     }
 
     /// Whether `decisions` back `operation` at `timeMs`: at least the rule's number of distinct
-    /// approvers signed an approval that allows it then, and, under a rule where a denial ends
-    /// the request, nobody denied it.
+    /// approvers (or the number any of them signed, if higher: evidence may carry an older
+    /// policy, or none) signed an approval that allows it then, and, under a rule where a denial
+    /// ends the request, nobody denied it.
     public static func backs(
         _ decisions: [DecisionStatement],
         rule: ApprovalRule,
@@ -67,6 +71,7 @@ public enum Quorum {
         for decision in decisions where decision.allows(operation: operation, atMs: timeMs) {
             approvers.insert(decision.approverID)
         }
-        return Int64(approvers.count) >= rule.approvalsRequired
+        let required = decisions.reduce(rule.approvalsRequired) { max($0, $1.approvalsRequired) }
+        return Int64(approvers.count) >= required
     }
 }

@@ -410,6 +410,11 @@ public struct DecisionStatement: TrustStatement {
     public var keyID: String
     /// lockboxd's nonce for this request's decision.
     public var nonce: [UInt8]
+    /// How many distinct approvers' decisions the tenant's policy asked for when lockboxd
+    /// prepared the statement (N of M). The approver signs it, so that evidence without the
+    /// policy, or with an older one, cannot count fewer. Encoded only when above 1
+    /// ("lockbox/decision/v2"), so that every decision signed before N of M verifies as it was.
+    public var approvalsRequired: Int64
 
     public init(
         tenantID: String,
@@ -422,8 +427,10 @@ public struct DecisionStatement: TrustStatement {
         decision: String,
         approverID: String,
         keyID: String,
-        nonce: [UInt8]
+        nonce: [UInt8],
+        approvalsRequired: Int64 = 1
     ) {
+        self.approvalsRequired = approvalsRequired
         self.tenantID = tenantID
         self.requestID = requestID
         self.operatorID = operatorID
@@ -438,9 +445,10 @@ public struct DecisionStatement: TrustStatement {
     }
 
     public static let tag = "lockbox/decision/v1"
+    public static let tagWithApprovals = "lockbox/decision/v2"
 
     public var canonicalBytes: [UInt8] {
-        var writer = CanonicalWriter(tag: Self.tag)
+        var writer = CanonicalWriter(tag: approvalsRequired == 1 ? Self.tag : Self.tagWithApprovals)
         writer.string(tenantID)
         writer.string(requestID)
         writer.string(operatorID)
@@ -452,11 +460,13 @@ public struct DecisionStatement: TrustStatement {
         writer.string(approverID)
         writer.string(keyID)
         writer.data(nonce)
+        if approvalsRequired != 1 { writer.int64(approvalsRequired) }
         return writer.bytes
     }
 
     public init(canonicalBytes bytes: [UInt8]) throws(CanonicalReader.Malformed) {
-        var reader = try CanonicalReader(bytes, tag: Self.tag)
+        let withApprovals = (try? CanonicalReader(bytes, tag: Self.tag)) == nil
+        var reader = try CanonicalReader(bytes, tag: withApprovals ? Self.tagWithApprovals : Self.tag)
         tenantID = try reader.string()
         requestID = try reader.string()
         operatorID = try reader.string()
@@ -468,6 +478,13 @@ public struct DecisionStatement: TrustStatement {
         approverID = try reader.string()
         keyID = try reader.string()
         nonce = try reader.data()
+        approvalsRequired = 1
+        if withApprovals {
+            approvalsRequired = try reader.int64()
+            guard (2...ApprovalRule.maximumApprovals).contains(approvalsRequired) else {
+                throw CanonicalReader.Malformed()
+            }
+        }
         try reader.finish()
     }
 

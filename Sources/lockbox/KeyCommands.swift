@@ -343,31 +343,43 @@ struct PolicyOptions: ParsableArguments {
     static let discussion = """
         The policy says whether the lockbox is on, whether decisions must be signed, what a \
         passkey's assertion must show, and how many approvers decide each service's requests. \
-        Each call states the whole policy, which takes the next version; options left out take \
-        their defaults. CheckAccess follows the signed policy, not a switch in the database.
+        It takes the next version. Options left out keep what the policy in force says (the \
+        initial policy's: the lockbox on, signatures and user verification required, one \
+        approval). CheckAccess follows the signed policy, not a switch in the database.
 
         --approvals exchange=2 asks for two distinct approvers' signed decisions on Exchange \
-        requests (1 to 5; a service without a rule takes one). One denial ends such a request, \
+        requests (1 to 5; a service without a rule takes one); given, the --approvals options \
+        replace every rule, and --approvals none removes them. One denial ends such a request, \
         unless --denial-counts names the service: then a denial only counts against the \
         threshold, and the request is denied once too few approvers are left to reach it.
         """
 
     @Argument(help: "Tenant id.") var tenant: String
-    @Option(help: "on or off.") var lockbox: String = "on"
-    @Option(help: "required or optional: whether decisions must be signed.") var signatures: String = "required"
-    @Option(help: "required or preferred: whether a passkey must verify its user.") var userVerification: String =
-        "required"
-    @Option(help: "The WebAuthn relying-party id of your portal's passkeys.") var rpId: String = ""
-    @Option(help: "An https:// origin your portal signs from; repeat for several.") var origin: [String] = []
-    @Option(help: "SERVICE=N: N distinct approvers (1 to 5) decide the service's requests; repeat per service.")
+    @Option(help: "on or off.") var lockbox: String?
+    @Option(help: "required or optional: whether decisions must be signed.") var signatures: String?
+    @Option(help: "required or preferred: whether a passkey must verify its user.") var userVerification: String?
+    @Option(help: "The WebAuthn relying-party id of your portal's passkeys (\"\" for none).") var rpId: String?
+    @Option(help: "An https:// origin your portal signs from; repeat for several, or none to remove them.")
+    var origin: [String] = []
+    @Option(
+        help: "SERVICE=N: N distinct approvers (1 to 5) decide the service's requests; repeat per service, or none."
+    )
     var approvals: [String] = []
     @Option(help: "A service whose denials only count against its threshold; repeat for several.")
     var denialCounts: [String] = []
 
     static let services = ["exchange", "sharepoint", "onedrive", "teams"]
 
-    /// The approval rules the options name.
-    func rules() throws -> [ApprovalRule] {
+    /// The approval rules the options name; nil when they name none (keep the policy's).
+    func rules() throws -> [ApprovalRule]? {
+        guard !approvals.isEmpty else {
+            guard denialCounts.isEmpty else { throw ValidationError("--denial-counts needs --approvals") }
+            return nil
+        }
+        if approvals == ["none"] {
+            guard denialCounts.isEmpty else { throw ValidationError("--denial-counts needs a rule to apply to") }
+            return []
+        }
         var rules: [String: ApprovalRule] = [:]
         for item in approvals {
             let parts = item.split(separator: "=", omittingEmptySubsequences: false).map(String.init)
@@ -390,29 +402,54 @@ struct PolicyOptions: ParsableArguments {
         return Array(rules.values)
     }
 
+    static func choice(_ value: String?, _ option: String, _ yes: String, _ no: String, current: Bool) throws -> Bool {
+        guard let value else { return current }
+        guard value == yes || value == no else { throw ValidationError("--\(option) is \(yes) or \(no)") }
+        return value == yes
+    }
+
     func set(connection: ConnectionOptions, key: KeyFileOption) async throws {
-        guard ["on", "off"].contains(lockbox), ["required", "optional"].contains(signatures),
-            ["required", "preferred"].contains(userVerification)
-        else {
-            throw ValidationError(
-                "--lockbox is on or off, --signatures required or optional, --user-verification required or preferred"
-            )
-        }
         let rules = try rules()
         let issuer = try key.signer()
-        let current = try await connection.call(
+        let trust = try await connection.call(
             LockboxMethods.getTenantTrust,
             GetTenantTrustRequest(tenantID: tenant)
         )
+        let current =
+            trust.policy
+            ?? TenantPolicyRecord(
+                lockboxEnabled: true,
+                signaturesRequired: true,
+                userVerificationRequired: true
+            )
         let policy = TenantPolicy(
             tenantID: tenant,
-            version: (current.policy?.version ?? 0) + 1,
-            lockboxEnabled: lockbox == "on",
-            signaturesRequired: signatures == "required",
-            userVerificationRequired: userVerification == "required",
-            rpID: rpId,
-            origins: origin,
-            approvalRules: rules,
+            version: current.version + 1,
+            lockboxEnabled: try Self.choice(lockbox, "lockbox", "on", "off", current: current.lockboxEnabled),
+            signaturesRequired: try Self.choice(
+                signatures,
+                "signatures",
+                "required",
+                "optional",
+                current: current.signaturesRequired
+            ),
+            userVerificationRequired: try Self.choice(
+                userVerification,
+                "user-verification",
+                "required",
+                "preferred",
+                current: current.userVerificationRequired
+            ),
+            rpID: rpId ?? current.rpID,
+            origins: origin.isEmpty ? current.origins : origin == ["none"] ? [] : origin,
+            approvalRules: rules
+                ?? current.approvalRules.map {
+                    ApprovalRule(
+                        service: Render.shortName($0.service).lowercased(),
+                        approvalsRequired: Int64($0.approvalsRequired),
+                        denialEnds: $0.denialEnds
+                    )
+                },
             issuerKeyID: issuer.keyID
         )
         let signed = issuer.sign(policy)

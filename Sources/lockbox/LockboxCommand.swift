@@ -260,6 +260,15 @@ func parseTime(_ text: String) throws -> Int64 {
     throw ValidationError("time must be ISO-8601 such as 2026-11-28T10:00:00Z, or a duration ago such as 24h")
 }
 
+/// A time ahead as Unix milliseconds: ISO-8601 (2026-12-07T09:00:00Z), or +DURATION from now such as +2h.
+func parseStart(_ text: String) throws -> Int64 {
+    if text.hasPrefix("+"), let ahead = parseDuration(String(text.dropFirst())) {
+        return Int64(Date().timeIntervalSince1970 * 1000) + ahead.components.seconds * 1000
+    }
+    if let date = ISO8601DateFormatter().date(from: text) { return Int64(date.timeIntervalSince1970 * 1000) }
+    throw ValidationError("--start-at must be ISO-8601 such as 2026-12-07T09:00:00Z, or +DURATION such as +2h")
+}
+
 struct Ping: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check that the server answers; print its version and the round-trip time."

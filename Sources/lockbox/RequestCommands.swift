@@ -16,8 +16,8 @@ struct Requests: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "File, list, decide, cancel and revoke access requests.",
         subcommands: [
-            Create.self, List.self, Get.self, Watch.self, Cancel.self, DecideInternal.self, Approve.self, Deny.self,
-            Revoke.self, VerifyApproval.self,
+            Create.self, Extend.self, List.self, Get.self, Watch.self, Cancel.self, DecideInternal.self, Approve.self,
+            Deny.self, Revoke.self, VerifyApproval.self,
         ]
     )
 
@@ -29,6 +29,14 @@ struct Requests: AsyncParsableCommand {
         @Option(help: "Support ticket number.") var ticket: String
         @Option(help: "Why access is needed.") var justification: String
         @Option(help: "How long, such as 30m or 2h (1 minute to 4 hours).") var duration: String
+        @Option(
+            help: """
+                A scheduled start: ISO-8601 such as 2026-12-07T09:00:00Z, or +DURATION from now such as +2h \
+                (at most 7 days ahead). The customer approves that window, and the request expires \
+                if it is not approved by then. Default: access starts at approval.
+                """
+        )
+        var startAt: String = ""
         @Option(help: "Idempotency key: the same key and request returns the original.") var idempotencyKey: String = ""
         @Flag(help: "Print only the new request's id.") var idOnly = false
 
@@ -38,11 +46,52 @@ struct Requests: AsyncParsableCommand {
                 service: try parseService(service),
                 ticketNumber: ticket,
                 justification: justification,
-                requestedDurationSeconds: try parseSeconds(duration, what: "duration")
+                requestedDurationSeconds: try parseSeconds(duration, what: "duration"),
+                startsAtMs: startAt.isEmpty ? 0 : try parseStart(startAt)
             )
             let created = try await connection.call(
                 LockboxMethods.createAccessRequest,
                 request,
+                idempotencyKey: idempotencyKey
+            )
+            if idOnly { print(created.id) } else { connection.show(created) }
+        }
+    }
+
+    struct Extend: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Ask to extend your approved grant (operators).",
+            discussion: """
+                The extension is a request of its own, linked to the grant: it goes through the same \
+                approvals (a support manager, then the customer's signed decisions), and once approved \
+                its access starts where the grant ends, without a gap. If it is not approved before \
+                the grant ends, it expires and the grant ends as it would have. A grant and its \
+                extensions run at most 12 hours together.
+                """
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "The approved request whose grant to extend.") var requestID: String
+        @Option(help: "How much longer, such as 30m or 1h (1 minute up to the tenant's cap).") var duration: String
+        @Option(help: "Why more time is needed.") var justification: String
+        @Option(help: "Support ticket number (default: the extended request's).") var ticket: String = ""
+        @Option(help: "Idempotency key: the same key and request returns the original.") var idempotencyKey: String = ""
+        @Flag(help: "Print only the new request's id.") var idOnly = false
+
+        func run() async throws {
+            let extended = try await connection.call(
+                LockboxMethods.getAccessRequest,
+                GetAccessRequestRequest(requestID: requestID)
+            )
+            let created = try await connection.call(
+                LockboxMethods.createAccessRequest,
+                CreateAccessRequestRequest(
+                    tenantID: extended.tenantID,
+                    service: extended.service,
+                    ticketNumber: ticket.isEmpty ? extended.ticketNumber : ticket,
+                    justification: justification,
+                    requestedDurationSeconds: try parseSeconds(duration, what: "duration"),
+                    extendsRequestID: requestID
+                ),
                 idempotencyKey: idempotencyKey
             )
             if idOnly { print(created.id) } else { connection.show(created) }
@@ -233,7 +282,8 @@ struct Requests: AsyncParsableCommand {
                 service: Render.shortName(request.service).lowercased(),
                 decision: (decision.decision == .approve ? DecisionWord.approve : DecisionWord.deny).rawValue,
                 keyID: signer.keyID,
-                requestedDurationSeconds: request.requestedDurationSeconds
+                requestedDurationSeconds: request.requestedDurationSeconds,
+                scheduledStartMs: request.startsAtMs == 0 ? nil : request.startsAtMs
             )
             if let problem = intent.problem(with: statement, nowMs: Int64(Date().timeIntervalSince1970 * 1000)) {
                 throw ValidationError(
@@ -246,7 +296,9 @@ struct Requests: AsyncParsableCommand {
                     printable(
                         "signing: \(statement.decision) \(statement.requestID) for \(statement.operatorID) on "
                             + "\(statement.service), \(Render.time(statement.startsAtMs)) to \(Render.time(statement.endsAtMs)), "
-                            + "operations: \(operations)",
+                            + "operations: \(operations)"
+                            + (statement.approvalsRequired > 1
+                                ? ", one of \(statement.approvalsRequired) approvals required" : ""),
                         limit: 2000
                     ).appending("\n").utf8
                 )

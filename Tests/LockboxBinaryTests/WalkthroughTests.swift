@@ -73,17 +73,19 @@ import Testing
         // search; then Fabrikam: create, enroll, root, approver, token, key, certify, request,
         // decide-internal, signed approve, check with evidence, verify the evidence, revoke, check;
         // then two approvers: policy, approver, token, key, certify, request, decide-internal,
-        // Gus approves, check (denied), Hana approves, check (allowed);
+        // Gus approves, check (denied), Hana approves, check (allowed), extend, decide-internal,
+        // two approvals, get;
         // then keys, export, verify, sed, verify the tampered copy, verify-approval
         let walkthrough = ["0", "0", "0", "0", "0", "0", "0", "0", "7", "0"]
         let tenant = Array(repeating: "0", count: 13) + ["7"]
-        let approvers = Array(repeating: "0", count: 8) + ["7", "0", "0"]
+        let approvers = Array(repeating: "0", count: 8) + ["7", "0", "0", "0", "0", "0", "0", "0"]
         let verify = ["0", "0", "0", "0", "1", "0"]
         #expect(statuses == walkthrough + tenant + approvers + verify, "\(output)\n\(run.stderr)")
         #expect(
             output.split(separator: "\n").contains { $0.hasPrefix("approvals_required ") && $0.hasSuffix(" 2") },
             "\(output)"
         )
+        #expect(output.split(separator: "\n").contains { $0.hasPrefix("extends_request_id ") }, "\(output)")
         #expect(output.contains("ok: p_"), "verify-evidence: \(output)")
         #expect(output.contains("tenant root ed25519:") || run.stderr.contains("tenant root ed25519:"))
         // The approver's email, as the README shows it: to the approver, the facts, how to decide, no link.

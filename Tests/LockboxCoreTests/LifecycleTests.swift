@@ -150,7 +150,73 @@ import Testing
         }
         // A decision that counts toward an N-of-M threshold without deciding is the workflow's
         // record of a request that stays where it is, not a move of the state machine.
-        #expect(seen == Activity.lifecycle.subtracting([.customerDecisionCounted]))
+        // Nor is an extension withdrawn with the grant it continues (the workflow relabels a
+        // withdrawal for it).
+        #expect(seen == Activity.lifecycle.subtracting([.customerDecisionCounted, .extensionWithdrawn]))
+    }
+
+    struct Scheduled: Sendable, CustomTestStringConvertible {
+        var name: String
+        var start: Int64?
+        var lockboxEnabled = true
+        var action: LifecycleAction
+        var state: RequestState
+        var deadline: Int64?
+        var grant: GrantWindow?
+        var testDescription: String { name }
+    }
+
+    /// A scheduled start (or an extension's, the end of the grant it continues) bounds the
+    /// customer's deadline and starts the grant; without one, both run from the decision.
+    static let scheduled: [Scheduled] = [
+        Scheduled(
+            name: "internal approval: the customer decides by the start",
+            start: now + 3_600_000,
+            action: .approveInternal,
+            state: .pendingInternal,
+            deadline: now + 3_600_000
+        ),
+        Scheduled(
+            name: "internal approval: the approval window when it ends first",
+            start: now + 86_400_000,
+            action: .approveInternal,
+            state: .pendingInternal,
+            deadline: now + 43_200_000
+        ),
+        Scheduled(
+            name: "internal approval, lockbox off: the grant starts at the start",
+            start: now + 3_600_000,
+            lockboxEnabled: false,
+            action: .approveInternal,
+            state: .pendingInternal,
+            grant: GrantWindow(startsAtMs: now + 3_600_000, endsAtMs: now + 7_200_000)
+        ),
+        Scheduled(
+            name: "customer approval: the grant starts at the start",
+            start: now + 3_600_000,
+            action: .approveCustomer(approvedDurationSeconds: 1800),
+            state: .pendingCustomer,
+            grant: GrantWindow(startsAtMs: now + 3_600_000, endsAtMs: now + 5_400_000)
+        ),
+        Scheduled(
+            name: "customer approval without a start: from the decision",
+            start: nil,
+            action: .approveCustomer(approvedDurationSeconds: 0),
+            state: .pendingCustomer,
+            grant: GrantWindow(startsAtMs: now, endsAtMs: now + 3_600_000)
+        ),
+    ]
+
+    @Test(arguments: scheduled) func aScheduledStart(_ test: Scheduled) throws {
+        var facts = Self.facts(test.state)
+        facts.scheduledStartMs = test.start
+        facts.customerDeadlineMs = test.state == .pendingCustomer ? Self.now + 1000 : nil
+        var rules = Self.rules
+        rules.lockboxEnabled = test.lockboxEnabled
+        let actor = test.state == .pendingInternal ? Self.manager : Self.customer
+        let moved = try Self.transition(test.action, facts, by: actor, rules: rules)
+        #expect(moved.customerDeadlineMs == test.deadline)
+        #expect(moved.grant == test.grant)
     }
 
     @Test func terminalStatesRejectEverything() {

@@ -153,6 +153,21 @@ import Testing
                     nowMs: h.clock.nowMillis()
                 )
             #expect((try? verdict.get()) != nil, "\(verdict)")
+            // Evidence a provider trims to one approval and no policy: each approval signed
+            // that two are required, so the data plane still asks for two.
+            var trimmed = evidence
+            trimmed.decisions = [evidence.decisions[0]]
+            trimmed.material.policies = []
+            let refused = EvidenceVerifier(pinnedRoots: ["contoso": [try #require(w.roots["contoso"]).publicKey]])
+                .verify(
+                    trimmed,
+                    tenantID: "contoso",
+                    operatorID: w.operatorID,
+                    service: "exchange",
+                    operation: "Get-Mailbox",
+                    nowMs: h.clock.nowMillis()
+                )
+            #expect((try? refused.get()) == nil)
             #expect(!(try await Self.check(h, w, operation: "Set-Mailbox")).allowed)
             // Raising the threshold afterwards: the grant is no longer backed (fail closed).
             try await Self.policy(h, w, [ApprovalRule(service: "exchange", approvalsRequired: 3)])
@@ -246,13 +261,25 @@ import Testing
             try await Self.policy(h, w, [ApprovalRule(service: "exchange", approvalsRequired: 2)])
             let id = try await Self.pending(h, w)
             #expect(await Self.decide(h, w, id, approve: true, token: w.contosoApprover) == .ok)
+            // A second approval forged into the table (the first's signature, another approver's
+            // name) counts for nothing: the request still waits, and shows one decision.
+            _ = try await h.sql(
+                """
+                INSERT INTO customer_decisions (tenant_id, request_id, approver_id, decision, statement, key_id,
+                                                signature, decided_at_ms)
+                SELECT tenant_id, request_id, \(w.contosoAdminID), decision, statement, key_id, signature, decided_at_ms
+                FROM customer_decisions WHERE request_id = \(id)
+                """
+            )
+            #expect(try await h.get(id, token: w.contosoAdmin).customerVotes.count == 1)
             // Someone with the database approves it behind lockboxd's back, with the one real
             // signature in the request's decision columns.
             _ = try await h.sql(
                 """
                 UPDATE access_requests r SET status = 'APPROVED', decision_statement = d.statement,
                     decision_key_id = d.key_id, decision_signature = d.signature
-                FROM customer_decisions d WHERE d.request_id = r.request_id AND r.request_id = \(id)
+                FROM customer_decisions d
+                WHERE d.request_id = r.request_id AND r.request_id = \(id) AND d.approver_id = \(w.contosoApproverID)
                 """
             )
             let now = h.clock.nowMillis()

@@ -33,6 +33,7 @@ import Testing
         case asPrepared, otherRequest, otherTenant, otherOperator, otherService, otherDecision, otherKey
         case longerThanAsked, longerThanFourHours, endsBeforeItStarts, startsNextWeek, startedYesterday
         case serverClockAMinuteAhead, shorterThanAsked
+        case scheduledTomorrow, scheduledButStartsElsewhere, scheduledEightDaysAhead, scheduledYesterday
 
         var testDescription: String { rawValue }
 
@@ -60,10 +61,26 @@ import Testing
                 s.startsAtMs += 60_000
                 s.endsAtMs += 60_000
             case .shorterThanAsked: s.endsAtMs -= 600_000
+            case .scheduledTomorrow:
+                s.startsAtMs = now + 86_400_000
+                s.endsAtMs = s.startsAtMs + 3_600_000
+                intent.scheduledStartMs = s.startsAtMs
+            case .scheduledButStartsElsewhere:
+                intent.scheduledStartMs = now + 86_400_000
+            case .scheduledEightDaysAhead:
+                s.startsAtMs = now + 8 * 86_400_000
+                s.endsAtMs = s.startsAtMs + 3_600_000
+                intent.scheduledStartMs = s.startsAtMs
+            case .scheduledYesterday:
+                s.startsAtMs = now - 86_400_000
+                s.endsAtMs = s.startsAtMs + 3_600_000
+                intent.scheduledStartMs = s.startsAtMs
             }
         }
 
-        var acceptable: Bool { [.asPrepared, .serverClockAMinuteAhead, .shorterThanAsked].contains(self) }
+        var acceptable: Bool {
+            [.asPrepared, .serverClockAMinuteAhead, .shorterThanAsked, .scheduledTomorrow].contains(self)
+        }
     }
 
     @Test(arguments: Change.allCases)

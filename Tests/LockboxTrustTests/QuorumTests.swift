@@ -181,6 +181,40 @@ import Testing
         Backing(name: "before the window starts", votes: [vote("a", start: 10)], required: 1, at: 5, backed: false),
     ]
 
+    @Test func aThresholdAnApprovalSignedCountsWhateverTheRuleAtHand() {
+        var a = Self.vote("a")
+        a.approvalsRequired = 2
+        // Evidence without the policy (or with an older one) reads the one-approval rule: the
+        // signed threshold still asks for two.
+        #expect(!Quorum.backs([a], rule: .single(service: "exchange"), operation: "Get-Mailbox", atMs: Self.now))
+        var b = Self.vote("b")
+        b.approvalsRequired = 2
+        #expect(Quorum.backs([a, b], rule: .single(service: "exchange"), operation: "Get-Mailbox", atMs: Self.now))
+        #expect(
+            Quorum.tally([a], rule: .single(service: "exchange"), eligible: 3, nowMs: Self.now)
+                == .pending(approvedBy: ["a"], deniedBy: [])
+        )
+    }
+
+    @Test func aDecisionSignsItsThresholdAboveOneOnly() throws {
+        let single = Self.vote("a")
+        #expect(single.canonicalBytes.starts(with: Array("lockbox/decision/v1".utf8) + [0]))
+        var several = single
+        several.approvalsRequired = 3
+        #expect(several.canonicalBytes.starts(with: Array("lockbox/decision/v2".utf8) + [0]))
+        #expect(try DecisionStatement(canonicalBytes: several.canonicalBytes) == several)
+        #expect(try DecisionStatement(canonicalBytes: single.canonicalBytes) == single)
+        for bad in [Int64(6), 1, 0] {
+            var wrong = single
+            wrong.approvalsRequired = bad
+            // v2 bytes by hand: the v1 fields, then the threshold.
+            var bytes = Array("lockbox/decision/v2".utf8) + [0]
+            bytes += single.canonicalBytes.dropFirst(Array("lockbox/decision/v1".utf8).count + 1)
+            bytes += withUnsafeBytes(of: bad.bigEndian) { Array($0) }
+            #expect(throws: CanonicalReader.Malformed.self) { try DecisionStatement(canonicalBytes: bytes) }
+        }
+    }
+
     @Test(arguments: backings) func backs(_ test: Backing) {
         let rule = ApprovalRule(service: "exchange", approvalsRequired: test.required, denialEnds: test.denialEnds)
         #expect(
@@ -286,5 +320,10 @@ import Testing
         #expect(verdict(signed))
         #expect(!verdict([signed[0]]))
         #expect(!verdict([signed[0], signed[0]]))
+        // The second approval is of another request: approvals of two requests never add up.
+        var other = Self.vote("b")
+        other.requestID = "req_2"
+        other.keyID = keys[1].1.keyID
+        #expect(!verdict([signed[0], keys[1].1.sign(other)]))
     }
 }

@@ -229,7 +229,12 @@ typedef enum _Lockbox__V1__AccessDenyReason {
    * behind lockboxd's back, an approval by a key that does not chain to the
    * tenant's root, or a root lockboxd did not attest.
    */
-  LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_UNVERIFIED_APPROVAL = 10
+  LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_UNVERIFIED_APPROVAL = 10,
+  /*
+   * The operator's newest request here is approved for a window that has not
+   * started yet (a scheduled start).
+   */
+  LOCKBOX__V1__ACCESS_DENY_REASON__ACCESS_DENY_REASON_NOT_STARTED = 11
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(LOCKBOX__V1__ACCESS_DENY_REASON)
 } Lockbox__V1__AccessDenyReason;
 /*
@@ -485,10 +490,19 @@ struct  Lockbox__V1__AccessRequest
    */
   size_t n_customer_votes;
   Lockbox__V1__CustomerVote **customer_votes;
+  /*
+   * When the access starts, if not at approval: a scheduled start, or for an
+   * extension the end of the grant it extends. 0 otherwise.
+   */
+  int64_t starts_at_ms;
+  /*
+   * For an extension: the request whose grant it continues.
+   */
+  char *extends_request_id;
 };
 #define LOCKBOX__V1__ACCESS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__access_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, LOCKBOX__V1__SERVICE__SERVICE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, LOCKBOX__V1__REQUEST_STATUS__REQUEST_STATUS_UNSPECIFIED, 0, 0, 0, NULL, NULL, NULL, 0, 0, NULL, (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL}, NULL, 0, 0,NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, LOCKBOX__V1__SERVICE__SERVICE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, LOCKBOX__V1__REQUEST_STATUS__REQUEST_STATUS_UNSPECIFIED, 0, 0, 0, NULL, NULL, NULL, 0, 0, NULL, (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL}, NULL, 0, 0,NULL, 0, (char *)protobuf_c_empty_string }
 
 
 /*
@@ -900,14 +914,22 @@ struct  Lockbox__V1__CreateAccessRequestRequest
    * May hold line feeds.
    */
   char *justification;
+  int64_t requested_duration_seconds;
   /*
    * The idempotency key travels in RequestHeader.idempotency_key.
+   * A scheduled start, up to 7 days ahead; 0 starts the access at approval.
    */
-  int64_t requested_duration_seconds;
+  int64_t starts_at_ms;
+  /*
+   * An extension: the caller's approved request whose grant this one
+   * continues, from its end, once approved like any request. The tenant and
+   * service must be that request's; starts_at_ms must be 0.
+   */
+  char *extends_request_id;
 };
 #define LOCKBOX__V1__CREATE_ACCESS_REQUEST_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__create_access_request_request__descriptor) \
-    , (char *)protobuf_c_empty_string, LOCKBOX__V1__SERVICE__SERVICE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, LOCKBOX__V1__SERVICE__SERVICE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Lockbox__V1__GetAccessRequestRequest

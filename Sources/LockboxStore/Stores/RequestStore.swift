@@ -82,6 +82,7 @@ package struct RequestStore: Sendable {
                r.approval_statement, r.approval_key_id, r.approval_signature,
                r.decision_nonce, r.decision_statement, r.decision_key_id, r.decision_signature,
                r.decision_authenticator_data, r.decision_client_data,
+               r.scheduled_start_ms, r.extends_request_id, r.chain_started_at_ms,
                g.starts_at_ms AS grant_starts_at_ms, g.ends_at_ms AS grant_ends_at_ms,
                g.revoked_at_ms AS grant_revoked_at_ms, array_to_string(g.operations, ',') AS grant_operations,
                (SELECT coalesce(sum(u.operations), 0) FROM grant_usage u
@@ -167,6 +168,9 @@ package struct RequestStore: Sendable {
             }
         }
         record.decisionNonce = try row.decode("decision_nonce", as: PGBytes?.self)?.bytes
+        record.scheduledStartMs = try row.decode("scheduled_start_ms", as: Int64?.self)
+        record.extendsRequestID = try row.decode("extends_request_id", as: String?.self)
+        record.chainStartedAtMs = try row.decode("chain_started_at_ms", as: Int64?.self)
         if let starts = try row.decode("grant_starts_at_ms", as: Int64?.self) {
             record.grant = GrantWindow(
                 startsAtMs: starts,
@@ -185,6 +189,7 @@ package struct RequestStore: Sendable {
         requesterID: String,
         idempotencyKey: String?,
         internalDeadlineMs: Int64,
+        chainStartedAtMs: Int64? = nil,
         nowMs: Int64,
         _ db: PGConnection
     ) throws -> RequestRecord? {
@@ -192,15 +197,27 @@ package struct RequestStore: Sendable {
         let inserted: PGQuery = """
             INSERT INTO access_requests (tenant_id, request_id, service, ticket_number, justification,
                                          requested_duration_seconds, requester_id, status, created_at_ms,
-                                         updated_at_ms, internal_deadline_ms, idempotency_key, request_fingerprint)
+                                         updated_at_ms, internal_deadline_ms, idempotency_key, request_fingerprint,
+                                         scheduled_start_ms, extends_request_id, chain_started_at_ms)
             VALUES (\(request.tenantID), \(id), \(request.service), \(request.ticketNumber), \(request.justification),
                     \(request.requestedDurationSeconds), \(requesterID), \(RequestState.pendingInternal), \(nowMs),
-                    \(nowMs), \(internalDeadlineMs), \(idempotencyKey), \(Self.fingerprint(request)))
+                    \(nowMs), \(internalDeadlineMs), \(idempotencyKey), \(Self.fingerprint(request)),
+                    \(request.scheduledStartMs), \(request.extendsRequestID), \(chainStartedAtMs))
             ON CONFLICT (tenant_id, requester_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
             RETURNING *
             """
         let rows = try db.query("WITH r AS (\(inserted)) \(Self.select(from: "r"))")
         return try rows.first.map(Self.record)
+    }
+
+    /// The extensions filed of `request`, oldest first, locked against concurrent transitions.
+    package func extensions(of request: RequestRecord, _ db: PGConnection) throws -> [RequestRecord] {
+        try db.query(
+            """
+            \(Self.select) WHERE r.tenant_id = \(request.tenantID) AND r.extends_request_id = \(request.id)
+            ORDER BY r.created_at_ms, r.request_id LIMIT \(InputLimits.maximumListLength) FOR NO KEY UPDATE OF r
+            """
+        ).rows.map(Self.record)
     }
 
     /// The request, locked against concurrent transitions until the transaction ends when `lock` is set.

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from ._stream import AsyncStream, Stream
 
 # SHA-256 of the proto this was generated from (scripts/gen-proto --check compares it).
-PROTO_SHA256 = '8cb14b1ff0b26a8b4deada323cdd7e27770fb1c562256701769b07bb26773d8c'
+PROTO_SHA256 = '81f7f5a90ce40d3c3137b9731c36b8e0b211999c5711251e28d3025d7471f518'
 
 
 class StatusCode(enum.IntEnum):
@@ -478,6 +478,8 @@ class SyncMethods:
         ticket_number: Optional[str] = None,
         justification: Optional[str] = None,
         requested_duration_seconds: Optional[int] = None,
+        starts_at_ms: Optional[int] = None,
+        extends_request_id: Optional[str] = None,
         timeout: Timeout = DEFAULT,
         auth_token: Optional[str] = None,
         idempotency_key: Optional[str] = None,
@@ -492,9 +494,11 @@ class SyncMethods:
         - ``ticket_number``: One line: no line break, control or bidirectional character.
         - ``justification``: May hold line feeds.
         - ``requested_duration_seconds``
+        - ``starts_at_ms``: The idempotency key travels in RequestHeader.idempotency_key. A scheduled start, up to 7 days ahead; 0 starts the access at approval.
+        - ``extends_request_id``: An extension: the caller's approved request whose grant this one continues, from its end, once approved like any request. The tenant and service must be that request's; starts_at_ms must be 0.
         """
         return self._call_unary(
-            METHODS['CreateAccessRequest'], request, {'tenant_id': tenant_id, 'service': service, 'ticket_number': ticket_number, 'justification': justification, 'requested_duration_seconds': requested_duration_seconds}, timeout, auth_token, idempotency_key
+            METHODS['CreateAccessRequest'], request, {'tenant_id': tenant_id, 'service': service, 'ticket_number': ticket_number, 'justification': justification, 'requested_duration_seconds': requested_duration_seconds, 'starts_at_ms': starts_at_ms, 'extends_request_id': extends_request_id}, timeout, auth_token, idempotency_key
         )
 
     def cancel_access_request(
@@ -1509,6 +1513,8 @@ class AsyncMethods:
         ticket_number: Optional[str] = None,
         justification: Optional[str] = None,
         requested_duration_seconds: Optional[int] = None,
+        starts_at_ms: Optional[int] = None,
+        extends_request_id: Optional[str] = None,
         timeout: Timeout = DEFAULT,
         auth_token: Optional[str] = None,
         idempotency_key: Optional[str] = None,
@@ -1523,9 +1529,11 @@ class AsyncMethods:
         - ``ticket_number``: One line: no line break, control or bidirectional character.
         - ``justification``: May hold line feeds.
         - ``requested_duration_seconds``
+        - ``starts_at_ms``: The idempotency key travels in RequestHeader.idempotency_key. A scheduled start, up to 7 days ahead; 0 starts the access at approval.
+        - ``extends_request_id``: An extension: the caller's approved request whose grant this one continues, from its end, once approved like any request. The tenant and service must be that request's; starts_at_ms must be 0.
         """
         return await self._call_unary(
-            METHODS['CreateAccessRequest'], request, {'tenant_id': tenant_id, 'service': service, 'ticket_number': ticket_number, 'justification': justification, 'requested_duration_seconds': requested_duration_seconds}, timeout, auth_token, idempotency_key
+            METHODS['CreateAccessRequest'], request, {'tenant_id': tenant_id, 'service': service, 'ticket_number': ticket_number, 'justification': justification, 'requested_duration_seconds': requested_duration_seconds, 'starts_at_ms': starts_at_ms, 'extends_request_id': extends_request_id}, timeout, auth_token, idempotency_key
         )
 
     async def cancel_access_request(

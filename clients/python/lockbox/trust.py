@@ -423,13 +423,35 @@ class KeyRevocation(_Statement):
         return value
 
 
+MAXIMUM_APPROVALS = 5
+
+
+@dataclass(frozen=True)
+class ApprovalRule:
+    """How many distinct approvers decide a tenant's requests for one service (N of M), and
+    whether one denial ends the request (else it only counts against the threshold)."""
+
+    service: str
+    approvals_required: int
+    denial_ends: bool = True
+
+    @classmethod
+    def single(cls, service: str) -> "ApprovalRule":
+        """What holds for a service the policy names no rule for: one approval decides."""
+        return cls(service, 1)
+
+
 @dataclass(frozen=True)
 class TenantPolicy(_Statement):
     """The tenant's rules, signed by its root or an administering key: whether the lockbox is
     on (flag bit 0), whether decisions must be signed (bit 1), whether a passkey must verify its
-    user (bit 2), the WebAuthn relying party and the portal's origins. The highest version wins."""
+    user (bit 2), the WebAuthn relying party and the portal's origins, and how many approvers
+    decide each service's requests. The highest version wins. Without approval rules it is
+    ``lockbox/tenant-policy/v1``; with them ``lockbox/tenant-policy/v2``, which adds them
+    (sorted by service) before the issuer."""
 
     TAG: ClassVar[str] = "lockbox/tenant-policy/v1"
+    TAGS: ClassVar[Tuple[str, ...]] = ("lockbox/tenant-policy/v1", "lockbox/tenant-policy/v2")
     tenant_id: str
     version: int
     lockbox_enabled: bool = True
@@ -438,9 +460,18 @@ class TenantPolicy(_Statement):
     rp_id: str = ""
     origins: Tuple[str, ...] = ()
     issuer_key_id: str = ""
+    approval_rules: Tuple[ApprovalRule, ...] = ()
 
     def __post_init__(self):
         object.__setattr__(self, "origins", tuple(self.origins))
+        object.__setattr__(self, "approval_rules", tuple(sorted(self.approval_rules, key=lambda r: r.service)))
+
+    def approval_rule(self, service: str) -> ApprovalRule:
+        """The rule for ``service``: the policy's own, or one approval."""
+        for rule in self.approval_rules:
+            if _same(rule.service, service):
+                return rule
+        return ApprovalRule.single(service)
 
     @property
     def flags(self) -> int:
@@ -449,22 +480,41 @@ class TenantPolicy(_Statement):
         )
 
     def to_bytes(self) -> bytes:
-        return (
-            CanonicalWriter(self.TAG).string(self.tenant_id).int64(self.version).int64(self.flags).string(self.rp_id)
-            .strings(self.origins).string(self.issuer_key_id).bytes
+        writer = (
+            CanonicalWriter(self.TAGS[1] if self.approval_rules else self.TAG).string(self.tenant_id)
+            .int64(self.version).int64(self.flags).string(self.rp_id).strings(self.origins)
         )
+        if self.approval_rules:
+            writer.int64(len(self.approval_rules))
+            for rule in self.approval_rules:
+                writer.string(rule.service).int64(rule.approvals_required).int64(1 if rule.denial_ends else 0)
+        return writer.string(self.issuer_key_id).bytes
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "TenantPolicy":
-        reader = CanonicalReader(data, cls.TAG)
+        with_rules = not bytes(data).startswith(cls.TAG.encode() + b"\x00")
+        reader = CanonicalReader(data, cls.TAGS[1] if with_rules else cls.TAG)
         tenant_id, version, flags = reader.string(), reader.int64(), reader.int64()
         if flags & ~7:
             raise Malformed()
         rp_id = reader.string()
         origins = reader.strings(32)
+        rules: List[ApprovalRule] = []
+        if with_rules:
+            count = reader.int64()
+            if not 1 <= count <= 16:
+                raise Malformed()
+            for _ in range(count):
+                service, required, ends = reader.string(), reader.int64(), reader.int64()
+                if not 1 <= required <= MAXIMUM_APPROVALS or ends not in (0, 1):
+                    raise Malformed()
+                if rules and not rules[-1].service.encode() < service.encode():
+                    raise Malformed()
+                rules.append(ApprovalRule(service, required, ends == 1))
         issuer = reader.string()
         reader.finish()
-        return cls(tenant_id, version, bool(flags & 1), bool(flags & 2), bool(flags & 4), rp_id, origins, issuer)
+        return cls(tenant_id, version, bool(flags & 1), bool(flags & 2), bool(flags & 4), rp_id, origins, issuer,
+                   tuple(rules))
 
     @classmethod
     def initial(cls, tenant_id: str) -> "TenantPolicy":
@@ -484,6 +534,8 @@ class DecisionStatement(_Statement):
     it prepared it, but for an earlier end (a shorter grant)."""
 
     TAG: ClassVar[str] = "lockbox/decision/v1"
+    #: v2 adds the number of approvals the tenant's policy asked for, when above one.
+    TAGS: ClassVar[Tuple[str, ...]] = ("lockbox/decision/v1", "lockbox/decision/v2")
     tenant_id: str
     request_id: str
     operator_id: str
@@ -499,29 +551,41 @@ class DecisionStatement(_Statement):
     key_id: str
     #: lockboxd's nonce for this request's decision.
     nonce: bytes
+    #: How many distinct approvers' decisions the tenant's policy asked for (N of M).
+    approvals_required: int = 1
 
     def __post_init__(self):
         object.__setattr__(self, "operations", tuple(self.operations))
         object.__setattr__(self, "nonce", bytes(self.nonce))
 
     def to_bytes(self) -> bytes:
-        return (
-            CanonicalWriter(self.TAG).string(self.tenant_id).string(self.request_id).string(self.operator_id)
+        writer = (
+            CanonicalWriter(self.TAG if self.approvals_required == 1 else self.TAGS[1]).string(self.tenant_id)
+            .string(self.request_id).string(self.operator_id)
             .string(self.service).strings(self.operations).int64(self.starts_at_ms).int64(self.ends_at_ms)
-            .string(self.decision).string(self.approver_id).string(self.key_id).data(self.nonce).bytes
+            .string(self.decision).string(self.approver_id).string(self.key_id).data(self.nonce)
         )
+        if self.approvals_required != 1:
+            writer.int64(self.approvals_required)
+        return writer.bytes
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "DecisionStatement":
-        reader = CanonicalReader(data, cls.TAG)
+        with_approvals = not bytes(data).startswith(cls.TAG.encode() + b"\x00")
+        reader = CanonicalReader(data, cls.TAGS[1] if with_approvals else cls.TAG)
         tenant_id, request_id, operator_id, service = reader.string(), reader.string(), reader.string(), reader.string()
         operations = reader.strings(1000)
         starts, ends = reader.int64(), reader.int64()
         decision, approver, identifier = reader.string(), reader.string(), reader.string()
         nonce = reader.data()
+        required = 1
+        if with_approvals:
+            required = reader.int64()
+            if not 2 <= required <= MAXIMUM_APPROVALS:
+                raise Malformed()
         reader.finish()
         return cls(tenant_id, request_id, operator_id, service, operations, starts, ends, decision, approver,
-                   identifier, nonce)
+                   identifier, nonce, required)
 
     def allows(self, operation: str, at_ms: int) -> bool:
         """Whether the statement approves ``operation`` at ``at_ms`` (names compared case-insensitively)."""
@@ -540,9 +604,22 @@ def decode_statement(data: bytes):
     """Any statement above from its bytes, by its tag; :class:`Malformed` otherwise."""
     data = bytes(data)
     for kind in _STATEMENTS:
-        if data.startswith(kind.TAG.encode() + b"\x00"):
-            return kind.from_bytes(data)
+        for tag in getattr(kind, "TAGS", (kind.TAG,)):
+            if data.startswith(tag.encode() + b"\x00"):
+                return kind.from_bytes(data)
     raise Malformed()
+
+
+def quorum_backs(decisions: Sequence[DecisionStatement], rule: ApprovalRule, operation: str, at_ms: int) -> bool:
+    """Whether ``decisions`` back ``operation`` at ``at_ms`` (Sources/LockboxTrust/Quorum.swift):
+    at least the rule's number of distinct approvers, or the number any of them signed if
+    higher, signed an approval that allows it then; and, under a rule where a denial ends the
+    request, nobody denied it."""
+    if rule.denial_ends and any(_same(d.decision, DENY) for d in decisions):
+        return False
+    approvers = {_k(d.approver_id) for d in decisions if d.allows(operation, at_ms)}
+    required = max([rule.approvals_required] + [d.approvals_required for d in decisions])
+    return len(approvers) >= required
 
 
 # -- signatures (Sources/LockboxTrust/Signatures.swift) -------------------------------------
@@ -1139,16 +1216,30 @@ def verify_root_attestation(root: pb.TenantRoot, server_keys: Mapping[str, bytes
 @dataclass
 class AccessEvidence:
     """What backs a grant, for a data plane to check on its own (``CheckAccess`` with
-    ``include_evidence``): the tenant's roots, its policy, and the approver's signed decision
-    with the certificates that chain its key to a root (no decision when the tenant's signed
-    policy has the lockbox off). Encoded canonically (``lockbox/evidence/v1``): the tenant, an
+    ``include_evidence``): the tenant's roots, its policy, and the approvers' signed decisions
+    (as many as the policy's approval rule asks for, at most five) with the certificates that
+    chain their keys to a root (none when the tenant's signed policy has the lockbox off).
+    ``decision`` is the first of ``decisions``, or None. Encoded canonically (``lockbox/evidence/v1``): the tenant, an
     int64 count, then per item its kind ("root", "certificate", "revocation", "policy",
     "decision"), statement, signer key id, signature, second signature (a root rotation's by
     the previous root), authenticator data and client data (a passkey's decision)."""
 
     TAG: ClassVar[str] = "lockbox/evidence/v1"
     material: TrustMaterial
-    decision: Optional[SignedBytes] = None
+    decisions: List[SignedBytes] = field(default_factory=list)
+
+    def __init__(self, material: TrustMaterial, decisions: Union[None, SignedBytes, Sequence[SignedBytes]] = None):
+        self.material = material
+        if decisions is None:
+            self.decisions = []
+        elif isinstance(decisions, SignedBytes):
+            self.decisions = [decisions]
+        else:
+            self.decisions = list(decisions)
+
+    @property
+    def decision(self) -> Optional[SignedBytes]:
+        return self.decisions[0] if self.decisions else None
 
     def to_bytes(self) -> bytes:
         items = []
@@ -1160,8 +1251,7 @@ class AccessEvidence:
             items.append(("revocation", item.statement, item.key_id, item.signature, b"", None))
         for item in self.material.policies:
             items.append(("policy", item.statement, item.key_id, item.signature, b"", None))
-        if self.decision is not None:
-            decision = self.decision
+        for decision in self.decisions:
             items.append(("decision", decision.statement, decision.key_id, decision.signature, b"", decision.assertion))
         writer = CanonicalWriter(self.TAG).string(self.material.tenant_id).int64(len(items))
         for kind, statement, identifier, signature, second, assertion in items:
@@ -1175,7 +1265,7 @@ class AccessEvidence:
         data = bytes(data)
         reader = CanonicalReader(data, cls.TAG)
         material = TrustMaterial(reader.string())
-        decision: Optional[SignedBytes] = None
+        decisions: List[SignedBytes] = []
         count = reader.int64()
         if count < 0 or count > len(data) // 28:
             raise Malformed()
@@ -1193,14 +1283,14 @@ class AccessEvidence:
             elif kind == "policy":
                 material.policies.append(signed)
             elif kind == "decision":
-                if decision is not None:
+                if len(decisions) >= MAXIMUM_APPROVALS:
                     raise Malformed()
                 assertion = WebAuthnAssertion(authenticator, client) if authenticator or client else None
-                decision = SignedBytes(statement, identifier, signature, assertion)
+                decisions.append(SignedBytes(statement, identifier, signature, assertion))
             else:
                 raise Malformed()
         reader.finish()
-        return cls(material, decision)
+        return cls(material, decisions)
 
 
 @dataclass(frozen=True)
@@ -1251,23 +1341,35 @@ class EvidenceVerifier:
         trust = TenantTrust(evidence.material, lambda root, _record: root.public_key in pinned)
         if not trust.roots:
             raise TrustProblem("no_root", "no root in the evidence is one this service pins for %s" % tenant_id)
-        if evidence.decision is None:
+        if not evidence.decisions:
             policy = trust.policy
             if policy is None or policy.lockbox_enabled or policy.version <= 0:
                 raise TrustProblem(
                     "not_allowed", "the evidence carries no signed decision, and no signed policy turns the lockbox off"
                 )
             return Verdict("lockbox_off", policy=policy)
-        statement, _ = trust.verify_decision(evidence.decision)
-        if not (_same(statement.operator_id, operator_id) and _same(statement.service, service)):
-            raise TrustProblem("mismatch", "the decision is for another operator or service")
-        if not _same(statement.decision, APPROVE):
-            raise TrustProblem("not_allowed", "the signed decision is %s" % statement.decision)
-        if not any(_same(name, operation.lower()) for name in statement.operations):
-            raise TrustProblem("not_allowed", "the approved scope does not include %s" % operation)
-        if not statement.starts_at_ms <= now_ms < statement.ends_at_ms:
-            raise TrustProblem("not_allowed", "the approved window does not hold now")
-        return Verdict("approved", decision=statement)
+        statements = []
+        for decision in evidence.decisions:
+            statement, _ = trust.verify_decision(decision)
+            if not (_same(statement.operator_id, operator_id) and _same(statement.service, service)):
+                raise TrustProblem("mismatch", "the decision is for another operator or service")
+            if not _same(statement.decision, APPROVE):
+                raise TrustProblem("not_allowed", "the signed decision is %s" % statement.decision)
+            if not any(_same(name, operation.lower()) for name in statement.operations):
+                raise TrustProblem("not_allowed", "the approved scope does not include %s" % operation)
+            if not statement.starts_at_ms <= now_ms < statement.ends_at_ms:
+                raise TrustProblem("not_allowed", "the approved window does not hold now")
+            statements.append(statement)
+        first = statements[0]
+        if not all(_same(s.request_id, first.request_id) and s.nonce == first.nonce for s in statements):
+            raise TrustProblem("mismatch", "the decisions are about different requests")
+        rule = (trust.policy or TenantPolicy.initial(tenant_id)).approval_rule(service)
+        if not quorum_backs(statements, rule, operation, now_ms):
+            raise TrustProblem(
+                "not_allowed",
+                "the tenant's policy asks for %d approvers' signed decisions on %s" % (rule.approvals_required, service),
+            )
+        return Verdict("approved", decision=min(statements, key=lambda s: s.ends_at_ms))
 
 
 def verify_evidence(
@@ -1370,7 +1472,7 @@ class ConsentAuditor:
         self.tenant_id: Optional[str] = None
         self.material: Optional[TrustMaterial] = None
         self._trust: Optional[TenantTrust] = None
-        self._approvals: Dict[str, DecisionStatement] = {}
+        self._decisions: Dict[str, List[DecisionStatement]] = {}
         self._first_root: Optional[bytes] = None
         self.findings: List[ConsentFinding] = []
         self.notices: List[ConsentNotice] = []
@@ -1435,7 +1537,7 @@ class ConsentAuditor:
         elif name == "TenantPolicySet":
             material.policies.append(_details_signed(details))
             self._trust = None
-        elif name in ("CustomerApprove", "CustomerDeny"):
+        elif name in ("CustomerApprove", "CustomerDeny", "CustomerDecisionCounted"):
             statement_bytes = _strict_hex(details.get("decision_statement"))
             if not statement_bytes:
                 if material.roots:
@@ -1468,8 +1570,15 @@ class ConsentAuditor:
                     record["seq"], "%s: the signed decision on %s is about %s" % (named, item, verified.request_id)
                 ))
                 return
-            if _same(verified.decision, APPROVE):
-                self._approvals[_k(item)] = verified
+            self._decisions.setdefault(_k(item), []).append(verified)
+            asked = (self._current().policy or TenantPolicy.initial(self.tenant_id or "")).approval_rule(
+                verified.service).approvals_required
+            if verified.approvals_required < asked:
+                self.findings.append(ConsentFinding(
+                    record["seq"],
+                    "%s: the decision on %s was signed for %d approval(s) where the tenant's policy asked for %d"
+                    % (named, item, verified.approvals_required, asked),
+                ))
         else:
             if not _same(record.get("kind", ""), "operator_action") or not _json_true(details.get("allowed")) or not material.roots:
                 return
@@ -1477,13 +1586,18 @@ class ConsentAuditor:
             policy = trust.policy
             if policy is not None and not policy.lockbox_enabled and policy.version > 0:
                 return
-            approval = self._approvals.get(_k(item))
-            if approval is not None and approval.allows(activity, record["time_ms"]):
+            service = details.get("service") if isinstance(details.get("service"), str) else ""
+            rule = (policy or TenantPolicy.initial(self.tenant_id or "")).approval_rule(service)
+            mine = [d for d in self._decisions.get(_k(item), []) if _same(d.service, service)]
+            if quorum_backs(mine, rule, activity, record["time_ms"]):
                 return
-            self.findings.append(ConsentFinding(
-                record["seq"],
-                "%s: %s was allowed under %s without a decision the customer's key signed" % (named, activity, item),
-            ))
+            if rule.approvals_required == 1:
+                message = "%s: %s was allowed under %s without a decision the customer's key signed" % (
+                    named, activity, item)
+            else:
+                message = "%s: %s was allowed under %s without the %d approvers' signed decisions the tenant's " \
+                    "policy asks for" % (named, activity, item, rule.approvals_required)
+            self.findings.append(ConsentFinding(record["seq"], message))
 
     def finish(self) -> ConsentReport:
         notices, findings = list(self.notices), list(self.findings)

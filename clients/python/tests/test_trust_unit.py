@@ -300,14 +300,16 @@ def test_evidence_is_checked_against_pinned_roots_only():
     passkey = SoftwarePasskey()
     with_passkey = AccessEvidence(material(), passkey.assert_statement(decision(key=passkey.key_id).to_bytes()))
     assert AccessEvidence.from_bytes(with_passkey.to_bytes()) == with_passkey
-    # Malformed evidence: an unknown kind, two decisions, a count beyond what the bytes hold.
+    # Malformed evidence: an unknown kind, six decisions, a count beyond what the bytes hold.
     with pytest.raises(Malformed):
         AccessEvidence.from_bytes(with_passkey.to_bytes().replace(b"decision", b"decisioN"))
     two = AccessEvidence(TrustMaterial("contoso"), APPROVER.sign(decision())).to_bytes()
     item = two[len(b"lockbox/evidence/v1\x00") + 4 + 7 + 8:]
-    doubled = b"lockbox/evidence/v1\x00" + b"\x00\x00\x00\x07contoso" + (2).to_bytes(8, "big") + item + item
+    five = b"lockbox/evidence/v1\x00" + b"\x00\x00\x00\x07contoso" + (5).to_bytes(8, "big") + item * 5
+    assert len(AccessEvidence.from_bytes(five).decisions) == 5
+    six = b"lockbox/evidence/v1\x00" + b"\x00\x00\x00\x07contoso" + (6).to_bytes(8, "big") + item * 6
     with pytest.raises(Malformed):
-        AccessEvidence.from_bytes(doubled)
+        AccessEvidence.from_bytes(six)
     with pytest.raises(Malformed):
         AccessEvidence.from_bytes(b"lockbox/evidence/v1\x00" + b"\x00\x00\x00\x07contoso" + (10**6).to_bytes(8, "big"))
 
@@ -406,3 +408,61 @@ def test_only_what_the_approver_means_is_signed(change, accepted):
     else:
         with pytest.raises(ValueError, match="not signed"):
             trust.sign_prepared_decision(request, APPROVER, approve=True, now_ms=NOW)
+
+
+def test_n_of_m_policy_decisions_and_evidence():
+    """Tests/LockboxTrustTests/QuorumTests.swift's evidence and encoding cases, in Python."""
+    from lockbox.trust import ApprovalRule, quorum_backs
+
+    plain = TenantPolicy("t", 1, issuer_key_id="i")
+    assert plain.to_bytes().startswith(b"lockbox/tenant-policy/v1\x00")
+    ruled = TenantPolicy("t", 2, issuer_key_id="i",
+                         approval_rules=(ApprovalRule("teams", 3, False), ApprovalRule("exchange", 2)))
+    assert ruled.to_bytes().startswith(b"lockbox/tenant-policy/v2\x00")
+    assert TenantPolicy.from_bytes(ruled.to_bytes()) == ruled
+    assert ruled.approval_rule("teams") == ApprovalRule("teams", 3, False)
+    assert ruled.approval_rule("onedrive") == ApprovalRule("onedrive", 1)
+    assert trust.decode_statement(ruled.to_bytes()) == ruled
+    for bad in [(ApprovalRule("exchange", 6),), (ApprovalRule("exchange", 2), ApprovalRule("exchange", 3))]:
+        with pytest.raises(Malformed):
+            TenantPolicy.from_bytes(TenantPolicy("t", 2, issuer_key_id="i", approval_rules=bad).to_bytes())
+    # A decision signs its threshold above one only (v2), and reads back.
+    assert decision().to_bytes().startswith(b"lockbox/decision/v1\x00")
+    several = replace(decision(), approvals_required=2)
+    assert several.to_bytes().startswith(b"lockbox/decision/v2\x00")
+    assert DecisionStatement.from_bytes(several.to_bytes()) == several
+    # Two approvers of two back it; one does not, even when the rule at hand asks for one,
+    # because each approval signed that two are required.
+    a = replace(decision(approver="a"), approvals_required=2)
+    b = replace(decision(approver="b"), approvals_required=2)
+    assert quorum_backs([a, b], ApprovalRule.single("exchange"), "Get-Mailbox", NOW + 1)
+    assert not quorum_backs([a], ApprovalRule.single("exchange"), "Get-Mailbox", NOW + 1)
+    assert not quorum_backs([a, a], ApprovalRule.single("exchange"), "Get-Mailbox", NOW + 1)
+    assert not quorum_backs([a, b, decision("Deny", approver="c")], ApprovalRule("exchange", 2), "Get-Mailbox", NOW + 1)
+    assert quorum_backs([a, b, decision("Deny", approver="c")], ApprovalRule("exchange", 2, False), "Get-Mailbox",
+                        NOW + 1)
+
+    # Evidence under a 2-of-2 policy: both approvals pass; one, one twice, or one with
+    # another request's approval does not.
+    second = TenantSigner(bytes([9] * 32))
+    policy = ROOT.sign(TenantPolicy("contoso", 1, issuer_key_id=ROOT.key_id,
+                                    approval_rules=(ApprovalRule("exchange", 2),)))
+    m = material(certificates=[certify(APPROVER.public_key, "a", DECIDE), certify(second.public_key, "b", DECIDE)],
+                 policies=[policy])
+    first_signed = APPROVER.sign(replace(a, key_id=APPROVER.key_id))
+    second_signed = second.sign(replace(b, key_id=second.key_id))
+    other_request = second.sign(replace(b, key_id=second.key_id, request_id="req_2"))
+    pinned = EvidenceVerifier({"contoso": [ROOT.public_key]})
+
+    def verify(decisions):
+        try:
+            pinned.verify(AccessEvidence.from_bytes(AccessEvidence(m, decisions).to_bytes()), tenant_id="contoso",
+                          operator_id="p_op", service="exchange", operation="Get-Mailbox", now_ms=NOW + 1)
+            return True
+        except TrustProblem:
+            return False
+
+    assert verify([first_signed, second_signed])
+    assert not verify([first_signed])
+    assert not verify([first_signed, first_signed])
+    assert not verify([first_signed, other_request])
