@@ -15,3 +15,7 @@ ALTER TABLE request_events ADD CONSTRAINT request_events_activity
     CHECK (activity IN ('AccessRequestCreated', 'InternalApprove', 'InternalDeny', 'CustomerApprove', 'CustomerDeny',
                         'CustomerCancel', 'RequesterCancel', 'SuspensionCancel', 'AccessRevoked', 'RequestExpired',
                         'GrantCompleted', 'CustomerDecisionCounted', 'ExtensionWithdrawn'));
+
+-- The operations a request asks for, lower-cased and sorted; NULL asks for all those
+-- pre-approved for its service. The customer approves all of them or fewer.
+ALTER TABLE access_requests ADD COLUMN requested_operations text[];

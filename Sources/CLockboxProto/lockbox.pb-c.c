@@ -4242,7 +4242,7 @@ const ProtobufCMessageDescriptor lockbox__v1__response_frame__descriptor =
   (ProtobufCMessageInit) lockbox__v1__response_frame__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lockbox__v1__access_request__field_descriptors[25] =
+static const ProtobufCFieldDescriptor lockbox__v1__access_request__field_descriptors[26] =
 {
   {
     "id",
@@ -4544,6 +4544,18 @@ static const ProtobufCFieldDescriptor lockbox__v1__access_request__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "requested_operations",
+    26,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Lockbox__V1__AccessRequest, n_requested_operations),
+    offsetof(Lockbox__V1__AccessRequest, requested_operations),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lockbox__v1__access_request__field_indices_by_name[] = {
   16,   /* field[16] = approval */
@@ -4563,6 +4575,7 @@ static const unsigned lockbox__v1__access_request__field_indices_by_name[] = {
   15,   /* field[15] = last_operation_at_ms */
   14,   /* field[14] = operations_performed */
   5,   /* field[5] = requested_duration_seconds */
+  25,   /* field[25] = requested_operations */
   6,   /* field[6] = requester_id */
   17,   /* field[17] = requester_name */
   2,   /* field[2] = service */
@@ -4575,7 +4588,7 @@ static const unsigned lockbox__v1__access_request__field_indices_by_name[] = {
 static const ProtobufCIntRange lockbox__v1__access_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 25 }
+  { 0, 26 }
 };
 const ProtobufCMessageDescriptor lockbox__v1__access_request__descriptor =
 {
@@ -4585,7 +4598,7 @@ const ProtobufCMessageDescriptor lockbox__v1__access_request__descriptor =
   "Lockbox__V1__AccessRequest",
   "lockbox.v1",
   sizeof(Lockbox__V1__AccessRequest),
-  25,
+  26,
   lockbox__v1__access_request__field_descriptors,
   lockbox__v1__access_request__field_indices_by_name,
   1,  lockbox__v1__access_request__number_ranges,
@@ -6307,7 +6320,7 @@ const ProtobufCMessageDescriptor lockbox__v1__ping_response__descriptor =
   (ProtobufCMessageInit) lockbox__v1__ping_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lockbox__v1__create_access_request_request__field_descriptors[7] =
+static const ProtobufCFieldDescriptor lockbox__v1__create_access_request_request__field_descriptors[8] =
 {
   {
     "tenant_id",
@@ -6393,10 +6406,23 @@ static const ProtobufCFieldDescriptor lockbox__v1__create_access_request_request
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "operations",
+    8,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Lockbox__V1__CreateAccessRequestRequest, n_operations),
+    offsetof(Lockbox__V1__CreateAccessRequestRequest, operations),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lockbox__v1__create_access_request_request__field_indices_by_name[] = {
   6,   /* field[6] = extends_request_id */
   3,   /* field[3] = justification */
+  7,   /* field[7] = operations */
   4,   /* field[4] = requested_duration_seconds */
   1,   /* field[1] = service */
   5,   /* field[5] = starts_at_ms */
@@ -6406,7 +6432,7 @@ static const unsigned lockbox__v1__create_access_request_request__field_indices_
 static const ProtobufCIntRange lockbox__v1__create_access_request_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor lockbox__v1__create_access_request_request__descriptor =
 {
@@ -6416,7 +6442,7 @@ const ProtobufCMessageDescriptor lockbox__v1__create_access_request_request__des
   "Lockbox__V1__CreateAccessRequestRequest",
   "lockbox.v1",
   sizeof(Lockbox__V1__CreateAccessRequestRequest),
-  7,
+  8,
   lockbox__v1__create_access_request_request__field_descriptors,
   lockbox__v1__create_access_request_request__field_indices_by_name,
   1,  lockbox__v1__create_access_request_request__number_ranges,

@@ -190,6 +190,8 @@ package struct RequestRecord: Sendable, Hashable {
     package var scheduledStartMs: Int64?
     /// For an extension: the request whose grant it continues.
     package var extendsRequestID: String?
+    /// The operations the request asked for (``NewAccessRequest/operations``); nil: all.
+    package var requestedOperations: [String]?
     /// For an extension: when the first grant of its chain started, which bounds the chain's
     /// total (``Policy/maximumExtendedAccessSeconds``).
     package var chainStartedAtMs: Int64?
@@ -295,6 +297,9 @@ package struct NewAccessRequest: Sendable, Hashable {
     package var scheduledStartMs: Int64?
     /// An extension: the caller's request whose grant this one continues.
     package var extendsRequestID: String?
+    /// The operations asked for, lower-cased, sorted and distinct; nil asks for all those
+    /// pre-approved for the service.
+    package var operations: [String]?
 
     package init(
         tenantID: String,
@@ -303,8 +308,10 @@ package struct NewAccessRequest: Sendable, Hashable {
         justification: String,
         requestedDurationSeconds: Int64,
         scheduledStartMs: Int64? = nil,
-        extendsRequestID: String? = nil
+        extendsRequestID: String? = nil,
+        operations: [String]? = nil
     ) {
+        self.operations = operations
         self.tenantID = tenantID
         self.service = service
         self.ticketNumber = ticketNumber
@@ -322,6 +329,7 @@ package struct NewAccessRequest: Sendable, Hashable {
         var fields = [tenantID, service.rawValue, ticketNumber, justification, String(requestedDurationSeconds)]
         if let scheduledStartMs { fields.append("start=\(scheduledStartMs)") }
         if let extendsRequestID { fields.append("extends=\(extendsRequestID)") }
+        if let operations { fields.append("operations=" + operations.joined(separator: ",")) }
         return fields.joined(separator: "\u{1F}")
     }
 }

@@ -46,6 +46,8 @@ public struct AccessRequest: ProtoMessage {
     public var startsAtMs: Int64
     /// For an extension: the request whose grant it continues.
     public var extendsRequestID: String
+    /// The operations the request asked for; empty: all those pre-approved for the service.
+    public var requestedOperations: [String]
 
     public init(
         id: String = "",
@@ -72,8 +74,10 @@ public struct AccessRequest: ProtoMessage {
         approvalsRequired: Int32 = 0,
         customerVotes: [CustomerVote] = [],
         startsAtMs: Int64 = 0,
-        extendsRequestID: String = ""
+        extendsRequestID: String = "",
+        requestedOperations: [String] = []
     ) {
+        self.requestedOperations = requestedOperations
         self.startsAtMs = startsAtMs
         self.extendsRequestID = extendsRequestID
         self.approvalsRequired = approvalsRequired
@@ -136,7 +140,8 @@ extension AccessRequest: CBinding {
             approvalsRequired: c.approvals_required,
             customerVotes: try CRead.repeated(c.n_customer_votes, c.customer_votes),
             startsAtMs: c.starts_at_ms,
-            extendsRequestID: try CRead.string(c.extends_request_id, in: Self.self)
+            extendsRequestID: try CRead.string(c.extends_request_id, in: Self.self),
+            requestedOperations: try CRead.strings(c.n_requested_operations, c.requested_operations, in: Self.self)
         )
     }
 
@@ -163,6 +168,7 @@ extension AccessRequest: CBinding {
         (c.n_customer_votes, c.customer_votes) = arena.repeated(customerVotes)
         c.starts_at_ms = startsAtMs
         c.extends_request_id = arena.string(extendsRequestID)
+        (c.n_requested_operations, c.requested_operations) = arena.strings(requestedOperations)
         c.operations_performed = operationsPerformed
         c.last_operation_at_ms = lastOperationAtMs
         c.approval = arena.optionalMessage(approval)

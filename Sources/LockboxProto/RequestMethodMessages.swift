@@ -64,6 +64,8 @@ public struct CreateAccessRequestRequest: ProtoMessage {
     public var startsAtMs: Int64
     /// An extension: the caller's approved request whose grant this one continues.
     public var extendsRequestID: String
+    /// The operations needed, a subset of those pre-approved; empty asks for all of them.
+    public var operations: [String]
 
     public init(
         tenantID: String = "",
@@ -72,8 +74,10 @@ public struct CreateAccessRequestRequest: ProtoMessage {
         justification: String = "",
         requestedDurationSeconds: Int64 = 0,
         startsAtMs: Int64 = 0,
-        extendsRequestID: String = ""
+        extendsRequestID: String = "",
+        operations: [String] = []
     ) {
+        self.operations = operations
         self.startsAtMs = startsAtMs
         self.extendsRequestID = extendsRequestID
         self.tenantID = tenantID
@@ -100,11 +104,13 @@ extension CreateAccessRequestRequest: CBinding {
             justification: try CRead.string(c.justification, in: Self.self),
             requestedDurationSeconds: c.requested_duration_seconds,
             startsAtMs: c.starts_at_ms,
-            extendsRequestID: try CRead.string(c.extends_request_id, in: Self.self)
+            extendsRequestID: try CRead.string(c.extends_request_id, in: Self.self),
+            operations: try CRead.strings(c.n_operations, c.operations, in: Self.self)
         )
     }
 
     func fill(_ c: inout Lockbox__V1__CreateAccessRequestRequest, _ arena: Arena) {
+        (c.n_operations, c.operations) = arena.strings(operations)
         c.starts_at_ms = startsAtMs
         c.extends_request_id = arena.string(extendsRequestID)
         c.tenant_id = arena.string(tenantID)

@@ -195,7 +195,8 @@ extension RequestRecord {
             lastOperationAtMs: usage.lastOperationAtMs ?? 0,
             requesterName: requesterName,
             startsAtMs: scheduledStartMs ?? 0,
-            extendsRequestID: extendsRequestID ?? ""
+            extendsRequestID: extendsRequestID ?? "",
+            requestedOperations: requestedOperations ?? []
         )
         if let decision = internalDecision {
             request.internalDecision = InternalDecision(

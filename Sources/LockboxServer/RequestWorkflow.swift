@@ -48,12 +48,24 @@ struct RequestWorkflow: Sendable {
         var new = new
         var chainStartedAtMs: Int64?
         if let extended = new.extendsRequestID {
-            (new.scheduledStartMs, chainStartedAtMs) = try extensionStart(of: extended, for: new, by: caller, nowMs, db)
+            let start = try extensionStart(of: extended, for: new, by: caller, nowMs, db)
+            (new.scheduledStartMs, chainStartedAtMs) = (start.start, start.chainStartedAtMs)
+            // An extension asks for no more than the grant it continues allows.
+            guard Set(new.operations ?? start.operations).isSubset(of: start.operations) else {
+                throw DomainError.invalidArgument("an extension asks for no operation its grant does not allow")
+            }
+            new.operations = new.operations ?? start.operations
         } else if let start = new.scheduledStartMs {
             guard start > nowMs, start - nowMs <= policy.maximumScheduleAheadSeconds * 1000 else {
                 throw DomainError.invalidArgument(
                     "starts_at_ms must be in the future, at most \(policy.maximumScheduleAheadSeconds / 86400) days ahead"
                 )
+            }
+        }
+        if let asked = new.operations {
+            let preapproved = Set(try operations.scope(service: new.service, db))
+            if let missing = asked.first(where: { !preapproved.contains($0) }) {
+                throw DomainError.invalidArgument("\(missing) is not pre-approved for \(new.service.rawValue)")
             }
         }
         let id = Credentials.newID("req")
@@ -86,6 +98,7 @@ struct RequestWorkflow: Sendable {
         ]
         if let start = new.scheduledStartMs { details["starts_at_ms"] = .int(start) }
         if let extended = new.extendsRequestID { details["extends_request_id"] = .string(extended) }
+        if let asked = new.operations { details["requested_operations"] = .string(asked.joined(separator: ",")) }
         try record(
             AuditEntry(
                 by: caller,
@@ -121,7 +134,7 @@ struct RequestWorkflow: Sendable {
         by caller: Caller,
         _ nowMs: Int64,
         _ db: PGConnection
-    ) throws -> (start: Int64, chainStartedAtMs: Int64) {
+    ) throws -> (start: Int64, chainStartedAtMs: Int64, operations: [String]) {
         guard new.scheduledStartMs == nil else {
             throw DomainError.invalidArgument("an extension starts where its grant ends: leave starts_at_ms 0")
         }
@@ -150,7 +163,7 @@ struct RequestWorkflow: Sendable {
                 "a grant and its extensions run at most \(policy.maximumExtendedAccessSeconds / 3600) hours together"
             )
         }
-        return (grant.endsAtMs, chainStart)
+        return (grant.endsAtMs, chainStart, extended.grantOperations)
     }
 
     /// The request this caller filed before under `key`: the original for the same payload,
@@ -199,6 +212,8 @@ struct RequestWorkflow: Sendable {
         // M). An approval's grant runs where every counted approval's signed window holds.
         var customerSigned: CustomerSignature?
         var approvedBy: [String] = []
+        // The operations the approvals allow, when signed: those every counted approval signed.
+        var signedScope: [String]?
         if move.action.kind == .decideCustomer, transition.activity != .customerCancel, let trust,
             let verified = try trust.verifyDecision(
                 move.signed,
@@ -251,6 +266,12 @@ struct RequestWorkflow: Sendable {
                 )
             case .approved(let approved, _, let endsAtMs):
                 approvedBy = approved
+                let counted = statements.filter {
+                    approved.contains($0.approverID) && $0.decision == DecisionWord.approve.rawValue
+                }
+                signedScope = counted.dropFirst().reduce(Set(counted.first?.operations ?? [])) {
+                    $0.intersection($1.operations)
+                }.sorted()
                 // From now, or from the scheduled start, to the end every approval signed.
                 let seconds = (endsAtMs - max(nowMs, request.scheduledStartMs ?? nowMs)) / 1000
                 guard seconds >= policy.minimumDurationSeconds else {
@@ -281,11 +302,12 @@ struct RequestWorkflow: Sendable {
         }
         var update = RequestUpdate(state: transition.to)
         var details: [String: JSONValue] = [:]
-        // What the decision approves: the operations pre-approved for the service now. The
-        // grant keeps them, and the signed decision states them.
+        // What the decision approves: the operations pre-approved for the service now that the
+        // request asked for, or, when the customer signed, those every counted approval signed.
+        // The grant keeps them.
         let scope =
             transition.grant != nil || move.action.kind == .decideCustomer
-            ? try operations.scope(service: request.service, db) : []
+            ? try signedScope ?? operations.scope(of: request, db) : []
         switch move.action.kind {
         case .decideInternal:
             details["comment"] = .string(move.note)

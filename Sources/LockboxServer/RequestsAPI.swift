@@ -47,6 +47,10 @@ struct RequestsAPI: Sendable {
             required: false
         )
         guard request.startsAtMs >= 0 else { throw DomainError.invalidArgument("starts_at_ms must not be negative") }
+        guard request.operations.count <= InputLimits.listLength else {
+            throw DomainError.invalidArgument("operations holds at most \(InputLimits.listLength) names")
+        }
+        for operation in request.operations { try InputLimits.checkOperation(operation) }
         let new = NewAccessRequest(
             tenantID: request.tenantID,
             service: service,
@@ -54,7 +58,9 @@ struct RequestsAPI: Sendable {
             justification: request.justification,
             requestedDurationSeconds: request.requestedDurationSeconds,
             scheduledStartMs: request.startsAtMs == 0 ? nil : request.startsAtMs,
-            extendsRequestID: request.extendsRequestID.isEmpty ? nil : request.extendsRequestID
+            extendsRequestID: request.extendsRequestID.isEmpty ? nil : request.extendsRequestID,
+            operations: request.operations.isEmpty
+                ? nil : Array(Set(request.operations.map { $0.lowercased() })).sorted()
         )
         let key: String? = call.idempotencyKey.isEmpty ? nil : call.idempotencyKey
         return try workflow.file(new, idempotencyKey: key, by: call.caller, nowMs: call.nowMs, call.db)

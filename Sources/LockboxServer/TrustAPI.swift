@@ -351,7 +351,7 @@ struct TrustAPI: Sendable {
             requestID: request.id,
             operatorID: request.requesterID,
             service: request.service.rawValue,
-            operations: try operations.scope(service: request.service, db),
+            operations: try operations.scope(of: request, db),
             startsAtMs: start,
             endsAtMs: start + seconds * 1000,
             decision: DecisionWord.approve.rawValue,
@@ -425,7 +425,7 @@ struct TrustAPI: Sendable {
         case .failure(let problem):
             throw DomainError(.permissionDenied, "the signed decision does not verify: \(problem)")
         }
-        let scope = try operations.scope(service: request.service, db)
+        let scope = Set(try operations.scope(of: request, db))
         let checks: [(Bool, String)] = [
             (
                 statement.requestID == request.id && statement.tenantID == request.tenantID,
@@ -441,7 +441,12 @@ struct TrustAPI: Sendable {
                 "its decision is not the one asked for"
             ),
             (statement.nonce == request.decisionNonce, "its nonce is not this request's (get the request again)"),
-            (statement.operations == scope, "the scope changed since it was prepared (get the request again)"),
+            (
+                !statement.operations.isEmpty && statement.operations == Array(Set(statement.operations)).sorted()
+                    && Set(statement.operations).isSubset(of: scope),
+                "its operations are not some of those the request asked for and are pre-approved now "
+                    + "(get the request again)"
+            ),
             (
                 statement.approvalsRequired == rule.approvalsRequired,
                 "the tenant's approval rule changed since it was prepared (get the request again)"

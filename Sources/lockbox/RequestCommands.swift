@@ -37,6 +37,13 @@ struct Requests: AsyncParsableCommand {
                 """
         )
         var startAt: String = ""
+        @Option(
+            help: """
+                An operation you need, of those pre-approved for the service; repeat for several. \
+                Default: all of them.
+                """
+        )
+        var operation: [String] = []
         @Option(help: "Idempotency key: the same key and request returns the original.") var idempotencyKey: String = ""
         @Flag(help: "Print only the new request's id.") var idOnly = false
 
@@ -47,7 +54,8 @@ struct Requests: AsyncParsableCommand {
                 ticketNumber: ticket,
                 justification: justification,
                 requestedDurationSeconds: try parseSeconds(duration, what: "duration"),
-                startsAtMs: startAt.isEmpty ? 0 : try parseStart(startAt)
+                startsAtMs: startAt.isEmpty ? 0 : try parseStart(startAt),
+                operations: operation
             )
             let created = try await connection.call(
                 LockboxMethods.createAccessRequest,
@@ -236,11 +244,23 @@ struct Requests: AsyncParsableCommand {
         @Argument(help: "Request id.") var id: String
         @Option(help: "Comment.") var comment: String = ""
         @Option(help: "Grant less time than requested, such as 30m (never more).") var duration: String?
+        @Option(
+            help: """
+                Allow only this operation of those requested; repeat for several (signed decisions only). \
+                Default: all the request asked for.
+                """
+        )
+        var operation: [String] = []
 
         func run() async throws {
             var decision = CustomerDecision(requestID: id, decision: .approve, comment: comment)
             if let duration { decision.approvedDurationSeconds = try parseSeconds(duration, what: "duration") }
-            decision.signedDecision = try await CustomerSigning.sign(decision, with: key, connection)
+            decision.signedDecision = try await CustomerSigning.sign(
+                decision,
+                with: key,
+                connection,
+                operations: operation.isEmpty ? nil : operation
+            )
             connection.show(try await connection.call(LockboxMethods.decideCustomer, decision))
         }
     }
@@ -249,10 +269,16 @@ struct Requests: AsyncParsableCommand {
     /// statement the server prepared for this key (an approval's end brought forward for a
     /// shorter duration). Nil without a key file.
     enum CustomerSigning {
-        static func sign(_ decision: CustomerDecision, with key: KeyFileOption, _ connection: ConnectionOptions)
-            async throws -> SignedDecision?
-        {
-            guard let signer = try key.signerIfGiven() else { return nil }
+        static func sign(
+            _ decision: CustomerDecision,
+            with key: KeyFileOption,
+            _ connection: ConnectionOptions,
+            operations chosen: [String]? = nil
+        ) async throws -> SignedDecision? {
+            guard let signer = try key.signerIfGiven() else {
+                guard chosen == nil else { throw ValidationError("--operation needs --key-file: it is signed") }
+                return nil
+            }
             let request = try await connection.call(
                 LockboxMethods.getAccessRequest,
                 GetAccessRequestRequest(requestID: decision.requestID, signingKeyID: signer.keyID)
@@ -265,6 +291,13 @@ struct Requests: AsyncParsableCommand {
             }
             guard var statement = try? DecisionStatement(canonicalBytes: bytes) else {
                 throw ValidationError("the server prepared a statement that is not a decision; nothing was signed")
+            }
+            if let chosen {
+                let wanted = Set(chosen.map { $0.lowercased() })
+                if let missing = wanted.first(where: { !statement.operations.contains($0) }) {
+                    throw ValidationError("\(missing) is not among the operations this request may be approved for")
+                }
+                statement.operations = statement.operations.filter(wanted.contains)
             }
             if decision.approvedDurationSeconds > 0 {
                 statement.endsAtMs = min(

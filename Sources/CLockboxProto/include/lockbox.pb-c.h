@@ -499,10 +499,16 @@ struct  Lockbox__V1__AccessRequest
    * For an extension: the request whose grant it continues.
    */
   char *extends_request_id;
+  /*
+   * The operations the request asked for, lower-cased and sorted; empty: all
+   * those pre-approved for the service.
+   */
+  size_t n_requested_operations;
+  char **requested_operations;
 };
 #define LOCKBOX__V1__ACCESS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__access_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, LOCKBOX__V1__SERVICE__SERVICE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, LOCKBOX__V1__REQUEST_STATUS__REQUEST_STATUS_UNSPECIFIED, 0, 0, 0, NULL, NULL, NULL, 0, 0, NULL, (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL}, NULL, 0, 0,NULL, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, LOCKBOX__V1__SERVICE__SERVICE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, LOCKBOX__V1__REQUEST_STATUS__REQUEST_STATUS_UNSPECIFIED, 0, 0, 0, NULL, NULL, NULL, 0, 0, NULL, (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL}, NULL, 0, 0,NULL, 0, (char *)protobuf_c_empty_string, 0,NULL }
 
 
 /*
@@ -926,10 +932,17 @@ struct  Lockbox__V1__CreateAccessRequestRequest
    * service must be that request's; starts_at_ms must be 0.
    */
   char *extends_request_id;
+  /*
+   * The operations needed, a subset of those pre-approved for the service (at
+   * most 32); empty asks for all of them. An extension's must be within the
+   * grant it extends (empty: the same).
+   */
+  size_t n_operations;
+  char **operations;
 };
 #define LOCKBOX__V1__CREATE_ACCESS_REQUEST_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__create_access_request_request__descriptor) \
-    , (char *)protobuf_c_empty_string, LOCKBOX__V1__SERVICE__SERVICE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, LOCKBOX__V1__SERVICE__SERVICE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, 0,NULL }
 
 
 struct  Lockbox__V1__GetAccessRequestRequest

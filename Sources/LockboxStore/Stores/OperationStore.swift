@@ -24,6 +24,14 @@ package struct OperationStore: Sendable {
         ).rows.map { try $0.decode("operation_key") }
     }
 
+    /// The operations pre-approved for the request's service now that it asked for (all of
+    /// them when it named none), lower-cased and sorted: what an approver may allow.
+    package func scope(of request: RequestRecord, _ db: PGConnection) throws -> [String] {
+        let preapproved = try scope(service: request.service, db)
+        guard let asked = request.requestedOperations.map(Set.init) else { return preapproved }
+        return preapproved.filter(asked.contains)
+    }
+
     /// At most this many operations are pre-approved per service (AddPreapprovedOperation).
     package static let scopeLimit = 1000
 
