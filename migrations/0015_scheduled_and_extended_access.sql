@@ -19,3 +19,7 @@ ALTER TABLE request_events ADD CONSTRAINT request_events_activity
 -- The operations a request asks for, lower-cased and sorted; NULL asks for all those
 -- pre-approved for its service. The customer approves all of them or fewer.
 ALTER TABLE access_requests ADD COLUMN requested_operations text[];
+
+-- Why access is needed, in a word a tenant's policy can require or refuse; NULL for none.
+ALTER TABLE access_requests ADD COLUMN justification_category text
+    CHECK (justification_category IN ('incident', 'service_request', 'security_investigation', 'customer_requested'));

@@ -4242,7 +4242,7 @@ const ProtobufCMessageDescriptor lockbox__v1__response_frame__descriptor =
   (ProtobufCMessageInit) lockbox__v1__response_frame__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lockbox__v1__access_request__field_descriptors[26] =
+static const ProtobufCFieldDescriptor lockbox__v1__access_request__field_descriptors[27] =
 {
   {
     "id",
@@ -4556,11 +4556,24 @@ static const ProtobufCFieldDescriptor lockbox__v1__access_request__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "category",
+    27,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__AccessRequest, category),
+    &lockbox__v1__justification_category__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lockbox__v1__access_request__field_indices_by_name[] = {
   16,   /* field[16] = approval */
   21,   /* field[21] = approvals_required */
   18,   /* field[18] = approve_statement */
+  26,   /* field[26] = category */
   8,   /* field[8] = created_at_ms */
   10,   /* field[10] = customer_deadline_ms */
   12,   /* field[12] = customer_decision */
@@ -4588,7 +4601,7 @@ static const unsigned lockbox__v1__access_request__field_indices_by_name[] = {
 static const ProtobufCIntRange lockbox__v1__access_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 26 }
+  { 0, 27 }
 };
 const ProtobufCMessageDescriptor lockbox__v1__access_request__descriptor =
 {
@@ -4598,7 +4611,7 @@ const ProtobufCMessageDescriptor lockbox__v1__access_request__descriptor =
   "Lockbox__V1__AccessRequest",
   "lockbox.v1",
   sizeof(Lockbox__V1__AccessRequest),
-  26,
+  27,
   lockbox__v1__access_request__field_descriptors,
   lockbox__v1__access_request__field_indices_by_name,
   1,  lockbox__v1__access_request__number_ranges,
@@ -6320,7 +6333,7 @@ const ProtobufCMessageDescriptor lockbox__v1__ping_response__descriptor =
   (ProtobufCMessageInit) lockbox__v1__ping_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lockbox__v1__create_access_request_request__field_descriptors[8] =
+static const ProtobufCFieldDescriptor lockbox__v1__create_access_request_request__field_descriptors[9] =
 {
   {
     "tenant_id",
@@ -6418,8 +6431,21 @@ static const ProtobufCFieldDescriptor lockbox__v1__create_access_request_request
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "category",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__CreateAccessRequestRequest, category),
+    &lockbox__v1__justification_category__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lockbox__v1__create_access_request_request__field_indices_by_name[] = {
+  8,   /* field[8] = category */
   6,   /* field[6] = extends_request_id */
   3,   /* field[3] = justification */
   7,   /* field[7] = operations */
@@ -6432,7 +6458,7 @@ static const unsigned lockbox__v1__create_access_request_request__field_indices_
 static const ProtobufCIntRange lockbox__v1__create_access_request_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor lockbox__v1__create_access_request_request__descriptor =
 {
@@ -6442,7 +6468,7 @@ const ProtobufCMessageDescriptor lockbox__v1__create_access_request_request__des
   "Lockbox__V1__CreateAccessRequestRequest",
   "lockbox.v1",
   sizeof(Lockbox__V1__CreateAccessRequestRequest),
-  8,
+  9,
   lockbox__v1__create_access_request_request__field_descriptors,
   lockbox__v1__create_access_request_request__field_indices_by_name,
   1,  lockbox__v1__create_access_request_request__number_ranges,
@@ -9487,7 +9513,7 @@ const ProtobufCMessageDescriptor lockbox__v1__tenant_key__descriptor =
   (ProtobufCMessageInit) lockbox__v1__tenant_key__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lockbox__v1__tenant_policy_record__field_descriptors[12] =
+static const ProtobufCFieldDescriptor lockbox__v1__tenant_policy_record__field_descriptors[13] =
 {
   {
     "tenant_id",
@@ -9633,10 +9659,23 @@ static const ProtobufCFieldDescriptor lockbox__v1__tenant_policy_record__field_d
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "justification_categories",
+    13,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Lockbox__V1__TenantPolicyRecord, n_justification_categories),
+    offsetof(Lockbox__V1__TenantPolicyRecord, justification_categories),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lockbox__v1__tenant_policy_record__field_indices_by_name[] = {
   11,   /* field[11] = approval_rules */
   7,   /* field[7] = issuer_key_id */
+  12,   /* field[12] = justification_categories */
   2,   /* field[2] = lockbox_enabled */
   6,   /* field[6] = origins */
   5,   /* field[5] = rp_id */
@@ -9651,7 +9690,7 @@ static const unsigned lockbox__v1__tenant_policy_record__field_indices_by_name[]
 static const ProtobufCIntRange lockbox__v1__tenant_policy_record__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 12 }
+  { 0, 13 }
 };
 const ProtobufCMessageDescriptor lockbox__v1__tenant_policy_record__descriptor =
 {
@@ -9661,7 +9700,7 @@ const ProtobufCMessageDescriptor lockbox__v1__tenant_policy_record__descriptor =
   "Lockbox__V1__TenantPolicyRecord",
   "lockbox.v1",
   sizeof(Lockbox__V1__TenantPolicyRecord),
-  12,
+  13,
   lockbox__v1__tenant_policy_record__field_descriptors,
   lockbox__v1__tenant_policy_record__field_indices_by_name,
   1,  lockbox__v1__tenant_policy_record__number_ranges,
@@ -10444,6 +10483,40 @@ const ProtobufCEnumDescriptor lockbox__v1__service__descriptor =
   lockbox__v1__service__enum_values_by_name,
   1,
   lockbox__v1__service__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue lockbox__v1__justification_category__enum_values_by_number[5] =
+{
+  { "JUSTIFICATION_CATEGORY_UNSPECIFIED", "LOCKBOX__V1__JUSTIFICATION_CATEGORY__JUSTIFICATION_CATEGORY_UNSPECIFIED", 0 },
+  { "JUSTIFICATION_CATEGORY_INCIDENT", "LOCKBOX__V1__JUSTIFICATION_CATEGORY__JUSTIFICATION_CATEGORY_INCIDENT", 1 },
+  { "JUSTIFICATION_CATEGORY_SERVICE_REQUEST", "LOCKBOX__V1__JUSTIFICATION_CATEGORY__JUSTIFICATION_CATEGORY_SERVICE_REQUEST", 2 },
+  { "JUSTIFICATION_CATEGORY_SECURITY_INVESTIGATION", "LOCKBOX__V1__JUSTIFICATION_CATEGORY__JUSTIFICATION_CATEGORY_SECURITY_INVESTIGATION", 3 },
+  { "JUSTIFICATION_CATEGORY_CUSTOMER_REQUESTED", "LOCKBOX__V1__JUSTIFICATION_CATEGORY__JUSTIFICATION_CATEGORY_CUSTOMER_REQUESTED", 4 },
+};
+static const ProtobufCIntRange lockbox__v1__justification_category__value_ranges[] = {
+{0, 0},{0, 5}
+};
+static const ProtobufCEnumValueIndex lockbox__v1__justification_category__enum_values_by_name[5] =
+{
+  { "JUSTIFICATION_CATEGORY_CUSTOMER_REQUESTED", 4 },
+  { "JUSTIFICATION_CATEGORY_INCIDENT", 1 },
+  { "JUSTIFICATION_CATEGORY_SECURITY_INVESTIGATION", 3 },
+  { "JUSTIFICATION_CATEGORY_SERVICE_REQUEST", 2 },
+  { "JUSTIFICATION_CATEGORY_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor lockbox__v1__justification_category__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "lockbox.v1.JustificationCategory",
+  "JustificationCategory",
+  "Lockbox__V1__JustificationCategory",
+  "lockbox.v1",
+  5,
+  lockbox__v1__justification_category__enum_values_by_number,
+  5,
+  lockbox__v1__justification_category__enum_values_by_name,
+  1,
+  lockbox__v1__justification_category__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
 static const ProtobufCEnumValue lockbox__v1__request_status__enum_values_by_number[9] =

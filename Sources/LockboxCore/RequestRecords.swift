@@ -192,6 +192,8 @@ package struct RequestRecord: Sendable, Hashable {
     package var extendsRequestID: String?
     /// The operations the request asked for (``NewAccessRequest/operations``); nil: all.
     package var requestedOperations: [String]?
+    /// Why, in a word; nil for none.
+    package var category: JustificationCategory?
     /// For an extension: when the first grant of its chain started, which bounds the chain's
     /// total (``Policy/maximumExtendedAccessSeconds``).
     package var chainStartedAtMs: Int64?
@@ -300,6 +302,8 @@ package struct NewAccessRequest: Sendable, Hashable {
     /// The operations asked for, lower-cased, sorted and distinct; nil asks for all those
     /// pre-approved for the service.
     package var operations: [String]?
+    /// Why, in a word; nil for none.
+    package var category: JustificationCategory?
 
     package init(
         tenantID: String,
@@ -309,8 +313,10 @@ package struct NewAccessRequest: Sendable, Hashable {
         requestedDurationSeconds: Int64,
         scheduledStartMs: Int64? = nil,
         extendsRequestID: String? = nil,
-        operations: [String]? = nil
+        operations: [String]? = nil,
+        category: JustificationCategory? = nil
     ) {
+        self.category = category
         self.operations = operations
         self.tenantID = tenantID
         self.service = service
@@ -330,6 +336,7 @@ package struct NewAccessRequest: Sendable, Hashable {
         if let scheduledStartMs { fields.append("start=\(scheduledStartMs)") }
         if let extendsRequestID { fields.append("extends=\(extendsRequestID)") }
         if let operations { fields.append("operations=" + operations.joined(separator: ",")) }
+        if let category { fields.append("category=" + category.rawValue) }
         return fields.joined(separator: "\u{1F}")
     }
 }

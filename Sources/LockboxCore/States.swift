@@ -32,6 +32,14 @@ package enum Role: String, Sendable, CaseIterable, Hashable {
 }
 
 /// A customer-content service that a request can cover.
+/// Why access is needed, in a word a tenant's policy can require or refuse.
+package enum JustificationCategory: String, Sendable, CaseIterable, Hashable {
+    case incident
+    case serviceRequest = "service_request"
+    case securityInvestigation = "security_investigation"
+    case customerRequested = "customer_requested"
+}
+
 package enum ContentService: String, Sendable, CaseIterable, Hashable {
     case exchange
     case sharepoint

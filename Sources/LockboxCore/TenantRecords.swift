@@ -6,8 +6,16 @@ package struct TenantRules: Sendable, Hashable {
     package var approvalWindowSeconds: Int64
     /// The tenant's cap on requested durations.
     package var maxAccessDurationSeconds: Int64
+    /// The tenant's last trust change, read with the rules: nil when it never had trust material.
+    package var trustVersion: Int64?
 
-    package init(lockboxEnabled: Bool, approvalWindowSeconds: Int64, maxAccessDurationSeconds: Int64) {
+    package init(
+        lockboxEnabled: Bool,
+        approvalWindowSeconds: Int64,
+        maxAccessDurationSeconds: Int64,
+        trustVersion: Int64? = nil
+    ) {
+        self.trustVersion = trustVersion
         self.lockboxEnabled = lockboxEnabled
         self.approvalWindowSeconds = approvalWindowSeconds
         self.maxAccessDurationSeconds = maxAccessDurationSeconds

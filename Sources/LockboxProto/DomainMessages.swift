@@ -48,6 +48,8 @@ public struct AccessRequest: ProtoMessage {
     public var extendsRequestID: String
     /// The operations the request asked for; empty: all those pre-approved for the service.
     public var requestedOperations: [String]
+    /// Why, in a word.
+    public var category: JustificationCategory
 
     public init(
         id: String = "",
@@ -75,8 +77,10 @@ public struct AccessRequest: ProtoMessage {
         customerVotes: [CustomerVote] = [],
         startsAtMs: Int64 = 0,
         extendsRequestID: String = "",
-        requestedOperations: [String] = []
+        requestedOperations: [String] = [],
+        category: JustificationCategory = .unspecified
     ) {
+        self.category = category
         self.requestedOperations = requestedOperations
         self.startsAtMs = startsAtMs
         self.extendsRequestID = extendsRequestID
@@ -141,7 +145,8 @@ extension AccessRequest: CBinding {
             customerVotes: try CRead.repeated(c.n_customer_votes, c.customer_votes),
             startsAtMs: c.starts_at_ms,
             extendsRequestID: try CRead.string(c.extends_request_id, in: Self.self),
-            requestedOperations: try CRead.strings(c.n_requested_operations, c.requested_operations, in: Self.self)
+            requestedOperations: try CRead.strings(c.n_requested_operations, c.requested_operations, in: Self.self),
+            category: JustificationCategory(cRaw: c.category.rawValue)
         )
     }
 
@@ -169,6 +174,7 @@ extension AccessRequest: CBinding {
         c.starts_at_ms = startsAtMs
         c.extends_request_id = arena.string(extendsRequestID)
         (c.n_requested_operations, c.requested_operations) = arena.strings(requestedOperations)
+        c.category = .init(rawValue: category.cRaw)
         c.operations_performed = operationsPerformed
         c.last_operation_at_ms = lastOperationAtMs
         c.approval = arena.optionalMessage(approval)

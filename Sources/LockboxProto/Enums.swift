@@ -43,6 +43,24 @@ public struct StatusCode: ProtoEnum {
 }
 
 /// The customer-content services a request can cover.
+/// Why access is needed (CreateAccessRequest.category).
+public struct JustificationCategory: ProtoEnum {
+    public var rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+    public static let unspecified = JustificationCategory(rawValue: 0)
+    public static let incident = JustificationCategory(rawValue: 1)
+    public static let serviceRequest = JustificationCategory(rawValue: 2)
+    public static let securityInvestigation = JustificationCategory(rawValue: 3)
+    public static let customerRequested = JustificationCategory(rawValue: 4)
+    public static let names: [Int32: String] = [
+        0: "JUSTIFICATION_CATEGORY_UNSPECIFIED",
+        1: "JUSTIFICATION_CATEGORY_INCIDENT",
+        2: "JUSTIFICATION_CATEGORY_SERVICE_REQUEST",
+        3: "JUSTIFICATION_CATEGORY_SECURITY_INVESTIGATION",
+        4: "JUSTIFICATION_CATEGORY_CUSTOMER_REQUESTED",
+    ]
+}
+
 public struct Service: ProtoEnum {
     public var rawValue: Int32
     public init(rawValue: Int32) { self.rawValue = rawValue }

@@ -66,6 +66,8 @@ public struct CreateAccessRequestRequest: ProtoMessage {
     public var extendsRequestID: String
     /// The operations needed, a subset of those pre-approved; empty asks for all of them.
     public var operations: [String]
+    /// Why, in a word; a tenant's policy may accept only some categories.
+    public var category: JustificationCategory
 
     public init(
         tenantID: String = "",
@@ -75,8 +77,10 @@ public struct CreateAccessRequestRequest: ProtoMessage {
         requestedDurationSeconds: Int64 = 0,
         startsAtMs: Int64 = 0,
         extendsRequestID: String = "",
-        operations: [String] = []
+        operations: [String] = [],
+        category: JustificationCategory = .unspecified
     ) {
+        self.category = category
         self.operations = operations
         self.startsAtMs = startsAtMs
         self.extendsRequestID = extendsRequestID
@@ -105,12 +109,14 @@ extension CreateAccessRequestRequest: CBinding {
             requestedDurationSeconds: c.requested_duration_seconds,
             startsAtMs: c.starts_at_ms,
             extendsRequestID: try CRead.string(c.extends_request_id, in: Self.self),
-            operations: try CRead.strings(c.n_operations, c.operations, in: Self.self)
+            operations: try CRead.strings(c.n_operations, c.operations, in: Self.self),
+            category: JustificationCategory(cRaw: c.category.rawValue)
         )
     }
 
     func fill(_ c: inout Lockbox__V1__CreateAccessRequestRequest, _ arena: Arena) {
         (c.n_operations, c.operations) = arena.strings(operations)
+        c.category = .init(rawValue: category.cRaw)
         c.starts_at_ms = startsAtMs
         c.extends_request_id = arena.string(extendsRequestID)
         c.tenant_id = arena.string(tenantID)

@@ -237,6 +237,8 @@ public struct TenantPolicyRecord: ProtoMessage {
     public var setAtMs: Int64
     /// How many approvers decide each service's requests.
     public var approvalRules: [ApprovalRuleRecord]
+    /// The justification categories the tenant accepts requests with; empty accepts any.
+    public var justificationCategories: [String]
 
     public init(
         tenantID: String = "",
@@ -250,8 +252,10 @@ public struct TenantPolicyRecord: ProtoMessage {
         statement: [UInt8] = [],
         signature: [UInt8] = [],
         setAtMs: Int64 = 0,
-        approvalRules: [ApprovalRuleRecord] = []
+        approvalRules: [ApprovalRuleRecord] = [],
+        justificationCategories: [String] = []
     ) {
+        self.justificationCategories = justificationCategories
         self.approvalRules = approvalRules
         self.tenantID = tenantID
         self.version = version
@@ -288,12 +292,18 @@ extension TenantPolicyRecord: CBinding {
             statement: CRead.bytes(c.statement),
             signature: CRead.bytes(c.signature),
             setAtMs: c.set_at_ms,
-            approvalRules: try CRead.repeated(c.n_approval_rules, c.approval_rules)
+            approvalRules: try CRead.repeated(c.n_approval_rules, c.approval_rules),
+            justificationCategories: try CRead.strings(
+                c.n_justification_categories,
+                c.justification_categories,
+                in: Self.self
+            )
         )
     }
 
     func fill(_ c: inout Lockbox__V1__TenantPolicyRecord, _ arena: Arena) {
         (c.n_approval_rules, c.approval_rules) = arena.repeated(approvalRules)
+        (c.n_justification_categories, c.justification_categories) = arena.strings(justificationCategories)
         c.tenant_id = arena.string(tenantID)
         c.version = version
         c.lockbox_enabled = lockboxEnabled.protobuf

@@ -3,6 +3,29 @@ import LockboxProto
 
 // Between Core's domain values and the wire's messages, both ways, in one place.
 
+extension LockboxCore.JustificationCategory {
+    /// nil for none; INVALID_ARGUMENT for an unknown one.
+    static func from(_ proto: LockboxProto.JustificationCategory) throws(DomainError) -> Self? {
+        switch proto {
+        case .unspecified: return nil
+        case .incident: return .incident
+        case .serviceRequest: return .serviceRequest
+        case .securityInvestigation: return .securityInvestigation
+        case .customerRequested: return .customerRequested
+        default: throw DomainError.invalidArgument("unknown justification category \(proto)")
+        }
+    }
+
+    var proto: LockboxProto.JustificationCategory {
+        switch self {
+        case .incident: .incident
+        case .serviceRequest: .serviceRequest
+        case .securityInvestigation: .securityInvestigation
+        case .customerRequested: .customerRequested
+        }
+    }
+}
+
 extension ContentService {
     init?(proto: Service) {
         switch proto {
@@ -196,7 +219,8 @@ extension RequestRecord {
             requesterName: requesterName,
             startsAtMs: scheduledStartMs ?? 0,
             extendsRequestID: extendsRequestID ?? "",
-            requestedOperations: requestedOperations ?? []
+            requestedOperations: requestedOperations ?? [],
+            category: category?.proto ?? .unspecified
         )
         if let decision = internalDecision {
             request.internalDecision = InternalDecision(

@@ -62,6 +62,16 @@ struct RequestWorkflow: Sendable {
                 )
             }
         }
+        // The tenant's signed policy may accept only some justification categories.
+        if let accepted = try trust?.policy(tenantID: new.tenantID, version: rules.trustVersion, db)?
+            .justificationCategories, !accepted.isEmpty,
+            !accepted.contains(new.category?.rawValue ?? "")
+        {
+            throw DomainError(
+                .failedPrecondition,
+                "this tenant accepts requests with a justification category of \(accepted.joined(separator: ", "))"
+            )
+        }
         if let asked = new.operations {
             let preapproved = Set(try operations.scope(service: new.service, db))
             if let missing = asked.first(where: { !preapproved.contains($0) }) {
@@ -99,6 +109,7 @@ struct RequestWorkflow: Sendable {
         if let start = new.scheduledStartMs { details["starts_at_ms"] = .int(start) }
         if let extended = new.extendsRequestID { details["extends_request_id"] = .string(extended) }
         if let asked = new.operations { details["requested_operations"] = .string(asked.joined(separator: ",")) }
+        if let category = new.category { details["justification_category"] = .string(category.rawValue) }
         try record(
             AuditEntry(
                 by: caller,

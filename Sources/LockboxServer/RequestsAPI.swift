@@ -60,7 +60,8 @@ struct RequestsAPI: Sendable {
             scheduledStartMs: request.startsAtMs == 0 ? nil : request.startsAtMs,
             extendsRequestID: request.extendsRequestID.isEmpty ? nil : request.extendsRequestID,
             operations: request.operations.isEmpty
-                ? nil : Array(Set(request.operations.map { $0.lowercased() })).sorted()
+                ? nil : Array(Set(request.operations.map { $0.lowercased() })).sorted(),
+            category: try LockboxCore.JustificationCategory.from(request.category)
         )
         let key: String? = call.idempotencyKey.isEmpty ? nil : call.idempotencyKey
         return try workflow.file(new, idempotencyKey: key, by: call.caller, nowMs: call.nowMs, call.db)

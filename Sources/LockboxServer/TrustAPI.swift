@@ -242,6 +242,12 @@ struct TrustAPI: Sendable {
                 "an approval rule names a service that does not exist: use exchange, sharepoint, onedrive or teams"
             )
         }
+        for category in policy.justificationCategories
+        where LockboxCore.JustificationCategory(rawValue: category) == nil {
+            throw DomainError.invalidArgument(
+                "a justification category is one of incident, service_request, security_investigation, customer_requested"
+            )
+        }
         var stored = try store.load(tenantID: request.tenantID, call.db)
         guard stored.version != nil, !stored.roots.isEmpty else {
             throw DomainError(.failedPrecondition, "the tenant has no root: adopt one first")
@@ -491,6 +497,12 @@ struct TrustAPI: Sendable {
         )
     }
 
+    /// The tenant's signed policy in force at trust change `version` (read with the tenant's
+    /// rules), verified; nil for a tenant without trust material.
+    func policy(tenantID: String, version: Int64?, _ db: PGConnection) throws -> TenantPolicy? {
+        try keeper.trust(tenantID: tenantID, version: version, db)?.policy
+    }
+
     /// How many approvers' decisions the tenant's signed policy asks for on the request's
     /// service (0 for a tenant without a root), and each approver's decision so far.
     func standing(of request: RequestRecord, _ db: PGConnection) throws -> (required: Int32, votes: [CustomerVote]) {
@@ -644,7 +656,8 @@ extension TenantPolicy {
                     approvalsRequired: Int32(rule.approvalsRequired),
                     denialEnds: rule.denialEnds
                 )
-            }
+            },
+            justificationCategories: justificationCategories
         )
     }
 }

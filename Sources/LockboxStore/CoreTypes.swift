@@ -5,6 +5,7 @@ import LockboxCore
 extension RequestState: PGTextEnum, PGNonNullDecodable {}
 extension Role: PGTextEnum, PGNonNullDecodable {}
 extension ContentService: PGTextEnum, PGNonNullDecodable {}
+extension JustificationCategory: PGTextEnum, PGNonNullDecodable {}
 extension AuditKind: PGTextEnum, PGNonNullDecodable {}
 
 extension AuditDecision: PGEncodable, PGNonNullDecodable {

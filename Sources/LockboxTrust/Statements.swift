@@ -295,6 +295,9 @@ public struct TenantPolicy: TrustStatement {
     public var origins: [String]
     /// At most one per service, sorted by service; a service without one takes one approval.
     public var approvalRules: [ApprovalRule]
+    /// The justification categories the tenant accepts a request with, sorted; empty accepts
+    /// any, and none.
+    public var justificationCategories: [String]
     public var issuerKeyID: String
 
     public init(
@@ -306,8 +309,10 @@ public struct TenantPolicy: TrustStatement {
         rpID: String = "",
         origins: [String] = [],
         approvalRules: [ApprovalRule] = [],
+        justificationCategories: [String] = [],
         issuerKeyID: String
     ) {
+        self.justificationCategories = Array(Set(justificationCategories)).sorted()
         self.tenantID = tenantID
         self.version = version
         self.lockboxEnabled = lockboxEnabled
@@ -324,6 +329,9 @@ public struct TenantPolicy: TrustStatement {
     /// The most approval rules a policy holds: one per service, with room for services to come.
     public static let maximumRules = 16
 
+    /// Whether the policy needs the v2 encoding.
+    var hasV2Fields: Bool { !approvalRules.isEmpty || !justificationCategories.isEmpty }
+
     var flags: Int64 {
         (lockboxEnabled ? 1 : 0) | (signaturesRequired ? 2 : 0) | (userVerificationRequired ? 4 : 0)
     }
@@ -334,19 +342,20 @@ public struct TenantPolicy: TrustStatement {
     }
 
     public var canonicalBytes: [UInt8] {
-        var writer = CanonicalWriter(tag: approvalRules.isEmpty ? Self.tag : Self.tagWithRules)
+        var writer = CanonicalWriter(tag: hasV2Fields ? Self.tagWithRules : Self.tag)
         writer.string(tenantID)
         writer.int64(version)
         writer.int64(flags)
         writer.string(rpID)
         writer.strings(origins)
-        if !approvalRules.isEmpty {
+        if hasV2Fields {
             writer.int64(Int64(approvalRules.count))
             for rule in approvalRules {
                 writer.string(rule.service)
                 writer.int64(rule.approvalsRequired)
                 writer.int64(rule.denialEnds ? 1 : 0)
             }
+            writer.strings(justificationCategories)
         }
         writer.string(issuerKeyID)
         return writer.bytes
@@ -367,7 +376,7 @@ public struct TenantPolicy: TrustStatement {
         var rules: [ApprovalRule] = []
         if withRules {
             let count = try reader.int64()
-            guard count >= 1, count <= Int64(Self.maximumRules) else { throw CanonicalReader.Malformed() }
+            guard count >= 0, count <= Int64(Self.maximumRules) else { throw CanonicalReader.Malformed() }
             for _ in 0..<count {
                 let service = try reader.string()
                 let required = try reader.int64()
@@ -379,6 +388,11 @@ public struct TenantPolicy: TrustStatement {
             }
         }
         approvalRules = rules
+        justificationCategories = withRules ? try reader.strings(limit: 16) : []
+        // Sorted and distinct, and a v2 policy holds a rule or a category: one encoding per policy.
+        guard zip(justificationCategories, justificationCategories.dropFirst()).allSatisfy({ $0 < $1 }),
+            !withRules || !rules.isEmpty || !justificationCategories.isEmpty
+        else { throw CanonicalReader.Malformed() }
         issuerKeyID = try reader.string()
         try reader.finish()
     }

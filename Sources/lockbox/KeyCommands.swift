@@ -367,6 +367,13 @@ struct PolicyOptions: ParsableArguments {
     var approvals: [String] = []
     @Option(help: "A service whose denials only count against its threshold; repeat for several.")
     var denialCounts: [String] = []
+    @Option(
+        help: """
+            A justification category requests must carry (incident, service_request, security_investigation, \
+            customer_requested); repeat for several, or none to accept any.
+            """
+    )
+    var category: [String] = []
 
     static let services = ["exchange", "sharepoint", "onedrive", "teams"]
 
@@ -400,6 +407,17 @@ struct PolicyOptions: ParsableArguments {
             rules[service]?.denialEnds = false
         }
         return Array(rules.values)
+    }
+
+    /// The categories the options name; nil when they name none (keep the policy's).
+    func categories() throws -> [String]? {
+        guard !category.isEmpty else { return nil }
+        if category == ["none"] { return [] }
+        let known = ["incident", "service_request", "security_investigation", "customer_requested"]
+        if let unknown = category.first(where: { !known.contains($0) }) {
+            throw ValidationError("--category \(unknown): use \(known.joined(separator: ", ")), or none")
+        }
+        return category
     }
 
     static func choice(_ value: String?, _ option: String, _ yes: String, _ no: String, current: Bool) throws -> Bool {
@@ -450,6 +468,7 @@ struct PolicyOptions: ParsableArguments {
                         denialEnds: $0.denialEnds
                     )
                 },
+            justificationCategories: try categories() ?? current.justificationCategories,
             issuerKeyID: issuer.keyID
         )
         let signed = issuer.sign(policy)

@@ -260,6 +260,20 @@ func parseTime(_ text: String) throws -> Int64 {
     throw ValidationError("time must be ISO-8601 such as 2026-11-28T10:00:00Z, or a duration ago such as 24h")
 }
 
+/// A justification category by its name (incident, service_request, security_investigation,
+/// customer_requested); "" for none.
+func parseCategory(_ text: String) throws -> JustificationCategory {
+    guard !text.isEmpty else { return .unspecified }
+    guard let category = JustificationCategory(protoName: "JUSTIFICATION_CATEGORY_" + text.uppercased()),
+        category != .unspecified
+    else {
+        throw ValidationError(
+            "--category is incident, service_request, security_investigation or customer_requested"
+        )
+    }
+    return category
+}
+
 /// A time ahead as Unix milliseconds: ISO-8601 (2026-12-07T09:00:00Z), or +DURATION from now such as +2h.
 func parseStart(_ text: String) throws -> Int64 {
     if text.hasPrefix("+"), let ahead = parseDuration(String(text.dropFirst())) {

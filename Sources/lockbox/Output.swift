@@ -25,7 +25,7 @@ enum Render {
 
     static let enumPrefixes = [
         "REQUEST_STATUS_", "SERVICE_", "ROLE_", "DECISION_", "AUDIT_EXPORT_FORMAT_", "ACCESS_DENY_REASON_",
-        "AUDIT_KIND_",
+        "AUDIT_KIND_", "JUSTIFICATION_CATEGORY_",
     ]
 
     /// An enum's name for people: without its type prefix, and blank when unspecified.

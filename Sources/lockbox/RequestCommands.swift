@@ -44,6 +44,10 @@ struct Requests: AsyncParsableCommand {
                 """
         )
         var operation: [String] = []
+        @Option(
+            help: "Why, in a word: incident, service_request, security_investigation or customer_requested."
+        )
+        var category: String = ""
         @Option(help: "Idempotency key: the same key and request returns the original.") var idempotencyKey: String = ""
         @Flag(help: "Print only the new request's id.") var idOnly = false
 
@@ -55,7 +59,8 @@ struct Requests: AsyncParsableCommand {
                 justification: justification,
                 requestedDurationSeconds: try parseSeconds(duration, what: "duration"),
                 startsAtMs: startAt.isEmpty ? 0 : try parseStart(startAt),
-                operations: operation
+                operations: operation,
+                category: try parseCategory(category)
             )
             let created = try await connection.call(
                 LockboxMethods.createAccessRequest,
@@ -82,6 +87,7 @@ struct Requests: AsyncParsableCommand {
         @Option(help: "How much longer, such as 30m or 1h (1 minute up to the tenant's cap).") var duration: String
         @Option(help: "Why more time is needed.") var justification: String
         @Option(help: "Support ticket number (default: the extended request's).") var ticket: String = ""
+        @Option(help: "Why, in a word (default: the extended request's category).") var category: String = ""
         @Option(help: "Idempotency key: the same key and request returns the original.") var idempotencyKey: String = ""
         @Flag(help: "Print only the new request's id.") var idOnly = false
 
@@ -98,7 +104,8 @@ struct Requests: AsyncParsableCommand {
                     ticketNumber: ticket.isEmpty ? extended.ticketNumber : ticket,
                     justification: justification,
                     requestedDurationSeconds: try parseSeconds(duration, what: "duration"),
-                    extendsRequestID: requestID
+                    extendsRequestID: requestID,
+                    category: category.isEmpty ? extended.category : try parseCategory(category)
                 ),
                 idempotencyKey: idempotencyKey
             )

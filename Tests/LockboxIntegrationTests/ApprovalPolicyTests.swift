@@ -13,9 +13,13 @@ import Testing
 /// counts, and CheckAccess allows only what enough signatures back.
 @Suite struct ApprovalPolicyTests {
     /// Sets contoso's policy, signed by its root, with `rules`.
-    static func policy(_ h: Harness, _ w: Harness.World, _ rules: [ApprovalRule], signatures: Bool = true)
-        async throws
-    {
+    static func policy(
+        _ h: Harness,
+        _ w: Harness.World,
+        _ rules: [ApprovalRule],
+        signatures: Bool = true,
+        categories: [String] = []
+    ) async throws {
         let root = try #require(w.roots["contoso"])
         let current = try await h.call(
             LockboxMethods.getTenantTrust,
@@ -28,6 +32,7 @@ import Testing
                 version: (current.policy?.version ?? 0) + 1,
                 signaturesRequired: signatures,
                 approvalRules: rules,
+                justificationCategories: categories,
                 issuerKeyID: root.keyID
             )
         )
@@ -311,6 +316,59 @@ import Testing
             )
             #expect(status == .failedPrecondition)
             #expect(try await h.get(id, token: w.contosoAdmin).status == .pendingCustomer)
+        }
+    }
+
+    @Test func aTenantAcceptsOnlyTheJustificationCategoriesItsPolicyNames() async throws {
+        try await Harness.with { h in
+            let w = try await h.makeWorld()
+            try await Self.policy(h, w, [], categories: ["incident", "security_investigation"])
+            func file(_ category: LockboxProto.JustificationCategory) async -> StatusCode {
+                await h.status(
+                    LockboxMethods.createAccessRequest,
+                    CreateAccessRequestRequest(
+                        tenantID: "contoso",
+                        service: .exchange,
+                        ticketNumber: "INC-7",
+                        justification: "mail flow down for the tenant",
+                        requestedDurationSeconds: 3600,
+                        category: category
+                    ),
+                    token: w.operatorToken
+                )
+            }
+            #expect(await file(.unspecified) == .failedPrecondition)
+            #expect(await file(.serviceRequest) == .failedPrecondition)
+            #expect(await file(JustificationCategory(rawValue: 99)) == .invalidArgument)
+            #expect(await file(.incident) == .ok)
+            let filed = try #require(
+                try await h.call(
+                    LockboxMethods.listAccessRequests,
+                    ListAccessRequestsRequest(tenantID: "contoso"),
+                    token: w.operatorToken
+                ).requests.first
+            )
+            #expect(filed.category == .incident)
+            let record = try await h.sql(
+                """
+                SELECT details->>'justification_category' AS category FROM audit_records
+                WHERE item = \(filed.id) AND activity = 'AccessRequestCreated'
+                """
+            )
+            #expect(try record.first?.string("category") == "incident")
+            // Fabrikam's policy names no categories: any, and none, are accepted there.
+            let other = try await h.call(
+                LockboxMethods.createAccessRequest,
+                CreateAccessRequestRequest(
+                    tenantID: "fabrikam",
+                    service: .exchange,
+                    ticketNumber: "SR-9",
+                    justification: "a question",
+                    requestedDurationSeconds: 3600
+                ),
+                token: w.operatorToken
+            )
+            #expect(other.category == .unspecified)
         }
     }
 

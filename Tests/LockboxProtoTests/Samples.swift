@@ -63,7 +63,13 @@ enum Samples {
         denyStatement: binary + [2],
         customerSignature: signedDecision,
         approvalsRequired: 5,
-        customerVotes: [customerVote, CustomerVote(approverID: unicode, decision: .deny, keyID: "", decidedAtMs: .max)]
+        customerVotes: [
+            customerVote, CustomerVote(approverID: unicode, decision: .deny, keyID: "", decidedAtMs: .max),
+        ],
+        startsAtMs: .max,
+        extendsRequestID: unicode,
+        requestedOperations: ["get-mailbox", unicode],
+        category: .securityInvestigation
     )
     static let approval = SignedApproval(
         statement: binary + Array("lockbox/approval/v1".utf8),

@@ -20,6 +20,11 @@ import Testing
         Column(table: "access_requests", column: "status", values: Set(RequestState.allCases.map(\.rawValue))),
         Column(table: "access_requests", column: "service", values: Set(ContentService.allCases.map(\.rawValue))),
         Column(
+            table: "access_requests",
+            column: "justification_category",
+            values: Set(JustificationCategory.allCases.map(\.rawValue))
+        ),
+        Column(
             table: "preapproved_operations",
             column: "service",
             values: Set(ContentService.allCases.map(\.rawValue))

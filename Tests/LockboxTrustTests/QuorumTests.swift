@@ -244,6 +244,22 @@ import Testing
                 == ApprovalRule(service: "teams", approvalsRequired: 3, denialEnds: false)
         )
         #expect(read.approvalRule(service: "onedrive") == .single(service: "onedrive"))
+        let categorized = TenantPolicy(
+            tenantID: "t",
+            version: 3,
+            justificationCategories: ["security_investigation", "incident", "incident"],
+            issuerKeyID: "i"
+        )
+        #expect(categorized.justificationCategories == ["incident", "security_investigation"])
+        #expect(categorized.canonicalBytes.starts(with: Array("lockbox/tenant-policy/v2".utf8) + [0]))
+        #expect(try TenantPolicy(canonicalBytes: categorized.canonicalBytes) == categorized)
+        // A v2 policy with neither rules nor categories has the v1 encoding, not a second one.
+        var empty = Array("lockbox/tenant-policy/v2".utf8) + [0]
+        empty += plain.canonicalBytes.dropFirst(Array("lockbox/tenant-policy/v1".utf8).count + 1).dropLast(
+            4 + "i".utf8.count
+        )
+        empty += [0, 0, 0, 0, 0, 0, 0, 0] + [0, 0, 0, 0, 0, 0, 0, 0] + [0, 0, 0, 1] + Array("i".utf8)
+        #expect(throws: CanonicalReader.Malformed.self) { try TenantPolicy(canonicalBytes: empty) }
         // A threshold out of 1...5, a service twice, or out of order: refused as malformed.
         for rules in [
             [ApprovalRule(service: "exchange", approvalsRequired: 6)],

@@ -137,6 +137,17 @@ typedef enum _Lockbox__V1__Service {
   LOCKBOX__V1__SERVICE__SERVICE_TEAMS = 4
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(LOCKBOX__V1__SERVICE)
 } Lockbox__V1__Service;
+/*
+ * Why access is needed (CreateAccessRequest.category).
+ */
+typedef enum _Lockbox__V1__JustificationCategory {
+  LOCKBOX__V1__JUSTIFICATION_CATEGORY__JUSTIFICATION_CATEGORY_UNSPECIFIED = 0,
+  LOCKBOX__V1__JUSTIFICATION_CATEGORY__JUSTIFICATION_CATEGORY_INCIDENT = 1,
+  LOCKBOX__V1__JUSTIFICATION_CATEGORY__JUSTIFICATION_CATEGORY_SERVICE_REQUEST = 2,
+  LOCKBOX__V1__JUSTIFICATION_CATEGORY__JUSTIFICATION_CATEGORY_SECURITY_INVESTIGATION = 3,
+  LOCKBOX__V1__JUSTIFICATION_CATEGORY__JUSTIFICATION_CATEGORY_CUSTOMER_REQUESTED = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(LOCKBOX__V1__JUSTIFICATION_CATEGORY)
+} Lockbox__V1__JustificationCategory;
 typedef enum _Lockbox__V1__RequestStatus {
   LOCKBOX__V1__REQUEST_STATUS__REQUEST_STATUS_UNSPECIFIED = 0,
   LOCKBOX__V1__REQUEST_STATUS__REQUEST_STATUS_PENDING_INTERNAL = 1,
@@ -505,10 +516,11 @@ struct  Lockbox__V1__AccessRequest
    */
   size_t n_requested_operations;
   char **requested_operations;
+  Lockbox__V1__JustificationCategory category;
 };
 #define LOCKBOX__V1__ACCESS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__access_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, LOCKBOX__V1__SERVICE__SERVICE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, LOCKBOX__V1__REQUEST_STATUS__REQUEST_STATUS_UNSPECIFIED, 0, 0, 0, NULL, NULL, NULL, 0, 0, NULL, (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL}, NULL, 0, 0,NULL, 0, (char *)protobuf_c_empty_string, 0,NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, LOCKBOX__V1__SERVICE__SERVICE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, LOCKBOX__V1__REQUEST_STATUS__REQUEST_STATUS_UNSPECIFIED, 0, 0, 0, NULL, NULL, NULL, 0, 0, NULL, (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL}, NULL, 0, 0,NULL, 0, (char *)protobuf_c_empty_string, 0,NULL, LOCKBOX__V1__JUSTIFICATION_CATEGORY__JUSTIFICATION_CATEGORY_UNSPECIFIED }
 
 
 /*
@@ -939,10 +951,15 @@ struct  Lockbox__V1__CreateAccessRequestRequest
    */
   size_t n_operations;
   char **operations;
+  /*
+   * Why, in a word; a tenant's policy may accept only some categories (and
+   * then none is refused).
+   */
+  Lockbox__V1__JustificationCategory category;
 };
 #define LOCKBOX__V1__CREATE_ACCESS_REQUEST_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__create_access_request_request__descriptor) \
-    , (char *)protobuf_c_empty_string, LOCKBOX__V1__SERVICE__SERVICE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, 0,NULL }
+    , (char *)protobuf_c_empty_string, LOCKBOX__V1__SERVICE__SERVICE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, 0,NULL, LOCKBOX__V1__JUSTIFICATION_CATEGORY__JUSTIFICATION_CATEGORY_UNSPECIFIED }
 
 
 struct  Lockbox__V1__GetAccessRequestRequest
@@ -1766,10 +1783,17 @@ struct  Lockbox__V1__TenantPolicyRecord
    */
   size_t n_approval_rules;
   Lockbox__V1__ApprovalRuleRecord **approval_rules;
+  /*
+   * The justification categories the tenant accepts requests with, as the
+   * policy names them (incident, service_request, security_investigation,
+   * customer_requested); empty accepts any, and none.
+   */
+  size_t n_justification_categories;
+  char **justification_categories;
 };
 #define LOCKBOX__V1__TENANT_POLICY_RECORD__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__tenant_policy_record__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL}, 0, 0,NULL }
+    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL}, 0, 0,NULL, 0,NULL }
 
 
 struct  Lockbox__V1__ApprovalRuleRecord
@@ -4279,6 +4303,7 @@ void lockbox__v1__lockbox__get_tenant_trust(ProtobufCService *service,
 
 extern const ProtobufCEnumDescriptor    lockbox__v1__status_code__descriptor;
 extern const ProtobufCEnumDescriptor    lockbox__v1__service__descriptor;
+extern const ProtobufCEnumDescriptor    lockbox__v1__justification_category__descriptor;
 extern const ProtobufCEnumDescriptor    lockbox__v1__request_status__descriptor;
 extern const ProtobufCEnumDescriptor    lockbox__v1__role__descriptor;
 extern const ProtobufCEnumDescriptor    lockbox__v1__decision__descriptor;

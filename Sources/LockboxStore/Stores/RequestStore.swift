@@ -83,7 +83,7 @@ package struct RequestStore: Sendable {
                r.decision_nonce, r.decision_statement, r.decision_key_id, r.decision_signature,
                r.decision_authenticator_data, r.decision_client_data,
                r.scheduled_start_ms, r.extends_request_id, r.chain_started_at_ms,
-               array_to_string(r.requested_operations, ',') AS requested_operations,
+               array_to_string(r.requested_operations, ',') AS requested_operations, r.justification_category,
                g.starts_at_ms AS grant_starts_at_ms, g.ends_at_ms AS grant_ends_at_ms,
                g.revoked_at_ms AS grant_revoked_at_ms, array_to_string(g.operations, ',') AS grant_operations,
                (SELECT coalesce(sum(u.operations), 0) FROM grant_usage u
@@ -172,6 +172,7 @@ package struct RequestStore: Sendable {
         record.scheduledStartMs = try row.decode("scheduled_start_ms", as: Int64?.self)
         record.extendsRequestID = try row.decode("extends_request_id", as: String?.self)
         record.chainStartedAtMs = try row.decode("chain_started_at_ms", as: Int64?.self)
+        record.category = try row.decode("justification_category", as: JustificationCategory?.self)
         // Operation names hold no commas (InputLimits.checkOperation).
         record.requestedOperations = try row.decode("requested_operations", as: String?.self).map {
             $0.split(separator: ",").map(String.init)
@@ -204,12 +205,12 @@ package struct RequestStore: Sendable {
                                          requested_duration_seconds, requester_id, status, created_at_ms,
                                          updated_at_ms, internal_deadline_ms, idempotency_key, request_fingerprint,
                                          scheduled_start_ms, extends_request_id, chain_started_at_ms,
-                                         requested_operations)
+                                         requested_operations, justification_category)
             VALUES (\(request.tenantID), \(id), \(request.service), \(request.ticketNumber), \(request.justification),
                     \(request.requestedDurationSeconds), \(requesterID), \(RequestState.pendingInternal), \(nowMs),
                     \(nowMs), \(internalDeadlineMs), \(idempotencyKey), \(Self.fingerprint(request)),
                     \(request.scheduledStartMs), \(request.extendsRequestID), \(chainStartedAtMs),
-                    \(request.operations.map(PGTextArray.init)))
+                    \(request.operations.map(PGTextArray.init)), \(request.category))
             ON CONFLICT (tenant_id, requester_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
             RETURNING *
             """

@@ -19,7 +19,8 @@ package struct TenantStore: Sendable {
     /// until the transaction ends, serializing changes that must see each other.
     package func rules(tenantID: String, lock: Bool = false, _ db: PGConnection) throws -> TenantRules? {
         let select: PGQuery = """
-            SELECT lockbox_enabled, approval_window_seconds, max_access_duration_seconds
+            SELECT lockbox_enabled, approval_window_seconds, max_access_duration_seconds,
+                   (SELECT max(change_id) FROM trust_changes c WHERE c.tenant_id = tenants.tenant_id) AS trust_version
             FROM tenants WHERE tenant_id = \(tenantID)
             """
         let rows = try db.query(lock ? "\(select) FOR NO KEY UPDATE" : select)
@@ -27,7 +28,8 @@ package struct TenantStore: Sendable {
             TenantRules(
                 lockboxEnabled: try row.decode("lockbox_enabled"),
                 approvalWindowSeconds: try row.decode("approval_window_seconds"),
-                maxAccessDurationSeconds: try row.decode("max_access_duration_seconds")
+                maxAccessDurationSeconds: try row.decode("max_access_duration_seconds"),
+                trustVersion: try row.decode("trust_version", as: Int64?.self)
             )
         }
     }

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from ._stream import AsyncStream, Stream
 
 # SHA-256 of the proto this was generated from (scripts/gen-proto --check compares it).
-PROTO_SHA256 = '81f7f5a90ce40d3c3137b9731c36b8e0b211999c5711251e28d3025d7471f518'
+PROTO_SHA256 = '713cca5c667d7c38ff7826e5a3634874765df5786b61ba8ce2967d44638c489c'
 
 
 class StatusCode(enum.IntEnum):
@@ -480,6 +480,8 @@ class SyncMethods:
         requested_duration_seconds: Optional[int] = None,
         starts_at_ms: Optional[int] = None,
         extends_request_id: Optional[str] = None,
+        operations: Optional[Iterable[str]] = None,
+        category: Optional[EnumArg] = None,
         timeout: Timeout = DEFAULT,
         auth_token: Optional[str] = None,
         idempotency_key: Optional[str] = None,
@@ -496,9 +498,11 @@ class SyncMethods:
         - ``requested_duration_seconds``
         - ``starts_at_ms``: The idempotency key travels in RequestHeader.idempotency_key. A scheduled start, up to 7 days ahead; 0 starts the access at approval.
         - ``extends_request_id``: An extension: the caller's approved request whose grant this one continues, from its end, once approved like any request. The tenant and service must be that request's; starts_at_ms must be 0.
+        - ``operations``: The operations needed, a subset of those pre-approved for the service (at most 32); empty asks for all of them. An extension's must be within the grant it extends (empty: the same).
+        - ``category``: Why, in a word; a tenant's policy may accept only some categories (and then none is refused).
         """
         return self._call_unary(
-            METHODS['CreateAccessRequest'], request, {'tenant_id': tenant_id, 'service': service, 'ticket_number': ticket_number, 'justification': justification, 'requested_duration_seconds': requested_duration_seconds, 'starts_at_ms': starts_at_ms, 'extends_request_id': extends_request_id}, timeout, auth_token, idempotency_key
+            METHODS['CreateAccessRequest'], request, {'tenant_id': tenant_id, 'service': service, 'ticket_number': ticket_number, 'justification': justification, 'requested_duration_seconds': requested_duration_seconds, 'starts_at_ms': starts_at_ms, 'extends_request_id': extends_request_id, 'operations': operations, 'category': category}, timeout, auth_token, idempotency_key
         )
 
     def cancel_access_request(
@@ -1515,6 +1519,8 @@ class AsyncMethods:
         requested_duration_seconds: Optional[int] = None,
         starts_at_ms: Optional[int] = None,
         extends_request_id: Optional[str] = None,
+        operations: Optional[Iterable[str]] = None,
+        category: Optional[EnumArg] = None,
         timeout: Timeout = DEFAULT,
         auth_token: Optional[str] = None,
         idempotency_key: Optional[str] = None,
@@ -1531,9 +1537,11 @@ class AsyncMethods:
         - ``requested_duration_seconds``
         - ``starts_at_ms``: The idempotency key travels in RequestHeader.idempotency_key. A scheduled start, up to 7 days ahead; 0 starts the access at approval.
         - ``extends_request_id``: An extension: the caller's approved request whose grant this one continues, from its end, once approved like any request. The tenant and service must be that request's; starts_at_ms must be 0.
+        - ``operations``: The operations needed, a subset of those pre-approved for the service (at most 32); empty asks for all of them. An extension's must be within the grant it extends (empty: the same).
+        - ``category``: Why, in a word; a tenant's policy may accept only some categories (and then none is refused).
         """
         return await self._call_unary(
-            METHODS['CreateAccessRequest'], request, {'tenant_id': tenant_id, 'service': service, 'ticket_number': ticket_number, 'justification': justification, 'requested_duration_seconds': requested_duration_seconds, 'starts_at_ms': starts_at_ms, 'extends_request_id': extends_request_id}, timeout, auth_token, idempotency_key
+            METHODS['CreateAccessRequest'], request, {'tenant_id': tenant_id, 'service': service, 'ticket_number': ticket_number, 'justification': justification, 'requested_duration_seconds': requested_duration_seconds, 'starts_at_ms': starts_at_ms, 'extends_request_id': extends_request_id, 'operations': operations, 'category': category}, timeout, auth_token, idempotency_key
         )
 
     async def cancel_access_request(

@@ -461,10 +461,13 @@ class TenantPolicy(_Statement):
     origins: Tuple[str, ...] = ()
     issuer_key_id: str = ""
     approval_rules: Tuple[ApprovalRule, ...] = ()
+    #: The justification categories requests must carry, sorted; empty accepts any, and none.
+    justification_categories: Tuple[str, ...] = ()
 
     def __post_init__(self):
         object.__setattr__(self, "origins", tuple(self.origins))
         object.__setattr__(self, "approval_rules", tuple(sorted(self.approval_rules, key=lambda r: r.service)))
+        object.__setattr__(self, "justification_categories", tuple(sorted(set(self.justification_categories))))
 
     def approval_rule(self, service: str) -> ApprovalRule:
         """The rule for ``service``: the policy's own, or one approval."""
@@ -480,14 +483,16 @@ class TenantPolicy(_Statement):
         )
 
     def to_bytes(self) -> bytes:
+        v2 = bool(self.approval_rules or self.justification_categories)
         writer = (
-            CanonicalWriter(self.TAGS[1] if self.approval_rules else self.TAG).string(self.tenant_id)
+            CanonicalWriter(self.TAGS[1] if v2 else self.TAG).string(self.tenant_id)
             .int64(self.version).int64(self.flags).string(self.rp_id).strings(self.origins)
         )
-        if self.approval_rules:
+        if v2:
             writer.int64(len(self.approval_rules))
             for rule in self.approval_rules:
                 writer.string(rule.service).int64(rule.approvals_required).int64(1 if rule.denial_ends else 0)
+            writer.strings(self.justification_categories)
         return writer.string(self.issuer_key_id).bytes
 
     @classmethod
@@ -500,9 +505,10 @@ class TenantPolicy(_Statement):
         rp_id = reader.string()
         origins = reader.strings(32)
         rules: List[ApprovalRule] = []
+        categories: Tuple[str, ...] = ()
         if with_rules:
             count = reader.int64()
-            if not 1 <= count <= 16:
+            if not 0 <= count <= 16:
                 raise Malformed()
             for _ in range(count):
                 service, required, ends = reader.string(), reader.int64(), reader.int64()
@@ -511,10 +517,15 @@ class TenantPolicy(_Statement):
                 if rules and not rules[-1].service.encode() < service.encode():
                     raise Malformed()
                 rules.append(ApprovalRule(service, required, ends == 1))
+            categories = tuple(reader.strings(16))
+            if any(not a.encode() < b.encode() for a, b in zip(categories, categories[1:])):
+                raise Malformed()
+            if not rules and not categories:
+                raise Malformed()
         issuer = reader.string()
         reader.finish()
         return cls(tenant_id, version, bool(flags & 1), bool(flags & 2), bool(flags & 4), rp_id, origins, issuer,
-                   tuple(rules))
+                   tuple(rules), categories)
 
     @classmethod
     def initial(cls, tenant_id: str) -> "TenantPolicy":

@@ -423,6 +423,11 @@ def test_n_of_m_policy_decisions_and_evidence():
     assert ruled.approval_rule("teams") == ApprovalRule("teams", 3, False)
     assert ruled.approval_rule("onedrive") == ApprovalRule("onedrive", 1)
     assert trust.decode_statement(ruled.to_bytes()) == ruled
+    categorized = TenantPolicy("t", 3, issuer_key_id="i",
+                               justification_categories=("security_investigation", "incident"))
+    assert categorized.to_bytes().startswith(b"lockbox/tenant-policy/v2\x00")
+    assert TenantPolicy.from_bytes(categorized.to_bytes()) == categorized
+    assert categorized.justification_categories == ("incident", "security_investigation")
     for bad in [(ApprovalRule("exchange", 6),), (ApprovalRule("exchange", 2), ApprovalRule("exchange", 3))]:
         with pytest.raises(Malformed):
             TenantPolicy.from_bytes(TenantPolicy("t", 2, issuer_key_id="i", approval_rules=bad).to_bytes())
