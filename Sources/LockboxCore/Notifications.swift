@@ -127,6 +127,11 @@ package enum NotificationRules {
         customerDeadlineMs: Int64?,
         policy: DeliveryPolicy
     ) -> [PlannedEmail] {
+        // An approver's decision that counted toward an N-of-M threshold: the approvers hear
+        // who has decided so far; the reminder planned when the request first awaited them stands.
+        if event.activity == .customerDecisionCounted {
+            return [PlannedEmail(audience: .approvers, kind: .awaitingDecision, notBeforeMs: event.occurredAtMs)]
+        }
         if event.state == .pendingCustomer {
             var planned = [PlannedEmail(audience: .approvers, kind: .awaitingDecision, notBeforeMs: event.occurredAtMs)]
             if policy.reminderLeadMs > 0, let deadline = customerDeadlineMs,

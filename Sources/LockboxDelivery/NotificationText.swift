@@ -16,12 +16,29 @@ package enum NotificationText {
         }
     }
 
+    /// What an N-of-M request's approvers have decided so far, for its emails to approvers.
+    package struct Standing: Sendable, Hashable {
+        /// How many approvals the tenant's policy asks for, as the decisions so far signed it;
+        /// 1 before any decision (or on a tenant that asks for one).
+        package var approvalsRequired: Int64
+        /// Who approved and who denied so far, by principal id, oldest first.
+        package var approvedBy: [String]
+        package var deniedBy: [String]
+
+        package init(approvalsRequired: Int64 = 1, approvedBy: [String] = [], deniedBy: [String] = []) {
+            self.approvalsRequired = approvalsRequired
+            self.approvedBy = approvedBy
+            self.deniedBy = deniedBy
+        }
+    }
+
     /// The body. `requesterName` is the requester's display name, shown with its id.
     package static func body(
         _ kind: NotificationKind,
         request: RequestRecord,
         event: RequestEvent,
-        requesterName: String = ""
+        requesterName: String = "",
+        standing: Standing = Standing()
     ) -> String {
         var lines: [String] = []
         switch kind {
@@ -33,9 +50,24 @@ package enum NotificationText {
             lines.append("A support engineer of your service provider asks for access to your")
             lines.append("organization's data. The provider's support manager has approved the")
             lines.append("request; it now needs a decision from your organization. Nobody gets")
-            lines.append("access unless one of your approvers approves it.")
+            if standing.approvalsRequired > 1 {
+                lines.append("access unless \(standing.approvalsRequired) of your approvers approve it.")
+            } else {
+                lines.append("access unless your approvers approve it as your policy requires.")
+            }
             lines.append("")
             lines += details(request, requesterName: requesterName)
+            if !standing.approvedBy.isEmpty || !standing.deniedBy.isEmpty {
+                lines.append(
+                    "Approvals:       \(standing.approvedBy.count) of \(standing.approvalsRequired) so far"
+                )
+                if !standing.approvedBy.isEmpty {
+                    lines += field("Approved by:", standing.approvedBy.joined(separator: ", "))
+                }
+                if !standing.deniedBy.isEmpty {
+                    lines += field("Denied by:", standing.deniedBy.joined(separator: ", "))
+                }
+            }
             lines.append("Decide by:       \(time(request.customerDeadlineMs ?? event.occurredAtMs))")
             lines.append("")
             lines.append("How to decide: sign in to your organization's Lockbox admin portal")

@@ -3,6 +3,7 @@ import LockboxCore
 import LockboxDelivery
 import LockboxIntegrity
 import LockboxStore
+import LockboxTrust
 import Logging
 import Metrics
 import NIOConcurrencyHelpers
@@ -216,6 +217,23 @@ package final class NotificationDispatcher: Service, Sendable {
         }
     }
 
+    /// Who has decided `request` so far, for its approvers' emails: as stored, for people to
+    /// read (CheckAccess and the workflow verify each signature; an email grants nothing).
+    func standing(of request: RequestRecord, _ db: PGConnection) throws -> NotificationText.Standing {
+        var standing = NotificationText.Standing()
+        for stored in try CustomerDecisionStore().list(tenantID: request.tenantID, requestID: request.id, db) {
+            if let statement = try? DecisionStatement(canonicalBytes: stored.signed.statement) {
+                standing.approvalsRequired = max(standing.approvalsRequired, statement.approvalsRequired)
+            }
+            if stored.decision == DecisionWord.approve.rawValue {
+                standing.approvedBy.append(stored.approverID)
+            } else {
+                standing.deniedBy.append(stored.approverID)
+            }
+        }
+        return standing
+    }
+
     /// The same for every attempt at one email: the event, why, and to whom.
     static func messageID(_ event: RequestEvent, _ kind: NotificationKind, _ principalID: String, _ domain: String)
         -> String
@@ -259,7 +277,8 @@ package final class NotificationDispatcher: Service, Sendable {
                         notification.kind,
                         request: request,
                         event: event,
-                        requesterName: request.requesterName
+                        requesterName: request.requesterName,
+                        standing: try standing(of: request, db)
                     )
                 )
                 logger.info(

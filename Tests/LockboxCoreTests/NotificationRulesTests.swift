@@ -38,6 +38,19 @@ import Testing
         }
     }
 
+    /// A decision that counted toward an N-of-M threshold tells the approvers again, and plans
+    /// no second reminder.
+    @Test func aCountedDecisionEmailsTheApproversWithoutAnotherReminder() {
+        var event = Self.event(.pendingCustomer)
+        event.activity = .customerDecisionCounted
+        let planned = NotificationRules.emails(
+            for: event,
+            customerDeadlineMs: 1_000_000 + 12 * Self.hour,
+            policy: DeliveryPolicy(reminderLeadMs: 2 * Self.hour)
+        )
+        #expect(planned == [PlannedEmail(audience: .approvers, kind: .awaitingDecision, notBeforeMs: 1_000_000)])
+    }
+
     /// No reminder when reminders are off, or when the lead reaches back past the event.
     @Test(
         arguments: [(0, 12, false), (2, 12, true), (12, 12, false), (13, 12, false), (1, 2, true)]

@@ -6,6 +6,7 @@ import LockboxRPC
 import LockboxServer
 import LockboxStore
 import LockboxTestSupport
+import LockboxTrust
 import Testing
 
 /// Email through a real SMTP server (scripts/smtp-sink, aiosmtpd) and webhooks to a real HTTPS
@@ -57,6 +58,45 @@ import Testing
             ListNotificationsRequest(tenantID: tenant, pageSize: 100),
             token: token
         ).notifications
+    }
+
+    /// Under a 2-of-2 policy, the first approval tells every approver again, naming who has
+    /// approved and how many the policy asks for; no second reminder is planned for it.
+    @Test func aCountedApprovalTellsTheApproversWhoHasApproved() async throws {
+        let sink = try await SMTPSink()
+        defer { sink.stop() }
+        try await Harness.with(notifications: Self.configuration(sink)) { h in
+            let w = try await h.makeWorld()
+            try await Self.addresses(h, w)
+            try await ApprovalPolicyTests.policy(h, w, [ApprovalRule(service: "exchange", approvalsRequired: 2)])
+            let id = try await h.createRequest(w).id
+            try await h.approveInternally(w, id)
+            try await h.deliverNotifications()
+            try await h.deliverNotifications()
+            #expect(sink.messages().count == 2)
+            #expect(
+                await h.decideStatus(
+                    w,
+                    CustomerDecision(requestID: id, decision: .approve, comment: "fine"),
+                    token: w.contosoApprover
+                ) == .ok
+            )
+            try await h.deliverNotifications()
+            try await h.deliverNotifications()
+            let again = sink.messages().dropFirst(2)
+            #expect(again.flatMap(\.rcpt_tos).sorted() == ["admin@contoso.example", "approver@contoso.example"])
+            for message in again {
+                let body = try #require(message.body)
+                #expect(body.contains("access unless 2 of your approvers approve it."), "\(body)")
+                #expect(body.contains("Approvals:       1 of 2 so far"), "\(body)")
+                #expect(body.contains("Approved by:     \(w.contosoApproverID)"), "\(body)")
+            }
+            // One reminder per approver in all: the one planned when the request first awaited them.
+            let reminders = try await h.sql(
+                "SELECT count(*) AS n FROM notifications WHERE request_id = \(id) AND kind = 'reminder'"
+            )
+            #expect(try reminders.first?.int64("n") == 2)
+        }
     }
 
     /// One request reaching PENDING_CUSTOMER: exactly one email to each approver and global
