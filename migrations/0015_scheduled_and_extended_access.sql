@@ -23,3 +23,7 @@ ALTER TABLE access_requests ADD COLUMN requested_operations text[];
 -- Why access is needed, in a word a tenant's policy can require or refuse; NULL for none.
 ALTER TABLE access_requests ADD COLUMN justification_category text
     CHECK (justification_category IN ('incident', 'service_request', 'security_investigation', 'customer_requested'));
+
+-- The support managers who approved a request internally so far, in order: the provider may
+-- require up to three levels, each a different manager (lockboxd --internal-approvals).
+ALTER TABLE access_requests ADD COLUMN internal_approvers text[] NOT NULL DEFAULT '{}';

@@ -4242,7 +4242,7 @@ const ProtobufCMessageDescriptor lockbox__v1__response_frame__descriptor =
   (ProtobufCMessageInit) lockbox__v1__response_frame__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lockbox__v1__access_request__field_descriptors[27] =
+static const ProtobufCFieldDescriptor lockbox__v1__access_request__field_descriptors[28] =
 {
   {
     "id",
@@ -4568,6 +4568,18 @@ static const ProtobufCFieldDescriptor lockbox__v1__access_request__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "internal_approvers",
+    28,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Lockbox__V1__AccessRequest, n_internal_approvers),
+    offsetof(Lockbox__V1__AccessRequest, internal_approvers),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lockbox__v1__access_request__field_indices_by_name[] = {
   16,   /* field[16] = approval */
@@ -4583,6 +4595,7 @@ static const unsigned lockbox__v1__access_request__field_indices_by_name[] = {
   24,   /* field[24] = extends_request_id */
   13,   /* field[13] = grant */
   0,   /* field[0] = id */
+  27,   /* field[27] = internal_approvers */
   11,   /* field[11] = internal_decision */
   4,   /* field[4] = justification */
   15,   /* field[15] = last_operation_at_ms */
@@ -4601,7 +4614,7 @@ static const unsigned lockbox__v1__access_request__field_indices_by_name[] = {
 static const ProtobufCIntRange lockbox__v1__access_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 27 }
+  { 0, 28 }
 };
 const ProtobufCMessageDescriptor lockbox__v1__access_request__descriptor =
 {
@@ -4611,7 +4624,7 @@ const ProtobufCMessageDescriptor lockbox__v1__access_request__descriptor =
   "Lockbox__V1__AccessRequest",
   "lockbox.v1",
   sizeof(Lockbox__V1__AccessRequest),
-  27,
+  28,
   lockbox__v1__access_request__field_descriptors,
   lockbox__v1__access_request__field_indices_by_name,
   1,  lockbox__v1__access_request__number_ranges,

@@ -117,6 +117,9 @@ package struct Transition: Sendable, Hashable {
     package var grant: GrantWindow?
     /// For an internal approval: false when the tenant has the lockbox off.
     package var customerApprovalRequired: Bool?
+    /// For an internal approval that is not the last level: this one's number (1-based; the
+    /// provider requires ``Policy/internalApprovalsRequired``). The request stays PENDING_INTERNAL.
+    package var internalLevel: Int?
     /// Set when the grant was cut to the tenant's duration cap, which was lowered after the
     /// request was filed: the cap, in seconds.
     package var cappedToSeconds: Int64?
@@ -277,6 +280,19 @@ package enum Lifecycle {
         case .approveInternal:
             transition.activity = .internalApprove
             transition.decision = .approve
+            // Each level is a different support manager; the request moves on at the last.
+            guard !facts.internalApprovers.contains(caller.id) else {
+                throw DomainError(
+                    .failedPrecondition,
+                    "you approved this request already: each internal level is a different support manager"
+                )
+            }
+            let level = facts.internalApprovers.count + 1
+            if level < policy.internalApprovalsRequired {
+                transition.to = .pendingInternal
+                transition.internalLevel = level
+                return transition
+            }
             transition.customerApprovalRequired = rules.lockboxEnabled
             if rules.lockboxEnabled {
                 transition.to = .pendingCustomer

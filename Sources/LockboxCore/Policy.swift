@@ -16,6 +16,11 @@ package struct Policy: Sendable, Hashable {
     package var internalApprovalWindowSeconds: Int64 = 24 * 3600
     /// How long an enrollment code may be redeemed: 72 hours.
     package var enrollmentCodeLifetimeSeconds: Int64 = 72 * 3600
+    /// How many distinct support managers must approve a request internally, one level each
+    /// (1 to ``maximumInternalApprovals``), before it goes to the customer.
+    package var internalApprovalsRequired = 1
+    /// The most internal approval levels.
+    package static let maximumInternalApprovals = 3
     /// How far ahead a request may schedule its start: 7 days.
     package var maximumScheduleAheadSeconds: Int64 = 7 * 24 * 3600
     /// The longest a grant and its extensions may run together, from the first grant's start: 12 hours.

@@ -28,6 +28,8 @@ package struct RequestFacts: Sendable, Hashable {
     /// When the access starts, if not at approval: a scheduled start, or the end of the grant
     /// an extension continues.
     package var scheduledStartMs: Int64?
+    /// The support managers who approved internally so far, in order.
+    package var internalApprovers: [String]
 
     package init(
         state: RequestState,
@@ -37,9 +39,11 @@ package struct RequestFacts: Sendable, Hashable {
         internalDeadlineMs: Int64? = nil,
         customerDeadlineMs: Int64? = nil,
         grant: GrantWindow? = nil,
-        scheduledStartMs: Int64? = nil
+        scheduledStartMs: Int64? = nil,
+        internalApprovers: [String] = []
     ) {
         self.scheduledStartMs = scheduledStartMs
+        self.internalApprovers = internalApprovers
         self.state = state
         self.tenantID = tenantID
         self.requesterID = requesterID
@@ -188,6 +192,8 @@ package struct RequestRecord: Sendable, Hashable {
     package var usage: GrantUsage
     /// When the access starts, if not at approval (``RequestFacts/scheduledStartMs``).
     package var scheduledStartMs: Int64?
+    /// The support managers who approved internally so far (``RequestFacts/internalApprovers``).
+    package var internalApprovers: [String] = []
     /// For an extension: the request whose grant it continues.
     package var extendsRequestID: String?
     /// The operations the request asked for (``NewAccessRequest/operations``); nil: all.
@@ -243,7 +249,8 @@ package struct RequestRecord: Sendable, Hashable {
             internalDeadlineMs: internalDeadlineMs,
             customerDeadlineMs: customerDeadlineMs,
             grant: grant,
-            scheduledStartMs: scheduledStartMs
+            scheduledStartMs: scheduledStartMs,
+            internalApprovers: internalApprovers
         )
     }
 

@@ -50,6 +50,8 @@ public struct AccessRequest: ProtoMessage {
     public var requestedOperations: [String]
     /// Why, in a word.
     public var category: JustificationCategory
+    /// The support managers who approved internally so far, in order.
+    public var internalApprovers: [String]
 
     public init(
         id: String = "",
@@ -78,8 +80,10 @@ public struct AccessRequest: ProtoMessage {
         startsAtMs: Int64 = 0,
         extendsRequestID: String = "",
         requestedOperations: [String] = [],
-        category: JustificationCategory = .unspecified
+        category: JustificationCategory = .unspecified,
+        internalApprovers: [String] = []
     ) {
+        self.internalApprovers = internalApprovers
         self.category = category
         self.requestedOperations = requestedOperations
         self.startsAtMs = startsAtMs
@@ -146,7 +150,8 @@ extension AccessRequest: CBinding {
             startsAtMs: c.starts_at_ms,
             extendsRequestID: try CRead.string(c.extends_request_id, in: Self.self),
             requestedOperations: try CRead.strings(c.n_requested_operations, c.requested_operations, in: Self.self),
-            category: JustificationCategory(cRaw: c.category.rawValue)
+            category: JustificationCategory(cRaw: c.category.rawValue),
+            internalApprovers: try CRead.strings(c.n_internal_approvers, c.internal_approvers, in: Self.self)
         )
     }
 
@@ -174,6 +179,7 @@ extension AccessRequest: CBinding {
         c.starts_at_ms = startsAtMs
         c.extends_request_id = arena.string(extendsRequestID)
         (c.n_requested_operations, c.requested_operations) = arena.strings(requestedOperations)
+        (c.n_internal_approvers, c.internal_approvers) = arena.strings(internalApprovers)
         c.category = .init(rawValue: category.cRaw)
         c.operations_performed = operationsPerformed
         c.last_operation_at_ms = lastOperationAtMs

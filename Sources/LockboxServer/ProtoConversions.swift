@@ -220,7 +220,8 @@ extension RequestRecord {
             startsAtMs: scheduledStartMs ?? 0,
             extendsRequestID: extendsRequestID ?? "",
             requestedOperations: requestedOperations ?? [],
-            category: category?.proto ?? .unspecified
+            category: category?.proto ?? .unspecified,
+            internalApprovers: internalApprovers
         )
         if let decision = internalDecision {
             request.internalDecision = InternalDecision(

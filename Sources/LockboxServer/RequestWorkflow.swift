@@ -325,12 +325,23 @@ struct RequestWorkflow: Sendable {
             if let required = transition.customerApprovalRequired {
                 details["customer_approval_required"] = .bool(required)
             }
-            update.internalDecision = InternalDecisionRecord(
-                approve: transition.decision == .approve,
-                comment: move.note,
-                decidedBy: caller.id,
-                decidedAtMs: nowMs
-            )
+            if transition.decision == .approve {
+                update.internalApprover = caller.id
+                if policy.internalApprovalsRequired > 1 {
+                    details["internal_level"] = .int(Int64(request.facts.internalApprovers.count + 1))
+                    details["internal_levels"] = .int(Int64(policy.internalApprovalsRequired))
+                }
+            }
+            // The decision is the request's once it settles the internal stage: the last
+            // level's approval, or any denial.
+            if transition.internalLevel == nil {
+                update.internalDecision = InternalDecisionRecord(
+                    approve: transition.decision == .approve,
+                    comment: move.note,
+                    decidedBy: caller.id,
+                    decidedAtMs: nowMs
+                )
+            }
         case .decideCustomer:
             details["comment"] = .string(move.note)
             update.customerDecision = customerDecision(

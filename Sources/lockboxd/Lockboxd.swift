@@ -150,6 +150,7 @@ struct Serve: AsyncParsableCommand {
     @Option(Settings.checkGroupSize) var checkGroupSize: String?
     @Option(Settings.checkGroups) var checkGroups: String?
     @Option(Settings.internalApprovalWindow) var internalApprovalWindow: String?
+    @Option(Settings.internalApprovals) var internalApprovals: String?
     @Option(Settings.enrollmentCodeLifetime) var enrollmentCodeLifetime: String?
     @Option(Settings.maxWatchesPerPrincipal) var maxWatchesPerPrincipal: String?
     @Option(Settings.watchRecheckInterval) var watchRecheckInterval: String?
@@ -181,6 +182,9 @@ struct Serve: AsyncParsableCommand {
                 try Settings.checkGroupSize.value(checkGroupSize, env) ?? config.service.checkGroups.maxSize
             config.service.checkGroups.maxInFlight =
                 try Settings.checkGroups.value(checkGroups, env) ?? config.service.checkGroups.maxInFlight
+            if let levels = try Settings.internalApprovals.value(internalApprovals, env) {
+                config.service.policy.internalApprovalsRequired = levels
+            }
             if let window = try Settings.internalApprovalWindow.value(internalApprovalWindow, env) {
                 config.service.policy.internalApprovalWindowSeconds = window.components.seconds
             }

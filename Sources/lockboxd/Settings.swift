@@ -190,6 +190,13 @@ enum Settings {
         in: 1...64,
         default: GroupCommitConfiguration().maxInFlight
     )
+    static let internalApprovals = Setting.integer(
+        "internal-approvals",
+        env: "LOCKBOX_INTERNAL_APPROVALS",
+        "How many distinct support managers must approve a request internally, one level each, before the customer decides.",
+        in: 1...Policy.maximumInternalApprovals,
+        default: Policy().internalApprovalsRequired
+    )
     static let internalApprovalWindow = Setting.duration(
         "internal-approval-window",
         env: "LOCKBOX_INTERNAL_APPROVAL_WINDOW",

@@ -155,6 +155,53 @@ import Testing
         #expect(seen == Activity.lifecycle.subtracting([.customerDecisionCounted, .extensionWithdrawn]))
     }
 
+    /// Three internal levels: each a different support manager; the request waits for the
+    /// customer only after the third.
+    @Test func internalLevelsAreDistinctManagersAndTheLastMovesOn() throws {
+        var policy = Policy()
+        policy.internalApprovalsRequired = 3
+        var facts = Self.facts(.pendingInternal)
+        let first = try Lifecycle.transition(
+            .approveInternal,
+            facts: facts,
+            by: Self.manager,
+            nowMs: Self.now,
+            rules: Self.rules,
+            policy: policy
+        )
+        #expect(first.to == .pendingInternal && first.internalLevel == 1 && first.customerDeadlineMs == nil)
+        facts.internalApprovers = [Self.manager.id]
+        #expect(throws: DomainError.self) {
+            try Lifecycle.transition(
+                .approveInternal,
+                facts: facts,
+                by: Self.manager,
+                nowMs: Self.now,
+                rules: Self.rules,
+                policy: policy
+            )
+        }
+        facts.internalApprovers = ["mgr-a", "mgr-b"]
+        let last = try Lifecycle.transition(
+            .approveInternal,
+            facts: facts,
+            by: Self.manager,
+            nowMs: Self.now,
+            rules: Self.rules,
+            policy: policy
+        )
+        #expect(last.to == .pendingCustomer && last.internalLevel == nil)
+        let denied = try Lifecycle.transition(
+            .denyInternal,
+            facts: facts,
+            by: Self.manager,
+            nowMs: Self.now,
+            rules: Self.rules,
+            policy: policy
+        )
+        #expect(denied.to == .denied)
+    }
+
     struct Scheduled: Sendable, CustomTestStringConvertible {
         var name: String
         var start: Int64?

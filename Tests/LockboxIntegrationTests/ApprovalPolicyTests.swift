@@ -372,6 +372,49 @@ import Testing
         }
     }
 
+    /// The provider requires three internal levels: each a different support manager, the
+    /// request moving on to the customer only at the third, and any level's denial ending it.
+    @Test func threeInternalLevelsEachADifferentManager() async throws {
+        var policy = Policy()
+        policy.internalApprovalsRequired = 3
+        try await Harness.with(policy: policy) { h in
+            let w = try await h.makeWorld()
+            let third = try await h.api.principal("Max Manager", roles: [.supportManager], by: w.providerAdmin)
+            func decide(_ id: String, approve: Bool, token: String) async -> StatusCode {
+                await h.status(
+                    LockboxMethods.decideInternal,
+                    InternalDecision(requestID: id, approve: approve, comment: "level"),
+                    token: token
+                )
+            }
+            let id = try await h.createRequest(w).id
+            #expect(await decide(id, approve: true, token: w.managerToken) == .ok)
+            var request = try await h.get(id, token: w.operatorToken)
+            #expect(request.status == .pendingInternal && request.internalApprovers == [w.managerID])
+            #expect(request.internalDecision == nil)
+            #expect(await decide(id, approve: true, token: w.managerToken) == .failedPrecondition)
+            #expect(await decide(id, approve: true, token: w.dualToken) == .ok)
+            #expect(try await h.get(id, token: w.operatorToken).status == .pendingInternal)
+            #expect(await decide(id, approve: true, token: third.token) == .ok)
+            request = try await h.get(id, token: w.operatorToken)
+            #expect(request.status == .pendingCustomer)
+            #expect(request.internalApprovers == [w.managerID, w.dualID, third.id])
+            #expect(request.internalDecision?.decidedBy == third.id)
+            let levels = try await h.sql(
+                """
+                SELECT details->>'internal_level' AS level FROM audit_records
+                WHERE item = \(id) AND activity = 'InternalApprove' ORDER BY audit_id
+                """
+            )
+            #expect(try levels.rows.map { try $0.string("level") } == ["1", "2", "3"])
+            // A denial at the second level ends it.
+            let denied = try await h.createRequest(w, token: w.operator2Token).id
+            #expect(await decide(denied, approve: true, token: w.managerToken) == .ok)
+            #expect(await decide(denied, approve: false, token: third.token) == .ok)
+            #expect(try await h.get(denied, token: w.operator2Token).status == .denied)
+        }
+    }
+
     @Test func aPolicyNamingAnUnknownServiceIsRefused() async throws {
         try await Harness.with { h in
             let w = try await h.makeWorld()

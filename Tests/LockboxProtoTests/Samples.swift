@@ -69,7 +69,8 @@ enum Samples {
         startsAtMs: .max,
         extendsRequestID: unicode,
         requestedOperations: ["get-mailbox", unicode],
-        category: .securityInvestigation
+        category: .securityInvestigation,
+        internalApprovers: ["mgr-1", unicode]
     )
     static let approval = SignedApproval(
         statement: binary + Array("lockbox/approval/v1".utf8),

@@ -89,6 +89,7 @@ package final class Harness: Sendable {
         budgets: BudgetConfiguration = BudgetConfiguration(),
         signer: Signer? = nil,
         notifications: NotificationConfiguration = NotificationConfiguration(),
+        policy: Policy = Policy(),
         _ body: (Harness) async throws -> Void
     ) async throws {
         try await withoutActuallyEscaping(body) { body in
@@ -102,6 +103,7 @@ package final class Harness: Sendable {
                     budgets: budgets,
                     signer: signer,
                     notifications: notifications,
+                    policy: policy,
                     body
                 )
             }
@@ -126,6 +128,7 @@ package final class Harness: Sendable {
         budgets: BudgetConfiguration,
         signer: Signer?,
         notifications: NotificationConfiguration,
+        policy: Policy,
         _ body: (Harness) async throws -> Void
     ) async throws {
         let urls: TestDatabaseURLs
@@ -174,6 +177,7 @@ package final class Harness: Sendable {
         )
         var configuration = LockboxServiceConfiguration()
         configuration.budgets = budgets
+        configuration.policy = policy
         let service = LockboxService(
             pool: pool,
             clock: clock,

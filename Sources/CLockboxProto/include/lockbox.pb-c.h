@@ -517,10 +517,16 @@ struct  Lockbox__V1__AccessRequest
   size_t n_requested_operations;
   char **requested_operations;
   Lockbox__V1__JustificationCategory category;
+  /*
+   * The support managers who approved internally so far, in order (the
+   * provider may require up to three levels, each a different manager).
+   */
+  size_t n_internal_approvers;
+  char **internal_approvers;
 };
 #define LOCKBOX__V1__ACCESS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__access_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, LOCKBOX__V1__SERVICE__SERVICE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, LOCKBOX__V1__REQUEST_STATUS__REQUEST_STATUS_UNSPECIFIED, 0, 0, 0, NULL, NULL, NULL, 0, 0, NULL, (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL}, NULL, 0, 0,NULL, 0, (char *)protobuf_c_empty_string, 0,NULL, LOCKBOX__V1__JUSTIFICATION_CATEGORY__JUSTIFICATION_CATEGORY_UNSPECIFIED }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, LOCKBOX__V1__SERVICE__SERVICE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, LOCKBOX__V1__REQUEST_STATUS__REQUEST_STATUS_UNSPECIFIED, 0, 0, 0, NULL, NULL, NULL, 0, 0, NULL, (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL}, NULL, 0, 0,NULL, 0, (char *)protobuf_c_empty_string, 0,NULL, LOCKBOX__V1__JUSTIFICATION_CATEGORY__JUSTIFICATION_CATEGORY_UNSPECIFIED, 0,NULL }
 
 
 /*

@@ -38,14 +38,18 @@ package struct RequestUpdate: Sendable, Hashable {
     package var internalDecision: InternalDecisionRecord?
     package var customerDecision: CustomerDecisionRecord?
     package var customerDeadlineMs: Int64?
+    /// A support manager whose internal approval is added to the request's levels.
+    package var internalApprover: String?
 
     package init(
         state: RequestState,
+        internalApprover: String? = nil,
         internalDecision: InternalDecisionRecord? = nil,
         customerDecision: CustomerDecisionRecord? = nil,
         customerDeadlineMs: Int64? = nil
     ) {
         self.state = state
+        self.internalApprover = internalApprover
         self.internalDecision = internalDecision
         self.customerDecision = customerDecision
         self.customerDeadlineMs = customerDeadlineMs
@@ -84,6 +88,7 @@ package struct RequestStore: Sendable {
                r.decision_authenticator_data, r.decision_client_data,
                r.scheduled_start_ms, r.extends_request_id, r.chain_started_at_ms,
                array_to_string(r.requested_operations, ',') AS requested_operations, r.justification_category,
+               array_to_string(r.internal_approvers, ',') AS internal_approvers,
                g.starts_at_ms AS grant_starts_at_ms, g.ends_at_ms AS grant_ends_at_ms,
                g.revoked_at_ms AS grant_revoked_at_ms, array_to_string(g.operations, ',') AS grant_operations,
                (SELECT coalesce(sum(u.operations), 0) FROM grant_usage u
@@ -173,6 +178,10 @@ package struct RequestStore: Sendable {
         record.extendsRequestID = try row.decode("extends_request_id", as: String?.self)
         record.chainStartedAtMs = try row.decode("chain_started_at_ms", as: Int64?.self)
         record.category = try row.decode("justification_category", as: JustificationCategory?.self)
+        // Principal ids hold no commas (Credentials.newID).
+        record.internalApprovers = try row.decode("internal_approvers", as: String.self).split(separator: ",").map(
+            String.init
+        )
         // Operation names hold no commas (InputLimits.checkOperation).
         record.requestedOperations = try row.decode("requested_operations", as: String?.self).map {
             $0.split(separator: ",").map(String.init)
@@ -293,6 +302,9 @@ package struct RequestStore: Sendable {
                   internal_comment = \(decision.comment), internal_decided_at_ms = \(decision.decidedAtMs)
                 """
             )
+        }
+        if let approver = update.internalApprover {
+            query.append(", internal_approvers = array_append(internal_approvers, \(approver))")
         }
         if let deadline = update.customerDeadlineMs {
             query.append(", customer_deadline_ms = \(deadline)")
