@@ -14,7 +14,7 @@ ALTER TABLE request_events DROP CONSTRAINT request_events_activity;
 ALTER TABLE request_events ADD CONSTRAINT request_events_activity
     CHECK (activity IN ('AccessRequestCreated', 'InternalApprove', 'InternalDeny', 'CustomerApprove', 'CustomerDeny',
                         'CustomerCancel', 'RequesterCancel', 'SuspensionCancel', 'AccessRevoked', 'RequestExpired',
-                        'GrantCompleted', 'CustomerDecisionCounted', 'ExtensionWithdrawn'));
+                        'GrantCompleted', 'CustomerDecisionCounted', 'ExtensionWithdrawn', 'AutoApproved'));
 
 -- The operations a request asks for, lower-cased and sorted; NULL asks for all those
 -- pre-approved for its service. The customer approves all of them or fewer.

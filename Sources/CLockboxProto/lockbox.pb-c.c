@@ -3517,6 +3517,51 @@ void   lockbox__v1__tenant_policy_record__free_unpacked
   assert(message->base.descriptor == &lockbox__v1__tenant_policy_record__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   lockbox__v1__auto_approval_record__init
+                     (Lockbox__V1__AutoApprovalRecord         *message)
+{
+  static const Lockbox__V1__AutoApprovalRecord init_value = LOCKBOX__V1__AUTO_APPROVAL_RECORD__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__auto_approval_record__get_packed_size
+                     (const Lockbox__V1__AutoApprovalRecord *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__auto_approval_record__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__auto_approval_record__pack
+                     (const Lockbox__V1__AutoApprovalRecord *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__auto_approval_record__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__auto_approval_record__pack_to_buffer
+                     (const Lockbox__V1__AutoApprovalRecord *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__auto_approval_record__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__AutoApprovalRecord *
+       lockbox__v1__auto_approval_record__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__AutoApprovalRecord *)
+     protobuf_c_message_unpack (&lockbox__v1__auto_approval_record__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__auto_approval_record__free_unpacked
+                     (Lockbox__V1__AutoApprovalRecord *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__auto_approval_record__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   lockbox__v1__approval_rule_record__init
                      (Lockbox__V1__ApprovalRuleRecord         *message)
 {
@@ -9526,7 +9571,7 @@ const ProtobufCMessageDescriptor lockbox__v1__tenant_key__descriptor =
   (ProtobufCMessageInit) lockbox__v1__tenant_key__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lockbox__v1__tenant_policy_record__field_descriptors[13] =
+static const ProtobufCFieldDescriptor lockbox__v1__tenant_policy_record__field_descriptors[14] =
 {
   {
     "tenant_id",
@@ -9684,9 +9729,22 @@ static const ProtobufCFieldDescriptor lockbox__v1__tenant_policy_record__field_d
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "auto_approvals",
+    14,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Lockbox__V1__TenantPolicyRecord, n_auto_approvals),
+    offsetof(Lockbox__V1__TenantPolicyRecord, auto_approvals),
+    &lockbox__v1__auto_approval_record__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lockbox__v1__tenant_policy_record__field_indices_by_name[] = {
   11,   /* field[11] = approval_rules */
+  13,   /* field[13] = auto_approvals */
   7,   /* field[7] = issuer_key_id */
   12,   /* field[12] = justification_categories */
   2,   /* field[2] = lockbox_enabled */
@@ -9703,7 +9761,7 @@ static const unsigned lockbox__v1__tenant_policy_record__field_indices_by_name[]
 static const ProtobufCIntRange lockbox__v1__tenant_policy_record__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 13 }
+  { 0, 14 }
 };
 const ProtobufCMessageDescriptor lockbox__v1__tenant_policy_record__descriptor =
 {
@@ -9713,11 +9771,88 @@ const ProtobufCMessageDescriptor lockbox__v1__tenant_policy_record__descriptor =
   "Lockbox__V1__TenantPolicyRecord",
   "lockbox.v1",
   sizeof(Lockbox__V1__TenantPolicyRecord),
-  13,
+  14,
   lockbox__v1__tenant_policy_record__field_descriptors,
   lockbox__v1__tenant_policy_record__field_indices_by_name,
   1,  lockbox__v1__tenant_policy_record__number_ranges,
   (ProtobufCMessageInit) lockbox__v1__tenant_policy_record__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__auto_approval_record__field_descriptors[4] =
+{
+  {
+    "service",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__AutoApprovalRecord, service),
+    &lockbox__v1__service__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "category",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__AutoApprovalRecord, category),
+    &lockbox__v1__justification_category__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_duration_seconds",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__AutoApprovalRecord, max_duration_seconds),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "operations",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Lockbox__V1__AutoApprovalRecord, n_operations),
+    offsetof(Lockbox__V1__AutoApprovalRecord, operations),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__auto_approval_record__field_indices_by_name[] = {
+  1,   /* field[1] = category */
+  2,   /* field[2] = max_duration_seconds */
+  3,   /* field[3] = operations */
+  0,   /* field[0] = service */
+};
+static const ProtobufCIntRange lockbox__v1__auto_approval_record__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__auto_approval_record__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.AutoApprovalRecord",
+  "AutoApprovalRecord",
+  "Lockbox__V1__AutoApprovalRecord",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__AutoApprovalRecord),
+  4,
+  lockbox__v1__auto_approval_record__field_descriptors,
+  lockbox__v1__auto_approval_record__field_indices_by_name,
+  1,  lockbox__v1__auto_approval_record__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__auto_approval_record__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor lockbox__v1__approval_rule_record__field_descriptors[3] =

@@ -47,6 +47,9 @@ package enum Activity: String, Sendable, Hashable, CaseIterable {
     case customerDecisionCounted = "CustomerDecisionCounted"
     /// An extension withdrawn, pending or approved, because the grant it continues was revoked.
     case extensionWithdrawn = "ExtensionWithdrawn"
+    /// A request approved by the tenant's signed pre-approval (its policy's auto-approval
+    /// rule), without an approver.
+    case autoApproved = "AutoApproved"
     case requesterCancel = "RequesterCancel"
     /// A provider admin suspended the requester, which withdraws its pending requests.
     case suspensionCancel = "SuspensionCancel"
@@ -99,7 +102,7 @@ package enum Activity: String, Sendable, Hashable, CaseIterable {
     package static let lifecycle: Set<Activity> = [
         .requestCreated, .internalApprove, .internalDeny, .customerApprove, .customerDeny, .customerCancel,
         .requesterCancel, .suspensionCancel, .accessRevoked, .requestExpired, .grantCompleted,
-        .customerDecisionCounted, .extensionWithdrawn,
+        .customerDecisionCounted, .extensionWithdrawn, .autoApproved,
     ]
 
     /// Every activity above, lower-cased: derived from the list, so a new activity is reserved

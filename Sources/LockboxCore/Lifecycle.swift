@@ -120,6 +120,13 @@ package struct Transition: Sendable, Hashable {
     /// For an internal approval that is not the last level: this one's number (1-based; the
     /// provider requires ``Policy/internalApprovalsRequired``). The request stays PENDING_INTERNAL.
     package var internalLevel: Int?
+
+    package init(from: RequestState, to: RequestState, activity: Activity, decision: AuditDecision) {
+        self.from = from
+        self.to = to
+        self.activity = activity
+        self.decision = decision
+    }
     /// Set when the grant was cut to the tenant's duration cap, which was lowered after the
     /// request was filed: the cap, in seconds.
     package var cappedToSeconds: Int64?

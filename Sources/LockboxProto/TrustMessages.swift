@@ -239,6 +239,8 @@ public struct TenantPolicyRecord: ProtoMessage {
     public var approvalRules: [ApprovalRuleRecord]
     /// The justification categories the tenant accepts requests with; empty accepts any.
     public var justificationCategories: [String]
+    /// The tenant's pre-approvals.
+    public var autoApprovals: [AutoApprovalRecord]
 
     public init(
         tenantID: String = "",
@@ -253,8 +255,10 @@ public struct TenantPolicyRecord: ProtoMessage {
         signature: [UInt8] = [],
         setAtMs: Int64 = 0,
         approvalRules: [ApprovalRuleRecord] = [],
-        justificationCategories: [String] = []
+        justificationCategories: [String] = [],
+        autoApprovals: [AutoApprovalRecord] = []
     ) {
+        self.autoApprovals = autoApprovals
         self.justificationCategories = justificationCategories
         self.approvalRules = approvalRules
         self.tenantID = tenantID
@@ -297,13 +301,15 @@ extension TenantPolicyRecord: CBinding {
                 c.n_justification_categories,
                 c.justification_categories,
                 in: Self.self
-            )
+            ),
+            autoApprovals: try CRead.repeated(c.n_auto_approvals, c.auto_approvals)
         )
     }
 
     func fill(_ c: inout Lockbox__V1__TenantPolicyRecord, _ arena: Arena) {
         (c.n_approval_rules, c.approval_rules) = arena.repeated(approvalRules)
         (c.n_justification_categories, c.justification_categories) = arena.strings(justificationCategories)
+        (c.n_auto_approvals, c.auto_approvals) = arena.repeated(autoApprovals)
         c.tenant_id = arena.string(tenantID)
         c.version = version
         c.lockbox_enabled = lockboxEnabled.protobuf
@@ -498,5 +504,51 @@ extension ApprovalRuleRecord: CBinding {
         c.service = .init(rawValue: service.cRaw)
         c.approvals_required = approvalsRequired
         c.denial_ends = denialEnds.protobuf
+    }
+}
+
+/// A pre-approval: requests for `service` with justification `category`, for at most
+/// `maxDurationSeconds`, asking only for some of `operations`.
+public struct AutoApprovalRecord: ProtoMessage {
+    public var service: Service
+    public var category: JustificationCategory
+    public var maxDurationSeconds: Int64
+    public var operations: [String]
+
+    public init(
+        service: Service = .unspecified,
+        category: JustificationCategory = .unspecified,
+        maxDurationSeconds: Int64 = 0,
+        operations: [String] = []
+    ) {
+        self.service = service
+        self.category = category
+        self.maxDurationSeconds = maxDurationSeconds
+        self.operations = operations
+    }
+
+    public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
+    public func encode() -> [UInt8] { cEncode() }
+}
+
+extension AutoApprovalRecord: CBinding {
+    static func cInit(_ message: UnsafeMutablePointer<Lockbox__V1__AutoApprovalRecord>) {
+        lockbox__v1__auto_approval_record__init(message)
+    }
+
+    init(c: Lockbox__V1__AutoApprovalRecord) throws(ProtoDecodeError) {
+        self.init(
+            service: Service(cRaw: c.service.rawValue),
+            category: JustificationCategory(cRaw: c.category.rawValue),
+            maxDurationSeconds: c.max_duration_seconds,
+            operations: try CRead.strings(c.n_operations, c.operations, in: Self.self)
+        )
+    }
+
+    func fill(_ c: inout Lockbox__V1__AutoApprovalRecord, _ arena: Arena) {
+        c.service = .init(rawValue: service.cRaw)
+        c.category = .init(rawValue: category.cRaw)
+        c.max_duration_seconds = maxDurationSeconds
+        (c.n_operations, c.operations) = arena.strings(operations)
     }
 }

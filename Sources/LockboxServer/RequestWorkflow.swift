@@ -381,7 +381,57 @@ struct RequestWorkflow: Sendable {
             db
         )
         if transition.to == .revoked { try withdrawExtensions(of: request, by: caller, nowMs: nowMs, db) }
+        if transition.to == .pendingCustomer { try autoApprove(requestID, rules: rules, nowMs: nowMs, db) }
         return try stored(requestID, db)
+    }
+
+    /// Approves a request that now awaits the customer when the tenant's signed policy
+    /// pre-approves it (an auto-approval rule that its service, category, duration and
+    /// operations fit): recorded as `AutoApproved` by Lockbox itself, naming the policy version
+    /// and rule, and told to the requester like any approval.
+    private func autoApprove(_ requestID: String, rules: TenantRules, nowMs: Int64, _ db: PGConnection) throws {
+        guard let trust, let request = try requests.find(id: requestID, lock: true, db),
+            let policy = try trust.policy(tenantID: request.tenantID, version: rules.trustVersion, db),
+            policy.lockboxEnabled, !policy.autoApprovals.isEmpty,
+            let (index, granted) = policy.autoApproval(
+                service: request.service.rawValue,
+                category: request.category?.rawValue,
+                durationSeconds: request.requestedDurationSeconds,
+                asked: request.requestedOperations,
+                preapproved: try operations.scope(service: request.service, db)
+            )
+        else { return }
+        let start = max(nowMs, request.scheduledStartMs ?? nowMs)
+        let seconds = min(request.requestedDurationSeconds, rules.maxAccessDurationSeconds)
+        var transition = Transition(from: .pendingCustomer, to: .approved, activity: .autoApproved, decision: .approve)
+        transition.grant = GrantWindow(startsAtMs: start, endsAtMs: start + seconds * 1000)
+        let note = "approved by the tenant's signed pre-approval (policy version \(policy.version), rule \(index + 1))"
+        try write(
+            transition,
+            of: request,
+            update: RequestUpdate(
+                state: .approved,
+                customerDecision: CustomerDecisionRecord(
+                    decision: .approve,
+                    comment: note,
+                    approvedDurationSeconds: seconds,
+                    decidedBy: AuditEntry.systemActorID,
+                    decidedAtMs: nowMs,
+                    signed: nil
+                )
+            ),
+            details: [
+                "comment": .string(note),
+                "auto_approval_policy_version": .int(policy.version),
+                "auto_approval_rule": .int(Int64(index + 1)),
+                "service": .string(request.service.rawValue),
+                "justification_category": .string(request.category?.rawValue ?? ""),
+            ],
+            scope: granted,
+            by: .system,
+            nowMs: nowMs,
+            db
+        )
     }
 
     /// A revoked grant's extensions go with it: a pending one is withdrawn, and an approved one,

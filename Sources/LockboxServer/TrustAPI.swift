@@ -242,6 +242,17 @@ struct TrustAPI: Sendable {
                 "an approval rule names a service that does not exist: use exchange, sharepoint, onedrive or teams"
             )
         }
+        for rule in policy.autoApprovals {
+            guard ContentService(rawValue: rule.service) != nil,
+                LockboxCore.JustificationCategory(rawValue: rule.category) != nil,
+                rule.maxDurationSeconds <= Policy().maximumDurationSeconds
+            else {
+                throw DomainError.invalidArgument(
+                    "a pre-approval names a known service and justification category, for at most 4 hours"
+                )
+            }
+            for operation in rule.operations { try InputLimits.checkOperation(operation) }
+        }
         for category in policy.justificationCategories
         where LockboxCore.JustificationCategory(rawValue: category) == nil {
             throw DomainError.invalidArgument(
@@ -594,8 +605,26 @@ struct TrustAPI: Sendable {
             }
         }
         let mine = (statements ?? []).filter { $0.operatorID == operatorID && $0.service == service.rawValue }
-        guard Quorum.backs(mine, rule: rule, operation: operation, atMs: nowMs) else { return (false, []) }
-        return (true, evidence ? verified.evidence(for: approvals).canonicalBytes : [])
+        if Quorum.backs(mine, rule: rule, operation: operation, atMs: nowMs) {
+            return (true, evidence ? verified.evidence(for: approvals).canonicalBytes : [])
+        }
+        // A grant no approver signed may be one the tenant's signed pre-approval made: backed
+        // while a rule of the policy in force still covers its service, category, length and
+        // this operation. (Its evidence carries the policy only, which a data plane cannot
+        // check against the request: it is refused there.)
+        guard mine.isEmpty, !verified.policy.autoApprovals.isEmpty,
+            let request = try requests.find(id: requestID, lock: false, db), request.tenantID == tenantID,
+            request.requesterID == operatorID, request.service == service, let grant = request.grant,
+            let (_, granted) = verified.policy.autoApproval(
+                service: service.rawValue,
+                category: request.category?.rawValue,
+                durationSeconds: (grant.endsAtMs - grant.startsAtMs) / 1000,
+                asked: request.requestedOperations,
+                preapproved: request.grantOperations
+            ),
+            granted.contains(operation.lowercased())
+        else { return (false, []) }
+        return (true, evidence ? verified.evidence(for: []).canonicalBytes : [])
     }
 }
 
@@ -657,7 +686,15 @@ extension TenantPolicy {
                     denialEnds: rule.denialEnds
                 )
             },
-            justificationCategories: justificationCategories
+            justificationCategories: justificationCategories,
+            autoApprovals: autoApprovals.map { rule in
+                AutoApprovalRecord(
+                    service: ContentService(rawValue: rule.service)?.proto ?? .unspecified,
+                    category: LockboxCore.JustificationCategory(rawValue: rule.category)?.proto ?? .unspecified,
+                    maxDurationSeconds: rule.maxDurationSeconds,
+                    operations: rule.operations
+                )
+            }
         )
     }
 }

@@ -24,6 +24,8 @@ public enum ConsentAudit {
         var trust: TenantTrust?
         /// Each request's verified decisions, oldest first: every approver's under an N-of-M policy.
         var decisions: [String: [DecisionStatement]] = [:]
+        /// The grants the tenant's signed pre-approvals made: their operations and window.
+        var preapproved: [String: (operations: Set<String>, startsAtMs: Int64, endsAtMs: Int64)] = [:]
         var firstRoot: [UInt8]?
         func current() -> TenantTrust {
             if let trust { return trust }
@@ -67,6 +69,31 @@ public enum ConsentAudit {
             case "TenantPolicySet":
                 material.policies.append(signed(details, hex))
                 trust = nil
+            case "AutoApproved":
+                // Approved by a pre-approval of the policy in force: the record names the rule,
+                // and the rule must cover the request's service, category, length and operations.
+                let version = details["auto_approval_policy_version"] as? Int ?? -1
+                let index = (details["auto_approval_rule"] as? Int ?? 0) - 1
+                let starts = Int64(details["grant_starts_at_ms"] as? Int ?? 0)
+                let ends = Int64(details["grant_ends_at_ms"] as? Int ?? 0)
+                let operations = (details["operations"] as? String ?? "").split(separator: ",").map(String.init)
+                guard let policy = current().policy, Int64(version) == policy.version,
+                    policy.autoApprovals.indices.contains(index),
+                    policy.autoApprovals[index].grants(
+                        service: details["service"] as? String ?? "",
+                        category: details["justification_category"] as? String,
+                        durationSeconds: (ends - starts) / 1000,
+                        asked: operations,
+                        preapproved: operations
+                    ) == operations
+                else {
+                    report.findings.append(
+                        "\(named): \(record.item) was approved as pre-approved, but no pre-approval of the tenant's "
+                            + "signed policy in force covers it"
+                    )
+                    continue
+                }
+                preapproved[record.item] = (Set(operations), starts, ends)
             case "CustomerApprove", "CustomerDeny", "CustomerDecisionCounted":
                 let statement = hex("decision_statement")
                 guard !statement.isEmpty else {
@@ -117,6 +144,11 @@ public enum ConsentAudit {
                 else { continue }
                 let trust = current()
                 if let policy = trust.policy, !policy.lockboxEnabled, policy.version > 0 { continue }
+                if let made = preapproved[record.item], made.operations.contains(record.activity.lowercased()),
+                    made.startsAtMs <= record.timeMs, record.timeMs < made.endsAtMs
+                {
+                    continue
+                }
                 let service = details["service"] as? String ?? ""
                 let rule = (trust.policy ?? TenantPolicy.initial(tenantID: tenantID)).approvalRule(service: service)
                 let mine = (decisions[record.item] ?? []).filter { $0.service == service }

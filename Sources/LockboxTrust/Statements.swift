@@ -276,6 +276,44 @@ public struct ApprovalRule: Sendable, Hashable {
     }
 }
 
+/// A tenant's pre-approval of low-risk work (issue 20): requests for `service` whose
+/// justification category is `category`, for at most `maxDurationSeconds`, asking only for
+/// some of `operations`, are approved by the tenant's signed policy itself, without an
+/// approver. Part of the policy, so a new policy version withdraws it.
+public struct AutoApprovalRule: Sendable, Hashable {
+    public var service: String
+    public var category: String
+    public var maxDurationSeconds: Int64
+    /// Lower-cased and sorted.
+    public var operations: [String]
+
+    public init(service: String, category: String, maxDurationSeconds: Int64, operations: [String]) {
+        self.service = service
+        self.category = category
+        self.maxDurationSeconds = maxDurationSeconds
+        self.operations = Array(Set(operations.map { $0.lowercased() })).sorted()
+    }
+
+    /// The operations a request gets under this rule: those it asked for (nil: all those
+    /// pre-approved, `preapproved`) that the rule names; nil when the request does not match
+    /// (another service or category, longer, or asking for an operation the rule does not name).
+    public func grants(
+        service: String,
+        category: String?,
+        durationSeconds: Int64,
+        asked: [String]?,
+        preapproved: [String]
+    ) -> [String]? {
+        guard service == self.service, category == self.category, durationSeconds <= maxDurationSeconds else {
+            return nil
+        }
+        let allowed = Set(operations)
+        if let asked, !asked.allSatisfy(allowed.contains) { return nil }
+        let granted = (asked ?? preapproved).filter { allowed.contains($0) && preapproved.contains($0) }
+        return granted.isEmpty ? nil : granted
+    }
+}
+
 /// The tenant's rules, signed by its root or an administering key: whether the lockbox is on,
 /// whether decisions must be signed, what a passkey's assertion must show, and how many
 /// approvers decide each service's requests. The highest version in force wins.
@@ -298,6 +336,8 @@ public struct TenantPolicy: TrustStatement {
     /// The justification categories the tenant accepts a request with, sorted; empty accepts
     /// any, and none.
     public var justificationCategories: [String]
+    /// The tenant's pre-approvals, in the order signed.
+    public var autoApprovals: [AutoApprovalRule]
     public var issuerKeyID: String
 
     public init(
@@ -310,8 +350,10 @@ public struct TenantPolicy: TrustStatement {
         origins: [String] = [],
         approvalRules: [ApprovalRule] = [],
         justificationCategories: [String] = [],
+        autoApprovals: [AutoApprovalRule] = [],
         issuerKeyID: String
     ) {
+        self.autoApprovals = autoApprovals
         self.justificationCategories = Array(Set(justificationCategories)).sorted()
         self.tenantID = tenantID
         self.version = version
@@ -330,10 +372,33 @@ public struct TenantPolicy: TrustStatement {
     public static let maximumRules = 16
 
     /// Whether the policy needs the v2 encoding.
-    var hasV2Fields: Bool { !approvalRules.isEmpty || !justificationCategories.isEmpty }
+    var hasV2Fields: Bool { !approvalRules.isEmpty || !justificationCategories.isEmpty || !autoApprovals.isEmpty }
 
     var flags: Int64 {
         (lockboxEnabled ? 1 : 0) | (signaturesRequired ? 2 : 0) | (userVerificationRequired ? 4 : 0)
+    }
+
+    /// The first pre-approval that approves a request of `service`, `category` and duration
+    /// asking for `asked` (nil: all of `preapproved`), with the operations it grants; nil when none does.
+    public func autoApproval(
+        service: String,
+        category: String?,
+        durationSeconds: Int64,
+        asked: [String]?,
+        preapproved: [String]
+    ) -> (index: Int, operations: [String])? {
+        for (index, rule) in autoApprovals.enumerated() {
+            if let granted = rule.grants(
+                service: service,
+                category: category,
+                durationSeconds: durationSeconds,
+                asked: asked,
+                preapproved: preapproved
+            ) {
+                return (index, granted)
+            }
+        }
+        return nil
     }
 
     /// The rule for `service`: the policy's own, or one approval.
@@ -356,6 +421,13 @@ public struct TenantPolicy: TrustStatement {
                 writer.int64(rule.denialEnds ? 1 : 0)
             }
             writer.strings(justificationCategories)
+            writer.int64(Int64(autoApprovals.count))
+            for rule in autoApprovals {
+                writer.string(rule.service)
+                writer.string(rule.category)
+                writer.int64(rule.maxDurationSeconds)
+                writer.strings(rule.operations)
+            }
         }
         writer.string(issuerKeyID)
         return writer.bytes
@@ -389,9 +461,32 @@ public struct TenantPolicy: TrustStatement {
         }
         approvalRules = rules
         justificationCategories = withRules ? try reader.strings(limit: 16) : []
-        // Sorted and distinct, and a v2 policy holds a rule or a category: one encoding per policy.
+        var autoApprovals: [AutoApprovalRule] = []
+        if withRules {
+            let count = try reader.int64()
+            guard count >= 0, count <= Int64(Self.maximumRules) else { throw CanonicalReader.Malformed() }
+            for _ in 0..<count {
+                let service = try reader.string()
+                let category = try reader.string()
+                let seconds = try reader.int64()
+                let operations = try reader.strings(limit: 64)
+                let rule = AutoApprovalRule(
+                    service: service,
+                    category: category,
+                    maxDurationSeconds: seconds,
+                    operations: operations
+                )
+                guard seconds > 0, !operations.isEmpty, rule.operations == operations else {
+                    throw CanonicalReader.Malformed()
+                }
+                autoApprovals.append(rule)
+            }
+        }
+        self.autoApprovals = autoApprovals
+        // Sorted and distinct, and a v2 policy holds a rule, a category or a pre-approval: one
+        // encoding per policy.
         guard zip(justificationCategories, justificationCategories.dropFirst()).allSatisfy({ $0 < $1 }),
-            !withRules || !rules.isEmpty || !justificationCategories.isEmpty
+            !withRules || !rules.isEmpty || !justificationCategories.isEmpty || !autoApprovals.isEmpty
         else { throw CanonicalReader.Malformed() }
         issuerKeyID = try reader.string()
         try reader.finish()

@@ -374,6 +374,14 @@ struct PolicyOptions: ParsableArguments {
             """
     )
     var category: [String] = []
+    @Option(
+        help: """
+            A pre-approval, SERVICE:CATEGORY:DURATION:OPERATION[,OPERATION...] such as \
+            exchange:incident:1h:Get-Mailbox,Get-MessageTrace: such requests are approved by this signed \
+            policy, without an approver. Repeat for several, or none to remove them.
+            """
+    )
+    var autoApprove: [String] = []
 
     static let services = ["exchange", "sharepoint", "onedrive", "teams"]
 
@@ -407,6 +415,27 @@ struct PolicyOptions: ParsableArguments {
             rules[service]?.denialEnds = false
         }
         return Array(rules.values)
+    }
+
+    /// The pre-approvals the options name; nil when they name none (keep the policy's).
+    func autoApprovals() throws -> [AutoApprovalRule]? {
+        guard !autoApprove.isEmpty else { return nil }
+        if autoApprove == ["none"] { return [] }
+        return try autoApprove.map { item in
+            let parts = item.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 4, Self.services.contains(parts[0]), !parts[3].isEmpty else {
+                throw ValidationError(
+                    "--auto-approve is SERVICE:CATEGORY:DURATION:OPERATION[,OPERATION...], such as "
+                        + "exchange:incident:1h:Get-Mailbox"
+                )
+            }
+            return AutoApprovalRule(
+                service: parts[0],
+                category: try parseCategory(parts[1]) == .unspecified ? "" : parts[1],
+                maxDurationSeconds: try parseSeconds(parts[2], what: "the pre-approval's duration"),
+                operations: parts[3].split(separator: ",").map(String.init)
+            )
+        }
     }
 
     /// The categories the options name; nil when they name none (keep the policy's).
@@ -469,6 +498,15 @@ struct PolicyOptions: ParsableArguments {
                     )
                 },
             justificationCategories: try categories() ?? current.justificationCategories,
+            autoApprovals: try autoApprovals()
+                ?? current.autoApprovals.map {
+                    AutoApprovalRule(
+                        service: Render.shortName($0.service).lowercased(),
+                        category: Render.shortName($0.category).lowercased(),
+                        maxDurationSeconds: $0.maxDurationSeconds,
+                        operations: $0.operations
+                    )
+                },
             issuerKeyID: issuer.keyID
         )
         let signed = issuer.sign(policy)

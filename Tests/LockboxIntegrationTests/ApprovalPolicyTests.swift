@@ -18,7 +18,8 @@ import Testing
         _ w: Harness.World,
         _ rules: [ApprovalRule],
         signatures: Bool = true,
-        categories: [String] = []
+        categories: [String] = [],
+        preapprovals: [AutoApprovalRule] = []
     ) async throws {
         let root = try #require(w.roots["contoso"])
         let current = try await h.call(
@@ -33,6 +34,7 @@ import Testing
                 signaturesRequired: signatures,
                 approvalRules: rules,
                 justificationCategories: categories,
+                autoApprovals: preapprovals,
                 issuerKeyID: root.keyID
             )
         )
@@ -412,6 +414,71 @@ import Testing
             #expect(await decide(denied, approve: true, token: w.managerToken) == .ok)
             #expect(await decide(denied, approve: false, token: third.token) == .ok)
             #expect(try await h.get(denied, token: w.operator2Token).status == .denied)
+        }
+    }
+
+    /// A pre-approval signed into the policy approves what it covers at the internal approval,
+    /// says so in the log and the requester's email, and CheckAccess allows only its operations;
+    /// a request it does not cover waits for an approver; a new policy without it withdraws it.
+    @Test func aSignedPreApprovalApprovesWhatItCovers() async throws {
+        try await Harness.with { h in
+            let w = try await h.makeWorld()
+            try await Self.policy(
+                h,
+                w,
+                [],
+                preapprovals: [
+                    AutoApprovalRule(
+                        service: "exchange",
+                        category: "incident",
+                        maxDurationSeconds: 3600,
+                        operations: ["Get-Mailbox", "Get-MessageTrace"]
+                    )
+                ]
+            )
+            func file(_ category: LockboxProto.JustificationCategory, seconds: Int64, token: String) async throws
+                -> String
+            {
+                try await h.call(
+                    LockboxMethods.createAccessRequest,
+                    CreateAccessRequestRequest(
+                        tenantID: "contoso",
+                        service: .exchange,
+                        ticketNumber: "INC-9",
+                        justification: "mail stuck in the queue",
+                        requestedDurationSeconds: seconds,
+                        category: category
+                    ),
+                    token: token
+                ).id
+            }
+            let covered = try await file(.incident, seconds: 1800, token: w.operatorToken)
+            try await h.approveInternally(w, covered)
+            let approved = try await h.get(covered, token: w.operatorToken)
+            #expect(approved.status == .approved)
+            #expect(approved.grant?.operations == ["get-mailbox", "get-messagetrace"])
+            #expect(approved.customerDecision?.comment.contains("pre-approval") == true)
+            #expect(try await Self.check(h, w).allowed)
+            #expect(!(try await Self.check(h, w, operation: "Search-Mailbox")).allowed)
+            let record = try await h.sql(
+                """
+                SELECT actor_id, details->>'auto_approval_rule' AS rule FROM audit_records
+                WHERE item = \(covered) AND activity = 'AutoApproved'
+                """
+            )
+            #expect(try record.first?.string("rule") == "1")
+            #expect(try record.first?.string("actor_id") == "lockbox")
+            // Too long for the rule, or another category: an approver decides.
+            let long = try await file(.incident, seconds: 7200, token: w.operator2Token)
+            try await h.approveInternally(w, long)
+            #expect(try await h.get(long, token: w.operator2Token).status == .pendingCustomer)
+            let other = try await file(.serviceRequest, seconds: 600, token: w.operator2Token)
+            try await h.approveInternally(w, other)
+            #expect(try await h.get(other, token: w.operator2Token).status == .pendingCustomer)
+            // A new policy without the pre-approval: the grant it made is no longer backed.
+            try await Self.policy(h, w, [])
+            let after = try await Self.check(h, w)
+            #expect(!after.allowed && after.reason == .unverifiedApproval)
         }
     }
 

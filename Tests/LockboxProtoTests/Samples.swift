@@ -131,7 +131,15 @@ enum Samples {
         statement: binary,
         signature: binary,
         setAtMs: 1_790_000_000_000,
-        approvalRules: [approvalRule, ApprovalRuleRecord(service: .teams, approvalsRequired: 2, denialEnds: false)]
+        approvalRules: [approvalRule, ApprovalRuleRecord(service: .teams, approvalsRequired: 2, denialEnds: false)],
+        justificationCategories: ["incident", unicode],
+        autoApprovals: [autoApproval]
+    )
+    static let autoApproval = AutoApprovalRecord(
+        service: .exchange,
+        category: .incident,
+        maxDurationSeconds: .max,
+        operations: ["get-mailbox", unicode]
     )
     static let approvalRule = ApprovalRuleRecord(service: .exchange, approvalsRequired: .max, denialEnds: true)
     static let customerVote = CustomerVote(
@@ -217,7 +225,7 @@ enum Samples {
 
     /// One populated value of every message type in proto/lockbox.proto.
     static let all: [any ProtoMessage] = [
-        approvalRule, customerVote,
+        approvalRule, customerVote, autoApproval,
         header,
         RequestFrame(header: header, payload: binary, cancel: true),
         status,

@@ -274,6 +274,53 @@ import Testing
         }
     }
 
+    struct PreApproval: Sendable, CustomTestStringConvertible {
+        var name: String
+        var service = "exchange"
+        var category: String? = "incident"
+        var seconds: Int64 = 1800
+        var asked: [String]? = nil
+        var granted: [String]?
+        var testDescription: String { name }
+    }
+
+    static let preapprovals: [PreApproval] = [
+        PreApproval(name: "all it asks, within the rule", granted: ["get-mailbox", "get-messagetrace"]),
+        PreApproval(name: "a subset it names", asked: ["get-mailbox"], granted: ["get-mailbox"]),
+        PreApproval(
+            name: "an operation the rule does not name",
+            asked: ["get-mailbox", "search-mailbox"],
+            granted: nil
+        ),
+        PreApproval(name: "longer than the rule", seconds: 3601, granted: nil),
+        PreApproval(name: "exactly as long", seconds: 3600, granted: ["get-mailbox", "get-messagetrace"]),
+        PreApproval(name: "another category", category: "service_request", granted: nil),
+        PreApproval(name: "no category", category: nil, granted: nil),
+        PreApproval(name: "another service", service: "teams", granted: nil),
+    ]
+
+    @Test(arguments: preapprovals) func aPreApprovalCoversOnlyWhatItNames(_ test: PreApproval) throws {
+        let rule = AutoApprovalRule(
+            service: "exchange",
+            category: "incident",
+            maxDurationSeconds: 3600,
+            operations: ["Get-MessageTrace", "Get-Mailbox", "Test-MailFlow"]
+        )
+        // Test-MailFlow is in the rule but no longer pre-approved by the provider: never granted.
+        let preapproved = ["get-mailbox", "get-messagetrace", "search-mailbox"]
+        #expect(
+            rule.grants(
+                service: test.service,
+                category: test.category,
+                durationSeconds: test.seconds,
+                asked: test.asked,
+                preapproved: preapproved
+            ) == test.granted
+        )
+        let policy = TenantPolicy(tenantID: "t", version: 4, autoApprovals: [rule], issuerKeyID: "i")
+        #expect(try TenantPolicy(canonicalBytes: policy.canonicalBytes) == policy)
+    }
+
     @Test func evidenceMustCarryAsManyApprovalsAsThePolicyAsks() throws {
         let root = try TenantSigner(seed: [UInt8](repeating: 1, count: 32))
         let keys = ["a", "b"].map { name in

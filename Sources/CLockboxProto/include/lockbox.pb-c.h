@@ -93,6 +93,7 @@ typedef struct Lockbox__V1__RemoveWebhookRequest Lockbox__V1__RemoveWebhookReque
 typedef struct Lockbox__V1__TenantRoot Lockbox__V1__TenantRoot;
 typedef struct Lockbox__V1__TenantKey Lockbox__V1__TenantKey;
 typedef struct Lockbox__V1__TenantPolicyRecord Lockbox__V1__TenantPolicyRecord;
+typedef struct Lockbox__V1__AutoApprovalRecord Lockbox__V1__AutoApprovalRecord;
 typedef struct Lockbox__V1__ApprovalRuleRecord Lockbox__V1__ApprovalRuleRecord;
 typedef struct Lockbox__V1__AdoptTenantRootRequest Lockbox__V1__AdoptTenantRootRequest;
 typedef struct Lockbox__V1__SignedStatementRequest Lockbox__V1__SignedStatementRequest;
@@ -1796,10 +1797,34 @@ struct  Lockbox__V1__TenantPolicyRecord
    */
   size_t n_justification_categories;
   char **justification_categories;
+  /*
+   * The tenant's pre-approvals: requests they cover are approved by this
+   * signed policy, without an approver.
+   */
+  size_t n_auto_approvals;
+  Lockbox__V1__AutoApprovalRecord **auto_approvals;
 };
 #define LOCKBOX__V1__TENANT_POLICY_RECORD__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__tenant_policy_record__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL}, 0, 0,NULL, 0,NULL }
+    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL}, 0, 0,NULL, 0,NULL, 0,NULL }
+
+
+/*
+ * A pre-approval: requests for `service` with justification `category`, for
+ * at most `max_duration_seconds`, asking only for some of `operations`.
+ */
+struct  Lockbox__V1__AutoApprovalRecord
+{
+  ProtobufCMessage base;
+  Lockbox__V1__Service service;
+  Lockbox__V1__JustificationCategory category;
+  int64_t max_duration_seconds;
+  size_t n_operations;
+  char **operations;
+};
+#define LOCKBOX__V1__AUTO_APPROVAL_RECORD__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__auto_approval_record__descriptor) \
+    , LOCKBOX__V1__SERVICE__SERVICE_UNSPECIFIED, LOCKBOX__V1__JUSTIFICATION_CATEGORY__JUSTIFICATION_CATEGORY_UNSPECIFIED, 0, 0,NULL }
 
 
 struct  Lockbox__V1__ApprovalRuleRecord
@@ -3450,6 +3475,25 @@ Lockbox__V1__TenantPolicyRecord *
 void   lockbox__v1__tenant_policy_record__free_unpacked
                      (Lockbox__V1__TenantPolicyRecord *message,
                       ProtobufCAllocator *allocator);
+/* Lockbox__V1__AutoApprovalRecord methods */
+void   lockbox__v1__auto_approval_record__init
+                     (Lockbox__V1__AutoApprovalRecord         *message);
+size_t lockbox__v1__auto_approval_record__get_packed_size
+                     (const Lockbox__V1__AutoApprovalRecord   *message);
+size_t lockbox__v1__auto_approval_record__pack
+                     (const Lockbox__V1__AutoApprovalRecord   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__auto_approval_record__pack_to_buffer
+                     (const Lockbox__V1__AutoApprovalRecord   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__AutoApprovalRecord *
+       lockbox__v1__auto_approval_record__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__auto_approval_record__free_unpacked
+                     (Lockbox__V1__AutoApprovalRecord *message,
+                      ProtobufCAllocator *allocator);
 /* Lockbox__V1__ApprovalRuleRecord methods */
 void   lockbox__v1__approval_rule_record__init
                      (Lockbox__V1__ApprovalRuleRecord         *message);
@@ -3856,6 +3900,9 @@ typedef void (*Lockbox__V1__TenantKey_Closure)
                   void *closure_data);
 typedef void (*Lockbox__V1__TenantPolicyRecord_Closure)
                  (const Lockbox__V1__TenantPolicyRecord *message,
+                  void *closure_data);
+typedef void (*Lockbox__V1__AutoApprovalRecord_Closure)
+                 (const Lockbox__V1__AutoApprovalRecord *message,
                   void *closure_data);
 typedef void (*Lockbox__V1__ApprovalRuleRecord_Closure)
                  (const Lockbox__V1__ApprovalRuleRecord *message,
@@ -4394,6 +4441,7 @@ extern const ProtobufCMessageDescriptor lockbox__v1__remove_webhook_request__des
 extern const ProtobufCMessageDescriptor lockbox__v1__tenant_root__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__tenant_key__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__tenant_policy_record__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__auto_approval_record__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__approval_rule_record__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__adopt_tenant_root_request__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__signed_statement_request__descriptor;

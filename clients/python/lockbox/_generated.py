@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from ._stream import AsyncStream, Stream
 
 # SHA-256 of the proto this was generated from (scripts/gen-proto --check compares it).
-PROTO_SHA256 = '713cca5c667d7c38ff7826e5a3634874765df5786b61ba8ce2967d44638c489c'
+PROTO_SHA256 = '198e183ea3f1da275f9244e08c2753a018a1a574419242c2d043ad5f0450c586'
 
 
 class StatusCode(enum.IntEnum):

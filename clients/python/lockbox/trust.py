@@ -442,6 +442,21 @@ class ApprovalRule:
 
 
 @dataclass(frozen=True)
+class AutoApprovalRule:
+    """A tenant's pre-approval: requests for ``service`` with justification ``category``, for at
+    most ``max_duration_seconds``, asking only for some of ``operations`` (lower-cased, sorted),
+    are approved by the signed policy itself, without an approver."""
+
+    service: str
+    category: str
+    max_duration_seconds: int
+    operations: Tuple[str, ...]
+
+    def __post_init__(self):
+        object.__setattr__(self, "operations", tuple(sorted({op.lower() for op in self.operations})))
+
+
+@dataclass(frozen=True)
 class TenantPolicy(_Statement):
     """The tenant's rules, signed by its root or an administering key: whether the lockbox is
     on (flag bit 0), whether decisions must be signed (bit 1), whether a passkey must verify its
@@ -463,8 +478,11 @@ class TenantPolicy(_Statement):
     approval_rules: Tuple[ApprovalRule, ...] = ()
     #: The justification categories requests must carry, sorted; empty accepts any, and none.
     justification_categories: Tuple[str, ...] = ()
+    #: The tenant's pre-approvals, in the order signed.
+    auto_approvals: Tuple[AutoApprovalRule, ...] = ()
 
     def __post_init__(self):
+        object.__setattr__(self, "auto_approvals", tuple(self.auto_approvals))
         object.__setattr__(self, "origins", tuple(self.origins))
         object.__setattr__(self, "approval_rules", tuple(sorted(self.approval_rules, key=lambda r: r.service)))
         object.__setattr__(self, "justification_categories", tuple(sorted(set(self.justification_categories))))
@@ -483,7 +501,7 @@ class TenantPolicy(_Statement):
         )
 
     def to_bytes(self) -> bytes:
-        v2 = bool(self.approval_rules or self.justification_categories)
+        v2 = bool(self.approval_rules or self.justification_categories or self.auto_approvals)
         writer = (
             CanonicalWriter(self.TAGS[1] if v2 else self.TAG).string(self.tenant_id)
             .int64(self.version).int64(self.flags).string(self.rp_id).strings(self.origins)
@@ -493,6 +511,10 @@ class TenantPolicy(_Statement):
             for rule in self.approval_rules:
                 writer.string(rule.service).int64(rule.approvals_required).int64(1 if rule.denial_ends else 0)
             writer.strings(self.justification_categories)
+            writer.int64(len(self.auto_approvals))
+            for rule in self.auto_approvals:
+                writer.string(rule.service).string(rule.category).int64(rule.max_duration_seconds)
+                writer.strings(rule.operations)
         return writer.string(self.issuer_key_id).bytes
 
     @classmethod
@@ -506,6 +528,7 @@ class TenantPolicy(_Statement):
         origins = reader.strings(32)
         rules: List[ApprovalRule] = []
         categories: Tuple[str, ...] = ()
+        autos: List[AutoApprovalRule] = []
         if with_rules:
             count = reader.int64()
             if not 0 <= count <= 16:
@@ -520,12 +543,22 @@ class TenantPolicy(_Statement):
             categories = tuple(reader.strings(16))
             if any(not a.encode() < b.encode() for a, b in zip(categories, categories[1:])):
                 raise Malformed()
-            if not rules and not categories:
+            count = reader.int64()
+            if not 0 <= count <= 16:
+                raise Malformed()
+            for _ in range(count):
+                service, category, seconds = reader.string(), reader.string(), reader.int64()
+                operations = tuple(reader.strings(64))
+                rule = AutoApprovalRule(service, category, seconds, operations)
+                if seconds <= 0 or not operations or rule.operations != operations:
+                    raise Malformed()
+                autos.append(rule)
+            if not rules and not categories and not autos:
                 raise Malformed()
         issuer = reader.string()
         reader.finish()
         return cls(tenant_id, version, bool(flags & 1), bool(flags & 2), bool(flags & 4), rp_id, origins, issuer,
-                   tuple(rules), categories)
+                   tuple(rules), categories, tuple(autos))
 
     @classmethod
     def initial(cls, tenant_id: str) -> "TenantPolicy":

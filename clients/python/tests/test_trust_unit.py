@@ -428,6 +428,9 @@ def test_n_of_m_policy_decisions_and_evidence():
     assert categorized.to_bytes().startswith(b"lockbox/tenant-policy/v2\x00")
     assert TenantPolicy.from_bytes(categorized.to_bytes()) == categorized
     assert categorized.justification_categories == ("incident", "security_investigation")
+    preapproving = TenantPolicy("t", 4, issuer_key_id="i", auto_approvals=(
+        trust.AutoApprovalRule("exchange", "incident", 3600, ("Get-Mailbox", "get-messagetrace")),))
+    assert TenantPolicy.from_bytes(preapproving.to_bytes()) == preapproving
     for bad in [(ApprovalRule("exchange", 6),), (ApprovalRule("exchange", 2), ApprovalRule("exchange", 3))]:
         with pytest.raises(Malformed):
             TenantPolicy.from_bytes(TenantPolicy("t", 2, issuer_key_id="i", approval_rules=bad).to_bytes())
