@@ -45,6 +45,8 @@ struct RequestWorkflow: Sendable {
             throw DomainError.notFound("no such tenant")
         }
         try policy.validateDuration(new.requestedDurationSeconds, tenantCap: rules.maxAccessDurationSeconds)
+        // A retry under the same key compares with the payload as the caller sent it.
+        let asSent = new
         var new = new
         var chainStartedAtMs: Int64?
         if let extended = new.extendsRequestID {
@@ -82,6 +84,7 @@ struct RequestWorkflow: Sendable {
         // A start is the latest the support managers may decide by too.
         let stored = try requests.insert(
             new,
+            fingerprinting: asSent,
             id: id,
             requesterID: caller.id,
             idempotencyKey: key,
@@ -283,6 +286,12 @@ struct RequestWorkflow: Sendable {
                 signedScope = counted.dropFirst().reduce(Set(counted.first?.operations ?? [])) {
                     $0.intersection($1.operations)
                 }.sorted()
+                guard signedScope?.isEmpty == false else {
+                    throw DomainError(
+                        .failedPrecondition,
+                        "the approvals counted allow no operation in common; approve some the others allowed"
+                    )
+                }
                 // From now, or from the scheduled start, to the end every approval signed.
                 let seconds = (endsAtMs - max(nowMs, request.scheduledStartMs ?? nowMs)) / 1000
                 guard seconds >= policy.minimumDurationSeconds else {
@@ -390,7 +399,9 @@ struct RequestWorkflow: Sendable {
     /// operations fit): recorded as `AutoApproved` by Lockbox itself, naming the policy version
     /// and rule, and told to the requester like any approval.
     private func autoApprove(_ requestID: String, rules: TenantRules, nowMs: Int64, _ db: PGConnection) throws {
+        // An extension is re-approved by the customer's approvers, whatever a pre-approval says.
         guard let trust, let request = try requests.find(id: requestID, lock: true, db),
+            request.extendsRequestID == nil,
             let policy = try trust.policy(tenantID: request.tenantID, version: rules.trustVersion, db),
             policy.lockboxEnabled, !policy.autoApprovals.isEmpty,
             let (index, granted) = policy.autoApproval(

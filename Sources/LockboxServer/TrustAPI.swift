@@ -579,11 +579,9 @@ struct TrustAPI: Sendable {
         var statements = keeper.verifiedDecisions(tenantID: tenantID, requestID: requestID, version: trustVersion)
         var approvals: [SignedBytes] = []
         if statements == nil || evidence {
-            // One approval decides: the request's own decision. Several: each approver's.
-            let signed =
-                rule.approvalsRequired == 1
-                ? try requests.customerSignature(tenantID: tenantID, requestID: requestID, db).map { [$0] } ?? []
-                : try decisions.list(tenantID: tenantID, requestID: requestID, db).map(\.signed)
+            // Each approver's signed decision (migration 0014 holds the ones made before it too),
+            // whatever the rule asks for now: a grant approved under N stays backed when N is lowered.
+            let signed = try decisions.list(tenantID: tenantID, requestID: requestID, db).map(\.signed)
             var verifiedStatements: [DecisionStatement] = []
             var approvers = Set<String>()
             for item in signed {
@@ -615,6 +613,7 @@ struct TrustAPI: Sendable {
         guard mine.isEmpty, !verified.policy.autoApprovals.isEmpty,
             let request = try requests.find(id: requestID, lock: false, db), request.tenantID == tenantID,
             request.requesterID == operatorID, request.service == service, let grant = request.grant,
+            request.extendsRequestID == nil, request.customerDecision?.decidedBy == AuditEntry.systemActorID,
             let (_, granted) = verified.policy.autoApproval(
                 service: service.rawValue,
                 category: request.category?.rawValue,

@@ -25,7 +25,10 @@ public enum ConsentAudit {
         /// Each request's verified decisions, oldest first: every approver's under an N-of-M policy.
         var decisions: [String: [DecisionStatement]] = [:]
         /// The grants the tenant's signed pre-approvals made: their operations and window.
-        var preapproved: [String: (operations: Set<String>, startsAtMs: Int64, endsAtMs: Int64)] = [:]
+        var preapproved:
+            [String: (rule: AutoApprovalRule, operations: Set<String>, startsAtMs: Int64, endsAtMs: Int64)] = [:]
+        /// Requests filed as extensions: re-approved by approvers, never pre-approved.
+        var extensions = Set<String>()
         var firstRoot: [UInt8]?
         func current() -> TenantTrust {
             if let trust { return trust }
@@ -69,6 +72,10 @@ public enum ConsentAudit {
             case "TenantPolicySet":
                 material.policies.append(signed(details, hex))
                 trust = nil
+            case "AccessRequestCreated":
+                if let extended = details["extends_request_id"] as? String, !extended.isEmpty {
+                    extensions.insert(record.item)
+                }
             case "AutoApproved":
                 // Approved by a pre-approval of the policy in force: the record names the rule,
                 // and the rule must cover the request's service, category, length and operations.
@@ -77,7 +84,8 @@ public enum ConsentAudit {
                 let starts = Int64(details["grant_starts_at_ms"] as? Int ?? 0)
                 let ends = Int64(details["grant_ends_at_ms"] as? Int ?? 0)
                 let operations = (details["operations"] as? String ?? "").split(separator: ",").map(String.init)
-                guard let policy = current().policy, Int64(version) == policy.version,
+                guard !extensions.contains(record.item), let policy = current().policy,
+                    Int64(version) == policy.version,
                     policy.autoApprovals.indices.contains(index),
                     policy.autoApprovals[index].grants(
                         service: details["service"] as? String ?? "",
@@ -93,7 +101,7 @@ public enum ConsentAudit {
                     )
                     continue
                 }
-                preapproved[record.item] = (Set(operations), starts, ends)
+                preapproved[record.item] = (policy.autoApprovals[index], Set(operations), starts, ends)
             case "CustomerApprove", "CustomerDeny", "CustomerDecisionCounted":
                 let statement = hex("decision_statement")
                 guard !statement.isEmpty else {
@@ -144,8 +152,12 @@ public enum ConsentAudit {
                 else { continue }
                 let trust = current()
                 if let policy = trust.policy, !policy.lockboxEnabled, policy.version > 0 { continue }
+                // A pre-approved grant counts while the policy in force still holds its rule, for
+                // its service and operations, inside its window.
                 if let made = preapproved[record.item], made.operations.contains(record.activity.lowercased()),
-                    made.startsAtMs <= record.timeMs, record.timeMs < made.endsAtMs
+                    made.startsAtMs <= record.timeMs, record.timeMs < made.endsAtMs,
+                    details["service"] as? String == made.rule.service,
+                    trust.policy?.autoApprovals.contains(made.rule) == true
                 {
                     continue
                 }

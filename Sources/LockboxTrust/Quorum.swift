@@ -38,12 +38,12 @@ public enum Quorum {
             default: continue
             }
         }
-        if !deniedBy.isEmpty && (rule.denialEnds || Int64(eligible - deniedBy.count) < rule.approvalsRequired) {
+        // An approval signed under a policy that asked for more still asks for more.
+        let required = approvals.reduce(rule.approvalsRequired) { max($0, $1.approvalsRequired) }
+        if !deniedBy.isEmpty && (rule.denialEnds || Int64(eligible - deniedBy.count) < required) {
             return .denied(deniedBy: deniedBy)
         }
         let approvedBy = approvals.map(\.approverID)
-        // An approval signed under a policy that asked for more still asks for more.
-        let required = approvals.reduce(rule.approvalsRequired) { max($0, $1.approvalsRequired) }
         guard Int64(approvals.count) >= required, let first = approvals.first else {
             return .pending(approvedBy: approvedBy, deniedBy: deniedBy)
         }

@@ -343,13 +343,14 @@ struct PolicyOptions: ParsableArguments {
     static let discussion = """
         The policy says whether the lockbox is on, whether decisions must be signed, what a \
         passkey's assertion must show, and how many approvers decide each service's requests. \
-        It takes the next version. Options left out keep what the policy in force says (the \
-        initial policy's: the lockbox on, signatures and user verification required, one \
-        approval). CheckAccess follows the signed policy, not a switch in the database.
+        It takes the next version, and states the whole policy: options left out take their \
+        defaults (the lockbox on, signatures and user verification required, no passkey relying \
+        party, one approval, any category, no pre-approval), never the server's word. What is \
+        signed is printed first. CheckAccess follows the signed policy, not a switch in the \
+        database.
 
         --approvals exchange=2 asks for two distinct approvers' signed decisions on Exchange \
-        requests (1 to 5; a service without a rule takes one); given, the --approvals options \
-        replace every rule, and --approvals none removes them. One denial ends such a request, \
+        requests (1 to 5; a service without a rule takes one). One denial ends such a request, \
         unless --denial-counts names the service: then a denial only counts against the \
         threshold, and the request is denied once too few approvers are left to reach it.
         """
@@ -449,65 +450,36 @@ struct PolicyOptions: ParsableArguments {
         return category
     }
 
-    static func choice(_ value: String?, _ option: String, _ yes: String, _ no: String, current: Bool) throws -> Bool {
-        guard let value else { return current }
+    static func choice(_ value: String?, _ option: String, _ yes: String, _ no: String) throws -> Bool {
+        guard let value else { return true }
         guard value == yes || value == no else { throw ValidationError("--\(option) is \(yes) or \(no)") }
         return value == yes
     }
 
     func set(connection: ConnectionOptions, key: KeyFileOption) async throws {
-        let rules = try rules()
         let issuer = try key.signer()
+        // Only the version comes from the server: every field signed is one these options
+        // state (or its default), so a server that is not what it claims cannot get this key's
+        // signature on a weaker policy than the one asked for.
         let trust = try await connection.call(
             LockboxMethods.getTenantTrust,
             GetTenantTrustRequest(tenantID: tenant)
         )
-        let current =
-            trust.policy
-            ?? TenantPolicyRecord(
-                lockboxEnabled: true,
-                signaturesRequired: true,
-                userVerificationRequired: true
-            )
         let policy = TenantPolicy(
             tenantID: tenant,
-            version: current.version + 1,
-            lockboxEnabled: try Self.choice(lockbox, "lockbox", "on", "off", current: current.lockboxEnabled),
-            signaturesRequired: try Self.choice(
-                signatures,
-                "signatures",
-                "required",
-                "optional",
-                current: current.signaturesRequired
-            ),
-            userVerificationRequired: try Self.choice(
-                userVerification,
-                "user-verification",
-                "required",
-                "preferred",
-                current: current.userVerificationRequired
-            ),
-            rpID: rpId ?? current.rpID,
-            origins: origin.isEmpty ? current.origins : origin == ["none"] ? [] : origin,
-            approvalRules: rules
-                ?? current.approvalRules.map {
-                    ApprovalRule(
-                        service: Render.shortName($0.service).lowercased(),
-                        approvalsRequired: Int64($0.approvalsRequired),
-                        denialEnds: $0.denialEnds
-                    )
-                },
-            justificationCategories: try categories() ?? current.justificationCategories,
-            autoApprovals: try autoApprovals()
-                ?? current.autoApprovals.map {
-                    AutoApprovalRule(
-                        service: Render.shortName($0.service).lowercased(),
-                        category: Render.shortName($0.category).lowercased(),
-                        maxDurationSeconds: $0.maxDurationSeconds,
-                        operations: $0.operations
-                    )
-                },
+            version: (trust.policy?.version ?? 0) + 1,
+            lockboxEnabled: try Self.choice(lockbox, "lockbox", "on", "off"),
+            signaturesRequired: try Self.choice(signatures, "signatures", "required", "optional"),
+            userVerificationRequired: try Self.choice(userVerification, "user-verification", "required", "preferred"),
+            rpID: rpId ?? "",
+            origins: origin == ["none"] ? [] : origin,
+            approvalRules: try rules() ?? [],
+            justificationCategories: try categories() ?? [],
+            autoApprovals: try autoApprovals() ?? [],
             issuerKeyID: issuer.keyID
+        )
+        FileHandle.standardError.write(
+            Data(printable("signing: \(Self.describe(policy))", limit: 4000).appending("\n").utf8)
         )
         let signed = issuer.sign(policy)
         connection.show(
@@ -521,6 +493,34 @@ struct PolicyOptions: ParsableArguments {
                 )
             )
         )
+    }
+
+    /// The policy in one line, as the key signs it.
+    static func describe(_ policy: TenantPolicy) -> String {
+        var parts = [
+            "policy version \(policy.version) of \(policy.tenantID)",
+            "lockbox \(policy.lockboxEnabled ? "on" : "off")",
+            "signatures \(policy.signaturesRequired ? "required" : "optional")",
+            "user verification \(policy.userVerificationRequired ? "required" : "preferred")",
+        ]
+        if !policy.rpID.isEmpty {
+            parts.append("rp-id \(policy.rpID), origins \(policy.origins.joined(separator: " "))")
+        }
+        for rule in policy.approvalRules {
+            parts.append(
+                "\(rule.service): \(rule.approvalsRequired) approvers\(rule.denialEnds ? "" : ", denials count")"
+            )
+        }
+        if !policy.justificationCategories.isEmpty {
+            parts.append("categories \(policy.justificationCategories.joined(separator: " "))")
+        }
+        for rule in policy.autoApprovals {
+            parts.append(
+                "pre-approved \(rule.service) \(rule.category) up to \(rule.maxDurationSeconds) s: "
+                    + rule.operations.joined(separator: " ")
+            )
+        }
+        return parts.joined(separator: "; ")
     }
 }
 

@@ -176,7 +176,10 @@ import Testing
                 )
             #expect((try? refused.get()) == nil)
             #expect(!(try await Self.check(h, w, operation: "Set-Mailbox")).allowed)
-            // Raising the threshold afterwards: the grant is no longer backed (fail closed).
+            // Lowering the threshold afterwards keeps the grant backed; raising it does not
+            // (fail closed).
+            try await Self.policy(h, w, [])
+            #expect(try await Self.check(h, w).allowed)
             try await Self.policy(h, w, [ApprovalRule(service: "exchange", approvalsRequired: 3)])
             let after = try await Self.check(h, w)
             #expect(!after.allowed && after.reason == .unverifiedApproval)
@@ -475,6 +478,22 @@ import Testing
             let other = try await file(.serviceRequest, seconds: 600, token: w.operator2Token)
             try await h.approveInternally(w, other)
             #expect(try await h.get(other, token: w.operator2Token).status == .pendingCustomer)
+            // An extension of the pre-approved grant is re-approved by approvers, not pre-approved.
+            let extensionRequest = try await h.call(
+                LockboxMethods.createAccessRequest,
+                CreateAccessRequestRequest(
+                    tenantID: "contoso",
+                    service: .exchange,
+                    ticketNumber: "INC-9",
+                    justification: "still stuck",
+                    requestedDurationSeconds: 600,
+                    extendsRequestID: covered,
+                    category: .incident
+                ),
+                token: w.operatorToken
+            )
+            try await h.approveInternally(w, extensionRequest.id)
+            #expect(try await h.get(extensionRequest.id, token: w.operatorToken).status == .pendingCustomer)
             // A new policy without the pre-approval: the grant it made is no longer backed.
             try await Self.policy(h, w, [])
             let after = try await Self.check(h, w)

@@ -121,6 +121,12 @@ import Testing
                     operations: ["get-mailbox", "search-mailbox"]
                 ) == .ok
             )
+            // Approvals with nothing in common settle nothing: the second is refused, and stays uncounted.
+            #expect(
+                await Self.approve(h, w, request.id, token: w.contosoAdmin, operations: ["test-mailflow"])
+                    == .failedPrecondition
+            )
+            #expect(try await h.get(request.id, token: w.operatorToken).status == .pendingCustomer)
             #expect(await Self.approve(h, w, request.id, token: w.contosoAdmin, operations: ["search-mailbox"]) == .ok)
             let approved = try await h.get(request.id, token: w.operatorToken)
             #expect(approved.grant?.operations == ["search-mailbox"])

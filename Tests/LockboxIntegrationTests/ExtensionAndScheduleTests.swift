@@ -66,8 +66,29 @@ import Testing
             let w = try await h.makeWorld()
             let original = try await Self.approved(h, w)
             let end = try #require(original.grant).endsAtMs
-            let extensionRequest = try await Self.extend(h, w, original.id, seconds: 1800)
+            let payload = CreateAccessRequestRequest(
+                tenantID: "contoso",
+                service: .exchange,
+                ticketNumber: "SR-1001",
+                justification: "the migration needs longer",
+                requestedDurationSeconds: 1800,
+                extendsRequestID: original.id
+            )
+            let extensionRequest = try await h.call(
+                LockboxMethods.createAccessRequest,
+                payload,
+                token: w.operatorToken,
+                key: "extend-1"
+            )
             #expect(extensionRequest.status == .pendingInternal)
+            // A retry under the same idempotency key answers the same extension.
+            let retried = try await h.call(
+                LockboxMethods.createAccessRequest,
+                payload,
+                token: w.operatorToken,
+                key: "extend-1"
+            )
+            #expect(retried.id == extensionRequest.id)
             #expect(extensionRequest.extendsRequestID == original.id)
             #expect(extensionRequest.startsAtMs == end)
             // One pending extension per grant.

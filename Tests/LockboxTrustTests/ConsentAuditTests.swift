@@ -116,4 +116,76 @@ import Testing
         let unpinned = ConsentAudit.check(Self.history(approvalSignedBy: Self.approver), pinnedRoots: nil)
         #expect(unpinned.findings.isEmpty && unpinned.notices.contains { $0.contains("trusted as it stands") })
     }
+
+    /// A pre-approved grant counts while the signed policy in force holds its rule; an
+    /// extension is never pre-approved, and a policy that withdraws the rule makes the next
+    /// action a finding.
+    @Test func aPreApprovedGrantCountsWhileItsRuleIsInForce() {
+        let root = TrustTests.rootRecord()
+        let rule = AutoApprovalRule(
+            service: "exchange",
+            category: "incident",
+            maxDurationSeconds: 3600,
+            operations: ["get-mailbox"]
+        )
+        func policy(_ version: Int64, _ rules: [AutoApprovalRule]) -> [String: Any] {
+            let signed = Self.root.sign(
+                TenantPolicy(tenantID: "contoso", version: version, autoApprovals: rules, issuerKeyID: Self.root.keyID)
+            )
+            return [
+                "statement": signed.statement.hex, "issuer_key_id": signed.keyID, "signature": signed.signature.hex,
+            ]
+        }
+        func preapproved(_ seq: Int64, _ item: String) -> ChainedRecord {
+            Self.record(
+                seq,
+                "AutoApproved",
+                kind: "lifecycle",
+                item: item,
+                [
+                    "auto_approval_policy_version": 1, "auto_approval_rule": 1, "service": "exchange",
+                    "justification_category": "incident", "operations": "get-mailbox",
+                    "grant_starts_at_ms": Int(TrustTests.now), "grant_ends_at_ms": Int(TrustTests.now + 1_800_000),
+                ]
+            )
+        }
+        func action(_ seq: Int64, _ item: String) -> ChainedRecord {
+            Self.record(
+                seq,
+                "Get-Mailbox",
+                kind: "operator_action",
+                item: item,
+                ["allowed": true, "service": "exchange"]
+            )
+        }
+        let start = [
+            Self.record(
+                1,
+                "TenantRootAdopted",
+                ["statement": root.statement.hex, "signature": root.signature.hex, "previous_signature": ""]
+            ),
+            Self.record(2, "TenantPolicySet", policy(1, [rule])),
+        ]
+        let covered = ConsentAudit.check(start + [preapproved(3, "req_1"), action(4, "req_1")], pinnedRoots: nil)
+        #expect(covered.findings.isEmpty, "\(covered.findings)")
+        let extended = ConsentAudit.check(
+            start + [
+                Self.record(
+                    3,
+                    "AccessRequestCreated",
+                    kind: "lifecycle",
+                    item: "req_2",
+                    ["extends_request_id": "req_1"]
+                ),
+                preapproved(4, "req_2"), action(5, "req_2"),
+            ],
+            pinnedRoots: nil
+        )
+        #expect(extended.findings.count == 2, "\(extended.findings)")
+        let withdrawn = ConsentAudit.check(
+            start + [preapproved(3, "req_1"), Self.record(4, "TenantPolicySet", policy(2, [])), action(5, "req_1")],
+            pinnedRoots: nil
+        )
+        #expect(withdrawn.findings.count == 1, "\(withdrawn.findings)")
+    }
 }

@@ -200,6 +200,7 @@ package struct RequestStore: Sendable {
     /// `idempotencyKey`; returns nil then, and stores nothing.
     package func insert(
         _ request: NewAccessRequest,
+        fingerprinting sent: NewAccessRequest? = nil,
         id: String,
         requesterID: String,
         idempotencyKey: String?,
@@ -217,7 +218,7 @@ package struct RequestStore: Sendable {
                                          requested_operations, justification_category)
             VALUES (\(request.tenantID), \(id), \(request.service), \(request.ticketNumber), \(request.justification),
                     \(request.requestedDurationSeconds), \(requesterID), \(RequestState.pendingInternal), \(nowMs),
-                    \(nowMs), \(internalDeadlineMs), \(idempotencyKey), \(Self.fingerprint(request)),
+                    \(nowMs), \(internalDeadlineMs), \(idempotencyKey), \(Self.fingerprint(sent ?? request)),
                     \(request.scheduledStartMs), \(request.extendsRequestID), \(chainStartedAtMs),
                     \(request.operations.map(PGTextArray.init)), \(request.category))
             ON CONFLICT (tenant_id, requester_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
@@ -350,29 +351,6 @@ package struct RequestStore: Sendable {
             """
         )
         return try rows.first?.decode("decision_nonce", as: PGBytes.self).bytes ?? fresh
-    }
-
-    /// The customer's signed decision behind a grant, for CheckAccess to verify once.
-    package func customerSignature(tenantID: String, requestID: String, _ db: PGConnection) throws
-        -> CustomerSignature?
-    {
-        let rows = try db.query(
-            """
-            SELECT decision_statement, decision_key_id, decision_signature, decision_authenticator_data,
-                   decision_client_data
-            FROM access_requests WHERE tenant_id = \(tenantID) AND request_id = \(requestID)
-            """
-        )
-        guard let row = rows.first, let statement = try row.decode("decision_statement", as: PGBytes?.self) else {
-            return nil
-        }
-        return CustomerSignature(
-            statement: statement.bytes,
-            keyID: try row.decode("decision_key_id", as: String?.self) ?? "",
-            signature: try row.decode("decision_signature", as: PGBytes?.self)?.bytes ?? [],
-            authenticatorData: try row.decode("decision_authenticator_data", as: PGBytes?.self)?.bytes ?? [],
-            clientData: try row.decode("decision_client_data", as: PGBytes?.self)?.bytes ?? []
-        )
     }
 
     /// Requests whose stored state a clock rule has overtaken by `nowMs`, oldest deadline first,
