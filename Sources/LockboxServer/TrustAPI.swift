@@ -602,7 +602,10 @@ struct TrustAPI: Sendable {
                 keeper.remember(verifiedStatements, tenantID: tenantID, requestID: requestID, version: trustVersion)
             }
         }
-        let mine = (statements ?? []).filter { $0.operatorID == operatorID && $0.service == service.rawValue }
+        let all = statements ?? []
+        let mine =
+            all.allSatisfy { $0.operatorID == operatorID && $0.service == service.rawValue }
+            ? all : all.filter { $0.operatorID == operatorID && $0.service == service.rawValue }
         if Quorum.backs(mine, rule: rule, operation: operation, atMs: nowMs) {
             return (true, evidence ? verified.evidence(for: approvals).canonicalBytes : [])
         }

@@ -8,6 +8,15 @@ import NIOConcurrencyHelpers
 struct VerifiedTrust: Sendable {
     let stored: StoredTrust
     let trust: TenantTrust
+    /// The policy in force: the highest signed version, or the initial one. Worked out once,
+    /// when the trust is verified (CheckAccess reads it on every check).
+    let policy: TenantPolicy
+
+    init(stored: StoredTrust, trust: TenantTrust) {
+        self.stored = stored
+        self.trust = trust
+        self.policy = trust.policy ?? TenantPolicy.initial(tenantID: stored.tenantID)
+    }
 
     /// Keys lockboxd revoked itself when their principal lost the role they served: not signed
     /// by the tenant, so known to lockboxd only, which refuses them too.
@@ -20,9 +29,6 @@ struct VerifiedTrust: Sendable {
         if serverRevoked.contains(signed.keyID) { return .failure(.revoked(signed.keyID)) }
         return trust.verifyDecision(signed)
     }
-
-    /// The policy in force: the highest signed version, or the initial one.
-    var policy: TenantPolicy { trust.policy ?? TenantPolicy.initial(tenantID: stored.tenantID) }
 
     /// The material as LockboxTrust reads it.
     var material: TrustMaterial { Self.material(stored) }

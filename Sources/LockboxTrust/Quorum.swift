@@ -64,14 +64,17 @@ public enum Quorum {
         operation: String,
         atMs timeMs: Int64
     ) -> Bool {
-        if rule.denialEnds && decisions.contains(where: { $0.decision == DecisionWord.deny.rawValue }) {
-            return false
+        var required = rule.approvalsRequired
+        for decision in decisions {
+            if rule.denialEnds && decision.decision == DecisionWord.deny.rawValue { return false }
+            required = max(required, decision.approvalsRequired)
         }
+        // One approval (CheckAccess's usual case): no set to build.
+        if required == 1 { return decisions.contains { $0.allows(operation: operation, atMs: timeMs) } }
         var approvers = Set<String>()
         for decision in decisions where decision.allows(operation: operation, atMs: timeMs) {
             approvers.insert(decision.approverID)
         }
-        let required = decisions.reduce(rule.approvalsRequired) { max($0, $1.approvalsRequired) }
         return Int64(approvers.count) >= required
     }
 }
