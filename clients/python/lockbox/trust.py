@@ -455,6 +455,19 @@ class AutoApprovalRule:
     def __post_init__(self):
         object.__setattr__(self, "operations", tuple(sorted({op.lower() for op in self.operations})))
 
+    def grants(self, service: str, category: Optional[str], duration_seconds: int, asked: Optional[Sequence[str]],
+               preapproved: Sequence[str]) -> Optional[List[str]]:
+        """The operations a request gets under this rule (Sources/LockboxTrust/Statements.swift):
+        those it asked for (None: all of ``preapproved``) that the rule names; None when it does
+        not match (another service or category, longer, or an operation the rule does not name)."""
+        if service != self.service or category != self.category or duration_seconds > self.max_duration_seconds:
+            return None
+        allowed = set(self.operations)
+        if asked is not None and not all(op in allowed for op in asked):
+            return None
+        granted = [op for op in (asked if asked is not None else preapproved) if op in allowed and op in preapproved]
+        return granted or None
+
 
 @dataclass(frozen=True)
 class TenantPolicy(_Statement):
@@ -1517,6 +1530,10 @@ class ConsentAuditor:
         self.material: Optional[TrustMaterial] = None
         self._trust: Optional[TenantTrust] = None
         self._decisions: Dict[str, List[DecisionStatement]] = {}
+        #: The grants the tenant's signed pre-approvals made: (rule, operations, starts, ends).
+        self._preapproved: Dict[str, Tuple[AutoApprovalRule, set, int, int]] = {}
+        #: Requests filed as extensions: re-approved by approvers, never pre-approved.
+        self._extensions: set = set()
         self._first_root: Optional[bytes] = None
         self.findings: List[ConsentFinding] = []
         self.notices: List[ConsentNotice] = []
@@ -1581,6 +1598,34 @@ class ConsentAuditor:
         elif name == "TenantPolicySet":
             material.policies.append(_details_signed(details))
             self._trust = None
+        elif name == "AccessRequestCreated":
+            extended = details.get("extends_request_id")
+            if isinstance(extended, str) and extended:
+                self._extensions.add(_k(item))
+        elif name == "AutoApproved":
+            version, index = details.get("auto_approval_policy_version"), details.get("auto_approval_rule")
+            starts, ends = details.get("grant_starts_at_ms"), details.get("grant_ends_at_ms")
+            text = details.get("operations") if isinstance(details.get("operations"), str) else ""
+            operations = text.split(",") if text else []
+            service = details.get("service") if isinstance(details.get("service"), str) else ""
+            category = details.get("justification_category")
+            policy = self._current().policy
+            rule = None
+            if (all(isinstance(v, int) and not isinstance(v, bool) for v in (version, index, starts, ends))
+                    and policy is not None and version == policy.version and 1 <= index <= len(policy.auto_approvals)
+                    and _k(item) not in self._extensions):
+                candidate = policy.auto_approvals[index - 1]
+                if candidate.grants(service, category if isinstance(category, str) else None, (ends - starts) // 1000,
+                                    operations, operations) == operations:
+                    rule = candidate
+            if rule is None:
+                self.findings.append(ConsentFinding(
+                    record["seq"],
+                    "%s: %s was approved as pre-approved, but no pre-approval of the tenant's signed policy in "
+                    "force covers it" % (named, item),
+                ))
+                return
+            self._preapproved[_k(item)] = (rule, set(operations), starts, ends)
         elif name in ("CustomerApprove", "CustomerDeny", "CustomerDecisionCounted"):
             statement_bytes = _strict_hex(details.get("decision_statement"))
             if not statement_bytes:
@@ -1631,6 +1676,12 @@ class ConsentAuditor:
             if policy is not None and not policy.lockbox_enabled and policy.version > 0:
                 return
             service = details.get("service") if isinstance(details.get("service"), str) else ""
+            # A pre-approved grant counts while the policy in force still holds its rule, for its
+            # service and operations, inside its window.
+            made = self._preapproved.get(_k(item))
+            if (made is not None and activity.lower() in made[1] and made[2] <= record["time_ms"] < made[3]
+                    and service == made[0].service and policy is not None and made[0] in policy.auto_approvals):
+                return
             rule = (policy or TenantPolicy.initial(self.tenant_id or "")).approval_rule(service)
             mine = [d for d in self._decisions.get(_k(item), []) if _same(d.service, service)]
             if quorum_backs(mine, rule, activity, record["time_ms"]):
@@ -1710,8 +1761,9 @@ def sign_prepared_decision(
     an approval or a denial, after checking it says what the approver means to sign: this
     request, its tenant, operator and service, this decision, this key. An approval with
     ``duration_seconds`` ends no later than that after it starts (never later than prepared).
-    The window must start now by this machine's clock (``now_ms`` in tests) and be no longer
-    than the request asked for, nor than 4 hours (:func:`window_problem`)."""
+    The window must start now by this machine's clock (``now_ms`` in tests), or at the request's
+    scheduled start (an extension's: where its grant ends) within 7 days, and be no longer than
+    the request asked for, nor than 4 hours (:func:`window_problem`)."""
     prepared = bytes(request.approve_statement if approve else request.deny_statement)
     if not prepared:
         raise ValueError(
@@ -1735,7 +1787,8 @@ def sign_prepared_decision(
         if ends != statement.ends_at_ms:
             statement = replace(statement, ends_at_ms=ends)
             prepared = statement.to_bytes()
-    problem = window_problem(statement, request.requested_duration_seconds, now_ms=now_ms)
+    problem = window_problem(statement, request.requested_duration_seconds, now_ms=now_ms,
+                             scheduled_start_ms=request.starts_at_ms or None)
     if problem:
         raise ValueError("the prepared statement is not what you asked for (%s): not signed" % problem)
     return signer.sign_bytes(prepared)
@@ -1745,9 +1798,12 @@ def sign_prepared_decision(
 MAXIMUM_WINDOW_MS = 4 * 3600 * 1000
 #: How far a prepared window's start may be from this machine's clock.
 CLOCK_TOLERANCE_MS = 15 * 60 * 1000
+#: The furthest ahead a scheduled window may start.
+MAXIMUM_SCHEDULE_AHEAD_MS = 7 * 86_400_000
 
 
-def window_problem(statement: "DecisionStatement", requested_duration_seconds: int, *, now_ms: Optional[int] = None):
+def window_problem(statement: "DecisionStatement", requested_duration_seconds: int, *, now_ms: Optional[int] = None,
+                   scheduled_start_ms: Optional[int] = None):
     """Why a prepared decision's window is not one to sign, by this machine's clock (the
     statement comes from lockboxd, which may not be what it claims); None when it is. The same
     rule as ``lockbox requests approve`` (LockboxTrust's DecisionIntent)."""
@@ -1759,6 +1815,12 @@ def window_problem(statement: "DecisionStatement", requested_duration_seconds: i
         return "its window is longer than 4 hours"
     if requested_duration_seconds <= 0 or window > requested_duration_seconds * 1000:
         return "its window is longer than the request asked for"
+    if scheduled_start_ms is not None:
+        if statement.starts_at_ms != scheduled_start_ms:
+            return "its window does not start at the request's scheduled start"
+        if not now - CLOCK_TOLERANCE_MS <= statement.starts_at_ms <= now + MAXIMUM_SCHEDULE_AHEAD_MS + CLOCK_TOLERANCE_MS:
+            return "its window does not start within 7 days by this machine's clock"
+        return None
     if abs(statement.starts_at_ms - now) > CLOCK_TOLERANCE_MS:
         return "its window does not start now by this machine's clock"
     return None

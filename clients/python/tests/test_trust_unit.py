@@ -474,3 +474,55 @@ def test_n_of_m_policy_decisions_and_evidence():
     assert not verify([first_signed])
     assert not verify([first_signed, first_signed])
     assert not verify([first_signed, other_request])
+
+
+def test_a_preapproved_grant_counts_while_its_rule_is_in_force():
+    """Tests/LockboxTrustTests/ConsentAuditTests.swift's pre-approval case, in Python."""
+    import json as _json
+
+    rule = trust.AutoApprovalRule("exchange", "incident", 3600, ("Get-Mailbox",))
+
+    def record(seq, activity, kind="trust", item="", details=None):
+        return {"seq": seq, "tenant_id": "contoso", "time_ms": NOW + 10, "kind": kind, "activity": activity,
+                "item": item, "details_text": _json.dumps(details or {}, sort_keys=True)}
+
+    def policy(version, rules):
+        signed = ROOT.sign(TenantPolicy("contoso", version, issuer_key_id=ROOT.key_id, auto_approvals=tuple(rules)))
+        return {"statement": signed.statement.hex(), "issuer_key_id": signed.key_id,
+                "signature": signed.signature.hex()}
+
+    def preapproved(seq, item):
+        return record(seq, "AutoApproved", "lifecycle", item, {
+            "auto_approval_policy_version": 1, "auto_approval_rule": 1, "service": "exchange",
+            "justification_category": "incident", "operations": "get-mailbox",
+            "grant_starts_at_ms": NOW, "grant_ends_at_ms": NOW + 1_800_000})
+
+    def action(seq, item):
+        return record(seq, "Get-Mailbox", "operator_action", item, {"allowed": True, "service": "exchange"})
+
+    root = root_record()
+    start = [
+        record(1, "TenantRootAdopted", details={"statement": root.statement.hex(), "signature": root.signature.hex(),
+                                                "previous_signature": ""}),
+        record(2, "TenantPolicySet", details=policy(1, [rule])),
+    ]
+    assert trust.check_consent(start + [preapproved(3, "req_1"), action(4, "req_1")]).ok
+    extended = trust.check_consent(start + [
+        record(3, "AccessRequestCreated", "lifecycle", "req_2", {"extends_request_id": "req_1"}),
+        preapproved(4, "req_2"), action(5, "req_2")])
+    assert len(extended.findings) == 2
+    withdrawn = trust.check_consent(start + [preapproved(3, "req_1"), record(4, "TenantPolicySet", details=policy(2, [])),
+                                             action(5, "req_1")])
+    assert len(withdrawn.findings) == 1
+
+
+def test_a_scheduled_window_is_signed_only_where_the_request_starts():
+    """DecisionIntentTests' scheduled cases: the window starts at the request's scheduled start
+    (an extension's: where its grant ends), within 7 days of this machine's clock."""
+    day = 86_400_000
+    tomorrow = replace(decision(), starts_at_ms=NOW + day, ends_at_ms=NOW + day + 3_600_000)
+    assert trust.window_problem(tomorrow, 3600, now_ms=NOW, scheduled_start_ms=NOW + day) is None
+    assert trust.window_problem(tomorrow, 3600, now_ms=NOW) is not None
+    assert trust.window_problem(decision(), 3600, now_ms=NOW, scheduled_start_ms=NOW + day) is not None
+    far = replace(decision(), starts_at_ms=NOW + 8 * day, ends_at_ms=NOW + 8 * day + 3_600_000)
+    assert trust.window_problem(far, 3600, now_ms=NOW, scheduled_start_ms=NOW + 8 * day) is not None
