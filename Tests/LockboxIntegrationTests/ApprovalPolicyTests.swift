@@ -85,20 +85,7 @@ import Testing
 
     static func check(_ h: Harness, _ w: Harness.World, operation: String = "Get-Mailbox") async throws
         -> CheckAccessResponse
-    {
-        try await h.call(
-            LockboxMethods.checkAccess,
-            CheckAccessRequest(
-                tenantID: "contoso",
-                service: .exchange,
-                operatorID: w.operatorID,
-                operation: operation,
-                clientIP: "10.0.0.1",
-                includeEvidence: true
-            ),
-            token: w.serviceToken
-        )
-    }
+    { try await h.checkAccess(w, operation: operation, evidence: true) }
 
     static func pending(_ h: Harness, _ w: Harness.World) async throws -> String {
         let id = try await h.createRequest(w).id

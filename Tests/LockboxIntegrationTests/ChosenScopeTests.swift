@@ -58,17 +58,7 @@ import Testing
     }
 
     static func allowed(_ h: Harness, _ w: Harness.World, _ operation: String) async throws -> CheckAccessResponse {
-        try await h.call(
-            LockboxMethods.checkAccess,
-            CheckAccessRequest(
-                tenantID: "contoso",
-                service: .exchange,
-                operatorID: w.operatorID,
-                operation: operation,
-                clientIP: "10.0.0.1"
-            ),
-            token: w.serviceToken
-        )
+        try await h.checkAccess(w, operation: operation)
     }
 
     @Test func theApproverAllowsASubsetAndOnlyItIsAllowed() async throws {

@@ -12,17 +12,7 @@ import Testing
 /// window allows only inside it.
 @Suite struct ExtensionAndScheduleTests {
     static func check(_ h: Harness, _ w: Harness.World) async throws -> CheckAccessResponse {
-        try await h.call(
-            LockboxMethods.checkAccess,
-            CheckAccessRequest(
-                tenantID: "contoso",
-                service: .exchange,
-                operatorID: w.operatorID,
-                operation: "Get-Mailbox",
-                clientIP: "10.0.0.1"
-            ),
-            token: w.serviceToken
-        )
+        try await h.checkAccess(w)
     }
 
     /// An approved request of `seconds`, signed by the contoso approver.

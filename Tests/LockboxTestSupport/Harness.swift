@@ -263,6 +263,24 @@ package final class Harness: Sendable {
         try await api.createRequest(world, tenant: tenant, token: token, duration: duration, key: key)
     }
 
+    /// CheckAccess as the world's service asks it, for the world's operator on contoso's Exchange.
+    package func checkAccess(_ world: World, operation: String = "Get-Mailbox", evidence: Bool = false) async throws
+        -> CheckAccessResponse
+    {
+        try await call(
+            LockboxMethods.checkAccess,
+            CheckAccessRequest(
+                tenantID: "contoso",
+                service: .exchange,
+                operatorID: world.operatorID,
+                operation: operation,
+                clientIP: "10.0.0.1",
+                includeEvidence: evidence
+            ),
+            token: world.serviceToken
+        )
+    }
+
     package func approveInternally(_ world: World, _ id: String) async throws {
         try await api.approveInternally(world, id)
     }
