@@ -257,7 +257,7 @@ struct RequestWorkflow: Sendable {
             }
             // Every stored decision is verified again: a row written behind lockboxd's back
             // without an approver's signature counts for nothing.
-            let statements = try trust.verifiedDecisions(of: request, db)
+            let statements = try trust.verifiedDecisions(of: request, verified, db)
             var outcome = Quorum.tally(statements, rule: verified.rule, eligible: verified.eligible, nowMs: nowMs)
             // A denial never approves, and an approval never denies: a rule changed since the
             // others decided settles the request at the next decision that agrees with it.

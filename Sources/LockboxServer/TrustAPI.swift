@@ -391,6 +391,8 @@ struct TrustAPI: Sendable {
         var rule: ApprovalRule
         /// How many principals hold a key certified to decide (the M of N of M).
         var eligible: Int
+        /// The tenant's trust it was verified against: the other decisions are verified the same.
+        var trust: VerifiedTrust
     }
 
     /// What a customer's decision needs on a tenant with a root: the approver's signature, by
@@ -504,7 +506,8 @@ struct TrustAPI: Sendable {
             statement: statement,
             signature: customer,
             rule: rule,
-            eligible: verified.eligibleApprovers(nowMs: nowMs)
+            eligible: verified.eligibleApprovers(nowMs: nowMs),
+            trust: verified
         )
     }
 
@@ -520,7 +523,8 @@ struct TrustAPI: Sendable {
         let version = try store.version(tenantID: request.tenantID, db)
         guard let verified = try keeper.trust(tenantID: request.tenantID, version: version, db) else { return (0, []) }
         let required = verified.policy.approvalRule(service: request.service.rawValue).approvalsRequired
-        let votes = try verifiedDecisions(of: request, verified, db).map { stored, statement in
+        let decided = try verifiedDecisions(tenantID: request.tenantID, requestID: request.id, verified, db)
+        let votes = decided.map { stored, statement in
             CustomerVote(
                 approverID: statement.approverID,
                 decision: statement.decision == DecisionWord.approve.rawValue ? .approve : .deny,
@@ -531,21 +535,22 @@ struct TrustAPI: Sendable {
         return (Int32(required), votes)
     }
 
-    /// Each approver's stored decision on `request` that verifies now, with its statement,
-    /// oldest first: about this request, by the approver and with the decision its row names.
-    /// A row written behind lockboxd's back without the approver's signature counts for nothing.
-    func verifiedDecisions(of request: RequestRecord, _ db: PGConnection) throws -> [DecisionStatement] {
-        let version = try store.version(tenantID: request.tenantID, db)
-        guard let verified = try keeper.trust(tenantID: request.tenantID, version: version, db) else { return [] }
-        return try verifiedDecisions(of: request, verified, db).map(\.1)
+    /// Each approver's stored decision on `request` that verifies against `verified` (the trust
+    /// the caller's own decision verified against), with its statement, oldest first: about this
+    /// request, by the approver and with the decision its row names. A row written behind
+    /// lockboxd's back without the approver's signature counts for nothing.
+    func verifiedDecisions(of request: RequestRecord, _ verified: VerifiedDecision, _ db: PGConnection) throws
+        -> [DecisionStatement]
+    {
+        try verifiedDecisions(tenantID: request.tenantID, requestID: request.id, verified.trust, db).map(\.1)
     }
 
-    private func verifiedDecisions(of request: RequestRecord, _ verified: VerifiedTrust, _ db: PGConnection) throws
-        -> [(StoredCustomerDecision, DecisionStatement)]
+    private func verifiedDecisions(tenantID: String, requestID: String, _ verified: VerifiedTrust, _ db: PGConnection)
+        throws -> [(StoredCustomerDecision, DecisionStatement)]
     {
-        try decisions.list(tenantID: request.tenantID, requestID: request.id, db).compactMap { stored in
+        try decisions.list(tenantID: tenantID, requestID: requestID, db).compactMap { stored in
             guard case .success(let (statement, _)) = verified.verifyDecision(stored.signed.bytes),
-                statement.requestID == request.id, statement.approverID == stored.approverID,
+                statement.requestID == requestID, statement.approverID == stored.approverID,
                 statement.decision == stored.decision
             else { return nil }
             return (stored, statement)
@@ -581,21 +586,16 @@ struct TrustAPI: Sendable {
         if statements == nil || evidence {
             // Each approver's signed decision (migration 0014 holds the ones made before it too),
             // whatever the rule asks for now: a grant approved under N stays backed when N is lowered.
-            let signed = try decisions.list(tenantID: tenantID, requestID: requestID, db).map(\.signed)
-            var verifiedStatements: [DecisionStatement] = []
+            let verifiedPairs = try verifiedDecisions(tenantID: tenantID, requestID: requestID, verified, db)
+            let verifiedStatements = verifiedPairs.map(\.1)
             var approvers = Set<String>()
-            for item in signed {
-                guard case .success(let (statement, _)) = verified.verifyDecision(item.bytes),
-                    statement.requestID == requestID
-                else { continue }
-                verifiedStatements.append(statement)
-                // The evidence carries the approvals that count now: distinct approvers whose
-                // signed window and scope allow this operation, at most as many as any rule asks.
-                if statement.allows(operation: operation, atMs: nowMs), approvers.count < ApprovalRule.maximumApprovals,
-                    approvers.insert(statement.approverID).inserted
-                {
-                    approvals.append(item.bytes)
-                }
+            // The evidence carries the approvals that count now: distinct approvers whose signed
+            // window and scope allow this operation, at most as many as any rule asks.
+            for (stored, statement) in verifiedPairs
+            where statement.allows(operation: operation, atMs: nowMs)
+                && approvers.count < ApprovalRule.maximumApprovals && approvers.insert(statement.approverID).inserted
+            {
+                approvals.append(stored.signed.bytes)
             }
             if statements == nil {
                 statements = verifiedStatements

@@ -24,9 +24,10 @@ import Testing
         _ facts: RequestFacts,
         by actor: Caller,
         at nowMs: Int64 = now,
-        rules: TenantRules = rules
+        rules: TenantRules = rules,
+        policy: Policy = Policy()
     ) throws(DomainError) -> Transition {
-        try Lifecycle.transition(action, facts: facts, by: actor, nowMs: nowMs, rules: rules)
+        try Lifecycle.transition(action, facts: facts, by: actor, nowMs: nowMs, rules: rules, policy: policy)
     }
 
     enum Expected: Sendable, Equatable {
@@ -162,44 +163,16 @@ import Testing
         var policy = Policy()
         policy.internalApprovalsRequired = 3
         var facts = Self.facts(.pendingInternal)
-        let first = try Lifecycle.transition(
-            .approveInternal,
-            facts: facts,
-            by: Self.manager,
-            nowMs: Self.now,
-            rules: Self.rules,
-            policy: policy
-        )
+        let first = try Self.transition(.approveInternal, facts, by: Self.manager, policy: policy)
         #expect(first.to == .pendingInternal && first.internalLevel == 1 && first.customerDeadlineMs == nil)
         facts.internalApprovers = [Self.manager.id]
         #expect(throws: DomainError.self) {
-            try Lifecycle.transition(
-                .approveInternal,
-                facts: facts,
-                by: Self.manager,
-                nowMs: Self.now,
-                rules: Self.rules,
-                policy: policy
-            )
+            try Self.transition(.approveInternal, facts, by: Self.manager, policy: policy)
         }
         facts.internalApprovers = ["mgr-a", "mgr-b"]
-        let last = try Lifecycle.transition(
-            .approveInternal,
-            facts: facts,
-            by: Self.manager,
-            nowMs: Self.now,
-            rules: Self.rules,
-            policy: policy
-        )
+        let last = try Self.transition(.approveInternal, facts, by: Self.manager, policy: policy)
         #expect(last.to == .pendingCustomer && last.internalLevel == nil)
-        let denied = try Lifecycle.transition(
-            .denyInternal,
-            facts: facts,
-            by: Self.manager,
-            nowMs: Self.now,
-            rules: Self.rules,
-            policy: policy
-        )
+        let denied = try Self.transition(.denyInternal, facts, by: Self.manager, policy: policy)
         #expect(denied.to == .denied)
     }
 

@@ -279,13 +279,7 @@ import Testing
                 WHERE d.request_id = r.request_id AND r.request_id = \(id) AND d.approver_id = \(w.contosoApproverID)
                 """
             )
-            let now = h.clock.nowMillis()
-            _ = try await h.sql(
-                """
-                INSERT INTO grants (tenant_id, request_id, operator_id, service, starts_at_ms, ends_at_ms, operations)
-                VALUES ('contoso', \(id), \(w.operatorID), 'exchange', \(now), \(now + 3_600_000), ARRAY['get-mailbox'])
-                """
-            )
+            try await h.writeGrantBehindLockboxdsBack(w, id)
             let check = try await Self.check(h, w)
             #expect(!check.allowed && check.reason == .unverifiedApproval)
         }

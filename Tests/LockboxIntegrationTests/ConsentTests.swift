@@ -366,13 +366,7 @@ import Testing
             _ = try await h.sql(
                 "UPDATE access_requests SET status = 'APPROVED' WHERE request_id = \(id)"
             )
-            let now = h.clock.nowMillis()
-            _ = try await h.sql(
-                """
-                INSERT INTO grants (tenant_id, request_id, operator_id, service, starts_at_ms, ends_at_ms, operations)
-                VALUES ('contoso', \(id), \(w.operatorID), 'exchange', \(now), \(now + 3_600_000), ARRAY['get-mailbox'])
-                """
-            )
+            try await h.writeGrantBehindLockboxdsBack(w, id)
             let check = try await Self.check(h, w)
             #expect(!check.allowed && check.reason == .unverifiedApproval)
             // The record says it was denied, and why.

@@ -263,6 +263,19 @@ package final class Harness: Sendable {
         try await api.createRequest(world, tenant: tenant, token: token, duration: duration, key: key)
     }
 
+    /// A one-hour Exchange grant of `requestID` for the world's operator, inserted with SQL as the
+    /// owner: what someone with the database, not lockboxd, would write.
+    package func writeGrantBehindLockboxdsBack(_ world: World, _ requestID: String) async throws {
+        let now = clock.nowMillis()
+        _ = try await sql(
+            """
+            INSERT INTO grants (tenant_id, request_id, operator_id, service, starts_at_ms, ends_at_ms, operations)
+            VALUES ('contoso', \(requestID), \(world.operatorID), 'exchange', \(now), \(now + 3_600_000),
+                    ARRAY['get-mailbox'])
+            """
+        )
+    }
+
     /// CheckAccess as the world's service asks it, for the world's operator on contoso's Exchange.
     package func checkAccess(_ world: World, operation: String = "Get-Mailbox", evidence: Bool = false) async throws
         -> CheckAccessResponse
