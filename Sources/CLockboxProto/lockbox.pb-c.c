@@ -3697,6 +3697,141 @@ void   lockbox__v1__signed_statement_request__free_unpacked
   assert(message->base.descriptor == &lockbox__v1__signed_statement_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   lockbox__v1__delegation__init
+                     (Lockbox__V1__Delegation         *message)
+{
+  static const Lockbox__V1__Delegation init_value = LOCKBOX__V1__DELEGATION__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__delegation__get_packed_size
+                     (const Lockbox__V1__Delegation *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__delegation__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__delegation__pack
+                     (const Lockbox__V1__Delegation *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__delegation__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__delegation__pack_to_buffer
+                     (const Lockbox__V1__Delegation *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__delegation__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__Delegation *
+       lockbox__v1__delegation__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__Delegation *)
+     protobuf_c_message_unpack (&lockbox__v1__delegation__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__delegation__free_unpacked
+                     (Lockbox__V1__Delegation *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__delegation__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lockbox__v1__list_delegations_request__init
+                     (Lockbox__V1__ListDelegationsRequest         *message)
+{
+  static const Lockbox__V1__ListDelegationsRequest init_value = LOCKBOX__V1__LIST_DELEGATIONS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__list_delegations_request__get_packed_size
+                     (const Lockbox__V1__ListDelegationsRequest *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__list_delegations_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__list_delegations_request__pack
+                     (const Lockbox__V1__ListDelegationsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__list_delegations_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__list_delegations_request__pack_to_buffer
+                     (const Lockbox__V1__ListDelegationsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__list_delegations_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__ListDelegationsRequest *
+       lockbox__v1__list_delegations_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__ListDelegationsRequest *)
+     protobuf_c_message_unpack (&lockbox__v1__list_delegations_request__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__list_delegations_request__free_unpacked
+                     (Lockbox__V1__ListDelegationsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__list_delegations_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lockbox__v1__list_delegations_response__init
+                     (Lockbox__V1__ListDelegationsResponse         *message)
+{
+  static const Lockbox__V1__ListDelegationsResponse init_value = LOCKBOX__V1__LIST_DELEGATIONS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t lockbox__v1__list_delegations_response__get_packed_size
+                     (const Lockbox__V1__ListDelegationsResponse *message)
+{
+  assert(message->base.descriptor == &lockbox__v1__list_delegations_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lockbox__v1__list_delegations_response__pack
+                     (const Lockbox__V1__ListDelegationsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lockbox__v1__list_delegations_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lockbox__v1__list_delegations_response__pack_to_buffer
+                     (const Lockbox__V1__ListDelegationsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lockbox__v1__list_delegations_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lockbox__V1__ListDelegationsResponse *
+       lockbox__v1__list_delegations_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lockbox__V1__ListDelegationsResponse *)
+     protobuf_c_message_unpack (&lockbox__v1__list_delegations_response__descriptor,
+                                allocator, len, data);
+}
+void   lockbox__v1__list_delegations_response__free_unpacked
+                     (Lockbox__V1__ListDelegationsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lockbox__v1__list_delegations_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   lockbox__v1__get_tenant_trust_request__init
                      (Lockbox__V1__GetTenantTrustRequest         *message)
 {
@@ -4676,7 +4811,7 @@ const ProtobufCMessageDescriptor lockbox__v1__access_request__descriptor =
   (ProtobufCMessageInit) lockbox__v1__access_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lockbox__v1__customer_vote__field_descriptors[4] =
+static const ProtobufCFieldDescriptor lockbox__v1__customer_vote__field_descriptors[6] =
 {
   {
     "approver_id",
@@ -4726,17 +4861,43 @@ static const ProtobufCFieldDescriptor lockbox__v1__customer_vote__field_descript
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "delegate_id",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__CustomerVote, delegate_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "delegation_id",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__CustomerVote, delegation_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lockbox__v1__customer_vote__field_indices_by_name[] = {
   0,   /* field[0] = approver_id */
   3,   /* field[3] = decided_at_ms */
   1,   /* field[1] = decision */
+  4,   /* field[4] = delegate_id */
+  5,   /* field[5] = delegation_id */
   2,   /* field[2] = key_id */
 };
 static const ProtobufCIntRange lockbox__v1__customer_vote__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor lockbox__v1__customer_vote__descriptor =
 {
@@ -4746,7 +4907,7 @@ const ProtobufCMessageDescriptor lockbox__v1__customer_vote__descriptor =
   "Lockbox__V1__CustomerVote",
   "lockbox.v1",
   sizeof(Lockbox__V1__CustomerVote),
-  4,
+  6,
   lockbox__v1__customer_vote__field_descriptors,
   lockbox__v1__customer_vote__field_indices_by_name,
   1,  lockbox__v1__customer_vote__number_ranges,
@@ -9996,7 +10157,7 @@ const ProtobufCMessageDescriptor lockbox__v1__adopt_tenant_root_request__descrip
   (ProtobufCMessageInit) lockbox__v1__adopt_tenant_root_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lockbox__v1__signed_statement_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor lockbox__v1__signed_statement_request__field_descriptors[6] =
 {
   {
     "tenant_id",
@@ -10046,8 +10207,34 @@ static const ProtobufCFieldDescriptor lockbox__v1__signed_statement_request__fie
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "authenticator_data",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__SignedStatementRequest, authenticator_data),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "client_data_json",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__SignedStatementRequest, client_data_json),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lockbox__v1__signed_statement_request__field_indices_by_name[] = {
+  4,   /* field[4] = authenticator_data */
+  5,   /* field[5] = client_data_json */
   2,   /* field[2] = issuer_key_id */
   3,   /* field[3] = signature */
   1,   /* field[1] = statement */
@@ -10056,7 +10243,7 @@ static const unsigned lockbox__v1__signed_statement_request__field_indices_by_na
 static const ProtobufCIntRange lockbox__v1__signed_statement_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor lockbox__v1__signed_statement_request__descriptor =
 {
@@ -10066,11 +10253,346 @@ const ProtobufCMessageDescriptor lockbox__v1__signed_statement_request__descript
   "Lockbox__V1__SignedStatementRequest",
   "lockbox.v1",
   sizeof(Lockbox__V1__SignedStatementRequest),
-  4,
+  6,
   lockbox__v1__signed_statement_request__field_descriptors,
   lockbox__v1__signed_statement_request__field_indices_by_name,
   1,  lockbox__v1__signed_statement_request__number_ranges,
   (ProtobufCMessageInit) lockbox__v1__signed_statement_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__delegation__field_descriptors[15] =
+{
+  {
+    "tenant_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Delegation, tenant_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "delegation_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Delegation, delegation_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "delegator_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Delegation, delegator_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "delegate_id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Delegation, delegate_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "services",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Lockbox__V1__Delegation, n_services),
+    offsetof(Lockbox__V1__Delegation, services),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "starts_at_ms",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Delegation, starts_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ends_at_ms",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Delegation, ends_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "key_id",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Delegation, key_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "statement",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Delegation, statement),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "signature",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Delegation, signature),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created_at_ms",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Delegation, created_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "revoked",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Delegation, revoked),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "revoked_at_ms",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Delegation, revoked_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "revoked_by_key_id",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Delegation, revoked_by_key_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "holds",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__Delegation, holds),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__delegation__field_indices_by_name[] = {
+  10,   /* field[10] = created_at_ms */
+  3,   /* field[3] = delegate_id */
+  1,   /* field[1] = delegation_id */
+  2,   /* field[2] = delegator_id */
+  6,   /* field[6] = ends_at_ms */
+  14,   /* field[14] = holds */
+  7,   /* field[7] = key_id */
+  11,   /* field[11] = revoked */
+  12,   /* field[12] = revoked_at_ms */
+  13,   /* field[13] = revoked_by_key_id */
+  4,   /* field[4] = services */
+  9,   /* field[9] = signature */
+  5,   /* field[5] = starts_at_ms */
+  8,   /* field[8] = statement */
+  0,   /* field[0] = tenant_id */
+};
+static const ProtobufCIntRange lockbox__v1__delegation__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 15 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__delegation__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.Delegation",
+  "Delegation",
+  "Lockbox__V1__Delegation",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__Delegation),
+  15,
+  lockbox__v1__delegation__field_descriptors,
+  lockbox__v1__delegation__field_indices_by_name,
+  1,  lockbox__v1__delegation__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__delegation__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__list_delegations_request__field_descriptors[4] =
+{
+  {
+    "tenant_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__ListDelegationsRequest, tenant_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "principal_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__ListDelegationsRequest, principal_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "include_ended",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__ListDelegationsRequest, include_ended),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_size",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__ListDelegationsRequest, page_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__list_delegations_request__field_indices_by_name[] = {
+  2,   /* field[2] = include_ended */
+  3,   /* field[3] = page_size */
+  1,   /* field[1] = principal_id */
+  0,   /* field[0] = tenant_id */
+};
+static const ProtobufCIntRange lockbox__v1__list_delegations_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__list_delegations_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.ListDelegationsRequest",
+  "ListDelegationsRequest",
+  "Lockbox__V1__ListDelegationsRequest",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__ListDelegationsRequest),
+  4,
+  lockbox__v1__list_delegations_request__field_descriptors,
+  lockbox__v1__list_delegations_request__field_indices_by_name,
+  1,  lockbox__v1__list_delegations_request__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__list_delegations_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lockbox__v1__list_delegations_response__field_descriptors[1] =
+{
+  {
+    "delegations",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Lockbox__V1__ListDelegationsResponse, n_delegations),
+    offsetof(Lockbox__V1__ListDelegationsResponse, delegations),
+    &lockbox__v1__delegation__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lockbox__v1__list_delegations_response__field_indices_by_name[] = {
+  0,   /* field[0] = delegations */
+};
+static const ProtobufCIntRange lockbox__v1__list_delegations_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor lockbox__v1__list_delegations_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lockbox.v1.ListDelegationsResponse",
+  "ListDelegationsResponse",
+  "Lockbox__V1__ListDelegationsResponse",
+  "lockbox.v1",
+  sizeof(Lockbox__V1__ListDelegationsResponse),
+  1,
+  lockbox__v1__list_delegations_response__field_descriptors,
+  lockbox__v1__list_delegations_response__field_indices_by_name,
+  1,  lockbox__v1__list_delegations_response__number_ranges,
+  (ProtobufCMessageInit) lockbox__v1__list_delegations_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor lockbox__v1__get_tenant_trust_request__field_descriptors[1] =
@@ -10909,7 +11431,7 @@ const ProtobufCEnumDescriptor lockbox__v1__audit_kind__descriptor =
   lockbox__v1__audit_kind__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor lockbox__v1__lockbox__method_descriptors[45] =
+static const ProtobufCMethodDescriptor lockbox__v1__lockbox__method_descriptors[48] =
 {
   { "Ping", &lockbox__v1__ping_request__descriptor, &lockbox__v1__ping_response__descriptor },
   { "CreateAccessRequest", &lockbox__v1__create_access_request_request__descriptor, &lockbox__v1__access_request__descriptor },
@@ -10956,6 +11478,9 @@ static const ProtobufCMethodDescriptor lockbox__v1__lockbox__method_descriptors[
   { "RevokeKey", &lockbox__v1__signed_statement_request__descriptor, &lockbox__v1__tenant_key__descriptor },
   { "SetTenantPolicy", &lockbox__v1__signed_statement_request__descriptor, &lockbox__v1__tenant_policy_record__descriptor },
   { "GetTenantTrust", &lockbox__v1__get_tenant_trust_request__descriptor, &lockbox__v1__tenant_trust__descriptor },
+  { "CreateDelegation", &lockbox__v1__signed_statement_request__descriptor, &lockbox__v1__delegation__descriptor },
+  { "RevokeDelegation", &lockbox__v1__signed_statement_request__descriptor, &lockbox__v1__delegation__descriptor },
+  { "ListDelegations", &lockbox__v1__list_delegations_request__descriptor, &lockbox__v1__list_delegations_response__descriptor },
 };
 const unsigned lockbox__v1__lockbox__method_indices_by_name[] = {
   28,        /* AddPreapprovedOperation */
@@ -10968,6 +11493,7 @@ const unsigned lockbox__v1__lockbox__method_indices_by_name[] = {
   9,        /* CheckAccess */
   1,        /* CreateAccessRequest */
   34,        /* CreateCheckpoint */
+  45,        /* CreateDelegation */
   17,        /* CreatePrincipal */
   11,        /* CreateTenant */
   7,        /* DecideCustomer */
@@ -10981,6 +11507,7 @@ const unsigned lockbox__v1__lockbox__method_indices_by_name[] = {
   22,        /* IssueToken */
   4,        /* ListAccessRequests */
   33,        /* ListCheckpoints */
+  47,        /* ListDelegations */
   10,        /* ListGrants */
   39,        /* ListNotifications */
   27,        /* ListPreapprovedOperations */
@@ -10994,6 +11521,7 @@ const unsigned lockbox__v1__lockbox__method_indices_by_name[] = {
   25,        /* RemoveRole */
   38,        /* RemoveWebhook */
   8,        /* RevokeAccess */
+  46,        /* RevokeDelegation */
   42,        /* RevokeKey */
   23,        /* RevokeToken */
   30,        /* SearchAudit */
@@ -11011,7 +11539,7 @@ const ProtobufCServiceDescriptor lockbox__v1__lockbox__descriptor =
   "Lockbox",
   "Lockbox__V1__Lockbox",
   "lockbox.v1",
-  45,
+  48,
   lockbox__v1__lockbox__method_descriptors,
   lockbox__v1__lockbox__method_indices_by_name
 };
@@ -11374,6 +11902,30 @@ void lockbox__v1__lockbox__get_tenant_trust(ProtobufCService *service,
 {
   assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
   service->invoke(service, 44, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void lockbox__v1__lockbox__create_delegation(ProtobufCService *service,
+                                             const Lockbox__V1__SignedStatementRequest *input,
+                                             Lockbox__V1__Delegation_Closure closure,
+                                             void *closure_data)
+{
+  assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
+  service->invoke(service, 45, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void lockbox__v1__lockbox__revoke_delegation(ProtobufCService *service,
+                                             const Lockbox__V1__SignedStatementRequest *input,
+                                             Lockbox__V1__Delegation_Closure closure,
+                                             void *closure_data)
+{
+  assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
+  service->invoke(service, 46, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void lockbox__v1__lockbox__list_delegations(ProtobufCService *service,
+                                            const Lockbox__V1__ListDelegationsRequest *input,
+                                            Lockbox__V1__ListDelegationsResponse_Closure closure,
+                                            void *closure_data)
+{
+  assert(service->descriptor == &lockbox__v1__lockbox__descriptor);
+  service->invoke(service, 47, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void lockbox__v1__lockbox__init (Lockbox__V1__Lockbox_Service *service,
                                  Lockbox__V1__Lockbox_ServiceDestroy destroy)

@@ -28,6 +28,9 @@ package enum Permission: String, CaseIterable, Sendable {
     case manageTrust
     /// Reading the tenant's roots, certified keys and policy.
     case readTrust
+    /// Giving or withdrawing a delegation (an approver's; a global admin may withdraw any).
+    /// Each also needs a statement a tenant key signed.
+    case delegate
 
     /// The action on a request this permission stands for, if it is one: who may take it is
     /// ``Lifecycle/actorRules``'s to say, not this table's.
@@ -65,6 +68,7 @@ package enum Permission: String, CaseIterable, Sendable {
         case (.manageTrust, .globalAdmin): .ownTenant
         case (.readTrust, .globalAdmin), (.readTrust, .lockboxApprover): .ownTenant
         case (.readTrust, .auditor), (.readTrust, .service): .everywhere
+        case (.delegate, .lockboxApprover), (.delegate, .globalAdmin): .ownTenant
         default: nil
         }
     }

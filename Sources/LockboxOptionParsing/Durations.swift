@@ -28,6 +28,9 @@ package func parseDuration(_ text: String, bareUnit: Duration = .seconds(1)) -> 
         } else if rest.hasPrefix("h") {
             total += .seconds(value * 3600)
             rest = rest.dropFirst()
+        } else if rest.hasPrefix("d") {
+            total += .seconds(value * 86400)
+            rest = rest.dropFirst()
         } else {
             return nil
         }

@@ -193,17 +193,24 @@ public struct CustomerVote: ProtoMessage {
     public var decision: Decision
     public var keyID: String
     public var decidedAtMs: Int64
+    /// For a delegate's decision: who signed it, and the delegation it names.
+    public var delegateID: String
+    public var delegationID: String
 
     public init(
         approverID: String = "",
         decision: Decision = Decision(rawValue: 0),
         keyID: String = "",
-        decidedAtMs: Int64 = 0
+        decidedAtMs: Int64 = 0,
+        delegateID: String = "",
+        delegationID: String = ""
     ) {
         self.approverID = approverID
         self.decision = decision
         self.keyID = keyID
         self.decidedAtMs = decidedAtMs
+        self.delegateID = delegateID
+        self.delegationID = delegationID
     }
 
     public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
@@ -220,7 +227,9 @@ extension CustomerVote: CBinding {
             approverID: try CRead.string(c.approver_id, in: Self.self),
             decision: Decision(cRaw: c.decision.rawValue),
             keyID: try CRead.string(c.key_id, in: Self.self),
-            decidedAtMs: c.decided_at_ms
+            decidedAtMs: c.decided_at_ms,
+            delegateID: try CRead.string(c.delegate_id, in: Self.self),
+            delegationID: try CRead.string(c.delegation_id, in: Self.self)
         )
     }
 
@@ -229,6 +238,8 @@ extension CustomerVote: CBinding {
         c.decision = .init(rawValue: decision.cRaw)
         c.key_id = arena.string(keyID)
         c.decided_at_ms = decidedAtMs
+        c.delegate_id = arena.string(delegateID)
+        c.delegation_id = arena.string(delegationID)
     }
 }
 

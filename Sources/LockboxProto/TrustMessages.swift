@@ -375,12 +375,24 @@ public struct SignedStatementRequest: ProtoMessage {
     public var statement: [UInt8]
     public var issuerKeyID: String
     public var signature: [UInt8]
+    /// What a passkey signed beside the statement (a delegation or its revocation only).
+    public var authenticatorData: [UInt8]
+    public var clientDataJSON: [UInt8]
 
-    public init(tenantID: String = "", statement: [UInt8] = [], issuerKeyID: String = "", signature: [UInt8] = []) {
+    public init(
+        tenantID: String = "",
+        statement: [UInt8] = [],
+        issuerKeyID: String = "",
+        signature: [UInt8] = [],
+        authenticatorData: [UInt8] = [],
+        clientDataJSON: [UInt8] = []
+    ) {
         self.tenantID = tenantID
         self.statement = statement
         self.issuerKeyID = issuerKeyID
         self.signature = signature
+        self.authenticatorData = authenticatorData
+        self.clientDataJSON = clientDataJSON
     }
 
     public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
@@ -397,7 +409,9 @@ extension SignedStatementRequest: CBinding {
             tenantID: try CRead.string(c.tenant_id, in: Self.self),
             statement: CRead.bytes(c.statement),
             issuerKeyID: try CRead.string(c.issuer_key_id, in: Self.self),
-            signature: CRead.bytes(c.signature)
+            signature: CRead.bytes(c.signature),
+            authenticatorData: CRead.bytes(c.authenticator_data),
+            clientDataJSON: CRead.bytes(c.client_data_json)
         )
     }
 
@@ -406,6 +420,170 @@ extension SignedStatementRequest: CBinding {
         c.statement = arena.bytes(statement)
         c.issuer_key_id = arena.string(issuerKeyID)
         c.signature = arena.bytes(signature)
+        c.authenticator_data = arena.bytes(authenticatorData)
+        c.client_data_json = arena.bytes(clientDataJSON)
+    }
+}
+
+/// An approver's delegation, and whether it holds.
+public struct Delegation: ProtoMessage {
+    public var tenantID: String
+    public var delegationID: String
+    public var delegatorID: String
+    public var delegateID: String
+    public var services: [String]
+    public var startsAtMs: Int64
+    public var endsAtMs: Int64
+    public var keyID: String
+    public var statement: [UInt8]
+    public var signature: [UInt8]
+    public var createdAtMs: Int64
+    public var revoked: Bool
+    public var revokedAtMs: Int64
+    public var revokedByKeyID: String
+    public var holds: Bool
+
+    public init(
+        tenantID: String = "",
+        delegationID: String = "",
+        delegatorID: String = "",
+        delegateID: String = "",
+        services: [String] = [],
+        startsAtMs: Int64 = 0,
+        endsAtMs: Int64 = 0,
+        keyID: String = "",
+        statement: [UInt8] = [],
+        signature: [UInt8] = [],
+        createdAtMs: Int64 = 0,
+        revoked: Bool = false,
+        revokedAtMs: Int64 = 0,
+        revokedByKeyID: String = "",
+        holds: Bool = false
+    ) {
+        self.tenantID = tenantID
+        self.delegationID = delegationID
+        self.delegatorID = delegatorID
+        self.delegateID = delegateID
+        self.services = services
+        self.startsAtMs = startsAtMs
+        self.endsAtMs = endsAtMs
+        self.keyID = keyID
+        self.statement = statement
+        self.signature = signature
+        self.createdAtMs = createdAtMs
+        self.revoked = revoked
+        self.revokedAtMs = revokedAtMs
+        self.revokedByKeyID = revokedByKeyID
+        self.holds = holds
+    }
+
+    public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
+    public func encode() -> [UInt8] { cEncode() }
+}
+
+extension Delegation: CBinding {
+    static func cInit(_ message: UnsafeMutablePointer<Lockbox__V1__Delegation>) {
+        lockbox__v1__delegation__init(message)
+    }
+
+    init(c: Lockbox__V1__Delegation) throws(ProtoDecodeError) {
+        self.init(
+            tenantID: try CRead.string(c.tenant_id, in: Self.self),
+            delegationID: try CRead.string(c.delegation_id, in: Self.self),
+            delegatorID: try CRead.string(c.delegator_id, in: Self.self),
+            delegateID: try CRead.string(c.delegate_id, in: Self.self),
+            services: try CRead.strings(c.n_services, c.services, in: Self.self),
+            startsAtMs: c.starts_at_ms,
+            endsAtMs: c.ends_at_ms,
+            keyID: try CRead.string(c.key_id, in: Self.self),
+            statement: CRead.bytes(c.statement),
+            signature: CRead.bytes(c.signature),
+            createdAtMs: c.created_at_ms,
+            revoked: Bool(protobuf: c.revoked),
+            revokedAtMs: c.revoked_at_ms,
+            revokedByKeyID: try CRead.string(c.revoked_by_key_id, in: Self.self),
+            holds: Bool(protobuf: c.holds)
+        )
+    }
+
+    func fill(_ c: inout Lockbox__V1__Delegation, _ arena: Arena) {
+        c.tenant_id = arena.string(tenantID)
+        c.delegation_id = arena.string(delegationID)
+        c.delegator_id = arena.string(delegatorID)
+        c.delegate_id = arena.string(delegateID)
+        (c.n_services, c.services) = arena.strings(services)
+        c.starts_at_ms = startsAtMs
+        c.ends_at_ms = endsAtMs
+        c.key_id = arena.string(keyID)
+        c.statement = arena.bytes(statement)
+        c.signature = arena.bytes(signature)
+        c.created_at_ms = createdAtMs
+        c.revoked = revoked.protobuf
+        c.revoked_at_ms = revokedAtMs
+        c.revoked_by_key_id = arena.string(revokedByKeyID)
+        c.holds = holds.protobuf
+    }
+}
+
+public struct ListDelegationsRequest: ProtoMessage {
+    public var tenantID: String
+    public var principalID: String
+    public var includeEnded: Bool
+    public var pageSize: Int32
+
+    public init(tenantID: String = "", principalID: String = "", includeEnded: Bool = false, pageSize: Int32 = 0) {
+        self.tenantID = tenantID
+        self.principalID = principalID
+        self.includeEnded = includeEnded
+        self.pageSize = pageSize
+    }
+
+    public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
+    public func encode() -> [UInt8] { cEncode() }
+}
+
+extension ListDelegationsRequest: CBinding {
+    static func cInit(_ message: UnsafeMutablePointer<Lockbox__V1__ListDelegationsRequest>) {
+        lockbox__v1__list_delegations_request__init(message)
+    }
+
+    init(c: Lockbox__V1__ListDelegationsRequest) throws(ProtoDecodeError) {
+        self.init(
+            tenantID: try CRead.string(c.tenant_id, in: Self.self),
+            principalID: try CRead.string(c.principal_id, in: Self.self),
+            includeEnded: Bool(protobuf: c.include_ended),
+            pageSize: c.page_size
+        )
+    }
+
+    func fill(_ c: inout Lockbox__V1__ListDelegationsRequest, _ arena: Arena) {
+        c.tenant_id = arena.string(tenantID)
+        c.principal_id = arena.string(principalID)
+        c.include_ended = includeEnded.protobuf
+        c.page_size = pageSize
+    }
+}
+
+public struct ListDelegationsResponse: ProtoMessage {
+    public var delegations: [Delegation]
+
+    public init(delegations: [Delegation] = []) { self.delegations = delegations }
+
+    public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
+    public func encode() -> [UInt8] { cEncode() }
+}
+
+extension ListDelegationsResponse: CBinding {
+    static func cInit(_ message: UnsafeMutablePointer<Lockbox__V1__ListDelegationsResponse>) {
+        lockbox__v1__list_delegations_response__init(message)
+    }
+
+    init(c: Lockbox__V1__ListDelegationsResponse) throws(ProtoDecodeError) {
+        self.init(delegations: try CRead.repeated(c.n_delegations, c.delegations))
+    }
+
+    func fill(_ c: inout Lockbox__V1__ListDelegationsResponse, _ arena: Arena) {
+        (c.n_delegations, c.delegations) = arena.repeated(delegations)
     }
 }
 

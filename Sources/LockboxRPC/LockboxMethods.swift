@@ -106,6 +106,11 @@ public enum LockboxMethods {
         service + "/SetTenantPolicy"
     )
     public static let getTenantTrust = UnaryMethod<GetTenantTrustRequest, TenantTrust>(service + "/GetTenantTrust")
+    public static let createDelegation = UnaryMethod<SignedStatementRequest, Delegation>(service + "/CreateDelegation")
+    public static let revokeDelegation = UnaryMethod<SignedStatementRequest, Delegation>(service + "/RevokeDelegation")
+    public static let listDelegations = UnaryMethod<ListDelegationsRequest, ListDelegationsResponse>(
+        service + "/ListDelegations"
+    )
 
     /// Every method above.
     public static let all: [AnyRPCMethod] = [
@@ -121,5 +126,6 @@ public enum LockboxMethods {
         listCheckpoints.erased, createCheckpoint.erased, setPrincipalEmail.erased, addWebhook.erased,
         listWebhooks.erased, removeWebhook.erased, listNotifications.erased, adoptTenantRoot.erased,
         certifyKey.erased, revokeKey.erased, setTenantPolicy.erased, getTenantTrust.erased,
+        createDelegation.erased, revokeDelegation.erased, listDelegations.erased,
     ]
 }

@@ -243,7 +243,7 @@ struct RequestWorkflow: Sendable {
                 try decisions.insert(
                     requestID: request.id,
                     tenantID: request.tenantID,
-                    approverID: caller.id,
+                    approverID: verified.statement.countedApproverID,
                     decision: verified.statement.decision,
                     signed: verified.signature,
                     nowMs: nowMs,
@@ -252,7 +252,10 @@ struct RequestWorkflow: Sendable {
             else {
                 throw DomainError(
                     .failedPrecondition,
-                    "you have decided this request already: each approver counts once, and a decision stands"
+                    verified.statement.delegationID.isEmpty
+                        ? "you have decided this request already: each approver counts once, and a decision stands"
+                        : "\(verified.statement.onBehalfOf) has decided this request already, in person or by a "
+                            + "delegate: each approver counts once, and a decision stands"
                 )
             }
             // Every stored decision is verified again: a row written behind lockboxd's back
@@ -262,8 +265,10 @@ struct RequestWorkflow: Sendable {
             // A denial never approves, and an approval never denies: a rule changed since the
             // others decided settles the request at the next decision that agrees with it.
             switch (outcome, transition.decision) {
-            case (.approved(let approved, _, _), .deny): outcome = .pending(approvedBy: approved, deniedBy: [caller.id])
-            case (.denied(let denied), .approve): outcome = .pending(approvedBy: [caller.id], deniedBy: denied)
+            case (.approved(let approved, _, _), .deny):
+                outcome = .pending(approvedBy: approved, deniedBy: [verified.statement.countedApproverID])
+            case (.denied(let denied), .approve):
+                outcome = .pending(approvedBy: [verified.statement.countedApproverID], deniedBy: denied)
             default: break
             }
             switch outcome {
@@ -281,7 +286,7 @@ struct RequestWorkflow: Sendable {
             case .approved(let approved, _, let endsAtMs):
                 approvedBy = approved
                 let counted = statements.filter {
-                    approved.contains($0.approverID) && $0.decision == DecisionWord.approve.rawValue
+                    approved.contains($0.countedApproverID) && $0.decision == DecisionWord.approve.rawValue
                 }
                 signedScope = counted.dropFirst().reduce(Set(counted.first?.operations ?? [])) {
                     $0.intersection($1.operations)
@@ -521,6 +526,11 @@ struct RequestWorkflow: Sendable {
         if !signed.authenticatorData.isEmpty {
             details["decision_authenticator_data"] = .string(signed.authenticatorData.hex)
             details["decision_client_data"] = .string(signed.clientData.hex)
+        }
+        // A delegate's decision says, in plain words too, whose it counts as and under what.
+        if let statement = try? DecisionStatement(canonicalBytes: signed.statement), !statement.delegationID.isEmpty {
+            details["delegation_id"] = .string(statement.delegationID)
+            details["on_behalf_of"] = .string(statement.onBehalfOf)
         }
         return details
     }

@@ -31,6 +31,7 @@ struct TrustAPI: Sendable {
         router.register(LockboxMethods.revokeKey, gate: gate, revokeKey)
         router.register(LockboxMethods.setTenantPolicy, gate: gate, setPolicy)
         router.register(LockboxMethods.getTenantTrust, gate: gate, getTrust)
+        registerDelegations(on: &router)
     }
 
     // MARK: Roots
@@ -331,7 +332,7 @@ struct TrustAPI: Sendable {
     }
 
     /// Serializes changes to one tenant's trust.
-    private func lockTenant(_ tenantID: String, _ call: Call) throws {
+    func lockTenant(_ tenantID: String, _ call: Call) throws {
         guard try tenants.rules(tenantID: tenantID, lock: true, call.db) != nil else {
             throw DomainError.notFound("no such tenant")
         }
@@ -456,6 +457,13 @@ struct TrustAPI: Sendable {
             ),
             (statement.approverID == caller.id, "it names another approver than the caller"),
             (
+                statement.delegationID.isEmpty
+                    || verified.trust.delegations[statement.delegationID].map {
+                        $0.startsAtMs <= nowMs && nowMs < $0.endsAtMs
+                    } == true,
+                "the delegation it names is not in force now"
+            ),
+            (
                 statement.decision == (approve ? DecisionWord.approve : DecisionWord.deny).rawValue,
                 "its decision is not the one asked for"
             ),
@@ -526,10 +534,12 @@ struct TrustAPI: Sendable {
         let decided = try verifiedDecisions(tenantID: request.tenantID, requestID: request.id, verified, db)
         let votes = decided.map { stored, statement in
             CustomerVote(
-                approverID: statement.approverID,
+                approverID: statement.countedApproverID,
                 decision: statement.decision == DecisionWord.approve.rawValue ? .approve : .deny,
                 keyID: statement.keyID,
-                decidedAtMs: stored.decidedAtMs
+                decidedAtMs: stored.decidedAtMs,
+                delegateID: statement.delegationID.isEmpty ? "" : statement.approverID,
+                delegationID: statement.delegationID
             )
         }
         return (Int32(required), votes)
@@ -550,7 +560,7 @@ struct TrustAPI: Sendable {
     {
         try decisions.list(tenantID: tenantID, requestID: requestID, db).compactMap { stored in
             guard case .success(let (statement, _)) = verified.verifyDecision(stored.signed.bytes),
-                statement.requestID == requestID, statement.approverID == stored.approverID,
+                statement.requestID == requestID, statement.countedApproverID == stored.approverID,
                 statement.decision == stored.decision
             else { return nil }
             return (stored, statement)
@@ -593,7 +603,8 @@ struct TrustAPI: Sendable {
             // window and scope allow this operation, at most as many as any rule asks.
             for (stored, statement) in verifiedPairs
             where statement.allows(operation: operation, atMs: nowMs)
-                && approvers.count < ApprovalRule.maximumApprovals && approvers.insert(statement.approverID).inserted
+                && approvers.count < ApprovalRule.maximumApprovals
+                && approvers.insert(statement.countedApproverID).inserted
             {
                 approvals.append(stored.signed.bytes)
             }

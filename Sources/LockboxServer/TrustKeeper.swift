@@ -24,10 +24,17 @@ struct VerifiedTrust: Sendable {
         Set(stored.revocations.filter { $0.signed.statement.isEmpty }.map(\.keyID))
     }
 
-    /// A decision verified, and its key not revoked by lockboxd either.
+    /// A decision verified, and neither its key nor, for a delegate's, the delegator's key
+    /// that signed the delegation revoked by lockboxd either.
     func verifyDecision(_ signed: SignedBytes) -> Result<(DecisionStatement, UInt32), TrustProblem> {
         if serverRevoked.contains(signed.keyID) { return .failure(.revoked(signed.keyID)) }
-        return trust.verifyDecision(signed)
+        let result = trust.verifyDecision(signed)
+        if case .success(let (decision, _)) = result, !decision.delegationID.isEmpty,
+            let delegation = trust.delegations[decision.delegationID], serverRevoked.contains(delegation.keyID)
+        {
+            return .failure(.revoked(delegation.keyID))
+        }
+        return result
     }
 
     /// The material as LockboxTrust reads it.
@@ -41,7 +48,9 @@ struct VerifiedTrust: Sendable {
             },
             certificates: stored.certificates.map { $0.signed.bytes },
             revocations: stored.revocations.filter { !$0.signed.statement.isEmpty }.map { $0.signed.bytes },
-            policies: stored.policies.map { $0.signed.bytes }
+            policies: stored.policies.map { $0.signed.bytes },
+            delegations: stored.delegations.map { $0.signed.bytes(with: $0.assertion) },
+            delegationRevocations: stored.delegationRevocations.map { $0.signed.bytes(with: $0.assertion) }
         )
     }
 
@@ -57,16 +66,27 @@ struct VerifiedTrust: Sendable {
         ).count
     }
 
-    /// The evidence behind a grant: every root, the policy in force if signed, and for each
-    /// decision the certificates that chain its key to a root.
+    /// The evidence behind a grant: every root, the policy in force if signed, for each
+    /// decision the certificates that chain its key to a root, and for a delegate's decision
+    /// the delegation and the certificates of the delegator's key.
     func evidence(for decisions: [SignedBytes]) -> AccessEvidence {
         var material = TrustMaterial(tenantID: stored.tenantID, roots: self.material.roots)
         if policy.version > 0, let signed = stored.policies.first(where: { $0.version == policy.version }) {
             material.policies = [signed.signed.bytes]
         }
-        var seen: Set<String> = []
+        var signers = decisions.map(\.keyID)
         for decision in decisions {
-            var next: String? = decision.keyID
+            guard let statement = try? DecisionStatement(canonicalBytes: decision.statement),
+                !statement.delegationID.isEmpty,
+                let delegation = stored.delegations.first(where: { $0.delegationID == statement.delegationID }),
+                !material.delegations.contains(delegation.signed.bytes(with: delegation.assertion))
+            else { continue }
+            material.delegations.append(delegation.signed.bytes(with: delegation.assertion))
+            signers.append(delegation.signed.issuerKeyID)
+        }
+        var seen: Set<String> = []
+        for signer in signers {
+            var next: String? = signer
             while let keyID = next, !seen.contains(keyID),
                 let certificate = stored.certificates.first(where: { $0.keyID == keyID })
             {
@@ -81,6 +101,20 @@ struct VerifiedTrust: Sendable {
 
 extension StoredStatement {
     var bytes: SignedBytes { SignedBytes(statement: statement, keyID: issuerKeyID, signature: signature) }
+
+    func bytes(with assertion: StoredAssertion) -> SignedBytes {
+        SignedBytes(
+            statement: statement,
+            keyID: issuerKeyID,
+            signature: signature,
+            assertion: assertion.authenticatorData.isEmpty && assertion.clientData.isEmpty
+                ? nil
+                : WebAuthnAssertion(
+                    authenticatorData: assertion.authenticatorData,
+                    clientDataJSON: assertion.clientData
+                )
+        )
+    }
 }
 
 extension CustomerSignature {

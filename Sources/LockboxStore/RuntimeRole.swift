@@ -37,6 +37,9 @@ package enum RuntimeRole {
         ("trust_changes", "SELECT"),
         // Each approver's signed decision: added, never changed (migrations/0014).
         ("customer_decisions", "SELECT, INSERT"),
+        // Approvers' delegations and their revocations: added, never changed (migrations/0016).
+        ("delegations", "SELECT, INSERT"),
+        ("delegation_revocations", "SELECT, INSERT"),
     ]
 
     /// Makes the runtime role's rights exactly ``privileges``, revoking anything else it held

@@ -72,6 +72,12 @@ public enum ConsentAudit {
             case "TenantPolicySet":
                 material.policies.append(signed(details, hex))
                 trust = nil
+            case "DelegationGranted":
+                material.delegations.append(signed(details, hex))
+                trust = nil
+            case "DelegationRevoked":
+                material.delegationRevocations.append(signed(details, hex))
+                trust = nil
             case "AccessRequestCreated":
                 if let extended = details["extends_request_id"] as? String, !extended.isEmpty {
                     extensions.insert(record.item)
@@ -163,7 +169,10 @@ public enum ConsentAudit {
                 }
                 let service = details["service"] as? String ?? ""
                 let rule = (trust.policy ?? TenantPolicy.initial(tenantID: tenantID)).approvalRule(service: service)
-                let mine = (decisions[record.item] ?? []).filter { $0.service == service }
+                // A decision made under a delegation withdrawn since counts no more.
+                let mine = (decisions[record.item] ?? []).filter {
+                    $0.service == service && ($0.delegationID.isEmpty || trust.delegations[$0.delegationID] != nil)
+                }
                 if Quorum.backs(mine, rule: rule, operation: record.activity, atMs: record.timeMs) { continue }
                 report.findings.append(
                     rule.approvalsRequired == 1
@@ -189,10 +198,13 @@ public enum ConsentAudit {
     }
 
     static func signed(_ details: [String: Any], _ hex: (String) -> [UInt8]) -> SignedBytes {
-        SignedBytes(
+        let authenticator = hex("authenticator_data")
+        return SignedBytes(
             statement: hex("statement"),
             keyID: details["issuer_key_id"] as? String ?? "",
-            signature: hex("signature")
+            signature: hex("signature"),
+            assertion: authenticator.isEmpty
+                ? nil : WebAuthnAssertion(authenticatorData: authenticator, clientDataJSON: hex("client_data"))
         )
     }
 }

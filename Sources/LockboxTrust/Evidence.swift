@@ -6,9 +6,9 @@ import LockboxIntegrity
 /// tenant's signed policy has the lockbox off.
 ///
 /// Encoded canonically ("lockbox/evidence/v1"): a count, then per item its kind ("root",
-/// "certificate", "revocation", "policy" or "decision"), statement, signer key id, signature,
-/// second signature (a root rotation's by the previous root), authenticator data and client
-/// data (a passkey's decision).
+/// "certificate", "revocation", "policy", "delegation", "delegation-revocation" or
+/// "decision"), statement, signer key id, signature, second signature (a root rotation's by the
+/// previous root), authenticator data and client data (what a passkey signed).
 public struct AccessEvidence: Sendable, Hashable {
     public var material: TrustMaterial
     /// The customer's signed decisions; none when the lockbox is off.
@@ -37,6 +37,12 @@ public struct AccessEvidence: Sendable, Hashable {
             items.append(("revocation", item.statement, item.keyID, item.signature, [], nil))
         }
         for item in material.policies { items.append(("policy", item.statement, item.keyID, item.signature, [], nil)) }
+        for item in material.delegations {
+            items.append(("delegation", item.statement, item.keyID, item.signature, [], item.assertion))
+        }
+        for item in material.delegationRevocations {
+            items.append(("delegation-revocation", item.statement, item.keyID, item.signature, [], item.assertion))
+        }
         for decision in decisions {
             items.append(("decision", decision.statement, decision.keyID, decision.signature, [], decision.assertion))
         }
@@ -69,23 +75,21 @@ public struct AccessEvidence: Sendable, Hashable {
             let second = try reader.data()
             let authenticatorData = try reader.data()
             let clientData = try reader.data()
-            let signed = SignedBytes(statement: statement, keyID: keyID, signature: signature)
+            var signed = SignedBytes(statement: statement, keyID: keyID, signature: signature)
+            if !authenticatorData.isEmpty || !clientData.isEmpty {
+                signed.assertion = WebAuthnAssertion(authenticatorData: authenticatorData, clientDataJSON: clientData)
+            }
             switch kind {
             case "root":
                 material.roots.append(RootRecord(statement: statement, signature: signature, previousSignature: second))
             case "certificate": material.certificates.append(signed)
             case "revocation": material.revocations.append(signed)
             case "policy": material.policies.append(signed)
+            case "delegation": material.delegations.append(signed)
+            case "delegation-revocation": material.delegationRevocations.append(signed)
             case "decision":
                 guard decisions.count < Int(ApprovalRule.maximumApprovals) else { throw CanonicalReader.Malformed() }
-                var withAssertion = signed
-                if !authenticatorData.isEmpty || !clientData.isEmpty {
-                    withAssertion.assertion = WebAuthnAssertion(
-                        authenticatorData: authenticatorData,
-                        clientDataJSON: clientData
-                    )
-                }
-                decisions.append(withAssertion)
+                decisions.append(signed)
             default: throw CanonicalReader.Malformed()
             }
         }

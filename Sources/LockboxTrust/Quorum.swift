@@ -20,7 +20,8 @@ public enum Quorum {
     ///
     /// - The threshold is the rule's, or the number any counted approval signed, if higher.
     /// - Each approver counts once: a later decision by the same approver is ignored, so an
-    ///   approval is never withdrawn and never counted twice.
+    ///   approval is never withdrawn and never counted twice. A delegate's decision counts as
+    ///   its delegator's (``DecisionStatement/countedApproverID``).
     /// - An approval whose signed window has ended by `nowMs` does not count.
     /// - `eligible`: how many distinct principals hold a key certified to decide. With
     ///   `denialEnds` false, the request is denied once the approvers who have not denied are
@@ -31,10 +32,10 @@ public enum Quorum {
         var seen = Set<String>()
         var approvals: [DecisionStatement] = []
         var deniedBy: [String] = []
-        for decision in decisions where seen.insert(decision.approverID).inserted {
+        for decision in decisions where seen.insert(decision.countedApproverID).inserted {
             switch decision.decision {
             case DecisionWord.approve.rawValue where decision.endsAtMs > nowMs: approvals.append(decision)
-            case DecisionWord.deny.rawValue: deniedBy.append(decision.approverID)
+            case DecisionWord.deny.rawValue: deniedBy.append(decision.countedApproverID)
             default: continue
             }
         }
@@ -43,7 +44,7 @@ public enum Quorum {
         if !deniedBy.isEmpty && (rule.denialEnds || Int64(eligible - deniedBy.count) < required) {
             return .denied(deniedBy: deniedBy)
         }
-        let approvedBy = approvals.map(\.approverID)
+        let approvedBy = approvals.map(\.countedApproverID)
         guard Int64(approvals.count) >= required, let first = approvals.first else {
             return .pending(approvedBy: approvedBy, deniedBy: deniedBy)
         }
@@ -73,7 +74,7 @@ public enum Quorum {
         if required == 1 { return decisions.contains { $0.allows(operation: operation, atMs: timeMs) } }
         var approvers = Set<String>()
         for decision in decisions where decision.allows(operation: operation, atMs: timeMs) {
-            approvers.insert(decision.approverID)
+            approvers.insert(decision.countedApproverID)
         }
         return Int64(approvers.count) >= required
     }

@@ -524,6 +524,11 @@ public struct DecisionStatement: TrustStatement {
     /// policy, or with an older one, cannot count fewer. Encoded only when above 1
     /// ("lockbox/decision/v2"), so that every decision signed before N of M verifies as it was.
     public var approvalsRequired: Int64
+    /// The delegation the approver decides under (``DelegationStatement/id``), and the
+    /// delegator it names: the decision then counts as the delegator's. Both empty for an
+    /// approver's own decision. Encoded only when set ("lockbox/decision/v3").
+    public var delegationID: String
+    public var onBehalfOf: String
 
     public init(
         tenantID: String,
@@ -537,9 +542,13 @@ public struct DecisionStatement: TrustStatement {
         approverID: String,
         keyID: String,
         nonce: [UInt8],
-        approvalsRequired: Int64 = 1
+        approvalsRequired: Int64 = 1,
+        delegationID: String = "",
+        onBehalfOf: String = ""
     ) {
         self.approvalsRequired = approvalsRequired
+        self.delegationID = delegationID
+        self.onBehalfOf = onBehalfOf
         self.tenantID = tenantID
         self.requestID = requestID
         self.operatorID = operatorID
@@ -555,9 +564,18 @@ public struct DecisionStatement: TrustStatement {
 
     public static let tag = "lockbox/decision/v1"
     public static let tagWithApprovals = "lockbox/decision/v2"
+    public static let tagWithDelegation = "lockbox/decision/v3"
+
+    /// The approver the decision counts as: the delegator it is made for, or its signer.
+    public var countedApproverID: String { delegationID.isEmpty ? approverID : onBehalfOf }
+
+    var encodingTag: String {
+        if !delegationID.isEmpty { return Self.tagWithDelegation }
+        return approvalsRequired == 1 ? Self.tag : Self.tagWithApprovals
+    }
 
     public var canonicalBytes: [UInt8] {
-        var writer = CanonicalWriter(tag: approvalsRequired == 1 ? Self.tag : Self.tagWithApprovals)
+        var writer = CanonicalWriter(tag: encodingTag)
         writer.string(tenantID)
         writer.string(requestID)
         writer.string(operatorID)
@@ -569,13 +587,20 @@ public struct DecisionStatement: TrustStatement {
         writer.string(approverID)
         writer.string(keyID)
         writer.data(nonce)
-        if approvalsRequired != 1 { writer.int64(approvalsRequired) }
+        if encodingTag != Self.tag { writer.int64(approvalsRequired) }
+        if !delegationID.isEmpty {
+            writer.string(delegationID)
+            writer.string(onBehalfOf)
+        }
         return writer.bytes
     }
 
     public init(canonicalBytes bytes: [UInt8]) throws(CanonicalReader.Malformed) {
-        let withApprovals = (try? CanonicalReader(bytes, tag: Self.tag)) == nil
-        var reader = try CanonicalReader(bytes, tag: withApprovals ? Self.tagWithApprovals : Self.tag)
+        let tag = [Self.tag, Self.tagWithApprovals, Self.tagWithDelegation].first {
+            (try? CanonicalReader(bytes, tag: $0)) != nil
+        }
+        guard let tag else { throw CanonicalReader.Malformed() }
+        var reader = try CanonicalReader(bytes, tag: tag)
         tenantID = try reader.string()
         requestID = try reader.string()
         operatorID = try reader.string()
@@ -588,11 +613,20 @@ public struct DecisionStatement: TrustStatement {
         keyID = try reader.string()
         nonce = try reader.data()
         approvalsRequired = 1
-        if withApprovals {
+        delegationID = ""
+        onBehalfOf = ""
+        if tag != Self.tag {
             approvalsRequired = try reader.int64()
-            guard (2...ApprovalRule.maximumApprovals).contains(approvalsRequired) else {
+            // One encoding per statement: v2 only above 1, v3 only with a delegation.
+            let lowest: Int64 = tag == Self.tagWithApprovals ? 2 : 1
+            guard (lowest...ApprovalRule.maximumApprovals).contains(approvalsRequired) else {
                 throw CanonicalReader.Malformed()
             }
+        }
+        if tag == Self.tagWithDelegation {
+            delegationID = try reader.string()
+            onBehalfOf = try reader.string()
+            guard !delegationID.isEmpty, !onBehalfOf.isEmpty else { throw CanonicalReader.Malformed() }
         }
         try reader.finish()
     }

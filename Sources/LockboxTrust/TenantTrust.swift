@@ -24,19 +24,26 @@ public struct TrustMaterial: Sendable, Hashable {
     public var certificates: [SignedBytes]
     public var revocations: [SignedBytes]
     public var policies: [SignedBytes]
+    /// Approvers' delegations (`keyID` is the delegator's), and their revocations.
+    public var delegations: [SignedBytes]
+    public var delegationRevocations: [SignedBytes]
 
     public init(
         tenantID: String,
         roots: [RootRecord] = [],
         certificates: [SignedBytes] = [],
         revocations: [SignedBytes] = [],
-        policies: [SignedBytes] = []
+        policies: [SignedBytes] = [],
+        delegations: [SignedBytes] = [],
+        delegationRevocations: [SignedBytes] = []
     ) {
         self.tenantID = tenantID
         self.roots = roots
         self.certificates = certificates
         self.revocations = revocations
         self.policies = policies
+        self.delegations = delegations
+        self.delegationRevocations = delegationRevocations
     }
 }
 
@@ -48,7 +55,9 @@ public struct TrustMaterial: Sendable, Hashable {
 /// certificate is signed by a root of the chain or by a certified Ed25519 key that may
 /// administer; a revoked key, and every certificate it issued, counts for nothing. The policy
 /// is the highest version signed by an administering key; without one, the initial policy
-/// holds (lockbox on, decisions signed, passkeys user-verified).
+/// holds (lockbox on, decisions signed, passkeys user-verified). A delegation holds when a key
+/// certified to its delegator to decide, valid at its start, signed it, and no revocation by
+/// such a key or by an administering key withdrew it.
 public struct TenantTrust: Sendable {
     public let tenantID: String
     /// The trusted roots, oldest first; empty when no root is trusted.
@@ -56,6 +65,9 @@ public struct TenantTrust: Sendable {
     public private(set) var certificates: [String: KeyCertificate] = [:]
     public private(set) var revoked: Set<String> = []
     public private(set) var policy: TenantPolicy?
+    /// The delegations that hold, by id; and the ids of those withdrawn.
+    public private(set) var delegations: [String: DelegationStatement] = [:]
+    public private(set) var revokedDelegations: Set<String> = []
     /// What was passed over, and why.
     public private(set) var problems: [TrustProblem] = []
 
@@ -93,6 +105,7 @@ public struct TenantTrust: Sendable {
         }
         certificates = issuedCertificates(material.certificates, roots: rootKeys, excluding: revoked)
         policy = verifyPolicies(material.policies, rootKeys: rootKeys) ?? TenantPolicy.initial(tenantID: tenantID)
+        verifyDelegations(material, rootKeys: rootKeys)
     }
 
     /// The current root: the last of the chain.
@@ -199,6 +212,53 @@ public struct TenantTrust: Sendable {
         return best
     }
 
+    private mutating func verifyDelegations(_ material: TrustMaterial, rootKeys: [String: TrustKey]) {
+        var found: [String: DelegationStatement] = [:]
+        for item in material.delegations {
+            guard let delegation = try? DelegationStatement(canonicalBytes: item.statement),
+                delegation.tenantID == tenantID, delegation.keyID == item.keyID, delegation.termsProblem == nil
+            else {
+                problems.append(.malformed("a delegation"))
+                continue
+            }
+            guard
+                case .success(let certificate) = key(
+                    item.keyID,
+                    for: .decide,
+                    principalID: delegation.delegatorID,
+                    atMs: delegation.startsAtMs
+                ),
+                case .success = certificate.key.verify(item, rules: passkeyRules)
+            else {
+                problems.append(.badSignature("delegation \(delegation.id)"))
+                continue
+            }
+            found[delegation.id] = delegation
+        }
+        for item in material.delegationRevocations {
+            guard let revocation = try? DelegationRevocation(canonicalBytes: item.statement),
+                revocation.tenantID == tenantID, revocation.issuerKeyID == item.keyID
+            else {
+                problems.append(.malformed("a delegation revocation"))
+                continue
+            }
+            // An administering key, or a key certified to the delegator to decide.
+            var issuer = rootKeys[item.keyID] ?? certificates[item.keyID].flatMap { Self.mayIssue($0) ? $0.key : nil }
+            if issuer == nil, let delegation = found[revocation.delegationID],
+                let certificate = certificates[item.keyID], certificate.principalID == delegation.delegatorID,
+                certificate.capabilities.contains(.decide)
+            {
+                issuer = certificate.key
+            }
+            guard let issuer, case .success = issuer.verify(item, rules: passkeyRules) else {
+                problems.append(.badSignature("the revocation of delegation \(revocation.delegationID)"))
+                continue
+            }
+            revokedDelegations.insert(revocation.delegationID)
+        }
+        delegations = found.filter { !revokedDelegations.contains($0.key) }
+    }
+
     /// The key `keyID`, certified to `principalID` for `capability` and valid at `timeMs`.
     public func key(
         _ keyID: String,
@@ -246,6 +306,25 @@ public struct TenantTrust: Sendable {
         switch key(signed.keyID, for: .decide, principalID: decision.approverID, atMs: decision.startsAtMs) {
         case .success(let found): certificate = found
         case .failure(let problem): return .failure(problem)
+        }
+        if !decision.delegationID.isEmpty {
+            guard let delegation = delegations[decision.delegationID] else {
+                return .failure(
+                    .notAllowed(
+                        revokedDelegations.contains(decision.delegationID)
+                            ? "delegation \(decision.delegationID) was revoked"
+                            : "delegation \(decision.delegationID) is not one of this tenant's approvers signed"
+                    )
+                )
+            }
+            guard delegation.covers(decision) else {
+                return .failure(
+                    .mismatch(
+                        "the decision does not fit delegation \(decision.delegationID): another delegate, "
+                            + "delegator or service, or outside its period"
+                    )
+                )
+            }
         }
         switch certificate.key.verify(signed, rules: passkeyRules) {
         case .success(let counter): return .success((decision, counter))

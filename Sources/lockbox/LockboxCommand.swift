@@ -20,6 +20,7 @@ struct Lockbox: AsyncParsableCommand {
         subcommands: [
             Ping.self, Requests.self, Access.self, Grants.self, Tenants.self, Principals.self, Tokens.self,
             Roles.self, Audit.self, Operations.self, Webhooks.self, Notifications.self, Keys.self, PolicyCommands.self,
+            Delegations.self,
         ]
     )
 }

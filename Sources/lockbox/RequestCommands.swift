@@ -258,6 +258,8 @@ struct Requests: AsyncParsableCommand {
                 """
         )
         var operation: [String] = []
+        @Option(help: "Decide in the place of the approver who delegated to you, under this delegation (dlg_…).")
+        var delegation: String?
 
         func run() async throws {
             var decision = CustomerDecision(requestID: id, decision: .approve, comment: comment)
@@ -266,7 +268,8 @@ struct Requests: AsyncParsableCommand {
                 decision,
                 with: key,
                 connection,
-                operations: operation.isEmpty ? nil : operation
+                operations: operation.isEmpty ? nil : operation,
+                delegation: delegation
             )
             connection.show(try await connection.call(LockboxMethods.decideCustomer, decision))
         }
@@ -280,10 +283,12 @@ struct Requests: AsyncParsableCommand {
             _ decision: CustomerDecision,
             with key: KeyFileOption,
             _ connection: ConnectionOptions,
-            operations chosen: [String]? = nil
+            operations chosen: [String]? = nil,
+            delegation delegationID: String? = nil
         ) async throws -> SignedDecision? {
             guard let signer = try key.signerIfGiven() else {
                 guard chosen == nil else { throw ValidationError("--operation needs --key-file: it is signed") }
+                guard delegationID == nil else { throw ValidationError("--delegation needs --key-file: it is signed") }
                 return nil
             }
             let request = try await connection.call(
@@ -330,6 +335,19 @@ struct Requests: AsyncParsableCommand {
                     "the statement the server prepared is not what you asked for (\(problem)); nothing was signed"
                 )
             }
+            if let delegationID {
+                let delegation = try await Delegations.statement(
+                    delegationID,
+                    tenant: request.tenantID,
+                    delegate: statement.approverID,
+                    connection
+                )
+                guard delegation.delegateID == statement.approverID else {
+                    throw ValidationError("delegation \(delegationID) is to \(delegation.delegateID), not to you")
+                }
+                statement.delegationID = delegationID
+                statement.onBehalfOf = delegation.delegatorID
+            }
             let operations = statement.operations.isEmpty ? "none" : statement.operations.joined(separator: ", ")
             FileHandle.standardError.write(
                 Data(
@@ -338,7 +356,10 @@ struct Requests: AsyncParsableCommand {
                             + "\(statement.service), \(Render.time(statement.startsAtMs)) to \(Render.time(statement.endsAtMs)), "
                             + "operations: \(operations)"
                             + (statement.approvalsRequired > 1
-                                ? ", one of \(statement.approvalsRequired) approvals required" : ""),
+                                ? ", one of \(statement.approvalsRequired) approvals required" : "")
+                            + (statement.delegationID.isEmpty
+                                ? ""
+                                : ", on behalf of \(statement.onBehalfOf) under \(statement.delegationID)"),
                         limit: 2000
                     ).appending("\n").utf8
                 )
@@ -354,10 +375,17 @@ struct Requests: AsyncParsableCommand {
         @OptionGroup var key: KeyFileOption
         @Argument(help: "Request id.") var id: String
         @Option(help: "Reason.") var reason: String = ""
+        @Option(help: "Decide in the place of the approver who delegated to you, under this delegation (dlg_…).")
+        var delegation: String?
 
         func run() async throws {
             var decision = CustomerDecision(requestID: id, decision: .deny, comment: reason)
-            decision.signedDecision = try await CustomerSigning.sign(decision, with: key, connection)
+            decision.signedDecision = try await CustomerSigning.sign(
+                decision,
+                with: key,
+                connection,
+                delegation: delegation
+            )
             connection.show(try await connection.call(LockboxMethods.decideCustomer, decision))
         }
     }

@@ -354,6 +354,28 @@ import Testing
         ) { h, _, _, token in
             await h.status(LockboxMethods.getTenantTrust, GetTenantTrustRequest(tenantID: "contoso"), token: token)
         },
+        // Delegations: an approver (or a global admin, who may decide too) gives and withdraws
+        // them, each with a statement a tenant key signed (none here: refused as malformed).
+        Entry(method: LockboxMethods.createDelegation.name, allowed: [.globalAdmin, .lockboxApprover]) {
+            h,
+            _,
+            _,
+            token in
+            await h.status(LockboxMethods.createDelegation, SignedStatementRequest(tenantID: "contoso"), token: token)
+        },
+        Entry(method: LockboxMethods.revokeDelegation.name, allowed: [.globalAdmin, .lockboxApprover]) {
+            h,
+            _,
+            _,
+            token in
+            await h.status(LockboxMethods.revokeDelegation, SignedStatementRequest(tenantID: "contoso"), token: token)
+        },
+        Entry(
+            method: LockboxMethods.listDelegations.name,
+            allowed: [.globalAdmin, .lockboxApprover, .auditor, .service]
+        ) { h, _, _, token in
+            await h.status(LockboxMethods.listDelegations, ListDelegationsRequest(tenantID: "contoso"), token: token)
+        },
     ]
 
     /// Methods whose request carries its own credential instead of a token; EnrollmentTests

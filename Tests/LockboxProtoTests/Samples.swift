@@ -146,7 +146,26 @@ enum Samples {
         approverID: "p_approver",
         decision: .approve,
         keyID: "ed25519:0123456789abcdef",
-        decidedAtMs: 1_790_000_000_000
+        decidedAtMs: 1_790_000_000_000,
+        delegateID: "p_delegate",
+        delegationID: "dlg_0123"
+    )
+    static let delegation = LockboxProto.Delegation(
+        tenantID: "contoso",
+        delegationID: "dlg_0123456789abcdef0123456789abcdef",
+        delegatorID: "p_alice",
+        delegateID: unicode,
+        services: ["exchange", unicode],
+        startsAtMs: 1,
+        endsAtMs: .max,
+        keyID: "ed25519:0123456789abcdef",
+        statement: binary,
+        signature: binary,
+        createdAtMs: 2,
+        revoked: true,
+        revokedAtMs: .max,
+        revokedByKeyID: "es256:0123",
+        holds: true
     )
     static let signingKey = SigningKey(
         keyID: "ed25519:0123456789abcdef",
@@ -295,6 +314,18 @@ enum Samples {
             previousSignature: binary + [1]
         ),
         SignedStatementRequest(tenantID: "contoso", statement: binary, issuerKeyID: "ed25519:0123", signature: binary),
+        SignedStatementRequest(
+            tenantID: "contoso",
+            statement: binary,
+            issuerKeyID: "es256:0123",
+            signature: binary,
+            authenticatorData: binary + [5],
+            clientDataJSON: Array("{\"type\":\"webauthn.get\"}".utf8)
+        ),
+        delegation,
+        LockboxProto.Delegation(delegationID: "dlg_0"),
+        ListDelegationsRequest(tenantID: "contoso", principalID: unicode, includeEnded: true, pageSize: 100),
+        ListDelegationsResponse(delegations: [delegation, LockboxProto.Delegation(tenantID: "t")]),
         GetTenantTrustRequest(tenantID: "contoso"),
         LockboxProto.TenantTrust(roots: [tenantRoot, tenantRoot], keys: [tenantKey], policy: tenantPolicy),
         CheckAccessRequest(

@@ -73,6 +73,9 @@ import Testing
             LockboxMethods.revokeKey.name: [.globalAdmin],
             LockboxMethods.setTenantPolicy.name: [.globalAdmin],
             LockboxMethods.getTenantTrust.name: [.globalAdmin, .lockboxApprover, .auditor, .service],
+            LockboxMethods.createDelegation.name: [.globalAdmin, .lockboxApprover],
+            LockboxMethods.revokeDelegation.name: [.globalAdmin, .lockboxApprover],
+            LockboxMethods.listDelegations.name: [.globalAdmin, .lockboxApprover, .auditor, .service],
         ]
     }()
 

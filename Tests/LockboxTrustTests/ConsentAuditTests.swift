@@ -117,6 +117,99 @@ import Testing
         #expect(unpinned.findings.isEmpty && unpinned.notices.contains { $0.contains("trusted as it stands") })
     }
 
+    /// A delegate's decision counts when the chain holds the delegation its delegator signed;
+    /// once the chain records its revocation, the next action it backed is a finding.
+    @Test func aDelegatesDecisionCountsWhileTheChainHoldsTheDelegation() {
+        let bob = DelegationTests.bob
+        let bobCertificate = TrustTests.certify(key: bob.publicKey, principal: "p_bob", may: .decide)
+        let given = DelegationTests.delegation()
+        let signedDelegation = Self.approver.sign(given)
+        let decision = DelegationTests.delegated(given)
+        let revocation = Self.approver.sign(
+            DelegationRevocation(tenantID: "contoso", delegationID: given.id, issuerKeyID: Self.approver.keyID)
+        )
+        func history(delegation: Bool, revoked: Bool) -> [ChainedRecord] {
+            var records = Self.history(approvalSignedBy: nil, check: false)
+            records.append(
+                Self.record(
+                    3,
+                    "KeyCertified",
+                    [
+                        "statement": bobCertificate.statement.hex, "issuer_key_id": bobCertificate.keyID,
+                        "signature": bobCertificate.signature.hex,
+                    ]
+                )
+            )
+            if delegation {
+                records.append(
+                    Self.record(
+                        4,
+                        "DelegationGranted",
+                        item: given.id,
+                        [
+                            "statement": signedDelegation.statement.hex, "issuer_key_id": signedDelegation.keyID,
+                            "signature": signedDelegation.signature.hex,
+                        ]
+                    )
+                )
+            }
+            records.append(
+                Self.record(
+                    5,
+                    "CustomerApprove",
+                    kind: "lifecycle",
+                    item: "req_1",
+                    [
+                        "decision_statement": decision.canonicalBytes.hex, "decision_key_id": bob.keyID,
+                        "decision_signature": bob.signature(over: decision.canonicalBytes).hex,
+                    ]
+                )
+            )
+            records.append(
+                Self.record(
+                    6,
+                    "Get-Mailbox",
+                    kind: "operator_action",
+                    item: "req_1",
+                    ["allowed": true, "service": "exchange"]
+                )
+            )
+            if revoked {
+                records.append(
+                    Self.record(
+                        7,
+                        "DelegationRevoked",
+                        item: given.id,
+                        [
+                            "statement": revocation.statement.hex, "issuer_key_id": revocation.keyID,
+                            "signature": revocation.signature.hex,
+                        ]
+                    )
+                )
+                records.append(
+                    Self.record(
+                        8,
+                        "Get-Mailbox",
+                        kind: "operator_action",
+                        item: "req_1",
+                        ["allowed": true, "service": "exchange"]
+                    )
+                )
+            }
+            return records
+        }
+        let held = ConsentAudit.check(history(delegation: true, revoked: false), pinnedRoots: [Self.root.publicKey])
+        #expect(held.findings.isEmpty, "\(held.findings)")
+        let missing = ConsentAudit.check(history(delegation: false, revoked: false), pinnedRoots: [Self.root.publicKey])
+        #expect(
+            missing.findings.contains { $0.contains("does not chain") && $0.contains("delegation") },
+            "\(missing.findings)"
+        )
+        #expect(missing.findings.contains { $0.contains("record seq 6") })
+        let revoked = ConsentAudit.check(history(delegation: true, revoked: true), pinnedRoots: [Self.root.publicKey])
+        #expect(revoked.findings.count == 1 && revoked.findings[0].contains("record seq 8"), "\(revoked.findings)")
+    }
+
     /// A pre-approved grant counts while the signed policy in force holds its rule; an
     /// extension is never pre-approved, and a policy that withdraws the rule makes the next
     /// action a finding.

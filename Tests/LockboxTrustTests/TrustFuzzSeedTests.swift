@@ -69,6 +69,11 @@ import Testing
             ("trust-evidence", evidence.canonicalBytes),
             ("trust-assertion", [UInt8(authenticatorData.count)] + authenticatorData + clientData),
             ("response-frame", response.encode()),
+            ("trust-delegation", DelegationTests.delegation(services: ["exchange"]).canonicalBytes),
+            (
+                "trust-delegation-revocation",
+                DelegationRevocation(tenantID: "contoso", delegationID: "dlg_0", issuerKeyID: "i").canonicalBytes
+            ),
         ]
     }
 

@@ -21,6 +21,8 @@ let parsers: [@Sendable (UnsafeRawBufferPointer) -> Void] = [
     { _ = try? AccessEvidence(canonicalBytes: Array($0)) },
     verifyAssertion,
     { _ = try? ResponseFrame(decoding: $0) },
+    { _ = try? DelegationStatement(canonicalBytes: Array($0)) },
+    { _ = try? DelegationRevocation(canonicalBytes: Array($0)) },
 ]
 
 /// A P-256 public key (SubjectPublicKeyInfo, DER) for the assertions: the checks before the

@@ -97,6 +97,9 @@ typedef struct Lockbox__V1__AutoApprovalRecord Lockbox__V1__AutoApprovalRecord;
 typedef struct Lockbox__V1__ApprovalRuleRecord Lockbox__V1__ApprovalRuleRecord;
 typedef struct Lockbox__V1__AdoptTenantRootRequest Lockbox__V1__AdoptTenantRootRequest;
 typedef struct Lockbox__V1__SignedStatementRequest Lockbox__V1__SignedStatementRequest;
+typedef struct Lockbox__V1__Delegation Lockbox__V1__Delegation;
+typedef struct Lockbox__V1__ListDelegationsRequest Lockbox__V1__ListDelegationsRequest;
+typedef struct Lockbox__V1__ListDelegationsResponse Lockbox__V1__ListDelegationsResponse;
 typedef struct Lockbox__V1__GetTenantTrustRequest Lockbox__V1__GetTenantTrustRequest;
 typedef struct Lockbox__V1__TenantTrust Lockbox__V1__TenantTrust;
 typedef struct Lockbox__V1__Notification Lockbox__V1__Notification;
@@ -536,14 +539,22 @@ struct  Lockbox__V1__AccessRequest
 struct  Lockbox__V1__CustomerVote
 {
   ProtobufCMessage base;
+  /*
+   * The approver the decision counts as: for a delegate's, the delegator.
+   */
   char *approver_id;
   Lockbox__V1__Decision decision;
   char *key_id;
   int64_t decided_at_ms;
+  /*
+   * For a delegate's decision: who signed it, and the delegation it names.
+   */
+  char *delegate_id;
+  char *delegation_id;
 };
 #define LOCKBOX__V1__CUSTOMER_VOTE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__customer_vote__descriptor) \
-    , (char *)protobuf_c_empty_string, LOCKBOX__V1__DECISION__DECISION_UNSPECIFIED, (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, LOCKBOX__V1__DECISION__DECISION_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Lockbox__V1__InternalDecision
@@ -1865,7 +1876,10 @@ struct  Lockbox__V1__AdoptTenantRootRequest
 
 
 /*
- * A statement a tenant key signed: a key certificate, a revocation or a policy.
+ * A statement a tenant key signed: a key certificate, a revocation, a policy,
+ * a delegation or a delegation's revocation. A delegation and its revocation
+ * may be signed by a passkey: its authenticator data and client data JSON
+ * then travel beside the signature.
  */
 struct  Lockbox__V1__SignedStatementRequest
 {
@@ -1874,10 +1888,82 @@ struct  Lockbox__V1__SignedStatementRequest
   ProtobufCBinaryData statement;
   char *issuer_key_id;
   ProtobufCBinaryData signature;
+  ProtobufCBinaryData authenticator_data;
+  ProtobufCBinaryData client_data_json;
 };
 #define LOCKBOX__V1__SIGNED_STATEMENT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__signed_statement_request__descriptor) \
-    , (char *)protobuf_c_empty_string, {0,NULL}, (char *)protobuf_c_empty_string, {0,NULL} }
+    , (char *)protobuf_c_empty_string, {0,NULL}, (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL}, {0,NULL} }
+
+
+/*
+ * An approver's delegation to another approver of the same tenant
+ * ("lockbox/delegation/v1", signed by a key certified to the delegator to
+ * decide), and whether it holds.
+ */
+struct  Lockbox__V1__Delegation
+{
+  ProtobufCMessage base;
+  char *tenant_id;
+  char *delegation_id;
+  char *delegator_id;
+  char *delegate_id;
+  /*
+   * Lower-case service names; empty: every service.
+   */
+  size_t n_services;
+  char **services;
+  int64_t starts_at_ms;
+  int64_t ends_at_ms;
+  char *key_id;
+  ProtobufCBinaryData statement;
+  ProtobufCBinaryData signature;
+  int64_t created_at_ms;
+  protobuf_c_boolean revoked;
+  int64_t revoked_at_ms;
+  char *revoked_by_key_id;
+  /*
+   * Whether the tenant's trust verifies it now: signed by a key certified to
+   * the delegator, not revoked, and that key not revoked either.
+   */
+  protobuf_c_boolean holds;
+};
+#define LOCKBOX__V1__DELEGATION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__delegation__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, 0, (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL}, 0, 0, 0, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Lockbox__V1__ListDelegationsRequest
+{
+  ProtobufCMessage base;
+  char *tenant_id;
+  /*
+   * Only those the principal gave or was given; empty: all of the tenant's.
+   */
+  char *principal_id;
+  /*
+   * Include delegations revoked or whose period has ended.
+   */
+  protobuf_c_boolean include_ended;
+  /*
+   * At most 100; 0 means 100. Newest first.
+   */
+  int32_t page_size;
+};
+#define LOCKBOX__V1__LIST_DELEGATIONS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__list_delegations_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
+
+
+struct  Lockbox__V1__ListDelegationsResponse
+{
+  ProtobufCMessage base;
+  size_t n_delegations;
+  Lockbox__V1__Delegation **delegations;
+};
+#define LOCKBOX__V1__LIST_DELEGATIONS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__list_delegations_response__descriptor) \
+    , 0,NULL }
 
 
 struct  Lockbox__V1__GetTenantTrustRequest
@@ -3551,6 +3637,63 @@ Lockbox__V1__SignedStatementRequest *
 void   lockbox__v1__signed_statement_request__free_unpacked
                      (Lockbox__V1__SignedStatementRequest *message,
                       ProtobufCAllocator *allocator);
+/* Lockbox__V1__Delegation methods */
+void   lockbox__v1__delegation__init
+                     (Lockbox__V1__Delegation         *message);
+size_t lockbox__v1__delegation__get_packed_size
+                     (const Lockbox__V1__Delegation   *message);
+size_t lockbox__v1__delegation__pack
+                     (const Lockbox__V1__Delegation   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__delegation__pack_to_buffer
+                     (const Lockbox__V1__Delegation   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__Delegation *
+       lockbox__v1__delegation__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__delegation__free_unpacked
+                     (Lockbox__V1__Delegation *message,
+                      ProtobufCAllocator *allocator);
+/* Lockbox__V1__ListDelegationsRequest methods */
+void   lockbox__v1__list_delegations_request__init
+                     (Lockbox__V1__ListDelegationsRequest         *message);
+size_t lockbox__v1__list_delegations_request__get_packed_size
+                     (const Lockbox__V1__ListDelegationsRequest   *message);
+size_t lockbox__v1__list_delegations_request__pack
+                     (const Lockbox__V1__ListDelegationsRequest   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__list_delegations_request__pack_to_buffer
+                     (const Lockbox__V1__ListDelegationsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__ListDelegationsRequest *
+       lockbox__v1__list_delegations_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__list_delegations_request__free_unpacked
+                     (Lockbox__V1__ListDelegationsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Lockbox__V1__ListDelegationsResponse methods */
+void   lockbox__v1__list_delegations_response__init
+                     (Lockbox__V1__ListDelegationsResponse         *message);
+size_t lockbox__v1__list_delegations_response__get_packed_size
+                     (const Lockbox__V1__ListDelegationsResponse   *message);
+size_t lockbox__v1__list_delegations_response__pack
+                     (const Lockbox__V1__ListDelegationsResponse   *message,
+                      uint8_t             *out);
+size_t lockbox__v1__list_delegations_response__pack_to_buffer
+                     (const Lockbox__V1__ListDelegationsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Lockbox__V1__ListDelegationsResponse *
+       lockbox__v1__list_delegations_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lockbox__v1__list_delegations_response__free_unpacked
+                     (Lockbox__V1__ListDelegationsResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Lockbox__V1__GetTenantTrustRequest methods */
 void   lockbox__v1__get_tenant_trust_request__init
                      (Lockbox__V1__GetTenantTrustRequest         *message);
@@ -3913,6 +4056,15 @@ typedef void (*Lockbox__V1__AdoptTenantRootRequest_Closure)
 typedef void (*Lockbox__V1__SignedStatementRequest_Closure)
                  (const Lockbox__V1__SignedStatementRequest *message,
                   void *closure_data);
+typedef void (*Lockbox__V1__Delegation_Closure)
+                 (const Lockbox__V1__Delegation *message,
+                  void *closure_data);
+typedef void (*Lockbox__V1__ListDelegationsRequest_Closure)
+                 (const Lockbox__V1__ListDelegationsRequest *message,
+                  void *closure_data);
+typedef void (*Lockbox__V1__ListDelegationsResponse_Closure)
+                 (const Lockbox__V1__ListDelegationsResponse *message,
+                  void *closure_data);
 typedef void (*Lockbox__V1__GetTenantTrustRequest_Closure)
                  (const Lockbox__V1__GetTenantTrustRequest *message,
                   void *closure_data);
@@ -4118,6 +4270,18 @@ struct Lockbox__V1__Lockbox_Service
                            const Lockbox__V1__GetTenantTrustRequest *input,
                            Lockbox__V1__TenantTrust_Closure closure,
                            void *closure_data);
+  void (*create_delegation)(Lockbox__V1__Lockbox_Service *service,
+                            const Lockbox__V1__SignedStatementRequest *input,
+                            Lockbox__V1__Delegation_Closure closure,
+                            void *closure_data);
+  void (*revoke_delegation)(Lockbox__V1__Lockbox_Service *service,
+                            const Lockbox__V1__SignedStatementRequest *input,
+                            Lockbox__V1__Delegation_Closure closure,
+                            void *closure_data);
+  void (*list_delegations)(Lockbox__V1__Lockbox_Service *service,
+                           const Lockbox__V1__ListDelegationsRequest *input,
+                           Lockbox__V1__ListDelegationsResponse_Closure closure,
+                           void *closure_data);
 };
 typedef void (*Lockbox__V1__Lockbox_ServiceDestroy)(Lockbox__V1__Lockbox_Service *);
 void lockbox__v1__lockbox__init (Lockbox__V1__Lockbox_Service *service,
@@ -4170,7 +4334,10 @@ void lockbox__v1__lockbox__init (Lockbox__V1__Lockbox_Service *service,
       function_prefix__ ## certify_key,\
       function_prefix__ ## revoke_key,\
       function_prefix__ ## set_tenant_policy,\
-      function_prefix__ ## get_tenant_trust  }
+      function_prefix__ ## get_tenant_trust,\
+      function_prefix__ ## create_delegation,\
+      function_prefix__ ## revoke_delegation,\
+      function_prefix__ ## list_delegations  }
 void lockbox__v1__lockbox__ping(ProtobufCService *service,
                                 const Lockbox__V1__PingRequest *input,
                                 Lockbox__V1__PingResponse_Closure closure,
@@ -4351,6 +4518,18 @@ void lockbox__v1__lockbox__get_tenant_trust(ProtobufCService *service,
                                             const Lockbox__V1__GetTenantTrustRequest *input,
                                             Lockbox__V1__TenantTrust_Closure closure,
                                             void *closure_data);
+void lockbox__v1__lockbox__create_delegation(ProtobufCService *service,
+                                             const Lockbox__V1__SignedStatementRequest *input,
+                                             Lockbox__V1__Delegation_Closure closure,
+                                             void *closure_data);
+void lockbox__v1__lockbox__revoke_delegation(ProtobufCService *service,
+                                             const Lockbox__V1__SignedStatementRequest *input,
+                                             Lockbox__V1__Delegation_Closure closure,
+                                             void *closure_data);
+void lockbox__v1__lockbox__list_delegations(ProtobufCService *service,
+                                            const Lockbox__V1__ListDelegationsRequest *input,
+                                            Lockbox__V1__ListDelegationsResponse_Closure closure,
+                                            void *closure_data);
 
 /* --- descriptors --- */
 
@@ -4445,6 +4624,9 @@ extern const ProtobufCMessageDescriptor lockbox__v1__auto_approval_record__descr
 extern const ProtobufCMessageDescriptor lockbox__v1__approval_rule_record__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__adopt_tenant_root_request__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__signed_statement_request__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__delegation__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__list_delegations_request__descriptor;
+extern const ProtobufCMessageDescriptor lockbox__v1__list_delegations_response__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__get_tenant_trust_request__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__tenant_trust__descriptor;
 extern const ProtobufCMessageDescriptor lockbox__v1__notification__descriptor;

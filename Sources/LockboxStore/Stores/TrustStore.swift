@@ -88,6 +88,9 @@ package struct StoredTrust: Sendable, Hashable {
     package var revocations: [StoredRevocation] = []
     /// Newest version first.
     package var policies: [StoredPolicy] = []
+    /// Oldest first.
+    package var delegations: [StoredDelegation] = []
+    package var delegationRevocations: [StoredDelegationRevocation] = []
 
     package init(tenantID: String, version: Int64?) {
         self.tenantID = tenantID
@@ -105,7 +108,61 @@ package struct StoredPolicy: Sendable, Hashable {
     }
 }
 
-/// The tenant's own trust (migrations/0012): roots, key certificates, revocations, policies and
+/// What a passkey signed beside a statement; both empty for a key file's signature.
+package struct StoredAssertion: Sendable, Hashable {
+    package var authenticatorData: [UInt8]
+    package var clientData: [UInt8]
+
+    package init(authenticatorData: [UInt8] = [], clientData: [UInt8] = []) {
+        self.authenticatorData = authenticatorData
+        self.clientData = clientData
+    }
+}
+
+/// An approver's delegation as stored (migrations/0016): its statement, signed by the
+/// delegator's key, and the columns beside it for listing.
+package struct StoredDelegation: Sendable, Hashable {
+    package var delegationID: String
+    package var delegatorID: String
+    package var delegateID: String
+    package var startsAtMs: Int64
+    package var endsAtMs: Int64
+    package var signed: StoredStatement
+    package var assertion: StoredAssertion
+
+    package init(
+        delegationID: String,
+        delegatorID: String,
+        delegateID: String,
+        startsAtMs: Int64,
+        endsAtMs: Int64,
+        signed: StoredStatement,
+        assertion: StoredAssertion
+    ) {
+        self.delegationID = delegationID
+        self.delegatorID = delegatorID
+        self.delegateID = delegateID
+        self.startsAtMs = startsAtMs
+        self.endsAtMs = endsAtMs
+        self.signed = signed
+        self.assertion = assertion
+    }
+}
+
+/// A delegation's revocation as stored.
+package struct StoredDelegationRevocation: Sendable, Hashable {
+    package var delegationID: String
+    package var signed: StoredStatement
+    package var assertion: StoredAssertion
+
+    package init(delegationID: String, signed: StoredStatement, assertion: StoredAssertion) {
+        self.delegationID = delegationID
+        self.signed = signed
+        self.assertion = assertion
+    }
+}
+
+/// The tenant's own trust (migrations/0012 and 0016): roots, key certificates, revocations, policies and
 /// passkey counters. Only ever added to.
 package struct TrustStore: Sendable {
     package init() {}
@@ -169,7 +226,78 @@ package struct TrustStore: Sendable {
         ).rows.map { row in
             StoredPolicy(version: try row.decode("version"), signed: try Self.statement(row, at: "set_at_ms"))
         }
+        trust.delegations = try db.query(
+            """
+            SELECT delegation_id, delegator_id, delegate_id, starts_at_ms, ends_at_ms, statement, issuer_key_id,
+                   signature, authenticator_data, client_data, created_at_ms
+            FROM delegations WHERE tenant_id = \(tenantID) ORDER BY created_at_ms, delegation_id LIMIT 10000
+            """
+        ).rows.map { row in
+            StoredDelegation(
+                delegationID: try row.decode("delegation_id"),
+                delegatorID: try row.decode("delegator_id"),
+                delegateID: try row.decode("delegate_id"),
+                startsAtMs: try row.decode("starts_at_ms"),
+                endsAtMs: try row.decode("ends_at_ms"),
+                signed: try Self.statement(row, at: "created_at_ms"),
+                assertion: try Self.assertion(row)
+            )
+        }
+        trust.delegationRevocations = try db.query(
+            """
+            SELECT delegation_id, statement, issuer_key_id, signature, authenticator_data, client_data, revoked_at_ms
+            FROM delegation_revocations WHERE tenant_id = \(tenantID) ORDER BY revoked_at_ms, delegation_id LIMIT 10000
+            """
+        ).rows.map { row in
+            StoredDelegationRevocation(
+                delegationID: try row.decode("delegation_id"),
+                signed: try Self.statement(row, at: "revoked_at_ms"),
+                assertion: try Self.assertion(row)
+            )
+        }
         return trust
+    }
+
+    static func assertion(_ row: PGRow) throws -> StoredAssertion {
+        StoredAssertion(
+            authenticatorData: try row.decode("authenticator_data", as: PGBytes.self).bytes,
+            clientData: try row.decode("client_data", as: PGBytes.self).bytes
+        )
+    }
+
+    /// Adds a delegation; false when it exists already.
+    package func insertDelegation(tenantID: String, _ delegation: StoredDelegation, _ db: PGConnection) throws
+        -> Bool
+    {
+        try db.query(
+            """
+            INSERT INTO delegations (tenant_id, delegation_id, delegator_id, delegate_id, starts_at_ms, ends_at_ms,
+                                     statement, issuer_key_id, signature, authenticator_data, client_data)
+            VALUES (\(tenantID), \(delegation.delegationID), \(delegation.delegatorID), \(delegation.delegateID),
+                    \(delegation.startsAtMs), \(delegation.endsAtMs), \(PGBytes(delegation.signed.statement)),
+                    \(delegation.signed.issuerKeyID), \(PGBytes(delegation.signed.signature)),
+                    \(PGBytes(delegation.assertion.authenticatorData)), \(PGBytes(delegation.assertion.clientData)))
+            ON CONFLICT (tenant_id, delegation_id) DO NOTHING
+            """
+        ).affected == 1
+    }
+
+    /// Revokes a delegation; false when it was revoked already.
+    package func insertDelegationRevocation(
+        tenantID: String,
+        _ revocation: StoredDelegationRevocation,
+        _ db: PGConnection
+    ) throws -> Bool {
+        try db.query(
+            """
+            INSERT INTO delegation_revocations (tenant_id, delegation_id, statement, issuer_key_id, signature,
+                                                authenticator_data, client_data)
+            VALUES (\(tenantID), \(revocation.delegationID), \(PGBytes(revocation.signed.statement)),
+                    \(revocation.signed.issuerKeyID), \(PGBytes(revocation.signed.signature)),
+                    \(PGBytes(revocation.assertion.authenticatorData)), \(PGBytes(revocation.assertion.clientData)))
+            ON CONFLICT (tenant_id, delegation_id) DO NOTHING
+            """
+        ).affected == 1
     }
 
     static func statement(_ row: PGRow, at column: String) throws -> StoredStatement {

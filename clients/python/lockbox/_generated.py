@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from ._stream import AsyncStream, Stream
 
 # SHA-256 of the proto this was generated from (scripts/gen-proto --check compares it).
-PROTO_SHA256 = '198e183ea3f1da275f9244e08c2753a018a1a574419242c2d043ad5f0450c586'
+PROTO_SHA256 = 'bca19dcee9b697e5aa23ecb3a6701091babd25be013eb7519c7350448c0cdc6a'
 
 
 class StatusCode(enum.IntEnum):
@@ -443,6 +443,33 @@ METHODS: Dict[str, MethodInfo] = {
         python_name='get_tenant_trust',
         request_type=pb.GetTenantTrustRequest,
         response_type=pb.TenantTrust,
+        server_streaming=False,
+        paging=None,
+    ),
+    'CreateDelegation': MethodInfo(
+        name='CreateDelegation',
+        full_name='lockbox.v1.Lockbox/CreateDelegation',
+        python_name='create_delegation',
+        request_type=pb.SignedStatementRequest,
+        response_type=pb.Delegation,
+        server_streaming=False,
+        paging=None,
+    ),
+    'RevokeDelegation': MethodInfo(
+        name='RevokeDelegation',
+        full_name='lockbox.v1.Lockbox/RevokeDelegation',
+        python_name='revoke_delegation',
+        request_type=pb.SignedStatementRequest,
+        response_type=pb.Delegation,
+        server_streaming=False,
+        paging=None,
+    ),
+    'ListDelegations': MethodInfo(
+        name='ListDelegations',
+        full_name='lockbox.v1.Lockbox/ListDelegations',
+        python_name='list_delegations',
+        request_type=pb.ListDelegationsRequest,
+        response_type=pb.ListDelegationsResponse,
         server_streaming=False,
         paging=None,
     ),
@@ -1400,10 +1427,15 @@ class SyncMethods:
         statement: Optional[bytes] = None,
         issuer_key_id: Optional[str] = None,
         signature: Optional[bytes] = None,
+        authenticator_data: Optional[bytes] = None,
+        client_data_json: Optional[bytes] = None,
         timeout: Timeout = DEFAULT,
         auth_token: Optional[str] = None,
     ) -> pb.TenantKey:
-        """A statement a tenant key signed: a key certificate, a revocation or a policy.
+        """A statement a tenant key signed: a key certificate, a revocation, a policy,
+        a delegation or a delegation's revocation. A delegation and its revocation
+        may be signed by a passkey: its authenticator data and client data JSON
+        then travel beside the signature.
 
         ``lockbox.v1.Lockbox/CertifyKey``: request :class:`pb.SignedStatementRequest`, response :class:`pb.TenantKey`.
 
@@ -1412,9 +1444,11 @@ class SyncMethods:
         - ``statement``
         - ``issuer_key_id``
         - ``signature``
+        - ``authenticator_data``
+        - ``client_data_json``
         """
         return self._call_unary(
-            METHODS['CertifyKey'], request, {'tenant_id': tenant_id, 'statement': statement, 'issuer_key_id': issuer_key_id, 'signature': signature}, timeout, auth_token, None
+            METHODS['CertifyKey'], request, {'tenant_id': tenant_id, 'statement': statement, 'issuer_key_id': issuer_key_id, 'signature': signature, 'authenticator_data': authenticator_data, 'client_data_json': client_data_json}, timeout, auth_token, None
         )
 
     def revoke_key(
@@ -1426,10 +1460,15 @@ class SyncMethods:
         statement: Optional[bytes] = None,
         issuer_key_id: Optional[str] = None,
         signature: Optional[bytes] = None,
+        authenticator_data: Optional[bytes] = None,
+        client_data_json: Optional[bytes] = None,
         timeout: Timeout = DEFAULT,
         auth_token: Optional[str] = None,
     ) -> pb.TenantKey:
-        """A statement a tenant key signed: a key certificate, a revocation or a policy.
+        """A statement a tenant key signed: a key certificate, a revocation, a policy,
+        a delegation or a delegation's revocation. A delegation and its revocation
+        may be signed by a passkey: its authenticator data and client data JSON
+        then travel beside the signature.
 
         ``lockbox.v1.Lockbox/RevokeKey``: request :class:`pb.SignedStatementRequest`, response :class:`pb.TenantKey`.
 
@@ -1438,9 +1477,11 @@ class SyncMethods:
         - ``statement``
         - ``issuer_key_id``
         - ``signature``
+        - ``authenticator_data``
+        - ``client_data_json``
         """
         return self._call_unary(
-            METHODS['RevokeKey'], request, {'tenant_id': tenant_id, 'statement': statement, 'issuer_key_id': issuer_key_id, 'signature': signature}, timeout, auth_token, None
+            METHODS['RevokeKey'], request, {'tenant_id': tenant_id, 'statement': statement, 'issuer_key_id': issuer_key_id, 'signature': signature, 'authenticator_data': authenticator_data, 'client_data_json': client_data_json}, timeout, auth_token, None
         )
 
     def set_tenant_policy(
@@ -1452,10 +1493,15 @@ class SyncMethods:
         statement: Optional[bytes] = None,
         issuer_key_id: Optional[str] = None,
         signature: Optional[bytes] = None,
+        authenticator_data: Optional[bytes] = None,
+        client_data_json: Optional[bytes] = None,
         timeout: Timeout = DEFAULT,
         auth_token: Optional[str] = None,
     ) -> pb.TenantPolicyRecord:
-        """A statement a tenant key signed: a key certificate, a revocation or a policy.
+        """A statement a tenant key signed: a key certificate, a revocation, a policy,
+        a delegation or a delegation's revocation. A delegation and its revocation
+        may be signed by a passkey: its authenticator data and client data JSON
+        then travel beside the signature.
 
         ``lockbox.v1.Lockbox/SetTenantPolicy``: request :class:`pb.SignedStatementRequest`, response :class:`pb.TenantPolicyRecord`.
 
@@ -1464,9 +1510,11 @@ class SyncMethods:
         - ``statement``
         - ``issuer_key_id``
         - ``signature``
+        - ``authenticator_data``
+        - ``client_data_json``
         """
         return self._call_unary(
-            METHODS['SetTenantPolicy'], request, {'tenant_id': tenant_id, 'statement': statement, 'issuer_key_id': issuer_key_id, 'signature': signature}, timeout, auth_token, None
+            METHODS['SetTenantPolicy'], request, {'tenant_id': tenant_id, 'statement': statement, 'issuer_key_id': issuer_key_id, 'signature': signature, 'authenticator_data': authenticator_data, 'client_data_json': client_data_json}, timeout, auth_token, None
         )
 
     def get_tenant_trust(
@@ -1485,6 +1533,101 @@ class SyncMethods:
         """
         return self._call_unary(
             METHODS['GetTenantTrust'], request, {'tenant_id': tenant_id}, timeout, auth_token, None
+        )
+
+    def create_delegation(
+        self,
+        request: Optional[pb.SignedStatementRequest] = None,
+        /,
+        *,
+        tenant_id: Optional[str] = None,
+        statement: Optional[bytes] = None,
+        issuer_key_id: Optional[str] = None,
+        signature: Optional[bytes] = None,
+        authenticator_data: Optional[bytes] = None,
+        client_data_json: Optional[bytes] = None,
+        timeout: Timeout = DEFAULT,
+        auth_token: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
+    ) -> pb.Delegation:
+        """An approver's delegations: the caller gives one (signed by their own key),
+        withdraws one (signed by the delegator's key or an administering key), or
+        lists the tenant's.
+
+        A statement a tenant key signed: a key certificate, a revocation, a policy,
+        a delegation or a delegation's revocation. A delegation and its revocation
+        may be signed by a passkey: its authenticator data and client data JSON
+        then travel beside the signature.
+
+        ``lockbox.v1.Lockbox/CreateDelegation``: request :class:`pb.SignedStatementRequest`, response :class:`pb.Delegation`.
+
+        Fields (keyword arguments, or pass ``request``):
+        - ``tenant_id``
+        - ``statement``
+        - ``issuer_key_id``
+        - ``signature``
+        - ``authenticator_data``
+        - ``client_data_json``
+        """
+        return self._call_unary(
+            METHODS['CreateDelegation'], request, {'tenant_id': tenant_id, 'statement': statement, 'issuer_key_id': issuer_key_id, 'signature': signature, 'authenticator_data': authenticator_data, 'client_data_json': client_data_json}, timeout, auth_token, idempotency_key
+        )
+
+    def revoke_delegation(
+        self,
+        request: Optional[pb.SignedStatementRequest] = None,
+        /,
+        *,
+        tenant_id: Optional[str] = None,
+        statement: Optional[bytes] = None,
+        issuer_key_id: Optional[str] = None,
+        signature: Optional[bytes] = None,
+        authenticator_data: Optional[bytes] = None,
+        client_data_json: Optional[bytes] = None,
+        timeout: Timeout = DEFAULT,
+        auth_token: Optional[str] = None,
+    ) -> pb.Delegation:
+        """A statement a tenant key signed: a key certificate, a revocation, a policy,
+        a delegation or a delegation's revocation. A delegation and its revocation
+        may be signed by a passkey: its authenticator data and client data JSON
+        then travel beside the signature.
+
+        ``lockbox.v1.Lockbox/RevokeDelegation``: request :class:`pb.SignedStatementRequest`, response :class:`pb.Delegation`.
+
+        Fields (keyword arguments, or pass ``request``):
+        - ``tenant_id``
+        - ``statement``
+        - ``issuer_key_id``
+        - ``signature``
+        - ``authenticator_data``
+        - ``client_data_json``
+        """
+        return self._call_unary(
+            METHODS['RevokeDelegation'], request, {'tenant_id': tenant_id, 'statement': statement, 'issuer_key_id': issuer_key_id, 'signature': signature, 'authenticator_data': authenticator_data, 'client_data_json': client_data_json}, timeout, auth_token, None
+        )
+
+    def list_delegations(
+        self,
+        request: Optional[pb.ListDelegationsRequest] = None,
+        /,
+        *,
+        tenant_id: Optional[str] = None,
+        principal_id: Optional[str] = None,
+        include_ended: Optional[bool] = None,
+        page_size: Optional[int] = None,
+        timeout: Timeout = DEFAULT,
+        auth_token: Optional[str] = None,
+    ) -> pb.ListDelegationsResponse:
+        """``lockbox.v1.Lockbox/ListDelegations``: request :class:`pb.ListDelegationsRequest`, response :class:`pb.ListDelegationsResponse`.
+
+        Fields (keyword arguments, or pass ``request``):
+        - ``tenant_id``
+        - ``principal_id``: Only those the principal gave or was given; empty: all of the tenant's.
+        - ``include_ended``: Include delegations revoked or whose period has ended.
+        - ``page_size``: At most 100; 0 means 100. Newest first.
+        """
+        return self._call_unary(
+            METHODS['ListDelegations'], request, {'tenant_id': tenant_id, 'principal_id': principal_id, 'include_ended': include_ended, 'page_size': page_size}, timeout, auth_token, None
         )
 
 
@@ -2439,10 +2582,15 @@ class AsyncMethods:
         statement: Optional[bytes] = None,
         issuer_key_id: Optional[str] = None,
         signature: Optional[bytes] = None,
+        authenticator_data: Optional[bytes] = None,
+        client_data_json: Optional[bytes] = None,
         timeout: Timeout = DEFAULT,
         auth_token: Optional[str] = None,
     ) -> pb.TenantKey:
-        """A statement a tenant key signed: a key certificate, a revocation or a policy.
+        """A statement a tenant key signed: a key certificate, a revocation, a policy,
+        a delegation or a delegation's revocation. A delegation and its revocation
+        may be signed by a passkey: its authenticator data and client data JSON
+        then travel beside the signature.
 
         ``lockbox.v1.Lockbox/CertifyKey``: request :class:`pb.SignedStatementRequest`, response :class:`pb.TenantKey`.
 
@@ -2451,9 +2599,11 @@ class AsyncMethods:
         - ``statement``
         - ``issuer_key_id``
         - ``signature``
+        - ``authenticator_data``
+        - ``client_data_json``
         """
         return await self._call_unary(
-            METHODS['CertifyKey'], request, {'tenant_id': tenant_id, 'statement': statement, 'issuer_key_id': issuer_key_id, 'signature': signature}, timeout, auth_token, None
+            METHODS['CertifyKey'], request, {'tenant_id': tenant_id, 'statement': statement, 'issuer_key_id': issuer_key_id, 'signature': signature, 'authenticator_data': authenticator_data, 'client_data_json': client_data_json}, timeout, auth_token, None
         )
 
     async def revoke_key(
@@ -2465,10 +2615,15 @@ class AsyncMethods:
         statement: Optional[bytes] = None,
         issuer_key_id: Optional[str] = None,
         signature: Optional[bytes] = None,
+        authenticator_data: Optional[bytes] = None,
+        client_data_json: Optional[bytes] = None,
         timeout: Timeout = DEFAULT,
         auth_token: Optional[str] = None,
     ) -> pb.TenantKey:
-        """A statement a tenant key signed: a key certificate, a revocation or a policy.
+        """A statement a tenant key signed: a key certificate, a revocation, a policy,
+        a delegation or a delegation's revocation. A delegation and its revocation
+        may be signed by a passkey: its authenticator data and client data JSON
+        then travel beside the signature.
 
         ``lockbox.v1.Lockbox/RevokeKey``: request :class:`pb.SignedStatementRequest`, response :class:`pb.TenantKey`.
 
@@ -2477,9 +2632,11 @@ class AsyncMethods:
         - ``statement``
         - ``issuer_key_id``
         - ``signature``
+        - ``authenticator_data``
+        - ``client_data_json``
         """
         return await self._call_unary(
-            METHODS['RevokeKey'], request, {'tenant_id': tenant_id, 'statement': statement, 'issuer_key_id': issuer_key_id, 'signature': signature}, timeout, auth_token, None
+            METHODS['RevokeKey'], request, {'tenant_id': tenant_id, 'statement': statement, 'issuer_key_id': issuer_key_id, 'signature': signature, 'authenticator_data': authenticator_data, 'client_data_json': client_data_json}, timeout, auth_token, None
         )
 
     async def set_tenant_policy(
@@ -2491,10 +2648,15 @@ class AsyncMethods:
         statement: Optional[bytes] = None,
         issuer_key_id: Optional[str] = None,
         signature: Optional[bytes] = None,
+        authenticator_data: Optional[bytes] = None,
+        client_data_json: Optional[bytes] = None,
         timeout: Timeout = DEFAULT,
         auth_token: Optional[str] = None,
     ) -> pb.TenantPolicyRecord:
-        """A statement a tenant key signed: a key certificate, a revocation or a policy.
+        """A statement a tenant key signed: a key certificate, a revocation, a policy,
+        a delegation or a delegation's revocation. A delegation and its revocation
+        may be signed by a passkey: its authenticator data and client data JSON
+        then travel beside the signature.
 
         ``lockbox.v1.Lockbox/SetTenantPolicy``: request :class:`pb.SignedStatementRequest`, response :class:`pb.TenantPolicyRecord`.
 
@@ -2503,9 +2665,11 @@ class AsyncMethods:
         - ``statement``
         - ``issuer_key_id``
         - ``signature``
+        - ``authenticator_data``
+        - ``client_data_json``
         """
         return await self._call_unary(
-            METHODS['SetTenantPolicy'], request, {'tenant_id': tenant_id, 'statement': statement, 'issuer_key_id': issuer_key_id, 'signature': signature}, timeout, auth_token, None
+            METHODS['SetTenantPolicy'], request, {'tenant_id': tenant_id, 'statement': statement, 'issuer_key_id': issuer_key_id, 'signature': signature, 'authenticator_data': authenticator_data, 'client_data_json': client_data_json}, timeout, auth_token, None
         )
 
     async def get_tenant_trust(
@@ -2524,4 +2688,99 @@ class AsyncMethods:
         """
         return await self._call_unary(
             METHODS['GetTenantTrust'], request, {'tenant_id': tenant_id}, timeout, auth_token, None
+        )
+
+    async def create_delegation(
+        self,
+        request: Optional[pb.SignedStatementRequest] = None,
+        /,
+        *,
+        tenant_id: Optional[str] = None,
+        statement: Optional[bytes] = None,
+        issuer_key_id: Optional[str] = None,
+        signature: Optional[bytes] = None,
+        authenticator_data: Optional[bytes] = None,
+        client_data_json: Optional[bytes] = None,
+        timeout: Timeout = DEFAULT,
+        auth_token: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
+    ) -> pb.Delegation:
+        """An approver's delegations: the caller gives one (signed by their own key),
+        withdraws one (signed by the delegator's key or an administering key), or
+        lists the tenant's.
+
+        A statement a tenant key signed: a key certificate, a revocation, a policy,
+        a delegation or a delegation's revocation. A delegation and its revocation
+        may be signed by a passkey: its authenticator data and client data JSON
+        then travel beside the signature.
+
+        ``lockbox.v1.Lockbox/CreateDelegation``: request :class:`pb.SignedStatementRequest`, response :class:`pb.Delegation`.
+
+        Fields (keyword arguments, or pass ``request``):
+        - ``tenant_id``
+        - ``statement``
+        - ``issuer_key_id``
+        - ``signature``
+        - ``authenticator_data``
+        - ``client_data_json``
+        """
+        return await self._call_unary(
+            METHODS['CreateDelegation'], request, {'tenant_id': tenant_id, 'statement': statement, 'issuer_key_id': issuer_key_id, 'signature': signature, 'authenticator_data': authenticator_data, 'client_data_json': client_data_json}, timeout, auth_token, idempotency_key
+        )
+
+    async def revoke_delegation(
+        self,
+        request: Optional[pb.SignedStatementRequest] = None,
+        /,
+        *,
+        tenant_id: Optional[str] = None,
+        statement: Optional[bytes] = None,
+        issuer_key_id: Optional[str] = None,
+        signature: Optional[bytes] = None,
+        authenticator_data: Optional[bytes] = None,
+        client_data_json: Optional[bytes] = None,
+        timeout: Timeout = DEFAULT,
+        auth_token: Optional[str] = None,
+    ) -> pb.Delegation:
+        """A statement a tenant key signed: a key certificate, a revocation, a policy,
+        a delegation or a delegation's revocation. A delegation and its revocation
+        may be signed by a passkey: its authenticator data and client data JSON
+        then travel beside the signature.
+
+        ``lockbox.v1.Lockbox/RevokeDelegation``: request :class:`pb.SignedStatementRequest`, response :class:`pb.Delegation`.
+
+        Fields (keyword arguments, or pass ``request``):
+        - ``tenant_id``
+        - ``statement``
+        - ``issuer_key_id``
+        - ``signature``
+        - ``authenticator_data``
+        - ``client_data_json``
+        """
+        return await self._call_unary(
+            METHODS['RevokeDelegation'], request, {'tenant_id': tenant_id, 'statement': statement, 'issuer_key_id': issuer_key_id, 'signature': signature, 'authenticator_data': authenticator_data, 'client_data_json': client_data_json}, timeout, auth_token, None
+        )
+
+    async def list_delegations(
+        self,
+        request: Optional[pb.ListDelegationsRequest] = None,
+        /,
+        *,
+        tenant_id: Optional[str] = None,
+        principal_id: Optional[str] = None,
+        include_ended: Optional[bool] = None,
+        page_size: Optional[int] = None,
+        timeout: Timeout = DEFAULT,
+        auth_token: Optional[str] = None,
+    ) -> pb.ListDelegationsResponse:
+        """``lockbox.v1.Lockbox/ListDelegations``: request :class:`pb.ListDelegationsRequest`, response :class:`pb.ListDelegationsResponse`.
+
+        Fields (keyword arguments, or pass ``request``):
+        - ``tenant_id``
+        - ``principal_id``: Only those the principal gave or was given; empty: all of the tenant's.
+        - ``include_ended``: Include delegations revoked or whose period has ended.
+        - ``page_size``: At most 100; 0 means 100. Newest first.
+        """
+        return await self._call_unary(
+            METHODS['ListDelegations'], request, {'tenant_id': tenant_id, 'principal_id': principal_id, 'include_ended': include_ended, 'page_size': page_size}, timeout, auth_token, None
         )
