@@ -30,6 +30,7 @@ struct Delegations: AsyncParsableCommand {
         var period: String
         @Option(help: "Only requests for this service; repeat for several. Default: every service.")
         var service: [String] = []
+        @Flag(help: "Print only the delegation's id.") var idOnly = false
 
         func run() async throws {
             let signer = try key.signer()
@@ -63,17 +64,16 @@ struct Delegations: AsyncParsableCommand {
             )
             if let problem = delegation.termsProblem { throw ValidationError(problem) }
             let signed = signer.sign(delegation)
-            connection.show(
-                try await connection.call(
-                    LockboxMethods.createDelegation,
-                    SignedStatementRequest(
-                        tenantID: tenant,
-                        statement: signed.statement,
-                        issuerKeyID: signer.keyID,
-                        signature: signed.signature
-                    )
+            let created = try await connection.call(
+                LockboxMethods.createDelegation,
+                SignedStatementRequest(
+                    tenantID: tenant,
+                    statement: signed.statement,
+                    issuerKeyID: signer.keyID,
+                    signature: signed.signature
                 )
             )
+            if idOnly { print(created.delegationID) } else { connection.show(created) }
         }
     }
 

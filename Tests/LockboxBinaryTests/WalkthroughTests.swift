@@ -22,6 +22,8 @@ import Testing
         #expect(verifyLines.count >= 6)
         let approverLines = try Self.walkthrough("walkthrough: two approvers")
         #expect(approverLines.count >= 10)
+        let delegationLines = try Self.walkthrough("walkthrough: delegation")
+        #expect(delegationLines.count >= 10)
 
         // A scratch "repository root" with the demo and the binaries where the walkthrough
         // expects them, and a mail sink keeping Lockbox's email in .lockbox/mail/ as scripts/run's does.
@@ -56,7 +58,7 @@ import Testing
 
         // The lines verbatim, each followed by a marker with its exit status.
         var script = "cd \(work.path)\n"
-        for line in lines + tenantLines + approverLines + verifyLines {
+        for line in lines + tenantLines + approverLines + delegationLines + verifyLines {
             script += line + "\n"
             if !line.hasPrefix("#") && !line.isEmpty { script += "echo \"[[exit $?]]\"\n" }
         }
@@ -75,12 +77,18 @@ import Testing
         // then two approvers: policy, approver, token, key, certify, request, decide-internal,
         // Gus approves, check (denied), Hana approves, check (allowed), extend, decide-internal,
         // two approvals, get;
+        // then delegation: create, list, revoke REQ3, request, decide-internal, Gus's approval, his
+        // approval for Hana, check (allowed), revoke the delegation, check (denied), audit verify;
         // then keys, export, verify, sed, verify the tampered copy, verify-approval
         let walkthrough = ["0", "0", "0", "0", "0", "0", "0", "0", "7", "0"]
         let tenant = Array(repeating: "0", count: 13) + ["7"]
         let approvers = Array(repeating: "0", count: 8) + ["7", "0", "0", "0", "0", "0", "0", "0"]
+        let delegation = Array(repeating: "0", count: 9) + ["7", "0"]
         let verify = ["0", "0", "0", "0", "1", "0"]
-        #expect(statuses == walkthrough + tenant + approvers + verify, "\(output)\n\(run.stderr)")
+        #expect(statuses == walkthrough + tenant + approvers + delegation + verify, "\(output)\n\(run.stderr)")
+        #expect(run.stderr.contains(" under dlg_"), "\(run.stderr)")
+        #expect(output.split(separator: "\n").contains { $0.hasPrefix("delegate_id ") }, "\(output)")
+        #expect(output.contains("ok: ") && output.contains("chain \"fabrikam\""), "\(output)")
         #expect(
             output.split(separator: "\n").contains { $0.hasPrefix("approvals_required ") && $0.hasSuffix(" 2") },
             "\(output)"

@@ -158,6 +158,8 @@ import Testing
         #expect(given.id == DelegationStatement.id(of: given.canonicalBytes))
         #expect(given.id.hasPrefix("dlg_") && given.id.count == 36)
         #expect(Self.delegation(nonce: Array(repeating: 8, count: 16)).id != given.id)
+        // The same id the Python client computes for these terms (clients/python/tests/test_trust_unit.py).
+        #expect(Self.delegation(services: ["exchange"]).id == "dlg_93c5cf870b3400698b057ee103c7398e")
         let revocation = DelegationRevocation(tenantID: "contoso", delegationID: given.id, issuerKeyID: "k")
         #expect(try DelegationRevocation(canonicalBytes: revocation.canonicalBytes) == revocation)
 

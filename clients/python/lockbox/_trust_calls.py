@@ -5,6 +5,8 @@ their requests with the same functions."""
 
 from __future__ import annotations
 
+import os
+import time
 from typing import Any, Dict, Iterable, Optional, Tuple
 
 from google.protobuf.message import Message
@@ -105,6 +107,28 @@ def _policy(request, fields, signer, version, lockbox_enabled, signatures_requir
     )
 
 
+def _delegation_fields(fields: Dict[str, Any], signer: Any, tenant: str, delegator: str, delegate_id: str,
+                       duration_seconds: int, services: Iterable[str], now_ms: Optional[int]) -> Dict[str, Any]:
+    now = int(time.time() * 1000) if now_ms is None else now_ms
+    delegation = _trust.DelegationStatement(
+        tenant, delegator, signer.key_id, delegate_id, tuple(name.lower() for name in services), now,
+        now + int(duration_seconds) * 1000, os.urandom(16),
+    )
+    problem = delegation.terms_problem
+    if problem:
+        raise ValueError(problem)
+    return _signed_fields(fields, signer, delegation)
+
+
+def _delegator(trust: pb.TenantTrust, signer: Any) -> str:
+    """Whose key ``signer`` is, as the tenant's certificates say (a server that names another
+    principal gets a statement the tenant's trust refuses)."""
+    for certified in trust.keys:
+        if certified.key_id == signer.key_id and not certified.revoked:
+            return certified.principal_id
+    raise ValueError("key %s is not certified for this tenant" % signer.key_id)
+
+
 def _decision(request, fields) -> pb.CustomerDecision:
     message = build_request(METHODS["DecideCustomer"], request, fields)
     if message.decision not in (pb.DECISION_APPROVE, pb.DECISION_DENY):
@@ -181,14 +205,46 @@ class SyncTrustCalls:
             fields = _signed_fields(fields, signer, policy)
         return super().set_tenant_policy(request, **fields)  # type: ignore[misc]
 
+    def create_delegation(self, request: Optional[pb.SignedStatementRequest] = None, /, *, signer: Any = None,
+                          delegate_id: str = "", duration_seconds: int = 0, services: Iterable[str] = (),
+                          now_ms: Optional[int] = None, **fields: Any) -> pb.Delegation:
+        """Lets ``delegate_id`` (another approver of the tenant) decide in the caller's place for
+        ``duration_seconds`` from now (at most 90 days), on ``services`` (default: every one),
+        signed by ``signer``, the caller's key certified to decide. Without ``signer``, the
+        generated call (a ready statement and signature)."""
+        if signer is not None:
+            signer = _trust.as_signer(signer)
+            tenant = _tenant(request, fields)
+            trust = self.get_tenant_trust(  # type: ignore[attr-defined]
+                tenant_id=tenant, **{k: v for k, v in fields.items() if k in _CALL_OPTIONS}
+            )
+            fields = _delegation_fields(fields, signer, tenant, _delegator(trust, signer), delegate_id,
+                                        duration_seconds, services, now_ms)
+        return super().create_delegation(request, **fields)  # type: ignore[misc]
+
+    def revoke_delegation(self, request: Optional[pb.SignedStatementRequest] = None, /, *, signer: Any = None,
+                          delegation_id: str = "", **fields: Any) -> pb.Delegation:
+        """Withdraws ``delegation_id``, signed by ``signer`` (the delegator's key, or one that
+        administers the tenant): decisions made under it count for nothing from then on."""
+        if signer is not None:
+            signer = _trust.as_signer(signer)
+            if not delegation_id:
+                raise ValueError("revoke_delegation with signer= needs delegation_id=")
+            fields = _signed_fields(
+                fields, signer, _trust.DelegationRevocation(_tenant(request, fields), delegation_id, signer.key_id)
+            )
+        return super().revoke_delegation(request, **fields)  # type: ignore[misc]
+
     def decide_customer(self, request: Optional[pb.CustomerDecision] = None, /, *, signer: Any = None,
-                        **fields: Any) -> pb.AccessRequest:
+                        delegation: Any = None, **fields: Any) -> pb.AccessRequest:
         """The customer's decision. With ``signer`` (a key file's path, a
         :class:`~lockbox.trust.TenantSigner`, or a passkey) it first asks the server for the
         statement to sign (GetAccessRequest with ``signing_key_id``), checks that it is about this
         request, its operator and service, and this decision, signs it (an approval with
         ``approved_duration_seconds`` ends that much after it starts, never later than
-        prepared) and sends it as ``signed_decision``."""
+        prepared) and sends it as ``signed_decision``. With ``delegation`` (a
+        :class:`~lockbox.trust.DelegationStatement` or a ``pb.Delegation`` to the caller) the
+        decision is made in the delegator's place and counts as theirs."""
         if signer is None:
             return super().decide_customer(request, **fields)  # type: ignore[misc]
         signer = _trust.as_signer(signer)
@@ -200,6 +256,7 @@ class SyncTrustCalls:
         signed = _trust.sign_prepared_decision(
             prepared, signer, approve=message.decision == pb.DECISION_APPROVE,
             duration_seconds=message.approved_duration_seconds, request_id=message.request_id,
+            delegation=None if delegation is None else _trust.as_delegation(delegation),
         )
         message.signed_decision.CopyFrom(signed.to_proto())
         return super().decide_customer(message, **options)  # type: ignore[misc]
@@ -269,7 +326,31 @@ class AsyncTrustCalls:
             fields = _signed_fields(fields, signer, policy)
         return await super().set_tenant_policy(request, **fields)  # type: ignore[misc]
 
-    async def decide_customer(self, request=None, /, *, signer: Any = None, **fields: Any):
+    async def create_delegation(self, request=None, /, *, signer: Any = None, delegate_id: str = "",
+                                duration_seconds: int = 0, services: Iterable[str] = (), now_ms: Optional[int] = None,
+                                **fields: Any):
+        if signer is not None:
+            signer = _trust.as_signer(signer)
+            tenant = _tenant(request, fields)
+            trust = await self.get_tenant_trust(  # type: ignore[attr-defined]
+                tenant_id=tenant, **{k: v for k, v in fields.items() if k in _CALL_OPTIONS}
+            )
+            fields = _delegation_fields(fields, signer, tenant, _delegator(trust, signer), delegate_id,
+                                        duration_seconds, services, now_ms)
+        return await super().create_delegation(request, **fields)  # type: ignore[misc]
+
+    async def revoke_delegation(self, request=None, /, *, signer: Any = None, delegation_id: str = "",
+                                **fields: Any):
+        if signer is not None:
+            signer = _trust.as_signer(signer)
+            if not delegation_id:
+                raise ValueError("revoke_delegation with signer= needs delegation_id=")
+            fields = _signed_fields(
+                fields, signer, _trust.DelegationRevocation(_tenant(request, fields), delegation_id, signer.key_id)
+            )
+        return await super().revoke_delegation(request, **fields)  # type: ignore[misc]
+
+    async def decide_customer(self, request=None, /, *, signer: Any = None, delegation: Any = None, **fields: Any):
         if signer is None:
             return await super().decide_customer(request, **fields)  # type: ignore[misc]
         signer = _trust.as_signer(signer)
@@ -281,6 +362,7 @@ class AsyncTrustCalls:
         signed = _trust.sign_prepared_decision(
             prepared, signer, approve=message.decision == pb.DECISION_APPROVE,
             duration_seconds=message.approved_duration_seconds, request_id=message.request_id,
+            delegation=None if delegation is None else _trust.as_delegation(delegation),
         )
         message.signed_decision.CopyFrom(signed.to_proto())
         return await super().decide_customer(message, **options)  # type: ignore[misc]
@@ -302,7 +384,7 @@ class AsyncTrustCalls:
 
 
 _OVERRIDES = ("enroll_tenant_admin", "adopt_tenant_root", "certify_key", "revoke_key", "set_tenant_policy",
-              "decide_customer")
+              "decide_customer", "create_delegation", "revoke_delegation")
 
 
 def _install_docs() -> None:

@@ -12,8 +12,9 @@ This module is the Python side of ``Sources/LockboxTrust`` (the specification), 
   strings as a 4-byte big-endian length and the bytes; a string list as an int64 count and the
   strings) and the statements: :class:`TenantRootStatement` (``lockbox/tenant-root/v1``),
   :class:`RootAttestation`, :class:`KeyCertificate` (``lockbox/key-certificate/v1``),
-  :class:`KeyRevocation`, :class:`TenantPolicy` (``lockbox/tenant-policy/v1``) and
-  :class:`DecisionStatement` (``lockbox/decision/v1``), each with ``to_bytes()`` and
+  :class:`KeyRevocation`, :class:`TenantPolicy` (``lockbox/tenant-policy/v1``),
+  :class:`DecisionStatement` (``lockbox/decision/v1``, v2 and v3), :class:`DelegationStatement`
+  (``lockbox/delegation/v1``) and :class:`DelegationRevocation`, each with ``to_bytes()`` and
   ``from_bytes()``;
 - key ids (:func:`key_id`): ``ed25519:`` or ``es256:`` and the first 16 hex digits of SHA-256
   over the public key's bytes (a passkey's public key is its SPKI, DER);
@@ -70,6 +71,11 @@ __all__ = [
     "KeyRevocation",
     "TenantPolicy",
     "DecisionStatement",
+    "DelegationStatement",
+    "DelegationRevocation",
+    "delegation_id",
+    "MAXIMUM_DELEGATION_MS",
+    "as_delegation",
     "decode_statement",
     "WebAuthnAssertion",
     "webauthn_challenge",
@@ -591,8 +597,9 @@ class DecisionStatement(_Statement):
     it prepared it, but for an earlier end (a shorter grant)."""
 
     TAG: ClassVar[str] = "lockbox/decision/v1"
-    #: v2 adds the number of approvals the tenant's policy asked for, when above one.
-    TAGS: ClassVar[Tuple[str, ...]] = ("lockbox/decision/v1", "lockbox/decision/v2")
+    #: v2 adds the number of approvals the tenant's policy asked for, when above one; v3, a
+    #: delegate's decision, adds it always, then the delegation and the delegator.
+    TAGS: ClassVar[Tuple[str, ...]] = ("lockbox/decision/v1", "lockbox/decision/v2", "lockbox/decision/v3")
     tenant_id: str
     request_id: str
     operator_id: str
@@ -610,39 +617,64 @@ class DecisionStatement(_Statement):
     nonce: bytes
     #: How many distinct approvers' decisions the tenant's policy asked for (N of M).
     approvals_required: int = 1
+    #: A delegate's decision: the delegation it is made under (:attr:`DelegationStatement.id`)
+    #: and the delegator it counts as. Both empty for an approver's own decision.
+    delegation_id: str = ""
+    on_behalf_of: str = ""
 
     def __post_init__(self):
         object.__setattr__(self, "operations", tuple(self.operations))
         object.__setattr__(self, "nonce", bytes(self.nonce))
 
+    @property
+    def counted_approver_id(self) -> str:
+        """The approver the decision counts as: the delegator it is made for, or its signer."""
+        return self.on_behalf_of if self.delegation_id else self.approver_id
+
+    def _tag(self) -> str:
+        if self.delegation_id:
+            return self.TAGS[2]
+        return self.TAG if self.approvals_required == 1 else self.TAGS[1]
+
     def to_bytes(self) -> bytes:
+        tag = self._tag()
         writer = (
-            CanonicalWriter(self.TAG if self.approvals_required == 1 else self.TAGS[1]).string(self.tenant_id)
+            CanonicalWriter(tag).string(self.tenant_id)
             .string(self.request_id).string(self.operator_id)
             .string(self.service).strings(self.operations).int64(self.starts_at_ms).int64(self.ends_at_ms)
             .string(self.decision).string(self.approver_id).string(self.key_id).data(self.nonce)
         )
-        if self.approvals_required != 1:
+        if tag != self.TAG:
             writer.int64(self.approvals_required)
+        if self.delegation_id:
+            writer.string(self.delegation_id).string(self.on_behalf_of)
         return writer.bytes
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "DecisionStatement":
-        with_approvals = not bytes(data).startswith(cls.TAG.encode() + b"\x00")
-        reader = CanonicalReader(data, cls.TAGS[1] if with_approvals else cls.TAG)
+        tag = next((t for t in cls.TAGS if bytes(data).startswith(t.encode() + b"\x00")), None)
+        if tag is None:
+            raise Malformed()
+        reader = CanonicalReader(data, tag)
         tenant_id, request_id, operator_id, service = reader.string(), reader.string(), reader.string(), reader.string()
         operations = reader.strings(1000)
         starts, ends = reader.int64(), reader.int64()
         decision, approver, identifier = reader.string(), reader.string(), reader.string()
         nonce = reader.data()
-        required = 1
-        if with_approvals:
+        required, delegation, behalf = 1, "", ""
+        if tag != cls.TAG:
             required = reader.int64()
-            if not 2 <= required <= MAXIMUM_APPROVALS:
+            # One encoding per statement: v2 only above 1, v3 only with a delegation.
+            lowest = 2 if tag == cls.TAGS[1] else 1
+            if not lowest <= required <= MAXIMUM_APPROVALS:
+                raise Malformed()
+        if tag == cls.TAGS[2]:
+            delegation, behalf = reader.string(), reader.string()
+            if not delegation or not behalf:
                 raise Malformed()
         reader.finish()
         return cls(tenant_id, request_id, operator_id, service, operations, starts, ends, decision, approver,
-                   identifier, nonce, required)
+                   identifier, nonce, required, delegation, behalf)
 
     def allows(self, operation: str, at_ms: int) -> bool:
         """Whether the statement approves ``operation`` at ``at_ms`` (names compared case-insensitively)."""
@@ -654,7 +686,123 @@ class DecisionStatement(_Statement):
         )
 
 
-_STATEMENTS = (TenantRootStatement, RootAttestation, KeyCertificate, KeyRevocation, TenantPolicy, DecisionStatement)
+#: The longest period a delegation covers.
+MAXIMUM_DELEGATION_MS = 90 * 86_400_000
+
+
+def delegation_id(data: bytes) -> str:
+    """A delegation's id: ``dlg_`` and the first 32 hex digits of SHA-256 over its bytes."""
+    return "dlg_" + hashlib.sha256(bytes(data)).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class DelegationStatement(_Statement):
+    """An approver's word that another approver of the same tenant may decide in their place
+    for a period (``lockbox/delegation/v1``), signed by a key certified to the delegator to
+    decide. A delegate's decision names it by :attr:`id` and counts as the delegator's."""
+
+    TAG: ClassVar[str] = "lockbox/delegation/v1"
+    tenant_id: str
+    delegator_id: str
+    #: The delegator's key that signs it.
+    key_id: str
+    delegate_id: str
+    #: Lower-case services, sorted; empty: every service.
+    services: Tuple[str, ...]
+    starts_at_ms: int
+    ends_at_ms: int
+    nonce: bytes
+
+    def __post_init__(self):
+        object.__setattr__(self, "services", tuple(sorted(set(self.services))))
+        object.__setattr__(self, "nonce", bytes(self.nonce))
+
+    def to_bytes(self) -> bytes:
+        return (
+            CanonicalWriter(self.TAG).string(self.tenant_id).string(self.delegator_id).string(self.key_id)
+            .string(self.delegate_id).strings(self.services).int64(self.starts_at_ms).int64(self.ends_at_ms)
+            .data(self.nonce).bytes
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "DelegationStatement":
+        reader = CanonicalReader(data, cls.TAG)
+        tenant_id, delegator, identifier, delegate = reader.string(), reader.string(), reader.string(), reader.string()
+        services = reader.strings(16)
+        starts, ends, nonce = reader.int64(), reader.int64(), reader.data()
+        reader.finish()
+        if list(services) != sorted(set(services)):
+            raise Malformed()
+        return cls(tenant_id, delegator, identifier, delegate, tuple(services), starts, ends, nonce)
+
+    @property
+    def id(self) -> str:
+        return delegation_id(self.to_bytes())
+
+    @property
+    def terms_problem(self) -> Optional[str]:
+        """Why the delegation's own terms do not hold, or None."""
+        if not self.delegator_id or not self.delegate_id:
+            return "a delegation names its delegator and its delegate"
+        if _same(self.delegator_id, self.delegate_id):
+            return "an approver cannot delegate to themselves"
+        if self.ends_at_ms <= self.starts_at_ms:
+            return "the delegation's period ends before it starts"
+        if self.ends_at_ms - self.starts_at_ms > MAXIMUM_DELEGATION_MS:
+            return "a delegation covers at most 90 days"
+        if len(self.nonce) < 16:
+            return "a delegation carries a nonce of at least 16 bytes"
+        return None
+
+    def covers(self, decision: "DecisionStatement") -> bool:
+        """Whether ``decision`` may count as the delegator's under this delegation (its own
+        signature and revocation are :class:`TenantTrust`'s to check)."""
+        return (
+            decision.delegation_id == self.id and _same(decision.tenant_id, self.tenant_id)
+            and _same(decision.approver_id, self.delegate_id) and _same(decision.on_behalf_of, self.delegator_id)
+            and (not self.services or any(_same(decision.service, name) for name in self.services))
+            and self.starts_at_ms <= decision.starts_at_ms < self.ends_at_ms
+        )
+
+
+@dataclass(frozen=True)
+class DelegationRevocation(_Statement):
+    """A delegation withdrawn (``lockbox/delegation-revocation/v1``): decisions made under it
+    count for nothing from then on. Signed by a key certified to the delegator to decide, or
+    by one that administers the tenant."""
+
+    TAG: ClassVar[str] = "lockbox/delegation-revocation/v1"
+    tenant_id: str
+    delegation_id: str
+    issuer_key_id: str
+
+    def to_bytes(self) -> bytes:
+        return CanonicalWriter(self.TAG).string(self.tenant_id).string(self.delegation_id).string(
+            self.issuer_key_id).bytes
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "DelegationRevocation":
+        reader = CanonicalReader(data, cls.TAG)
+        value = cls(reader.string(), reader.string(), reader.string())
+        reader.finish()
+        return value
+
+
+def as_delegation(value: Any) -> DelegationStatement:
+    """A :class:`DelegationStatement`, or one read from a ``pb.Delegation`` (checked to be the
+    statement its id names) or from its bytes."""
+    if isinstance(value, DelegationStatement):
+        return value
+    if isinstance(value, pb.Delegation):
+        statement = DelegationStatement.from_bytes(bytes(value.statement))
+        if statement.id != value.delegation_id:
+            raise ValueError("delegation %s is not the statement its id names" % value.delegation_id)
+        return statement
+    return DelegationStatement.from_bytes(bytes(value))
+
+
+_STATEMENTS = (TenantRootStatement, RootAttestation, KeyCertificate, KeyRevocation, TenantPolicy, DecisionStatement,
+               DelegationStatement, DelegationRevocation)
 
 
 def decode_statement(data: bytes):
@@ -674,7 +822,7 @@ def quorum_backs(decisions: Sequence[DecisionStatement], rule: ApprovalRule, ope
     request, nobody denied it."""
     if rule.denial_ends and any(_same(d.decision, DENY) for d in decisions):
         return False
-    approvers = {_k(d.approver_id) for d in decisions if d.allows(operation, at_ms)}
+    approvers = {_k(d.counted_approver_id) for d in decisions if d.allows(operation, at_ms)}
     required = max([rule.approvals_required] + [d.approvals_required for d in decisions])
     return len(approvers) >= required
 
@@ -1028,6 +1176,9 @@ class TrustMaterial:
     certificates: List[SignedBytes] = field(default_factory=list)
     revocations: List[SignedBytes] = field(default_factory=list)
     policies: List[SignedBytes] = field(default_factory=list)
+    #: Approvers' delegations (``key_id`` the delegator's) and their revocations.
+    delegations: List[SignedBytes] = field(default_factory=list)
+    delegation_revocations: List[SignedBytes] = field(default_factory=list)
 
 
 def _may_issue(certificate: KeyCertificate) -> bool:
@@ -1062,6 +1213,9 @@ class TenantTrust:
         self._certificates: Dict[str, KeyCertificate] = {}
         self._revoked: Dict[str, str] = {}
         self.policy: Optional[TenantPolicy] = None
+        #: The delegations that hold, by id; and the ids of those withdrawn.
+        self.delegations: Dict[str, DelegationStatement] = {}
+        self.revoked_delegations: set = set()
         #: What was passed over, and why.
         self.problems: List[TrustProblem] = []
         self._verify_roots(material, anchor)
@@ -1088,6 +1242,52 @@ class TenantTrust:
             self._revoked[_k(revocation.key_id)] = revocation.key_id
         self._certificates = self._issued(material.certificates, root_keys, excluding=set(self._revoked))
         self.policy = self._verify_policies(material.policies, root_keys) or TenantPolicy.initial(self.tenant_id)
+        self._verify_delegations(material, root_keys)
+
+    def _verify_delegations(self, material: TrustMaterial, root_keys: Dict[str, TrustKey]) -> None:
+        found: Dict[str, DelegationStatement] = {}
+        for item in material.delegations:
+            try:
+                delegation = DelegationStatement.from_bytes(item.statement)
+                wellformed = (_same(delegation.tenant_id, self.tenant_id) and _same(delegation.key_id, item.key_id)
+                              and delegation.terms_problem is None)
+            except Malformed:
+                wellformed = False
+            if not wellformed:
+                self.problems.append(TrustProblem("malformed", "a delegation"))
+                continue
+            try:
+                certificate = self.key(item.key_id, DECIDE, delegation.delegator_id, delegation.starts_at_ms)
+                certificate.key.verify(item, self.passkey_rules)
+            except TrustProblem:
+                self.problems.append(TrustProblem("bad_signature", "delegation %s" % delegation.id))
+                continue
+            found[delegation.id] = delegation
+        for item in material.delegation_revocations:
+            try:
+                revocation = DelegationRevocation.from_bytes(item.statement)
+                wellformed = _same(revocation.tenant_id, self.tenant_id) and _same(revocation.issuer_key_id, item.key_id)
+            except Malformed:
+                wellformed = False
+            if not wellformed:
+                self.problems.append(TrustProblem("malformed", "a delegation revocation"))
+                continue
+            # An administering key, or a key certified to the delegator to decide.
+            issuer = root_keys.get(_k(item.key_id))
+            certificate = self._certificates.get(_k(item.key_id))
+            if issuer is None and certificate is not None and _may_issue(certificate):
+                issuer = certificate.key
+            delegation = found.get(revocation.delegation_id)
+            if (issuer is None and delegation is not None and certificate is not None
+                    and _same(certificate.principal_id, delegation.delegator_id) and certificate.capabilities & DECIDE):
+                issuer = certificate.key
+            if issuer is None or not _verifies(issuer, item, self.passkey_rules):
+                self.problems.append(
+                    TrustProblem("bad_signature", "the revocation of delegation %s" % revocation.delegation_id)
+                )
+                continue
+            self.revoked_delegations.add(revocation.delegation_id)
+        self.delegations = {k: v for k, v in found.items() if k not in self.revoked_delegations}
 
     @property
     def root(self) -> Optional[TenantRootStatement]:
@@ -1224,6 +1424,20 @@ class TenantTrust:
         if not _same(decision.key_id, signed.key_id):
             raise TrustProblem("mismatch", "the decision names another key than the one that signed it")
         certificate = self.key(signed.key_id, DECIDE, decision.approver_id, decision.starts_at_ms)
+        if decision.delegation_id:
+            delegation = self.delegations.get(decision.delegation_id)
+            if delegation is None:
+                if decision.delegation_id in self.revoked_delegations:
+                    raise TrustProblem("not_allowed", "delegation %s was revoked" % decision.delegation_id)
+                raise TrustProblem(
+                    "not_allowed", "delegation %s is not one of this tenant's approvers signed" % decision.delegation_id
+                )
+            if not delegation.covers(decision):
+                raise TrustProblem(
+                    "mismatch",
+                    "the decision does not fit delegation %s: another delegate, delegator or service, or outside its "
+                    "period" % decision.delegation_id,
+                )
         counter = certificate.key.verify(signed, self.passkey_rules)
         return decision, counter
 
@@ -1278,7 +1492,7 @@ class AccessEvidence:
     chain their keys to a root (none when the tenant's signed policy has the lockbox off).
     ``decision`` is the first of ``decisions``, or None. Encoded canonically (``lockbox/evidence/v1``): the tenant, an
     int64 count, then per item its kind ("root", "certificate", "revocation", "policy",
-    "decision"), statement, signer key id, signature, second signature (a root rotation's by
+    "delegation", "delegation-revocation", "decision"), statement, signer key id, signature, second signature (a root rotation's by
     the previous root), authenticator data and client data (a passkey's decision)."""
 
     TAG: ClassVar[str] = "lockbox/evidence/v1"
@@ -1308,6 +1522,10 @@ class AccessEvidence:
             items.append(("revocation", item.statement, item.key_id, item.signature, b"", None))
         for item in self.material.policies:
             items.append(("policy", item.statement, item.key_id, item.signature, b"", None))
+        for item in self.material.delegations:
+            items.append(("delegation", item.statement, item.key_id, item.signature, b"", item.assertion))
+        for item in self.material.delegation_revocations:
+            items.append(("delegation-revocation", item.statement, item.key_id, item.signature, b"", item.assertion))
         for decision in self.decisions:
             items.append(("decision", decision.statement, decision.key_id, decision.signature, b"", decision.assertion))
         writer = CanonicalWriter(self.TAG).string(self.material.tenant_id).int64(len(items))
@@ -1330,7 +1548,8 @@ class AccessEvidence:
             kind = reader.string()
             statement, identifier, signature = reader.data(), reader.string(), reader.data()
             second, authenticator, client = reader.data(), reader.data(), reader.data()
-            signed = SignedBytes(statement, identifier, signature)
+            assertion = WebAuthnAssertion(authenticator, client) if authenticator or client else None
+            signed = SignedBytes(statement, identifier, signature, assertion)
             if kind == "root":
                 material.roots.append(RootRecord(statement, signature, second))
             elif kind == "certificate":
@@ -1339,11 +1558,14 @@ class AccessEvidence:
                 material.revocations.append(signed)
             elif kind == "policy":
                 material.policies.append(signed)
+            elif kind == "delegation":
+                material.delegations.append(signed)
+            elif kind == "delegation-revocation":
+                material.delegation_revocations.append(signed)
             elif kind == "decision":
                 if len(decisions) >= MAXIMUM_APPROVALS:
                     raise Malformed()
-                assertion = WebAuthnAssertion(authenticator, client) if authenticator or client else None
-                decisions.append(SignedBytes(statement, identifier, signature, assertion))
+                decisions.append(signed)
             else:
                 raise Malformed()
         reader.finish()
@@ -1489,9 +1711,11 @@ class ConsentReport:
 
 def _details_signed(details: Mapping[str, Any]) -> SignedBytes:
     issuer = details.get("issuer_key_id")
+    authenticator = _strict_hex(details.get("authenticator_data"))
     return SignedBytes(
         _strict_hex(details.get("statement")), issuer if isinstance(issuer, str) else "",
         _strict_hex(details.get("signature")),
+        WebAuthnAssertion(authenticator, _strict_hex(details.get("client_data"))) if authenticator else None,
     )
 
 
@@ -1598,6 +1822,12 @@ class ConsentAuditor:
         elif name == "TenantPolicySet":
             material.policies.append(_details_signed(details))
             self._trust = None
+        elif name == "DelegationGranted":
+            material.delegations.append(_details_signed(details))
+            self._trust = None
+        elif name == "DelegationRevoked":
+            material.delegation_revocations.append(_details_signed(details))
+            self._trust = None
         elif name == "AccessRequestCreated":
             extended = details.get("extends_request_id")
             if isinstance(extended, str) and extended:
@@ -1683,7 +1913,9 @@ class ConsentAuditor:
                     and service == made[0].service and policy is not None and made[0] in policy.auto_approvals):
                 return
             rule = (policy or TenantPolicy.initial(self.tenant_id or "")).approval_rule(service)
-            mine = [d for d in self._decisions.get(_k(item), []) if _same(d.service, service)]
+            # A decision made under a delegation withdrawn since counts no more.
+            mine = [d for d in self._decisions.get(_k(item), [])
+                    if _same(d.service, service) and (not d.delegation_id or d.delegation_id in trust.delegations)]
             if quorum_backs(mine, rule, activity, record["time_ms"]):
                 return
             if rule.approvals_required == 1:
@@ -1755,7 +1987,7 @@ def _service_name(service: int) -> str:
 
 def sign_prepared_decision(
     request: pb.AccessRequest, signer: Any, *, approve: bool, duration_seconds: int = 0, request_id: str = "",
-    now_ms: Optional[int] = None,
+    now_ms: Optional[int] = None, delegation: Optional[DelegationStatement] = None,
 ) -> SignedBytes:
     """Signs the statement lockboxd prepared (``GetAccessRequest`` with ``signing_key_id``) for
     an approval or a denial, after checking it says what the approver means to sign: this
@@ -1791,6 +2023,14 @@ def sign_prepared_decision(
                              scheduled_start_ms=request.starts_at_ms or None)
     if problem:
         raise ValueError("the prepared statement is not what you asked for (%s): not signed" % problem)
+    if delegation is not None:
+        # Deciding in the delegator's place: the decision names the delegation, which must be to
+        # the approver the statement was prepared for.
+        if not _same(delegation.delegate_id, statement.approver_id):
+            raise ValueError("delegation %s is to %s, not to %s: not signed"
+                             % (delegation.id, delegation.delegate_id, statement.approver_id))
+        statement = replace(statement, delegation_id=delegation.id, on_behalf_of=delegation.delegator_id)
+        prepared = statement.to_bytes()
     return signer.sign_bytes(prepared)
 
 

@@ -16,6 +16,7 @@ import pytest
 
 import lockbox
 from lockbox import StatusCode, pb, trust
+from lockbox.integrity import save_keys, verify_export
 from lockbox.trust import (
     AccessEvidence,
     DecisionStatement,
@@ -359,3 +360,59 @@ def test_a_signed_policy_turns_the_lockbox_off(client, world, new_tenant, preapp
     assert answer.allowed
     verdict = verify(answer.evidence, [tenant.root.public_key], world, tenant)
     assert verdict.kind == "lockbox_off" and verdict.policy.version == 1 and not verdict.policy.lockbox_enabled
+
+
+def test_a_delegate_approves_in_the_delegators_place_until_revoked(client, world, new_tenant, preapproved, tmp_path):
+    """Delegation against the real lockboxd: the approver signs a delegation to a second
+    approver; the second approves in the first's place (the decision names the delegation);
+    the evidence carries it and verifies against the pinned root; the revocation unbacks the
+    grant and refuses the next decision under it."""
+    tenant = new_tenant("delegate")
+    admin = client.with_token(tenant.admin)
+    second, second_id = make_principal(client, "second approver", ["lockbox_approver"], tenant=tenant.id,
+                                       by=tenant.admin)
+    second_key = TenantSigner.generate()
+    admin.certify_key(tenant_id=tenant.id, signer=tenant.root, principal_id=second_id, public_key=second_key)
+    # Only the delegator gives it: the second approver cannot, in the first's name.
+    refused(StatusCode.PERMISSION_DENIED, client.create_delegation, tenant_id=tenant.id, signer=tenant.approver_key,
+            delegate_id=second_id, duration_seconds=86400, auth_token=second)
+    given = client.create_delegation(tenant_id=tenant.id, signer=tenant.approver_key, delegate_id=second_id,
+                                     duration_seconds=86400, services=["exchange"], auth_token=tenant.approver)
+    assert given.holds and given.delegator_id == tenant.approver_id and list(given.services) == ["exchange"]
+    listed = client.list_delegations(tenant_id=tenant.id, principal_id=second_id, auth_token=second)
+    assert [d.delegation_id for d in listed.delegations] == [given.delegation_id]
+
+    first = waiting(client, world, tenant)
+    approved = client.decide_customer(request_id=first.id, decision=pb.DECISION_APPROVE, comment="for them",
+                                      signer=second_key, delegation=given, auth_token=second)
+    assert approved.status == pb.REQUEST_STATUS_APPROVED
+    [vote] = client.get_access_request(request_id=first.id, auth_token=tenant.admin).customer_votes
+    assert (vote.approver_id, vote.delegate_id, vote.delegation_id) == (tenant.approver_id, second_id,
+                                                                        given.delegation_id)
+    allowed = check(client, world, tenant)
+    assert allowed.allowed
+    evidence = AccessEvidence.from_bytes(allowed.evidence)
+    assert len(evidence.material.delegations) == 1
+    verdict = verify(allowed.evidence, [tenant.root.public_key], world, tenant)
+    assert verdict.kind == "approved" and verdict.decision.counted_approver_id == tenant.approver_id
+
+    # The delegator withdraws it: the grant is no longer backed, and the delegate cannot decide again.
+    revoked = client.revoke_delegation(tenant_id=tenant.id, signer=tenant.approver_key,
+                                       delegation_id=given.delegation_id, auth_token=tenant.approver)
+    assert revoked.revoked and not revoked.holds
+    denied = check(client, world, tenant)
+    assert not denied.allowed and denied.reason == pb.ACCESS_DENY_REASON_UNVERIFIED_APPROVAL
+    second_request = waiting(client, world, tenant)
+    error = refused(StatusCode.PERMISSION_DENIED, client.decide_customer, request_id=second_request.id,
+                    decision=pb.DECISION_APPROVE, signer=second_key, delegation=given, auth_token=second)
+    assert "was revoked" in error.message
+    # The chain, checked from an export alone against the pinned root: the action allowed under the
+    # delegation was backed while it held, and the delegation and its revocation are in the chain.
+    keys = tmp_path / "keys.json"
+    save_keys(keys, client.list_signing_keys())
+    export = tmp_path / "chain.jsonl"
+    admin.export_audit_to_file(export, include_integrity=True)
+    verified = verify_export(export, keys, tenant=tenant.id, tenant_roots=[tenant.root.public_key])
+    assert verified.records > 0
+    text = export.read_text()
+    assert "DelegationGranted" in text and "DelegationRevoked" in text

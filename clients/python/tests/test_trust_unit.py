@@ -526,3 +526,107 @@ def test_a_scheduled_window_is_signed_only_where_the_request_starts():
     assert trust.window_problem(decision(), 3600, now_ms=NOW, scheduled_start_ms=NOW + day) is not None
     far = replace(decision(), starts_at_ms=NOW + 8 * day, ends_at_ms=NOW + 8 * day + 3_600_000)
     assert trust.window_problem(far, 3600, now_ms=NOW, scheduled_start_ms=NOW + 8 * day) is not None
+
+
+def test_delegation_statements_decisions_and_consent():
+    """Tests/LockboxTrustTests/DelegationTests.swift and the delegation case of
+    ConsentAuditTests.swift, in Python: the same bytes (the id Swift computes), which decisions
+    a delegation covers, how a delegate's decision counts, and revocation."""
+    from lockbox.trust import (ApprovalRule, ConsentAuditor, DelegationRevocation, DelegationStatement,
+                               quorum_backs)
+
+    hour = 3_600_000
+    bob = TenantSigner(bytes([6] * 32))
+    given = DelegationStatement("contoso", "p_approver", APPROVER.key_id, "p_bob", ("exchange",), NOW - hour,
+                                NOW + 24 * hour, bytes([9] * 16))
+    assert given.id == "dlg_93c5cf870b3400698b057ee103c7398e"
+    assert DelegationStatement.from_bytes(given.to_bytes()) == given
+    assert trust.decode_statement(given.to_bytes()) == given
+    revocation = DelegationRevocation("contoso", given.id, APPROVER.key_id)
+    assert DelegationRevocation.from_bytes(revocation.to_bytes()) == revocation
+    assert replace(given, delegate_id="p_approver").terms_problem
+    assert replace(given, ends_at_ms=given.starts_at_ms + 90 * 24 * hour + 1).terms_problem
+    assert replace(given, nonce=b"\x01").terms_problem
+    assert given.terms_problem is None
+
+    delegated = replace(decision(key=bob.key_id, approver="p_bob"), delegation_id=given.id, on_behalf_of="p_approver")
+    assert delegated.to_bytes().startswith(b"lockbox/decision/v3\x00")
+    assert DecisionStatement.from_bytes(delegated.to_bytes()) == delegated
+    assert delegated.counted_approver_id == "p_approver"
+    assert given.covers(delegated)
+    assert not given.covers(replace(delegated, service="teams"))
+    assert not given.covers(replace(delegated, on_behalf_of="p_other"))
+    assert not given.covers(replace(delegated, approver_id="p_carol"))
+    assert not given.covers(replace(delegated, starts_at_ms=NOW + 24 * hour))
+    # Counted as the delegator's: with the delegate's own, two; with the delegator's own, one.
+    own_bob = decision(key=bob.key_id, approver="p_bob")
+    rule = ApprovalRule("exchange", 2)
+    assert quorum_backs([own_bob, delegated], rule, "Get-Mailbox", NOW + 1)
+    assert not quorum_backs([decision(), delegated], rule, "Get-Mailbox", NOW + 1)
+
+    def chain(revoked, with_delegation=True):
+        bob_certificate = certify(bob.public_key, "p_bob", DECIDE)
+        approver_certificate = certify(APPROVER.public_key, "p_approver", DECIDE)
+        root = root_record()
+        signed = APPROVER.sign(given)
+        withdrawn = APPROVER.sign(revocation)
+        statement = delegated.to_bytes()
+
+        def rec(seq, activity, details, kind="trust", item=""):
+            import json as _json
+            return {"seq": seq, "tenant_id": "contoso", "time_ms": NOW + 10, "kind": kind, "activity": activity,
+                    "item": item, "details_text": _json.dumps(details)}
+
+        records = [
+            rec(1, "TenantRootAdopted", {"statement": root.statement.hex(), "signature": root.signature.hex(),
+                                         "previous_signature": ""}),
+            rec(2, "KeyCertified", {"statement": approver_certificate.statement.hex(),
+                                    "issuer_key_id": approver_certificate.key_id,
+                                    "signature": approver_certificate.signature.hex()}),
+            rec(3, "KeyCertified", {"statement": bob_certificate.statement.hex(), "issuer_key_id": bob_certificate.key_id,
+                                    "signature": bob_certificate.signature.hex()}),
+        ]
+        if with_delegation:
+            records.append(rec(4, "DelegationGranted", {"statement": signed.statement.hex(),
+                                                        "issuer_key_id": signed.key_id,
+                                                        "signature": signed.signature.hex()}, item=given.id))
+        records.append(rec(5, "CustomerApprove", {"decision_statement": statement.hex(), "decision_key_id": bob.key_id,
+                                                  "decision_signature": bob.signature(statement).hex()},
+                           kind="lifecycle", item="req_1"))
+        records.append(rec(6, "Get-Mailbox", {"allowed": True, "service": "exchange"}, kind="operator_action",
+                           item="req_1"))
+        if revoked:
+            records.append(rec(7, "DelegationRevoked", {"statement": withdrawn.statement.hex(),
+                                                        "issuer_key_id": withdrawn.key_id,
+                                                        "signature": withdrawn.signature.hex()}, item=given.id))
+            records.append(rec(8, "Get-Mailbox", {"allowed": True, "service": "exchange"}, kind="operator_action",
+                               item="req_1"))
+        auditor = ConsentAuditor([ROOT.public_key])
+        for record in records:
+            auditor.add(record)
+        return [finding.seq for finding in auditor.finish().findings]
+
+    assert chain(revoked=False) == []
+    assert chain(revoked=True) == [8]
+    assert 6 in chain(revoked=False, with_delegation=False)
+
+    # Evidence carries the delegation; a data plane counts the delegate's approval as the delegator's.
+    m = material(certificates=[certify(APPROVER.public_key, "p_approver", DECIDE), certify(bob.public_key, "p_bob", DECIDE)])
+    pinned = EvidenceVerifier({"contoso": [ROOT.public_key]})
+    signed_decision = bob.sign(delegated)
+
+    def verify(delegations, revocations=()):
+        carried = TrustMaterial("contoso", m.roots, m.certificates, delegations=list(delegations),
+                                delegation_revocations=list(revocations))
+        try:
+            pinned.verify(AccessEvidence.from_bytes(AccessEvidence(carried, [signed_decision]).to_bytes()),
+                          tenant_id="contoso", operator_id="p_op", service="exchange", operation="Get-Mailbox",
+                          now_ms=NOW + 1)
+            return True
+        except TrustProblem:
+            return False
+
+    assert verify([APPROVER.sign(given)])
+    assert not verify([])
+    assert not verify([APPROVER.sign(given)], [APPROVER.sign(revocation)])
+    assert verify([APPROVER.sign(given)], [bob.sign(DelegationRevocation("contoso", given.id, bob.key_id))])
