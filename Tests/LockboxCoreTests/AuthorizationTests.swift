@@ -69,6 +69,7 @@ import Testing
         .readNotifications: [.providerAdmin: everything, .globalAdmin: ownTenant],
         .manageTrust: [.globalAdmin: ownTenant],
         .readTrust: [.globalAdmin: ownTenant, .lockboxApprover: ownTenant, .auditor: everything, .service: everything],
+        .delegate: [.globalAdmin: ownTenant, .lockboxApprover: ownTenant],
     ]
 
     /// A caller holding only `role`: tenant roles in contoso.
