@@ -17,7 +17,7 @@ import lockbox
 from lockbox import StatusCode, pb
 from lockbox.integrity import save_keys, verify_approval, verify_export
 
-
+from support import make_principal
 
 CALLED = {}
 
@@ -246,6 +246,31 @@ def test_tenant_trust(api, world, new_tenant):
     after = admin.get_tenant_trust(tenant_id=tenant.id)
     assert [r.key_id for r in after.roots] == [tenant.root.key_id, following.key_id]
     assert after.policy.version == 1 and {k.key_id: k.revoked for k in after.keys}[key.key_id]
+
+
+def test_delegations(api, world, new_tenant):
+    """An approver's delegation to another approver: create, list, revoke (lockbox.trust signs)."""
+    tenant = new_tenant("dlg")
+    admin = api.with_token(tenant.admin)
+    token, other_id = make_principal(api, "Other approver", ["lockbox_approver"], tenant=tenant.id, by=tenant.admin)
+    given = api.create_delegation(tenant_id=tenant.id, signer=tenant.approver_key, delegate_id=other_id,
+                                  duration_seconds=3600, auth_token=tenant.approver)
+    assert given.holds and given.delegate_id == other_id and not given.services
+    refused(StatusCode.INVALID_ARGUMENT, api.create_delegation, tenant_id=tenant.id, statement=b"not a statement",
+            issuer_key_id=tenant.approver_key.key_id, signature=bytes(64), auth_token=tenant.approver)
+    refused(StatusCode.PERMISSION_DENIED, api.create_delegation, tenant_id=tenant.id, signer=tenant.approver_key,
+            delegate_id=other_id, duration_seconds=3600, auth_token=world.operator)
+    assert [d.delegation_id for d in admin.list_delegations(tenant_id=tenant.id).delegations] == [given.delegation_id]
+    refused(StatusCode.INVALID_ARGUMENT, admin.list_delegations, tenant_id=tenant.id, page_size=101)
+    refused(StatusCode.NOT_FOUND, api.list_delegations, tenant_id=tenant.id, auth_token=world.fabrikam.admin)
+    refused(StatusCode.PERMISSION_DENIED, api.revoke_delegation, tenant_id=tenant.id, signer=tenant.approver_key,
+            delegation_id=given.delegation_id, auth_token=token)
+    revoked = admin.revoke_delegation(tenant_id=tenant.id, signer=tenant.root, delegation_id=given.delegation_id)
+    assert revoked.revoked and not revoked.holds
+    assert not admin.list_delegations(tenant_id=tenant.id).delegations
+    assert admin.list_delegations(tenant_id=tenant.id, include_ended=True).delegations[0].revoked
+    refused(StatusCode.ALREADY_EXISTS, admin.revoke_delegation, tenant_id=tenant.id, signer=tenant.root,
+            delegation_id=given.delegation_id)
 
 
 def test_principals_tokens_and_roles(api, world, new_tenant):
