@@ -22,18 +22,23 @@ CREATE TABLE delegations (
 );
 CREATE INDEX delegations_delegator ON delegations (tenant_id, delegator_id, ends_at_ms);
 
+-- Several rows may name one delegation: only those a key of the tenant signed withdraw it, so a
+-- row written behind lockboxd's back, which withdraws nothing, cannot stand in the way of the
+-- delegator's own revocation either.
 CREATE TABLE delegation_revocations (
     tenant_id text NOT NULL,
     delegation_id text NOT NULL,
+    seq bigint GENERATED ALWAYS AS IDENTITY,
     statement bytea NOT NULL,
     issuer_key_id text NOT NULL,
     signature bytea NOT NULL,
     authenticator_data bytea NOT NULL DEFAULT '',
     client_data bytea NOT NULL DEFAULT '',
     revoked_at_ms bigint NOT NULL DEFAULT lockbox_now_ms(),
-    PRIMARY KEY (tenant_id, delegation_id),
+    PRIMARY KEY (tenant_id, seq),
     FOREIGN KEY (tenant_id, delegation_id) REFERENCES delegations (tenant_id, delegation_id)
 );
+CREATE INDEX delegation_revocations_delegation ON delegation_revocations (tenant_id, delegation_id);
 
 CREATE TRIGGER delegations_append_only BEFORE UPDATE OR DELETE ON delegations
     FOR EACH ROW EXECUTE FUNCTION lockbox_trust_append_only();
@@ -91,3 +96,10 @@ CREATE TRIGGER delegation_revocations_changed AFTER INSERT ON delegation_revocat
 CREATE TRIGGER delegations_audit AFTER INSERT ON delegations FOR EACH ROW EXECUTE FUNCTION lockbox_audit_trust();
 CREATE TRIGGER delegation_revocations_audit AFTER INSERT ON delegation_revocations
     FOR EACH ROW EXECUTE FUNCTION lockbox_audit_trust();
+
+-- A delegate's decision is kept under the delegator it counts as. Whether an approver has decided
+-- a request is now read from the decisions that verify, not from a key on the table: a decision
+-- that counts for nothing (made under a delegation revoked since, or written behind lockboxd's
+-- back) does not stand in the way of the approver's own. The table stays append-only.
+ALTER TABLE customer_decisions DROP CONSTRAINT customer_decisions_pkey;
+ALTER TABLE customer_decisions ADD PRIMARY KEY (tenant_id, request_id, seq);

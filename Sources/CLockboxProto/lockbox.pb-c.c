@@ -10016,7 +10016,7 @@ const ProtobufCMessageDescriptor lockbox__v1__auto_approval_record__descriptor =
   (ProtobufCMessageInit) lockbox__v1__auto_approval_record__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lockbox__v1__approval_rule_record__field_descriptors[3] =
+static const ProtobufCFieldDescriptor lockbox__v1__approval_rule_record__field_descriptors[4] =
 {
   {
     "service",
@@ -10054,16 +10054,29 @@ static const ProtobufCFieldDescriptor lockbox__v1__approval_rule_record__field_d
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "person_counts_once",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Lockbox__V1__ApprovalRuleRecord, person_counts_once),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lockbox__v1__approval_rule_record__field_indices_by_name[] = {
   1,   /* field[1] = approvals_required */
   2,   /* field[2] = denial_ends */
+  3,   /* field[3] = person_counts_once */
   0,   /* field[0] = service */
 };
 static const ProtobufCIntRange lockbox__v1__approval_rule_record__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor lockbox__v1__approval_rule_record__descriptor =
 {
@@ -10073,7 +10086,7 @@ const ProtobufCMessageDescriptor lockbox__v1__approval_rule_record__descriptor =
   "Lockbox__V1__ApprovalRuleRecord",
   "lockbox.v1",
   sizeof(Lockbox__V1__ApprovalRuleRecord),
-  3,
+  4,
   lockbox__v1__approval_rule_record__field_descriptors,
   lockbox__v1__approval_rule_record__field_indices_by_name,
   1,  lockbox__v1__approval_rule_record__number_ranges,

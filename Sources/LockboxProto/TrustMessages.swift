@@ -654,11 +654,19 @@ public struct ApprovalRuleRecord: ProtoMessage {
     public var approvalsRequired: Int32
     /// true: one denial ends the request; false: a denial only counts against the threshold.
     public var denialEnds: Bool
+    /// true: each person counts once on a request, deciding for themselves or in a delegator's place.
+    public var personCountsOnce: Bool
 
-    public init(service: Service = Service(rawValue: 0), approvalsRequired: Int32 = 0, denialEnds: Bool = false) {
+    public init(
+        service: Service = Service(rawValue: 0),
+        approvalsRequired: Int32 = 0,
+        denialEnds: Bool = false,
+        personCountsOnce: Bool = false
+    ) {
         self.service = service
         self.approvalsRequired = approvalsRequired
         self.denialEnds = denialEnds
+        self.personCountsOnce = personCountsOnce
     }
 
     public init(decoding bytes: UnsafeRawBufferPointer) throws(ProtoDecodeError) { try self.init(cDecoding: bytes) }
@@ -674,7 +682,8 @@ extension ApprovalRuleRecord: CBinding {
         self.init(
             service: Service(cRaw: c.service.rawValue),
             approvalsRequired: c.approvals_required,
-            denialEnds: Bool(protobuf: c.denial_ends)
+            denialEnds: Bool(protobuf: c.denial_ends),
+            personCountsOnce: Bool(protobuf: c.person_counts_once)
         )
     }
 
@@ -682,6 +691,7 @@ extension ApprovalRuleRecord: CBinding {
         c.service = .init(rawValue: service.cRaw)
         c.approvals_required = approvalsRequired
         c.denial_ends = denialEnds.protobuf
+        c.person_counts_once = personCountsOnce.protobuf
     }
 }
 

@@ -10,8 +10,10 @@ import LockboxTrust
 /// Both are part of the tenant's trust: lockboxd checks each against the tenant's keys before
 /// it stores it, and verifies it again before a delegate's decision counts.
 extension TrustAPI {
-    /// The most delegations one approver may have in force (not revoked, not ended) at once.
+    /// The most delegations one approver may have in force (not revoked, not ended) at once,
+    /// and may give in a day.
     static let maximumDelegationsInForce = 20
+    static let maximumDelegationsPerDay: Int64 = 100
     /// How far before lockboxd's clock a delegation may say it starts (the approver's clock may
     /// run behind), and how far after.
     static let delegationStartSkewMs: Int64 = 3_600_000
@@ -54,17 +56,20 @@ extension TrustAPI {
             delegate.tenantID == request.tenantID, delegate.suspendedAtMs == nil,
             !Set(delegate.roles.map(\.role)).isDisjoint(with: [.lockboxApprover, .globalAdmin])
         else { throw DomainError.notFound("the delegate is not an approver of this tenant") }
-        var stored = try store.load(tenantID: request.tenantID, call.db)
-        let inForce = stored.delegations.filter { held in
-            held.delegatorID == delegation.delegatorID && held.endsAtMs > call.nowMs
-                && !stored.delegationRevocations.contains { $0.delegationID == held.delegationID }
-        }
-        guard inForce.count < Self.maximumDelegationsInForce else {
+        guard
+            try store.delegationsGiven(
+                tenantID: request.tenantID,
+                delegatorID: delegation.delegatorID,
+                sinceMs: call.nowMs - 86_400_000,
+                call.db
+            ) < Self.maximumDelegationsPerDay
+        else {
             throw DomainError(
                 .failedPrecondition,
-                "you have \(Self.maximumDelegationsInForce) delegations in force; revoke one first"
+                "you have given \(Self.maximumDelegationsPerDay) delegations in the last 24 hours; try again later"
             )
         }
+        var stored = try store.load(tenantID: request.tenantID, call.db)
         let record = StoredDelegation(
             delegationID: delegation.id,
             delegatorID: delegation.delegatorID,
@@ -92,6 +97,17 @@ extension TrustAPI {
                 "the delegation is not signed by a key certified to you to decide, valid at its start"
             )
         }
+        // Only delegations the tenant's keys signed count toward the cap: rows written behind
+        // lockboxd's back cannot stop an approver from delegating.
+        let inForce = verified.trust.delegations.values.filter {
+            $0.delegatorID == delegation.delegatorID && $0.endsAtMs > call.nowMs && $0.id != delegation.id
+        }
+        guard inForce.count < Self.maximumDelegationsInForce else {
+            throw DomainError(
+                .failedPrecondition,
+                "you have \(Self.maximumDelegationsInForce) delegations in force; revoke one first"
+            )
+        }
         guard try store.insertDelegation(tenantID: request.tenantID, record, call.db) else {
             throw DomainError(.alreadyExists, "that delegation exists already")
         }
@@ -111,6 +127,11 @@ extension TrustAPI {
         guard let delegation = stored.delegations.first(where: { $0.delegationID == revocation.delegationID }),
             let statement = try? DelegationStatement(canonicalBytes: delegation.signed.statement)
         else { throw DomainError.notFound("no such delegation") }
+        // Revoked already: by a revocation a tenant key signed (a row without one withdraws nothing).
+        let before = TrustKeeper.verify(stored, serverKeys: keeper.integrity.knownKeys())
+        if before.trust.revokedDelegations.contains(revocation.delegationID) {
+            throw DomainError(.alreadyExists, "that delegation is revoked already")
+        }
         // The delegator withdraws their own; a global admin of the tenant any.
         let admin = (try? Authorization.require(call.caller, .manageTrust, on: .tenant(request.tenantID))) != nil
         guard call.caller.id == delegation.delegatorID || admin else {
@@ -138,9 +159,7 @@ extension TrustAPI {
                     + "administers the tenant"
             )
         }
-        guard try store.insertDelegationRevocation(tenantID: request.tenantID, revoked, call.db) else {
-            throw DomainError(.alreadyExists, "that delegation is revoked already")
-        }
+        try store.insertDelegationRevocation(tenantID: request.tenantID, revoked, call.db)
         return delegation.proto(
             tenantID: request.tenantID,
             services: statement.services,
@@ -158,13 +177,14 @@ extension TrustAPI {
         }
         let stored = try store.load(tenantID: request.tenantID, call.db)
         let verified = try keeper.trust(tenantID: request.tenantID, version: stored.version, call.db)
-        let revocations = Dictionary(
-            stored.delegationRevocations.map { ($0.delegationID, $0) },
-            uniquingKeysWith: { first, _ in first }
-        )
         var listed: [LockboxProto.Delegation] = []
         for delegation in stored.delegations.reversed() {
-            let revocation = revocations[delegation.delegationID]
+            // Revoked: by a revocation that verifies (a row that does not withdraws nothing).
+            let revocation = verified?.trust.delegationRevokedBy[delegation.delegationID].flatMap { keyID in
+                stored.delegationRevocations.first {
+                    $0.delegationID == delegation.delegationID && $0.signed.issuerKeyID == keyID
+                }
+            }
             if !request.includeEnded, revocation != nil || delegation.endsAtMs <= call.nowMs { continue }
             if !request.principalID.isEmpty,
                 delegation.delegatorID != request.principalID && delegation.delegateID != request.principalID

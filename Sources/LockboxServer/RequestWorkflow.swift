@@ -239,28 +239,37 @@ struct RequestWorkflow: Sendable {
             )
         {
             customerSigned = verified.signature
-            guard
-                try decisions.insert(
-                    requestID: request.id,
-                    tenantID: request.tenantID,
-                    approverID: verified.statement.countedApproverID,
-                    decision: verified.statement.decision,
-                    signed: verified.signature,
-                    nowMs: nowMs,
-                    db
-                )
-            else {
+            // Every stored decision is verified again: a row written behind lockboxd's back
+            // without an approver's signature, or made under a delegation revoked since, counts
+            // for nothing, and does not stand in the way of the approver's own decision.
+            var statements = try trust.verifiedDecisions(of: request, verified, db)
+            let counted = verified.statement.countedApproverID
+            if statements.contains(where: { $0.countedApproverID == counted }) {
                 throw DomainError(
                     .failedPrecondition,
                     verified.statement.delegationID.isEmpty
                         ? "you have decided this request already: each approver counts once, and a decision stands"
-                        : "\(verified.statement.onBehalfOf) has decided this request already, in person or by a "
-                            + "delegate: each approver counts once, and a decision stands"
+                        : "\(counted) has decided this request already, in person or by a delegate: each approver "
+                            + "counts once, and a decision stands"
                 )
             }
-            // Every stored decision is verified again: a row written behind lockboxd's back
-            // without an approver's signature counts for nothing.
-            let statements = try trust.verifiedDecisions(of: request, verified, db)
+            if verified.rule.personCountsOnce, statements.contains(where: { $0.approverID == caller.id }) {
+                throw DomainError(
+                    .failedPrecondition,
+                    "under this tenant's policy each person counts once on a request: you have decided it already, "
+                        + "for yourself or in another approver's place"
+                )
+            }
+            try decisions.insert(
+                requestID: request.id,
+                tenantID: request.tenantID,
+                approverID: counted,
+                decision: verified.statement.decision,
+                signed: verified.signature,
+                nowMs: nowMs,
+                db
+            )
+            statements.append(verified.statement)
             var outcome = Quorum.tally(statements, rule: verified.rule, eligible: verified.eligible, nowMs: nowMs)
             // A denial never approves, and an approval never denies: a rule changed since the
             // others decided settles the request at the next decision that agrees with it.

@@ -696,7 +696,8 @@ extension TenantPolicy {
                 ApprovalRuleRecord(
                     service: ContentService(rawValue: rule.service)?.proto ?? .unspecified,
                     approvalsRequired: Int32(rule.approvalsRequired),
-                    denialEnds: rule.denialEnds
+                    denialEnds: rule.denialEnds,
+                    personCountsOnce: rule.personCountsOnce
                 )
             },
             justificationCategories: justificationCategories,

@@ -73,11 +73,28 @@ public enum ConsentAudit {
                 material.policies.append(signed(details, hex))
                 trust = nil
             case "DelegationGranted":
-                material.delegations.append(signed(details, hex))
+                let given = signed(details, hex)
+                material.delegations.append(given)
                 trust = nil
+                let id = DelegationStatement.id(of: given.statement)
+                if current().delegations[id] == nil && !current().revokedDelegations.contains(id) {
+                    report.notices.append(
+                        "\(named): delegation \(id) is not signed by a key certified to its delegator: it grants nothing"
+                    )
+                }
             case "DelegationRevoked":
-                material.delegationRevocations.append(signed(details, hex))
+                let withdrawn = signed(details, hex)
+                material.delegationRevocations.append(withdrawn)
                 trust = nil
+                // A revocation that does not verify withdraws nothing, though the chain records it:
+                // the customer must know the delegation still holds.
+                let id = (try? DelegationRevocation(canonicalBytes: withdrawn.statement))?.delegationID ?? "?"
+                if !current().revokedDelegations.contains(id) {
+                    report.findings.append(
+                        "\(named): the revocation of delegation \(id) is not signed by its delegator's key or one "
+                            + "that administers the tenant: it withdraws nothing"
+                    )
+                }
             case "AccessRequestCreated":
                 if let extended = details["extends_request_id"] as? String, !extended.isEmpty {
                     extensions.insert(record.item)

@@ -21,7 +21,9 @@ public enum Quorum {
     /// - The threshold is the rule's, or the number any counted approval signed, if higher.
     /// - Each approver counts once: a later decision by the same approver is ignored, so an
     ///   approval is never withdrawn and never counted twice. A delegate's decision counts as
-    ///   its delegator's (``DecisionStatement/countedApproverID``).
+    ///   its delegator's (``DecisionStatement/countedApproverID``); under a rule where each person
+    ///   counts once, a decision whose signer counted already (for themselves or in another's
+    ///   place) is ignored too.
     /// - An approval whose signed window has ended by `nowMs` does not count.
     /// - `eligible`: how many distinct principals hold a key certified to decide. With
     ///   `denialEnds` false, the request is denied once the approvers who have not denied are
@@ -30,9 +32,10 @@ public enum Quorum {
         -> Outcome
     {
         var seen = Set<String>()
+        var signers = Set<String>()
         var approvals: [DecisionStatement] = []
         var deniedBy: [String] = []
-        for decision in decisions where seen.insert(decision.countedApproverID).inserted {
+        for decision in decisions where counts(decision, rule: rule, seen: &seen, signers: &signers) {
             switch decision.decision {
             case DecisionWord.approve.rawValue where decision.endsAtMs > nowMs: approvals.append(decision)
             case DecisionWord.deny.rawValue: deniedBy.append(decision.countedApproverID)
@@ -73,9 +76,27 @@ public enum Quorum {
         // One approval (CheckAccess's usual case): no set to build.
         if required == 1 { return decisions.contains { $0.allows(operation: operation, atMs: timeMs) } }
         var approvers = Set<String>()
+        var signers = Set<String>()
         for decision in decisions where decision.allows(operation: operation, atMs: timeMs) {
-            approvers.insert(decision.countedApproverID)
+            _ = counts(decision, rule: rule, seen: &approvers, signers: &signers)
         }
         return Int64(approvers.count) >= required
+    }
+
+    /// Whether `decision` counts beside those already `seen` (the approvers counted) and
+    /// `signers` (who signed them), and if so records it: each approver once, and under a rule
+    /// where each person counts once, each signer once too.
+    static func counts(
+        _ decision: DecisionStatement,
+        rule: ApprovalRule,
+        seen: inout Set<String>,
+        signers: inout Set<String>
+    ) -> Bool {
+        guard !seen.contains(decision.countedApproverID) else { return false }
+        if rule.personCountsOnce {
+            guard signers.insert(decision.approverID).inserted else { return false }
+        }
+        seen.insert(decision.countedApproverID)
+        return true
     }
 }

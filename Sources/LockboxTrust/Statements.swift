@@ -263,12 +263,23 @@ public struct ApprovalRule: Sendable, Hashable {
     /// Whether one denial ends the request (the default), or only counts against the threshold:
     /// the request is then denied once too few approvers are left to reach it.
     public var denialEnds: Bool
+    /// Whether each person counts once on a request, whether deciding for themselves or in a
+    /// delegator's place: a delegate who decided in their own name cannot also decide for the
+    /// delegator, and the other way round. Off (the default), a delegate's decision for the
+    /// delegator counts beside their own, so that an approver away does not block an N-of-M
+    /// rule.
+    public var personCountsOnce: Bool
 
-    public init(service: String, approvalsRequired: Int64, denialEnds: Bool = true) {
+    public init(service: String, approvalsRequired: Int64, denialEnds: Bool = true, personCountsOnce: Bool = false) {
         self.service = service
         self.approvalsRequired = approvalsRequired
         self.denialEnds = denialEnds
+        self.personCountsOnce = personCountsOnce
     }
+
+    /// The rule's flags as the policy encodes them: 1 a denial ends the request, 2 each person
+    /// counts once.
+    var flags: Int64 { (denialEnds ? 1 : 0) | (personCountsOnce ? 2 : 0) }
 
     /// What holds for a service the policy names no rule for: one approval decides.
     public static func single(service: String) -> ApprovalRule {
@@ -418,7 +429,7 @@ public struct TenantPolicy: TrustStatement {
             for rule in approvalRules {
                 writer.string(rule.service)
                 writer.int64(rule.approvalsRequired)
-                writer.int64(rule.denialEnds ? 1 : 0)
+                writer.int64(rule.flags)
             }
             writer.strings(justificationCategories)
             writer.int64(Int64(autoApprovals.count))
@@ -452,11 +463,18 @@ public struct TenantPolicy: TrustStatement {
             for _ in 0..<count {
                 let service = try reader.string()
                 let required = try reader.int64()
-                let denialEnds = try reader.int64()
-                guard (1...ApprovalRule.maximumApprovals).contains(required), denialEnds == 0 || denialEnds == 1,
+                let flags = try reader.int64()
+                guard (1...ApprovalRule.maximumApprovals).contains(required), (0...3).contains(flags),
                     rules.last.map({ $0.service < service }) ?? true
                 else { throw CanonicalReader.Malformed() }
-                rules.append(ApprovalRule(service: service, approvalsRequired: required, denialEnds: denialEnds == 1))
+                rules.append(
+                    ApprovalRule(
+                        service: service,
+                        approvalsRequired: required,
+                        denialEnds: flags & 1 != 0,
+                        personCountsOnce: flags & 2 != 0
+                    )
+                )
             }
         }
         approvalRules = rules

@@ -68,6 +68,8 @@ public struct TenantTrust: Sendable {
     /// The delegations that hold, by id; and the ids of those withdrawn.
     public private(set) var delegations: [String: DelegationStatement] = [:]
     public private(set) var revokedDelegations: Set<String> = []
+    /// For each revoked delegation, the key of the first revocation that verified.
+    public private(set) var delegationRevokedBy: [String: String] = [:]
     /// What was passed over, and why.
     public private(set) var problems: [TrustProblem] = []
 
@@ -105,7 +107,7 @@ public struct TenantTrust: Sendable {
         }
         certificates = issuedCertificates(material.certificates, roots: rootKeys, excluding: revoked)
         policy = verifyPolicies(material.policies, rootKeys: rootKeys) ?? TenantPolicy.initial(tenantID: tenantID)
-        verifyDelegations(material, rootKeys: rootKeys)
+        verifyDelegations(material, rootKeys: rootKeys, everyCertificate: everyIssuer)
     }
 
     /// The current root: the last of the chain.
@@ -212,7 +214,13 @@ public struct TenantTrust: Sendable {
         return best
     }
 
-    private mutating func verifyDelegations(_ material: TrustMaterial, rootKeys: [String: TrustKey]) {
+    /// - Parameter everyCertificate: every certificate that chains to a root, revoked or not: a
+    ///   revocation stands when its key is revoked later, as a key revocation does.
+    private mutating func verifyDelegations(
+        _ material: TrustMaterial,
+        rootKeys: [String: TrustKey],
+        everyCertificate: [String: KeyCertificate]
+    ) {
         var found: [String: DelegationStatement] = [:]
         for item in material.delegations {
             guard let delegation = try? DelegationStatement(canonicalBytes: item.statement),
@@ -242,10 +250,12 @@ public struct TenantTrust: Sendable {
                 problems.append(.malformed("a delegation revocation"))
                 continue
             }
-            // An administering key, or a key certified to the delegator to decide.
-            var issuer = rootKeys[item.keyID] ?? certificates[item.keyID].flatMap { Self.mayIssue($0) ? $0.key : nil }
+            // An administering key, or a key certified to the delegator to decide; revoked since
+            // or not.
+            var issuer =
+                rootKeys[item.keyID] ?? everyCertificate[item.keyID].flatMap { Self.mayIssue($0) ? $0.key : nil }
             if issuer == nil, let delegation = found[revocation.delegationID],
-                let certificate = certificates[item.keyID], certificate.principalID == delegation.delegatorID,
+                let certificate = everyCertificate[item.keyID], certificate.principalID == delegation.delegatorID,
                 certificate.capabilities.contains(.decide)
             {
                 issuer = certificate.key
@@ -254,7 +264,9 @@ public struct TenantTrust: Sendable {
                 problems.append(.badSignature("the revocation of delegation \(revocation.delegationID)"))
                 continue
             }
-            revokedDelegations.insert(revocation.delegationID)
+            if revokedDelegations.insert(revocation.delegationID).inserted {
+                delegationRevokedBy[revocation.delegationID] = item.keyID
+            }
         }
         delegations = found.filter { !revokedDelegations.contains($0.key) }
     }
@@ -324,6 +336,16 @@ public struct TenantTrust: Sendable {
                             + "delegator or service, or outside its period"
                     )
                 )
+            }
+            // The delegator's own key must still hold when the delegate decides: a delegation
+            // does not outlive the key that made it.
+            if case .failure = key(
+                delegation.keyID,
+                for: .decide,
+                principalID: delegation.delegatorID,
+                atMs: decision.startsAtMs
+            ) {
+                return .failure(.expired(delegation.keyID))
             }
         }
         switch certificate.key.verify(signed, rules: passkeyRules) {

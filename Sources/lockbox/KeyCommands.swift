@@ -370,6 +370,13 @@ struct PolicyOptions: ParsableArguments {
     var denialCounts: [String] = []
     @Option(
         help: """
+            A service where each person counts once per request: a delegate's decision in another's place \
+            does not count beside their own. Repeat for several.
+            """
+    )
+    var personCountsOnce: [String] = []
+    @Option(
+        help: """
             A justification category requests must carry (incident, service_request, security_investigation, \
             customer_requested); repeat for several, or none to accept any.
             """
@@ -389,11 +396,15 @@ struct PolicyOptions: ParsableArguments {
     /// The approval rules the options name; nil when they name none (keep the policy's).
     func rules() throws -> [ApprovalRule]? {
         guard !approvals.isEmpty else {
-            guard denialCounts.isEmpty else { throw ValidationError("--denial-counts needs --approvals") }
+            guard denialCounts.isEmpty, personCountsOnce.isEmpty else {
+                throw ValidationError("--denial-counts and --person-counts-once need --approvals")
+            }
             return nil
         }
         if approvals == ["none"] {
-            guard denialCounts.isEmpty else { throw ValidationError("--denial-counts needs a rule to apply to") }
+            guard denialCounts.isEmpty, personCountsOnce.isEmpty else {
+                throw ValidationError("--denial-counts and --person-counts-once need a rule to apply to")
+            }
             return []
         }
         var rules: [String: ApprovalRule] = [:]
@@ -414,6 +425,12 @@ struct PolicyOptions: ParsableArguments {
                 throw ValidationError("--denial-counts \(service) needs --approvals \(service)=N")
             }
             rules[service]?.denialEnds = false
+        }
+        for service in personCountsOnce {
+            guard rules[service] != nil else {
+                throw ValidationError("--person-counts-once \(service) needs --approvals \(service)=N")
+            }
+            rules[service]?.personCountsOnce = true
         }
         return Array(rules.values)
     }
@@ -509,6 +526,7 @@ struct PolicyOptions: ParsableArguments {
         for rule in policy.approvalRules {
             parts.append(
                 "\(rule.service): \(rule.approvalsRequired) approvers\(rule.denialEnds ? "" : ", denials count")"
+                    + (rule.personCountsOnce ? ", each person once" : "")
             )
         }
         if !policy.justificationCategories.isEmpty {

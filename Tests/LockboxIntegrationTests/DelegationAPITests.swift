@@ -303,4 +303,122 @@ import Testing
             #expect(try trustChanges.first?.int64("n") == 1)
         }
     }
+
+    @Test func aRevocationWrittenBehindLockboxdsBackWithdrawsNothingAndBlocksNothing() async throws {
+        try await Harness.with { h in
+            var w = try await h.makeWorld()
+            let bob = try await Self.bob(h, &w)
+            let alice = try #require(w.keys[w.contosoApprover])
+            let given = Self.delegation(h, from: w.contosoApproverID, key: alice.keyID, to: bob.id)
+            _ = try await h.call(
+                LockboxMethods.createDelegation,
+                Self.submit(given, signedBy: alice),
+                token: w.contosoApprover
+            )
+            // The database role writes a revocation with Alice's statement and a signature of its own.
+            let revocation = DelegationRevocation(tenantID: "contoso", delegationID: given.id, issuerKeyID: alice.keyID)
+            _ = try await h.sql(
+                """
+                INSERT INTO delegation_revocations (tenant_id, delegation_id, statement, issuer_key_id, signature)
+                VALUES ('contoso', \(given.id), \(PGBytes(revocation.canonicalBytes)), \(alice.keyID),
+                        \(PGBytes(bob.key.signature(over: revocation.canonicalBytes))))
+                """
+            )
+            // It withdraws nothing: the delegation is listed as holding, and Bob decides under it.
+            let listed = try await h.call(
+                LockboxMethods.listDelegations,
+                ListDelegationsRequest(tenantID: "contoso"),
+                token: w.contosoAdmin
+            )
+            #expect(listed.delegations.map(\.delegationID) == [given.id])
+            #expect(listed.delegations.first.map { $0.holds && !$0.revoked } == true)
+            let id = try await h.createRequest(w).id
+            try await h.approveInternally(w, id)
+            #expect(await Self.approveUnder(given, h, id, as: bob) == .ok)
+            #expect(try await ApprovalPolicyTests.check(h, w).allowed)
+            // Nor does it stand in the way of Alice's own revocation, which does withdraw it.
+            let revoked = try await h.call(
+                LockboxMethods.revokeDelegation,
+                Self.submit(revocation, signedBy: alice),
+                token: w.contosoApprover
+            )
+            #expect(revoked.revoked && revoked.revokedByKeyID == alice.keyID)
+            #expect(try await !ApprovalPolicyTests.check(h, w).allowed)
+        }
+    }
+
+    @Test func theDelegatorDecidesAgainOnceHerDelegationIsRevoked() async throws {
+        try await Harness.with { h in
+            var w = try await h.makeWorld()
+            let bob = try await Self.bob(h, &w)
+            try await ApprovalPolicyTests.policy(h, w, [ApprovalRule(service: "exchange", approvalsRequired: 2)])
+            let alice = try #require(w.keys[w.contosoApprover])
+            let given = Self.delegation(h, from: w.contosoApproverID, key: alice.keyID, to: bob.id)
+            _ = try await h.call(
+                LockboxMethods.createDelegation,
+                Self.submit(given, signedBy: alice),
+                token: w.contosoApprover
+            )
+            let id = try await h.createRequest(w).id
+            try await h.approveInternally(w, id)
+            #expect(await Self.approveUnder(given, h, id, as: bob) == .ok)
+            _ = try await h.call(
+                LockboxMethods.revokeDelegation,
+                Self.submit(
+                    DelegationRevocation(tenantID: "contoso", delegationID: given.id, issuerKeyID: alice.keyID),
+                    signedBy: alice
+                ),
+                token: w.contosoApprover
+            )
+            // Bob's decision in her place counts for nothing now, and does not take her place:
+            // Alice decides herself, then Bob in his own name makes two.
+            #expect(try await h.get(id, token: w.contosoAdmin).customerVotes.isEmpty)
+            #expect(await ApprovalPolicyTests.decide(h, w, id, approve: true, token: w.contosoApprover) == .ok)
+            #expect(await ApprovalPolicyTests.decide(h, w, id, approve: true, token: bob.token) == .ok)
+            let request = try await h.get(id, token: w.contosoAdmin)
+            #expect(request.status == .approved)
+            #expect(Set(request.customerVotes.map(\.approverID)) == [w.contosoApproverID, bob.id])
+            #expect(request.customerVotes.allSatisfy { $0.delegationID.isEmpty })
+        }
+    }
+
+    @Test func underARuleWhereEachPersonCountsOnceADelegateCannotAlsoDecideForTheDelegator() async throws {
+        try await Harness.with { h in
+            var w = try await h.makeWorld()
+            let bob = try await Self.bob(h, &w)
+            try await ApprovalPolicyTests.policy(
+                h,
+                w,
+                [ApprovalRule(service: "exchange", approvalsRequired: 2, personCountsOnce: true)]
+            )
+            let alice = try #require(w.keys[w.contosoApprover])
+            let given = Self.delegation(h, from: w.contosoApproverID, key: alice.keyID, to: bob.id)
+            _ = try await h.call(
+                LockboxMethods.createDelegation,
+                Self.submit(given, signedBy: alice),
+                token: w.contosoApprover
+            )
+            let trust = try await h.call(
+                LockboxMethods.getTenantTrust,
+                GetTenantTrustRequest(tenantID: "contoso"),
+                token: w.contosoAdmin
+            )
+            #expect(trust.policy?.approvalRules.first?.personCountsOnce == true)
+            let id = try await h.createRequest(w).id
+            try await h.approveInternally(w, id)
+            #expect(await ApprovalPolicyTests.decide(h, w, id, approve: true, token: bob.token) == .ok)
+            #expect(await Self.approveUnder(given, h, id, as: bob) == .failedPrecondition)
+            #expect(try await h.get(id, token: w.contosoAdmin).status == .pendingCustomer)
+            // The other way round too, on a second request: in her place first, then his own.
+            let second = try await h.createRequest(w).id
+            try await h.approveInternally(w, second)
+            #expect(await Self.approveUnder(given, h, second, as: bob) == .ok)
+            #expect(
+                await ApprovalPolicyTests.decide(h, w, second, approve: true, token: bob.token) == .failedPrecondition
+            )
+            // Alice herself is the second person.
+            #expect(await ApprovalPolicyTests.decide(h, w, id, approve: true, token: w.contosoApprover) == .ok)
+            #expect(try await h.get(id, token: w.contosoAdmin).status == .approved)
+        }
+    }
 }

@@ -141,7 +141,12 @@ enum Samples {
         maxDurationSeconds: .max,
         operations: ["get-mailbox", unicode]
     )
-    static let approvalRule = ApprovalRuleRecord(service: .exchange, approvalsRequired: .max, denialEnds: true)
+    static let approvalRule = ApprovalRuleRecord(
+        service: .exchange,
+        approvalsRequired: .max,
+        denialEnds: true,
+        personCountsOnce: true
+    )
     static let customerVote = CustomerVote(
         approverID: "p_approver",
         decision: .approve,

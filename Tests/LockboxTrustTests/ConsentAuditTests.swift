@@ -208,6 +208,24 @@ import Testing
         #expect(missing.findings.contains { $0.contains("record seq 6") })
         let revoked = ConsentAudit.check(history(delegation: true, revoked: true), pinnedRoots: [Self.root.publicKey])
         #expect(revoked.findings.count == 1 && revoked.findings[0].contains("record seq 8"), "\(revoked.findings)")
+        // A revocation the chain records but no tenant key signed withdraws nothing: a finding of
+        // its own, and the action after it is backed still.
+        var forged = history(delegation: true, revoked: true)
+        forged[6] = Self.record(
+            7,
+            "DelegationRevoked",
+            item: given.id,
+            [
+                "statement": revocation.statement.hex, "issuer_key_id": revocation.keyID,
+                "signature": bob.signature(over: revocation.statement).hex,
+            ]
+        )
+        let unsigned = ConsentAudit.check(forged, pinnedRoots: [Self.root.publicKey])
+        #expect(
+            unsigned.findings.count == 1 && unsigned.findings[0].contains("record seq 7")
+                && unsigned.findings[0].contains("withdraws nothing"),
+            "\(unsigned.findings)"
+        )
     }
 
     /// A pre-approved grant counts while the signed policy in force holds its rule; an

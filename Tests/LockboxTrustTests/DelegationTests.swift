@@ -248,10 +248,26 @@ import Testing
 
     // MARK: In a tenant's trust
 
-    static func trust(delegations: [SignedBytes], revocations: [SignedBytes] = []) -> TenantTrust {
-        var material = TrustTests.material()
-        material.certificates.append(
-            TrustTests.certify(key: bob.publicKey, principal: "p_bob", may: .decide, by: TrustTests.admin)
+    /// A second administering key, and a second decide key of the delegator: both certified by
+    /// the root, so that revoking them touches nothing else.
+    static let otherAdmin = try! TenantSigner(seed: [UInt8](repeating: 7, count: 32))
+    static let aliceSpare = try! TenantSigner(seed: [UInt8](repeating: 8, count: 32))
+
+    static func trust(
+        delegations: [SignedBytes],
+        revocations: [SignedBytes] = [],
+        keyRevocations: [SignedBytes] = [],
+        aliceUntil: Int64 = now + TrustTests.year
+    ) -> TenantTrust {
+        var material = TrustTests.material(
+            certificates: [
+                TrustTests.certify(key: TrustTests.admin.publicKey, principal: "p_admin", may: .administer),
+                TrustTests.certify(key: alice.publicKey, principal: "p_approver", may: .decide, until: aliceUntil),
+                TrustTests.certify(key: aliceSpare.publicKey, principal: "p_approver", may: .decide),
+                TrustTests.certify(key: otherAdmin.publicKey, principal: "p_admin2", may: .administer),
+                TrustTests.certify(key: bob.publicKey, principal: "p_bob", may: .decide, by: TrustTests.admin),
+            ],
+            revocations: keyRevocations
         )
         material.delegations = delegations
         material.delegationRevocations = revocations
@@ -264,6 +280,7 @@ import Testing
         var name: String
         var delegations: [SignedBytes]
         var revocations: [SignedBytes] = []
+        var keyRevocations: [SignedBytes] = []
         var holds: Bool
         var testDescription: String { name }
     }
@@ -325,11 +342,55 @@ import Testing
                 revocations: [bob.sign(byDelegate)],
                 holds: true
             ),
+            Holding(
+                name: "revoked by an administering key that is revoked later: the revocation stands",
+                delegations: [alice.sign(given)],
+                revocations: [
+                    otherAdmin.sign(
+                        DelegationRevocation(tenantID: "contoso", delegationID: given.id, issuerKeyID: otherAdmin.keyID)
+                    )
+                ],
+                keyRevocations: [
+                    TrustTests.root.sign(
+                        KeyRevocation(tenantID: "contoso", keyID: otherAdmin.keyID, issuerKeyID: TrustTests.root.keyID)
+                    )
+                ],
+                holds: false
+            ),
+            Holding(
+                name: "revoked with the delegator's other key, revoked later: the revocation stands",
+                delegations: [alice.sign(given)],
+                revocations: [
+                    aliceSpare.sign(
+                        DelegationRevocation(tenantID: "contoso", delegationID: given.id, issuerKeyID: aliceSpare.keyID)
+                    )
+                ],
+                keyRevocations: [
+                    TrustTests.root.sign(
+                        KeyRevocation(tenantID: "contoso", keyID: aliceSpare.keyID, issuerKeyID: TrustTests.root.keyID)
+                    )
+                ],
+                holds: false
+            ),
+            Holding(
+                name: "the delegator's signing key revoked",
+                delegations: [alice.sign(given)],
+                keyRevocations: [
+                    TrustTests.root.sign(
+                        KeyRevocation(tenantID: "contoso", keyID: alice.keyID, issuerKeyID: TrustTests.root.keyID)
+                    )
+                ],
+                holds: false
+            ),
         ]
     }()
 
     @Test(arguments: holding) func whichSignaturesMakeADelegationHold(_ test: Holding) {
-        let trust = Self.trust(delegations: test.delegations, revocations: test.revocations)
+        let trust = Self.trust(
+            delegations: test.delegations,
+            revocations: test.revocations,
+            keyRevocations: test.keyRevocations
+        )
         let id = (try? DelegationStatement(canonicalBytes: test.delegations[0].statement))?.id ?? ""
         #expect((trust.delegations[id] != nil) == test.holds)
         let verified = trust.verifyDecision(Self.signedDecision(Self.delegated(Self.delegation())))
@@ -338,6 +399,33 @@ import Testing
         } else {
             #expect(throws: TrustProblem.self) { try verified.get() }
         }
+    }
+
+    @Test func aDelegationDoesNotOutliveTheDelegatorsKey() {
+        // Alice's key expires half an hour after now; her delegation runs a day.
+        let given = Self.delegation()
+        let trust = Self.trust(delegations: [Self.alice.sign(given)], aliceUntil: Self.now + Self.hour / 2)
+        #expect(trust.delegations[given.id] != nil)
+        #expect(throws: Never.self) { try trust.verifyDecision(Self.signedDecision(Self.delegated(given))).get() }
+        let later = Self.delegated(given, at: Self.now + Self.hour)
+        #expect(throws: TrustProblem.self) { try trust.verifyDecision(Self.signedDecision(later)).get() }
+    }
+
+    @Test func underARuleWhereEachPersonCountsOnceADelegateCountsOnce() throws {
+        let bobsOwn = TrustTests.decision(by: Self.bob.keyID, approver: "p_bob")
+        let forAlice = Self.delegated(Self.delegation())
+        let once = ApprovalRule(service: "exchange", approvalsRequired: 2, personCountsOnce: true)
+        #expect(
+            Quorum.tally([bobsOwn, forAlice], rule: once, eligible: 3, nowMs: Self.now)
+                == .pending(approvedBy: ["p_bob"], deniedBy: [])
+        )
+        #expect(!Quorum.backs([bobsOwn, forAlice], rule: once, operation: "Get-Mailbox", atMs: Self.now + 1))
+        var twice = once
+        twice.personCountsOnce = false
+        #expect(Quorum.backs([bobsOwn, forAlice], rule: twice, operation: "Get-Mailbox", atMs: Self.now + 1))
+        // The rule's flag is signed with the policy, and reads back.
+        let policy = TenantPolicy(tenantID: "t", version: 2, approvalRules: [once], issuerKeyID: "i")
+        #expect(try TenantPolicy(canonicalBytes: policy.canonicalBytes).approvalRules == [once])
     }
 
     @Test func aDelegatesDecisionMustFitTheDelegationItNames() {

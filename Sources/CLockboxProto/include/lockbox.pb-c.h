@@ -1851,10 +1851,15 @@ struct  Lockbox__V1__ApprovalRuleRecord
    * the threshold.
    */
   protobuf_c_boolean denial_ends;
+  /*
+   * true: each person counts once on a request, deciding for themselves or in
+   * a delegator's place.
+   */
+  protobuf_c_boolean person_counts_once;
 };
 #define LOCKBOX__V1__APPROVAL_RULE_RECORD__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lockbox__v1__approval_rule_record__descriptor) \
-    , LOCKBOX__V1__SERVICE__SERVICE_UNSPECIFIED, 0, 0 }
+    , LOCKBOX__V1__SERVICE__SERVICE_UNSPECIFIED, 0, 0, 0 }
 
 
 /*

@@ -14,7 +14,9 @@ package struct StoredCustomerDecision: Sendable, Hashable {
 package struct CustomerDecisionStore: Sendable {
     package init() {}
 
-    /// Adds `approverID`'s decision on the request; false when that approver decided it already.
+    /// Adds `approverID`'s decision on the request (the approver it counts as). Whether that
+    /// approver decided the request already is the caller's to check, from the decisions that
+    /// verify: a row that counts for nothing does not stand in the way.
     package func insert(
         requestID: String,
         tenantID: String,
@@ -23,19 +25,16 @@ package struct CustomerDecisionStore: Sendable {
         signed: CustomerSignature,
         nowMs: Int64,
         _ db: PGConnection
-    ) throws -> Bool {
-        let rows = try db.query(
+    ) throws {
+        try db.query(
             """
             INSERT INTO customer_decisions (request_id, approver_id, tenant_id, decision, statement, key_id, signature,
                                             authenticator_data, client_data, decided_at_ms)
             VALUES (\(requestID), \(approverID), \(tenantID), \(decision), \(PGBytes(signed.statement)),
                     \(signed.keyID), \(PGBytes(signed.signature)), \(PGBytes(signed.authenticatorData)),
                     \(PGBytes(signed.clientData)), \(nowMs))
-            ON CONFLICT (tenant_id, request_id, approver_id) DO NOTHING
-            RETURNING seq
             """
         )
-        return !rows.isEmpty
     }
 
     /// The decisions on a request, oldest first; at most ``limit`` (more approvers than any rule counts).

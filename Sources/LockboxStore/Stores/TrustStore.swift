@@ -226,11 +226,16 @@ package struct TrustStore: Sendable {
         ).rows.map { row in
             StoredPolicy(version: try row.decode("version"), signed: try Self.statement(row, at: "set_at_ms"))
         }
+        // The newest delegations (a decision naming one left out counts for nothing), oldest
+        // first, and every revocation of those: none is left out.
         trust.delegations = try db.query(
             """
-            SELECT delegation_id, delegator_id, delegate_id, starts_at_ms, ends_at_ms, statement, issuer_key_id,
-                   signature, authenticator_data, client_data, created_at_ms
-            FROM delegations WHERE tenant_id = \(tenantID) ORDER BY created_at_ms, delegation_id LIMIT 10000
+            SELECT * FROM (
+                SELECT delegation_id, delegator_id, delegate_id, starts_at_ms, ends_at_ms, statement, issuer_key_id,
+                       signature, authenticator_data, client_data, created_at_ms
+                FROM delegations WHERE tenant_id = \(tenantID)
+                ORDER BY created_at_ms DESC, delegation_id DESC LIMIT \(Self.delegationLimit)
+            ) newest ORDER BY created_at_ms, delegation_id
             """
         ).rows.map { row in
             StoredDelegation(
@@ -245,8 +250,14 @@ package struct TrustStore: Sendable {
         }
         trust.delegationRevocations = try db.query(
             """
-            SELECT delegation_id, statement, issuer_key_id, signature, authenticator_data, client_data, revoked_at_ms
-            FROM delegation_revocations WHERE tenant_id = \(tenantID) ORDER BY revoked_at_ms, delegation_id LIMIT 10000
+            SELECT r.delegation_id, r.statement, r.issuer_key_id, r.signature, r.authenticator_data, r.client_data,
+                   r.revoked_at_ms
+            FROM delegation_revocations r
+            WHERE r.tenant_id = \(tenantID) AND r.delegation_id IN (
+                SELECT delegation_id FROM delegations WHERE tenant_id = \(tenantID)
+                ORDER BY created_at_ms DESC, delegation_id DESC LIMIT \(Self.delegationLimit)
+            )
+            ORDER BY r.seq
             """
         ).rows.map { row in
             StoredDelegationRevocation(
@@ -257,6 +268,9 @@ package struct TrustStore: Sendable {
         }
         return trust
     }
+
+    /// The most delegations read for a tenant: the newest.
+    package static let delegationLimit = 10_000
 
     static func assertion(_ row: PGRow) throws -> StoredAssertion {
         StoredAssertion(
@@ -282,12 +296,12 @@ package struct TrustStore: Sendable {
         ).affected == 1
     }
 
-    /// Revokes a delegation; false when it was revoked already.
+    /// Adds a revocation of a delegation (the caller checked that none in force withdraws it).
     package func insertDelegationRevocation(
         tenantID: String,
         _ revocation: StoredDelegationRevocation,
         _ db: PGConnection
-    ) throws -> Bool {
+    ) throws {
         try db.query(
             """
             INSERT INTO delegation_revocations (tenant_id, delegation_id, statement, issuer_key_id, signature,
@@ -295,9 +309,20 @@ package struct TrustStore: Sendable {
             VALUES (\(tenantID), \(revocation.delegationID), \(PGBytes(revocation.signed.statement)),
                     \(revocation.signed.issuerKeyID), \(PGBytes(revocation.signed.signature)),
                     \(PGBytes(revocation.assertion.authenticatorData)), \(PGBytes(revocation.assertion.clientData)))
-            ON CONFLICT (tenant_id, delegation_id) DO NOTHING
             """
-        ).affected == 1
+        )
+    }
+
+    /// How many delegations `delegatorID` gave since `sinceMs`, by the database's rows.
+    package func delegationsGiven(tenantID: String, delegatorID: String, sinceMs: Int64, _ db: PGConnection) throws
+        -> Int64
+    {
+        try db.query(
+            """
+            SELECT count(*) AS n FROM delegations
+            WHERE tenant_id = \(tenantID) AND delegator_id = \(delegatorID) AND created_at_ms >= \(sinceMs)
+            """
+        ).first?.decode("n") ?? 0
     }
 
     static func statement(_ row: PGRow, at column: String) throws -> StoredStatement {

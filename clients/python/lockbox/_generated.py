@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from ._stream import AsyncStream, Stream
 
 # SHA-256 of the proto this was generated from (scripts/gen-proto --check compares it).
-PROTO_SHA256 = 'bca19dcee9b697e5aa23ecb3a6701091babd25be013eb7519c7350448c0cdc6a'
+PROTO_SHA256 = 'fba75db92b74ffb89250eaaa8094ecd456c002f6d3df846e3d9149f8043752c2'
 
 
 class StatusCode(enum.IntEnum):

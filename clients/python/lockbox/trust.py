@@ -440,6 +440,12 @@ class ApprovalRule:
     service: str
     approvals_required: int
     denial_ends: bool = True
+    #: Each person counts once on a request, deciding for themselves or in a delegator's place.
+    person_counts_once: bool = False
+
+    @property
+    def flags(self) -> int:
+        return (1 if self.denial_ends else 0) | (2 if self.person_counts_once else 0)
 
     @classmethod
     def single(cls, service: str) -> "ApprovalRule":
@@ -528,7 +534,7 @@ class TenantPolicy(_Statement):
         if v2:
             writer.int64(len(self.approval_rules))
             for rule in self.approval_rules:
-                writer.string(rule.service).int64(rule.approvals_required).int64(1 if rule.denial_ends else 0)
+                writer.string(rule.service).int64(rule.approvals_required).int64(rule.flags)
             writer.strings(self.justification_categories)
             writer.int64(len(self.auto_approvals))
             for rule in self.auto_approvals:
@@ -554,11 +560,11 @@ class TenantPolicy(_Statement):
                 raise Malformed()
             for _ in range(count):
                 service, required, ends = reader.string(), reader.int64(), reader.int64()
-                if not 1 <= required <= MAXIMUM_APPROVALS or ends not in (0, 1):
+                if not 1 <= required <= MAXIMUM_APPROVALS or ends not in (0, 1, 2, 3):
                     raise Malformed()
                 if rules and not rules[-1].service.encode() < service.encode():
                     raise Malformed()
-                rules.append(ApprovalRule(service, required, ends == 1))
+                rules.append(ApprovalRule(service, required, bool(ends & 1), bool(ends & 2)))
             categories = tuple(reader.strings(16))
             if any(not a.encode() < b.encode() for a, b in zip(categories, categories[1:])):
                 raise Malformed()
@@ -822,7 +828,17 @@ def quorum_backs(decisions: Sequence[DecisionStatement], rule: ApprovalRule, ope
     request, nobody denied it."""
     if rule.denial_ends and any(_same(d.decision, DENY) for d in decisions):
         return False
-    approvers = {_k(d.counted_approver_id) for d in decisions if d.allows(operation, at_ms)}
+    approvers: set = set()
+    signers: set = set()
+    for d in decisions:
+        if not d.allows(operation, at_ms) or _k(d.counted_approver_id) in approvers:
+            continue
+        # Under a rule where each person counts once, a signer counts once too.
+        if rule.person_counts_once:
+            if _k(d.approver_id) in signers:
+                continue
+            signers.add(_k(d.approver_id))
+        approvers.add(_k(d.counted_approver_id))
     required = max([rule.approvals_required] + [d.approvals_required for d in decisions])
     return len(approvers) >= required
 
@@ -1216,6 +1232,8 @@ class TenantTrust:
         #: The delegations that hold, by id; and the ids of those withdrawn.
         self.delegations: Dict[str, DelegationStatement] = {}
         self.revoked_delegations: set = set()
+        #: For each revoked delegation, the key of the first revocation that verified.
+        self.delegation_revoked_by: Dict[str, str] = {}
         #: What was passed over, and why.
         self.problems: List[TrustProblem] = []
         self._verify_roots(material, anchor)
@@ -1242,9 +1260,12 @@ class TenantTrust:
             self._revoked[_k(revocation.key_id)] = revocation.key_id
         self._certificates = self._issued(material.certificates, root_keys, excluding=set(self._revoked))
         self.policy = self._verify_policies(material.policies, root_keys) or TenantPolicy.initial(self.tenant_id)
-        self._verify_delegations(material, root_keys)
+        self._verify_delegations(material, root_keys, every_issuer)
 
-    def _verify_delegations(self, material: TrustMaterial, root_keys: Dict[str, TrustKey]) -> None:
+    def _verify_delegations(self, material: TrustMaterial, root_keys: Dict[str, TrustKey],
+                            every_certificate: Dict[str, KeyCertificate]) -> None:
+        """A revocation stands when its key is revoked later, as a key revocation does: its
+        signer is looked up among every certificate that chains to a root, revoked or not."""
         found: Dict[str, DelegationStatement] = {}
         for item in material.delegations:
             try:
@@ -1272,9 +1293,9 @@ class TenantTrust:
             if not wellformed:
                 self.problems.append(TrustProblem("malformed", "a delegation revocation"))
                 continue
-            # An administering key, or a key certified to the delegator to decide.
+            # An administering key, or a key certified to the delegator to decide; revoked since or not.
             issuer = root_keys.get(_k(item.key_id))
-            certificate = self._certificates.get(_k(item.key_id))
+            certificate = every_certificate.get(_k(item.key_id))
             if issuer is None and certificate is not None and _may_issue(certificate):
                 issuer = certificate.key
             delegation = found.get(revocation.delegation_id)
@@ -1286,7 +1307,9 @@ class TenantTrust:
                     TrustProblem("bad_signature", "the revocation of delegation %s" % revocation.delegation_id)
                 )
                 continue
-            self.revoked_delegations.add(revocation.delegation_id)
+            if revocation.delegation_id not in self.revoked_delegations:
+                self.revoked_delegations.add(revocation.delegation_id)
+                self.delegation_revoked_by[revocation.delegation_id] = item.key_id
         self.delegations = {k: v for k, v in found.items() if k not in self.revoked_delegations}
 
     @property
@@ -1438,6 +1461,11 @@ class TenantTrust:
                     "the decision does not fit delegation %s: another delegate, delegator or service, or outside its "
                     "period" % decision.delegation_id,
                 )
+            # The delegator's own key must still hold when the delegate decides.
+            try:
+                self.key(delegation.key_id, DECIDE, delegation.delegator_id, decision.starts_at_ms)
+            except TrustProblem:
+                raise TrustProblem("expired", delegation.key_id) from None
         counter = certificate.key.verify(signed, self.passkey_rules)
         return decision, counter
 
@@ -1823,11 +1851,31 @@ class ConsentAuditor:
             material.policies.append(_details_signed(details))
             self._trust = None
         elif name == "DelegationGranted":
-            material.delegations.append(_details_signed(details))
+            given = _details_signed(details)
+            material.delegations.append(given)
             self._trust = None
+            identifier = delegation_id(given.statement)
+            if identifier not in self._current().delegations and identifier not in self._current().revoked_delegations:
+                self.notices.append(ConsentNotice(
+                    record["seq"],
+                    "%s: delegation %s is not signed by a key certified to its delegator: it grants nothing"
+                    % (named, identifier),
+                ))
         elif name == "DelegationRevoked":
-            material.delegation_revocations.append(_details_signed(details))
+            withdrawn = _details_signed(details)
+            material.delegation_revocations.append(withdrawn)
             self._trust = None
+            # A revocation that does not verify withdraws nothing, though the chain records it.
+            try:
+                identifier = DelegationRevocation.from_bytes(withdrawn.statement).delegation_id
+            except Malformed:
+                identifier = "?"
+            if identifier not in self._current().revoked_delegations:
+                self.findings.append(ConsentFinding(
+                    record["seq"],
+                    "%s: the revocation of delegation %s is not signed by its delegator's key or one that "
+                    "administers the tenant: it withdraws nothing" % (named, identifier),
+                ))
         elif name == "AccessRequestCreated":
             extended = details.get("extends_request_id")
             if isinstance(extended, str) and extended:

@@ -564,12 +564,14 @@ def test_delegation_statements_decisions_and_consent():
     assert quorum_backs([own_bob, delegated], rule, "Get-Mailbox", NOW + 1)
     assert not quorum_backs([decision(), delegated], rule, "Get-Mailbox", NOW + 1)
 
-    def chain(revoked, with_delegation=True):
+    def chain(revoked, with_delegation=True, forged=False):
         bob_certificate = certify(bob.public_key, "p_bob", DECIDE)
         approver_certificate = certify(APPROVER.public_key, "p_approver", DECIDE)
         root = root_record()
         signed = APPROVER.sign(given)
-        withdrawn = APPROVER.sign(revocation)
+        withdrawn = (bob if forged else APPROVER).sign(revocation)
+        if forged:
+            withdrawn = trust.SignedBytes(withdrawn.statement, APPROVER.key_id, withdrawn.signature)
         statement = delegated.to_bytes()
 
         def rec(seq, activity, details, kind="trust", item=""):
@@ -608,6 +610,8 @@ def test_delegation_statements_decisions_and_consent():
 
     assert chain(revoked=False) == []
     assert chain(revoked=True) == [8]
+    # A revocation no tenant key signed withdraws nothing: a finding of its own, and the action after it is backed.
+    assert chain(revoked=True, forged=True) == [7]
     assert 6 in chain(revoked=False, with_delegation=False)
 
     # Evidence carries the delegation; a data plane counts the delegate's approval as the delegator's.
@@ -630,3 +634,44 @@ def test_delegation_statements_decisions_and_consent():
     assert not verify([])
     assert not verify([APPROVER.sign(given)], [APPROVER.sign(revocation)])
     assert verify([APPROVER.sign(given)], [bob.sign(DelegationRevocation("contoso", given.id, bob.key_id))])
+
+
+def test_delegation_rules_after_review():
+    """The cases DelegationTests.swift adds: a revocation stands when its key is revoked later;
+    a delegation does not outlive the delegator's key; under a rule where each person counts
+    once, a delegate counts once; a policy signs that flag."""
+    from lockbox.trust import ApprovalRule, DelegationRevocation, DelegationStatement, KeyRevocation, quorum_backs
+
+    hour = 3_600_000
+    bob = TenantSigner(bytes([6] * 32))
+    other_admin = TenantSigner(bytes([7] * 32))
+    given = DelegationStatement("contoso", "p_approver", APPROVER.key_id, "p_bob", (), NOW - hour, NOW + 24 * hour,
+                                bytes([9] * 16))
+    delegated = replace(decision(key=bob.key_id, approver="p_bob"), delegation_id=given.id, on_behalf_of="p_approver")
+
+    def trust_with(revocations=(), key_revocations=(), alice_until=NOW + YEAR):
+        m = material(certificates=[
+            certify(APPROVER.public_key, "p_approver", DECIDE, until=alice_until),
+            certify(other_admin.public_key, "p_admin2", ADMINISTER),
+            certify(bob.public_key, "p_bob", DECIDE),
+        ], revocations=key_revocations)
+        m.delegations = [APPROVER.sign(given)]
+        m.delegation_revocations = list(revocations)
+        return TenantTrust(m, trusting(ROOT.public_key))
+
+    assert given.id in trust_with().delegations
+    by_admin = other_admin.sign(DelegationRevocation("contoso", given.id, other_admin.key_id))
+    admin_revoked = ROOT.sign(KeyRevocation("contoso", other_admin.key_id, ROOT.key_id))
+    later = trust_with([by_admin], [admin_revoked])
+    assert given.id not in later.delegations and later.delegation_revoked_by[given.id] == other_admin.key_id
+    # Alice's key expires half an hour from now: her delegation no longer carries a decision after that.
+    short = trust_with(alice_until=NOW + hour // 2)
+    short.verify_decision(bob.sign(delegated))
+    with pytest.raises(TrustProblem):
+        short.verify_decision(bob.sign(replace(delegated, starts_at_ms=NOW + hour, ends_at_ms=NOW + 2 * hour)))
+    once = ApprovalRule("exchange", 2, person_counts_once=True)
+    own = decision(key=bob.key_id, approver="p_bob")
+    assert not quorum_backs([own, delegated], once, "Get-Mailbox", NOW + 1)
+    assert quorum_backs([own, delegated], replace(once, person_counts_once=False), "Get-Mailbox", NOW + 1)
+    policy = TenantPolicy("t", 2, issuer_key_id="i", approval_rules=(once,))
+    assert TenantPolicy.from_bytes(policy.to_bytes()).approval_rules == (once,)
