@@ -221,14 +221,19 @@ package final class NotificationDispatcher: Service, Sendable {
     /// read (CheckAccess and the workflow verify each signature; an email grants nothing).
     func standing(of request: RequestRecord, _ db: PGConnection) throws -> NotificationText.Standing {
         var standing = NotificationText.Standing()
-        for stored in try CustomerDecisionStore().list(tenantID: request.tenantID, requestID: request.id, db) {
+        var seen = Set<String>()
+        for stored in try CustomerDecisionStore().list(tenantID: request.tenantID, requestID: request.id, db)
+        where seen.insert(stored.approverID).inserted {
+            var who = stored.approverID
             if let statement = try? DecisionStatement(canonicalBytes: stored.signed.statement) {
                 standing.approvalsRequired = max(standing.approvalsRequired, statement.approvalsRequired)
+                // A delegate's decision: whose it counts as, and who made it.
+                if !statement.delegationID.isEmpty { who += " (by \(statement.approverID))" }
             }
             if stored.decision == DecisionWord.approve.rawValue {
-                standing.approvedBy.append(stored.approverID)
+                standing.approvedBy.append(who)
             } else {
-                standing.deniedBy.append(stored.approverID)
+                standing.deniedBy.append(who)
             }
         }
         return standing

@@ -244,7 +244,8 @@ struct RequestWorkflow: Sendable {
             // for nothing, and does not stand in the way of the approver's own decision.
             var statements = try trust.verifiedDecisions(of: request, verified, db)
             let counted = verified.statement.countedApproverID
-            if statements.contains(where: { $0.countedApproverID == counted }) {
+            // An approval whose signed window ended counts for nothing: its approver decides again.
+            if Quorum.hasStanding(counted, in: statements, nowMs: nowMs) {
                 throw DomainError(
                     .failedPrecondition,
                     verified.statement.delegationID.isEmpty
@@ -253,7 +254,9 @@ struct RequestWorkflow: Sendable {
                             + "counts once, and a decision stands"
                 )
             }
-            if verified.rule.personCountsOnce, statements.contains(where: { $0.approverID == caller.id }) {
+            if verified.rule.personCountsOnce,
+                statements.contains(where: { $0.approverID == caller.id && !$0.lapsed(atMs: nowMs) })
+            {
                 throw DomainError(
                     .failedPrecondition,
                     "under this tenant's policy each person counts once on a request: you have decided it already, "

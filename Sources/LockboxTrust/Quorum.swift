@@ -24,7 +24,8 @@ public enum Quorum {
     ///   its delegator's (``DecisionStatement/countedApproverID``); under a rule where each person
     ///   counts once, a decision whose signer counted already (for themselves or in another's
     ///   place) is ignored too.
-    /// - An approval whose signed window has ended by `nowMs` does not count.
+    /// - An approval whose signed window has ended by `nowMs` does not count, and does not take
+    ///   its approver's place: the approver may decide again (``hasStanding(_:in:nowMs:)``).
     /// - `eligible`: how many distinct principals hold a key certified to decide. With
     ///   `denialEnds` false, the request is denied once the approvers who have not denied are
     ///   fewer than the threshold.
@@ -35,7 +36,10 @@ public enum Quorum {
         var signers = Set<String>()
         var approvals: [DecisionStatement] = []
         var deniedBy: [String] = []
-        for decision in decisions where counts(decision, rule: rule, seen: &seen, signers: &signers) {
+        for decision in decisions
+        where !decision.lapsed(atMs: nowMs)
+            && counts(decision, rule: rule, seen: &seen, signers: &signers)
+        {
             switch decision.decision {
             case DecisionWord.approve.rawValue where decision.endsAtMs > nowMs: approvals.append(decision)
             case DecisionWord.deny.rawValue: deniedBy.append(decision.countedApproverID)
@@ -81,6 +85,13 @@ public enum Quorum {
             _ = counts(decision, rule: rule, seen: &approvers, signers: &signers)
         }
         return Int64(approvers.count) >= required
+    }
+
+    /// Whether `approverID` (the approver a decision counts as) has a decision among `decisions`
+    /// that stands at `nowMs`: a denial, or an approval whose signed window has not ended. An
+    /// approver with one does not decide again; an approver whose approval lapsed may.
+    public static func hasStanding(_ approverID: String, in decisions: [DecisionStatement], nowMs: Int64) -> Bool {
+        decisions.contains { $0.countedApproverID == approverID && !$0.lapsed(atMs: nowMs) }
     }
 
     /// Whether `decision` counts beside those already `seen` (the approvers counted) and

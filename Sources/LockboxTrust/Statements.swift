@@ -649,6 +649,12 @@ public struct DecisionStatement: TrustStatement {
         try reader.finish()
     }
 
+    /// Whether the statement is an approval whose signed window has ended by `timeMs`: it counts
+    /// for nothing any more.
+    public func lapsed(atMs timeMs: Int64) -> Bool {
+        decision == DecisionWord.approve.rawValue && endsAtMs <= timeMs
+    }
+
     /// Whether the statement approves `operation` at `timeMs` (names compared case-insensitively).
     public func allows(operation: String, atMs timeMs: Int64) -> Bool {
         decision == DecisionWord.approve.rawValue && startsAtMs <= timeMs && timeMs < endsAtMs

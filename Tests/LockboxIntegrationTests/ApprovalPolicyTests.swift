@@ -212,6 +212,33 @@ import Testing
         }
     }
 
+    /// An approval whose signed window ended before the others decided counts for nothing: its
+    /// approver may approve again, and counts once.
+    @Test func anApproverWhoseApprovalLapsedApprovesAgain() async throws {
+        try await Harness.with { h in
+            let w = try await h.makeWorld()
+            try await Self.policy(h, w, [ApprovalRule(service: "exchange", approvalsRequired: 2)])
+            let id = try await Self.pending(h, w)
+            // A 10-minute approval, then 11 minutes with no second approver.
+            #expect(
+                await h.decideStatus(
+                    w,
+                    CustomerDecision(requestID: id, decision: .approve, comment: "quick", approvedDurationSeconds: 600),
+                    token: w.contosoApprover
+                ) == .ok
+            )
+            #expect(await Self.decide(h, w, id, approve: true, token: w.contosoApprover) == .failedPrecondition)
+            h.clock.advance(by: .seconds(660))
+            #expect(await Self.decide(h, w, id, approve: true, token: w.contosoApprover) == .ok)
+            #expect(try await h.get(id, token: w.contosoAdmin).status == .pendingCustomer)
+            #expect(await Self.decide(h, w, id, approve: true, token: w.contosoAdmin) == .ok)
+            let approved = try await h.get(id, token: w.contosoAdmin)
+            #expect(approved.status == .approved)
+            #expect(approved.customerVotes.filter { $0.approverID == w.contosoApproverID }.count == 2)
+            #expect(try await Self.check(h, w).allowed)
+        }
+    }
+
     @Test func aDenialAfterOneApprovalEndsTheRequest() async throws {
         try await Harness.with { h in
             let w = try await h.makeWorld()

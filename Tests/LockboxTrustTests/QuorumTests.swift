@@ -81,6 +81,13 @@ import Testing
             expected: .pending(approvedBy: ["b"], deniedBy: [])
         ),
         Case(
+            name: "an approver whose approval lapsed approves again, and counts once",
+            votes: [vote("a", length: 30), vote("b", start: 40), vote("a", start: 40)],
+            required: 2,
+            at: 40,
+            expected: .approved(approvedBy: ["b", "a"], startsAtMs: now + 40 * minute, endsAtMs: now + 100 * minute)
+        ),
+        Case(
             name: "a denial ends the request by default",
             votes: [vote("a"), vote("b", "Deny")],
             required: 2,
@@ -121,6 +128,15 @@ import Testing
             expected: .approved(approvedBy: ["b"], startsAtMs: now, endsAtMs: now + 60 * minute)
         ),
     ]
+
+    @Test func aLapsedApprovalLeavesItsApproverFreeToDecideAgain() {
+        let lapsed = Self.vote("a", length: 30)
+        #expect(Quorum.hasStanding("a", in: [lapsed], nowMs: Self.now + 10 * Self.minute))
+        #expect(!Quorum.hasStanding("a", in: [lapsed], nowMs: Self.now + 30 * Self.minute))
+        // A denial stands whatever its window.
+        #expect(Quorum.hasStanding("a", in: [Self.vote("a", "Deny", length: 30)], nowMs: Self.now + 40 * Self.minute))
+        #expect(!Quorum.hasStanding("b", in: [lapsed], nowMs: Self.now))
+    }
 
     @Test(arguments: cases) func tally(_ test: Case) {
         let rule = ApprovalRule(service: "exchange", approvalsRequired: test.required, denialEnds: test.denialEnds)
