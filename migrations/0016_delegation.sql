@@ -18,7 +18,11 @@ CREATE TABLE delegations (
     authenticator_data bytea NOT NULL DEFAULT '',
     client_data bytea NOT NULL DEFAULT '',
     created_at_ms bigint NOT NULL DEFAULT lockbox_now_ms(),
-    PRIMARY KEY (tenant_id, delegation_id)
+    PRIMARY KEY (tenant_id, delegation_id),
+    -- The id is the one the statement's bytes name: the same statement cannot be stored twice
+    -- under two ids, and a revocation read by this column is one of this statement.
+    CONSTRAINT delegations_id_names_statement
+        CHECK (delegation_id = 'dlg_' || left(encode(sha256(statement), 'hex'), 32))
 );
 CREATE INDEX delegations_delegator ON delegations (tenant_id, delegator_id, ends_at_ms);
 

@@ -56,19 +56,6 @@ extension TrustAPI {
             delegate.tenantID == request.tenantID, delegate.suspendedAtMs == nil,
             !Set(delegate.roles.map(\.role)).isDisjoint(with: [.lockboxApprover, .globalAdmin])
         else { throw DomainError.notFound("the delegate is not an approver of this tenant") }
-        guard
-            try store.delegationsGiven(
-                tenantID: request.tenantID,
-                delegatorID: delegation.delegatorID,
-                sinceMs: call.nowMs - 86_400_000,
-                call.db
-            ) < Self.maximumDelegationsPerDay
-        else {
-            throw DomainError(
-                .failedPrecondition,
-                "you have given \(Self.maximumDelegationsPerDay) delegations in the last 24 hours; try again later"
-            )
-        }
         var stored = try store.load(tenantID: request.tenantID, call.db)
         let record = StoredDelegation(
             delegationID: delegation.id,
@@ -97,7 +84,7 @@ extension TrustAPI {
                 "the delegation is not signed by a key certified to you to decide, valid at its start"
             )
         }
-        // Only delegations the tenant's keys signed count toward the cap: rows written behind
+        // Only delegations the tenant's keys signed count toward the caps: rows written behind
         // lockboxd's back cannot stop an approver from delegating.
         let inForce = verified.trust.delegations.values.filter {
             $0.delegatorID == delegation.delegatorID && $0.endsAtMs > call.nowMs && $0.id != delegation.id
@@ -106,6 +93,16 @@ extension TrustAPI {
             throw DomainError(
                 .failedPrecondition,
                 "you have \(Self.maximumDelegationsInForce) delegations in force; revoke one first"
+            )
+        }
+        let givenToday = stored.delegations.filter { row in
+            row.delegationID != delegation.id && row.signed.atMs >= call.nowMs - 86_400_000
+                && verified.trust.signedDelegations[row.delegationID]?.delegatorID == delegation.delegatorID
+        }
+        guard givenToday.count < Self.maximumDelegationsPerDay else {
+            throw DomainError(
+                .failedPrecondition,
+                "you have given \(Self.maximumDelegationsPerDay) delegations in the last 24 hours; try again later"
             )
         }
         guard try store.insertDelegation(tenantID: request.tenantID, record, call.db) else {
@@ -180,9 +177,10 @@ extension TrustAPI {
         var listed: [LockboxProto.Delegation] = []
         for delegation in stored.delegations.reversed() {
             // Revoked: by a revocation that verifies (a row that does not withdraws nothing).
-            let revocation = verified?.trust.delegationRevokedBy[delegation.delegationID].flatMap { keyID in
+            let revocation = verified?.trust.delegationRevokedBy[delegation.delegationID].flatMap { signed in
                 stored.delegationRevocations.first {
-                    $0.delegationID == delegation.delegationID && $0.signed.issuerKeyID == keyID
+                    $0.delegationID == delegation.delegationID && $0.signed.signature == signed.signature
+                        && $0.signed.statement == signed.statement
                 }
             }
             if !request.includeEnded, revocation != nil || delegation.endsAtMs <= call.nowMs { continue }

@@ -254,6 +254,11 @@ struct RequestWorkflow: Sendable {
                             + "counts once, and a decision stands"
                 )
             }
+            // An approver decides a request at most three times (a decision that lapsed or no
+            // longer verifies makes room for another), so that its rows stay few.
+            guard statements.filter({ $0.countedApproverID == counted }).count < 3 else {
+                throw DomainError(.failedPrecondition, "\(counted) has decided this request three times already")
+            }
             if verified.rule.personCountsOnce,
                 statements.contains(where: { $0.approverID == caller.id && !$0.lapsed(atMs: nowMs) })
             {
@@ -299,6 +304,7 @@ struct RequestWorkflow: Sendable {
                 approvedBy = approved
                 let counted = statements.filter {
                     approved.contains($0.countedApproverID) && $0.decision == DecisionWord.approve.rawValue
+                        && !$0.lapsed(atMs: nowMs)
                 }
                 signedScope = counted.dropFirst().reduce(Set(counted.first?.operations ?? [])) {
                     $0.intersection($1.operations)

@@ -376,7 +376,8 @@ struct TrustAPI: Sendable {
             approverID: caller.id,
             keyID: keyID,
             nonce: nonce,
-            approvalsRequired: verified.policy.approvalRule(service: request.service.rawValue).approvalsRequired
+            approvalsRequired: verified.policy.approvalRule(service: request.service.rawValue).approvalsRequired,
+            personCountsOnce: verified.policy.approvalRule(service: request.service.rawValue).personCountsOnce
         )
         var deny = approve
         deny.decision = DecisionWord.deny.rawValue
@@ -475,7 +476,8 @@ struct TrustAPI: Sendable {
                     + "(get the request again)"
             ),
             (
-                statement.approvalsRequired == rule.approvalsRequired,
+                statement.approvalsRequired == rule.approvalsRequired
+                    && statement.personCountsOnce == rule.personCountsOnce,
                 "the tenant's approval rule changed since it was prepared (get the request again)"
             ),
             request.scheduledStartMs.map { start in
@@ -599,12 +601,15 @@ struct TrustAPI: Sendable {
             let verifiedPairs = try verifiedDecisions(tenantID: tenantID, requestID: requestID, verified, db)
             let verifiedStatements = verifiedPairs.map(\.1)
             var approvers = Set<String>()
+            var signers = Set<String>()
+            let counting = rule.signedInto(verifiedStatements)
             // The evidence carries the approvals that count now: distinct approvers whose signed
-            // window and scope allow this operation, at most as many as any rule asks.
+            // window and scope allow this operation (each person once where the rule says so),
+            // at most as many as any rule asks.
             for (stored, statement) in verifiedPairs
             where statement.allows(operation: operation, atMs: nowMs)
                 && approvers.count < ApprovalRule.maximumApprovals
-                && approvers.insert(statement.countedApproverID).inserted
+                && Quorum.counts(statement, rule: counting, seen: &approvers, signers: &signers)
             {
                 approvals.append(stored.signed.bytes)
             }

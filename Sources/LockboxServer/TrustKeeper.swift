@@ -49,8 +49,14 @@ struct VerifiedTrust: Sendable {
             certificates: stored.certificates.map { $0.signed.bytes },
             revocations: stored.revocations.filter { !$0.signed.statement.isEmpty }.map { $0.signed.bytes },
             policies: stored.policies.map { $0.signed.bytes },
-            delegations: stored.delegations.map { $0.signed.bytes(with: $0.assertion) },
-            delegationRevocations: stored.delegationRevocations.map { $0.signed.bytes(with: $0.assertion) }
+            // Only rows whose id is the one their statement names: the revocations are read by
+            // that column.
+            delegations: stored.delegations.filter {
+                $0.delegationID == DelegationStatement.id(of: $0.signed.statement)
+            }.map { $0.signed.bytes(with: $0.assertion) },
+            delegationRevocations: stored.delegationRevocations.filter {
+                (try? DelegationRevocation(canonicalBytes: $0.signed.statement))?.delegationID == $0.delegationID
+            }.map { $0.signed.bytes(with: $0.assertion) }
         )
     }
 

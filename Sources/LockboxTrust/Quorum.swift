@@ -32,12 +32,17 @@ public enum Quorum {
     public static func tally(_ decisions: [DecisionStatement], rule: ApprovalRule, eligible: Int, nowMs: Int64)
         -> Outcome
     {
+        let rule = rule.signedInto(decisions)
+        // An approver with a denial never also counts as approving, whatever the order the
+        // decisions come in.
+        let denying = Set(decisions.filter { $0.decision == DecisionWord.deny.rawValue }.map(\.countedApproverID))
         var seen = Set<String>()
         var signers = Set<String>()
         var approvals: [DecisionStatement] = []
         var deniedBy: [String] = []
         for decision in decisions
         where !decision.lapsed(atMs: nowMs)
+            && !(decision.decision == DecisionWord.approve.rawValue && denying.contains(decision.countedApproverID))
             && counts(decision, rule: rule, seen: &seen, signers: &signers)
         {
             switch decision.decision {
@@ -77,11 +82,16 @@ public enum Quorum {
             if rule.denialEnds && decision.decision == DecisionWord.deny.rawValue { return false }
             required = max(required, decision.approvalsRequired)
         }
-        // One approval (CheckAccess's usual case): no set to build.
-        if required == 1 { return decisions.contains { $0.allows(operation: operation, atMs: timeMs) } }
+        // One approval and no denial (CheckAccess's usual case): no set to build.
+        if required == 1, !decisions.contains(where: { $0.decision == DecisionWord.deny.rawValue }) {
+            return decisions.contains { $0.allows(operation: operation, atMs: timeMs) }
+        }
+        let rule = rule.signedInto(decisions)
+        let denying = Set(decisions.filter { $0.decision == DecisionWord.deny.rawValue }.map(\.countedApproverID))
         var approvers = Set<String>()
         var signers = Set<String>()
-        for decision in decisions where decision.allows(operation: operation, atMs: timeMs) {
+        for decision in decisions
+        where decision.allows(operation: operation, atMs: timeMs) && !denying.contains(decision.countedApproverID) {
             _ = counts(decision, rule: rule, seen: &approvers, signers: &signers)
         }
         return Int64(approvers.count) >= required
@@ -97,7 +107,7 @@ public enum Quorum {
     /// Whether `decision` counts beside those already `seen` (the approvers counted) and
     /// `signers` (who signed them), and if so records it: each approver once, and under a rule
     /// where each person counts once, each signer once too.
-    static func counts(
+    public static func counts(
         _ decision: DecisionStatement,
         rule: ApprovalRule,
         seen: inout Set<String>,

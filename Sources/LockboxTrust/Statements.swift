@@ -285,6 +285,14 @@ public struct ApprovalRule: Sendable, Hashable {
     public static func single(service: String) -> ApprovalRule {
         ApprovalRule(service: service, approvalsRequired: 1)
     }
+
+    /// The rule as `decisions` signed it too: each person counts once when any of them says so,
+    /// whatever policy the verifier holds (evidence may carry an older one, or none).
+    public func signedInto(_ decisions: [DecisionStatement]) -> ApprovalRule {
+        var rule = self
+        if decisions.contains(where: \.personCountsOnce) { rule.personCountsOnce = true }
+        return rule
+    }
 }
 
 /// A tenant's pre-approval of low-risk work (issue 20): requests for `service` whose
@@ -547,6 +555,10 @@ public struct DecisionStatement: TrustStatement {
     /// approver's own decision. Encoded only when set ("lockbox/decision/v3").
     public var delegationID: String
     public var onBehalfOf: String
+    /// Whether the tenant's rule, when lockboxd prepared the statement, had each person count
+    /// once (``ApprovalRule/personCountsOnce``). Signed, as the threshold is, so that evidence
+    /// without the policy cannot count one person twice. Encoded only when set (v3).
+    public var personCountsOnce: Bool
 
     public init(
         tenantID: String,
@@ -562,11 +574,13 @@ public struct DecisionStatement: TrustStatement {
         nonce: [UInt8],
         approvalsRequired: Int64 = 1,
         delegationID: String = "",
-        onBehalfOf: String = ""
+        onBehalfOf: String = "",
+        personCountsOnce: Bool = false
     ) {
         self.approvalsRequired = approvalsRequired
         self.delegationID = delegationID
         self.onBehalfOf = onBehalfOf
+        self.personCountsOnce = personCountsOnce
         self.tenantID = tenantID
         self.requestID = requestID
         self.operatorID = operatorID
@@ -588,7 +602,7 @@ public struct DecisionStatement: TrustStatement {
     public var countedApproverID: String { delegationID.isEmpty ? approverID : onBehalfOf }
 
     var encodingTag: String {
-        if !delegationID.isEmpty { return Self.tagWithDelegation }
+        if !delegationID.isEmpty || personCountsOnce { return Self.tagWithDelegation }
         return approvalsRequired == 1 ? Self.tag : Self.tagWithApprovals
     }
 
@@ -606,7 +620,8 @@ public struct DecisionStatement: TrustStatement {
         writer.string(keyID)
         writer.data(nonce)
         if encodingTag != Self.tag { writer.int64(approvalsRequired) }
-        if !delegationID.isEmpty {
+        if encodingTag == Self.tagWithDelegation {
+            writer.int64(personCountsOnce ? 1 : 0)
             writer.string(delegationID)
             writer.string(onBehalfOf)
         }
@@ -633,6 +648,7 @@ public struct DecisionStatement: TrustStatement {
         approvalsRequired = 1
         delegationID = ""
         onBehalfOf = ""
+        personCountsOnce = false
         if tag != Self.tag {
             approvalsRequired = try reader.int64()
             // One encoding per statement: v2 only above 1, v3 only with a delegation.
@@ -642,9 +658,15 @@ public struct DecisionStatement: TrustStatement {
             }
         }
         if tag == Self.tagWithDelegation {
+            let flags = try reader.int64()
             delegationID = try reader.string()
             onBehalfOf = try reader.string()
-            guard !delegationID.isEmpty, !onBehalfOf.isEmpty else { throw CanonicalReader.Malformed() }
+            // A delegation names its delegator, and v3 holds a delegation or the flag: one
+            // encoding per statement.
+            guard flags == 0 || flags == 1, delegationID.isEmpty == onBehalfOf.isEmpty,
+                !delegationID.isEmpty || flags == 1
+            else { throw CanonicalReader.Malformed() }
+            personCountsOnce = flags == 1
         }
         try reader.finish()
     }

@@ -68,8 +68,10 @@ public struct TenantTrust: Sendable {
     /// The delegations that hold, by id; and the ids of those withdrawn.
     public private(set) var delegations: [String: DelegationStatement] = [:]
     public private(set) var revokedDelegations: Set<String> = []
-    /// For each revoked delegation, the key of the first revocation that verified.
-    public private(set) var delegationRevokedBy: [String: String] = [:]
+    /// For each revoked delegation, the first revocation that verified.
+    public private(set) var delegationRevokedBy: [String: SignedBytes] = [:]
+    /// Every delegation its delegator's key signed, revoked since or not.
+    public private(set) var signedDelegations: [String: DelegationStatement] = [:]
     /// What was passed over, and why.
     public private(set) var problems: [TrustProblem] = []
 
@@ -265,9 +267,10 @@ public struct TenantTrust: Sendable {
                 continue
             }
             if revokedDelegations.insert(revocation.delegationID).inserted {
-                delegationRevokedBy[revocation.delegationID] = item.keyID
+                delegationRevokedBy[revocation.delegationID] = item
             }
         }
+        signedDelegations = found
         delegations = found.filter { !revokedDelegations.contains($0.key) }
     }
 

@@ -183,6 +183,7 @@ import Testing
         for text in ["Approve", "p_bob", "k"] { writer.string(text) }
         writer.data([1])
         writer.int64(1)
+        writer.int64(0)
         var missing = writer
         missing.string(given.id)
         missing.string("")
@@ -190,6 +191,27 @@ import Testing
         writer.string(given.id)
         writer.string("p_approver")
         #expect(try DecisionStatement(canonicalBytes: writer.bytes).onBehalfOf == "p_approver")
+        // v3 also carries the rule's "each person counts once", with or without a delegation;
+        // with neither, it is not v3.
+        var once = TrustTests.decision()
+        once.personCountsOnce = true
+        #expect(once.canonicalBytes.starts(with: Array("lockbox/decision/v3".utf8) + [0]))
+        #expect(try DecisionStatement(canonicalBytes: once.canonicalBytes) == once)
+        var flagged = Self.delegated(given)
+        flagged.personCountsOnce = true
+        #expect(try DecisionStatement(canonicalBytes: flagged.canonicalBytes) == flagged)
+        var empty = CanonicalWriter(tag: DecisionStatement.tagWithDelegation)
+        for text in ["contoso", "req_1", "p_op", "exchange"] { empty.string(text) }
+        empty.int64(0)
+        empty.int64(1)
+        empty.int64(2)
+        for text in ["Approve", "p_bob", "k"] { empty.string(text) }
+        empty.data([1])
+        empty.int64(1)
+        empty.int64(0)
+        empty.string("")
+        empty.string("")
+        #expect(throws: CanonicalReader.Malformed.self) { try DecisionStatement(canonicalBytes: empty.bytes) }
     }
 
     struct Counting: Sendable, CustomTestStringConvertible {
@@ -423,6 +445,20 @@ import Testing
         var twice = once
         twice.personCountsOnce = false
         #expect(Quorum.backs([bobsOwn, forAlice], rule: twice, operation: "Get-Mailbox", atMs: Self.now + 1))
+        // Signed into the decisions too: evidence whose policy says nothing of it (an older one, or
+        // none) still counts each person once.
+        var bobsSigned = bobsOwn
+        bobsSigned.personCountsOnce = true
+        var forAliceSigned = forAlice
+        forAliceSigned.personCountsOnce = true
+        #expect(
+            !Quorum.backs(
+                [bobsSigned, forAliceSigned],
+                rule: ApprovalRule(service: "exchange", approvalsRequired: 2),
+                operation: "Get-Mailbox",
+                atMs: Self.now + 1
+            )
+        )
         // The rule's flag is signed with the policy, and reads back.
         let policy = TenantPolicy(tenantID: "t", version: 2, approvalRules: [once], issuerKeyID: "i")
         #expect(try TenantPolicy(canonicalBytes: policy.canonicalBytes).approvalRules == [once])

@@ -61,10 +61,12 @@ import Testing
             expected: .pending(approvedBy: ["a"], deniedBy: [])
         ),
         Case(
-            name: "an approver's later denial does not withdraw the approval",
+            // lockboxd never stores both (an approver decides once); rows ordered otherwise
+            // behind its back cannot turn a denial into an approval.
+            name: "an approver with both an approval and a denial counts as denying",
             votes: [vote("a"), vote("a", "Deny")],
             required: 2,
-            expected: .pending(approvedBy: ["a"], deniedBy: [])
+            expected: .denied(deniedBy: ["a"])
         ),
         Case(
             name: "two of two: the window every approval holds, latest start to earliest end",
@@ -128,6 +130,26 @@ import Testing
             expected: .approved(approvedBy: ["b"], startsAtMs: now, endsAtMs: now + 60 * minute)
         ),
     ]
+
+    @Test func anApproverWithADenialNeverAlsoCountsAsApproving() {
+        // Two rows of one approver (as a database could order them): the denial wins.
+        let rule = ApprovalRule(service: "exchange", approvalsRequired: 2, denialEnds: false)
+        let votes = [Self.vote("a"), Self.vote("b"), Self.vote("a", "Deny")]
+        #expect(
+            Quorum.tally(votes, rule: rule, eligible: 4, nowMs: Self.now)
+                == .pending(approvedBy: ["b"], deniedBy: ["a"])
+        )
+        #expect(!Quorum.backs(votes, rule: rule, operation: "Get-Mailbox", atMs: Self.now + 1))
+        let one = ApprovalRule(service: "exchange", approvalsRequired: 1, denialEnds: false)
+        #expect(
+            !Quorum.backs(
+                [Self.vote("a"), Self.vote("a", "Deny")],
+                rule: one,
+                operation: "Get-Mailbox",
+                atMs: Self.now + 1
+            )
+        )
+    }
 
     @Test func aLapsedApprovalLeavesItsApproverFreeToDecideAgain() {
         let lapsed = Self.vote("a", length: 30)

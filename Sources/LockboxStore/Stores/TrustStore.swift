@@ -313,18 +313,6 @@ package struct TrustStore: Sendable {
         )
     }
 
-    /// How many delegations `delegatorID` gave since `sinceMs`, by the database's rows.
-    package func delegationsGiven(tenantID: String, delegatorID: String, sinceMs: Int64, _ db: PGConnection) throws
-        -> Int64
-    {
-        try db.query(
-            """
-            SELECT count(*) AS n FROM delegations
-            WHERE tenant_id = \(tenantID) AND delegator_id = \(delegatorID) AND created_at_ms >= \(sinceMs)
-            """
-        ).first?.decode("n") ?? 0
-    }
-
     static func statement(_ row: PGRow, at column: String) throws -> StoredStatement {
         StoredStatement(
             statement: try row.decode("statement", as: PGBytes.self).bytes,

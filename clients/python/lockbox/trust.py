@@ -627,10 +627,17 @@ class DecisionStatement(_Statement):
     #: and the delegator it counts as. Both empty for an approver's own decision.
     delegation_id: str = ""
     on_behalf_of: str = ""
+    #: Whether the tenant's rule had each person count once when lockboxd prepared it (signed,
+    #: as the threshold is; v3 only).
+    person_counts_once: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "operations", tuple(self.operations))
         object.__setattr__(self, "nonce", bytes(self.nonce))
+
+    def lapsed(self, at_ms: int) -> bool:
+        """An approval whose signed window has ended by ``at_ms``: it counts for nothing."""
+        return _same(self.decision, APPROVE) and self.ends_at_ms <= at_ms
 
     @property
     def counted_approver_id(self) -> str:
@@ -638,7 +645,7 @@ class DecisionStatement(_Statement):
         return self.on_behalf_of if self.delegation_id else self.approver_id
 
     def _tag(self) -> str:
-        if self.delegation_id:
+        if self.delegation_id or self.person_counts_once:
             return self.TAGS[2]
         return self.TAG if self.approvals_required == 1 else self.TAGS[1]
 
@@ -652,8 +659,8 @@ class DecisionStatement(_Statement):
         )
         if tag != self.TAG:
             writer.int64(self.approvals_required)
-        if self.delegation_id:
-            writer.string(self.delegation_id).string(self.on_behalf_of)
+        if tag == self.TAGS[2]:
+            writer.int64(1 if self.person_counts_once else 0).string(self.delegation_id).string(self.on_behalf_of)
         return writer.bytes
 
     @classmethod
@@ -667,7 +674,7 @@ class DecisionStatement(_Statement):
         starts, ends = reader.int64(), reader.int64()
         decision, approver, identifier = reader.string(), reader.string(), reader.string()
         nonce = reader.data()
-        required, delegation, behalf = 1, "", ""
+        required, delegation, behalf, once = 1, "", "", False
         if tag != cls.TAG:
             required = reader.int64()
             # One encoding per statement: v2 only above 1, v3 only with a delegation.
@@ -675,12 +682,14 @@ class DecisionStatement(_Statement):
             if not lowest <= required <= MAXIMUM_APPROVALS:
                 raise Malformed()
         if tag == cls.TAGS[2]:
-            delegation, behalf = reader.string(), reader.string()
-            if not delegation or not behalf:
+            flags, delegation, behalf = reader.int64(), reader.string(), reader.string()
+            # A delegation names its delegator, and v3 holds a delegation or the flag.
+            if flags not in (0, 1) or bool(delegation) != bool(behalf) or not (delegation or flags == 1):
                 raise Malformed()
+            once = flags == 1
         reader.finish()
         return cls(tenant_id, request_id, operator_id, service, operations, starts, ends, decision, approver,
-                   identifier, nonce, required, delegation, behalf)
+                   identifier, nonce, required, delegation, behalf, once)
 
     def allows(self, operation: str, at_ms: int) -> bool:
         """Whether the statement approves ``operation`` at ``at_ms`` (names compared case-insensitively)."""
@@ -828,13 +837,19 @@ def quorum_backs(decisions: Sequence[DecisionStatement], rule: ApprovalRule, ope
     request, nobody denied it."""
     if rule.denial_ends and any(_same(d.decision, DENY) for d in decisions):
         return False
+    # Each person counts once when the rule or any decision signed says so; an approver with a
+    # denial never also counts as approving.
+    once = rule.person_counts_once or any(d.person_counts_once for d in decisions)
+    denying = {_k(d.counted_approver_id) for d in decisions if _same(d.decision, DENY)}
     approvers: set = set()
     signers: set = set()
     for d in decisions:
         if not d.allows(operation, at_ms) or _k(d.counted_approver_id) in approvers:
             continue
+        if _k(d.counted_approver_id) in denying:
+            continue
         # Under a rule where each person counts once, a signer counts once too.
-        if rule.person_counts_once:
+        if once:
             if _k(d.approver_id) in signers:
                 continue
             signers.add(_k(d.approver_id))

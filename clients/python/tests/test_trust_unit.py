@@ -675,3 +675,21 @@ def test_delegation_rules_after_review():
     assert quorum_backs([own, delegated], replace(once, person_counts_once=False), "Get-Mailbox", NOW + 1)
     policy = TenantPolicy("t", 2, issuer_key_id="i", approval_rules=(once,))
     assert TenantPolicy.from_bytes(policy.to_bytes()).approval_rules == (once,)
+
+
+def test_the_rule_signed_into_decisions_and_denials_that_win():
+    """v3 carries "each person counts once" with or without a delegation; evidence whose policy
+    says nothing of it still counts each person once; an approver with a denial never also
+    counts as approving (QuorumTests.swift and DelegationTests.swift)."""
+    from lockbox.trust import ApprovalRule, quorum_backs
+
+    once = replace(decision(), person_counts_once=True)
+    assert once.to_bytes().startswith(b"lockbox/decision/v3\x00")
+    assert DecisionStatement.from_bytes(once.to_bytes()) == once
+    own = replace(decision(key="kb", approver="p_bob"), person_counts_once=True)
+    for_alice = replace(own, delegation_id="dlg_x", on_behalf_of="p_approver")
+    assert not quorum_backs([own, for_alice], ApprovalRule("exchange", 2), "Get-Mailbox", NOW + 1)
+    plain_own, plain_for = replace(own, person_counts_once=False), replace(for_alice, person_counts_once=False)
+    assert quorum_backs([plain_own, plain_for], ApprovalRule("exchange", 2), "Get-Mailbox", NOW + 1)
+    lenient = ApprovalRule("exchange", 1, False)
+    assert not quorum_backs([decision(), decision("Deny")], lenient, "Get-Mailbox", NOW + 1)
