@@ -315,6 +315,25 @@ import Testing
                 Self.submit(given, signedBy: alice),
                 token: w.contosoApprover
             )
+            // Nor can it store Alice's statement again under another id, out of its revocation's reach.
+            let stored = try #require(
+                try await h.sql("SELECT statement, signature FROM delegations WHERE delegation_id = \(given.id)").first
+            )
+            let copied = await #expect(throws: (any Error).self) {
+                _ = try await h.sql(
+                    """
+                    INSERT INTO delegations (tenant_id, delegation_id, delegator_id, delegate_id, starts_at_ms,
+                                             ends_at_ms, statement, issuer_key_id, signature)
+                    VALUES ('contoso', 'dlg_00000000000000000000000000000000', \(w.contosoApproverID), \(bob.id), 0, 1,
+                            \(try stored.decode("statement", as: PGBytes.self)), \(alice.keyID),
+                            \(try stored.decode("signature", as: PGBytes.self)))
+                    """
+                )
+            }
+            #expect(
+                "\(String(describing: copied))".contains("delegations_id_names_statement"),
+                "\(String(describing: copied))"
+            )
             // The database role writes a revocation with Alice's statement and a signature of its own.
             let revocation = DelegationRevocation(tenantID: "contoso", delegationID: given.id, issuerKeyID: alice.keyID)
             _ = try await h.sql(
