@@ -63,16 +63,8 @@ extension TrustAPI {
             delegateID: delegation.delegateID,
             startsAtMs: delegation.startsAtMs,
             endsAtMs: delegation.endsAtMs,
-            signed: StoredStatement(
-                statement: request.statement,
-                issuerKeyID: request.issuerKeyID,
-                signature: request.signature,
-                atMs: call.nowMs
-            ),
-            assertion: StoredAssertion(
-                authenticatorData: request.authenticatorData,
-                clientData: request.clientDataJSON
-            )
+            signed: request.stored(atMs: call.nowMs),
+            assertion: request.storedAssertion
         )
         stored.delegations.append(record)
         let verified = TrustKeeper.verify(stored, serverKeys: keeper.integrity.knownKeys())
@@ -125,8 +117,9 @@ extension TrustAPI {
             let statement = try? DelegationStatement(canonicalBytes: delegation.signed.statement)
         else { throw DomainError.notFound("no such delegation") }
         // Revoked already: by a revocation a tenant key signed (a row without one withdraws nothing).
-        let before = TrustKeeper.verify(stored, serverKeys: keeper.integrity.knownKeys())
-        if before.trust.revokedDelegations.contains(revocation.delegationID) {
+        if let before = try keeper.trust(tenantID: request.tenantID, version: stored.version, call.db),
+            before.trust.revokedDelegations.contains(revocation.delegationID)
+        {
             throw DomainError(.alreadyExists, "that delegation is revoked already")
         }
         // The delegator withdraws their own; a global admin of the tenant any.
@@ -139,13 +132,8 @@ extension TrustAPI {
         }
         let revoked = StoredDelegationRevocation(
             delegationID: revocation.delegationID,
-            signed: StoredStatement(
-                statement: request.statement,
-                issuerKeyID: request.issuerKeyID,
-                signature: request.signature,
-                atMs: call.nowMs
-            ),
-            assertion: StoredAssertion(authenticatorData: request.authenticatorData, clientData: request.clientDataJSON)
+            signed: request.stored(atMs: call.nowMs),
+            assertion: request.storedAssertion
         )
         stored.delegationRevocations.append(revoked)
         let verified = TrustKeeper.verify(stored, serverKeys: keeper.integrity.knownKeys())

@@ -155,11 +155,7 @@ struct TrustAPI: Sendable {
             throw DomainError(.failedPrecondition, "only a global admin may hold a key that administers")
         }
         var stored = try store.load(tenantID: request.tenantID, call.db)
-        let signed = StoredStatement(
-            statement: request.statement,
-            issuerKeyID: request.issuerKeyID,
-            signature: request.signature
-        )
+        let signed = request.stored()
         stored.certificates.append(
             StoredCertificate(keyID: certificate.keyID, principalID: principal.id, signed: signed)
         )
@@ -200,11 +196,7 @@ struct TrustAPI: Sendable {
         guard let certified = stored.certificates.first(where: { $0.keyID == revocation.keyID }),
             let certificate = try? KeyCertificate(canonicalBytes: certified.signed.statement)
         else { throw DomainError.notFound("no such certified key") }
-        let signed = StoredStatement(
-            statement: request.statement,
-            issuerKeyID: request.issuerKeyID,
-            signature: request.signature
-        )
+        let signed = request.stored()
         stored.revocations.append(StoredRevocation(keyID: revocation.keyID, signed: signed, reason: ""))
         let verified = TrustKeeper.verify(stored, serverKeys: keeper.integrity.knownKeys())
         guard verified.trust.revoked.contains(revocation.keyID) else {
@@ -271,11 +263,7 @@ struct TrustAPI: Sendable {
                 "the policy's version must be \(current + 1), one past the one in force"
             )
         }
-        let signed = StoredStatement(
-            statement: request.statement,
-            issuerKeyID: request.issuerKeyID,
-            signature: request.signature
-        )
+        let signed = request.stored()
         stored.policies.insert(StoredPolicy(version: policy.version, signed: signed), at: 0)
         guard TrustKeeper.verify(stored, serverKeys: keeper.integrity.knownKeys()).policy == policy else {
             throw DomainError(
@@ -643,6 +631,18 @@ struct TrustAPI: Sendable {
             granted.contains(operation.lowercased())
         else { return (false, []) }
         return (true, evidence ? verified.evidence(for: []).canonicalBytes : [])
+    }
+}
+
+extension SignedStatementRequest {
+    /// The statement and its signature as stored, by lockboxd's clock when `atMs` is given.
+    func stored(atMs: Int64 = 0) -> StoredStatement {
+        StoredStatement(statement: statement, issuerKeyID: issuerKeyID, signature: signature, atMs: atMs)
+    }
+
+    /// What a passkey signed beside the statement, as stored.
+    var storedAssertion: StoredAssertion {
+        StoredAssertion(authenticatorData: authenticatorData, clientData: clientDataJSON)
     }
 }
 

@@ -38,14 +38,10 @@ struct VerifiedTrust: Sendable {
     }
 
     /// The material as LockboxTrust reads it.
-    var material: TrustMaterial { Self.material(stored) }
-
     static func material(_ stored: StoredTrust) -> TrustMaterial {
         TrustMaterial(
             tenantID: stored.tenantID,
-            roots: stored.roots.map {
-                RootRecord(statement: $0.statement, signature: $0.signature, previousSignature: $0.previousSignature)
-            },
+            roots: roots(stored),
             certificates: stored.certificates.map { $0.signed.bytes },
             revocations: stored.revocations.filter { !$0.signed.statement.isEmpty }.map { $0.signed.bytes },
             policies: stored.policies.map { $0.signed.bytes },
@@ -58,6 +54,12 @@ struct VerifiedTrust: Sendable {
                 (try? DelegationRevocation(canonicalBytes: $0.signed.statement))?.delegationID == $0.delegationID
             }.map { $0.signed.bytes(with: $0.assertion) }
         )
+    }
+
+    static func roots(_ stored: StoredTrust) -> [RootRecord] {
+        stored.roots.map {
+            RootRecord(statement: $0.statement, signature: $0.signature, previousSignature: $0.previousSignature)
+        }
     }
 
     /// How many distinct principals hold a key certified to decide, valid at `nowMs` and not
@@ -76,7 +78,7 @@ struct VerifiedTrust: Sendable {
     /// decision the certificates that chain its key to a root, and for a delegate's decision
     /// the delegation and the certificates of the delegator's key.
     func evidence(for decisions: [SignedBytes]) -> AccessEvidence {
-        var material = TrustMaterial(tenantID: stored.tenantID, roots: self.material.roots)
+        var material = TrustMaterial(tenantID: stored.tenantID, roots: Self.roots(stored))
         if policy.version > 0, let signed = stored.policies.first(where: { $0.version == policy.version }) {
             material.policies = [signed.signed.bytes]
         }
