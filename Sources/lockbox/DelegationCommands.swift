@@ -66,12 +66,7 @@ struct Delegations: AsyncParsableCommand {
             let signed = signer.sign(delegation)
             let created = try await connection.call(
                 LockboxMethods.createDelegation,
-                SignedStatementRequest(
-                    tenantID: tenant,
-                    statement: signed.statement,
-                    issuerKeyID: signer.keyID,
-                    signature: signed.signature
-                )
+                SignedStatementRequest(tenantID: tenant, signed: signed)
             )
             if idOnly { print(created.delegationID) } else { connection.show(created) }
         }
@@ -118,12 +113,7 @@ struct Delegations: AsyncParsableCommand {
             connection.show(
                 try await connection.call(
                     LockboxMethods.revokeDelegation,
-                    SignedStatementRequest(
-                        tenantID: tenant,
-                        statement: signed.statement,
-                        issuerKeyID: signer.keyID,
-                        signature: signed.signature
-                    )
+                    SignedStatementRequest(tenantID: tenant, signed: signed)
                 )
             )
         }

@@ -61,6 +61,18 @@ enum KeyFile {
 }
 
 /// The key file a command signs with: --key-file, or LOCKBOX_KEY_FILE.
+extension SignedStatementRequest {
+    /// A statement signed with a tenant key (`signed.keyID` is the issuer's), for the trust calls.
+    init(tenantID: String, signed: SignedBytes) {
+        self.init(
+            tenantID: tenantID,
+            statement: signed.statement,
+            issuerKeyID: signed.keyID,
+            signature: signed.signature
+        )
+    }
+}
+
 struct KeyFileOption: ParsableArguments {
     @Option(help: "Your key file (lockbox keys generate). (env LOCKBOX_KEY_FILE)")
     var keyFile: String?
@@ -162,12 +174,7 @@ struct Keys: AsyncParsableCommand {
             let signed = issuer.sign(certificate)
             let response = try await connection.call(
                 LockboxMethods.certifyKey,
-                SignedStatementRequest(
-                    tenantID: tenant,
-                    statement: signed.statement,
-                    issuerKeyID: issuer.keyID,
-                    signature: signed.signature
-                )
+                SignedStatementRequest(tenantID: tenant, signed: signed)
             )
             if idOnly { print(response.keyID) } else { connection.show(response) }
         }
@@ -188,12 +195,7 @@ struct Keys: AsyncParsableCommand {
             connection.show(
                 try await connection.call(
                     LockboxMethods.revokeKey,
-                    SignedStatementRequest(
-                        tenantID: tenant,
-                        statement: signed.statement,
-                        issuerKeyID: issuer.keyID,
-                        signature: signed.signature
-                    )
+                    SignedStatementRequest(tenantID: tenant, signed: signed)
                 )
             )
         }
@@ -502,12 +504,7 @@ struct PolicyOptions: ParsableArguments {
         connection.show(
             try await connection.call(
                 LockboxMethods.setTenantPolicy,
-                SignedStatementRequest(
-                    tenantID: tenant,
-                    statement: signed.statement,
-                    issuerKeyID: issuer.keyID,
-                    signature: signed.signature
-                )
+                SignedStatementRequest(tenantID: tenant, signed: signed)
             )
         )
     }
