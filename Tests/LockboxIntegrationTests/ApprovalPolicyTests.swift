@@ -54,23 +54,8 @@ import Testing
     /// The world with a third contoso approver, whose key the root certified to decide.
     static func withThirdApprover(_ h: Harness, _ w: Harness.World) async throws -> (Harness.World, String) {
         var w = w
-        let approver = try await h.api.principal(
-            "contoso approver 2",
-            tenant: "contoso",
-            roles: [.lockboxApprover],
-            by: w.contosoAdmin
-        )
-        let key = API.newKey()
-        try await h.api.certify(
-            key,
-            to: approver.id,
-            of: "contoso",
-            may: .decide,
-            by: try #require(w.roots["contoso"]),
-            token: w.contosoAdmin
-        )
-        w.keys[approver.token] = key
-        return (w, approver.token)
+        let third = try await DelegationAPITests.bob(h, &w, name: "contoso approver 2")
+        return (w, third.token)
     }
 
     static func decide(_ h: Harness, _ w: Harness.World, _ id: String, approve: Bool, token: String) async

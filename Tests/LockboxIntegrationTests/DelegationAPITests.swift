@@ -19,9 +19,9 @@ import Testing
     }
 
     /// A second contoso approver, with a key the root certified to decide.
-    static func bob(_ h: Harness, _ w: inout Harness.World) async throws -> Bob {
+    static func bob(_ h: Harness, _ w: inout Harness.World, name: String = "contoso approver bob") async throws -> Bob {
         let principal = try await h.api.principal(
-            "contoso approver bob",
+            name,
             tenant: "contoso",
             roles: [.lockboxApprover],
             by: w.contosoAdmin
@@ -54,6 +54,24 @@ import Testing
                 endsAtMs: nowMs + 86_400_000,
                 nonce: (0..<16).map { _ in UInt8.random(in: 0...255) }
             )
+    }
+
+    /// A world with Bob, the tenant's signed `rules`, and Alice's delegation to Bob, given with
+    /// her key.
+    static func aliceDelegatesToBob(_ h: Harness, rules: [ApprovalRule] = []) async throws
+        -> (w: Harness.World, bob: Bob, alice: TenantSigner, given: DelegationStatement)
+    {
+        var w = try await h.makeWorld()
+        let bob = try await Self.bob(h, &w)
+        if !rules.isEmpty { try await ApprovalPolicyTests.policy(h, w, rules) }
+        let alice = try #require(w.keys[w.contosoApprover])
+        let given = Self.delegation(h, from: w.contosoApproverID, key: alice.keyID, to: bob.id)
+        _ = try await h.call(
+            LockboxMethods.createDelegation,
+            Self.submit(given, signedBy: alice),
+            token: w.contosoApprover
+        )
+        return (w, bob, alice, given)
     }
 
     static func submit<Statement: TrustStatement>(_ statement: Statement, signedBy signer: TenantSigner)
@@ -271,15 +289,7 @@ import Testing
 
     @Test func aGlobalAdminWithdrawsADelegationWithAnAdministeringKey() async throws {
         try await Harness.with { h in
-            var w = try await h.makeWorld()
-            let bob = try await Self.bob(h, &w)
-            let alice = try #require(w.keys[w.contosoApprover])
-            let given = Self.delegation(h, from: w.contosoApproverID, key: alice.keyID, to: bob.id)
-            _ = try await h.call(
-                LockboxMethods.createDelegation,
-                Self.submit(given, signedBy: alice),
-                token: w.contosoApprover
-            )
+            let (w, _, _, given) = try await Self.aliceDelegatesToBob(h)
             let root = try #require(w.roots["contoso"])
             let byRoot = DelegationRevocation(tenantID: "contoso", delegationID: given.id, issuerKeyID: root.keyID)
             // Another tenant's admin does not even see the tenant.
@@ -306,15 +316,7 @@ import Testing
 
     @Test func aRevocationWrittenBehindLockboxdsBackWithdrawsNothingAndBlocksNothing() async throws {
         try await Harness.with { h in
-            var w = try await h.makeWorld()
-            let bob = try await Self.bob(h, &w)
-            let alice = try #require(w.keys[w.contosoApprover])
-            let given = Self.delegation(h, from: w.contosoApproverID, key: alice.keyID, to: bob.id)
-            _ = try await h.call(
-                LockboxMethods.createDelegation,
-                Self.submit(given, signedBy: alice),
-                token: w.contosoApprover
-            )
+            let (w, bob, alice, given) = try await Self.aliceDelegatesToBob(h)
             // Nor can it store Alice's statement again under another id, out of its revocation's reach.
             let stored = try #require(
                 try await h.sql("SELECT statement, signature FROM delegations WHERE delegation_id = \(given.id)").first
@@ -368,15 +370,9 @@ import Testing
 
     @Test func theDelegatorDecidesAgainOnceHerDelegationIsRevoked() async throws {
         try await Harness.with { h in
-            var w = try await h.makeWorld()
-            let bob = try await Self.bob(h, &w)
-            try await ApprovalPolicyTests.policy(h, w, [ApprovalRule(service: "exchange", approvalsRequired: 2)])
-            let alice = try #require(w.keys[w.contosoApprover])
-            let given = Self.delegation(h, from: w.contosoApproverID, key: alice.keyID, to: bob.id)
-            _ = try await h.call(
-                LockboxMethods.createDelegation,
-                Self.submit(given, signedBy: alice),
-                token: w.contosoApprover
+            let (w, bob, alice, given) = try await Self.aliceDelegatesToBob(
+                h,
+                rules: [ApprovalRule(service: "exchange", approvalsRequired: 2)]
             )
             let id = try await h.createRequest(w).id
             try await h.approveInternally(w, id)
@@ -403,19 +399,9 @@ import Testing
 
     @Test func underARuleWhereEachPersonCountsOnceADelegateCannotAlsoDecideForTheDelegator() async throws {
         try await Harness.with { h in
-            var w = try await h.makeWorld()
-            let bob = try await Self.bob(h, &w)
-            try await ApprovalPolicyTests.policy(
+            let (w, bob, _, given) = try await Self.aliceDelegatesToBob(
                 h,
-                w,
-                [ApprovalRule(service: "exchange", approvalsRequired: 2, personCountsOnce: true)]
-            )
-            let alice = try #require(w.keys[w.contosoApprover])
-            let given = Self.delegation(h, from: w.contosoApproverID, key: alice.keyID, to: bob.id)
-            _ = try await h.call(
-                LockboxMethods.createDelegation,
-                Self.submit(given, signedBy: alice),
-                token: w.contosoApprover
+                rules: [ApprovalRule(service: "exchange", approvalsRequired: 2, personCountsOnce: true)]
             )
             let trust = try await h.call(
                 LockboxMethods.getTenantTrust,
